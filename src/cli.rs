@@ -1,0 +1,191 @@
+//! Command-line definitions (clap derive), nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::EXIT_CODES_HELP;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "escalate",
+    version,
+    about = "Walks open issues up an escalation chain until someone owns them.",
+    long_about = "Walks open issues up an escalation chain (agent → lead → manager → VP) \
+                  when they sit past their wait, tells each level, tracks ownership, and \
+                  reports where the process breaks down. Run `escalate check` from cron \
+                  every few minutes.",
+    after_help = EXIT_CODES_HELP,
+    after_long_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Chains and roles file.
+    #[arg(
+        long,
+        global = true,
+        env = "ESCALATE_CONFIG",
+        default_value = "chains.toml"
+    )]
+    pub config: PathBuf,
+    /// SQLite database file.
+    #[arg(
+        long,
+        global = true,
+        env = "ESCALATE_DB",
+        default_value = "escalation.db"
+    )]
+    pub db: PathBuf,
+    /// Use this instant (RFC 3339, e.g. 2026-11-24T09:00:00Z) instead of the
+    /// clock, for tests and what-if runs.
+    #[arg(long, global = true, env = "ESCALATE_NOW", value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Seconds to wait for another process's lock on the database.
+    #[arg(
+        long,
+        global = true,
+        env = "ESCALATE_BUSY_TIMEOUT",
+        default_value_t = 10.0,
+        value_name = "SECS"
+    )]
+    pub busy_timeout: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a starter chains.toml (never overwritten) and create the database.
+    Init,
+    /// File a new issue and notify level 1; prints the new id.
+    Create(CreateArgs),
+    /// Take ownership of an issue; stops its escalation.
+    Ack {
+        /// Issue id.
+        id: String,
+        /// Who takes it.
+        #[arg(long, value_name = "WHO")]
+        by: String,
+    },
+    /// Give an issue to someone (escalation continues until they ack).
+    Assign {
+        /// Issue id.
+        id: String,
+        /// The new owner.
+        #[arg(long, value_name = "WHO")]
+        to: String,
+        /// Who made the change (default: $USER).
+        #[arg(long, value_name = "WHO")]
+        by: Option<String>,
+    },
+    /// Close an issue; nothing more is sent about it.
+    Resolve {
+        /// Issue id.
+        id: String,
+        /// Who resolved it (default: $USER).
+        #[arg(long, value_name = "WHO")]
+        by: Option<String>,
+        /// Resolution note, kept in the timeline.
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+    },
+    /// Reopen a resolved issue; escalation restarts at level 1.
+    Reopen {
+        /// Issue id.
+        id: String,
+        /// Who reopened it (default: $USER).
+        #[arg(long, value_name = "WHO")]
+        by: Option<String>,
+    },
+    /// The cron job: escalate every issue that is due, then deliver.
+    Check {
+        /// Print what would happen; write and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List issues.
+    List(ListArgs),
+    /// Show an issue and its timeline.
+    Show {
+        /// Issue id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Report on every issue open at any moment of the window.
+    Report {
+        /// Window length in days, ending now.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3660))]
+        days: u32,
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+    },
+    /// Validate the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Run the real pipeline on a throwaway database with a simulated week.
+    Demo,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Chain to escalate along.
+    #[arg(long)]
+    pub chain: String,
+    /// One-line title.
+    #[arg(long)]
+    pub title: String,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// The issue's id in an external system (helpdesk ticket, alert).
+    #[arg(long = "ref", value_name = "EXTERNAL_ID")]
+    pub external_ref: Option<String>,
+    /// Print the issue as JSON instead of its id.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// open = not yet resolved (acknowledged or not).
+    #[arg(long, value_enum, default_value_t = StatusFilter::Open)]
+    pub status: StatusFilter,
+    /// Only issues on this chain.
+    #[arg(long)]
+    pub chain: Option<String>,
+    /// At most this many rows (0: all).
+    #[arg(long, default_value_t = 200)]
+    pub limit: u64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFilter {
+    /// Not resolved: unacknowledged and acknowledged.
+    Open,
+    /// Open and nobody has acknowledged it.
+    Unacknowledged,
+    Acknowledged,
+    Resolved,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate chains.toml and summarise each chain.
+    Check,
+}

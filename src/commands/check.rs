@@ -1,0 +1,145 @@
+//! `escalate check`: the cron job. One write transaction brings every due
+//! issue to the level its schedule calls for and enqueues its notifications;
+//! after commit, the outbox is delivered. Orphaned issues and failed
+//! deliveries are reported on stderr with exit code 3.
+
+use anyhow::Result;
+use rusqlite::Transaction;
+
+use super::{Ctx, Io};
+use crate::config::Config;
+use crate::engine::{self, human, Page, Ts};
+use crate::error::Code;
+use crate::notify::{self, message};
+use crate::store::{issues, outbox};
+use crate::workflow;
+
+/// Orphan ids listed per chain before "and N more".
+const ORPHAN_IDS_SHOWN: usize = 10;
+
+/// What the decision phase of a check did (or, dry, would do).
+#[derive(Debug, Default)]
+pub struct Decided {
+    /// Due issues examined.
+    pub examined: usize,
+    /// (issue id, title, page) for every page taken.
+    pub pages: Vec<(i64, String, Page)>,
+    /// (chain, up to ten ids, count) of unresolved issues on missing chains.
+    pub orphans: Vec<(String, Vec<i64>, u64)>,
+    /// Issues whose due time was recomputed after a config change.
+    pub rescheduled: usize,
+}
+
+/// The decision phase, inside the caller's transaction.
+pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
+    let mut decided = Decided::default();
+    // Live config: a chain whose schedule changed gets its open issues'
+    // due times recomputed once; a chain that vanished leaves orphans.
+    for (name, fingerprint) in issues::chain_fingerprints(tx)? {
+        match config.chain(&name) {
+            Some(chain) => {
+                let current = chain.fingerprint();
+                if fingerprint.as_deref() != Some(current.as_str()) {
+                    for issue in issues::unresolved_in_chain(tx, &name)? {
+                        let due = engine::next_due(&issue.esc, chain);
+                        if due != issue.next_due_at {
+                            issues::set_next_due(tx, issue.id, due)?;
+                            decided.rescheduled += 1;
+                        }
+                    }
+                    issues::set_fingerprint(tx, &name, &current)?;
+                }
+            }
+            None => {
+                let (ids, count) = issues::unresolved_ids(tx, &name, ORPHAN_IDS_SHOWN)?;
+                if count > 0 {
+                    decided.orphans.push((name, ids, count));
+                }
+            }
+        }
+    }
+    for mut issue in issues::due(tx, now)? {
+        let Some(chain) = config.chain(&issue.chain) else {
+            continue; // orphaned: reported above, never lost, never a crash
+        };
+        decided.examined += 1;
+        let decision = engine::advance(&issue.esc, chain, now);
+        let title = issue.title.clone();
+        for page in workflow::apply(tx, config, &mut issue, &decision, now)? {
+            decided.pages.push((issue.id, title.clone(), page));
+        }
+    }
+    Ok(decided)
+}
+
+pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
+    let config = ctx.config()?;
+    let mut store = ctx.store()?;
+    let now = ctx.now;
+    let mut attention = false;
+
+    if dry_run {
+        let (decided, pending) = store.rehearse(|tx| {
+            let pending = outbox::pending(tx, now)?;
+            Ok((decide(tx, &config, now)?, pending))
+        })?;
+        for (id, title, page) in &decided.pages {
+            let what = if page.repeat > 0 {
+                format!("re-notify level {} (repeat {})", page.level, page.repeat)
+            } else {
+                format!("escalate to level {}", page.level)
+            };
+            let late = now - page.due_at;
+            let late = if late.num_seconds() >= 60 {
+                format!(", {} late", human(late))
+            } else {
+                String::new()
+            };
+            writeln!(
+                io.out,
+                "would {what}: issue #{id} '{title}' -> {} (due {}{late})",
+                page.role,
+                workflow::rfc3339(page.due_at)
+            )?;
+        }
+        for d in &pending {
+            writeln!(io.out, "would deliver: {}", message::line(d, now))?;
+        }
+        if decided.pages.is_empty() && pending.is_empty() {
+            writeln!(io.out, "nothing is due")?;
+        }
+        attention |= report_orphans(&decided, io);
+        return Ok(if attention { Code::Attention } else { Code::Ok });
+    }
+
+    let decided = store.write(|tx| decide(tx, &config, now))?;
+    let outcome = notify::deliver(&mut store, now, io.out)?;
+    for (id, channel, error) in &outcome.retrying {
+        io.warn(format!(
+            "delivery for issue #{id} via {channel} failed, will retry: {error}"
+        ));
+    }
+    for (id, channel, error) in &outcome.dead {
+        io.warn(format!(
+            "delivery for issue #{id} via {channel} failed for good: {error}"
+        ));
+    }
+    attention |= outcome.failed();
+    attention |= report_orphans(&decided, io);
+    Ok(if attention { Code::Attention } else { Code::Ok })
+}
+
+fn report_orphans(decided: &Decided, io: &mut Io) -> bool {
+    for (chain, ids, count) in &decided.orphans {
+        let mut list: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
+        if *count > ids.len() as u64 {
+            list.push(format!("and {} more", *count - ids.len() as u64));
+        }
+        io.warn(format!(
+            "{count} open issue(s) on chain `{chain}`, which is not in the config: {} \
+             (add the chain back or resolve them)",
+            list.join(", ")
+        ));
+    }
+    !decided.orphans.is_empty()
+}

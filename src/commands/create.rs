@@ -1,0 +1,66 @@
+//! `escalate create`: file an issue, notify level 1, print its id.
+
+use anyhow::Result;
+
+use super::view::IssueView;
+use super::{default_actor, Ctx, Io};
+use crate::cli::CreateArgs;
+use crate::error::{usage, Code};
+use crate::notify;
+use crate::workflow::{self, Filing};
+
+pub const MAX_TITLE: usize = 1000;
+
+pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
+    // Everything is checked before the database is opened: a bad request
+    // stores nothing (seed bug B4).
+    let config = ctx.config()?;
+    let chain = config.chain(&args.chain).ok_or_else(|| {
+        let known: Vec<&str> = config.chains.keys().map(String::as_str).collect();
+        usage(format!(
+            "unknown chain `{}` (chains in {}: {})",
+            args.chain,
+            ctx.config_path.display(),
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        ))
+    })?;
+    let title = args.title.trim();
+    if title.is_empty() {
+        return Err(usage("--title must not be empty"));
+    }
+    if title.chars().count() > MAX_TITLE {
+        return Err(usage(format!(
+            "--title is longer than {MAX_TITLE} characters; put the detail in --description"
+        )));
+    }
+    let actor = default_actor(None)?;
+    let mut store = ctx.store()?;
+    let filing = Filing {
+        title,
+        description: args.description.as_deref(),
+        external_ref: args.external_ref.as_deref(),
+    };
+    let issue = store.write(|tx| workflow::create(tx, &config, chain, &filing, &actor, ctx.now))?;
+
+    // stdout carries the id alone, so console pages go to stderr here.
+    let outcome = notify::deliver(&mut store, ctx.now, io.err)?;
+    if args.json {
+        let view = IssueView::new(&issue, Some(&config));
+        writeln!(io.out, "{}", serde_json::to_string_pretty(&view)?)?;
+    } else {
+        writeln!(io.out, "{}", issue.id)?;
+    }
+    if outcome.failed() {
+        for (id, channel, error) in outcome.retrying.iter().chain(&outcome.dead) {
+            io.warn(format!(
+                "issue #{id} filed, but notifying level 1 via {channel} failed: {error}"
+            ));
+        }
+        return Ok(Code::Attention);
+    }
+    Ok(Code::Ok)
+}

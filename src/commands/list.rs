@@ -1,0 +1,84 @@
+//! `escalate list`: issues as a table (or JSON for scripts).
+
+use std::io::IsTerminal;
+
+use anyhow::Result;
+use comfy_table::{presets, ContentArrangement, Table};
+
+use super::view::{relative, IssueView};
+use super::{Ctx, Io};
+use crate::cli::{ListArgs, StatusFilter};
+use crate::config::Config;
+use crate::engine::{human, Status};
+use crate::error::Code;
+use crate::store::{issues, IssueFilter};
+
+pub fn run(ctx: &Ctx, args: &ListArgs, io: &mut Io) -> Result<Code> {
+    // The config only adds the "orphaned" mark; listing works without it.
+    let config = Config::load(&ctx.config_path).ok();
+    let mut store = ctx.store()?;
+    let filter = match args.status {
+        StatusFilter::Open => IssueFilter::Unresolved,
+        StatusFilter::Unacknowledged => IssueFilter::Status(Status::Open),
+        StatusFilter::Acknowledged => IssueFilter::Status(Status::Acknowledged),
+        StatusFilter::Resolved => IssueFilter::Status(Status::Resolved),
+        StatusFilter::All => IssueFilter::All,
+    };
+    let (rows, total) =
+        store.read(|tx| issues::list(tx, filter, args.chain.as_deref(), args.limit))?;
+
+    if args.json {
+        let views: Vec<IssueView> = rows
+            .iter()
+            .map(|i| IssueView::new(i, config.as_ref()))
+            .collect();
+        writeln!(io.out, "{}", serde_json::to_string_pretty(&views)?)?;
+    } else {
+        let mut table = Table::new();
+        if std::io::stdout().is_terminal() {
+            table
+                .load_preset(presets::UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+        } else {
+            table.load_preset(presets::NOTHING);
+        }
+        table.set_header(vec![
+            "ID", "STATUS", "CHAIN", "LEVEL", "OWNER", "AGE", "NEXT", "TITLE",
+        ]);
+        for i in &rows {
+            let orphaned = config.as_ref().is_some_and(|c| c.chain(&i.chain).is_none());
+            let next = match (i.esc.status, i.next_due_at) {
+                (Status::Resolved, _) => "-".to_string(),
+                _ if orphaned => "orphaned".to_string(),
+                (_, Some(t)) => relative(t, ctx.now),
+                (_, None) => "-".to_string(),
+            };
+            let age = match i.resolved_at {
+                Some(r) => human(r - i.created_at),
+                None => human(ctx.now - i.created_at),
+            };
+            table.add_row(vec![
+                i.id.to_string(),
+                i.esc.status.as_str().to_string(),
+                i.chain.clone(),
+                i.esc.level.to_string(),
+                i.owner.clone(),
+                age,
+                next,
+                i.title.clone(),
+            ]);
+        }
+        if rows.is_empty() {
+            writeln!(io.out, "no issues")?;
+        } else {
+            writeln!(io.out, "{table}")?;
+        }
+    }
+    if total > rows.len() as u64 {
+        io.warn(format!(
+            "showing {} of {total} issues (--limit 0 for all)",
+            rows.len()
+        ));
+    }
+    Ok(Code::Ok)
+}

@@ -1,0 +1,30 @@
+//! `escalate reopen ID`: a resolved issue comes back at level 1.
+
+use anyhow::Result;
+
+use super::{default_actor, parse_id, Ctx, Io};
+use crate::error::Code;
+use crate::{notify, workflow};
+
+pub fn run(ctx: &Ctx, id: &str, by: Option<&str>, io: &mut Io) -> Result<Code> {
+    let id = parse_id(id)?;
+    let by = default_actor(by)?;
+    let config = ctx.config()?;
+    let mut store = ctx.store()?;
+    let issue = store.write(|tx| workflow::reopen(tx, &config, id, &by, ctx.now))?;
+    let outcome = notify::deliver(&mut store, ctx.now, io.err)?;
+    writeln!(
+        io.out,
+        "issue #{id} reopened; level 1 ({}) owns it again",
+        issue.owner
+    )?;
+    if outcome.failed() {
+        for (id, channel, error) in outcome.retrying.iter().chain(&outcome.dead) {
+            io.warn(format!(
+                "notifying issue #{id} via {channel} failed: {error}"
+            ));
+        }
+        return Ok(Code::Attention);
+    }
+    Ok(Code::Ok)
+}

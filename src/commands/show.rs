@@ -1,0 +1,97 @@
+//! `escalate show ID`: an issue and its timeline from the event log.
+
+use anyhow::Result;
+
+use super::view::{describe, local, relative, IssueView};
+use super::{parse_id, Ctx, Io};
+use crate::config::Config;
+use crate::engine::{human, Status};
+use crate::error::Code;
+use crate::store::events;
+use crate::workflow;
+
+pub fn run(ctx: &Ctx, id: &str, json: bool, io: &mut Io) -> Result<Code> {
+    let id = parse_id(id)?;
+    let config = Config::load(&ctx.config_path).ok();
+    let mut store = ctx.store()?;
+    let (issue, events) = store.read(|tx| {
+        let issue = workflow::existing(tx, id)?;
+        Ok((issue, events::for_issue(tx, id)?))
+    })?;
+    if json {
+        let view = IssueView::new(&issue, config.as_ref()).with_events(&events);
+        writeln!(io.out, "{}", serde_json::to_string_pretty(&view)?)?;
+        return Ok(Code::Ok);
+    }
+    let now = ctx.now;
+    writeln!(io.out, "Issue #{}: {}", issue.id, issue.title)?;
+    if let Some(d) = &issue.description {
+        writeln!(io.out, "  {d}")?;
+    }
+    writeln!(
+        io.out,
+        "  chain:   {} (level {}, highest {})",
+        issue.chain, issue.esc.level, issue.max_level
+    )?;
+    writeln!(io.out, "  status:  {}", issue.esc.status.as_str())?;
+    writeln!(
+        io.out,
+        "  owner:   {} ({})",
+        issue.owner,
+        issue.owner_kind.as_str()
+    )?;
+    if let Some(r) = &issue.external_ref {
+        writeln!(io.out, "  ref:     {r}")?;
+    }
+    writeln!(
+        io.out,
+        "  created: {} ({})",
+        local(issue.created_at),
+        relative(issue.created_at, now)
+    )?;
+    if let Some(t) = issue.resolved_at {
+        writeln!(
+            io.out,
+            "  resolved: {} by {} after {}",
+            local(t),
+            issue.resolved_by.as_deref().unwrap_or("unknown"),
+            human(t - issue.created_at)
+        )?;
+    }
+    let orphaned = config
+        .as_ref()
+        .is_some_and(|c| c.chain(&issue.chain).is_none());
+    if orphaned && issue.esc.status != Status::Resolved {
+        writeln!(
+            io.out,
+            "  next:    none: chain `{}` is not in the config (orphaned)",
+            issue.chain
+        )?;
+    } else if let Some(t) = issue.next_due_at {
+        let what = if issue.esc.status == Status::Acknowledged {
+            "acknowledgement lapses"
+        } else {
+            "next escalation"
+        };
+        writeln!(
+            io.out,
+            "  next:    {what} {} ({})",
+            local(t),
+            relative(t, now)
+        )?;
+    }
+    writeln!(io.out)?;
+    writeln!(io.out, "Timeline:")?;
+    for e in &events {
+        let level = e.level.map(|l| format!("L{l}")).unwrap_or_default();
+        writeln!(
+            io.out,
+            "  {}  {:<3} {:<16} {}",
+            local(e.at),
+            level,
+            e.kind,
+            describe(e)
+        )?;
+    }
+    Ok(Code::Ok)
+}

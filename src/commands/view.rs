@@ -1,0 +1,165 @@
+//! How issues and events look to people (tables, local times) and to
+//! scripts (JSON, RFC 3339 UTC).
+
+use chrono::Local;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::engine::{human, Ts};
+use crate::store::{Event, Issue};
+use crate::workflow::rfc3339;
+
+#[derive(Debug, Serialize)]
+pub struct IssueView {
+    pub id: i64,
+    pub chain: String,
+    pub title: String,
+    pub description: Option<String>,
+    #[serde(rename = "ref")]
+    pub external_ref: Option<String>,
+    pub status: &'static str,
+    pub level: u32,
+    pub max_level: u32,
+    pub owner: String,
+    pub owner_kind: &'static str,
+    pub created_at: String,
+    pub acked_at: Option<String>,
+    pub acked_by: Option<String>,
+    pub resolved_at: Option<String>,
+    pub resolved_by: Option<String>,
+    /// When `check` next acts on this issue (escalation, repeat, ack expiry).
+    pub next_escalation_at: Option<String>,
+    /// True when the issue's chain is missing from the config.
+    pub orphaned: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EventView>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventView {
+    pub id: i64,
+    pub kind: String,
+    pub at: String,
+    pub level: Option<u32>,
+    pub actor: String,
+    pub details: Value,
+}
+
+impl IssueView {
+    pub fn new(issue: &Issue, config: Option<&Config>) -> IssueView {
+        IssueView {
+            id: issue.id,
+            chain: issue.chain.clone(),
+            title: issue.title.clone(),
+            description: issue.description.clone(),
+            external_ref: issue.external_ref.clone(),
+            status: issue.esc.status.as_str(),
+            level: issue.esc.level,
+            max_level: issue.max_level,
+            owner: issue.owner.clone(),
+            owner_kind: issue.owner_kind.as_str(),
+            created_at: rfc3339(issue.created_at),
+            acked_at: issue.esc.acked_at.map(rfc3339),
+            acked_by: issue.acked_by.clone(),
+            resolved_at: issue.resolved_at.map(rfc3339),
+            resolved_by: issue.resolved_by.clone(),
+            next_escalation_at: issue.next_due_at.map(rfc3339),
+            orphaned: config.is_some_and(|c| c.chain(&issue.chain).is_none()),
+            events: None,
+        }
+    }
+
+    pub fn with_events(mut self, events: &[Event]) -> IssueView {
+        self.events = Some(
+            events
+                .iter()
+                .map(|e| EventView {
+                    id: e.id,
+                    kind: e.kind.clone(),
+                    at: rfc3339(e.at),
+                    level: e.level,
+                    actor: e.actor.clone(),
+                    details: e.details.clone(),
+                })
+                .collect(),
+        );
+        self
+    }
+}
+
+/// A time for people: local wall clock with its offset.
+pub fn local(t: Ts) -> String {
+    t.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M %:z")
+        .to_string()
+}
+
+/// "in 3h 5m" / "4m ago" relative to now.
+pub fn relative(t: Ts, now: Ts) -> String {
+    let d = t - now;
+    if d.num_seconds() >= 0 {
+        format!("in {}", human(d))
+    } else {
+        format!("{} ago", human(-d))
+    }
+}
+
+/// One line describing an event, for `show`.
+pub fn describe(e: &Event) -> String {
+    let d = &e.details;
+    let s = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let i = |k: &str| d.get(k).and_then(Value::as_i64).unwrap_or(0);
+    match e.kind.as_str() {
+        "created" => format!("filed on {}, owner {}", s("chain"), s("owner")),
+        "escalated" => {
+            let repeat = i("repeat");
+            let what = if repeat > 0 {
+                format!("re-notified {} (repeat {repeat})", s("role"))
+            } else {
+                format!("escalated to {}", s("role"))
+            };
+            let late = i("late_seconds");
+            if late >= 60 {
+                format!(
+                    "{what}, {} after it was due",
+                    human(chrono::TimeDelta::seconds(late))
+                )
+            } else {
+                what
+            }
+        }
+        "notified" => format!("notified {} via {}", s("role"), s("channel")),
+        "delivery_failed" => {
+            let tail = if d.get("dead").and_then(Value::as_bool) == Some(true) {
+                "gave up".to_string()
+            } else {
+                format!("retry at {}", s("retry_at"))
+            };
+            format!(
+                "delivery to {} via {} failed: {} ({tail})",
+                s("role"),
+                s("channel"),
+                s("error")
+            )
+        }
+        "acknowledged" => format!("acknowledged by {}", e.actor),
+        "ack_expired" => format!(
+            "acknowledgement by {} lapsed; owner back to {}",
+            s("acked_by"),
+            s("owner_to")
+        ),
+        "assigned" => format!("assigned to {} (was {})", s("owner_to"), s("owner_from")),
+        "capped" => format!(
+            "chain shortened: level {} → {}",
+            i("from_level"),
+            i("to_level")
+        ),
+        "resolved" => match d.get("note").and_then(Value::as_str) {
+            Some(note) => format!("resolved by {}: {note}", e.actor),
+            None => format!("resolved by {}", e.actor),
+        },
+        "reopened" => format!("reopened by {}; escalation restarts at level 1", e.actor),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,557 @@
+//! `chains.toml` → a validated [`Config`]: pure (a `&str` in, no DB, network or
+//! clock), every error names the file, line and column at fault.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::TimeDelta;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Upper bound on a single wait: anything longer is a typo (minutes vs hours),
+/// not an escalation policy.
+pub const MAX_WAIT_HOURS: f64 = 24.0 * 366.0;
+/// Bounded so a single check can never loop for long on one issue.
+pub const MAX_REPEAT: u32 = 1000;
+pub const MAX_LEVELS: usize = 100;
+/// A config file this large is a mistake (wrong file, generated garbage).
+pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+
+/// The starter file written by `escalate init` and used by `escalate demo`.
+pub const STARTER: &str = include_str!("../chains.toml");
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub chains: BTreeMap<String, Chain>,
+    pub roles: BTreeMap<String, Role>,
+}
+
+/// An escalation chain: ordered levels, a repeat count for the last level and
+/// an optional acknowledgement timeout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    pub name: String,
+    pub description: Option<String>,
+    pub levels: Vec<Level>,
+    /// How many times the last level is re-notified, one wait apart.
+    pub repeat: u32,
+    /// After this long an acknowledgement lapses and escalation resumes.
+    pub ack_timeout: Option<TimeDelta>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Level {
+    pub role: String,
+    /// How long the issue stays at this level before the next one is due
+    /// (for the last level: the repeat interval).
+    pub wait: TimeDelta,
+}
+
+/// A role and the contacts that hear about its pages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Role {
+    pub name: String,
+    pub description: Option<String>,
+    pub contacts: Vec<Contact>,
+}
+
+/// Where a notification goes. Roles with no contacts print to the console.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Contact {
+    Console,
+}
+
+impl Contact {
+    /// The channel name stored in the outbox.
+    pub fn channel(&self) -> &'static str {
+        match self {
+            Contact::Console => "console",
+        }
+    }
+
+    /// A stable, secret-free identifier of the destination (part of the
+    /// outbox's unique key).
+    pub fn target(&self) -> String {
+        match self {
+            Contact::Console => "console".to_string(),
+        }
+    }
+}
+
+impl Chain {
+    /// Time from the start of the chain until each level is due.
+    pub fn offsets(&self) -> Vec<TimeDelta> {
+        let mut at = TimeDelta::zero();
+        self.levels
+            .iter()
+            .map(|l| {
+                let this = at;
+                at += l.wait;
+                this
+            })
+            .collect()
+    }
+
+    /// A canonical rendering of everything that affects schedules. When it
+    /// changes, `check` recomputes the due times of this chain's open issues.
+    pub fn fingerprint(&self) -> String {
+        let mut s = String::new();
+        for l in &self.levels {
+            s.push_str(&format!("{}:{};", l.role, l.wait.num_milliseconds()));
+        }
+        s.push_str(&format!(
+            "r{};a{}",
+            self.repeat,
+            self.ack_timeout.map_or(-1, |d| d.num_milliseconds())
+        ));
+        s
+    }
+
+    pub fn level(&self, n: u32) -> Option<&Level> {
+        self.levels.get((n as usize).checked_sub(1)?)
+    }
+}
+
+impl Config {
+    pub fn chain(&self, name: &str) -> Option<&Chain> {
+        self.chains.get(name)
+    }
+
+    /// Contacts to notify for a role (console when it lists none).
+    pub fn contacts(&self, role: &str) -> Vec<Contact> {
+        match self.roles.get(role) {
+            Some(r) if !r.contacts.is_empty() => r.contacts.clone(),
+            _ => vec![Contact::Console],
+        }
+    }
+
+    /// Read and validate a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            pos: None,
+            message: match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    "no such file (run `escalate init` to write a starter, or pass --config)"
+                        .to_string()
+                }
+                _ => format!("cannot read: {e}"),
+            },
+        })?;
+        if text.len() > MAX_FILE_BYTES {
+            return Err(ConfigError {
+                path: path.to_path_buf(),
+                pos: None,
+                message: format!(
+                    "file is {} bytes; a chains file over {} bytes is refused",
+                    text.len(),
+                    MAX_FILE_BYTES
+                ),
+            });
+        }
+        let text = String::from_utf8(text).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            pos: Some(line_col(
+                &String::from_utf8_lossy(e.as_bytes()),
+                e.utf8_error().valid_up_to(),
+            )),
+            message: "file is not valid UTF-8".to_string(),
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parse and validate TOML text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let err = |span: Option<std::ops::Range<usize>>, message: String| ConfigError {
+            path: path.to_path_buf(),
+            pos: span.map(|s| line_col(text, s.start)),
+            message,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let mut message = e.message().trim().replace('\n', " ");
+            // toml says only "duplicate key"; name it.
+            if let Some(key) = e.span().and_then(|s| text.get(s)) {
+                if message == "duplicate key" && !key.is_empty() && key.len() < 80 {
+                    message = format!("duplicate key `{}`", key.trim_matches('"'));
+                }
+            }
+            err(e.span(), message)
+        })?;
+
+        let mut roles = BTreeMap::new();
+        for (name, role) in raw.roles {
+            let span = role.span();
+            check_name("role", &name).map_err(|m| err(Some(span.clone()), m))?;
+            let role = role.into_inner();
+            roles.insert(
+                name.clone(),
+                Role {
+                    name,
+                    description: role.description,
+                    contacts: Vec::new(),
+                },
+            );
+        }
+
+        let mut chains = BTreeMap::new();
+        for (name, chain) in raw.chains {
+            let span = chain.span();
+            check_name("chain", &name).map_err(|m| err(Some(span.clone()), m))?;
+            let chain = chain.into_inner();
+            if chain.levels.is_empty() {
+                return Err(err(
+                    Some(span),
+                    format!("chain `{name}` has no levels; give it at least one"),
+                ));
+            }
+            if chain.levels.len() > MAX_LEVELS {
+                return Err(err(
+                    Some(span),
+                    format!("chain `{name}` has more than {MAX_LEVELS} levels"),
+                ));
+            }
+            let mut levels = Vec::with_capacity(chain.levels.len());
+            for (i, level) in chain.levels.iter().enumerate() {
+                let position = i + 1;
+                if let Some(n) = &level.level {
+                    if *n.get_ref() != position as i64 {
+                        return Err(err(
+                            Some(n.span()),
+                            format!(
+                                "chain `{name}`: level {} is listed in position {position}; \
+                                 levels must be numbered 1, 2, 3… in order",
+                                n.get_ref()
+                            ),
+                        ));
+                    }
+                }
+                let role = level.role.get_ref();
+                if !roles.contains_key(role) {
+                    return Err(err(
+                        Some(level.role.span()),
+                        format!(
+                            "chain `{name}` level {position}: unknown role `{role}` \
+                             (add a [roles.{role}] table)"
+                        ),
+                    ));
+                }
+                let wait = hours(
+                    *level.wait_hours.get_ref(),
+                    &format!("chain `{name}` level {position}: wait_hours"),
+                )
+                .map_err(|m| err(Some(level.wait_hours.span()), m))?;
+                levels.push(Level {
+                    role: role.clone(),
+                    wait,
+                });
+            }
+            let repeat = match &chain.repeat {
+                Some(r) => {
+                    if *r.get_ref() > MAX_REPEAT {
+                        return Err(err(
+                            Some(r.span()),
+                            format!("chain `{name}`: repeat must be at most {MAX_REPEAT}"),
+                        ));
+                    }
+                    if *r.get_ref() > 0 && levels.last().is_some_and(|l| l.wait.is_zero()) {
+                        return Err(err(
+                            Some(r.span()),
+                            format!(
+                                "chain `{name}`: repeat needs a last level with wait_hours > 0 \
+                                 (it is the repeat interval)"
+                            ),
+                        ));
+                    }
+                    *r.get_ref()
+                }
+                None => 0,
+            };
+            let ack_timeout = match &chain.ack_timeout_hours {
+                Some(h) => {
+                    let d = hours(*h.get_ref(), &format!("chain `{name}`: ack_timeout_hours"))
+                        .map_err(|m| err(Some(h.span()), m))?;
+                    if d.is_zero() {
+                        return Err(err(
+                            Some(h.span()),
+                            format!("chain `{name}`: ack_timeout_hours must be greater than 0"),
+                        ));
+                    }
+                    Some(d)
+                }
+                None => None,
+            };
+            chains.insert(
+                name.clone(),
+                Chain {
+                    name,
+                    description: chain.description,
+                    levels,
+                    repeat,
+                    ack_timeout,
+                },
+            );
+        }
+        Ok(Config { chains, roles })
+    }
+
+    /// Roles that no chain uses (worth a warning in `config check`).
+    pub fn unused_roles(&self) -> Vec<&str> {
+        self.roles
+            .keys()
+            .filter(|r| {
+                !self
+                    .chains
+                    .values()
+                    .any(|c| c.levels.iter().any(|l| &l.role == *r))
+            })
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} name `{name}` must be 1–64 characters of letters, digits, `_`, `-` or `.`"
+        ))
+    }
+}
+
+/// Hours (fractions allowed) → a duration in whole milliseconds.
+fn hours(h: f64, what: &str) -> Result<TimeDelta, String> {
+    if !h.is_finite() {
+        return Err(format!("{what} must be a finite number of hours, not {h}"));
+    }
+    if h < 0.0 {
+        return Err(format!("{what} must not be negative (got {h})"));
+    }
+    if h > MAX_WAIT_HOURS {
+        return Err(format!(
+            "{what} of {h} hours is over a year; that is almost certainly a mistake"
+        ));
+    }
+    Ok(TimeDelta::milliseconds((h * 3_600_000.0).round() as i64))
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// A configuration error: `file:line:col: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub pos: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pos {
+            Some((l, c)) => write!(f, "{}:{l}:{c}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    chains: BTreeMap<String, Spanned<RawChain>>,
+    #[serde(default)]
+    roles: BTreeMap<String, Spanned<RawRole>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChain {
+    description: Option<String>,
+    levels: Vec<RawLevel>,
+    repeat: Option<Spanned<u32>>,
+    ack_timeout_hours: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLevel {
+    level: Option<Spanned<i64>>,
+    role: Spanned<String>,
+    wait_hours: Spanned<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRole {
+    description: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Config, ConfigError> {
+        Config::parse(s, Path::new("t.toml"))
+    }
+
+    const ROLES: &str = "[roles.a]\n[roles.b]\n";
+
+    #[test]
+    fn starter_file_parses_with_seed_chains() {
+        let c = Config::parse(STARTER, Path::new("chains.toml")).expect("starter parses");
+        let ci = c.chain("customer_issue").expect("customer_issue");
+        let hours: Vec<f64> = ci
+            .offsets()
+            .iter()
+            .map(|d| d.num_milliseconds() as f64 / 3.6e6)
+            .collect();
+        assert_eq!(hours, vec![0.0, 4.0, 12.0, 36.0]);
+        let so = c.chain("system_outage").expect("system_outage");
+        assert_eq!(so.levels[0].wait, TimeDelta::minutes(15));
+        assert_eq!(so.levels.len(), 3);
+    }
+
+    #[test]
+    fn fractional_and_integer_waits() {
+        let c = parse(&format!(
+            "{ROLES}[chains.x]\nlevels = [{{ role = \"a\", wait_hours = 0.25 }}, {{ role = \"b\", wait_hours = 2 }}]\n"
+        ))
+        .expect("parses");
+        let x = c.chain("x").expect("x");
+        assert_eq!(x.levels[0].wait, TimeDelta::minutes(15));
+        assert_eq!(x.levels[1].wait, TimeDelta::hours(2));
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        // (input, expected position, fragment of the message)
+        let cases: &[(&str, Option<(usize, usize)>, &str)] = &[
+            ("[chains.x]\nlevels = []\n", Some((1, 1)), "has no levels"),
+            (
+                "[roles.a]\n[chains.x]\nlevels = [{ role = \"zz\", wait_hours = 1 }]\n",
+                Some((3, 20)),
+                "unknown role `zz`",
+            ),
+            (
+                "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = -1 }]\n",
+                Some((3, 38)),
+                "must not be negative",
+            ),
+            (
+                "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = nan }]\n",
+                Some((3, 38)),
+                "finite",
+            ),
+            (
+                "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = inf }]\n",
+                Some((3, 38)),
+                "finite",
+            ),
+            (
+                "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = 1, colour = 1 }]\n",
+                Some((3, 41)),
+                "unknown field `colour`",
+            ),
+            ("[roles.a]\nbogus = 1\n", Some((2, 1)), "unknown field `bogus`"),
+            ("[roles.a]\n[roles.a]\n", Some((2, 8)), "duplicate key `a`"),
+            (
+                "[roles.a]\n[chains.x]\nlevels = [{ level = 2, role = \"a\", wait_hours = 1 }]\n",
+                Some((3, 21)),
+                "position 1",
+            ),
+            (
+                "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = 100000 }]\n",
+                Some((3, 38)),
+                "over a year",
+            ),
+            (
+                "[roles.a]\n[chains.x]\nrepeat = 2\nlevels = [{ role = \"a\", wait_hours = 0 }]\n",
+                Some((3, 10)),
+                "repeat interval",
+            ),
+            (
+                "[roles.a]\n[chains.x]\nack_timeout_hours = 0\nlevels = [{ role = \"a\", wait_hours = 1 }]\n",
+                Some((3, 21)),
+                "greater than 0",
+            ),
+            (
+                "[roles.a]\n[chains.x]\nrepeat = -1\nlevels = [{ role = \"a\", wait_hours = 1 }]\n",
+                Some((3, 10)),
+                "",
+            ),
+            (
+                "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = \"4\" }]\n",
+                Some((3, 38)),
+                "",
+            ),
+            ("[roles.a\n", Some((1, 9)), ""),
+            ("[roles.\"a b\"]\n", Some((1, 1)), "must be 1–64 characters"),
+            (
+                "[roles.a]\n[chains.x]\nlevels = [{ wait_hours = 1 }]\n",
+                Some((3, 11)),
+                "missing field `role`",
+            ),
+        ];
+        for (input, pos, fragment) in cases {
+            let e = parse(input).expect_err(input);
+            assert_eq!(e.pos, *pos, "position for {input:?}: {e}");
+            assert!(
+                e.message.contains(fragment),
+                "message for {input:?} lacks {fragment:?}: {e}"
+            );
+            assert!(!e.to_string().contains('\n'), "one line: {e}");
+            assert!(e.to_string().starts_with("t.toml:"), "{e}");
+        }
+    }
+
+    #[test]
+    fn fingerprint_tracks_schedule_changes_only() {
+        let a = parse(&format!(
+            "{ROLES}[chains.x]\ndescription = \"one\"\nlevels = [{{ role = \"a\", wait_hours = 1 }}]\n"
+        ))
+        .expect("a");
+        let b = parse(&format!(
+            "{ROLES}[chains.x]\ndescription = \"two\"\nlevels = [{{ role = \"a\", wait_hours = 1 }}]\n"
+        ))
+        .expect("b");
+        let c = parse(&format!(
+            "{ROLES}[chains.x]\nlevels = [{{ role = \"a\", wait_hours = 2 }}]\n"
+        ))
+        .expect("c");
+        let fp = |c: &Config| c.chain("x").map(Chain::fingerprint);
+        assert_eq!(fp(&a), fp(&b));
+        assert_ne!(fp(&a), fp(&c));
+    }
+
+    #[test]
+    fn unused_roles_are_listed() {
+        let c = parse(&format!(
+            "{ROLES}[chains.x]\nlevels = [{{ role = \"a\", wait_hours = 1 }}]\n"
+        ))
+        .expect("c");
+        assert_eq!(c.unused_roles(), vec!["b"]);
+    }
+}

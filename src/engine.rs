@@ -1,0 +1,286 @@
+//! Pure escalation decisions: (issue state, chain, now) → actions and the next
+//! due time. No clock, no I/O; everything is table-tested with `now` as a
+//! parameter.
+//!
+//! The schedule model. An issue's escalation runs in *epochs*. An epoch starts
+//! at a level `s` at an anchor time `a` (creation: level 1 at `created_at`;
+//! reopen: level 1 at the reopen time; a lapsed acknowledgement: the current
+//! level at the moment it lapsed). Within an epoch the steps are
+//! (s, 0), (s+1, 0), …, (n, 0), then (n, 1) … (n, repeat): the last level is
+//! re-notified `repeat` times, one last-level wait apart. Step (L, r) is due at
+//! `a + wait(s) + … + wait(L-1) + r·wait(n)`: measured from the schedule, never
+//! from when a check happened to run, so no drift (seed bug B2) and a late
+//! check walks through every step that came due (B3), each once.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::config::Chain;
+
+pub type Ts = DateTime<Utc>;
+
+/// Lifecycle of an issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Open,
+    Acknowledged,
+    Resolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Acknowledged => "acknowledged",
+            Status::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "open" => Some(Status::Open),
+            "acknowledged" => Some(Status::Acknowledged),
+            "resolved" => Some(Status::Resolved),
+            _ => None,
+        }
+    }
+}
+
+/// The part of an issue the engine reasons about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    pub status: Status,
+    /// Current level, 1-based.
+    pub level: u32,
+    /// Repeats of the last level already notified in this epoch.
+    pub repeat: u32,
+    pub epoch: u32,
+    /// Level the current epoch started at.
+    pub epoch_level: u32,
+    /// When the current epoch started (its first step's due time).
+    pub epoch_at: Ts,
+    pub acked_at: Option<Ts>,
+}
+
+/// One notification the schedule calls for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub epoch: u32,
+    pub level: u32,
+    pub repeat: u32,
+    pub due_at: Ts,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// The acknowledgement lapsed at `at`; the issue is open again.
+    AckExpired { at: Ts },
+    /// The chain was shortened below the issue's level.
+    Capped { from: u32, to: u32 },
+    /// Move to (or re-notify) a level.
+    Page(Page),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub actions: Vec<Action>,
+    pub state: Escalation,
+    /// When this issue next needs a check's attention (None: never, until a
+    /// human acts).
+    pub next_due: Option<Ts>,
+}
+
+/// The first epoch of a new issue (or a reopened one, with `epoch` the next
+/// epoch number): level 1, anchored at `at`, notified at once.
+pub fn start(chain: &Chain, at: Ts, epoch: u32) -> (Escalation, Page) {
+    let state = Escalation {
+        status: Status::Open,
+        level: 1,
+        repeat: 0,
+        epoch,
+        epoch_level: 1,
+        epoch_at: at,
+        acked_at: None,
+    };
+    let page = Page {
+        epoch,
+        level: 1,
+        repeat: 0,
+        due_at: at,
+        role: role_of(chain, 1),
+    };
+    (state, page)
+}
+
+/// Bring an issue to where its schedule says it should be at `now`.
+pub fn advance(state: &Escalation, chain: &Chain, now: Ts) -> Decision {
+    let mut s = state.clone();
+    let mut actions = Vec::new();
+    if s.status == Status::Resolved {
+        return Decision {
+            actions,
+            state: s,
+            next_due: None,
+        };
+    }
+    let n = last_level(chain);
+    if s.level > n {
+        actions.push(Action::Capped {
+            from: s.level,
+            to: n,
+        });
+        s.level = n;
+    }
+    s.epoch_level = s.epoch_level.clamp(1, s.level);
+
+    if s.status == Status::Acknowledged {
+        match ack_expiry(&s, chain) {
+            Some(at) if at <= now => {
+                actions.push(Action::AckExpired { at });
+                s.status = Status::Open;
+                s.acked_at = None;
+                s.epoch += 1;
+                s.epoch_level = s.level;
+                s.epoch_at = at;
+                s.repeat = 0;
+                actions.push(Action::Page(Page {
+                    epoch: s.epoch,
+                    level: s.level,
+                    repeat: 0,
+                    due_at: at,
+                    role: role_of(chain, s.level),
+                }));
+            }
+            _ => {
+                let next_due = ack_expiry(&s, chain);
+                return Decision {
+                    actions,
+                    state: s,
+                    next_due,
+                };
+            }
+        }
+    }
+
+    // Bounded by levels + repeats: each iteration moves one step forward.
+    while let Some((level, repeat, due_at)) = next_step(&s, chain) {
+        if due_at > now {
+            break;
+        }
+        s.level = level;
+        s.repeat = repeat;
+        let page = Page {
+            epoch: s.epoch,
+            level,
+            repeat,
+            due_at,
+            role: role_of(chain, level),
+        };
+        // Repeats of one level that all came due while nobody checked are one
+        // page, not a burst of identical ones to the same people.
+        if let Some(Action::Page(prev)) = actions.last_mut() {
+            if repeat > 0 && prev.level == level && prev.epoch == page.epoch {
+                *prev = page;
+                continue;
+            }
+        }
+        actions.push(Action::Page(page));
+    }
+    let next_due = next_due(&s, chain);
+    Decision {
+        actions,
+        state: s,
+        next_due,
+    }
+}
+
+/// When the issue next needs attention from `check`.
+pub fn next_due(state: &Escalation, chain: &Chain) -> Option<Ts> {
+    match state.status {
+        Status::Resolved => None,
+        Status::Acknowledged => ack_expiry(state, chain),
+        Status::Open => {
+            let mut s = state.clone();
+            let n = last_level(chain);
+            if s.level > n {
+                // A capped issue needs a check now to record the cap.
+                return Some(s.epoch_at);
+            }
+            s.epoch_level = s.epoch_level.clamp(1, s.level);
+            next_step(&s, chain).map(|(_, _, due)| due)
+        }
+    }
+}
+
+/// When an acknowledgement lapses under the chain's current config.
+pub fn ack_expiry(state: &Escalation, chain: &Chain) -> Option<Ts> {
+    let acked = state.acked_at?;
+    acked.checked_add_signed(chain.ack_timeout?)
+}
+
+/// The step after the current one in this epoch, with its due time.
+fn next_step(s: &Escalation, chain: &Chain) -> Option<(u32, u32, Ts)> {
+    let n = last_level(chain);
+    let (level, repeat) = if s.level < n {
+        (s.level + 1, 0)
+    } else if s.repeat < chain.repeat {
+        (n, s.repeat + 1)
+    } else {
+        return None;
+    };
+    let due = due_of(s, chain, level, repeat)?;
+    Some((level, repeat, due))
+}
+
+/// Due time of step (level, repeat) in the state's epoch; None on overflow
+/// (a due time past the year 262143 is "never").
+fn due_of(s: &Escalation, chain: &Chain, level: u32, repeat: u32) -> Option<Ts> {
+    let mut offset = TimeDelta::zero();
+    for l in s.epoch_level..level {
+        offset = offset.checked_add(&chain.level(l)?.wait)?;
+    }
+    if repeat > 0 {
+        let interval = chain.level(level)?.wait;
+        offset = offset.checked_add(&interval.checked_mul(i32::try_from(repeat).ok()?)?)?;
+    }
+    s.epoch_at.checked_add_signed(offset)
+}
+
+fn last_level(chain: &Chain) -> u32 {
+    u32::try_from(chain.levels.len()).unwrap_or(u32::MAX).max(1)
+}
+
+fn role_of(chain: &Chain, level: u32) -> String {
+    chain
+        .level(level)
+        .map(|l| l.role.clone())
+        .unwrap_or_default()
+}
+
+/// Human form of a duration: `2d 3h`, `4h 5m`, `12m`, `40s`.
+pub fn human(d: TimeDelta) -> String {
+    let secs = d.num_seconds();
+    let (sign, secs) = if secs < 0 { ("-", -secs) } else { ("", secs) };
+    let (days, hours, mins) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    let body = if days > 0 {
+        if hours > 0 {
+            format!("{days}d {hours}h")
+        } else {
+            format!("{days}d")
+        }
+    } else if hours > 0 {
+        if mins > 0 {
+            format!("{hours}h {mins}m")
+        } else {
+            format!("{hours}h")
+        }
+    } else if mins > 0 {
+        format!("{mins}m")
+    } else {
+        format!("{}s", secs % 60)
+    };
+    format!("{sign}{body}")
+}
+
+#[cfg(test)]
+mod tests;

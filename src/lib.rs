@@ -1,0 +1,17 @@
+//! escalate: walks open issues up an escalation chain until someone owns
+//! them. The binary is a thin shell over [`run`].
+//!
+//! Data flows one way: CLI → command → (config, store) → pure engine →
+//! store → delivery.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod notify;
+pub mod report;
+pub mod store;
+pub mod workflow;
+
+pub use commands::run;

@@ -1,0 +1,172 @@
+//! Delivery of the outbox: claim due rows with a lease, send each through its
+//! channel, record the outcome (`notified` only after a send succeeded;
+//! `delivery_failed` with the reason otherwise), retry temporary failures with
+//! exponential backoff across runs, and mark exhausted or permanent ones dead.
+
+pub mod console;
+pub mod message;
+
+use std::io::Write;
+
+use anyhow::Result;
+use chrono::TimeDelta;
+use serde_json::json;
+
+use crate::engine::Ts;
+use crate::store::{events, outbox, Delivery, EventKind, Store};
+use crate::workflow::{rfc3339, SYSTEM};
+
+/// How long a claimed row is reserved for the process delivering it. A
+/// process that dies mid-send releases its rows when the lease runs out.
+pub const LEASE: TimeDelta = TimeDelta::minutes(5);
+/// Attempts before a temporarily failing notification is declared dead.
+pub const MAX_ATTEMPTS: u32 = 8;
+const BATCH: usize = 500;
+
+/// Why a send failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Worth retrying (timeouts, 5xx, a closed stdout).
+    Temporary(String),
+    /// Retrying cannot help (bad address, 4xx).
+    Permanent(String),
+}
+
+/// What one delivery pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub sent: u32,
+    /// Failures that will be retried by a later run: (issue, channel, error).
+    pub retrying: Vec<(i64, String, String)>,
+    /// Failures that will not be retried.
+    pub dead: Vec<(i64, String, String)>,
+}
+
+impl Outcome {
+    pub fn failed(&self) -> bool {
+        !self.retrying.is_empty() || !self.dead.is_empty()
+    }
+}
+
+/// Backoff before attempt `attempts + 1`: 30 s, 1 min, 2 min … capped at 1 h.
+pub fn backoff(attempts: u32) -> TimeDelta {
+    let exp = attempts.saturating_sub(1).min(7);
+    TimeDelta::seconds((30_i64 << exp).min(3600))
+}
+
+/// Deliver every pending notification that is ready at `now`. Console lines
+/// go to `console`.
+pub fn deliver(store: &mut Store, now: Ts, console: &mut dyn Write) -> Result<Outcome> {
+    let owner = format!("pid-{}", std::process::id());
+    let mut outcome = Outcome::default();
+    loop {
+        let batch = store.write(|tx| outbox::claim(tx, now, now + LEASE, &owner, BATCH))?;
+        if batch.is_empty() {
+            break;
+        }
+        let results: Vec<(Delivery, Result<(), SendError>)> = batch
+            .into_iter()
+            .map(|d| {
+                let r = send(&d, now, console);
+                (d, r)
+            })
+            .collect();
+        store.write(|tx| {
+            for (d, r) in &results {
+                record(tx, d, r, now, &mut outcome)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(outcome)
+}
+
+fn send(d: &Delivery, now: Ts, console: &mut dyn Write) -> Result<(), SendError> {
+    match d.channel.as_str() {
+        "console" => console::send(d, now, console),
+        other => Err(SendError::Permanent(format!(
+            "channel `{other}` is not supported by this escalate"
+        ))),
+    }
+}
+
+fn record(
+    tx: &rusqlite::Transaction,
+    d: &Delivery,
+    result: &Result<(), SendError>,
+    now: Ts,
+    outcome: &mut Outcome,
+) -> Result<()> {
+    let base = json!({
+        "channel": d.channel,
+        "target": d.target,
+        "role": d.role,
+        "epoch": d.epoch,
+        "repeat": d.repeat,
+        "attempt": d.attempts + 1,
+    });
+    match result {
+        Ok(()) => {
+            outbox::mark_sent(tx, d.id, now)?;
+            let mut details = base;
+            details["late_seconds"] = json!((now - d.due_at).num_seconds());
+            events::append(
+                tx,
+                d.issue_id,
+                now,
+                EventKind::Notified,
+                Some(d.level),
+                SYSTEM,
+                &details,
+            )?;
+            outcome.sent += 1;
+        }
+        Err(e) => {
+            let attempts = d.attempts + 1;
+            let (reason, retry_at) = match e {
+                SendError::Temporary(m) if attempts < MAX_ATTEMPTS => {
+                    (m.clone(), Some(now + backoff(attempts)))
+                }
+                SendError::Temporary(m) => {
+                    (format!("{m} (gave up after {attempts} attempts)"), None)
+                }
+                SendError::Permanent(m) => (m.clone(), None),
+            };
+            outbox::mark_failed(tx, d.id, &reason, retry_at)?;
+            let mut details = base;
+            details["error"] = json!(reason);
+            details["retry_at"] = json!(retry_at.map(rfc3339));
+            details["dead"] = json!(retry_at.is_none());
+            events::append(
+                tx,
+                d.issue_id,
+                now,
+                EventKind::DeliveryFailed,
+                Some(d.level),
+                SYSTEM,
+                &details,
+            )?;
+            let entry = (d.issue_id, d.channel.clone(), reason);
+            if retry_at.is_some() {
+                outcome.retrying.push(entry);
+            } else {
+                outcome.dead.push(entry);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let secs: Vec<i64> = (1..=10).map(|a| backoff(a).num_seconds()).collect();
+        assert_eq!(
+            secs,
+            vec![30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! The append-only event log: every state change of an issue, with time,
+//! actor and JSON details. `show` prints it; reports are computed from it.
+
+use anyhow::Result;
+use rusqlite::{params, Transaction};
+use serde_json::Value;
+
+use super::{ms, ts, SqlContext};
+use crate::engine::Ts;
+
+/// Kinds of events. Stored as their snake_case names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Created,
+    Escalated,
+    Notified,
+    DeliveryFailed,
+    Acknowledged,
+    AckExpired,
+    Assigned,
+    Capped,
+    Resolved,
+    Reopened,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "created",
+            EventKind::Escalated => "escalated",
+            EventKind::Notified => "notified",
+            EventKind::DeliveryFailed => "delivery_failed",
+            EventKind::Acknowledged => "acknowledged",
+            EventKind::AckExpired => "ack_expired",
+            EventKind::Assigned => "assigned",
+            EventKind::Capped => "capped",
+            EventKind::Resolved => "resolved",
+            EventKind::Reopened => "reopened",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: i64,
+    pub issue_id: i64,
+    pub at: Ts,
+    pub kind: String,
+    pub level: Option<u32>,
+    pub actor: String,
+    pub details: Value,
+}
+
+pub fn append(
+    tx: &Transaction,
+    issue_id: i64,
+    at: Ts,
+    kind: EventKind,
+    level: Option<u32>,
+    actor: &str,
+    details: &Value,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO events (issue_id, at, kind, level, actor, details) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            issue_id,
+            ms(at),
+            kind.as_str(),
+            level,
+            actor,
+            details.to_string()
+        ])
+    })
+    .sql("appending event")?;
+    Ok(())
+}
+
+pub fn for_issue(tx: &Transaction, issue_id: i64) -> Result<Vec<Event>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT id, issue_id, at, kind, level, actor, details FROM events \
+             WHERE issue_id = ?1 ORDER BY id",
+        )
+        .sql("querying events")?;
+    let rows = stmt
+        .query_map([issue_id], |r| {
+            let details: String = r.get(6)?;
+            Ok(Event {
+                id: r.get(0)?,
+                issue_id: r.get(1)?,
+                at: ts(r.get(2)?)?,
+                kind: r.get(3)?,
+                level: r.get(4)?,
+                actor: r.get(5)?,
+                details: serde_json::from_str(&details).unwrap_or(Value::String(details)),
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading events")?;
+    Ok(rows)
+}

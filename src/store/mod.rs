@@ -1,0 +1,283 @@
+//! SQLite storage: opening (WAL, busy timeout, file mode 0600), embedded
+//! migrations, and transactions. The only module that speaks SQL.
+
+pub mod events;
+pub mod issues;
+pub mod outbox;
+pub mod report;
+
+pub use events::{Event, EventKind};
+pub use issues::{Issue, IssueFilter, NewIssue, OwnerKind};
+pub use outbox::{Delivery, NewDelivery, OutboxStatus};
+pub use report::{LevelReached, ReportRow};
+
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::DateTime;
+use include_dir::{include_dir, Dir};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite_migration::Migrations;
+
+use crate::engine::Ts;
+use crate::error::{database, Code, Failure};
+
+static MIGRATIONS_DIR: Dir = include_dir!("$CARGO_MANIFEST_DIR/migrations");
+
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    // The directory is embedded at build time and checked by the unit tests,
+    // so a malformed one can only be a build of a broken tree.
+    Migrations::from_directory(&MIGRATIONS_DIR).unwrap_or_else(|_| Migrations::new(Vec::new()))
+});
+
+/// Default time to wait for another process's write lock.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The schema version this build writes.
+pub fn latest_version() -> usize {
+    MIGRATIONS_DIR.dirs().count()
+}
+
+/// Whether `open` may create the database file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    Create,
+    Existing,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (or with `OpenMode::Create`, create) a database and bring its
+    /// schema up to date. A database from a newer escalate, or a SQLite file
+    /// that is not ours, is refused before anything is written to it.
+    pub fn open(path: &Path, mode: OpenMode, busy_timeout: Duration) -> Result<Store> {
+        let shown = path.display();
+        if mode == OpenMode::Existing && !path.exists() {
+            return Err(database(format!(
+                "database {shown} does not exist (run `escalate init`, or pass --db)"
+            )));
+        }
+        if mode == OpenMode::Create && !path.exists() {
+            create_private(path)
+                .map_err(|e| database(format!("cannot create database {shown}: {e}")))?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| database(format!("cannot open database {shown}: {e}")))?;
+        conn.busy_timeout(busy_timeout)
+            .map_err(|e| database(format!("database {shown}: {e}")))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.prepare()?;
+        Ok(store)
+    }
+
+    /// A fresh in-memory database with the real migrations (for tests).
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        let mut store = Store {
+            conn,
+            path: PathBuf::from(":memory:"),
+        };
+        store.prepare()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn prepare(&mut self) -> Result<()> {
+        let shown = self.path.display().to_string();
+        let version: usize = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| self.classify(e))
+            .map(|v| usize::try_from(v).unwrap_or(usize::MAX))?;
+        let latest = latest_version();
+        if version > latest {
+            return Err(database(format!(
+                "database {shown} has schema version {version}, newer than this escalate \
+                 understands ({latest}); upgrade escalate (the database was not touched)"
+            )));
+        }
+        if version == 0 {
+            let foreign: i64 = self
+                .conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.classify(e))?;
+            if foreign > 0 {
+                return Err(database(format!(
+                    "{shown} is a SQLite database but not an escalate one (it was not touched)"
+                )));
+            }
+        }
+        // WAL lets readers (list, show, report) run beside a check; FULL
+        // sync because a committed decision must survive a power cut.
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| self.classify(e))?;
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| self.classify(e))?;
+        self.conn
+            .pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| self.classify(e))?;
+        if version < latest {
+            // Two processes may race to migrate a new file: the loser's
+            // attempt fails, after which the schema is simply current.
+            self.conn
+                .set_transaction_behavior(TransactionBehavior::Immediate);
+            let result = MIGRATIONS.to_latest(&mut self.conn);
+            self.conn
+                .set_transaction_behavior(TransactionBehavior::Deferred);
+            if let Err(e) = result {
+                let now: i64 = self
+                    .conn
+                    .query_row("PRAGMA user_version", [], |r| r.get(0))
+                    .map_err(|e| self.classify(e))?;
+                if usize::try_from(now).ok() != Some(latest) {
+                    return Err(database(format!("cannot migrate database {shown}: {e}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Run `f` in one write transaction (BEGIN IMMEDIATE): concurrent writers
+    /// serialize on it, so two checks never decide the same thing twice.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| classify(&self.path, e))?;
+        let value = f(&tx)?;
+        tx.commit().map_err(|e| classify(&self.path, e))?;
+        Ok(value)
+    }
+
+    /// Run `f` in a transaction that is always rolled back (dry runs).
+    pub fn rehearse<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(|e| classify(&self.path, e))?;
+        let value = f(&tx)?;
+        tx.rollback().map_err(|e| classify(&self.path, e))?;
+        Ok(value)
+    }
+
+    /// Run `f` on a consistent read snapshot.
+    pub fn read<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(|e| classify(&self.path, e))?;
+        let value = f(&tx)?;
+        tx.finish().map_err(|e| classify(&self.path, e))?;
+        Ok(value)
+    }
+
+    fn classify(&self, e: rusqlite::Error) -> anyhow::Error {
+        classify(&self.path, e)
+    }
+}
+
+/// Turn SQLite's "busy", "not a database" and the like into one-line errors
+/// with the database exit code; other errors keep their text.
+pub fn classify(path: &Path, e: rusqlite::Error) -> anyhow::Error {
+    use rusqlite::ErrorCode as E;
+    let shown = path.display();
+    let msg = match e.sqlite_error_code() {
+        Some(E::DatabaseBusy | E::DatabaseLocked) => {
+            format!("database {shown} is locked by another process (gave up waiting)")
+        }
+        Some(E::NotADatabase) => {
+            format!("{shown} is not a database (file is corrupt or not SQLite)")
+        }
+        Some(E::DatabaseCorrupt) => format!("database {shown} is corrupt"),
+        Some(E::ReadOnly) => format!("database {shown} is read-only"),
+        Some(E::CannotOpen | E::PermissionDenied) => format!("cannot open database {shown}: {e}"),
+        _ => return anyhow::Error::new(e).context(format!("database {shown}")),
+    };
+    anyhow::Error::new(Failure {
+        code: Code::Database,
+        message: msg,
+    })
+}
+
+/// Create the file with mode 0600: it holds issue titles and who was paged.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Milliseconds since the Unix epoch, the storage form of every time.
+pub fn ms(t: Ts) -> i64 {
+    t.timestamp_millis()
+}
+
+/// The inverse of [`ms`]; a value out of chrono's range is a corrupt row.
+pub fn ts(ms: i64) -> rusqlite::Result<Ts> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Integer,
+            format!("timestamp {ms} out of range").into(),
+        )
+    })
+}
+
+pub fn ts_opt(ms: Option<i64>) -> rusqlite::Result<Option<Ts>> {
+    ms.map(ts).transpose()
+}
+
+/// Context for errors from queries.
+pub(crate) trait SqlContext<T> {
+    fn sql(self, what: &str) -> Result<T>;
+}
+
+impl<T> SqlContext<T> for rusqlite::Result<T> {
+    fn sql(self, what: &str) -> Result<T> {
+        self.with_context(|| what.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid_and_numbered() {
+        assert!(MIGRATIONS.validate().is_ok());
+        assert!(latest_version() >= 1);
+        let store = Store::open_in_memory().expect("opens");
+        let v: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(v as usize, latest_version());
+    }
+}

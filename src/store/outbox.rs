@@ -1,0 +1,204 @@
+//! The outbox: one row per (issue, epoch, level, repeat, channel, target),
+//! unique, written in the same transaction as the decision that calls for
+//! it; claimed with a lease by the process that delivers it.
+
+use anyhow::Result;
+use rusqlite::{params, Transaction};
+
+use super::{ms, ts, SqlContext};
+use crate::engine::Ts;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxStatus {
+    Pending,
+    Sent,
+    Dead,
+    Cancelled,
+}
+
+pub struct NewDelivery<'a> {
+    pub issue_id: i64,
+    pub epoch: u32,
+    pub level: u32,
+    pub repeat: u32,
+    pub role: &'a str,
+    pub channel: &'a str,
+    pub target: &'a str,
+    pub due_at: Ts,
+}
+
+/// A claimed outbox row, with what is needed to render its message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: i64,
+    pub issue_id: i64,
+    pub epoch: u32,
+    pub level: u32,
+    pub repeat: u32,
+    pub role: String,
+    pub channel: String,
+    pub target: String,
+    pub due_at: Ts,
+    pub attempts: u32,
+    pub title: String,
+    pub chain: String,
+    pub created_at: Ts,
+}
+
+/// Enqueue a notification; false when the same one was already decided (the
+/// unique key makes a second enqueue impossible).
+pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO outbox (issue_id, epoch, level, repeat, role, channel, target, \
+             due_at, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                d.issue_id,
+                d.epoch,
+                d.level,
+                d.repeat,
+                d.role,
+                d.channel,
+                d.target,
+                ms(d.due_at),
+                ms(now),
+            ])
+        })
+        .sql("enqueueing notification")?;
+    Ok(n == 1)
+}
+
+/// Claim up to `limit` pending rows that are ready at `now` and not leased by
+/// a live deliverer. Rows for issues no longer open (acknowledged or resolved
+/// since the decision) are cancelled instead: nobody is paged about an issue
+/// someone already owns or closed.
+pub fn claim(
+    tx: &Transaction,
+    now: Ts,
+    lease_until: Ts,
+    owner: &str,
+    limit: usize,
+) -> Result<Vec<Delivery>> {
+    tx.prepare_cached(
+        "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
+         WHERE status = 'pending' AND next_attempt_at <= ?1 \
+           AND EXISTS (SELECT 1 FROM issues i WHERE i.id = outbox.issue_id AND i.status <> 'open')",
+    )
+    .and_then(|mut s| s.execute([ms(now)]))
+    .sql("cancelling stale notifications")?;
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT o.id, o.issue_id, o.epoch, o.level, o.repeat, o.role, o.channel, o.target, \
+             o.due_at, o.attempts, i.title, i.chain, i.created_at \
+             FROM outbox o JOIN issues i ON i.id = o.issue_id \
+             WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 \
+               AND (o.lease_until IS NULL OR o.lease_until <= ?1) \
+             ORDER BY o.id LIMIT ?2",
+        )
+        .sql("querying outbox")?;
+    let rows = stmt
+        .query_map(params![ms(now), limit as i64], |r| {
+            Ok(Delivery {
+                id: r.get(0)?,
+                issue_id: r.get(1)?,
+                epoch: r.get(2)?,
+                level: r.get(3)?,
+                repeat: r.get(4)?,
+                role: r.get(5)?,
+                channel: r.get(6)?,
+                target: r.get(7)?,
+                due_at: ts(r.get(8)?)?,
+                attempts: r.get(9)?,
+                title: r.get(10)?,
+                chain: r.get(11)?,
+                created_at: ts(r.get(12)?)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading outbox")?;
+    let mut lease = tx
+        .prepare_cached("UPDATE outbox SET lease_until = ?2, lease_owner = ?3 WHERE id = ?1")
+        .sql("leasing outbox rows")?;
+    for d in &rows {
+        lease
+            .execute(params![d.id, ms(lease_until), owner])
+            .sql("leasing outbox row")?;
+    }
+    Ok(rows)
+}
+
+/// Pending rows (for dry runs): what the next delivery would send.
+pub fn pending(tx: &Transaction, now: Ts) -> Result<Vec<Delivery>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT o.id, o.issue_id, o.epoch, o.level, o.repeat, o.role, o.channel, o.target, \
+             o.due_at, o.attempts, i.title, i.chain, i.created_at \
+             FROM outbox o JOIN issues i ON i.id = o.issue_id \
+             WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 AND i.status = 'open' \
+             ORDER BY o.id",
+        )
+        .sql("querying outbox")?;
+    let rows = stmt
+        .query_map([ms(now)], |r| {
+            Ok(Delivery {
+                id: r.get(0)?,
+                issue_id: r.get(1)?,
+                epoch: r.get(2)?,
+                level: r.get(3)?,
+                repeat: r.get(4)?,
+                role: r.get(5)?,
+                channel: r.get(6)?,
+                target: r.get(7)?,
+                due_at: ts(r.get(8)?)?,
+                attempts: r.get(9)?,
+                title: r.get(10)?,
+                chain: r.get(11)?,
+                created_at: ts(r.get(12)?)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading outbox")?;
+    Ok(rows)
+}
+
+pub fn mark_sent(tx: &Transaction, id: i64, now: Ts) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, \
+         lease_until = NULL, lease_owner = NULL, last_error = NULL WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![id, ms(now)]))
+    .sql("marking notification sent")?;
+    Ok(())
+}
+
+/// Record a failed attempt: retry at `retry_at`, or dead when None.
+pub fn mark_failed(tx: &Transaction, id: i64, error: &str, retry_at: Option<Ts>) -> Result<()> {
+    let (status, next) = match retry_at {
+        Some(t) => ("pending", Some(ms(t))),
+        None => ("dead", None),
+    };
+    tx.prepare_cached(
+        "UPDATE outbox SET status = ?2, attempts = attempts + 1, \
+         next_attempt_at = coalesce(?3, next_attempt_at), last_error = ?4, \
+         lease_until = NULL, lease_owner = NULL WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![id, status, next, error]))
+    .sql("recording failed delivery")?;
+    Ok(())
+}
+
+/// Count of rows per status, for summaries.
+pub fn count(tx: &Transaction, status: OutboxStatus) -> Result<u64> {
+    let s = match status {
+        OutboxStatus::Pending => "pending",
+        OutboxStatus::Sent => "sent",
+        OutboxStatus::Dead => "dead",
+        OutboxStatus::Cancelled => "cancelled",
+    };
+    tx.prepare_cached("SELECT count(*) FROM outbox WHERE status = ?1")
+        .and_then(|mut st| st.query_row([s], |r| r.get::<_, i64>(0)))
+        .map(|n| n.max(0) as u64)
+        .sql("counting outbox")
+}

@@ -1,0 +1,350 @@
+//! Issue state transitions inside one transaction: engine decisions and
+//! operator actions become issue updates, audit events and outbox rows,
+//! written together so a decision and its notifications commit or vanish as
+//! one.
+
+use anyhow::Result;
+use rusqlite::Transaction;
+use serde_json::json;
+
+use crate::config::{Chain, Config};
+use crate::engine::{self, Action, Decision, Page, Status, Ts};
+use crate::error::{fail, not_found, Code};
+use crate::store::{events, issues, outbox, EventKind, Issue, NewDelivery, NewIssue, OwnerKind};
+
+/// The actor recorded for what escalate itself decides.
+pub const SYSTEM: &str = "escalate";
+
+/// Fields of a new issue.
+pub struct Filing<'a> {
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub external_ref: Option<&'a str>,
+}
+
+/// File an issue on `chain`: level 1 owns it and is notified.
+pub fn create(
+    tx: &Transaction,
+    config: &Config,
+    chain: &Chain,
+    filing: &Filing,
+    actor: &str,
+    now: Ts,
+) -> Result<Issue> {
+    let (esc, page) = engine::start(chain, now, 0);
+    let next_due = engine::next_due(&esc, chain);
+    issues::ensure_chain(tx, &chain.name, &chain.fingerprint())?;
+    let id = issues::insert(
+        tx,
+        &NewIssue {
+            chain: &chain.name,
+            title: filing.title,
+            description: filing.description,
+            external_ref: filing.external_ref,
+            esc: &esc,
+            owner: &page.role,
+            created_at: now,
+            next_due_at: next_due,
+        },
+    )?;
+    events::append(
+        tx,
+        id,
+        now,
+        EventKind::Created,
+        Some(1),
+        actor,
+        &json!({
+            "chain": chain.name,
+            "title": filing.title,
+            "ref": filing.external_ref,
+            "owner": page.role,
+        }),
+    )?;
+    enqueue_page(tx, config, id, &page, now)?;
+    issues::get(tx, id)?.ok_or_else(|| anyhow::anyhow!("issue {id} vanished after insert"))
+}
+
+/// Enqueue one outbox row per contact of the page's role; returns how many
+/// were new (a page decided twice enqueues nothing the second time).
+pub fn enqueue_page(
+    tx: &Transaction,
+    config: &Config,
+    issue_id: i64,
+    page: &Page,
+    now: Ts,
+) -> Result<u32> {
+    let mut n = 0;
+    for contact in config.contacts(&page.role) {
+        let target = contact.target();
+        let fresh = outbox::enqueue(
+            tx,
+            &NewDelivery {
+                issue_id,
+                epoch: page.epoch,
+                level: page.level,
+                repeat: page.repeat,
+                role: &page.role,
+                channel: contact.channel(),
+                target: &target,
+                due_at: page.due_at,
+            },
+            now,
+        )?;
+        n += u32::from(fresh);
+    }
+    Ok(n)
+}
+
+/// Apply an engine decision to an issue: events, owner changes, outbox rows,
+/// then the new state. Returns the pages taken.
+pub fn apply(
+    tx: &Transaction,
+    config: &Config,
+    issue: &mut Issue,
+    decision: &Decision,
+    now: Ts,
+) -> Result<Vec<Page>> {
+    let mut pages = Vec::new();
+    for action in &decision.actions {
+        match action {
+            Action::AckExpired { at } => {
+                let from = std::mem::take(&mut issue.owner);
+                issue.owner = role_at(config, &issue.chain, issue.esc.level);
+                issue.owner_kind = OwnerKind::Role;
+                events::append(
+                    tx,
+                    issue.id,
+                    *at,
+                    EventKind::AckExpired,
+                    Some(issue.esc.level),
+                    SYSTEM,
+                    &json!({
+                        "acked_by": issue.acked_by,
+                        "owner_from": from,
+                        "owner_to": issue.owner,
+                        "recorded_at": rfc3339(now),
+                    }),
+                )?;
+                issue.acked_by = None;
+            }
+            Action::Capped { from, to } => {
+                let owner_from = issue.owner.clone();
+                if issue.owner_kind == OwnerKind::Role {
+                    issue.owner = role_at(config, &issue.chain, *to);
+                }
+                events::append(
+                    tx,
+                    issue.id,
+                    now,
+                    EventKind::Capped,
+                    Some(*to),
+                    SYSTEM,
+                    &json!({
+                        "from_level": from,
+                        "to_level": to,
+                        "reason": "chain has fewer levels now",
+                        "owner_from": owner_from,
+                        "owner_to": issue.owner,
+                    }),
+                )?;
+            }
+            Action::Page(page) => {
+                let owner_from = issue.owner.clone();
+                // Reaching a new level hands the issue to that level's role
+                // (an assignee who has not acked is escalated past); a repeat
+                // keeps a person owner.
+                if page.repeat == 0 || issue.owner_kind == OwnerKind::Role {
+                    issue.owner = page.role.clone();
+                    issue.owner_kind = OwnerKind::Role;
+                }
+                let late = now - page.due_at;
+                events::append(
+                    tx,
+                    issue.id,
+                    now,
+                    EventKind::Escalated,
+                    Some(page.level),
+                    SYSTEM,
+                    &json!({
+                        "role": page.role,
+                        "repeat": page.repeat,
+                        "epoch": page.epoch,
+                        "due_at": rfc3339(page.due_at),
+                        "late_seconds": late.num_seconds(),
+                        "owner_from": owner_from,
+                        "owner_to": issue.owner,
+                    }),
+                )?;
+                enqueue_page(tx, config, issue.id, page, now)?;
+                issue.max_level = issue.max_level.max(page.level);
+                pages.push(page.clone());
+            }
+        }
+    }
+    issue.esc = decision.state.clone();
+    issue.next_due_at = decision.next_due;
+    issues::save(tx, issue)?;
+    Ok(pages)
+}
+
+fn role_at(config: &Config, chain: &str, level: u32) -> String {
+    config
+        .chain(chain)
+        .and_then(|c| c.level(level))
+        .map(|l| l.role.clone())
+        .unwrap_or_default()
+}
+
+/// Fetch an issue or fail with "unknown issue" (exit 4).
+pub fn existing(tx: &Transaction, id: i64) -> Result<Issue> {
+    issues::get(tx, id)?.ok_or_else(|| not_found(format!("issue #{id} does not exist")))
+}
+
+fn conflict(msg: String) -> anyhow::Error {
+    fail(Code::NotFound, msg)
+}
+
+/// `ack`: a person takes the issue; escalation stops (until the chain's
+/// acknowledgement timeout, if any, lapses).
+pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> Result<Issue> {
+    let mut issue = existing(tx, id)?;
+    let chain = config.chain(&issue.chain);
+    match issue.esc.status {
+        Status::Resolved => {
+            return Err(conflict(format!(
+                "issue #{id} is resolved; reopen it before acknowledging"
+            )))
+        }
+        Status::Acknowledged => {
+            let lapsed = chain
+                .and_then(|c| engine::ack_expiry(&issue.esc, c))
+                .is_some_and(|t| t <= now);
+            if !lapsed {
+                return Err(conflict(format!(
+                    "issue #{id} is already acknowledged by {} (use `escalate assign {id} --to …` \
+                     to hand it over)",
+                    issue.acked_by.as_deref().unwrap_or("someone")
+                )));
+            }
+        }
+        Status::Open => {}
+    }
+    let from = std::mem::replace(&mut issue.owner, by.to_string());
+    issue.owner_kind = OwnerKind::Person;
+    issue.esc.status = Status::Acknowledged;
+    issue.esc.acked_at = Some(now);
+    issue.acked_by = Some(by.to_string());
+    issue.next_due_at = chain.and_then(|c| engine::next_due(&issue.esc, c));
+    events::append(
+        tx,
+        id,
+        now,
+        EventKind::Acknowledged,
+        Some(issue.esc.level),
+        by,
+        &json!({
+            "owner_from": from,
+            "owner_to": by,
+            "ack_expires_at": issue.next_due_at.map(rfc3339),
+        }),
+    )?;
+    issues::save(tx, &issue)?;
+    Ok(issue)
+}
+
+/// `assign`: give the issue to someone. Escalation continues until they ack.
+pub fn assign(tx: &Transaction, id: i64, to: &str, by: &str, now: Ts) -> Result<Issue> {
+    let mut issue = existing(tx, id)?;
+    if issue.esc.status == Status::Resolved {
+        return Err(conflict(format!(
+            "issue #{id} is resolved; reopen it before assigning"
+        )));
+    }
+    let from = std::mem::replace(&mut issue.owner, to.to_string());
+    issue.owner_kind = OwnerKind::Person;
+    if issue.esc.status == Status::Acknowledged {
+        issue.acked_by = Some(to.to_string());
+    }
+    events::append(
+        tx,
+        id,
+        now,
+        EventKind::Assigned,
+        Some(issue.esc.level),
+        by,
+        &json!({ "owner_from": from, "owner_to": to }),
+    )?;
+    issues::save(tx, &issue)?;
+    Ok(issue)
+}
+
+/// `resolve`: close the issue; pending notifications are cancelled.
+pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts) -> Result<Issue> {
+    let mut issue = existing(tx, id)?;
+    if issue.esc.status == Status::Resolved {
+        return Err(conflict(format!(
+            "issue #{id} is already resolved ({} by {})",
+            issue.resolved_at.map(rfc3339).unwrap_or_default(),
+            issue.resolved_by.as_deref().unwrap_or("unknown")
+        )));
+    }
+    issue.esc.status = Status::Resolved;
+    issue.resolved_at = Some(now);
+    issue.resolved_by = Some(by.to_string());
+    issue.next_due_at = None;
+    events::append(
+        tx,
+        id,
+        now,
+        EventKind::Resolved,
+        Some(issue.esc.level),
+        by,
+        &json!({ "note": note, "owner": issue.owner }),
+    )?;
+    issues::save(tx, &issue)?;
+    Ok(issue)
+}
+
+/// `reopen`: escalation restarts at level 1 in a new epoch.
+pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> Result<Issue> {
+    let mut issue = existing(tx, id)?;
+    if issue.esc.status != Status::Resolved {
+        return Err(conflict(format!(
+            "issue #{id} is not resolved (it is {})",
+            issue.esc.status.as_str()
+        )));
+    }
+    let chain = config.chain(&issue.chain).ok_or_else(|| {
+        crate::error::usage(format!(
+            "issue #{id} is on chain `{}`, which is no longer in the config; \
+             add it back before reopening",
+            issue.chain
+        ))
+    })?;
+    let (esc, page) = engine::start(chain, now, issue.esc.epoch + 1);
+    issue.esc = esc;
+    issue.owner = page.role.clone();
+    issue.owner_kind = OwnerKind::Role;
+    issue.acked_by = None;
+    issue.resolved_at = None;
+    issue.resolved_by = None;
+    issue.next_due_at = engine::next_due(&issue.esc, chain);
+    events::append(
+        tx,
+        id,
+        now,
+        EventKind::Reopened,
+        Some(1),
+        by,
+        &json!({ "epoch": issue.esc.epoch, "owner": issue.owner }),
+    )?;
+    issues::save(tx, &issue)?;
+    enqueue_page(tx, config, id, &page, now)?;
+    Ok(issue)
+}
+
+/// RFC 3339 in UTC, the one time format of JSON output and event details.
+pub fn rfc3339(t: Ts) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
