@@ -448,7 +448,8 @@ mod tests {
     #[test]
     fn errors_name_line_and_column() {
         // (input, expected position, fragment of the message)
-        let cases: &[(&str, Option<(usize, usize)>, &str)] = &[
+        type Case<'a> = (&'a str, Option<(usize, usize)>, &'a str);
+        let cases: &[Case] = &[
             ("[chains.x]\nlevels = []\n", Some((1, 1)), "has no levels"),
             (
                 "[roles.a]\n[chains.x]\nlevels = [{ role = \"zz\", wait_hours = 1 }]\n",

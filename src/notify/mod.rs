@@ -170,3 +170,168 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod delivery_tests {
+    //! Seed bugs B9 and B13 at the delivery boundary, on an in-memory store
+    //! with the real migrations.
+
+    use super::*;
+    use crate::config::{Config, STARTER};
+    use crate::store::{events, issues};
+    use crate::workflow::{self, Filing};
+    use chrono::TimeZone;
+
+    fn setup() -> (Store, Config, Ts) {
+        let config = Config::parse(STARTER, std::path::Path::new("chains.toml")).expect("starter");
+        let store = Store::open_in_memory().expect("store");
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+            .single()
+            .expect("time");
+        (store, config, t)
+    }
+
+    fn file(store: &mut Store, config: &Config, now: Ts) -> i64 {
+        let chain = config.chain("customer_issue").expect("chain").clone();
+        store
+            .write(|tx| {
+                workflow::create(
+                    tx,
+                    config,
+                    &chain,
+                    &Filing {
+                        title: "t",
+                        description: None,
+                        external_ref: None,
+                    },
+                    "test",
+                    now,
+                )
+            })
+            .expect("create")
+            .id
+    }
+
+    fn kinds(store: &mut Store, id: i64) -> Vec<String> {
+        store
+            .read(|tx| events::for_issue(tx, id))
+            .expect("events")
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
+    /// A writer that always fails, like a closed stdout.
+    struct Broken;
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "closed",
+            ))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn b13_notified_is_logged_only_after_a_delivery() {
+        let (mut store, config, now) = setup();
+        let id = file(&mut store, &config, now);
+        // decided and committed, not yet delivered (a crash here loses nothing)
+        assert_eq!(kinds(&mut store, id), vec!["created"]);
+        // delivery fails: recorded as such, retried later, never "notified"
+        let failed = deliver(&mut store, now, &mut Broken).expect("deliver");
+        assert_eq!(failed.retrying.len(), 1);
+        assert_eq!(kinds(&mut store, id), vec!["created", "delivery_failed"]);
+        // not retried before its backoff…
+        let mut out = Vec::new();
+        assert_eq!(deliver(&mut store, now, &mut out).expect("deliver").sent, 0);
+        // …and delivered once after it
+        let later = now + backoff(1);
+        assert_eq!(
+            deliver(&mut store, later, &mut out).expect("deliver").sent,
+            1
+        );
+        assert_eq!(
+            kinds(&mut store, id),
+            vec!["created", "delivery_failed", "notified"]
+        );
+        assert_eq!(
+            deliver(&mut store, later, &mut out).expect("deliver").sent,
+            0
+        );
+        assert_eq!(String::from_utf8_lossy(&out).lines().count(), 1);
+    }
+
+    #[test]
+    fn temporary_failures_become_dead_after_the_last_attempt() {
+        let (mut store, config, mut now) = setup();
+        file(&mut store, &config, now);
+        let mut dead = 0;
+        for _ in 0..MAX_ATTEMPTS {
+            let o = deliver(&mut store, now, &mut Broken).expect("deliver");
+            dead += o.dead.len();
+            now += TimeDelta::hours(2);
+        }
+        assert_eq!(dead, 1);
+        let n = store
+            .read(|tx| outbox::count(tx, crate::store::OutboxStatus::Dead))
+            .expect("count");
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn b9_an_issue_resolved_before_delivery_is_not_paged() {
+        let (mut store, config, now) = setup();
+        let id = file(&mut store, &config, now);
+        store
+            .write(|tx| workflow::resolve(tx, id, "ann", None, now))
+            .expect("resolve");
+        let mut out = Vec::new();
+        let o = deliver(&mut store, now, &mut out).expect("deliver");
+        assert_eq!(o.sent, 0);
+        assert!(out.is_empty());
+        let cancelled = store
+            .read(|tx| outbox::count(tx, crate::store::OutboxStatus::Cancelled))
+            .expect("count");
+        assert_eq!(cancelled, 1);
+    }
+
+    #[test]
+    fn b9_a_decision_cannot_be_enqueued_twice() {
+        let (mut store, config, now) = setup();
+        let id = file(&mut store, &config, now);
+        let issue = store
+            .read(|tx| issues::get(tx, id))
+            .expect("get")
+            .expect("exists");
+        let chain = config.chain("customer_issue").expect("chain");
+        let (_, page) = crate::engine::start(chain, issue.created_at, 0);
+        let again = store
+            .write(|tx| workflow::enqueue_page(tx, &config, id, &page, now))
+            .expect("enqueue");
+        assert_eq!(again, 0, "the unique key refuses a second row");
+    }
+
+    #[test]
+    fn a_leased_row_is_not_claimed_by_a_second_deliverer() {
+        let (mut store, config, now) = setup();
+        file(&mut store, &config, now);
+        let first = store
+            .write(|tx| outbox::claim(tx, now, now + LEASE, "a", 10))
+            .expect("claim");
+        assert_eq!(first.len(), 1);
+        let second = store
+            .write(|tx| outbox::claim(tx, now, now + LEASE, "b", 10))
+            .expect("claim");
+        assert!(second.is_empty());
+        // a deliverer that died releases its rows when the lease runs out
+        let later = store
+            .write(|tx| outbox::claim(tx, now + LEASE, now + LEASE * 2, "b", 10))
+            .expect("claim");
+        assert_eq!(later.len(), 1);
+    }
+}

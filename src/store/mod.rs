@@ -281,3 +281,42 @@ mod tests {
         assert_eq!(v as usize, latest_version());
     }
 }
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    /// Seed bug B11 (full table scans): the queries `check` runs on every
+    /// call use their indexes, so their cost follows due work, not open issues.
+    #[test]
+    fn b11_check_queries_use_indexes() {
+        let store = Store::open_in_memory().expect("opens");
+        let plan = |sql: &str| -> String {
+            let mut stmt = store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("prepare");
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(3))
+                .expect("query")
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .expect("rows");
+            rows.join(" / ")
+        };
+        let due = plan(
+            "SELECT id FROM issues WHERE next_due_at IS NOT NULL AND next_due_at <= 0 \
+             ORDER BY next_due_at, id",
+        );
+        assert!(due.contains("INDEX issues_due"), "{due}");
+        let orphans =
+            plan("SELECT count(*) FROM issues WHERE chain = 'x' AND status <> 'resolved'");
+        assert!(orphans.contains("issues_open_chain"), "{orphans}");
+        let pending = plan(
+            "SELECT o.id FROM outbox o JOIN issues i ON i.id = o.issue_id \
+             WHERE o.status = 'pending' AND o.next_attempt_at <= 0 \
+             AND (o.lease_until IS NULL OR o.lease_until <= 0) \
+             ORDER BY o.next_attempt_at, o.id LIMIT 500",
+        );
+        assert!(pending.contains("outbox_pending"), "{pending}");
+    }
+}

@@ -95,7 +95,7 @@ pub fn claim(
              FROM outbox o JOIN issues i ON i.id = o.issue_id \
              WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 \
                AND (o.lease_until IS NULL OR o.lease_until <= ?1) \
-             ORDER BY o.id LIMIT ?2",
+             ORDER BY o.next_attempt_at, o.id LIMIT ?2",
         )
         .sql("querying outbox")?;
     let rows = stmt
@@ -137,7 +137,7 @@ pub fn pending(tx: &Transaction, now: Ts) -> Result<Vec<Delivery>> {
              o.due_at, o.attempts, i.title, i.chain, i.created_at \
              FROM outbox o JOIN issues i ON i.id = o.issue_id \
              WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 AND i.status = 'open' \
-             ORDER BY o.id",
+             ORDER BY o.next_attempt_at, o.id",
         )
         .sql("querying outbox")?;
     let rows = stmt
