@@ -26,6 +26,8 @@ pub const STARTER: &str = include_str!("../chains.toml");
 pub struct Config {
     pub chains: BTreeMap<String, Chain>,
     pub roles: BTreeMap<String, Role>,
+    pub email: Option<Email>,
+    pub delivery: Delivery,
 }
 
 /// An escalation chain: ordered levels, a repeat count for the last level and
@@ -57,10 +59,61 @@ pub struct Role {
     pub contacts: Vec<Contact>,
 }
 
+/// A value that may be a secret: written in the file, or named as an
+/// environment variable (`{ env = "VAR" }`) read only when it is used.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Secret {
+    Literal(String),
+    Env(String),
+}
+
+impl Secret {
+    /// The value; for an env var, an error naming the variable when unset.
+    pub fn resolve(&self) -> Result<String, String> {
+        match self {
+            Secret::Literal(s) => Ok(s.clone()),
+            Secret::Env(var) => match std::env::var(var) {
+                Ok(v) if !v.trim().is_empty() => Ok(v),
+                _ => Err(format!("environment variable {var} is not set")),
+            },
+        }
+    }
+
+    /// A stable, secret-free name for a URL-valued secret: `$VAR` for an env
+    /// var; scheme, host and a short hash for a literal URL (the path of a
+    /// Slack or webhook URL is the credential).
+    pub fn label(&self) -> String {
+        match self {
+            Secret::Env(var) => format!("${var}"),
+            Secret::Literal(url) => redact_url(url),
+        }
+    }
+}
+
+/// `https://hooks.slack.com/…#1a2b3c4d`: enough to tell URLs apart, nothing
+/// that would let a reader post to them.
+pub fn redact_url(url: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(url.as_bytes());
+    let short: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let (scheme, rest) = url.split_once("://").unwrap_or(("?", url));
+    let host = rest
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or("")
+        .rsplit('@')
+        .next()
+        .unwrap_or("");
+    format!("{scheme}://{host}/…#{short}")
+}
+
 /// Where a notification goes. Roles with no contacts print to the console.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Contact {
     Console,
+    Email(String),
+    Slack(Secret),
+    Webhook { url: Secret, secret: Option<Secret> },
 }
 
 impl Contact {
@@ -68,14 +121,64 @@ impl Contact {
     pub fn channel(&self) -> &'static str {
         match self {
             Contact::Console => "console",
+            Contact::Email(_) => "email",
+            Contact::Slack(_) => "slack",
+            Contact::Webhook { .. } => "webhook",
         }
     }
 
     /// A stable, secret-free identifier of the destination (part of the
-    /// outbox's unique key).
+    /// outbox's unique key; safe to store and print).
     pub fn target(&self) -> String {
         match self {
             Contact::Console => "console".to_string(),
+            Contact::Email(address) => address.clone(),
+            Contact::Slack(url) => url.label(),
+            Contact::Webhook { url, .. } => url.label(),
+        }
+    }
+}
+
+/// SMTP settings (`[email]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Email {
+    pub from: String,
+    /// `smtp://host[:port]` or `smtps://host[:port]`, maybe with user:pass@.
+    pub smtp: Secret,
+    pub tls: TlsMode,
+    pub username: Option<Secret>,
+    pub password: Option<Secret>,
+    /// An extra CA certificate (PEM) to trust, for internal relays.
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Default for smtp://: upgrade with STARTTLS, refuse if unavailable.
+    Starttls,
+    /// TLS from the first byte (smtps://, port 465).
+    Wrapper,
+    /// Plain text, for a relay on localhost.
+    None,
+}
+
+/// Delivery settings (`[delivery]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// Per-request timeout.
+    pub timeout: std::time::Duration,
+    /// Sends in flight at once.
+    pub concurrency: usize,
+    /// Attempts before a temporarily failing notification is dead.
+    pub max_attempts: u32,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            timeout: std::time::Duration::from_secs(10),
+            concurrency: 16,
+            max_attempts: 8,
         }
     }
 }
@@ -180,17 +283,126 @@ impl Config {
             err(e.span(), message)
         })?;
 
+        let email = match raw.email {
+            None => None,
+            Some(e) => {
+                check_address(e.from.get_ref())
+                    .map_err(|m| err(Some(e.from.span()), format!("[email] from: {m}")))?;
+                let smtp = secret(e.smtp);
+                let mut tls = TlsMode::Starttls;
+                if let Secret::Literal(url) = &smtp.value {
+                    tls = check_smtp_url(url).map_err(|m| err(Some(smtp.span.clone()), m))?;
+                }
+                if let Some(mode) = &e.tls {
+                    tls = match mode.get_ref().as_str() {
+                        "starttls" => TlsMode::Starttls,
+                        "wrapper" | "tls" => TlsMode::Wrapper,
+                        "none" => TlsMode::None,
+                        other => {
+                            return Err(err(
+                                Some(mode.span()),
+                                format!(
+                                    "[email] tls = \"{other}\": expected \"starttls\", \"tls\" or \"none\""
+                                ),
+                            ))
+                        }
+                    };
+                }
+                Some(Email {
+                    from: e.from.into_inner(),
+                    smtp: smtp.value,
+                    tls,
+                    username: e.username.map(|s| secret(s).value),
+                    password: e.password.map(|s| secret(s).value),
+                    ca_file: e.ca_file.map(PathBuf::from),
+                })
+            }
+        };
+
+        let mut delivery = Delivery::default();
+        if let Some(d) = raw.delivery {
+            if let Some(t) = d.timeout_seconds {
+                let v = *t.get_ref();
+                if !(v.is_finite() && v > 0.0 && v <= 300.0) {
+                    return Err(err(
+                        Some(t.span()),
+                        "[delivery] timeout_seconds must be between 0 and 300".to_string(),
+                    ));
+                }
+                delivery.timeout = std::time::Duration::from_secs_f64(v);
+            }
+            if let Some(c) = d.concurrency {
+                if !(1..=256).contains(c.get_ref()) {
+                    return Err(err(
+                        Some(c.span()),
+                        "[delivery] concurrency must be between 1 and 256".to_string(),
+                    ));
+                }
+                delivery.concurrency = *c.get_ref() as usize;
+            }
+            if let Some(a) = d.max_attempts {
+                if !(1..=100).contains(a.get_ref()) {
+                    return Err(err(
+                        Some(a.span()),
+                        "[delivery] max_attempts must be between 1 and 100".to_string(),
+                    ));
+                }
+                delivery.max_attempts = *a.get_ref();
+            }
+        }
+
         let mut roles = BTreeMap::new();
         for (name, role) in raw.roles {
             let span = role.span();
             check_name("role", &name).map_err(|m| err(Some(span.clone()), m))?;
             let role = role.into_inner();
+            let mut contacts = Vec::new();
+            for address in role.email.map(OneOrMany::into_vec).unwrap_or_default() {
+                check_address(address.get_ref())
+                    .map_err(|m| err(Some(address.span()), format!("role `{name}` email: {m}")))?;
+                if email.is_none() {
+                    return Err(err(
+                        Some(address.span()),
+                        format!(
+                            "role `{name}` has email contacts but there is no [email] section \
+                             (set from and smtp)"
+                        ),
+                    ));
+                }
+                contacts.push(Contact::Email(address.into_inner()));
+            }
+            for url in role.slack.map(OneOrMany::into_vec).unwrap_or_default() {
+                let url = secret(url);
+                check_literal_url(&url).map_err(|m| {
+                    err(Some(url.span.clone()), format!("role `{name}` slack: {m}"))
+                })?;
+                contacts.push(Contact::Slack(url.value));
+            }
+            let hook_secret = role.webhook_secret.map(|s| secret(s).value);
+            for url in role.webhook.map(OneOrMany::into_vec).unwrap_or_default() {
+                let url = secret(url);
+                check_literal_url(&url).map_err(|m| {
+                    err(
+                        Some(url.span.clone()),
+                        format!("role `{name}` webhook: {m}"),
+                    )
+                })?;
+                contacts.push(Contact::Webhook {
+                    url: url.value,
+                    secret: hook_secret.clone(),
+                });
+            }
+            if role.console == Some(true) || contacts.is_empty() {
+                contacts.insert(0, Contact::Console);
+            }
+            let mut seen = std::collections::HashSet::new();
+            contacts.retain(|c| seen.insert((c.channel(), c.target())));
             roles.insert(
                 name.clone(),
                 Role {
                     name,
                     description: role.description,
-                    contacts: Vec::new(),
+                    contacts,
                 },
             );
         }
@@ -293,7 +505,62 @@ impl Config {
                 },
             );
         }
-        Ok(Config { chains, roles })
+        Ok(Config {
+            chains,
+            roles,
+            email,
+            delivery,
+        })
+    }
+
+    /// Problems that only show outside the file: unset environment
+    /// variables, unreadable CA files. `config check` reports them before any
+    /// page is due.
+    pub fn environment_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut check = |what: String, s: &Secret| {
+            if let Err(e) = s.resolve() {
+                problems.push(format!("{what}: {e}"));
+            }
+        };
+        if let Some(e) = &self.email {
+            check("[email] smtp".to_string(), &e.smtp);
+            if let Some(u) = &e.username {
+                check("[email] username".to_string(), u);
+            }
+            if let Some(p) = &e.password {
+                check("[email] password".to_string(), p);
+            }
+        }
+        for role in self.roles.values() {
+            for c in &role.contacts {
+                match c {
+                    Contact::Slack(url) => check(format!("role `{}` slack", role.name), url),
+                    Contact::Webhook { url, secret } => {
+                        check(format!("role `{}` webhook", role.name), url);
+                        if let Some(s) = secret {
+                            check(format!("role `{}` webhook_secret", role.name), s);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(e) = &self.email {
+            if let Secret::Env(_) = &e.smtp {
+                if let Ok(url) = e.smtp.resolve() {
+                    if let Err(m) = check_smtp_url(&url) {
+                        problems.push(format!("[email] smtp (from the environment): {m}"));
+                    }
+                }
+            }
+            if let Some(ca) = &e.ca_file {
+                if let Err(io) = std::fs::read(ca) {
+                    problems.push(format!("[email] ca_file {}: {io}", ca.display()));
+                }
+            }
+        }
+        problems
     }
 
     /// Roles that no chain uses (worth a warning in `config check`).
@@ -384,6 +651,113 @@ struct RawConfig {
     chains: BTreeMap<String, Spanned<RawChain>>,
     #[serde(default)]
     roles: BTreeMap<String, Spanned<RawRole>>,
+    email: Option<RawEmail>,
+    delivery: Option<RawDelivery>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmail {
+    from: Spanned<String>,
+    smtp: Spanned<RawSecret>,
+    tls: Option<Spanned<String>>,
+    username: Option<Spanned<RawSecret>>,
+    password: Option<Spanned<RawSecret>>,
+    ca_file: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelivery {
+    timeout_seconds: Option<Spanned<f64>>,
+    concurrency: Option<Spanned<u32>>,
+    max_attempts: Option<Spanned<u32>>,
+}
+
+/// `"literal"` or `{ env = "VAR" }`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawSecret {
+    Literal(String),
+    Env(EnvRef),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvRef {
+    env: String,
+}
+
+/// A single value or a list of them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::One(t) => vec![t],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+struct SpannedSecret {
+    value: Secret,
+    span: std::ops::Range<usize>,
+}
+
+fn secret(raw: Spanned<RawSecret>) -> SpannedSecret {
+    let span = raw.span();
+    let value = match raw.into_inner() {
+        RawSecret::Literal(s) => Secret::Literal(s),
+        RawSecret::Env(e) => Secret::Env(e.env),
+    };
+    SpannedSecret { value, span }
+}
+
+fn check_address(a: &str) -> Result<(), String> {
+    a.parse::<lettre::Address>()
+        .map(|_| ())
+        .map_err(|e| format!("`{a}` is not an email address ({e})"))
+}
+
+/// Literal URLs are checked at load time; env ones by `config check`.
+fn check_literal_url(s: &SpannedSecret) -> Result<(), String> {
+    match &s.value {
+        Secret::Literal(url) => check_http_url(url),
+        Secret::Env(var) if var.trim().is_empty() => {
+            Err("env = \"\" names no variable".to_string())
+        }
+        Secret::Env(_) => Ok(()),
+    }
+}
+
+pub fn check_http_url(url: &str) -> Result<(), String> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.host().is_some() => Ok(()),
+        Ok(_) => Err(format!("`{}` is not an http(s) URL", redact_url(url))),
+        Err(e) => Err(format!("malformed URL `{}`: {e}", redact_url(url))),
+    }
+}
+
+/// `smtp://` (STARTTLS unless tls = "none") or `smtps://` (TLS wrapper).
+pub fn check_smtp_url(url: &str) -> Result<TlsMode, String> {
+    let u = reqwest::Url::parse(url)
+        .map_err(|e| format!("[email] smtp: malformed URL `{}`: {e}", redact_url(url)))?;
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err("[email] smtp: the URL has no host".to_string());
+    }
+    match u.scheme() {
+        "smtp" => Ok(TlsMode::Starttls),
+        "smtps" => Ok(TlsMode::Wrapper),
+        other => Err(format!(
+            "[email] smtp: scheme `{other}` is not smtp:// or smtps://"
+        )),
+    }
 }
 
 #[derive(Deserialize)]
@@ -407,6 +781,12 @@ struct RawLevel {
 #[serde(deny_unknown_fields)]
 struct RawRole {
     description: Option<String>,
+    email: Option<OneOrMany<Spanned<String>>>,
+    slack: Option<OneOrMany<Spanned<RawSecret>>>,
+    webhook: Option<OneOrMany<Spanned<RawSecret>>>,
+    webhook_secret: Option<Spanned<RawSecret>>,
+    /// Also print on the console (the default when a role has no contacts).
+    console: Option<bool>,
 }
 
 #[cfg(test)]

@@ -572,9 +572,9 @@ fn bad_toml_names_file_line_and_column() {
         ),
         ("[chains.x\n", "chains.toml:1:10", "expected"),
         (
-            "[roles.a]\nemail = 3\n",
+            "[roles.a]\npager = 3\n",
             "chains.toml:2:1",
-            "unknown field `email`",
+            "unknown field `pager`",
         ),
         (
             "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = -2 }]\n",

@@ -113,7 +113,7 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
     }
 
     let decided = store.write(|tx| decide(tx, &config, now))?;
-    let outcome = notify::deliver(&mut store, now, io.out)?;
+    let outcome = notify::deliver(&mut store, &config, now, io.out)?;
     for (id, channel, error) in &outcome.retrying {
         io.warn(format!(
             "delivery for issue #{id} via {channel} failed, will retry: {error}"

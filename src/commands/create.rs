@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
     let issue = store.write(|tx| workflow::create(tx, &config, chain, &filing, &actor, ctx.now))?;
 
     // stdout carries the id alone, so console pages go to stderr here.
-    let outcome = notify::deliver(&mut store, ctx.now, io.err)?;
+    let outcome = notify::deliver(&mut store, &config, ctx.now, io.err)?;
     if args.json {
         let view = IssueView::new(&issue, Some(&config));
         writeln!(io.out, "{}", serde_json::to_string_pretty(&view)?)?;

@@ -10,5 +10,5 @@ use crate::store::Delivery;
 pub fn send(d: &Delivery, now: Ts, out: &mut dyn Write) -> Result<(), SendError> {
     writeln!(out, "{}", message::line(d, now))
         .and_then(|()| out.flush())
-        .map_err(|e| SendError::Temporary(format!("console: {e}")))
+        .map_err(|e| SendError::Temporary(format!("console: {e}"), None))
 }

@@ -1,8 +1,15 @@
 //! Rendering of notifications into text. Channels share these words so a
-//! page reads the same on every medium.
+//! page reads the same on every medium. Titles are user input: every channel
+//! escapes them for its own markup.
+
+use serde_json::{json, Value};
 
 use crate::engine::{human, Ts};
 use crate::store::Delivery;
+use crate::workflow::rfc3339;
+
+/// Issues listed in one grouped message before "and N more".
+pub const GROUP_CAP: usize = 20;
 
 /// "5m late", or "on time" within a minute of the due time.
 pub fn lateness(d: &Delivery, now: Ts) -> String {
@@ -14,17 +21,20 @@ pub fn lateness(d: &Delivery, now: Ts) -> String {
     }
 }
 
+fn level_label(d: &Delivery) -> String {
+    if d.repeat > 0 {
+        format!("Level {}, repeat {}", d.level, d.repeat)
+    } else {
+        format!("Level {}", d.level)
+    }
+}
+
 /// The one-line form, as the seed printed it, with the context a pager
 /// needs: chain, how long the issue has been open, how late this page is.
 pub fn line(d: &Delivery, now: Ts) -> String {
-    let repeat = if d.repeat > 0 {
-        format!(", repeat {}", d.repeat)
-    } else {
-        String::new()
-    };
     format!(
-        "[ESCALATION Level {}{repeat}] Issue #{}: '{}' -> {} ({}) [{}, open {}, {}]",
-        d.level,
+        "[ESCALATION {}] Issue #{}: '{}' -> {} ({}) [{}, open {}, {}]",
+        level_label(d),
         d.issue_id,
         one_line(&d.title),
         d.role,
@@ -35,9 +45,191 @@ pub fn line(d: &Delivery, now: Ts) -> String {
     )
 }
 
+/// The next action, in one line.
+pub fn next_action(d: &Delivery) -> String {
+    format!(
+        "take it: `escalate ack {} --by <you>`, or resolve it: `escalate resolve {}`",
+        d.issue_id, d.issue_id
+    )
+}
+
+/// Plain-text line for email and Slack summaries (no escaping).
+fn summary(d: &Delivery, now: Ts) -> String {
+    format!(
+        "#{} {} — {}, {}, owner {}, open {}, {}",
+        d.issue_id,
+        one_line(&d.title),
+        d.chain,
+        level_label(d),
+        d.role,
+        human(now - d.created_at),
+        lateness(d, now)
+    )
+}
+
+/// Email subject and plain-text body for a group of notifications to one
+/// address.
+pub fn email(items: &[&Delivery], now: Ts, test: bool) -> (String, String) {
+    let tag = if test {
+        "[escalate TEST]"
+    } else {
+        "[escalate]"
+    };
+    let mut body = String::new();
+    if test {
+        body.push_str("This is a test message from `escalate notify test`. Nothing is wrong.\n\n");
+    }
+    let subject = match items {
+        [one] => format!(
+            "{tag} {}: issue #{} {}",
+            level_label(one),
+            one.issue_id,
+            one_line(&one.title)
+        ),
+        many => format!("{tag} {} escalations for {}", many.len(), many[0].role),
+    };
+    for d in items.iter().take(GROUP_CAP) {
+        body.push_str(&format!(
+            "Issue #{}: {}\n  chain {}, {}, owner {}\n  open {}, {} (due {})\n  next: {}\n\n",
+            d.issue_id,
+            one_line(&d.title),
+            d.chain,
+            level_label(d),
+            d.role,
+            human(now - d.created_at),
+            lateness(d, now),
+            rfc3339(d.due_at),
+            next_action(d)
+        ));
+    }
+    if items.len() > GROUP_CAP {
+        body.push_str(&format!("and {} more\n", items.len() - GROUP_CAP));
+    }
+    body.push_str("-- \nsent by escalate\n");
+    (subject, body)
+}
+
+/// Slack incoming-webhook payload: `text` (notifications, fallbacks) and
+/// `blocks`. Every user string goes through [`slack_escape`].
+pub fn slack(items: &[&Delivery], now: Ts, test: bool) -> Value {
+    let prefix = if test { "TEST from escalate: " } else { "" };
+    let header = match items {
+        [one] => format!(
+            "{prefix}{}: issue #{} {}",
+            level_label(one),
+            one.issue_id,
+            slack_escape(&one_line(&one.title))
+        ),
+        many => format!(
+            "{prefix}{} escalations for {}",
+            many.len(),
+            slack_escape(&many[0].role)
+        ),
+    };
+    let mut lines: Vec<String> = items
+        .iter()
+        .take(GROUP_CAP)
+        .map(|d| format!("• {}", slack_escape(&summary(d, now))))
+        .collect();
+    if items.len() > GROUP_CAP {
+        lines.push(format!("and {} more", items.len() - GROUP_CAP));
+    }
+    let next = match items {
+        [one] => slack_escape(&next_action(one)),
+        _ => "take each: `escalate ack ID --by <you>`".to_string(),
+    };
+    json!({
+        "text": format!("{header}\n{}\nNext: {next}", lines.join("\n")),
+        "blocks": [
+            { "type": "header", "text": { "type": "plain_text", "text": truncate(&plain(&header), 150) } },
+            { "type": "section", "text": { "type": "mrkdwn", "text": truncate(&lines.join("\n"), 2900) } },
+            { "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Next: {next}") } ] }
+        ],
+        "unfurl_links": false,
+        "unfurl_media": false,
+    })
+}
+
+/// Webhook body: a stable, versioned schema.
+pub fn webhook(items: &[&Delivery], now: Ts, test: bool) -> Value {
+    json!({
+        "schema": "escalate.notification.v1",
+        "test": test,
+        "sent_at": rfc3339(now),
+        "role": items.first().map(|d| d.role.clone()),
+        "count": items.len(),
+        "notifications": items.iter().map(|d| json!({
+            "delivery_id": d.id,
+            "issue_id": d.issue_id,
+            "title": d.title,
+            "chain": d.chain,
+            "level": d.level,
+            "repeat": d.repeat,
+            "role": d.role,
+            "created_at": rfc3339(d.created_at),
+            "due_at": rfc3339(d.due_at),
+            "late_seconds": (now - d.due_at).num_seconds(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Escape text for Slack mrkdwn: `&`, `<`, `>` (so `<!channel>`, `<!here>`
+/// and `<http://x|click>` are shown, not acted on) and `@` mentions such as
+/// `@everyone` (a word joiner after `@` keeps Slack from linking them).
+pub fn slack_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '@' => out.push_str("@\u{2060}"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Header blocks are plain text: undo entity escaping there (Slack shows
+/// plain_text literally), keeping the `@` guard.
+fn plain(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
 /// Titles are user input: keep a notification on one line.
 fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_escaping_defuses_mentions_and_links() {
+        let cases = [
+            ("<!channel> down", "&lt;!channel&gt; down"),
+            ("<!here>", "&lt;!here&gt;"),
+            ("@everyone look", "@\u{2060}everyone look"),
+            ("<http://x|click>", "&lt;http://x|click&gt;"),
+            ("a & b", "a &amp; b"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(slack_escape(input), want);
+        }
+    }
 }

@@ -4,14 +4,23 @@
 //! exponential backoff across runs, and mark exhausted or permanent ones dead.
 
 pub mod console;
+pub mod email;
+pub mod http;
 pub mod message;
+pub mod slack;
+pub mod webhook;
 
+use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use anyhow::Result;
 use chrono::TimeDelta;
 use serde_json::json;
 
+use crate::config::{Config, Contact};
 use crate::engine::Ts;
 use crate::store::{events, outbox, Delivery, EventKind, Store};
 use crate::workflow::{rfc3339, SYSTEM};
@@ -19,16 +28,18 @@ use crate::workflow::{rfc3339, SYSTEM};
 /// How long a claimed row is reserved for the process delivering it. A
 /// process that dies mid-send releases its rows when the lease runs out.
 pub const LEASE: TimeDelta = TimeDelta::minutes(5);
-/// Attempts before a temporarily failing notification is declared dead.
+/// Attempts before a temporarily failing notification is declared dead
+/// (`[delivery] max_attempts` overrides it).
 pub const MAX_ATTEMPTS: u32 = 8;
 const BATCH: usize = 500;
 
 /// Why a send failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
-    /// Worth retrying (timeouts, 5xx, a closed stdout).
-    Temporary(String),
-    /// Retrying cannot help (bad address, 4xx).
+    /// Worth retrying (timeouts, refused connections, 5xx, 429, a closed
+    /// stdout), optionally not before the peer's Retry-After.
+    Temporary(String, Option<Duration>),
+    /// Retrying cannot help (bad address, other 4xx).
     Permanent(String),
 }
 
@@ -54,26 +65,150 @@ pub fn backoff(attempts: u32) -> TimeDelta {
     TimeDelta::seconds((30_i64 << exp).min(3600))
 }
 
-/// Deliver every pending notification that is ready at `now`. Console lines
-/// go to `console`.
-pub fn deliver(store: &mut Store, now: Ts, console: &mut dyn Write) -> Result<Outcome> {
+/// rustls needs a process-wide crypto provider; ring is the one built in.
+pub fn install_crypto() {
+    // Err means one is installed already, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The network senders, built once per delivery pass.
+pub struct Senders {
+    http: Option<reqwest::blocking::Client>,
+    smtp: Option<Result<lettre::SmtpTransport, String>>,
+}
+
+impl Senders {
+    pub fn new(config: &Config) -> Senders {
+        Senders {
+            http: http::client(config.delivery.timeout).ok(),
+            smtp: config
+                .email
+                .as_ref()
+                .map(|e| email::transport(e, config.delivery.timeout)),
+        }
+    }
+
+    /// Send one message about `items` to `contact` (not the console).
+    pub fn send(
+        &self,
+        config: &Config,
+        contact: &Contact,
+        items: &[&Delivery],
+        now: Ts,
+        test: bool,
+    ) -> Result<(), SendError> {
+        let no_http = || SendError::Temporary("the HTTP client could not be built".into(), None);
+        match contact {
+            Contact::Console => Err(SendError::Permanent(
+                "console messages are written by the caller".into(),
+            )),
+            Contact::Slack(url) => slack::send(
+                self.http.as_ref().ok_or_else(no_http)?,
+                url,
+                items,
+                now,
+                test,
+            ),
+            Contact::Webhook { url, secret } => webhook::send(
+                self.http.as_ref().ok_or_else(no_http)?,
+                url,
+                secret.as_ref(),
+                items,
+                now,
+                test,
+            ),
+            Contact::Email(to) => match (&self.smtp, &config.email) {
+                (Some(Ok(t)), Some(cfg)) => email::send(t, cfg, to, items, now, test),
+                (Some(Err(e)), _) => Err(SendError::Temporary(e.clone(), None)),
+                _ => Err(SendError::Permanent(
+                    "no [email] section in the config".into(),
+                )),
+            },
+        }
+    }
+}
+
+/// Find the configured contact behind an outbox row's (channel, target),
+/// preferring the row's own role.
+fn contact_for(config: &Config, d: &Delivery) -> Option<Contact> {
+    let matches = |c: &Contact| c.channel() == d.channel && c.target() == d.target;
+    config
+        .roles
+        .get(&d.role)
+        .and_then(|r| r.contacts.iter().find(|c| matches(c)))
+        .or_else(|| {
+            config
+                .roles
+                .values()
+                .flat_map(|r| r.contacts.iter())
+                .find(|c| matches(c))
+        })
+        .cloned()
+}
+
+/// Deliver every pending notification that is ready at `now`: console lines
+/// to `console` one per notification; every other contact gets one message
+/// per run listing its notifications, sent `concurrency` at a time.
+pub fn deliver(
+    store: &mut Store,
+    config: &Config,
+    now: Ts,
+    console: &mut dyn Write,
+) -> Result<Outcome> {
     let owner = format!("pid-{}", std::process::id());
     let mut outcome = Outcome::default();
+    let mut senders: Option<Senders> = None;
     loop {
         let batch = store.write(|tx| outbox::claim(tx, now, now + LEASE, &owner, BATCH))?;
         if batch.is_empty() {
             break;
         }
-        let results: Vec<(Delivery, Result<(), SendError>)> = batch
-            .into_iter()
-            .map(|d| {
-                let r = send(&d, now, console);
-                (d, r)
-            })
-            .collect();
+        let mut results: Vec<(usize, Result<(), SendError>)> = Vec::with_capacity(batch.len());
+        // Group network rows by destination: a storm of escalations to one
+        // channel is one message, not hundreds.
+        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (i, d) in batch.iter().enumerate() {
+            if d.channel == "console" {
+                results.push((i, console::send(d, now, console)));
+            } else {
+                groups
+                    .entry((d.channel.clone(), d.target.clone()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        if !groups.is_empty() {
+            let senders = senders.get_or_insert_with(|| Senders::new(config));
+            let groups: Vec<Vec<usize>> = groups.into_values().collect();
+            let done = Mutex::new(Vec::with_capacity(batch.len()));
+            let next = AtomicUsize::new(0);
+            let workers = config.delivery.concurrency.min(groups.len()).max(1);
+            std::thread::scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(|| loop {
+                        let g = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(group) = groups.get(g) else { break };
+                        let items: Vec<&Delivery> = group.iter().map(|&i| &batch[i]).collect();
+                        let result = match contact_for(config, items[0]) {
+                            Some(contact) => senders.send(config, &contact, &items, now, false),
+                            None => Err(SendError::Permanent(format!(
+                                "{} contact {} is no longer in the config",
+                                items[0].channel, items[0].target
+                            ))),
+                        };
+                        if let Ok(mut done) = done.lock() {
+                            done.extend(group.iter().map(|&i| (i, result.clone())));
+                        }
+                    });
+                }
+            });
+            results.extend(done.into_inner().unwrap_or_default());
+        }
+        results.sort_by_key(|(i, _)| *i);
+        let max_attempts = config.delivery.max_attempts;
         store.write(|tx| {
-            for (d, r) in &results {
-                record(tx, d, r, now, &mut outcome)?;
+            for (i, r) in &results {
+                record(tx, &batch[*i], r, now, max_attempts, &mut outcome)?;
             }
             Ok(())
         })?;
@@ -81,20 +216,12 @@ pub fn deliver(store: &mut Store, now: Ts, console: &mut dyn Write) -> Result<Ou
     Ok(outcome)
 }
 
-fn send(d: &Delivery, now: Ts, console: &mut dyn Write) -> Result<(), SendError> {
-    match d.channel.as_str() {
-        "console" => console::send(d, now, console),
-        other => Err(SendError::Permanent(format!(
-            "channel `{other}` is not supported by this escalate"
-        ))),
-    }
-}
-
 fn record(
     tx: &rusqlite::Transaction,
     d: &Delivery,
     result: &Result<(), SendError>,
     now: Ts,
+    max_attempts: u32,
     outcome: &mut Outcome,
 ) -> Result<()> {
     let base = json!({
@@ -124,10 +251,14 @@ fn record(
         Err(e) => {
             let attempts = d.attempts + 1;
             let (reason, retry_at) = match e {
-                SendError::Temporary(m) if attempts < MAX_ATTEMPTS => {
-                    (m.clone(), Some(now + backoff(attempts)))
+                SendError::Temporary(m, after) if attempts < max_attempts => {
+                    let mut wait = backoff(attempts);
+                    if let Some(after) = after.and_then(|a| TimeDelta::from_std(a).ok()) {
+                        wait = wait.max(after.min(TimeDelta::hours(6)));
+                    }
+                    (m.clone(), Some(now + wait))
                 }
-                SendError::Temporary(m) => {
+                SendError::Temporary(m, _) => {
                     (format!("{m} (gave up after {attempts} attempts)"), None)
                 }
                 SendError::Permanent(m) => (m.clone(), None),
@@ -146,7 +277,7 @@ fn record(
                 SYSTEM,
                 &details,
             )?;
-            let entry = (d.issue_id, d.channel.clone(), reason);
+            let entry = (d.issue_id, format!("{} {}", d.channel, d.target), reason);
             if retry_at.is_some() {
                 outcome.retrying.push(entry);
             } else {
@@ -243,16 +374,23 @@ mod delivery_tests {
         // decided and committed, not yet delivered (a crash here loses nothing)
         assert_eq!(kinds(&mut store, id), vec!["created"]);
         // delivery fails: recorded as such, retried later, never "notified"
-        let failed = deliver(&mut store, now, &mut Broken).expect("deliver");
+        let failed = deliver(&mut store, &config, now, &mut Broken).expect("deliver");
         assert_eq!(failed.retrying.len(), 1);
         assert_eq!(kinds(&mut store, id), vec!["created", "delivery_failed"]);
         // not retried before its backoff…
         let mut out = Vec::new();
-        assert_eq!(deliver(&mut store, now, &mut out).expect("deliver").sent, 0);
+        assert_eq!(
+            deliver(&mut store, &config, now, &mut out)
+                .expect("deliver")
+                .sent,
+            0
+        );
         // …and delivered once after it
         let later = now + backoff(1);
         assert_eq!(
-            deliver(&mut store, later, &mut out).expect("deliver").sent,
+            deliver(&mut store, &config, later, &mut out)
+                .expect("deliver")
+                .sent,
             1
         );
         assert_eq!(
@@ -260,7 +398,9 @@ mod delivery_tests {
             vec!["created", "delivery_failed", "notified"]
         );
         assert_eq!(
-            deliver(&mut store, later, &mut out).expect("deliver").sent,
+            deliver(&mut store, &config, later, &mut out)
+                .expect("deliver")
+                .sent,
             0
         );
         assert_eq!(String::from_utf8_lossy(&out).lines().count(), 1);
@@ -272,7 +412,7 @@ mod delivery_tests {
         file(&mut store, &config, now);
         let mut dead = 0;
         for _ in 0..MAX_ATTEMPTS {
-            let o = deliver(&mut store, now, &mut Broken).expect("deliver");
+            let o = deliver(&mut store, &config, now, &mut Broken).expect("deliver");
             dead += o.dead.len();
             now += TimeDelta::hours(2);
         }
@@ -291,7 +431,7 @@ mod delivery_tests {
             .write(|tx| workflow::resolve(tx, id, "ann", None, now))
             .expect("resolve");
         let mut out = Vec::new();
-        let o = deliver(&mut store, now, &mut out).expect("deliver");
+        let o = deliver(&mut store, &config, now, &mut out).expect("deliver");
         assert_eq!(o.sent, 0);
         assert!(out.is_empty());
         let cancelled = store

@@ -1,0 +1,128 @@
+//! The email channel: plain-text mail over SMTP with lettre (STARTTLS by
+//! default, TLS wrapper for smtps://, plain only when asked for).
+
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{Message, SmtpTransport, Transport};
+
+use super::{message, SendError};
+use crate::config::{redact_url, Email, TlsMode};
+use crate::engine::Ts;
+use crate::store::Delivery;
+
+/// Build the SMTP transport from `[email]`; errors are configuration
+/// problems, reported without the password.
+pub fn transport(cfg: &Email, timeout: std::time::Duration) -> Result<SmtpTransport, String> {
+    super::install_crypto();
+    let raw = cfg
+        .smtp
+        .resolve()
+        .map_err(|e| format!("[email] smtp: {e}"))?;
+    let url = reqwest::Url::parse(&raw)
+        .map_err(|e| format!("[email] smtp: malformed URL `{}`: {e}", redact_url(&raw)))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| "[email] smtp: the URL has no host".to_string())?
+        .to_string();
+    let mode = match (url.scheme(), cfg.tls) {
+        ("smtps", _) => TlsMode::Wrapper,
+        (_, mode) => mode,
+    };
+    let port = url.port().unwrap_or(match mode {
+        TlsMode::Wrapper => 465,
+        TlsMode::Starttls => 587,
+        TlsMode::None => 25,
+    });
+    let tls = match mode {
+        TlsMode::None => Tls::None,
+        TlsMode::Starttls | TlsMode::Wrapper => {
+            let mut params = TlsParameters::builder(host.clone());
+            if let Some(ca) = &cfg.ca_file {
+                let pem = std::fs::read(ca)
+                    .map_err(|e| format!("[email] ca_file {}: {e}", ca.display()))?;
+                let cert = Certificate::from_pem(&pem)
+                    .map_err(|e| format!("[email] ca_file {}: {e}", ca.display()))?;
+                params = params.add_root_certificate(cert);
+            }
+            let params = params
+                .build_rustls()
+                .map_err(|e| format!("[email] TLS setup: {e}"))?;
+            if mode == TlsMode::Wrapper {
+                Tls::Wrapper(params)
+            } else {
+                Tls::Required(params)
+            }
+        }
+    };
+    let mut builder = SmtpTransport::builder_dangerous(host)
+        .port(port)
+        .tls(tls)
+        .timeout(Some(timeout));
+    let user = match &cfg.username {
+        Some(u) => Some(u.resolve().map_err(|e| format!("[email] username: {e}"))?),
+        None if !url.username().is_empty() => Some(decode(url.username())),
+        None => None,
+    };
+    let pass = match &cfg.password {
+        Some(p) => Some(p.resolve().map_err(|e| format!("[email] password: {e}"))?),
+        None => url.password().map(decode),
+    };
+    if let Some(user) = user {
+        builder = builder.credentials(Credentials::new(user, pass.unwrap_or_default()));
+    }
+    Ok(builder.build())
+}
+
+fn decode(s: &str) -> String {
+    // userinfo is percent-encoded in URLs; decode the common escapes.
+    let mut out = Vec::with_capacity(s.len());
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn send(
+    transport: &SmtpTransport,
+    cfg: &Email,
+    to: &str,
+    items: &[&Delivery],
+    now: Ts,
+    test: bool,
+) -> Result<(), SendError> {
+    let from: Mailbox = cfg
+        .from
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("email from {}: {e}", cfg.from)))?;
+    let rcpt: Mailbox = to
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("email to {to}: {e}")))?;
+    let (subject, body) = message::email(items, now, test);
+    let mail = Message::builder()
+        .from(from)
+        .to(rcpt)
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| SendError::Permanent(format!("email to {to}: {e}")))?;
+    transport.send(&mail).map(|_| ()).map_err(|e| {
+        let msg = format!("email to {to}: {e}");
+        if e.is_permanent() {
+            SendError::Permanent(msg)
+        } else {
+            SendError::Temporary(msg, None)
+        }
+    })
+}
