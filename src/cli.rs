@@ -131,6 +131,55 @@ pub enum Command {
     Config(ConfigCommand),
     /// Run the real pipeline on a throwaway database with a simulated week.
     Demo,
+    /// Send test messages.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+    /// List deliveries (pending by default), or requeue failed ones.
+    Outbox(OutboxArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a clearly marked test message to every contact of ROLE.
+    Test {
+        /// Role name from the config.
+        role: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct OutboxArgs {
+    #[command(subcommand)]
+    pub action: Option<OutboxAction>,
+    #[arg(long, value_enum, default_value_t = OutboxFilter::Pending)]
+    pub status: OutboxFilter,
+    /// At most this many rows, newest first (0: all).
+    #[arg(long, default_value_t = 200)]
+    pub limit: u64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Requeue a dead (or pending) delivery for the next run, attempts reset.
+    Retry {
+        /// Outbox row id (see `escalate outbox --status dead`).
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        id: Option<String>,
+        /// Requeue every dead delivery.
+        #[arg(long)]
+        all_dead: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutboxFilter {
+    Pending,
+    Dead,
+    Sent,
+    All,
 }
 
 #[derive(Debug, Args)]

@@ -26,7 +26,10 @@ pub fn check(ctx: &Ctx, io: &mut Io) -> Result<Code> {
             let contacts: Vec<String> = config
                 .contacts(&level.role)
                 .iter()
-                .map(|c| c.channel().to_string())
+                .map(|c| match c {
+                    crate::config::Contact::Console => "console".to_string(),
+                    other => format!("{} {}", other.channel(), other.target()),
+                })
                 .collect();
             writeln!(
                 io.out,
@@ -57,11 +60,26 @@ pub fn check(ctx: &Ctx, io: &mut Io) -> Result<Code> {
             writeln!(io.out, "  an acknowledgement lapses after {}", human(t))?;
         }
     }
+    for role in config.roles.values() {
+        if role.contacts == [crate::config::Contact::Console] {
+            io.warn(format!(
+                "warning: role `{}` has no contacts: its notifications only print on the console",
+                role.name
+            ));
+        }
+    }
+    let problems = config.environment_problems();
+    for p in &problems {
+        io.warn(format!("{}: {p}", ctx.config_path.display()));
+    }
     for role in config.unused_roles() {
         io.warn(format!("warning: role `{role}` is not used by any chain"));
     }
     if config.chains.is_empty() {
         io.warn("warning: no chains are defined; `create` will refuse every issue");
+    }
+    if !problems.is_empty() {
+        return Ok(Code::Usage);
     }
     Ok(Code::Ok)
 }

@@ -9,6 +9,8 @@ mod create;
 mod demo;
 mod init;
 mod list;
+mod notify;
+mod outbox;
 mod reopen;
 mod report;
 mod resolve;
@@ -22,7 +24,7 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{Cli, Command, ConfigCommand, NotifyCommand};
 use crate::config::Config;
 use crate::engine::Ts;
 use crate::error::{usage, Code};
@@ -63,6 +65,7 @@ impl Io<'_> {
 /// Run a parsed command line; the exit code on success (0, or 3 when a
 /// check needs a human).
 pub fn run(cli: Cli) -> Result<Code> {
+    crate::notify::install_crypto();
     let now = match &cli.global.now {
         Some(s) => parse_now(s)?,
         None => Utc::now(),
@@ -102,6 +105,8 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Report { days, format } => report::run(&ctx, days, format, &mut io),
         Command::Config(ConfigCommand::Check) => config::check(&ctx, &mut io),
         Command::Demo => demo::run(&mut io),
+        Command::Notify(NotifyCommand::Test { role }) => notify::test(&ctx, &role, &mut io),
+        Command::Outbox(args) => outbox::run(&ctx, &args, &mut io),
     }
 }
 

@@ -202,3 +202,84 @@ pub fn count(tx: &Transaction, status: OutboxStatus) -> Result<u64> {
         .map(|n| n.max(0) as u64)
         .sql("counting outbox")
 }
+
+/// A row as `outbox` lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub issue_id: i64,
+    pub level: u32,
+    pub repeat: u32,
+    pub role: String,
+    pub channel: String,
+    pub target: String,
+    pub status: String,
+    pub attempts: u32,
+    pub created_at: i64,
+    pub next_attempt_at: i64,
+    pub sent_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// Rows with the given status (None: all), newest first.
+pub fn list(tx: &Transaction, status: Option<&str>, limit: u64) -> Result<Vec<OutboxRow>> {
+    let limit = if limit == 0 { i64::MAX } else { limit as i64 };
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT id, issue_id, level, repeat, role, channel, target, status, attempts, \
+             created_at, next_attempt_at, sent_at, last_error FROM outbox \
+             WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2",
+        )
+        .sql("querying outbox")?;
+    let rows = stmt
+        .query_map(params![status, limit], |r| {
+            Ok(OutboxRow {
+                id: r.get(0)?,
+                issue_id: r.get(1)?,
+                level: r.get(2)?,
+                repeat: r.get(3)?,
+                role: r.get(4)?,
+                channel: r.get(5)?,
+                target: r.get(6)?,
+                status: r.get(7)?,
+                attempts: r.get(8)?,
+                created_at: r.get(9)?,
+                next_attempt_at: r.get(10)?,
+                sent_at: r.get(11)?,
+                last_error: r.get(12)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading outbox")?;
+    Ok(rows)
+}
+
+/// Requeue one row (dead or pending) for delivery at `now`; false when no
+/// such row, or it was already sent or cancelled.
+pub fn requeue(tx: &Transaction, id: i64, now: Ts) -> Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?2, \
+             lease_until = NULL, lease_owner = NULL \
+             WHERE id = ?1 AND status IN ('dead', 'pending')",
+        )
+        .and_then(|mut s| s.execute(params![id, ms(now)]))
+        .sql("requeueing delivery")?;
+    Ok(n == 1)
+}
+
+/// Requeue every dead row; returns how many.
+pub fn requeue_dead(tx: &Transaction, now: Ts) -> Result<usize> {
+    tx.prepare_cached(
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?1, \
+         lease_until = NULL, lease_owner = NULL WHERE status = 'dead'",
+    )
+    .and_then(|mut s| s.execute([ms(now)]))
+    .sql("requeueing dead deliveries")
+}
+
+pub fn exists(tx: &Transaction, id: i64) -> Result<bool> {
+    tx.prepare_cached("SELECT 1 FROM outbox WHERE id = ?1")
+        .and_then(|mut s| s.exists([id]))
+        .sql("reading outbox")
+}

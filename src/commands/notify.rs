@@ -1,0 +1,63 @@
+//! `escalate notify test ROLE`: a clearly marked test message to every
+//! contact of a role, each result reported — find a broken webhook before a
+//! page is due, not at page time.
+
+use anyhow::Result;
+
+use super::{Ctx, Io};
+use crate::config::Contact;
+use crate::error::{usage, Code};
+use crate::notify::{console, SendError, Senders};
+use crate::store::Delivery;
+
+pub fn test(ctx: &Ctx, role: &str, io: &mut Io) -> Result<Code> {
+    let config = ctx.config()?;
+    let Some(r) = config.roles.get(role) else {
+        let known: Vec<&str> = config.roles.keys().map(String::as_str).collect();
+        return Err(usage(format!(
+            "unknown role `{role}` (roles: {})",
+            known.join(", ")
+        )));
+    };
+    let sample = Delivery {
+        id: 0,
+        issue_id: 0,
+        epoch: 0,
+        level: 1,
+        repeat: 0,
+        role: role.to_string(),
+        channel: String::new(),
+        target: String::new(),
+        due_at: ctx.now,
+        attempts: 0,
+        title: "TEST notification from escalate: nothing is wrong".to_string(),
+        chain: "test".to_string(),
+        created_at: ctx.now,
+    };
+    let senders = Senders::new(&config);
+    let mut failed = 0;
+    for contact in &r.contacts {
+        let mut d = sample.clone();
+        d.channel = contact.channel().to_string();
+        d.target = contact.target();
+        let result = match contact {
+            Contact::Console => console::send(&d, ctx.now, io.out),
+            other => senders.send(&config, other, &[&d], ctx.now, true),
+        };
+        match result {
+            Ok(()) => writeln!(io.out, "ok      {} {}", d.channel, d.target)?,
+            Err(SendError::Temporary(e, _) | SendError::Permanent(e)) => {
+                failed += 1;
+                writeln!(io.out, "FAILED  {} {}: {e}", d.channel, d.target)?;
+            }
+        }
+    }
+    if failed > 0 {
+        io.warn(format!(
+            "{failed} of {} contacts of role `{role}` could not be reached",
+            r.contacts.len()
+        ));
+        return Ok(Code::Attention);
+    }
+    Ok(Code::Ok)
+}

@@ -1,0 +1,131 @@
+//! `escalate outbox`: what was, is being, or could not be delivered; and
+//! `outbox retry` to requeue failures once their cause is fixed.
+
+use std::io::IsTerminal;
+
+use anyhow::Result;
+use comfy_table::{presets, ContentArrangement, Table};
+use serde::Serialize;
+
+use super::view::relative;
+use super::{parse_id, Ctx, Io};
+use crate::cli::{OutboxAction, OutboxArgs, OutboxFilter};
+use crate::error::{not_found, Code};
+use crate::store::{outbox, ts};
+use crate::workflow::rfc3339;
+
+#[derive(Serialize)]
+struct RowView {
+    id: i64,
+    issue_id: i64,
+    level: u32,
+    repeat: u32,
+    role: String,
+    channel: String,
+    target: String,
+    status: String,
+    attempts: u32,
+    created_at: String,
+    next_attempt_at: Option<String>,
+    sent_at: Option<String>,
+    last_error: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
+    let mut store = ctx.store()?;
+    if let Some(OutboxAction::Retry { id, all_dead }) = &args.action {
+        if *all_dead {
+            let n = store.write(|tx| outbox::requeue_dead(tx, ctx.now))?;
+            writeln!(
+                io.out,
+                "requeued {n} dead deliveries; the next `escalate check` sends them"
+            )?;
+        } else if let Some(id) = id {
+            let id = parse_id(id)?;
+            store.write(|tx| {
+                if !outbox::exists(tx, id)? {
+                    return Err(not_found(format!("delivery {id} does not exist")));
+                }
+                if !outbox::requeue(tx, id, ctx.now)? {
+                    return Err(not_found(format!(
+                        "delivery {id} was already sent or cancelled; nothing to retry"
+                    )));
+                }
+                Ok(())
+            })?;
+            writeln!(
+                io.out,
+                "requeued delivery {id}; the next `escalate check` sends it"
+            )?;
+        }
+        return Ok(Code::Ok);
+    }
+    let status = match args.status {
+        OutboxFilter::Pending => Some("pending"),
+        OutboxFilter::Dead => Some("dead"),
+        OutboxFilter::Sent => Some("sent"),
+        OutboxFilter::All => None,
+    };
+    let rows = store.read(|tx| outbox::list(tx, status, args.limit))?;
+    let views: Vec<RowView> = rows
+        .into_iter()
+        .map(|r| RowView {
+            id: r.id,
+            issue_id: r.issue_id,
+            level: r.level,
+            repeat: r.repeat,
+            role: r.role,
+            channel: r.channel,
+            target: r.target,
+            next_attempt_at: (r.status == "pending")
+                .then(|| ts(r.next_attempt_at).ok().map(rfc3339))
+                .flatten(),
+            status: r.status,
+            attempts: r.attempts,
+            created_at: ts(r.created_at).map(rfc3339).unwrap_or_default(),
+            sent_at: r.sent_at.and_then(|t| ts(t).ok()).map(rfc3339),
+            last_error: r.last_error,
+        })
+        .collect();
+    if args.json {
+        writeln!(io.out, "{}", serde_json::to_string_pretty(&views)?)?;
+        return Ok(Code::Ok);
+    }
+    if views.is_empty() {
+        writeln!(io.out, "no deliveries")?;
+        return Ok(Code::Ok);
+    }
+    let mut table = Table::new();
+    if std::io::stdout().is_terminal() {
+        table
+            .load_preset(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        table.load_preset(presets::NOTHING);
+    }
+    table.set_header(vec![
+        "ID", "ISSUE", "LEVEL", "ROLE", "CHANNEL", "TARGET", "STATUS", "TRIES", "NEXT", "ERROR",
+    ]);
+    for v in &views {
+        let next = v
+            .next_attempt_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| relative(t.with_timezone(&chrono::Utc), ctx.now))
+            .unwrap_or_else(|| "-".into());
+        table.add_row(vec![
+            v.id.to_string(),
+            format!("#{}", v.issue_id),
+            v.level.to_string(),
+            v.role.clone(),
+            v.channel.clone(),
+            v.target.clone(),
+            v.status.clone(),
+            v.attempts.to_string(),
+            next,
+            v.last_error.clone().unwrap_or_default(),
+        ]);
+    }
+    writeln!(io.out, "{table}")?;
+    Ok(Code::Ok)
+}
