@@ -178,7 +178,7 @@ impl Default for Delivery {
         Delivery {
             timeout: std::time::Duration::from_secs(10),
             concurrency: 16,
-            max_attempts: 8,
+            max_attempts: crate::notify::MAX_ATTEMPTS,
         }
     }
 }
@@ -357,30 +357,30 @@ impl Config {
             check_name("role", &name).map_err(|m| err(Some(span.clone()), m))?;
             let role = role.into_inner();
             let mut contacts = Vec::new();
-            for address in role.email.map(OneOrMany::into_vec).unwrap_or_default() {
-                check_address(address.get_ref())
-                    .map_err(|m| err(Some(address.span()), format!("role `{name}` email: {m}")))?;
+            for (address, span) in spread(role.email) {
+                check_address(&address)
+                    .map_err(|m| err(Some(span.clone()), format!("role `{name}` email: {m}")))?;
                 if email.is_none() {
                     return Err(err(
-                        Some(address.span()),
+                        Some(span),
                         format!(
                             "role `{name}` has email contacts but there is no [email] section \
                              (set from and smtp)"
                         ),
                     ));
                 }
-                contacts.push(Contact::Email(address.into_inner()));
+                contacts.push(Contact::Email(address));
             }
-            for url in role.slack.map(OneOrMany::into_vec).unwrap_or_default() {
-                let url = secret(url);
+            for (url, span) in spread(role.slack) {
+                let url = secret(Spanned::new(span, url));
                 check_literal_url(&url).map_err(|m| {
                     err(Some(url.span.clone()), format!("role `{name}` slack: {m}"))
                 })?;
                 contacts.push(Contact::Slack(url.value));
             }
             let hook_secret = role.webhook_secret.map(|s| secret(s).value);
-            for url in role.webhook.map(OneOrMany::into_vec).unwrap_or_default() {
-                let url = secret(url);
+            for (url, span) in spread(role.webhook) {
+                let url = secret(Spanned::new(span, url));
                 check_literal_url(&url).map_err(|m| {
                     err(
                         Some(url.span.clone()),
@@ -705,6 +705,21 @@ impl<T> OneOrMany<T> {
     }
 }
 
+/// Each value of a one-or-many field, with the field's span.
+fn spread<T>(field: Option<Spanned<OneOrMany<T>>>) -> Vec<(T, std::ops::Range<usize>)> {
+    match field {
+        None => Vec::new(),
+        Some(f) => {
+            let span = f.span();
+            f.into_inner()
+                .into_vec()
+                .into_iter()
+                .map(|v| (v, span.clone()))
+                .collect()
+        }
+    }
+}
+
 struct SpannedSecret {
     value: Secret,
     span: std::ops::Range<usize>,
@@ -781,9 +796,9 @@ struct RawLevel {
 #[serde(deny_unknown_fields)]
 struct RawRole {
     description: Option<String>,
-    email: Option<OneOrMany<Spanned<String>>>,
-    slack: Option<OneOrMany<Spanned<RawSecret>>>,
-    webhook: Option<OneOrMany<Spanned<RawSecret>>>,
+    email: Option<Spanned<OneOrMany<String>>>,
+    slack: Option<Spanned<OneOrMany<RawSecret>>>,
+    webhook: Option<Spanned<OneOrMany<RawSecret>>>,
     webhook_secret: Option<Spanned<RawSecret>>,
     /// Also print on the console (the default when a role has no contacts).
     console: Option<bool>,

@@ -30,7 +30,7 @@ use crate::workflow::{rfc3339, SYSTEM};
 pub const LEASE: TimeDelta = TimeDelta::minutes(5);
 /// Attempts before a temporarily failing notification is declared dead
 /// (`[delivery] max_attempts` overrides it).
-pub const MAX_ATTEMPTS: u32 = 8;
+pub const MAX_ATTEMPTS: u32 = 40;
 const BATCH: usize = 500;
 
 /// Why a send failed.
