@@ -141,7 +141,7 @@ pub fn slack(items: &[&Delivery], now: Ts, test: bool) -> Value {
     json!({
         "text": format!("{header}\n{}\nNext: {next}", lines.join("\n")),
         "blocks": [
-            { "type": "header", "text": { "type": "plain_text", "text": truncate(&plain(&header), 150) } },
+            { "type": "header", "text": { "type": "plain_text", "text": truncate(&header, 150) } },
             { "type": "section", "text": { "type": "mrkdwn", "text": truncate(&lines.join("\n"), 2900) } },
             { "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Next: {next}") } ] }
         ],
@@ -188,14 +188,6 @@ pub fn slack_escape(s: &str) -> String {
         }
     }
     out
-}
-
-/// Header blocks are plain text: undo entity escaping there (Slack shows
-/// plain_text literally), keeping the `@` guard.
-fn plain(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -30,6 +30,9 @@ pub fn rfc(t: DateTime<Utc>) -> String {
 
 pub struct Env {
     pub dir: TempDir,
+    /// Extra environment variables for every command (per test, unlike
+    /// `std::env::set_var`, which races between parallel tests).
+    pub vars: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 #[derive(Debug)]
@@ -81,7 +84,10 @@ impl Env {
     pub fn with_config(toml: &str) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("chains.toml"), toml).expect("write config");
-        Env { dir }
+        Env {
+            dir,
+            vars: std::cell::RefCell::new(Vec::new()),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -90,6 +96,12 @@ impl Env {
 
     pub fn db(&self) -> PathBuf {
         self.path("escalation.db")
+    }
+
+    pub fn set_var(&self, key: &str, value: &str) {
+        self.vars
+            .borrow_mut()
+            .push((key.to_string(), value.to_string()));
     }
 
     pub fn write_config(&self, toml: &str) {
@@ -106,6 +118,9 @@ impl Env {
             .env_remove("ESCALATE_BUSY_TIMEOUT")
             .env("USER", "tester")
             .stdin(Stdio::null());
+        for (k, v) in self.vars.borrow().iter() {
+            cmd.env(k, v);
+        }
         cmd
     }
 

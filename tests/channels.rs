@@ -1,0 +1,439 @@
+//! Delivery channels against real peers on 127.0.0.1: an HTTP server playing
+//! Slack and a webhook receiver (counting requests, answering 500/404/429 on
+//! demand), driven through the real binary.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use support::*;
+
+#[derive(Clone, Debug)]
+struct Req {
+    path: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Req {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A small keep-alive HTTP server: records every request, answers with the
+/// current status (and Retry-After when set).
+struct Peer {
+    port: u16,
+    seen: Arc<Mutex<Vec<Req>>>,
+    status: Arc<Mutex<(u16, Option<u64>)>>,
+}
+
+impl Peer {
+    fn start() -> Peer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(Mutex::new((200, None)));
+        let (s2, st2) = (Arc::clone(&seen), Arc::clone(&status));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (seen, status) = (Arc::clone(&s2), Arc::clone(&st2));
+                std::thread::spawn(move || {
+                    let Ok(clone) = stream.try_clone() else {
+                        return;
+                    };
+                    let mut reader = BufReader::new(clone);
+                    let mut stream = stream;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                        let mut headers = Vec::new();
+                        let mut len = 0usize;
+                        loop {
+                            let mut h = String::new();
+                            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let h = h.trim_end();
+                            if h.is_empty() {
+                                break;
+                            }
+                            if let Some((k, v)) = h.split_once(':') {
+                                let k = k.trim().to_ascii_lowercase();
+                                if k == "content-length" {
+                                    len = v.trim().parse().unwrap_or(0);
+                                }
+                                headers.push((k, v.trim().to_string()));
+                            }
+                        }
+                        let mut body = vec![0; len];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let (code, retry) = *status.lock().expect("lock");
+                        seen.lock().expect("lock").push(Req {
+                            path,
+                            headers,
+                            body: String::from_utf8_lossy(&body).into_owned(),
+                        });
+                        let retry = retry
+                            .map(|s| format!("retry-after: {s}\r\n"))
+                            .unwrap_or_default();
+                        let reply =
+                            format!("HTTP/1.1 {code} X\r\n{retry}content-length: 2\r\n\r\nok");
+                        if stream.write_all(reply.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Peer { port, seen, status }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn answer(&self, code: u16, retry_after: Option<u64>) {
+        *self.status.lock().expect("lock") = (code, retry_after);
+    }
+
+    fn requests(&self) -> Vec<Req> {
+        self.seen.lock().expect("lock").clone()
+    }
+
+    fn on(&self, path: &str) -> Vec<Req> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect()
+    }
+}
+
+const SECRET_PATH: &str = "/services/T000/B000/SECRETTOKEN";
+
+/// The starter chains with Slack and a signed webhook on level 1 and 2.
+fn config(peer: &Peer) -> String {
+    STARTER
+        .replace(
+            "[roles.support_agent]\ndescription = \"Support agents on shift\"\n",
+            &format!(
+                "[roles.support_agent]\nslack = \"{}\"\nwebhook = {{ env = \"TEST_HOOK_URL\" }}\nwebhook_secret = {{ env = \"TEST_HOOK_SECRET\" }}\n",
+                peer.url(SECRET_PATH)
+            ),
+        )
+        .replace(
+            "[roles.support_lead]\ndescription = \"Support team lead\"\n",
+            &format!("[roles.support_lead]\nslack = \"{}\"\n", peer.url("/lead")),
+        )
+}
+
+fn env_for(peer: &Peer) -> Env {
+    let env = Env::with_config(&config(peer));
+    env.set_var("TEST_HOOK_URL", &peer.url("/hook"));
+    env.set_var("TEST_HOOK_SECRET", "s3cret");
+    env.run(&["init"]).ok();
+    env
+}
+
+#[test]
+fn slack_and_signed_webhook_exactly_once() {
+    let peer = Peer::start();
+    let env = env_for(&peer);
+    let r = env
+        .at(
+            0,
+            &[
+                "create",
+                "--chain",
+                "customer_issue",
+                "--title",
+                "Login broken",
+            ],
+        )
+        .ok();
+    assert!(
+        pages(&r.stderr).is_empty(),
+        "contacts replace the console: {r:?}"
+    );
+    assert_eq!(peer.on(SECRET_PATH).len(), 1);
+    let hooks = peer.on("/hook");
+    assert_eq!(hooks.len(), 1);
+    let hook = &hooks[0];
+    let body: serde_json::Value = serde_json::from_str(&hook.body).expect("json");
+    assert_eq!(body["schema"], "escalate.notification.v1");
+    assert_eq!(body["notifications"][0]["issue_id"], 1);
+    assert_eq!(body["notifications"][0]["level"], 1);
+    assert_eq!(
+        hook.header("x-escalate-signature"),
+        Some(escalate::notify::webhook::sign(b"s3cret", hook.body.as_bytes()).as_str())
+    );
+    let slack: serde_json::Value =
+        serde_json::from_str(&peer.on(SECRET_PATH)[0].body).expect("json");
+    assert!(slack["text"]
+        .as_str()
+        .unwrap_or("")
+        .contains("Login broken"));
+    assert!(slack["blocks"].is_array());
+    // more checks before L2 is due send nothing more
+    for m in [5, 60, 120] {
+        env.at(m, &["check"]).ok();
+    }
+    assert_eq!(peer.requests().len(), 2);
+    let issue = env.show(1);
+    let notified = issue["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "notified")
+        .count();
+    assert_eq!(notified, 2);
+}
+
+#[test]
+fn slack_text_is_escaped() {
+    let peer = Peer::start();
+    let env = env_for(&peer);
+    env.at(
+        0,
+        &[
+            "create",
+            "--chain",
+            "customer_issue",
+            "--title",
+            "<!channel> @everyone <http://x|click> <!here>",
+        ],
+    )
+    .ok();
+    let body = &peer.on(SECRET_PATH)[0].body;
+    for bad in ["<!channel>", "<!here>", "<http://x|click>", "@everyone"] {
+        assert!(!body.contains(bad), "{bad} survived: {body}");
+    }
+    assert!(body.contains("&lt;!channel&gt;"), "{body}");
+}
+
+#[test]
+fn a_storm_to_one_channel_is_one_message() {
+    let peer = Peer::start();
+    let env = env_for(&peer);
+    for i in 0..30 {
+        env.create(0, "customer_issue", &format!("issue {i}"));
+    }
+    env.at(240, &["check"]).ok();
+    let lead = peer.on("/lead");
+    assert_eq!(lead.len(), 1, "one post for 30 escalations");
+    assert!(lead[0].body.contains("30 escalations"), "{}", lead[0].body);
+    assert!(lead[0].body.contains("and 10 more"), "{}", lead[0].body);
+    // …while each issue's outbox row and event stay exact
+    let rows = env
+        .run(&["outbox", "--status", "sent", "--limit", "0", "--json"])
+        .ok()
+        .json();
+    let to_lead = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| r["role"] == "support_lead")
+        .count();
+    assert_eq!(to_lead, 30);
+}
+
+#[test]
+fn endpoint_down_for_a_day_then_back_loses_nothing() {
+    let peer = Peer::start();
+    let env = env_for(&peer);
+    peer.answer(500, None);
+    let r = env.at(0, &["create", "--chain", "customer_issue", "--title", "A"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("HTTP 500"), "{r:?}");
+    let mut attention = 0;
+    for m in (1..=24 * 12).map(|i| i * 5) {
+        let r = env.at(m, &["check"]);
+        assert!(r.code == 0 || r.code == 3, "{r:?}");
+        attention += usize::from(r.code == 3);
+        assert!(!r.stderr.contains("SECRETTOKEN"), "secret in stderr: {r:?}");
+    }
+    assert!(attention > 0);
+    let attempts = peer.requests().len();
+    assert!(attempts < 4 * 40, "retries bounded by backoff: {attempts}");
+    peer.answer(200, None);
+    let before = peer.requests().len();
+    env.at(24 * 60 + 120, &["check"]).ok();
+    let pending = env.run(&["outbox", "--json"]).ok().json();
+    assert_eq!(
+        pending.as_array().map(Vec::len),
+        Some(0),
+        "all delivered: {pending}"
+    );
+    assert!(peer.requests().len() > before);
+    let dead = env
+        .run(&["outbox", "--status", "dead", "--json"])
+        .ok()
+        .json();
+    assert_eq!(dead.as_array().map(Vec::len), Some(0));
+    // the secret path never reached the database
+    let db = env.bytes(&env.db());
+    let wal = std::fs::read(env.path("escalation.db-wal")).unwrap_or_default();
+    for bytes in [db, wal] {
+        assert!(!String::from_utf8_lossy(&bytes).contains("SECRETTOKEN"));
+    }
+}
+
+#[test]
+fn permanent_failure_is_dead_reported_and_retryable() {
+    let peer = Peer::start();
+    let env = env_for(&peer);
+    peer.answer(404, None);
+    let r = env.at(0, &["create", "--chain", "customer_issue", "--title", "A"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("404"), "{r:?}");
+    let dead = env
+        .run(&["outbox", "--status", "dead", "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        dead.as_array().map(Vec::len),
+        Some(2),
+        "slack and webhook: {dead}"
+    );
+    let before = peer.requests().len();
+    env.at(60, &["check"]).ok();
+    assert_eq!(peer.requests().len(), before, "dead rows are not retried");
+    peer.answer(200, None);
+    env.at(61, &["outbox", "retry", "--all-dead"]).ok();
+    env.at(62, &["check"]).ok();
+    assert_eq!(peer.requests().len(), before + 2);
+    env.run(&["outbox", "retry", "9999"])
+        .code(4)
+        .one_line_error("delivery 9999 does not exist");
+}
+
+#[test]
+fn rate_limited_retries_honour_retry_after() {
+    let peer = Peer::start();
+    let env = env_for(&peer);
+    peer.answer(429, Some(600));
+    env.at(0, &["create", "--chain", "customer_issue", "--title", "A"])
+        .code(3);
+    peer.answer(200, None);
+    let n = peer.requests().len();
+    env.at(5, &["check"]).ok();
+    assert_eq!(peer.requests().len(), n, "not before Retry-After");
+    env.at(10, &["check"]).ok();
+    assert_eq!(peer.requests().len(), n + 2);
+}
+
+#[test]
+fn concurrent_checks_deliver_each_row_once() {
+    let peer = Peer::start();
+    let env = env_for(&peer);
+    for i in 0..20 {
+        env.create(0, "customer_issue", &format!("issue {i}"));
+    }
+    let now = at_minutes(240);
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            env.command(&["--now", &now, "check"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for c in children {
+        let r = output(c.wait_with_output().expect("wait"));
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    let sent = env
+        .run(&["outbox", "--status", "sent", "--limit", "0", "--json"])
+        .ok()
+        .json();
+    let to_lead = sent
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| r["role"] == "support_lead")
+        .count();
+    assert_eq!(to_lead, 20);
+    let events: usize = (1..=20)
+        .map(|id| {
+            env.show(id)["events"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .filter(|e| e["kind"] == "notified" && e["level"] == 2)
+                .count()
+        })
+        .sum();
+    assert_eq!(
+        events, 20,
+        "each level-2 notification recorded exactly once"
+    );
+    let listed: usize = peer
+        .on("/lead")
+        .iter()
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+            body["text"].as_str().unwrap_or("").matches("• #").count()
+        })
+        .sum();
+    assert_eq!(listed, 20, "each issue listed once across all posts");
+}
+
+#[test]
+fn notify_test_reports_each_contact() {
+    let peer = Peer::start();
+    let env = env_for(&peer);
+    let r = env.run(&["notify", "test", "support_agent"]).ok();
+    assert_eq!(
+        r.stdout.lines().filter(|l| l.starts_with("ok")).count(),
+        2,
+        "{r:?}"
+    );
+    let hook = &peer.on("/hook")[0];
+    assert!(hook.body.contains("\"test\":true"), "{}", hook.body);
+    peer.answer(500, None);
+    let r = env.run(&["notify", "test", "support_lead"]).code(3);
+    assert!(r.stdout.contains("FAILED"), "{r:?}");
+    env.run(&["notify", "test", "nobody"])
+        .code(2)
+        .one_line_error("unknown role `nobody`");
+}
+
+#[test]
+fn config_check_reports_unset_env_and_bad_contacts() {
+    let peer = Peer::start();
+    let text = config(&peer).replace("TEST_HOOK_URL", "ESCALATE_TEST_UNSET_VAR");
+    let env = Env::with_config(&text);
+    let r = env.run(&["config", "check"]).code(2);
+    assert!(
+        r.stderr.contains("ESCALATE_TEST_UNSET_VAR is not set"),
+        "{r:?}"
+    );
+    let bad = STARTER.replace(
+        "[roles.cto]\ndescription = \"CTO\"\n",
+        "[roles.cto]\nslack = \"not a url\"\n",
+    );
+    let env = Env::with_config(&bad);
+    env.run(&["config", "check"])
+        .code(2)
+        .one_line_error("role `cto` slack: malformed URL");
+    let bad = STARTER.replace(
+        "[roles.cto]\ndescription = \"CTO\"\n",
+        "[roles.cto]\nemail = \"cto-at-example\"\n",
+    );
+    let env = Env::with_config(&bad);
+    env.run(&["config", "check"])
+        .code(2)
+        .one_line_error("not an email address");
+}
