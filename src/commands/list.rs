@@ -1,9 +1,6 @@
 //! `escalate list`: issues as a table (or JSON for scripts).
 
-use std::io::IsTerminal;
-
 use anyhow::Result;
-use comfy_table::{presets, ContentArrangement, Table};
 
 use super::view::{relative, IssueView};
 use super::{Ctx, Io};
@@ -34,15 +31,7 @@ pub fn run(ctx: &Ctx, args: &ListArgs, io: &mut Io) -> Result<Code> {
             .collect();
         writeln!(io.out, "{}", serde_json::to_string_pretty(&views)?)?;
     } else {
-        let mut table = Table::new();
-        if std::io::stdout().is_terminal() {
-            table
-                .load_preset(presets::UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic);
-        } else {
-            table.load_preset(presets::NOTHING);
-        }
-        table.set_header(vec![
+        let mut table = super::view::table(vec![
             "ID", "STATUS", "CHAIN", "LEVEL", "OWNER", "AGE", "NEXT", "TITLE",
         ]);
         for i in &rows {

@@ -1,10 +1,7 @@
 //! `escalate outbox`: what was, is being, or could not be delivered; and
 //! `outbox retry` to requeue failures once their cause is fixed.
 
-use std::io::IsTerminal;
-
 use anyhow::Result;
-use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
 
 use super::view::relative;
@@ -95,15 +92,7 @@ pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
         writeln!(io.out, "no deliveries")?;
         return Ok(Code::Ok);
     }
-    let mut table = Table::new();
-    if std::io::stdout().is_terminal() {
-        table
-            .load_preset(presets::UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
-    } else {
-        table.load_preset(presets::NOTHING);
-    }
-    table.set_header(vec![
+    let mut table = super::view::table(vec![
         "ID", "ISSUE", "LEVEL", "ROLE", "CHANNEL", "TARGET", "STATUS", "TRIES", "NEXT", "ERROR",
     ]);
     for v in &views {

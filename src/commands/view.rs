@@ -88,6 +88,23 @@ impl IssueView {
     }
 }
 
+/// A table for people: boxed on a terminal, bare aligned columns in a pipe
+/// (so `awk` and `grep` work on it).
+pub fn table(header: Vec<&str>) -> comfy_table::Table {
+    use comfy_table::{presets, ContentArrangement, Table};
+    use std::io::IsTerminal;
+    let mut table = Table::new();
+    if std::io::stdout().is_terminal() {
+        table
+            .load_preset(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        table.load_preset(presets::NOTHING);
+    }
+    table.set_header(header);
+    table
+}
+
 /// A time for people: local wall clock with its offset.
 pub fn local(t: Ts) -> String {
     t.with_timezone(&Local)

@@ -45,6 +45,28 @@ pub struct Delivery {
     pub created_at: Ts,
 }
 
+/// Columns selected for a [`Delivery`], joined with its issue.
+const DELIVERY_COLUMNS: &str = "o.id, o.issue_id, o.epoch, o.level, o.repeat, o.role, o.channel, \
+    o.target, o.due_at, o.attempts, i.title, i.chain, i.created_at";
+
+fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        id: r.get(0)?,
+        issue_id: r.get(1)?,
+        epoch: r.get(2)?,
+        level: r.get(3)?,
+        repeat: r.get(4)?,
+        role: r.get(5)?,
+        channel: r.get(6)?,
+        target: r.get(7)?,
+        due_at: ts(r.get(8)?)?,
+        attempts: r.get(9)?,
+        title: r.get(10)?,
+        chain: r.get(11)?,
+        created_at: ts(r.get(12)?)?,
+    })
+}
+
 /// Enqueue a notification; false when the same one was already decided (the
 /// unique key makes a second enqueue impossible).
 pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
@@ -89,33 +111,16 @@ pub fn claim(
     .and_then(|mut s| s.execute([ms(now)]))
     .sql("cancelling stale notifications")?;
     let mut stmt = tx
-        .prepare_cached(
-            "SELECT o.id, o.issue_id, o.epoch, o.level, o.repeat, o.role, o.channel, o.target, \
-             o.due_at, o.attempts, i.title, i.chain, i.created_at \
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS} \
              FROM outbox o JOIN issues i ON i.id = o.issue_id \
              WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 \
                AND (o.lease_until IS NULL OR o.lease_until <= ?1) \
-             ORDER BY o.next_attempt_at, o.id LIMIT ?2",
-        )
+             ORDER BY o.next_attempt_at, o.id LIMIT ?2"
+        ))
         .sql("querying outbox")?;
     let rows = stmt
-        .query_map(params![ms(now), limit as i64], |r| {
-            Ok(Delivery {
-                id: r.get(0)?,
-                issue_id: r.get(1)?,
-                epoch: r.get(2)?,
-                level: r.get(3)?,
-                repeat: r.get(4)?,
-                role: r.get(5)?,
-                channel: r.get(6)?,
-                target: r.get(7)?,
-                due_at: ts(r.get(8)?)?,
-                attempts: r.get(9)?,
-                title: r.get(10)?,
-                chain: r.get(11)?,
-                created_at: ts(r.get(12)?)?,
-            })
-        })
+        .query_map(params![ms(now), limit as i64], delivery_from_row)
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading outbox")?;
     let mut lease = tx
@@ -132,32 +137,15 @@ pub fn claim(
 /// Pending rows (for dry runs): what the next delivery would send.
 pub fn pending(tx: &Transaction, now: Ts) -> Result<Vec<Delivery>> {
     let mut stmt = tx
-        .prepare_cached(
-            "SELECT o.id, o.issue_id, o.epoch, o.level, o.repeat, o.role, o.channel, o.target, \
-             o.due_at, o.attempts, i.title, i.chain, i.created_at \
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS} \
              FROM outbox o JOIN issues i ON i.id = o.issue_id \
              WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 AND i.status = 'open' \
-             ORDER BY o.next_attempt_at, o.id",
-        )
+             ORDER BY o.next_attempt_at, o.id"
+        ))
         .sql("querying outbox")?;
     let rows = stmt
-        .query_map([ms(now)], |r| {
-            Ok(Delivery {
-                id: r.get(0)?,
-                issue_id: r.get(1)?,
-                epoch: r.get(2)?,
-                level: r.get(3)?,
-                repeat: r.get(4)?,
-                role: r.get(5)?,
-                channel: r.get(6)?,
-                target: r.get(7)?,
-                due_at: ts(r.get(8)?)?,
-                attempts: r.get(9)?,
-                title: r.get(10)?,
-                chain: r.get(11)?,
-                created_at: ts(r.get(12)?)?,
-            })
-        })
+        .query_map([ms(now)], delivery_from_row)
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading outbox")?;
     Ok(rows)
