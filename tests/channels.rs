@@ -85,6 +85,11 @@ impl Peer {
                             headers,
                             body: String::from_utf8_lossy(&body).into_owned(),
                         });
+                        if code == HANG {
+                            // Hold the request unanswered, like a stuck peer.
+                            std::thread::sleep(std::time::Duration::from_secs(60));
+                            return;
+                        }
                         let retry = retry
                             .map(|s| format!("retry-after: {s}\r\n"))
                             .unwrap_or_default();
@@ -119,6 +124,9 @@ impl Peer {
             .collect()
     }
 }
+
+/// A status meaning "never answer".
+const HANG: u16 = 0;
 
 const SECRET_PATH: &str = "/services/T000/B000/SECRETTOKEN";
 
@@ -436,4 +444,56 @@ fn config_check_reports_unset_env_and_bad_contacts() {
     env.run(&["config", "check"])
         .code(2)
         .one_line_error("not an email address");
+}
+
+#[test]
+fn a_deliverer_killed_mid_send_loses_nothing_and_repeats_only_that_send() {
+    let peer = Peer::start();
+    let env = env_for(&peer);
+    env.create(0, "customer_issue", "before the crash");
+    env.create(1, "customer_issue", "crash victim");
+    // Both issues reach level 2 at 240/241 minutes; the lead's endpoint hangs.
+    peer.answer(HANG, None);
+    let now = at_minutes(245);
+    let mut child = env
+        .command(&["--now", &now, "check"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while peer.on("/lead").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no send started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+
+    // Committed but unsent: the rows are still owed. Within the lease
+    // nobody else takes them; after it the next check sends them.
+    peer.answer(200, None);
+    env.at(246, &["check"]).ok();
+    assert_eq!(
+        peer.on("/lead").len(),
+        1,
+        "the lease holds the in-flight rows"
+    );
+    env.at(251, &["check"]).ok();
+    let posts = peer.on("/lead");
+    assert_eq!(posts.len(), 2, "the interrupted send repeated once");
+    for post in &posts {
+        assert!(post.body.contains("#1 before the crash"), "{post:?}");
+        assert!(post.body.contains("#2 crash victim"), "{post:?}");
+    }
+    for id in 1..=2 {
+        let notified = env.show(id)["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["kind"] == "notified" && e["level"] == 2)
+            .count();
+        assert_eq!(notified, 1, "issue {id}");
+    }
+    env.at(300, &["check"]).ok();
+    assert_eq!(peer.on("/lead").len(), 2, "nothing more");
 }

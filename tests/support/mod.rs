@@ -175,3 +175,4 @@ pub fn pages(text: &str) -> Vec<(i64, u32)> {
         })
         .collect()
 }
+pub mod smtp;

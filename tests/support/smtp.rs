@@ -1,0 +1,280 @@
+//! A small SMTP server on 127.0.0.1 for the email tests: speaks enough
+//! ESMTP for lettre (EHLO, STARTTLS, AUTH PLAIN/LOGIN, MAIL, RCPT, DATA,
+//! RSET, NOOP, QUIT), records every accepted message, and rejects chosen
+//! recipients with 550. STARTTLS uses a throwaway CA and a leaf certificate
+//! for 127.0.0.1 made with rcgen, so the client must really verify a chain.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+#[derive(Clone, Debug, Default)]
+pub struct Mail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: String,
+    /// The session had been upgraded with STARTTLS when DATA arrived.
+    pub tls: bool,
+    /// The decoded `user\0password` of a successful AUTH, if any.
+    pub auth: Option<(String, String)>,
+}
+
+impl Mail {
+    pub fn subject(&self) -> String {
+        self.data
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    mails: Vec<Mail>,
+    reject: Vec<String>,
+    /// RCPT commands seen (accepted or not), for counting attempts.
+    rcpts: Vec<String>,
+}
+
+pub struct SmtpPeer {
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+    /// PEM of the CA that signed the server's certificate (STARTTLS only).
+    pub ca_pem: Option<String>,
+}
+
+impl SmtpPeer {
+    /// A plain server (no STARTTLS offered), for `tls = "none"`.
+    pub fn plain() -> SmtpPeer {
+        SmtpPeer::start(TcpListener::bind("127.0.0.1:0").expect("bind"), None)
+    }
+
+    /// A plain server on a chosen port (a server "coming back").
+    pub fn plain_on(port: u16) -> SmtpPeer {
+        SmtpPeer::start(TcpListener::bind(("127.0.0.1", port)).expect("bind"), None)
+    }
+
+    /// A server offering STARTTLS with a certificate for 127.0.0.1 signed by
+    /// a fresh CA (see `ca_pem`).
+    pub fn starttls() -> SmtpPeer {
+        let ca_key = rcgen::KeyPair::generate().expect("CA key");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "escalate test CA");
+        ca_params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("CA cert");
+        let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
+        let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .expect("leaf params")
+            .signed_by(&leaf_key, &ca)
+            .expect("leaf cert");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocols")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(leaf.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            )
+            .expect("server config");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut peer = SmtpPeer::start(listener, Some(Arc::new(config)));
+        peer.ca_pem = Some(ca.pem());
+        peer
+    }
+
+    fn start(listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -> SmtpPeer {
+        let port = listener.local_addr().expect("addr").port();
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (state, tls) = (Arc::clone(&shared), tls.clone());
+                std::thread::spawn(move || {
+                    let _ = session(stream, &state, tls);
+                });
+            }
+        });
+        SmtpPeer {
+            port,
+            state,
+            ca_pem: None,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Answer 550 to RCPT TO this address from now on.
+    pub fn reject(&self, address: &str) {
+        self.state
+            .lock()
+            .expect("lock")
+            .reject
+            .push(address.to_string());
+    }
+
+    pub fn mails(&self) -> Vec<Mail> {
+        self.state.lock().expect("lock").mails.clone()
+    }
+
+    pub fn rcpts(&self) -> Vec<String> {
+        self.state.lock().expect("lock").rcpts.clone()
+    }
+
+    pub fn write_ca(&self, path: &Path) {
+        std::fs::write(path, self.ca_pem.as_deref().expect("a TLS peer")).expect("write CA");
+    }
+}
+
+trait Conn: Read + Write + Send {}
+impl<T: Read + Write + Send> Conn for T {}
+
+fn reply(conn: &mut dyn Conn, text: &str) -> std::io::Result<()> {
+    conn.write_all(text.as_bytes())?;
+    conn.flush()
+}
+
+fn session(
+    tcp: TcpStream,
+    state: &Mutex<State>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> std::io::Result<()> {
+    let mut reader: BufReader<Box<dyn Conn>> = BufReader::new(Box::new(tcp.try_clone()?));
+    let mut secure = false;
+    let mut mail = Mail::default();
+    let mut auth = None;
+    reply(reader.get_mut().as_mut(), "220 sink.test ESMTP ready\r\n")?;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let line = line.trim_end().to_string();
+        let upper = line.to_ascii_uppercase();
+        let conn = reader.get_mut().as_mut();
+        if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            let starttls = if tls.is_some() && !secure {
+                "250-STARTTLS\r\n"
+            } else {
+                ""
+            };
+            reply(
+                conn,
+                &format!("250-sink.test\r\n{starttls}250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"),
+            )?;
+        } else if upper == "STARTTLS" {
+            let Some(config) = tls.clone() else {
+                reply(conn, "502 not offered\r\n")?;
+                continue;
+            };
+            reply(conn, "220 go ahead\r\n")?;
+            // The client sends nothing more until the 220, so nothing is
+            // buffered in the plain reader: swap the stream for a TLS one.
+            let server = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
+            reader = BufReader::new(Box::new(rustls::StreamOwned::new(server, tcp.try_clone()?)));
+            secure = true;
+        } else if let Some(rest) = upper.strip_prefix("AUTH PLAIN") {
+            let encoded = if rest.trim().is_empty() {
+                reply(conn, "334 \r\n")?;
+                let mut l = String::new();
+                reader.read_line(&mut l)?;
+                l.trim().to_string()
+            } else {
+                line[10..].trim().to_string()
+            };
+            let raw = base64_decode(&encoded);
+            let parts: Vec<&[u8]> = raw.split(|b| *b == 0).collect();
+            if parts.len() == 3 {
+                auth = Some((
+                    String::from_utf8_lossy(parts[1]).into_owned(),
+                    String::from_utf8_lossy(parts[2]).into_owned(),
+                ));
+            }
+            reply(reader.get_mut().as_mut(), "235 ok\r\n")?;
+        } else if upper.starts_with("MAIL FROM:") {
+            mail = Mail {
+                from: address(&line),
+                tls: secure,
+                auth: auth.clone(),
+                ..Mail::default()
+            };
+            reply(conn, "250 ok\r\n")?;
+        } else if upper.starts_with("RCPT TO:") {
+            let to = address(&line);
+            let rejected = {
+                let mut s = state.lock().expect("lock");
+                s.rcpts.push(to.clone());
+                s.reject.contains(&to)
+            };
+            if rejected {
+                reply(conn, "550 5.1.1 no such user here\r\n")?;
+            } else {
+                mail.to.push(to);
+                reply(conn, "250 ok\r\n")?;
+            }
+        } else if upper == "DATA" {
+            reply(conn, "354 end with .\r\n")?;
+            let mut data = String::new();
+            loop {
+                let mut l = String::new();
+                if reader.read_line(&mut l)? == 0 {
+                    return Ok(());
+                }
+                if l == ".\r\n" {
+                    break;
+                }
+                data.push_str(l.strip_prefix('.').unwrap_or(&l));
+            }
+            mail.data = data;
+            mail.tls = secure;
+            state.lock().expect("lock").mails.push(mail.clone());
+            reply(reader.get_mut().as_mut(), "250 queued\r\n")?;
+        } else if upper == "QUIT" {
+            reply(conn, "221 bye\r\n")?;
+            return Ok(());
+        } else if upper == "RSET" || upper == "NOOP" {
+            reply(conn, "250 ok\r\n")?;
+        } else {
+            reply(conn, "502 unknown\r\n")?;
+        }
+    }
+}
+
+fn address(line: &str) -> String {
+    let start = line.find('<').map(|i| i + 1).unwrap_or(0);
+    let end = line[start..]
+        .find('>')
+        .map(|i| i + start)
+        .unwrap_or(line.len());
+    line[start..end].to_string()
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let Some(v) = ALPHABET.iter().position(|a| *a == c) else {
+            continue;
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
