@@ -28,6 +28,61 @@ pub struct Config {
     pub roles: BTreeMap<String, Role>,
     pub email: Option<Email>,
     pub delivery: Delivery,
+    pub checker: Checker,
+}
+
+/// `[checker]`: what `status` expects of the cron job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checker {
+    /// `status` warns when the last check is older than this.
+    pub expected_interval: TimeDelta,
+}
+
+impl Default for Checker {
+    fn default() -> Self {
+        Checker {
+            expected_interval: TimeDelta::minutes(15),
+        }
+    }
+}
+
+/// A chain's SLA targets, measured from an issue's creation.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sla {
+    /// Created → first acknowledgement.
+    pub response: Option<TimeDelta>,
+    /// Created → resolved.
+    pub resolution: Option<TimeDelta>,
+    pub at_risk: AtRisk,
+    /// Roles told about a breach besides the issue's owner.
+    pub breach_notify: Vec<String>,
+}
+
+/// When a running SLA clock turns "at risk".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AtRisk {
+    /// At this fraction of the target (0 < f < 1).
+    Fraction(f64),
+    /// This long before the target.
+    Before(TimeDelta),
+}
+
+impl Default for AtRisk {
+    fn default() -> Self {
+        AtRisk::Fraction(0.8)
+    }
+}
+
+impl AtRisk {
+    /// How long after the clock starts it turns at risk, for a target.
+    pub fn offset(self, target: TimeDelta) -> TimeDelta {
+        match self {
+            AtRisk::Fraction(f) => {
+                TimeDelta::milliseconds((target.num_milliseconds() as f64 * f).round() as i64)
+            }
+            AtRisk::Before(d) => (target - d).max(TimeDelta::zero()),
+        }
+    }
 }
 
 /// An escalation chain: ordered levels, a repeat count for the last level and
@@ -41,6 +96,7 @@ pub struct Chain {
     pub repeat: u32,
     /// After this long an acknowledgement lapses and escalation resumes.
     pub ack_timeout: Option<TimeDelta>,
+    pub sla: Sla,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -208,6 +264,14 @@ impl Chain {
             "r{};a{}",
             self.repeat,
             self.ack_timeout.map_or(-1, |d| d.num_milliseconds())
+        ));
+        // SLA deadlines are scheduled instants too.
+        let ms = |d: Option<TimeDelta>| d.map_or(-1, |d| d.num_milliseconds());
+        s.push_str(&format!(
+            ";s{},{},{:?}",
+            ms(self.sla.response),
+            ms(self.sla.resolution),
+            self.sla.at_risk
         ));
         s
     }
@@ -494,6 +558,7 @@ impl Config {
                 }
                 None => None,
             };
+            let sla = sla(&name, &chain, &roles).map_err(|(span, m)| err(Some(span), m))?;
             chains.insert(
                 name.clone(),
                 Chain {
@@ -502,14 +567,37 @@ impl Config {
                     levels,
                     repeat,
                     ack_timeout,
+                    sla,
                 },
             );
         }
+        let checker = match raw.checker {
+            Some(c) => match c.expected_interval_minutes {
+                Some(m) => {
+                    let v = *m.get_ref();
+                    if !v.is_finite() || v <= 0.0 || v > MAX_WAIT_HOURS * 60.0 {
+                        return Err(err(
+                            Some(m.span()),
+                            format!(
+                                "[checker] expected_interval_minutes must be more than 0 and \
+                                 at most a year (got {v})"
+                            ),
+                        ));
+                    }
+                    Checker {
+                        expected_interval: TimeDelta::milliseconds((v * 60_000.0).round() as i64),
+                    }
+                }
+                None => Checker::default(),
+            },
+            None => Checker::default(),
+        };
         Ok(Config {
             chains,
             roles,
             email,
             delivery,
+            checker,
         })
     }
 
@@ -594,6 +682,115 @@ fn check_name(what: &str, name: &str) -> Result<(), String> {
 }
 
 /// Hours (fractions allowed) → a duration in whole milliseconds.
+type SpanError = (std::ops::Range<usize>, String);
+
+/// A chain's SLA keys: targets > 0, one way of saying "at risk", and
+/// breach_notify roles that exist.
+fn sla(name: &str, chain: &RawChain, roles: &BTreeMap<String, Role>) -> Result<Sla, SpanError> {
+    let target = |h: &Option<Spanned<f64>>, key: &str| -> Result<Option<TimeDelta>, SpanError> {
+        let Some(h) = h else { return Ok(None) };
+        let d =
+            hours(*h.get_ref(), &format!("chain `{name}`: {key}")).map_err(|m| (h.span(), m))?;
+        if d.is_zero() {
+            return Err((
+                h.span(),
+                format!("chain `{name}`: {key} must be greater than 0"),
+            ));
+        }
+        Ok(Some(d))
+    };
+    let response = target(&chain.response_hours, "response_hours")?;
+    let resolution = target(&chain.resolution_hours, "resolution_hours")?;
+    let at_risk = match (&chain.at_risk, &chain.at_risk_hours) {
+        (Some(_), Some(h)) => {
+            return Err((
+                h.span(),
+                format!("chain `{name}`: set at_risk (a fraction) or at_risk_hours, not both"),
+            ))
+        }
+        (Some(f), None) => {
+            let v = *f.get_ref();
+            if !(v > 0.0 && v < 1.0) {
+                return Err((
+                    f.span(),
+                    format!(
+                        "chain `{name}`: at_risk is a fraction of the target between 0 and 1 \
+                         (got {v}; use at_risk_hours for a time before the target)"
+                    ),
+                ));
+            }
+            AtRisk::Fraction(v)
+        }
+        (None, Some(h)) => {
+            let d = target(&Some(h.clone()), "at_risk_hours")?.unwrap_or_default();
+            let shortest = [response, resolution].into_iter().flatten().min();
+            if let Some(t) = shortest {
+                if d >= t {
+                    return Err((
+                        h.span(),
+                        format!(
+                            "chain `{name}`: at_risk_hours must be less than the shortest SLA \
+                             target ({})",
+                            crate::engine::human(t)
+                        ),
+                    ));
+                }
+            }
+            AtRisk::Before(d)
+        }
+        (None, None) => AtRisk::default(),
+    };
+    if (chain.at_risk.is_some() || chain.at_risk_hours.is_some())
+        && response.is_none()
+        && resolution.is_none()
+    {
+        let span = chain
+            .at_risk
+            .as_ref()
+            .map(Spanned::span)
+            .or_else(|| chain.at_risk_hours.as_ref().map(Spanned::span))
+            .unwrap_or_default();
+        return Err((
+            span,
+            format!("chain `{name}`: at_risk needs a target (response_hours or resolution_hours)"),
+        ));
+    }
+    let mut breach_notify = Vec::new();
+    for role in chain.breach_notify.iter().flatten() {
+        if !roles.contains_key(role.get_ref()) {
+            return Err((
+                role.span(),
+                format!(
+                    "chain `{name}`: breach_notify names unknown role `{}`",
+                    role.get_ref()
+                ),
+            ));
+        }
+        breach_notify.push(role.get_ref().clone());
+    }
+    if !breach_notify.is_empty() && response.is_none() && resolution.is_none() {
+        let span = chain
+            .breach_notify
+            .iter()
+            .flatten()
+            .next()
+            .map(Spanned::span)
+            .unwrap_or_default();
+        return Err((
+            span,
+            format!(
+                "chain `{name}`: breach_notify needs a target (response_hours or resolution_hours)"
+            ),
+        ));
+    }
+    Ok(Sla {
+        response,
+        resolution,
+        at_risk,
+        breach_notify,
+    })
+}
+
 fn hours(h: f64, what: &str) -> Result<TimeDelta, String> {
     if !h.is_finite() {
         return Err(format!("{what} must be a finite number of hours, not {h}"));
@@ -653,6 +850,13 @@ struct RawConfig {
     roles: BTreeMap<String, Spanned<RawRole>>,
     email: Option<RawEmail>,
     delivery: Option<RawDelivery>,
+    checker: Option<RawChecker>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChecker {
+    expected_interval_minutes: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -782,6 +986,11 @@ struct RawChain {
     levels: Vec<RawLevel>,
     repeat: Option<Spanned<u32>>,
     ack_timeout_hours: Option<Spanned<f64>>,
+    response_hours: Option<Spanned<f64>>,
+    resolution_hours: Option<Spanned<f64>>,
+    at_risk: Option<Spanned<f64>>,
+    at_risk_hours: Option<Spanned<f64>>,
+    breach_notify: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]

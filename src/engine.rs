@@ -14,6 +14,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+pub mod sla;
+
 use crate::config::Chain;
 
 pub type Ts = DateTime<Utc>;

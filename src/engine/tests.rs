@@ -29,6 +29,7 @@ fn chain(waits: &[f64], repeat: u32, ack_timeout: Option<f64>) -> Chain {
             .collect(),
         repeat,
         ack_timeout: ack_timeout.map(h),
+        sla: Default::default(),
     }
 }
 

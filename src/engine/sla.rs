@@ -1,0 +1,455 @@
+//! SLA clocks, pure like the rest of the engine. A chain may set a response
+//! target (created → first acknowledgement) and a resolution target
+//! (created → resolved). Each is a clock with two fixed instants, computed
+//! once from the issue's creation: when it turns *at risk* and when it is
+//! *due*. A clock moves pending → at risk → breached while nobody acts, or
+//! to met when the issue is acknowledged (response) or resolved (both) in
+//! time. Breached and met are final, so each is recorded exactly once.
+//!
+//! Like escalations, changes are anchored to the schedule: a check that runs
+//! late records the breach at the instant it happened, and an acknowledgement
+//! that arrives after a deadline no check saw still counts as a breach (then
+//! never as met).
+
+use chrono::TimeDelta;
+
+use super::Ts;
+use crate::config::Sla;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    Response,
+    Resolution,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Response => "response",
+            Target::Resolution => "resolution",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Target> {
+        match s {
+            "response" => Some(Target::Response),
+            "resolution" => Some(Target::Resolution),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    Pending,
+    AtRisk,
+    Breached,
+    Met,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::AtRisk => "at_risk",
+            State::Breached => "breached",
+            State::Met => "met",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        match s {
+            "pending" => Some(State::Pending),
+            "at_risk" => Some(State::AtRisk),
+            "breached" => Some(State::Breached),
+            "met" => Some(State::Met),
+            _ => None,
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, State::Breached | State::Met)
+    }
+}
+
+/// One SLA target of one issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    pub risk_at: Ts,
+    pub due_at: Ts,
+    pub state: State,
+    /// When it became final: the deadline (breached) or the ack/resolve (met).
+    pub settled_at: Option<Ts>,
+}
+
+impl Clock {
+    fn new(created: Ts, target: TimeDelta, sla: &Sla) -> Clock {
+        Clock {
+            risk_at: created + sla.at_risk.offset(target),
+            due_at: created + target,
+            state: State::Pending,
+            settled_at: None,
+        }
+    }
+
+    /// Time left until the deadline (negative once past), for running clocks.
+    pub fn left(&self, now: Ts) -> Option<TimeDelta> {
+        (!self.state.is_final()).then(|| self.due_at - now)
+    }
+}
+
+/// Both clocks of an issue (None: the chain sets no such target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Clocks {
+    pub response: Option<Clock>,
+    pub resolution: Option<Clock>,
+}
+
+impl Clocks {
+    pub fn get(&self, target: Target) -> Option<&Clock> {
+        match target {
+            Target::Response => self.response.as_ref(),
+            Target::Resolution => self.resolution.as_ref(),
+        }
+    }
+
+    fn get_mut(&mut self, target: Target) -> &mut Option<Clock> {
+        match target {
+            Target::Response => &mut self.response,
+            Target::Resolution => &mut self.resolution,
+        }
+    }
+
+    /// The worst state across targets, for one-word displays.
+    pub fn summary(&self) -> Option<State> {
+        let states = [self.response, self.resolution]
+            .into_iter()
+            .flatten()
+            .map(|c| c.state);
+        let mut worst = None;
+        for s in states {
+            let rank = |s: State| match s {
+                State::Met => 0,
+                State::Pending => 1,
+                State::AtRisk => 2,
+                State::Breached => 3,
+            };
+            if worst.is_none_or(|w| rank(s) > rank(w)) {
+                worst = Some(s);
+            }
+        }
+        worst
+    }
+}
+
+/// A change of an SLA clock, at the instant it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    AtRisk { target: Target, at: Ts, due_at: Ts },
+    Breached { target: Target, at: Ts },
+    Met { target: Target, at: Ts, due_at: Ts },
+}
+
+impl Change {
+    pub fn target(&self) -> Target {
+        match self {
+            Change::AtRisk { target, .. }
+            | Change::Breached { target, .. }
+            | Change::Met { target, .. } => *target,
+        }
+    }
+
+    pub fn at(&self) -> Ts {
+        match self {
+            Change::AtRisk { at, .. } | Change::Breached { at, .. } | Change::Met { at, .. } => *at,
+        }
+    }
+}
+
+/// The clocks of an issue created at `created` on a chain with `sla`.
+pub fn start(sla: &Sla, created: Ts) -> Clocks {
+    Clocks {
+        response: sla.response.map(|t| Clock::new(created, t, sla)),
+        resolution: sla.resolution.map(|t| Clock::new(created, t, sla)),
+    }
+}
+
+/// After the chain's targets changed: running clocks take the new instants
+/// (a new target starts running from creation, a removed one stops); final
+/// clocks keep their outcome.
+pub fn rearm(clocks: &Clocks, sla: &Sla, created: Ts) -> Clocks {
+    let fresh = start(sla, created);
+    let pick = |old: Option<Clock>, new: Option<Clock>| match old {
+        Some(c) if c.state.is_final() => Some(c),
+        // At risk stays at risk: the warning was given and is not repeated.
+        Some(c) => new.map(|n| Clock {
+            state: c.state,
+            ..n
+        }),
+        None => new,
+    };
+    Clocks {
+        response: pick(clocks.response, fresh.response),
+        resolution: pick(clocks.resolution, fresh.resolution),
+    }
+}
+
+/// Walk running clocks to `now` while nobody has acted: at risk at its
+/// instant, breached at its deadline.
+pub fn tick(clocks: &Clocks, now: Ts) -> (Vec<Change>, Clocks) {
+    let mut out = *clocks;
+    let mut changes = Vec::new();
+    for target in [Target::Response, Target::Resolution] {
+        if let Some(c) = out.get_mut(target) {
+            walk(c, target, now, true, &mut changes);
+        }
+    }
+    changes.sort_by_key(Change::at);
+    (changes, out)
+}
+
+/// The issue was acknowledged (response) or resolved (both targets) at
+/// `at`: what no check recorded yet is recorded first — an at-risk instant
+/// or a deadline that passed before `at` — then the target is met unless it
+/// was breached.
+pub fn settle(clocks: &Clocks, targets: &[Target], at: Ts) -> (Vec<Change>, Clocks) {
+    let mut out = *clocks;
+    let mut changes = Vec::new();
+    for &target in targets {
+        if let Some(c) = out.get_mut(target) {
+            walk(c, target, at, false, &mut changes);
+            if !c.state.is_final() {
+                c.state = State::Met;
+                c.settled_at = Some(at);
+                changes.push(Change::Met {
+                    target,
+                    at,
+                    due_at: c.due_at,
+                });
+            }
+        }
+    }
+    changes.sort_by_key(Change::at);
+    (changes, out)
+}
+
+/// Move one clock to `now`. `inclusive`: an instant equal to `now` has
+/// happened (a check at the deadline sees the breach); for an ack at `now`,
+/// a deadline equal to `now` has not (acting at the deadline is in time).
+fn walk(c: &mut Clock, target: Target, now: Ts, inclusive: bool, changes: &mut Vec<Change>) {
+    let passed = |t: Ts| if inclusive { t <= now } else { t < now };
+    if c.state == State::Pending && passed(c.risk_at) {
+        c.state = State::AtRisk;
+        changes.push(Change::AtRisk {
+            target,
+            at: c.risk_at,
+            due_at: c.due_at,
+        });
+    }
+    if c.state == State::AtRisk && passed(c.due_at) {
+        c.state = State::Breached;
+        c.settled_at = Some(c.due_at);
+        changes.push(Change::Breached {
+            target,
+            at: c.due_at,
+        });
+    }
+}
+
+/// The next instant a running clock changes on its own, if any.
+pub fn next_due(clocks: &Clocks) -> Option<Ts> {
+    [clocks.response, clocks.resolution]
+        .into_iter()
+        .flatten()
+        .filter_map(|c| match c.state {
+            State::Pending => Some(c.risk_at),
+            State::AtRisk => Some(c.due_at),
+            State::Breached | State::Met => None,
+        })
+        .min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AtRisk;
+    use chrono::{TimeZone, Utc};
+
+    fn t(minutes: i64) -> Ts {
+        Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+            .single()
+            .expect("time")
+            + TimeDelta::minutes(minutes)
+    }
+
+    /// Response 1 h, resolution 8 h, at risk at 80 %.
+    fn sla() -> Sla {
+        Sla {
+            response: Some(TimeDelta::hours(1)),
+            resolution: Some(TimeDelta::hours(8)),
+            at_risk: AtRisk::Fraction(0.8),
+            breach_notify: vec![],
+        }
+    }
+
+    fn kinds(changes: &[Change]) -> Vec<(Target, &'static str, i64)> {
+        changes
+            .iter()
+            .map(|c| {
+                let (name, at) = match c {
+                    Change::AtRisk { at, .. } => ("at_risk", *at),
+                    Change::Breached { at, .. } => ("breached", *at),
+                    Change::Met { at, .. } => ("met", *at),
+                };
+                (c.target(), name, (at - t(0)).num_minutes())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn instants_come_from_creation() {
+        let c = start(&sla(), t(0));
+        let r = c.response.expect("response");
+        assert_eq!((r.risk_at, r.due_at), (t(48), t(60)));
+        let s = c.resolution.expect("resolution");
+        assert_eq!((s.risk_at, s.due_at), (t(384), t(480)));
+        assert_eq!(next_due(&c), Some(t(48)));
+        let before = Sla {
+            at_risk: AtRisk::Before(TimeDelta::minutes(15)),
+            ..sla()
+        };
+        let c = start(&before, t(0));
+        assert_eq!(c.response.expect("r").risk_at, t(45));
+        assert_eq!(c.resolution.expect("s").risk_at, t(465));
+        assert_eq!(start(&Sla::default(), t(0)), Clocks::default());
+        assert_eq!(next_due(&Clocks::default()), None);
+    }
+
+    /// (check times, expected changes as (target, kind, minute)) — every
+    /// cadence gives the same record.
+    #[test]
+    fn timing_table_is_cadence_independent() {
+        let cadences: &[&[i64]] = &[
+            &[5, 10, 47, 48, 49, 59, 60, 61, 383, 384, 479, 480, 500],
+            &[100, 500],
+            &[500],
+            &[48, 60, 384, 480],
+        ];
+        for checks in cadences {
+            let mut clocks = start(&sla(), t(0));
+            let mut all = Vec::new();
+            for &m in *checks {
+                let (changes, next) = tick(&clocks, t(m));
+                all.extend(changes);
+                clocks = next;
+            }
+            assert_eq!(
+                kinds(&all),
+                vec![
+                    (Target::Response, "at_risk", 48),
+                    (Target::Response, "breached", 60),
+                    (Target::Resolution, "at_risk", 384),
+                    (Target::Resolution, "breached", 480),
+                ],
+                "checks at {checks:?}"
+            );
+            assert_eq!(next_due(&clocks), None);
+            assert_eq!(clocks.summary(), Some(State::Breached));
+        }
+    }
+
+    #[test]
+    fn nothing_before_its_instant() {
+        let (changes, c) = tick(&start(&sla(), t(0)), t(47));
+        assert!(changes.is_empty());
+        assert_eq!(next_due(&c), Some(t(48)));
+        let (changes, c) = tick(&c, t(48));
+        assert_eq!(kinds(&changes), vec![(Target::Response, "at_risk", 48)]);
+        assert_eq!(next_due(&c), Some(t(60)));
+    }
+
+    #[test]
+    fn ack_in_time_meets_response_and_resolution_keeps_running() {
+        let c = start(&sla(), t(0));
+        let (changes, c) = settle(&c, &[Target::Response], t(30));
+        assert_eq!(kinds(&changes), vec![(Target::Response, "met", 30)]);
+        assert_eq!(c.response.expect("r").state, State::Met);
+        // The acknowledged issue still has a resolution deadline.
+        assert_eq!(next_due(&c), Some(t(384)));
+        let (changes, c) = tick(&c, t(481));
+        assert_eq!(
+            kinds(&changes),
+            vec![
+                (Target::Resolution, "at_risk", 384),
+                (Target::Resolution, "breached", 480)
+            ]
+        );
+        // A breached target is never met afterwards.
+        let (changes, _) = settle(&c, &[Target::Response, Target::Resolution], t(500));
+        assert!(changes.is_empty());
+    }
+
+    #[test]
+    fn late_ack_that_no_check_saw_records_risk_and_breach_not_met() {
+        let c = start(&sla(), t(0));
+        let (changes, c) = settle(&c, &[Target::Response], t(75));
+        assert_eq!(
+            kinds(&changes),
+            vec![
+                (Target::Response, "at_risk", 48),
+                (Target::Response, "breached", 60)
+            ]
+        );
+        assert_eq!(c.response.expect("r").settled_at, Some(t(60)));
+    }
+
+    #[test]
+    fn acting_exactly_at_the_deadline_is_in_time() {
+        let c = start(&sla(), t(0));
+        let (changes, _) = settle(&c, &[Target::Response], t(60));
+        assert_eq!(
+            kinds(&changes),
+            vec![
+                (Target::Response, "at_risk", 48),
+                (Target::Response, "met", 60)
+            ]
+        );
+        // ... while a check at the deadline records the breach.
+        let (changes, _) = tick(&c, t(60));
+        assert_eq!(
+            kinds(&changes).last(),
+            Some(&(Target::Response, "breached", 60))
+        );
+    }
+
+    #[test]
+    fn resolve_meets_both() {
+        let c = start(&sla(), t(0));
+        let (changes, c) = settle(&c, &[Target::Response, Target::Resolution], t(20));
+        assert_eq!(
+            kinds(&changes),
+            vec![
+                (Target::Response, "met", 20),
+                (Target::Resolution, "met", 20)
+            ]
+        );
+        assert_eq!(c.summary(), Some(State::Met));
+        assert_eq!(next_due(&c), None);
+    }
+
+    #[test]
+    fn rearm_moves_running_clocks_and_keeps_final_ones() {
+        let c = start(&sla(), t(0));
+        let (_, c) = settle(&c, &[Target::Response], t(10));
+        let longer = Sla {
+            resolution: Some(TimeDelta::hours(24)),
+            ..sla()
+        };
+        let r = rearm(&c, &longer, t(0));
+        assert_eq!(r.response, c.response, "met stays met");
+        assert_eq!(r.resolution.expect("s").due_at, t(24 * 60));
+        let dropped = rearm(&c, &Sla::default(), t(0));
+        assert_eq!(dropped.response, c.response);
+        assert_eq!(dropped.resolution, None);
+    }
+}
