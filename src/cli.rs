@@ -208,6 +208,12 @@ pub struct ListArgs {
     /// Only issues on this chain.
     #[arg(long)]
     pub chain: Option<String>,
+    /// Only issues with an SLA target at risk now.
+    #[arg(long, conflicts_with = "breached")]
+    pub at_risk: bool,
+    /// Only issues with a breached SLA target.
+    #[arg(long)]
+    pub breached: bool,
     /// At most this many rows (0: all).
     #[arg(long, default_value_t = 200)]
     pub limit: u64,

@@ -344,6 +344,13 @@ impl Config {
                     message = format!("duplicate key `{}`", key.trim_matches('"'));
                 }
             }
+            // Type errors name no key ("invalid type: string, expected
+            // f64"); name the key the value belongs to.
+            if message.starts_with("invalid ") {
+                if let Some(key) = e.span().and_then(|s| key_before(text, s.start)) {
+                    message = format!("`{key}`: {message}");
+                }
+            }
             err(e.span(), message)
         })?;
 
@@ -804,6 +811,23 @@ fn hours(h: f64, what: &str) -> Result<TimeDelta, String> {
         ));
     }
     Ok(TimeDelta::milliseconds((h * 3_600_000.0).round() as i64))
+}
+
+/// The key whose value starts at `offset`, read back from the text: the
+/// last bare word before the `=` that precedes the value on its line.
+fn key_before(text: &str, offset: usize) -> Option<String> {
+    let before = text.get(..floor_char_boundary(text, offset))?;
+    let line = before.rsplit('\n').next()?;
+    let line = line.trim_end().strip_suffix('=')?.trim_end();
+    let key: String = line
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    (!key.is_empty()).then_some(key)
 }
 
 /// 1-based line and column (in characters) of a byte offset.

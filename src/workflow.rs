@@ -8,9 +8,12 @@ use rusqlite::Transaction;
 use serde_json::json;
 
 use crate::config::{Chain, Config};
+use crate::engine::sla::{self, Change, Target};
 use crate::engine::{self, Action, Decision, Page, Status, Ts};
 use crate::error::{fail, not_found, Code};
-use crate::store::{events, issues, outbox, EventKind, Issue, NewDelivery, NewIssue, OwnerKind};
+use crate::store::{
+    events, issues, outbox, EventKind, Issue, NewDelivery, NewIssue, Notice, OwnerKind,
+};
 
 /// The actor recorded for what escalate itself decides.
 pub const SYSTEM: &str = "escalate";
@@ -32,7 +35,8 @@ pub fn create(
     now: Ts,
 ) -> Result<Issue> {
     let (esc, page) = engine::start(chain, now, 0);
-    let next_due = engine::next_due(&esc, chain);
+    let clocks = sla::start(&chain.sla, now);
+    let next_due = earliest(engine::next_due(&esc, chain), sla::next_due(&clocks));
     issues::ensure_chain(tx, &chain.name, &chain.fingerprint())?;
     let id = issues::insert(
         tx,
@@ -45,6 +49,7 @@ pub fn create(
             owner: &page.role,
             created_at: now,
             next_due_at: next_due,
+            sla: &clocks,
         },
     )?;
     events::append(
@@ -65,12 +70,39 @@ pub fn create(
     issues::get(tx, id)?.ok_or_else(|| anyhow::anyhow!("issue {id} vanished after insert"))
 }
 
+/// When an issue next needs a check: its next escalation step or the next
+/// instant one of its SLA clocks changes, whichever comes first.
+pub fn schedule(issue: &Issue, chain: Option<&Chain>) -> Option<Ts> {
+    earliest(
+        chain.and_then(|c| engine::next_due(&issue.esc, c)),
+        sla::next_due(&issue.sla),
+    )
+}
+
+fn earliest(a: Option<Ts>, b: Option<Ts>) -> Option<Ts> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// Enqueue one outbox row per contact of the page's role; returns how many
 /// were new (a page decided twice enqueues nothing the second time).
 pub fn enqueue_page(
     tx: &Transaction,
     config: &Config,
     issue_id: i64,
+    page: &Page,
+    now: Ts,
+) -> Result<u32> {
+    enqueue(tx, config, issue_id, Notice::Page, page, now)
+}
+
+fn enqueue(
+    tx: &Transaction,
+    config: &Config,
+    issue_id: i64,
+    notice: Notice,
     page: &Page,
     now: Ts,
 ) -> Result<u32> {
@@ -81,6 +113,7 @@ pub fn enqueue_page(
             tx,
             &NewDelivery {
                 issue_id,
+                notice,
                 epoch: page.epoch,
                 level: page.level,
                 repeat: page.repeat,
@@ -96,15 +129,22 @@ pub fn enqueue_page(
     Ok(n)
 }
 
+/// What applying a decision did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub pages: Vec<Page>,
+    pub sla: Vec<Change>,
+}
+
 /// Apply an engine decision to an issue: events, owner changes, outbox rows,
-/// then the new state. Returns the pages taken.
+/// then its SLA clocks up to `now`, then the new state.
 pub fn apply(
     tx: &Transaction,
     config: &Config,
     issue: &mut Issue,
     decision: &Decision,
     now: Ts,
-) -> Result<Vec<Page>> {
+) -> Result<Applied> {
     let mut pages = Vec::new();
     for action in &decision.actions {
         match action {
@@ -183,9 +223,87 @@ pub fn apply(
         }
     }
     issue.esc = decision.state.clone();
-    issue.next_due_at = decision.next_due;
+    let (changes, clocks) = sla::tick(&issue.sla, now);
+    record_sla(tx, issue, &changes, now, Some(config))?;
+    issue.sla = clocks;
+    issue.next_due_at = earliest(decision.next_due, sla::next_due(&issue.sla));
     issues::save(tx, issue)?;
-    Ok(pages)
+    Ok(Applied {
+        pages,
+        sla: changes,
+    })
+}
+
+/// Record SLA changes as events at the instant each happened and, given a
+/// config to `notify` with, tell the owner (the current level's role when a person owns
+/// it) of at-risk and breached targets, and the chain's breach_notify roles
+/// of breaches. Changes found while a person acts (ack, resolve) are
+/// recorded but not sent: that person is acting on the issue now.
+fn record_sla(
+    tx: &Transaction,
+    issue: &Issue,
+    changes: &[Change],
+    now: Ts,
+    notify: Option<&Config>,
+) -> Result<()> {
+    for change in changes {
+        let (kind, state, due_at) = match *change {
+            Change::AtRisk { due_at, .. } => (EventKind::AtRisk, sla::State::AtRisk, due_at),
+            Change::Breached { at, .. } => (EventKind::Breached, sla::State::Breached, at),
+            Change::Met { due_at, .. } => (EventKind::SlaMet, sla::State::Met, due_at),
+        };
+        let target = change.target();
+        events::append(
+            tx,
+            issue.id,
+            change.at(),
+            kind,
+            Some(issue.esc.level),
+            SYSTEM,
+            &json!({
+                "target": target.as_str(),
+                "due_at": rfc3339(due_at),
+                "left_seconds": (due_at - change.at()).num_seconds(),
+                "owner": issue.owner,
+                "recorded_at": rfc3339(now),
+            }),
+        )?;
+        let Some(config) = notify else { continue };
+        if state == sla::State::Met {
+            continue;
+        }
+        let chain = config.chain(&issue.chain);
+        let mut roles = vec![match issue.owner_kind {
+            OwnerKind::Role => issue.owner.clone(),
+            OwnerKind::Person => role_at(config, &issue.chain, issue.esc.level),
+        }];
+        if state == sla::State::Breached {
+            for r in chain.map(|c| c.sla.breach_notify.as_slice()).unwrap_or(&[]) {
+                if !roles.contains(r) {
+                    roles.push(r.clone());
+                }
+            }
+        }
+        for role in roles.into_iter().filter(|r| !r.is_empty()) {
+            let page = Page {
+                epoch: 0,
+                level: issue.esc.level,
+                repeat: 0,
+                due_at,
+                role,
+            };
+            enqueue(tx, config, issue.id, Notice::Sla(target, state), &page, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Settle SLA targets because a person acted at `now`.
+fn settle_sla(tx: &Transaction, issue: &mut Issue, targets: &[Target], now: Ts) -> Result<()> {
+    let (changes, clocks) = sla::settle(&issue.sla, targets, now);
+    record_sla(tx, issue, &changes, now, None)?;
+    issue.sla = clocks;
+    Ok(())
 }
 
 fn role_at(config: &Config, chain: &str, level: u32) -> String {
@@ -235,7 +353,8 @@ pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts
     issue.esc.status = Status::Acknowledged;
     issue.esc.acked_at = Some(now);
     issue.acked_by = Some(by.to_string());
-    issue.next_due_at = chain.and_then(|c| engine::next_due(&issue.esc, c));
+    issue.first_acked_at.get_or_insert(now);
+    let expires = chain.and_then(|c| engine::next_due(&issue.esc, c));
     events::append(
         tx,
         id,
@@ -246,9 +365,11 @@ pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts
         &json!({
             "owner_from": from,
             "owner_to": by,
-            "ack_expires_at": issue.next_due_at.map(rfc3339),
+            "ack_expires_at": expires.map(rfc3339),
         }),
     )?;
+    settle_sla(tx, &mut issue, &[Target::Response], now)?;
+    issue.next_due_at = schedule(&issue, chain);
     issues::save(tx, &issue)?;
     Ok(issue)
 }
@@ -302,6 +423,7 @@ pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts)
         by,
         &json!({ "note": note, "owner": issue.owner }),
     )?;
+    settle_sla(tx, &mut issue, &[Target::Response, Target::Resolution], now)?;
     issues::save(tx, &issue)?;
     Ok(issue)
 }
@@ -329,7 +451,9 @@ pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
     issue.acked_by = None;
     issue.resolved_at = None;
     issue.resolved_by = None;
-    issue.next_due_at = engine::next_due(&issue.esc, chain);
+    // SLA outcomes are per issue and were settled at resolve: a reopen
+    // restarts escalation, not the SLA clocks.
+    issue.next_due_at = schedule(&issue, Some(chain));
     events::append(
         tx,
         id,

@@ -26,7 +26,8 @@ CREATE INDEX issues_created_at ON issues (created_at);
 CREATE INDEX issues_first_acked_at ON issues (first_acked_at);
 
 -- The outbox gains `notice` (what the row tells: a page, or an SLA warning),
--- which joins the unique key. SQLite cannot change a table's constraints in
+-- which joins the unique key with the role (two roles may share a contact,
+-- each is told). SQLite cannot change a table's constraints in
 -- place, so the table is rebuilt.
 CREATE TABLE outbox_new (
     id               INTEGER PRIMARY KEY,
@@ -50,7 +51,7 @@ CREATE TABLE outbox_new (
     lease_owner      TEXT,
     last_error       TEXT,
     sent_at          INTEGER,
-    UNIQUE (issue_id, notice, epoch, level, repeat, channel, target)
+    UNIQUE (issue_id, notice, epoch, level, repeat, role, channel, target)
 );
 INSERT INTO outbox_new (id, issue_id, notice, epoch, level, repeat, role, channel, target,
                         due_at, created_at, status, attempts, next_attempt_at, lease_until,

@@ -8,10 +8,11 @@ use rusqlite::Transaction;
 
 use super::{Ctx, Io};
 use crate::config::Config;
+use crate::engine::sla::{self, Change};
 use crate::engine::{self, human, Page, Ts};
 use crate::error::Code;
 use crate::notify::{self, message};
-use crate::store::{issues, outbox};
+use crate::store::{issues, outbox, Issue};
 use crate::workflow;
 
 /// Orphan ids listed per chain before "and N more".
@@ -24,6 +25,8 @@ pub struct Decided {
     pub examined: usize,
     /// (issue id, title, page) for every page taken.
     pub pages: Vec<(i64, String, Page)>,
+    /// (issue id, title, change) for every SLA clock that moved.
+    pub sla: Vec<(i64, String, Change)>,
     /// (chain, up to ten ids, count) of unresolved issues on missing chains.
     pub orphans: Vec<(String, Vec<i64>, u64)>,
     /// Issues whose due time was recomputed after a config change.
@@ -40,10 +43,19 @@ pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
             Some(chain) => {
                 let current = chain.fingerprint();
                 if fingerprint.as_deref() != Some(current.as_str()) {
-                    for issue in issues::unresolved_in_chain(tx, &name)? {
-                        let due = engine::next_due(&issue.esc, chain);
-                        if due != issue.next_due_at {
-                            issues::set_next_due(tx, issue.id, due)?;
+                    for mut issue in issues::unresolved_in_chain(tx, &name)? {
+                        let clocks = sla::rearm(&issue.sla, &chain.sla, issue.created_at);
+                        let due = workflow::schedule(
+                            &Issue {
+                                sla: clocks,
+                                ..issue.clone()
+                            },
+                            Some(chain),
+                        );
+                        if due != issue.next_due_at || clocks != issue.sla {
+                            issue.sla = clocks;
+                            issue.next_due_at = due;
+                            issues::save(tx, &issue)?;
                             decided.rescheduled += 1;
                         }
                     }
@@ -65,8 +77,12 @@ pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
         decided.examined += 1;
         let decision = engine::advance(&issue.esc, chain, now);
         let title = issue.title.clone();
-        for page in workflow::apply(tx, config, &mut issue, &decision, now)? {
+        let applied = workflow::apply(tx, config, &mut issue, &decision, now)?;
+        for page in applied.pages {
             decided.pages.push((issue.id, title.clone(), page));
+        }
+        for change in applied.sla {
+            decided.sla.push((issue.id, title.clone(), change));
         }
     }
     Ok(decided)
@@ -102,10 +118,17 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
                 workflow::rfc3339(page.due_at)
             )?;
         }
+        for (id, title, change) in &decided.sla {
+            writeln!(
+                io.out,
+                "would record: issue #{id} '{title}' {}",
+                describe_sla(change)
+            )?;
+        }
         for d in &pending {
             writeln!(io.out, "would deliver: {}", message::line(d, now))?;
         }
-        if decided.pages.is_empty() && pending.is_empty() {
+        if decided.pages.is_empty() && decided.sla.is_empty() && pending.is_empty() {
             writeln!(io.out, "nothing is due")?;
         }
         attention |= report_orphans(&decided, io);
@@ -142,4 +165,20 @@ fn report_orphans(decided: &Decided, io: &mut Io) -> bool {
         ));
     }
     !decided.orphans.is_empty()
+}
+
+/// "response SLA at risk at 2026-…Z (due …)" and the like.
+fn describe_sla(change: &Change) -> String {
+    let target = change.target().as_str();
+    match change {
+        Change::AtRisk { at, due_at, .. } => format!(
+            "{target} SLA at risk at {} (due {})",
+            workflow::rfc3339(*at),
+            workflow::rfc3339(*due_at)
+        ),
+        Change::Breached { at, .. } => {
+            format!("{target} SLA breached at {}", workflow::rfc3339(*at))
+        }
+        Change::Met { at, .. } => format!("{target} SLA met at {}", workflow::rfc3339(*at)),
+    }
 }

@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
     // stdout carries the id alone, so console pages go to stderr here.
     let outcome = notify::deliver(&mut store, &config, ctx.now, io.err)?;
     if args.json {
-        let view = IssueView::new(&issue, Some(&config));
+        let view = IssueView::new(&issue, Some(&config), ctx.now);
         writeln!(io.out, "{}", serde_json::to_string_pretty(&view)?)?;
     } else {
         writeln!(io.out, "{}", issue.id)?;

@@ -2,11 +2,11 @@
 
 use anyhow::Result;
 
-use super::view::{relative, IssueView};
+use super::view::{relative, sla_cell, IssueView};
 use super::{Ctx, Io};
 use crate::cli::{ListArgs, StatusFilter};
 use crate::config::Config;
-use crate::engine::{human, Status};
+use crate::engine::{human, sla, Status};
 use crate::error::Code;
 use crate::store::{issues, IssueFilter};
 
@@ -21,22 +21,33 @@ pub fn run(ctx: &Ctx, args: &ListArgs, io: &mut Io) -> Result<Code> {
         StatusFilter::Resolved => IssueFilter::Status(Status::Resolved),
         StatusFilter::All => IssueFilter::All,
     };
+    let sla_state = if args.breached {
+        Some(sla::State::Breached)
+    } else if args.at_risk {
+        Some(sla::State::AtRisk)
+    } else {
+        None
+    };
     let (rows, total) =
-        store.read(|tx| issues::list(tx, filter, args.chain.as_deref(), args.limit))?;
+        store.read(|tx| issues::list(tx, filter, args.chain.as_deref(), sla_state, args.limit))?;
 
     if args.json {
         let views: Vec<IssueView> = rows
             .iter()
-            .map(|i| IssueView::new(i, config.as_ref()))
+            .map(|i| IssueView::new(i, config.as_ref(), ctx.now))
             .collect();
         writeln!(io.out, "{}", serde_json::to_string_pretty(&views)?)?;
     } else {
         let mut table = super::view::table(vec![
-            "ID", "STATUS", "CHAIN", "LEVEL", "OWNER", "AGE", "NEXT", "TITLE",
+            "ID", "STATUS", "CHAIN", "LEVEL", "OWNER", "AGE", "NEXT", "SLA", "TITLE",
         ]);
         for i in &rows {
             let orphaned = config.as_ref().is_some_and(|c| c.chain(&i.chain).is_none());
-            let next = match (i.esc.status, i.next_due_at) {
+            let escalation = config
+                .as_ref()
+                .and_then(|c| c.chain(&i.chain))
+                .and_then(|c| crate::engine::next_due(&i.esc, c));
+            let next = match (i.esc.status, escalation) {
                 (Status::Resolved, _) => "-".to_string(),
                 _ if orphaned => "orphaned".to_string(),
                 (_, Some(t)) => relative(t, ctx.now),
@@ -54,6 +65,7 @@ pub fn run(ctx: &Ctx, args: &ListArgs, io: &mut Io) -> Result<Code> {
                 i.owner.clone(),
                 age,
                 next,
+                sla_cell(&i.sla, ctx.now),
                 i.title.clone(),
             ]);
         }

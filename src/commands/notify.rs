@@ -8,7 +8,7 @@ use super::{Ctx, Io};
 use crate::config::Contact;
 use crate::error::{usage, Code};
 use crate::notify::{console, SendError, Senders};
-use crate::store::Delivery;
+use crate::store::{Delivery, Notice};
 
 pub fn test(ctx: &Ctx, role: &str, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;
@@ -22,6 +22,7 @@ pub fn test(ctx: &Ctx, role: &str, io: &mut Io) -> Result<Code> {
     let sample = Delivery {
         id: 0,
         issue_id: 0,
+        notice: Notice::Page,
         epoch: 0,
         level: 1,
         repeat: 0,

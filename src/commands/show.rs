@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use super::view::{describe, local, relative, IssueView};
+use super::view::{describe, local, relative, sla_lines, IssueView};
 use super::{parse_id, Ctx, Io};
 use crate::config::Config;
 use crate::engine::{human, Status};
@@ -19,7 +19,7 @@ pub fn run(ctx: &Ctx, id: &str, json: bool, io: &mut Io) -> Result<Code> {
         Ok((issue, events::for_issue(tx, id)?))
     })?;
     if json {
-        let view = IssueView::new(&issue, config.as_ref()).with_events(&events);
+        let view = IssueView::new(&issue, config.as_ref(), ctx.now).with_events(&events);
         writeln!(io.out, "{}", serde_json::to_string_pretty(&view)?)?;
         return Ok(Code::Ok);
     }
@@ -67,7 +67,11 @@ pub fn run(ctx: &Ctx, id: &str, json: bool, io: &mut Io) -> Result<Code> {
             "  next:    none: chain `{}` is not in the config (orphaned)",
             issue.chain
         )?;
-    } else if let Some(t) = issue.next_due_at {
+    } else if let Some(t) = config
+        .as_ref()
+        .and_then(|c| c.chain(&issue.chain))
+        .and_then(|c| crate::engine::next_due(&issue.esc, c))
+    {
         let what = if issue.esc.status == Status::Acknowledged {
             "acknowledgement lapses"
         } else {
@@ -79,6 +83,10 @@ pub fn run(ctx: &Ctx, id: &str, json: bool, io: &mut Io) -> Result<Code> {
             local(t),
             relative(t, now)
         )?;
+    }
+    for (i, line) in sla_lines(&issue.sla, now).iter().enumerate() {
+        let label = if i == 0 { "SLA:" } else { "" };
+        writeln!(io.out, "  {label:<8} {line}")?;
     }
     writeln!(io.out)?;
     writeln!(io.out, "Timeline:")?;

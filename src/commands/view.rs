@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::engine::{human, Ts};
+use crate::engine::sla::{Clock, Clocks, State, Target};
+use crate::engine::{self, human, Ts};
 use crate::store::{Event, Issue};
 use crate::workflow::rfc3339;
 
@@ -28,12 +29,119 @@ pub struct IssueView {
     pub acked_by: Option<String>,
     pub resolved_at: Option<String>,
     pub resolved_by: Option<String>,
-    /// When `check` next acts on this issue (escalation, repeat, ack expiry).
+    /// When the next escalation step (or repeat, or ack expiry) is due.
     pub next_escalation_at: Option<String>,
+    /// When `check` next needs to look at this issue (escalation or SLA).
+    pub next_check_at: Option<String>,
+    /// Worst SLA state: "ok", "at_risk", "breached", "met"; null without targets.
+    pub sla_state: Option<&'static str>,
+    pub sla: SlaView,
     /// True when the issue's chain is missing from the config.
     pub orphaned: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventView>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SlaView {
+    pub response: Option<ClockView>,
+    pub resolution: Option<ClockView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClockView {
+    /// "ok" (running), "at_risk", "breached" or "met".
+    pub state: &'static str,
+    pub at_risk_at: String,
+    pub due_at: String,
+    pub settled_at: Option<String>,
+    /// Seconds left until the deadline while it runs (negative: overdue).
+    pub left_seconds: Option<i64>,
+}
+
+impl ClockView {
+    fn new(c: &Clock, now: Ts) -> ClockView {
+        ClockView {
+            state: state_word(c.state),
+            at_risk_at: rfc3339(c.risk_at),
+            due_at: rfc3339(c.due_at),
+            settled_at: c.settled_at.map(rfc3339),
+            left_seconds: c.left(now).map(|d| d.num_seconds()),
+        }
+    }
+}
+
+fn state_word(s: State) -> &'static str {
+    match s {
+        State::Pending => "ok",
+        State::AtRisk => "at_risk",
+        State::Breached => "breached",
+        State::Met => "met",
+    }
+}
+
+/// The SLA column of `list`: the worst state, with time left while a clock
+/// runs ("at risk, 12m left", "ok, 3h left", "breached", "met"; "-" without
+/// targets).
+pub fn sla_cell(clocks: &Clocks, now: Ts) -> String {
+    let Some(worst) = clocks.summary() else {
+        return "-".to_string();
+    };
+    let running = [clocks.response, clocks.resolution]
+        .into_iter()
+        .flatten()
+        .filter(|c| !c.state.is_final())
+        .min_by_key(|c| c.due_at);
+    match (worst, running) {
+        (State::Breached, _) => "breached".to_string(),
+        (_, Some(c)) => {
+            let word = if c.state == State::AtRisk {
+                "at risk"
+            } else {
+                "ok"
+            };
+            let left = c.due_at - now;
+            if left.num_seconds() >= 0 {
+                format!("{word}, {} left", human(left))
+            } else {
+                format!("{word}, {} over", human(-left))
+            }
+        }
+        _ => "met".to_string(),
+    }
+}
+
+/// One line per SLA target for `show`.
+pub fn sla_lines(clocks: &Clocks, now: Ts) -> Vec<String> {
+    let mut out = Vec::new();
+    for target in [Target::Response, Target::Resolution] {
+        let Some(c) = clocks.get(target) else {
+            continue;
+        };
+        let name = target.as_str();
+        let line = match c.state {
+            State::Pending | State::AtRisk => {
+                let word = if c.state == State::AtRisk {
+                    "AT RISK"
+                } else {
+                    "ok"
+                };
+                format!(
+                    "{name:<10} {word}: due {} ({})",
+                    local(c.due_at),
+                    relative(c.due_at, now)
+                )
+            }
+            State::Breached => format!("{name:<10} BREACHED at {}", local(c.due_at)),
+            State::Met => format!(
+                "{name:<10} met at {} ({} before the deadline)",
+                c.settled_at.map(local).unwrap_or_default(),
+                human(c.due_at - c.settled_at.unwrap_or(c.due_at))
+            ),
+        };
+        out.push(line);
+    }
+    out
 }
 
 #[derive(Debug, Serialize)]
@@ -47,7 +155,8 @@ pub struct EventView {
 }
 
 impl IssueView {
-    pub fn new(issue: &Issue, config: Option<&Config>) -> IssueView {
+    pub fn new(issue: &Issue, config: Option<&Config>, now: Ts) -> IssueView {
+        let chain = config.and_then(|c| c.chain(&issue.chain));
         IssueView {
             id: issue.id,
             chain: issue.chain.clone(),
@@ -64,7 +173,15 @@ impl IssueView {
             acked_by: issue.acked_by.clone(),
             resolved_at: issue.resolved_at.map(rfc3339),
             resolved_by: issue.resolved_by.clone(),
-            next_escalation_at: issue.next_due_at.map(rfc3339),
+            next_escalation_at: chain
+                .and_then(|c| engine::next_due(&issue.esc, c))
+                .map(rfc3339),
+            next_check_at: issue.next_due_at.map(rfc3339),
+            sla_state: issue.sla.summary().map(state_word),
+            sla: SlaView {
+                response: issue.sla.response.map(|c| ClockView::new(&c, now)),
+                resolution: issue.sla.resolution.map(|c| ClockView::new(&c, now)),
+            },
             orphaned: config.is_some_and(|c| c.chain(&issue.chain).is_none()),
             events: None,
         }
@@ -177,6 +294,13 @@ pub fn describe(e: &Event) -> String {
             None => format!("resolved by {}", e.actor),
         },
         "reopened" => format!("reopened by {}; escalation restarts at level 1", e.actor),
+        "at_risk" => format!("{} SLA at risk: due {}", s("target"), s("due_at")),
+        "breached" => format!("{} SLA BREACHED (due {})", s("target"), s("due_at")),
+        "sla_met" => format!(
+            "{} SLA met, {} before the deadline",
+            s("target"),
+            human(chrono::TimeDelta::seconds(i("left_seconds")))
+        ),
         other => other.to_string(),
     }
 }

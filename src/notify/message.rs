@@ -4,15 +4,25 @@
 
 use serde_json::{json, Value};
 
+use crate::engine::sla::State;
 use crate::engine::{human, Ts};
-use crate::store::Delivery;
+use crate::store::{Delivery, Notice};
 use crate::workflow::rfc3339;
 
 /// Issues listed in one grouped message before "and N more".
 pub const GROUP_CAP: usize = 20;
 
-/// "5m late", or "on time" within a minute of the due time.
+/// "5m late", or "on time" within a minute of the due time; for SLA
+/// warnings (whose due time is the deadline) "1h left" or "breached 5m ago".
 pub fn lateness(d: &Delivery, now: Ts) -> String {
+    if let Notice::Sla(..) = d.notice {
+        let left = d.due_at - now;
+        return if left.num_seconds() > 0 {
+            format!("{} left", human(left))
+        } else {
+            format!("deadline passed {} ago", human(-left))
+        };
+    }
     let late = now - d.due_at;
     if late.num_seconds() < 60 {
         "on time".to_string()
@@ -22,6 +32,14 @@ pub fn lateness(d: &Delivery, now: Ts) -> String {
 }
 
 fn level_label(d: &Delivery) -> String {
+    if let Notice::Sla(target, state) = d.notice {
+        let word = if state == State::Breached {
+            "BREACHED"
+        } else {
+            "at risk"
+        };
+        return format!("SLA {} {word} (level {})", target.as_str(), d.level);
+    }
     if d.repeat > 0 {
         format!("Level {}, repeat {}", d.level, d.repeat)
     } else {
@@ -32,9 +50,12 @@ fn level_label(d: &Delivery) -> String {
 /// The one-line form, as the seed printed it, with the context a pager
 /// needs: chain, how long the issue has been open, how late this page is.
 pub fn line(d: &Delivery, now: Ts) -> String {
+    let label = match d.notice {
+        Notice::Page => format!("ESCALATION {}", level_label(d)),
+        Notice::Sla(..) => level_label(d),
+    };
     format!(
-        "[ESCALATION {}] Issue #{}: '{}' -> {} ({}) [{}, open {}, {}]",
-        level_label(d),
+        "[{label}] Issue #{}: '{}' -> {} ({}) [{}, open {}, {}]",
         d.issue_id,
         one_line(&d.title),
         d.role,
@@ -161,6 +182,8 @@ pub fn webhook(items: &[&Delivery], now: Ts, test: bool) -> Value {
         "notifications": items.iter().map(|d| json!({
             "delivery_id": d.id,
             "issue_id": d.issue_id,
+            // "page", or an SLA warning: "response_at_risk", "resolution_breached", …
+            "notice": d.notice.as_str(),
             "title": d.title,
             "chain": d.chain,
             "level": d.level,

@@ -21,6 +21,12 @@ pub enum EventKind {
     Capped,
     Resolved,
     Reopened,
+    /// An SLA clock passed its at-risk instant (details.target).
+    AtRisk,
+    /// An SLA deadline passed unmet (details.target).
+    Breached,
+    /// An SLA target was met (details.target).
+    SlaMet,
 }
 
 impl EventKind {
@@ -36,6 +42,9 @@ impl EventKind {
             EventKind::Capped => "capped",
             EventKind::Resolved => "resolved",
             EventKind::Reopened => "reopened",
+            EventKind::AtRisk => "at_risk",
+            EventKind::Breached => "breached",
+            EventKind::SlaMet => "sla_met",
         }
     }
 }

@@ -5,6 +5,7 @@ use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use super::{ms, ts, ts_opt, SqlContext};
+use crate::engine::sla::{self, Clock, Clocks};
 use crate::engine::{Escalation, Status, Ts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,9 @@ pub struct Issue {
     pub resolved_at: Option<Ts>,
     pub resolved_by: Option<String>,
     pub next_due_at: Option<Ts>,
+    /// The first acknowledgement ever (kept when an ack lapses).
+    pub first_acked_at: Option<Ts>,
+    pub sla: Clocks,
 }
 
 pub struct NewIssue<'a> {
@@ -51,6 +55,7 @@ pub struct NewIssue<'a> {
     pub owner: &'a str,
     pub created_at: Ts,
     pub next_due_at: Option<Ts>,
+    pub sla: &'a Clocks,
 }
 
 /// Which issues `list` shows.
@@ -63,7 +68,48 @@ pub enum IssueFilter {
 
 const COLUMNS: &str = "id, chain, title, description, external_ref, status, level, max_level, \
     repeat, epoch, epoch_level, epoch_at, owner, owner_kind, created_at, acked_at, acked_by, \
-    resolved_at, resolved_by, next_due_at";
+    resolved_at, resolved_by, next_due_at, first_acked_at, response_risk_at, response_due_at, \
+    response_state, response_settled_at, resolution_risk_at, resolution_due_at, resolution_state, \
+    resolution_settled_at";
+
+/// An SLA clock from four columns starting at `at` (risk, due, state,
+/// settled); no state means the chain set no such target.
+fn clock_from(r: &Row, at: usize) -> rusqlite::Result<Option<Clock>> {
+    let state: Option<String> = r.get(at + 2)?;
+    let Some(state) = state else { return Ok(None) };
+    let state = sla::State::parse(&state).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            at + 2,
+            rusqlite::types::Type::Text,
+            format!("unknown SLA state {state:?}").into(),
+        )
+    })?;
+    let (risk, due): (Option<i64>, Option<i64>) = (r.get(at)?, r.get(at + 1)?);
+    let (Some(risk), Some(due)) = (risk, due) else {
+        return Ok(None);
+    };
+    Ok(Some(Clock {
+        risk_at: ts(risk)?,
+        due_at: ts(due)?,
+        state,
+        settled_at: ts_opt(r.get(at + 3)?)?,
+    }))
+}
+
+/// The four column values of an optional clock.
+type ClockColumns = (Option<i64>, Option<i64>, Option<&'static str>, Option<i64>);
+
+fn clock_to(c: Option<&Clock>) -> ClockColumns {
+    match c {
+        Some(c) => (
+            Some(ms(c.risk_at)),
+            Some(ms(c.due_at)),
+            Some(c.state.as_str()),
+            c.settled_at.map(ms),
+        ),
+        None => (None, None, None, None),
+    }
+}
 
 fn from_row(r: &Row) -> rusqlite::Result<Issue> {
     let status: String = r.get(5)?;
@@ -102,16 +148,26 @@ fn from_row(r: &Row) -> rusqlite::Result<Issue> {
         resolved_at: ts_opt(r.get(17)?)?,
         resolved_by: r.get(18)?,
         next_due_at: ts_opt(r.get(19)?)?,
+        first_acked_at: ts_opt(r.get(20)?)?,
+        sla: Clocks {
+            response: clock_from(r, 21)?,
+            resolution: clock_from(r, 25)?,
+        },
     })
 }
 
 pub fn insert(tx: &Transaction, new: &NewIssue) -> Result<i64> {
     tx.prepare_cached(
         "INSERT INTO issues (chain, title, description, external_ref, status, level, max_level, \
-         repeat, epoch, epoch_level, epoch_at, owner, owner_kind, created_at, next_due_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, 'role', ?12, ?13)",
+         repeat, epoch, epoch_level, epoch_at, owner, owner_kind, created_at, next_due_at, \
+         response_risk_at, response_due_at, response_state, resolution_risk_at, \
+         resolution_due_at, resolution_state) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, 'role', ?12, ?13, \
+         ?14, ?15, ?16, ?17, ?18, ?19)",
     )
     .and_then(|mut s| {
+        let (r1, r2, r3, _) = clock_to(new.sla.response.as_ref());
+        let (s1, s2, s3, _) = clock_to(new.sla.resolution.as_ref());
         s.execute(params![
             new.chain,
             new.title,
@@ -126,6 +182,12 @@ pub fn insert(tx: &Transaction, new: &NewIssue) -> Result<i64> {
             new.owner,
             ms(new.created_at),
             new.next_due_at.map(ms),
+            r1,
+            r2,
+            r3,
+            s1,
+            s2,
+            s3,
         ])
     })
     .sql("inserting issue")?;
@@ -143,9 +205,15 @@ pub fn save(tx: &Transaction, issue: &Issue) -> Result<()> {
     tx.prepare_cached(
         "UPDATE issues SET status = ?2, level = ?3, max_level = ?4, repeat = ?5, epoch = ?6, \
          epoch_level = ?7, epoch_at = ?8, owner = ?9, owner_kind = ?10, acked_at = ?11, \
-         acked_by = ?12, resolved_at = ?13, resolved_by = ?14, next_due_at = ?15 WHERE id = ?1",
+         acked_by = ?12, resolved_at = ?13, resolved_by = ?14, next_due_at = ?15, \
+         first_acked_at = ?16, response_risk_at = ?17, response_due_at = ?18, \
+         response_state = ?19, response_settled_at = ?20, resolution_risk_at = ?21, \
+         resolution_due_at = ?22, resolution_state = ?23, resolution_settled_at = ?24 \
+         WHERE id = ?1",
     )
     .and_then(|mut s| {
+        let (r1, r2, r3, r4) = clock_to(issue.sla.response.as_ref());
+        let (s1, s2, s3, s4) = clock_to(issue.sla.resolution.as_ref());
         s.execute(params![
             issue.id,
             issue.esc.status.as_str(),
@@ -162,6 +230,15 @@ pub fn save(tx: &Transaction, issue: &Issue) -> Result<()> {
             issue.resolved_at.map(ms),
             issue.resolved_by,
             issue.next_due_at.map(ms),
+            issue.first_acked_at.map(ms),
+            r1,
+            r2,
+            r3,
+            r4,
+            s1,
+            s2,
+            s3,
+            s4,
         ])
     })
     .sql("saving issue")?;
@@ -264,6 +341,7 @@ pub fn list(
     tx: &Transaction,
     filter: IssueFilter,
     chain: Option<&str>,
+    sla_state: Option<sla::State>,
     limit: u64,
 ) -> Result<(Vec<Issue>, u64)> {
     let (status_sql, status_arg) = match filter {
@@ -272,11 +350,18 @@ pub fn list(
         IssueFilter::All => ("1", None),
     };
     let chain_sql = if chain.is_some() { "chain = ?2" } else { "1" };
-    let where_sql = format!("WHERE {status_sql} AND {chain_sql}");
-    let args = params![status_arg, chain];
+    let sla_sql = if sla_state.is_some() {
+        "(response_state = ?3 OR resolution_state = ?3)"
+    } else {
+        "1"
+    };
+    let where_sql = format!("WHERE {status_sql} AND {chain_sql} AND {sla_sql}");
+    let sla_arg = sla_state.map(sla::State::as_str);
+    let args = params![status_arg, chain, sla_arg];
     let total: u64 = tx
         .prepare(&format!(
-            "SELECT count(*) FROM issues {where_sql} AND (?1 IS NULL OR 1) AND (?2 IS NULL OR 1)"
+            "SELECT count(*) FROM issues {where_sql} AND (?1 IS NULL OR 1) AND (?2 IS NULL OR 1) \
+             AND (?3 IS NULL OR 1)"
         ))
         .and_then(|mut s| s.query_row(args, |r| r.get::<_, i64>(0)))
         .map(|n| n.max(0) as u64)
@@ -289,7 +374,7 @@ pub fn list(
     let mut stmt = tx
         .prepare(&format!(
             "SELECT {COLUMNS} FROM issues {where_sql} AND (?1 IS NULL OR 1) AND (?2 IS NULL OR 1) \
-             ORDER BY id{limit_sql}"
+             AND (?3 IS NULL OR 1) ORDER BY id{limit_sql}"
         ))
         .sql("querying issues")?;
     let rows = stmt

@@ -8,7 +8,7 @@ pub mod report;
 
 pub use events::{Event, EventKind};
 pub use issues::{Issue, IssueFilter, NewIssue, OwnerKind};
-pub use outbox::{Delivery, NewDelivery, OutboxRow, OutboxStatus};
+pub use outbox::{Delivery, NewDelivery, Notice, OutboxRow, OutboxStatus};
 pub use report::{LevelReached, ReportRow};
 
 use std::path::{Path, PathBuf};

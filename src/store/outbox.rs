@@ -6,6 +6,7 @@ use anyhow::Result;
 use rusqlite::{params, Transaction};
 
 use super::{ms, ts, SqlContext};
+use crate::engine::sla::{State as SlaState, Target};
 use crate::engine::Ts;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,8 +17,41 @@ pub enum OutboxStatus {
     Cancelled,
 }
 
+/// What an outbox row tells its contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Notice {
+    /// An escalation step (or repeat) reached this contact's role.
+    Page,
+    /// An SLA clock turned at risk or was breached.
+    Sla(Target, SlaState),
+}
+
+impl Notice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notice::Page => "page",
+            Notice::Sla(Target::Response, SlaState::Breached) => "response_breached",
+            Notice::Sla(Target::Response, _) => "response_at_risk",
+            Notice::Sla(Target::Resolution, SlaState::Breached) => "resolution_breached",
+            Notice::Sla(Target::Resolution, _) => "resolution_at_risk",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Notice> {
+        Some(match s {
+            "page" => Notice::Page,
+            "response_at_risk" => Notice::Sla(Target::Response, SlaState::AtRisk),
+            "response_breached" => Notice::Sla(Target::Response, SlaState::Breached),
+            "resolution_at_risk" => Notice::Sla(Target::Resolution, SlaState::AtRisk),
+            "resolution_breached" => Notice::Sla(Target::Resolution, SlaState::Breached),
+            _ => return None,
+        })
+    }
+}
+
 pub struct NewDelivery<'a> {
     pub issue_id: i64,
+    pub notice: Notice,
     pub epoch: u32,
     pub level: u32,
     pub repeat: u32,
@@ -32,6 +66,7 @@ pub struct NewDelivery<'a> {
 pub struct Delivery {
     pub id: i64,
     pub issue_id: i64,
+    pub notice: Notice,
     pub epoch: u32,
     pub level: u32,
     pub repeat: u32,
@@ -47,12 +82,22 @@ pub struct Delivery {
 
 /// Columns selected for a [`Delivery`], joined with its issue.
 const DELIVERY_COLUMNS: &str = "o.id, o.issue_id, o.epoch, o.level, o.repeat, o.role, o.channel, \
-    o.target, o.due_at, o.attempts, i.title, i.chain, i.created_at";
+    o.target, o.due_at, o.attempts, i.title, i.chain, i.created_at, o.notice";
 
 fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
         id: r.get(0)?,
         issue_id: r.get(1)?,
+        notice: {
+            let notice: String = r.get(13)?;
+            Notice::parse(&notice).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    13,
+                    rusqlite::types::Type::Text,
+                    format!("unknown notice {notice:?}").into(),
+                )
+            })?
+        },
         epoch: r.get(2)?,
         level: r.get(3)?,
         repeat: r.get(4)?,
@@ -73,7 +118,8 @@ pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
     let n = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO outbox (issue_id, epoch, level, repeat, role, channel, target, \
-             due_at, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+             due_at, created_at, next_attempt_at, notice) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -86,6 +132,7 @@ pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
                 d.target,
                 ms(d.due_at),
                 ms(now),
+                d.notice.as_str(),
             ])
         })
         .sql("enqueueing notification")?;
@@ -93,9 +140,10 @@ pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
 }
 
 /// Claim up to `limit` pending rows that are ready at `now` and not leased by
-/// a live deliverer. Rows for issues no longer open (acknowledged or resolved
-/// since the decision) are cancelled instead: nobody is paged about an issue
-/// someone already owns or closed.
+/// a live deliverer. Rows that no longer matter are cancelled instead: any
+/// row of a resolved issue, and pages and response warnings of an issue
+/// someone acknowledged since (the resolution clock still runs, so its
+/// warnings still go out).
 pub fn claim(
     tx: &Transaction,
     now: Ts,
@@ -106,7 +154,9 @@ pub fn claim(
     tx.prepare_cached(
         "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
          WHERE status = 'pending' AND next_attempt_at <= ?1 \
-           AND EXISTS (SELECT 1 FROM issues i WHERE i.id = outbox.issue_id AND i.status <> 'open')",
+           AND EXISTS (SELECT 1 FROM issues i WHERE i.id = outbox.issue_id \
+             AND (i.status = 'resolved' OR (i.status = 'acknowledged' \
+                  AND outbox.notice IN ('page', 'response_at_risk', 'response_breached'))))",
     )
     .and_then(|mut s| s.execute([ms(now)]))
     .sql("cancelling stale notifications")?;
