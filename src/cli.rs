@@ -136,6 +136,50 @@ pub enum Command {
     Notify(NotifyCommand),
     /// List deliveries (pending by default), or requeue failed ones.
     Outbox(OutboxArgs),
+    /// Is the checker alive? The last check run and the backlog; exit 3 when
+    /// no check ran within the expected interval (a dead-man switch).
+    Status {
+        /// Warn when the last check is older than this many minutes
+        /// (default: [checker] expected_interval_minutes, or 15).
+        #[arg(long, value_parser = positive_minutes)]
+        max_age: Option<f64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The daily digest: SLA risk now, breaches since the last digest,
+    /// backlog aging, exceptions and checker health.
+    Digest(DigestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    #[arg(long, value_enum, default_value_t = DigestFormat::Markdown)]
+    pub format: DigestFormat,
+    /// Mail the digest to this address through [email] instead of printing it.
+    #[arg(long, conflicts_with = "slack")]
+    pub mail_to: Option<String>,
+    /// Post the digest to the Slack contacts of this role instead of printing it.
+    #[arg(long)]
+    pub slack: Option<String>,
+    /// Do not remember this digest (the next one covers the same period).
+    #[arg(long)]
+    pub no_record: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DigestFormat {
+    Markdown,
+    Json,
+}
+
+fn positive_minutes(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(m) if m.is_finite() && m > 0.0 && m <= 527_040.0 => Ok(m),
+        _ => Err(format!(
+            "`{s}` is not a number of minutes between 0 and a year"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -23,6 +23,11 @@ UPDATE issues SET first_acked_at =
     (SELECT MIN(at) FROM events e WHERE e.issue_id = issues.id AND e.kind = 'acknowledged');
 
 CREATE INDEX issues_created_at ON issues (created_at);
+-- Running clocks by at-risk instant, for the digest's "at risk now".
+CREATE INDEX issues_response_running ON issues (response_risk_at)
+    WHERE response_state IN ('pending', 'at_risk');
+CREATE INDEX issues_resolution_running ON issues (resolution_risk_at)
+    WHERE resolution_state IN ('pending', 'at_risk');
 CREATE INDEX issues_first_acked_at ON issues (first_acked_at);
 
 -- The outbox gains `notice` (what the row tells: a page, or an SLA warning),

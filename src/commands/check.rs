@@ -12,7 +12,7 @@ use crate::engine::sla::{self, Change};
 use crate::engine::{self, human, Page, Ts};
 use crate::error::Code;
 use crate::notify::{self, message};
-use crate::store::{issues, outbox, Issue};
+use crate::store::{health, issues, outbox, Issue};
 use crate::workflow;
 
 /// Orphan ids listed per chain before "and N more".
@@ -135,8 +135,22 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
         return Ok(if attention { Code::Attention } else { Code::Ok });
     }
 
+    let started = std::time::Instant::now();
     let decided = store.write(|tx| decide(tx, &config, now))?;
     let outcome = notify::deliver(&mut store, &config, now, io.out)?;
+    // The run log is the dead-man switch behind `escalate status`.
+    let record = health::RunRecord {
+        started_at: Some(now),
+        duration_ms: started.elapsed().as_millis().min(i64::MAX as u128) as i64,
+        examined: decided.examined as u64,
+        escalations: decided.pages.len() as u64,
+        sla_events: decided.sla.len() as u64,
+        delivered: u64::from(outcome.sent),
+        failed: outcome.retrying.len() as u64,
+        dead: outcome.dead.len() as u64,
+        orphans: decided.orphans.iter().map(|(_, _, n)| *n).sum(),
+    };
+    store.write(|tx| health::record_run(tx, now, &record))?;
     for (id, channel, error) in &outcome.retrying {
         io.warn(format!(
             "delivery for issue #{id} via {channel} failed, will retry: {error}"

@@ -7,6 +7,7 @@ mod check;
 mod config;
 mod create;
 mod demo;
+mod digest;
 mod init;
 mod list;
 mod notify;
@@ -15,6 +16,7 @@ mod reopen;
 mod report;
 mod resolve;
 mod show;
+mod status;
 pub mod view;
 
 use std::io::Write;
@@ -107,6 +109,8 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Demo => demo::run(&mut io),
         Command::Notify(NotifyCommand::Test { role }) => notify::test(&ctx, &role, &mut io),
         Command::Outbox(args) => outbox::run(&ctx, &args, &mut io),
+        Command::Status { max_age, json } => status::run(&ctx, max_age, json, &mut io),
+        Command::Digest(args) => digest::run(&ctx, &args, &mut io),
     }
 }
 

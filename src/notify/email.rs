@@ -126,3 +126,38 @@ pub fn send(
         }
     })
 }
+
+/// Send one plain-text mail (a digest or a report) through `[email]`;
+/// errors name the server (redacted) and the recipient, never the password.
+pub fn send_text(
+    cfg: &Email,
+    timeout: std::time::Duration,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), String> {
+    let transport = transport(cfg, timeout)?;
+    let from: Mailbox = cfg
+        .from
+        .parse()
+        .map_err(|e| format!("[email] from {}: {e}", cfg.from))?;
+    let rcpt: Mailbox = to
+        .parse()
+        .map_err(|e| format!("`{to}` is not a valid email address: {e}"))?;
+    let mail = Message::builder()
+        .from(from)
+        .to(rcpt)
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(body.to_string())
+        .map_err(|e| format!("mail to {to}: {e}"))?;
+    let server = cfg
+        .smtp
+        .resolve()
+        .map(|u| redact_url(&u))
+        .unwrap_or_else(|_| cfg.smtp.label());
+    transport
+        .send(&mail)
+        .map(|_| ())
+        .map_err(|e| format!("mail to {to} via {server}: {e}"))
+}

@@ -43,6 +43,14 @@ pub enum SendError {
     Permanent(String),
 }
 
+impl SendError {
+    pub fn message(&self) -> &str {
+        match self {
+            SendError::Temporary(m, _) | SendError::Permanent(m) => m,
+        }
+    }
+}
+
 /// What one delivery pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Outcome {

@@ -1,7 +1,9 @@
 //! SQLite storage: opening (WAL, busy timeout, file mode 0600), embedded
 //! migrations, and transactions. The only module that speaks SQL.
 
+pub mod digest;
 pub mod events;
+pub mod health;
 pub mod issues;
 pub mod outbox;
 pub mod report;

@@ -1,0 +1,218 @@
+//! Queries behind `digest`: each an index range or one aggregate pass, so a
+//! digest over a million issues stays cheap and never loads them all.
+
+use anyhow::Result;
+use rusqlite::{params, Transaction};
+
+use super::{ms, ts, SqlContext};
+use crate::engine::Ts;
+
+/// A running SLA clock past its at-risk instant, before its deadline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskRow {
+    pub id: i64,
+    pub chain: String,
+    pub title: String,
+    pub owner: String,
+    pub target: String,
+    pub due_at: Ts,
+}
+
+/// Unresolved issues with a running clock between its at-risk instant and
+/// its deadline, soonest deadline first, at most `limit`; and how many there are.
+pub fn at_risk(tx: &Transaction, now: Ts, limit: usize) -> Result<(Vec<RiskRow>, u64)> {
+    // One row per (issue, target); computed from the instants, so it is
+    // right even when the checker lags (a deadline that passed unrecorded
+    // is the checker's problem, which the digest reports separately).
+    let sql = "FROM (SELECT id, chain, title, owner, 'response' AS target, \
+                 response_due_at AS due_at FROM issues \
+               WHERE status <> 'resolved' AND response_state IN ('pending', 'at_risk') \
+                 AND response_risk_at <= ?1 AND response_due_at > ?1 \
+             UNION ALL SELECT id, chain, title, owner, 'resolution', resolution_due_at \
+               FROM issues WHERE status <> 'resolved' \
+                 AND resolution_state IN ('pending', 'at_risk') AND resolution_risk_at <= ?1 \
+                 AND resolution_due_at > ?1)";
+    let total: i64 = tx
+        .prepare_cached(&format!("SELECT count(*) {sql}"))
+        .and_then(|mut s| s.query_row([ms(now)], |r| r.get(0)))
+        .sql("counting issues at risk")?;
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "SELECT id, chain, title, owner, target, due_at {sql} ORDER BY due_at, id LIMIT ?2"
+        ))
+        .sql("querying issues at risk")?;
+    let rows = stmt
+        .query_map(params![ms(now), limit as i64], |r| {
+            Ok(RiskRow {
+                id: r.get(0)?,
+                chain: r.get(1)?,
+                title: r.get(2)?,
+                owner: r.get(3)?,
+                target: r.get(4)?,
+                due_at: ts(r.get(5)?)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading issues at risk")?;
+    Ok((rows, total.max(0) as u64))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreachRow {
+    pub id: i64,
+    pub chain: String,
+    pub title: String,
+    pub target: String,
+    pub at: Ts,
+    pub resolved: bool,
+}
+
+/// Breaches recorded at instants in (since, until], newest first, at most
+/// `limit`; and how many there are.
+pub fn breaches(
+    tx: &Transaction,
+    since: Ts,
+    until: Ts,
+    limit: usize,
+) -> Result<(Vec<BreachRow>, u64)> {
+    let total: i64 = tx
+        .prepare_cached(
+            "SELECT count(*) FROM events WHERE kind = 'breached' AND at > ?1 AND at <= ?2",
+        )
+        .and_then(|mut s| s.query_row(params![ms(since), ms(until)], |r| r.get(0)))
+        .sql("counting breaches")?;
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT i.id, i.chain, i.title, json_extract(e.details, '$.target'), e.at, \
+               i.status = 'resolved' \
+             FROM events e JOIN issues i ON i.id = e.issue_id \
+             WHERE e.kind = 'breached' AND e.at > ?1 AND e.at <= ?2 \
+             ORDER BY e.at DESC, e.id DESC LIMIT ?3",
+        )
+        .sql("querying breaches")?;
+    let rows = stmt
+        .query_map(params![ms(since), ms(until), limit as i64], |r| {
+            Ok(BreachRow {
+                id: r.get(0)?,
+                chain: r.get(1)?,
+                title: r.get(2)?,
+                target: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                at: ts(r.get(4)?)?,
+                resolved: r.get(5)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading breaches")?;
+    Ok((rows, total.max(0) as u64))
+}
+
+/// Unresolved issues per chain by age at `now`: 0–4 h, 4–24 h, 1–3 d, > 3 d.
+pub fn aging(tx: &Transaction, now: Ts) -> Result<Vec<(String, [u64; 4])>> {
+    let h = 3_600_000i64;
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT chain, \
+               sum(?1 - created_at < ?2), \
+               sum(?1 - created_at >= ?2 AND ?1 - created_at < ?3), \
+               sum(?1 - created_at >= ?3 AND ?1 - created_at < ?4), \
+               sum(?1 - created_at >= ?4) \
+             FROM issues WHERE status <> 'resolved' GROUP BY chain ORDER BY chain",
+        )
+        .sql("querying backlog")?;
+    let rows = stmt
+        .query_map(params![ms(now), 4 * h, 24 * h, 72 * h], |r| {
+            let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+            Ok((r.get(0)?, [n(1)?, n(2)?, n(3)?, n(4)?]))
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading backlog")?;
+    Ok(rows)
+}
+
+/// Unresolved issues per (chain, owner kind, owner) — few distinct rows —
+/// so the caller can check owners and chains against the config.
+pub fn owners(tx: &Transaction) -> Result<Vec<(String, String, String, u64)>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT chain, owner_kind, owner, count(*) FROM issues WHERE status <> 'resolved' \
+             GROUP BY chain, owner_kind, owner",
+        )
+        .sql("querying owners")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, i64>(3)?.max(0) as u64,
+            ))
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading owners")?;
+    Ok(rows)
+}
+
+/// (issue id, chain, title).
+pub type Exhausted = (i64, String, String);
+
+/// (issue id, channel, target, last error).
+pub type Dead = (i64, String, String, String);
+
+/// Open, unacknowledged issues with nothing left to escalate to: the chain
+/// (and its repeats) is exhausted and nobody has taken them.
+pub fn exhausted(tx: &Transaction, limit: usize) -> Result<(Vec<Exhausted>, u64)> {
+    let total: i64 = tx
+        .prepare_cached("SELECT count(*) FROM issues WHERE status = 'open' AND next_due_at IS NULL")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .sql("counting exhausted issues")?;
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT id, chain, title FROM issues WHERE status = 'open' AND next_due_at IS NULL \
+             ORDER BY id LIMIT ?1",
+        )
+        .sql("querying exhausted issues")?;
+    let rows = stmt
+        .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading exhausted issues")?;
+    Ok((rows, total.max(0) as u64))
+}
+
+/// Dead deliveries: up to `limit` (issue, channel, target, error), and the
+/// total.
+pub fn dead(tx: &Transaction, limit: usize) -> Result<(Vec<Dead>, u64)> {
+    let total: i64 = tx
+        .prepare_cached("SELECT count(*) FROM outbox WHERE status = 'dead'")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .sql("counting dead deliveries")?;
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT issue_id, channel, target, coalesce(last_error, '') FROM outbox \
+             WHERE status = 'dead' ORDER BY id DESC LIMIT ?1",
+        )
+        .sql("querying dead deliveries")?;
+    let rows = stmt
+        .query_map([limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading dead deliveries")?;
+    Ok((rows, total.max(0) as u64))
+}
+
+/// Unresolved issues: total, with a clock at risk, with a clock breached.
+pub fn sla_counts(tx: &Transaction) -> Result<(u64, u64, u64)> {
+    tx.prepare_cached(
+        "SELECT count(*), \
+           coalesce(sum(response_state = 'at_risk' OR resolution_state = 'at_risk'), 0), \
+           coalesce(sum(response_state = 'breached' OR resolution_state = 'breached'), 0) \
+         FROM issues WHERE status <> 'resolved'",
+    )
+    .and_then(|mut s| {
+        s.query_row([], |r| {
+            let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+            Ok((n(0)?, n(1)?, n(2)?))
+        })
+    })
+    .sql("counting open issues")
+}

@@ -1,0 +1,103 @@
+//! The checker's run log and the digest log: what `status` (the dead-man
+//! switch for the cron job) and `digest` ("since the last digest") read.
+
+use anyhow::Result;
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{ms, ts, SqlContext};
+use crate::engine::Ts;
+
+/// One `escalate check`, as recorded at its end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunRecord {
+    pub started_at: Option<Ts>,
+    pub duration_ms: i64,
+    pub examined: u64,
+    pub escalations: u64,
+    pub sla_events: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub dead: u64,
+    pub orphans: u64,
+}
+
+pub fn record_run(tx: &Transaction, started_at: Ts, r: &RunRecord) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO runs (started_at, duration_ms, examined, escalations, sla_events, \
+         delivered, failed, dead, orphans) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            ms(started_at),
+            r.duration_ms,
+            r.examined as i64,
+            r.escalations as i64,
+            r.sla_events as i64,
+            r.delivered as i64,
+            r.failed as i64,
+            r.dead as i64,
+            r.orphans as i64,
+        ])
+    })
+    .sql("recording the check run")?;
+    Ok(())
+}
+
+/// The most recent run (by its start time), if any.
+pub fn last_run(tx: &Transaction) -> Result<Option<RunRecord>> {
+    tx.prepare_cached(
+        "SELECT started_at, duration_ms, examined, escalations, sla_events, delivered, failed, \
+         dead, orphans FROM runs ORDER BY started_at DESC, id DESC LIMIT 1",
+    )
+    .and_then(|mut s| {
+        s.query_row([], |r| {
+            let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+            Ok(RunRecord {
+                started_at: Some(ts(r.get(0)?)?),
+                duration_ms: r.get(1)?,
+                examined: n(2)?,
+                escalations: n(3)?,
+                sla_events: n(4)?,
+                delivered: n(5)?,
+                failed: n(6)?,
+                dead: n(7)?,
+                orphans: n(8)?,
+            })
+        })
+        .optional()
+    })
+    .sql("reading the last check run")
+}
+
+/// Runs started in [since, until) and how many of them had failures.
+pub fn runs_between(tx: &Transaction, since: Ts, until: Ts) -> Result<(u64, u64)> {
+    tx.prepare_cached(
+        "SELECT count(*), coalesce(sum(failed + dead > 0), 0) FROM runs \
+         WHERE started_at >= ?1 AND started_at < ?2",
+    )
+    .and_then(|mut s| {
+        s.query_row(params![ms(since), ms(until)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?.max(0) as u64,
+                r.get::<_, i64>(1)?.max(0) as u64,
+            ))
+        })
+    })
+    .sql("counting check runs")
+}
+
+/// When the last digest went out, if one ever did.
+pub fn last_digest(tx: &Transaction) -> Result<Option<Ts>> {
+    let at: Option<i64> = tx
+        .prepare_cached("SELECT max(at) FROM digests")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .sql("reading the last digest")?;
+    at.map(ts).transpose().sql("reading the last digest")
+}
+
+pub fn record_digest(tx: &Transaction, at: Ts, since: Ts, sent_to: &str) -> Result<()> {
+    tx.prepare_cached("INSERT INTO digests (at, since, sent_to) VALUES (?1, ?2, ?3)")
+        .and_then(|mut s| s.execute(params![ms(at), ms(since), sent_to]))
+        .sql("recording the digest")?;
+    Ok(())
+}

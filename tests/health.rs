@@ -1,0 +1,223 @@
+//! Checker health (`status`, the dead-man switch) and the daily digest
+//! (`digest`): run log, staleness, "since the last digest", exceptions,
+//! layout, and mail delivery against a real SMTP server.
+
+mod support;
+
+use support::smtp::SmtpPeer;
+use support::*;
+
+const CONFIG: &str = r#"
+[chains.support]
+levels = [
+  { role = "agent", wait_hours = 2 },
+  { role = "lead", wait_hours = 8 },
+]
+response_hours = 1
+resolution_hours = 4
+
+[checker]
+expected_interval_minutes = 10
+
+[roles.agent]
+[roles.lead]
+"#;
+
+fn env() -> Env {
+    let env = Env::with_config(CONFIG);
+    env.run(&["init"]).ok();
+    env
+}
+
+#[test]
+fn status_is_a_dead_man_switch_for_the_checker() {
+    let env = env();
+    let r = env.at(0, &["status"]).code(3);
+    assert!(r.stdout.contains("last check: never"), "{r:?}");
+    r.one_line_error("no check has ever run");
+
+    env.create(0, "support", "x");
+    env.at(61, &["check"]).ok();
+    let r = env.at(65, &["status"]).ok();
+    assert!(r.stdout.contains("(4m ago)"), "{r:?}");
+    assert!(r.stdout.contains("SLA events 2"), "{r:?}");
+    let v = env.at(65, &["status", "--json"]).ok().json();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["last_run"]["examined"], 1);
+    assert_eq!(v["sla_breached"], 1);
+    assert_eq!(v["runs_last_24h"], 1);
+
+    // Past the configured 10 minutes: attention, saying how long.
+    let r = env.at(75, &["status"]).code(3);
+    r.one_line_error("the last check ran 14m ago, more than the expected 10m");
+    // --max-age overrides the config.
+    env.at(75, &["status", "--max-age", "30"]).ok();
+    env.at(75, &["status", "--max-age", "zero"]).code(2);
+    // Dry runs are not runs.
+    env.at(80, &["check", "--dry-run"]).ok();
+    env.at(80, &["status"]).code(3);
+}
+
+fn digest_at(env: &Env, minutes: i64) -> serde_json::Value {
+    env.at(minutes, &["digest", "--format", "json"]).ok().json()
+}
+
+#[test]
+fn digest_breaches_are_exactly_those_since_the_last_digest() {
+    let env = env();
+    let a = env.create(0, "support", "first");
+    let first = digest_at(&env, 30);
+    assert_eq!(first["first"], true);
+    assert_eq!(first["since"], at_minutes(30 - 24 * 60));
+    assert_eq!(first["breaches"]["total"], 0);
+
+    // The response breach happens at 60; a check records it at 70.
+    env.at(70, &["check"]).ok();
+    let second = digest_at(&env, 90);
+    assert_eq!(second["first"], false);
+    assert_eq!(second["since"], at_minutes(30));
+    assert_eq!(second["breaches"]["total"], 1);
+    assert_eq!(second["breaches"]["items"][0]["id"], a);
+    assert_eq!(second["breaches"]["items"][0]["at"], at_minutes(60));
+
+    // A breach before the last digest is not repeated, even if a check only
+    // records it later (it is anchored at its instant).
+    let b = env.create(100, "support", "second");
+    let _third = digest_at(&env, 170);
+    env.at(175, &["check"]).ok(); // records b's response breach at 160
+    let fourth = digest_at(&env, 180);
+    assert_eq!(fourth["since"], at_minutes(170));
+    let ids: Vec<i64> = fourth["breaches"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap_or(0))
+        .collect();
+    assert!(!ids.contains(&b), "{fourth}");
+
+    // --no-record leaves the period open.
+    env.at(200, &["digest", "--no-record"]).ok();
+    assert_eq!(digest_at(&env, 210)["since"], at_minutes(180));
+}
+
+#[test]
+fn digest_shows_risk_aging_and_exceptions() {
+    let env = env();
+    let young = env.create(0, "support", "young");
+    env.create(-5 * 60, "support", "five hours");
+    env.create(-2 * 24 * 60, "support", "two days");
+    env.create(-4 * 24 * 60, "support", "four days");
+    // "young" is at risk at 48 minutes (response, 80 % of 1 h).
+    let d = digest_at(&env, 50);
+    assert_eq!(d["at_risk"]["total"], 1, "{d}");
+    assert_eq!(d["at_risk"]["items"][0]["id"], young);
+    assert_eq!(d["at_risk"]["items"][0]["left_seconds"], 600);
+    let aging = &d["aging"][0];
+    assert_eq!(
+        (
+            &aging["under_4h"],
+            &aging["from_4h_to_24h"],
+            &aging["from_1d_to_3d"],
+            &aging["over_3d"]
+        ),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(1),
+            &serde_json::json!(1),
+            &serde_json::json!(1)
+        )
+    );
+    assert_eq!(d["checker"]["stale"], true);
+
+    // Exceptions: remove the chain (orphans) — the digest says so.
+    env.write_config(
+        "[chains.other]\nlevels = [{ role = \"agent\", wait_hours = 1 }]\n[roles.agent]\n",
+    );
+    let md = env.at(60, &["digest"]).ok().stdout;
+    assert!(
+        md.contains("4 open issue(s) on chain `support`, which is not in the config"),
+        "{md}"
+    );
+    assert!(md.contains("No check has ever run"), "{md}");
+}
+
+#[test]
+fn digest_markdown_layout() {
+    let env = env();
+    env.create(0, "support", "Checkout fails");
+    env.at(70, &["check"]).ok();
+    let md = env.at(72, &["digest"]).ok().stdout;
+    let expected = format!(
+        "# escalate daily digest — {now}
+
+1 open issue(s); 0 SLA clock(s) at risk now; 1 breach(es) in the last 24 hours (first digest).
+
+## At risk now
+
+Nothing is at risk.
+
+## Breaches in the last 24 hours (first digest)
+
+- #1 Checkout fails — support response SLA breached at {breach} (still open)
+
+## Backlog aging (open issues by age)
+
+| chain | 0–4 h | 4–24 h | 1–3 d | > 3 d |
+|---|---:|---:|---:|---:|
+| support | 1 | 0 | 0 | 0 |
+
+## Exceptions
+
+None.
+
+## Checker health
+
+Last check {check} (2m ago).
+1 check run(s) in the last 24 hours (first digest), 0 with delivery failures.
+
+-- 
+escalate digest; `escalate list --at-risk` for the live view
+",
+        now = at_minutes(72),
+        breach = at_minutes(60),
+        check = at_minutes(70)
+    );
+    assert_eq!(md, expected);
+}
+
+#[test]
+fn digest_by_mail_and_its_errors() {
+    let peer = SmtpPeer::plain();
+    let env = Env::with_config(&format!(
+        "[email]\nfrom = \"escalate@example.com\"\nsmtp = \"{}\"\ntls = \"none\"\n{CONFIG}",
+        peer.url()
+    ));
+    env.run(&["init"]).ok();
+    env.create(0, "support", "x");
+    let r = env.at(10, &["digest", "--mail-to", "ops@example.com"]).ok();
+    assert!(r.stdout.is_empty(), "{r:?}");
+    let mails = peer.mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, ["ops@example.com"]);
+    assert!(mails[0].subject().contains("digest"), "{:?}", mails[0]);
+    assert!(mails[0].data.contains("Backlog aging"), "{:?}", mails[0]);
+
+    env.at(10, &["digest", "--mail-to", "not an address"])
+        .code(1)
+        .one_line_error("not a valid email address");
+    env.at(10, &["digest", "--slack", "ghost"])
+        .code(2)
+        .one_line_error("unknown role `ghost`");
+    env.at(10, &["digest", "--slack", "agent"])
+        .code(2)
+        .one_line_error("has no slack contact");
+    // A failed send is not remembered: the next digest covers the period.
+    assert_eq!(digest_at(&env, 20)["since"], at_minutes(10));
+
+    let without_email = Env::with_config(CONFIG);
+    without_email.run(&["init"]).ok();
+    without_email
+        .at(0, &["digest", "--mail-to", "ops@example.com"])
+        .code(2)
+        .one_line_error("needs an [email] section");
+}
