@@ -663,10 +663,9 @@ impl Config {
         self.roles
             .keys()
             .filter(|r| {
-                !self
-                    .chains
-                    .values()
-                    .any(|c| c.levels.iter().any(|l| &l.role == *r))
+                !self.chains.values().any(|c| {
+                    c.levels.iter().any(|l| &l.role == *r) || c.sla.breach_notify.contains(r)
+                })
             })
             .map(String::as_str)
             .collect()

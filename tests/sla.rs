@@ -265,3 +265,24 @@ fn bad_sla_settings_are_one_line_errors() {
         r.one_line_error("chains.toml:");
     }
 }
+
+#[test]
+fn config_check_summarises_targets_and_counts_breach_roles_as_used() {
+    let env = Env::with_config(CONFIG);
+    let r = env.run(&["config", "check"]).ok();
+    assert!(
+        r.stdout
+            .contains("SLA response: within 1h, at risk after 48m"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout
+            .contains("SLA resolution: within 4h, at risk after 3h 12m"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout.contains("breaches also notify duty_manager"),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("`duty_manager` is not used"), "{r:?}");
+}

@@ -59,6 +59,24 @@ pub fn check(ctx: &Ctx, io: &mut Io) -> Result<Code> {
         if let Some(t) = chain.ack_timeout {
             writeln!(io.out, "  an acknowledgement lapses after {}", human(t))?;
         }
+        let sla = &chain.sla;
+        for (name, target) in [("response", sla.response), ("resolution", sla.resolution)] {
+            if let Some(t) = target {
+                writeln!(
+                    io.out,
+                    "  SLA {name}: within {}, at risk after {}",
+                    human(t),
+                    human(sla.at_risk.offset(t))
+                )?;
+            }
+        }
+        if !sla.breach_notify.is_empty() {
+            writeln!(
+                io.out,
+                "  breaches also notify {}",
+                sla.breach_notify.join(", ")
+            )?;
+        }
     }
     for role in config.roles.values() {
         if role.contacts == [crate::config::Contact::Console] {
