@@ -147,9 +147,44 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The event log as JSON lines, for adapters: resume with --since or a
+    /// cursor file, keep polling with --follow.
+    Events(EventsArgs),
     /// The daily digest: SLA risk now, breaches since the last digest,
     /// backlog aging, exceptions and checker health.
     Digest(DigestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only events with an id greater than this.
+    #[arg(long, conflicts_with = "cursor_file")]
+    pub since: Option<i64>,
+    /// Read the position from this file (missing: from the start) and write
+    /// the last id examined back to it.
+    #[arg(long, value_name = "PATH")]
+    pub cursor_file: Option<std::path::PathBuf>,
+    /// Only these kinds (repeatable): created, escalated, notified, …
+    #[arg(long)]
+    pub kind: Vec<String>,
+    /// Keep running and print new events as they are written.
+    #[arg(long)]
+    pub follow: bool,
+    /// Seconds between polls with --follow.
+    #[arg(long, default_value_t = 1.0, value_parser = poll_seconds)]
+    pub interval: f64,
+    /// Stop after this many events.
+    #[arg(long)]
+    pub limit: Option<u64>,
+}
+
+fn poll_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.01..=3600.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0.01 and 3600"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod config;
 mod create;
 mod demo;
 mod digest;
+mod events;
 mod init;
 mod list;
 mod notify;
@@ -111,6 +112,7 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Outbox(args) => outbox::run(&ctx, &args, &mut io),
         Command::Status { max_age, json } => status::run(&ctx, max_age, json, &mut io),
         Command::Digest(args) => digest::run(&ctx, &args, &mut io),
+        Command::Events(args) => events::run(&ctx, &args, &mut io),
     }
 }
 

@@ -30,6 +30,23 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, for validating filters.
+    pub const ALL: [EventKind; 13] = [
+        EventKind::Created,
+        EventKind::Escalated,
+        EventKind::Notified,
+        EventKind::DeliveryFailed,
+        EventKind::Acknowledged,
+        EventKind::AckExpired,
+        EventKind::Assigned,
+        EventKind::Capped,
+        EventKind::Resolved,
+        EventKind::Reopened,
+        EventKind::AtRisk,
+        EventKind::Breached,
+        EventKind::SlaMet,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Created => "created",
@@ -87,6 +104,19 @@ pub fn append(
     Ok(())
 }
 
+fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
+    let details: String = r.get(6)?;
+    Ok(Event {
+        id: r.get(0)?,
+        issue_id: r.get(1)?,
+        at: ts(r.get(2)?)?,
+        kind: r.get(3)?,
+        level: r.get(4)?,
+        actor: r.get(5)?,
+        details: serde_json::from_str(&details).unwrap_or(Value::String(details)),
+    })
+}
+
 pub fn for_issue(tx: &Transaction, issue_id: i64) -> Result<Vec<Event>> {
     let mut stmt = tx
         .prepare_cached(
@@ -95,19 +125,45 @@ pub fn for_issue(tx: &Transaction, issue_id: i64) -> Result<Vec<Event>> {
         )
         .sql("querying events")?;
     let rows = stmt
-        .query_map([issue_id], |r| {
-            let details: String = r.get(6)?;
-            Ok(Event {
-                id: r.get(0)?,
-                issue_id: r.get(1)?,
-                at: ts(r.get(2)?)?,
-                kind: r.get(3)?,
-                level: r.get(4)?,
-                actor: r.get(5)?,
-                details: serde_json::from_str(&details).unwrap_or(Value::String(details)),
-            })
-        })
+        .query_map([issue_id], from_row)
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading events")?;
     Ok(rows)
+}
+
+/// Events with an id above `after`, oldest first, at most `limit`, only of
+/// `kinds` when given. Ids are a safe cursor: writers are serialized, so an
+/// event with a lower id never commits after one with a higher id.
+pub fn after(
+    tx: &Transaction,
+    after: i64,
+    kinds: &[EventKind],
+    limit: usize,
+) -> Result<Vec<Event>> {
+    // The kinds are a closed set of static names: inline them rather than
+    // binding a variable-length list.
+    let filter = if kinds.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
+        format!(" AND kind IN ({})", names.join(", "))
+    };
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "SELECT id, issue_id, at, kind, level, actor, details FROM events \
+             WHERE id > ?1{filter} ORDER BY id LIMIT ?2"
+        ))
+        .sql("querying events")?;
+    let rows = stmt
+        .query_map(params![after, limit as i64], from_row)
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading events")?;
+    Ok(rows)
+}
+
+/// The highest event id (0 for an empty log).
+pub fn max_id(tx: &Transaction) -> Result<i64> {
+    tx.prepare_cached("SELECT coalesce(max(id), 0) FROM events")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .sql("reading the last event id")
 }
