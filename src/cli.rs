@@ -263,9 +263,18 @@ pub enum OutboxFilter {
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
-    /// Chain to escalate along.
+    /// Chain to escalate along (default: the first matching [[routes]]).
     #[arg(long)]
-    pub chain: String,
+    pub chain: Option<String>,
+    /// Where the issue comes from, for routing.
+    #[arg(long, default_value = "cli")]
+    pub source: String,
+    /// Priority, for routing and display (e.g. urgent, high, normal, low).
+    #[arg(long)]
+    pub priority: Option<String>,
+    /// A tag, for routing (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
     /// One-line title.
     #[arg(long)]
     pub title: String,

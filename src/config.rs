@@ -29,6 +29,98 @@ pub struct Config {
     pub email: Option<Email>,
     pub delivery: Delivery,
     pub checker: Checker,
+    /// `[[routes]]`, in order: the first match places an incoming issue.
+    pub routes: Vec<Route>,
+    pub trackers: BTreeMap<String, Tracker>,
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// A routing rule: which chain (and first owner) an incoming issue gets.
+/// Every matcher given must match; a route with none matches everything.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub name: String,
+    /// Any of these sources.
+    pub source: Vec<String>,
+    /// Any of these priorities.
+    pub priority: Vec<String>,
+    /// All of these tags.
+    pub tags: Vec<String>,
+    /// A regular expression the title must match.
+    pub title: Option<regex::Regex>,
+    pub chain: String,
+    /// A person who owns new issues of this route (escalation continues
+    /// until someone acknowledges, as with `assign`).
+    pub owner: Option<String>,
+}
+
+/// What routing looks at.
+#[derive(Debug, Clone, Default)]
+pub struct RouteInput<'a> {
+    pub source: &'a str,
+    pub priority: Option<&'a str>,
+    pub tags: &'a [String],
+    pub title: &'a str,
+}
+
+impl Route {
+    pub fn matches(&self, input: &RouteInput) -> bool {
+        (self.source.is_empty() || self.source.iter().any(|s| s == input.source))
+            && (self.priority.is_empty()
+                || input
+                    .priority
+                    .is_some_and(|p| self.priority.iter().any(|q| q == p)))
+            && self.tags.iter().all(|t| input.tags.contains(t))
+            && self.title.as_ref().is_none_or(|r| r.is_match(input.title))
+    }
+
+    pub fn is_catch_all(&self) -> bool {
+        self.source.is_empty()
+            && self.priority.is_empty()
+            && self.tags.is_empty()
+            && self.title.is_none()
+    }
+}
+
+/// `[trackers.NAME]`: where engineering tasks are created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tracker {
+    pub name: String,
+    pub kind: TrackerKind,
+    pub url: String,
+    pub token: Secret,
+    /// github: "owner/repo"; jira: project key; linear: team id.
+    pub project: String,
+    /// jira: the issue type (default "Task").
+    pub issue_type: Option<String>,
+    /// jira cloud: the account email for basic auth with an API token.
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackerKind {
+    Github,
+    Jira,
+    Linear,
+}
+
+impl TrackerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackerKind::Github => "github",
+            TrackerKind::Jira => "jira",
+            TrackerKind::Linear => "linear",
+        }
+    }
+}
+
+/// `[[subscriptions]]`: chosen event kinds POSTed to a URL, signed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    pub url: Secret,
+    pub secret: Option<Secret>,
+    /// Event kinds (empty: all).
+    pub kinds: Vec<String>,
 }
 
 /// `[checker]`: what `status` expects of the cron job.
@@ -105,6 +197,8 @@ pub struct Level {
     /// How long the issue stays at this level before the next one is due
     /// (for the last level: the repeat interval).
     pub wait: TimeDelta,
+    /// Reaching this level creates an engineering task in this tracker.
+    pub create_task: Option<String>,
 }
 
 /// A role and the contacts that hear about its pages.
@@ -284,6 +378,15 @@ impl Chain {
 impl Config {
     pub fn chain(&self, name: &str) -> Option<&Chain> {
         self.chains.get(name)
+    }
+
+    /// The first route matching `input`, with its 1-based position.
+    pub fn route(&self, input: &RouteInput) -> Option<(usize, &Route)> {
+        self.routes
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.matches(input))
+            .map(|(i, r)| (i + 1, r))
     }
 
     /// Contacts to notify for a role (console when it lists none).
@@ -478,6 +581,64 @@ impl Config {
             );
         }
 
+        let mut trackers = BTreeMap::new();
+        for (name, t) in raw.trackers {
+            let span = t.span();
+            check_name("tracker", &name).map_err(|m| err(Some(span.clone()), m))?;
+            let t = t.into_inner();
+            let kind = match t.kind.get_ref().as_str() {
+                "github" => TrackerKind::Github,
+                "jira" => TrackerKind::Jira,
+                "linear" => TrackerKind::Linear,
+                other => {
+                    return Err(err(
+                        Some(t.kind.span()),
+                        format!(
+                            "[trackers.{name}] kind = \"{other}\": expected \"github\", \"jira\" or \"linear\""
+                        ),
+                    ))
+                }
+            };
+            check_http_url(t.url.get_ref())
+                .map_err(|m| err(Some(t.url.span()), format!("[trackers.{name}] url: {m}")))?;
+            if t.project.get_ref().trim().is_empty()
+                || (kind == TrackerKind::Github && !t.project.get_ref().contains('/'))
+            {
+                return Err(err(
+                    Some(t.project.span()),
+                    format!(
+                        "[trackers.{name}] project: expected {}",
+                        match kind {
+                            TrackerKind::Github => "\"owner/repo\"",
+                            TrackerKind::Jira => "a project key such as \"OPS\"",
+                            TrackerKind::Linear => "a team id",
+                        }
+                    ),
+                ));
+            }
+            let token = secret(t.token);
+            if let Secret::Env(var) = &token.value {
+                if var.trim().is_empty() {
+                    return Err(err(
+                        Some(token.span),
+                        format!("[trackers.{name}] token: env = \"\" names no variable"),
+                    ));
+                }
+            }
+            trackers.insert(
+                name.clone(),
+                Tracker {
+                    name,
+                    kind,
+                    url: t.url.into_inner().trim_end_matches('/').to_string(),
+                    token: token.value,
+                    project: t.project.into_inner(),
+                    issue_type: t.issue_type,
+                    email: t.email,
+                },
+            );
+        }
+
         let mut chains = BTreeMap::new();
         for (name, chain) in raw.chains {
             let span = chain.span();
@@ -525,9 +686,25 @@ impl Config {
                     &format!("chain `{name}` level {position}: wait_hours"),
                 )
                 .map_err(|m| err(Some(level.wait_hours.span()), m))?;
+                let create_task = match &level.create_task {
+                    Some(t) if !trackers.contains_key(t.get_ref()) => {
+                        return Err(err(
+                            Some(t.span()),
+                            format!(
+                                "chain `{name}` level {position}: create_task names unknown \
+                                 tracker `{}` (add a [trackers.{}] table)",
+                                t.get_ref(),
+                                t.get_ref()
+                            ),
+                        ))
+                    }
+                    Some(t) => Some(t.get_ref().clone()),
+                    None => None,
+                };
                 levels.push(Level {
                     role: role.clone(),
                     wait,
+                    create_task,
                 });
             }
             let repeat = match &chain.repeat {
@@ -599,12 +776,96 @@ impl Config {
             },
             None => Checker::default(),
         };
+        let mut routes: Vec<Route> = Vec::new();
+        for (i, r) in raw.routes.into_iter().enumerate() {
+            let span = r.span();
+            let r = r.into_inner();
+            let name = r.name.unwrap_or_else(|| format!("route {}", i + 1));
+            if !chains.contains_key(r.chain.get_ref()) {
+                return Err(err(
+                    Some(r.chain.span()),
+                    format!("{name}: unknown chain `{}`", r.chain.get_ref()),
+                ));
+            }
+            let title = match &r.title {
+                Some(t) => Some(regex::Regex::new(t.get_ref()).map_err(|e| {
+                    let first = e.to_string();
+                    let first = first.lines().last().unwrap_or("").trim().to_string();
+                    err(
+                        Some(t.span()),
+                        format!("{name}: title is not a valid regular expression: {first}"),
+                    )
+                })?),
+                None => None,
+            };
+            if let Some(prev) = routes.iter().find(|p| p.is_catch_all()) {
+                return Err(err(
+                    Some(span),
+                    format!(
+                        "{name} can never match: `{}` before it matches everything \
+                         (put the catch-all route last)",
+                        prev.name
+                    ),
+                ));
+            }
+            routes.push(Route {
+                name,
+                source: r.source.map(OneOrMany::into_vec).unwrap_or_default(),
+                priority: r.priority.map(OneOrMany::into_vec).unwrap_or_default(),
+                tags: r.tags.map(OneOrMany::into_vec).unwrap_or_default(),
+                title,
+                chain: r.chain.into_inner(),
+                owner: r.owner.filter(|o| !o.trim().is_empty()),
+            });
+        }
+
+        let mut subscriptions = Vec::new();
+        for s in raw.subscriptions {
+            let s = s.into_inner();
+            let url = secret(s.url);
+            check_literal_url(&url).map_err(|m| {
+                err(
+                    Some(url.span.clone()),
+                    format!("[[subscriptions]] url: {m}"),
+                )
+            })?;
+            let mut kinds = Vec::new();
+            for k in s.kinds.unwrap_or_default() {
+                let known = crate::store::EventKind::ALL
+                    .iter()
+                    .any(|e| e.as_str() == k.get_ref());
+                if !known {
+                    let all: Vec<&str> = crate::store::EventKind::ALL
+                        .iter()
+                        .map(|e| e.as_str())
+                        .collect();
+                    return Err(err(
+                        Some(k.span()),
+                        format!(
+                            "[[subscriptions]] kinds: unknown event kind `{}` (kinds: {})",
+                            k.get_ref(),
+                            all.join(", ")
+                        ),
+                    ));
+                }
+                kinds.push(k.into_inner());
+            }
+            subscriptions.push(Subscription {
+                url: url.value,
+                secret: s.secret.map(|x| secret(x).value),
+                kinds,
+            });
+        }
+
         Ok(Config {
             chains,
             roles,
             email,
             delivery,
             checker,
+            routes,
+            trackers,
+            subscriptions,
         })
     }
 
@@ -625,6 +886,15 @@ impl Config {
             }
             if let Some(p) = &e.password {
                 check("[email] password".to_string(), p);
+            }
+        }
+        for t in self.trackers.values() {
+            check(format!("[trackers.{}] token", t.name), &t.token);
+        }
+        for (i, s) in self.subscriptions.iter().enumerate() {
+            check(format!("[[subscriptions]] #{} url", i + 1), &s.url);
+            if let Some(secret) = &s.secret {
+                check(format!("[[subscriptions]] #{} secret", i + 1), secret);
             }
         }
         for role in self.roles.values() {
@@ -874,6 +1144,12 @@ struct RawConfig {
     email: Option<RawEmail>,
     delivery: Option<RawDelivery>,
     checker: Option<RawChecker>,
+    #[serde(default)]
+    routes: Vec<Spanned<RawRoute>>,
+    #[serde(default)]
+    trackers: BTreeMap<String, Spanned<RawTracker>>,
+    #[serde(default)]
+    subscriptions: Vec<Spanned<RawSubscription>>,
 }
 
 #[derive(Deserialize)]
@@ -1022,6 +1298,38 @@ struct RawLevel {
     level: Option<Spanned<i64>>,
     role: Spanned<String>,
     wait_hours: Spanned<f64>,
+    create_task: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    name: Option<String>,
+    source: Option<OneOrMany<String>>,
+    priority: Option<OneOrMany<String>>,
+    tags: Option<OneOrMany<String>>,
+    title: Option<Spanned<String>>,
+    chain: Spanned<String>,
+    owner: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTracker {
+    kind: Spanned<String>,
+    url: Spanned<String>,
+    token: Spanned<RawSecret>,
+    project: Spanned<String>,
+    issue_type: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubscription {
+    url: Spanned<RawSecret>,
+    secret: Option<Spanned<RawSecret>>,
+    kinds: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]

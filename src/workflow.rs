@@ -12,17 +12,23 @@ use crate::engine::sla::{self, Change, Target};
 use crate::engine::{self, Action, Decision, Page, Status, Ts};
 use crate::error::{fail, not_found, Code};
 use crate::store::{
-    events, issues, outbox, EventKind, Issue, NewDelivery, NewIssue, Notice, OwnerKind,
+    events, issues, outbox, Edge, EventKind, Issue, NewDelivery, NewIssue, Notice, OwnerKind,
 };
 
 /// The actor recorded for what escalate itself decides.
 pub const SYSTEM: &str = "escalate";
 
 /// Fields of a new issue.
+#[derive(Default)]
 pub struct Filing<'a> {
     pub title: &'a str,
     pub description: Option<&'a str>,
     pub external_ref: Option<&'a str>,
+    /// Source ticket, priority, tags, route.
+    pub edge: Edge,
+    /// A person who owns it from the start (escalation continues until an
+    /// ack, as with `assign`).
+    pub owner: Option<&'a str>,
 }
 
 /// File an issue on `chain`: level 1 owns it and is notified.
@@ -50,24 +56,41 @@ pub fn create(
             created_at: now,
             next_due_at: next_due,
             sla: &clocks,
+            edge: &filing.edge,
         },
     )?;
-    events::append(
-        tx,
-        id,
-        now,
-        EventKind::Created,
-        Some(1),
-        actor,
-        &json!({
-            "chain": chain.name,
-            "title": filing.title,
-            "ref": filing.external_ref,
-            "owner": page.role,
-        }),
-    )?;
+    let mut details = json!({
+        "chain": chain.name,
+        "title": filing.title,
+        "ref": filing.external_ref,
+        "owner": page.role,
+    });
+    if let Some(source) = &filing.edge.source {
+        details["source"] = json!(source);
+        details["external_id"] = json!(filing.edge.external_id);
+    }
+    if let Some(route) = &filing.edge.route {
+        details["route"] = json!(route);
+    }
+    events::append(tx, id, now, EventKind::Created, Some(1), actor, &details)?;
     enqueue_page(tx, config, id, &page, now)?;
-    issues::get(tx, id)?.ok_or_else(|| anyhow::anyhow!("issue {id} vanished after insert"))
+    let mut issue =
+        issues::get(tx, id)?.ok_or_else(|| anyhow::anyhow!("issue {id} vanished after insert"))?;
+    if let Some(owner) = filing.owner {
+        issue.owner = owner.to_string();
+        issue.owner_kind = OwnerKind::Person;
+        events::append(
+            tx,
+            id,
+            now,
+            EventKind::Assigned,
+            Some(1),
+            actor,
+            &json!({ "owner_from": page.role, "owner_to": owner }),
+        )?;
+        issues::save(tx, &issue)?;
+    }
+    Ok(issue)
 }
 
 /// When an issue next needs a check: its next escalation step or the next

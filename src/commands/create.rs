@@ -5,8 +5,10 @@ use anyhow::Result;
 use super::view::IssueView;
 use super::{default_actor, Ctx, Io};
 use crate::cli::CreateArgs;
+use crate::config::{Config, RouteInput};
 use crate::error::{usage, Code};
 use crate::notify;
+use crate::store::Edge;
 use crate::workflow::{self, Filing};
 
 pub const MAX_TITLE: usize = 1000;
@@ -15,19 +17,40 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
     // Everything is checked before the database is opened: a bad request
     // stores nothing (seed bug B4).
     let config = ctx.config()?;
-    let chain = config.chain(&args.chain).ok_or_else(|| {
-        let known: Vec<&str> = config.chains.keys().map(String::as_str).collect();
-        usage(format!(
-            "unknown chain `{}` (chains in {}: {})",
-            args.chain,
-            ctx.config_path.display(),
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            }
-        ))
-    })?;
+    let title = args.title.trim();
+    let (chain, route) = match &args.chain {
+        Some(name) => (
+            config
+                .chain(name)
+                .ok_or_else(|| unknown_chain(&config, name, &ctx.config_path))?,
+            None,
+        ),
+        None => {
+            let input = RouteInput {
+                source: &args.source,
+                priority: args.priority.as_deref(),
+                tags: &args.tags,
+                title,
+            };
+            let (_, route) = config.route(&input).ok_or_else(|| {
+                if config.routes.is_empty() {
+                    usage("--chain is required (or add [[routes]] to the config)")
+                } else {
+                    usage(format!(
+                        "no --chain, and no route matches (source {}, priority {}, tags [{}]); \
+                         pass --chain or add a catch-all route",
+                        args.source,
+                        args.priority.as_deref().unwrap_or("none"),
+                        args.tags.join(", ")
+                    ))
+                }
+            })?;
+            let chain = config
+                .chain(&route.chain)
+                .ok_or_else(|| unknown_chain(&config, &route.chain, &ctx.config_path))?;
+            (chain, Some(route))
+        }
+    };
     let title = args.title.trim();
     if title.is_empty() {
         return Err(usage("--title must not be empty"));
@@ -43,6 +66,14 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
         title,
         description: args.description.as_deref(),
         external_ref: args.external_ref.as_deref(),
+        edge: Edge {
+            source: (args.source != "cli" || route.is_some()).then(|| args.source.clone()),
+            priority: args.priority.clone(),
+            tags: args.tags.clone(),
+            route: route.map(|r| r.name.clone()),
+            ..Edge::default()
+        },
+        owner: route.and_then(|r| r.owner.as_deref()),
     };
     let issue = store.write(|tx| workflow::create(tx, &config, chain, &filing, &actor, ctx.now))?;
 
@@ -63,4 +94,17 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
         return Ok(Code::Attention);
     }
     Ok(Code::Ok)
+}
+
+pub fn unknown_chain(config: &Config, name: &str, path: &std::path::Path) -> anyhow::Error {
+    let known: Vec<&str> = config.chains.keys().map(String::as_str).collect();
+    usage(format!(
+        "unknown chain `{name}` (chains in {}: {})",
+        path.display(),
+        if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        }
+    ))
 }

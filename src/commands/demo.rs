@@ -93,7 +93,10 @@ pub fn run(io: &mut Io) -> Result<Code> {
             let (text, code) = capture(|io| match step {
                 Step::File(chain, title) => {
                     let args = CreateArgs {
-                        chain: chain.to_string(),
+                        chain: Some(chain.to_string()),
+                        source: "cli".to_string(),
+                        priority: None,
+                        tags: Vec::new(),
                         title: title.to_string(),
                         description: None,
                         external_ref: None,

@@ -25,6 +25,7 @@ fn chain(waits: &[f64], repeat: u32, ack_timeout: Option<f64>) -> Chain {
             .map(|(i, w)| Level {
                 role: format!("r{}", i + 1),
                 wait: h(*w),
+                create_task: None,
             })
             .collect(),
         repeat,

@@ -8,6 +8,7 @@ pub mod email;
 pub mod http;
 pub mod message;
 pub mod slack;
+pub mod tracker;
 pub mod webhook;
 
 use std::collections::BTreeMap;
@@ -341,8 +342,7 @@ mod delivery_tests {
                     &chain,
                     &Filing {
                         title: "t",
-                        description: None,
-                        external_ref: None,
+                        ..Filing::default()
                     },
                     "test",
                     now,

@@ -44,6 +44,33 @@ pub struct Issue {
     /// The first acknowledgement ever (kept when an ack lapses).
     pub first_acked_at: Option<Ts>,
     pub sla: Clocks,
+    pub edge: Edge,
+}
+
+/// Where an issue came from and what was made for it outside: the
+/// helpdesk ticket it mirrors and the engineering task created for it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Edge {
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+    pub priority: Option<String>,
+    pub tags: Vec<String>,
+    /// Fields of the source escalate does not know, kept as they came.
+    pub details: serde_json::Map<String, serde_json::Value>,
+    /// Times the same ticket was "created" again while open.
+    pub dedup_count: u32,
+    /// The route that placed it.
+    pub route: Option<String>,
+    pub task: Option<Task>,
+}
+
+/// An engineering task created in a tracker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    pub tracker: String,
+    pub key: String,
+    pub url: String,
+    pub id: String,
 }
 
 pub struct NewIssue<'a> {
@@ -56,6 +83,7 @@ pub struct NewIssue<'a> {
     pub created_at: Ts,
     pub next_due_at: Option<Ts>,
     pub sla: &'a Clocks,
+    pub edge: &'a Edge,
 }
 
 /// Which issues `list` shows.
@@ -70,7 +98,8 @@ const COLUMNS: &str = "id, chain, title, description, external_ref, status, leve
     repeat, epoch, epoch_level, epoch_at, owner, owner_kind, created_at, acked_at, acked_by, \
     resolved_at, resolved_by, next_due_at, first_acked_at, response_risk_at, response_due_at, \
     response_state, response_settled_at, resolution_risk_at, resolution_due_at, resolution_state, \
-    resolution_settled_at";
+    resolution_settled_at, source, external_id, priority, tags, details, dedup_count, route, \
+    task_tracker, task_key, task_url, task_id";
 
 /// An SLA clock from four columns starting at `at` (risk, due, state,
 /// settled); no state means the chain set no such target.
@@ -153,6 +182,27 @@ fn from_row(r: &Row) -> rusqlite::Result<Issue> {
             response: clock_from(r, 21)?,
             resolution: clock_from(r, 25)?,
         },
+        edge: Edge {
+            source: r.get(29)?,
+            external_id: r.get(30)?,
+            priority: r.get(31)?,
+            tags: serde_json::from_str(&r.get::<_, String>(32)?).unwrap_or_default(),
+            details: serde_json::from_str(&r.get::<_, String>(33)?).unwrap_or_default(),
+            dedup_count: r.get(34)?,
+            route: r.get(35)?,
+            task: match (
+                r.get::<_, Option<String>>(36)?,
+                r.get::<_, Option<String>>(37)?,
+            ) {
+                (Some(tracker), Some(key)) => Some(Task {
+                    tracker,
+                    key,
+                    url: r.get::<_, Option<String>>(38)?.unwrap_or_default(),
+                    id: r.get::<_, Option<String>>(39)?.unwrap_or_default(),
+                }),
+                _ => None,
+            },
+        },
     })
 }
 
@@ -161,9 +211,10 @@ pub fn insert(tx: &Transaction, new: &NewIssue) -> Result<i64> {
         "INSERT INTO issues (chain, title, description, external_ref, status, level, max_level, \
          repeat, epoch, epoch_level, epoch_at, owner, owner_kind, created_at, next_due_at, \
          response_risk_at, response_due_at, response_state, resolution_risk_at, \
-         resolution_due_at, resolution_state) \
+         resolution_due_at, resolution_state, source, external_id, priority, tags, details, \
+         route) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, 'role', ?12, ?13, \
-         ?14, ?15, ?16, ?17, ?18, ?19)",
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     )
     .and_then(|mut s| {
         let (r1, r2, r3, _) = clock_to(new.sla.response.as_ref());
@@ -188,6 +239,12 @@ pub fn insert(tx: &Transaction, new: &NewIssue) -> Result<i64> {
             s1,
             s2,
             s3,
+            new.edge.source,
+            new.edge.external_id,
+            new.edge.priority,
+            serde_json::to_string(&new.edge.tags).unwrap_or_else(|_| "[]".into()),
+            serde_json::Value::Object(new.edge.details.clone()).to_string(),
+            new.edge.route,
         ])
     })
     .sql("inserting issue")?;
@@ -208,7 +265,9 @@ pub fn save(tx: &Transaction, issue: &Issue) -> Result<()> {
          acked_by = ?12, resolved_at = ?13, resolved_by = ?14, next_due_at = ?15, \
          first_acked_at = ?16, response_risk_at = ?17, response_due_at = ?18, \
          response_state = ?19, response_settled_at = ?20, resolution_risk_at = ?21, \
-         resolution_due_at = ?22, resolution_state = ?23, resolution_settled_at = ?24 \
+         resolution_due_at = ?22, resolution_state = ?23, resolution_settled_at = ?24, \
+         priority = ?25, tags = ?26, details = ?27, dedup_count = ?28, task_tracker = ?29, \
+         task_key = ?30, task_url = ?31, task_id = ?32 \
          WHERE id = ?1",
     )
     .and_then(|mut s| {
@@ -239,6 +298,14 @@ pub fn save(tx: &Transaction, issue: &Issue) -> Result<()> {
             s2,
             s3,
             s4,
+            issue.edge.priority,
+            serde_json::to_string(&issue.edge.tags).unwrap_or_else(|_| "[]".into()),
+            serde_json::Value::Object(issue.edge.details.clone()).to_string(),
+            issue.edge.dedup_count,
+            issue.edge.task.as_ref().map(|t| t.tracker.clone()),
+            issue.edge.task.as_ref().map(|t| t.key.clone()),
+            issue.edge.task.as_ref().map(|t| t.url.clone()),
+            issue.edge.task.as_ref().map(|t| t.id.clone()),
         ])
     })
     .sql("saving issue")?;
@@ -382,4 +449,14 @@ pub fn list(
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading issues")?;
     Ok((rows, total))
+}
+
+/// The newest issue mirroring a source's ticket, if any.
+pub fn by_source(tx: &Transaction, source: &str, external_id: &str) -> Result<Option<Issue>> {
+    tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM issues WHERE source = ?1 AND external_id = ?2 \
+         ORDER BY id DESC LIMIT 1"
+    ))
+    .and_then(|mut s| s.query_row([source, external_id], from_row).optional())
+    .sql("reading issue by source")
 }

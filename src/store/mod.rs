@@ -9,7 +9,7 @@ pub mod outbox;
 pub mod report;
 
 pub use events::{Event, EventKind};
-pub use issues::{Issue, IssueFilter, NewIssue, OwnerKind};
+pub use issues::{Edge, Issue, IssueFilter, NewIssue, OwnerKind, Task};
 pub use outbox::{Delivery, NewDelivery, Notice, OutboxRow, OutboxStatus};
 pub use report::{LevelReached, ReportRow};
 
