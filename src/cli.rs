@@ -147,12 +147,48 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Apply ticket events (JSON lines) from a helpdesk or a script.
+    Ingest(IngestArgs),
+    /// Routing: which chain an incoming issue would get.
+    #[command(subcommand)]
+    Route(RouteCommand),
     /// The event log as JSON lines, for adapters: resume with --since or a
     /// cursor file, keep polling with --follow.
     Events(EventsArgs),
     /// The daily digest: SLA risk now, breaches since the last digest,
     /// backlog aging, exceptions and checker health.
     Digest(DigestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// A file of JSON lines; `-` or nothing reads standard input.
+    pub input: Option<std::path::PathBuf>,
+    /// Refuse the whole batch if any line is malformed or cannot be applied.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RouteCommand {
+    /// Show which route a sample issue would take, and why.
+    Test {
+        #[arg(long, default_value = "cli")]
+        source: String,
+        #[arg(long)]
+        priority: Option<String>,
+        /// A tag (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        #[arg(long, default_value = "")]
+        title: String,
+        /// A sample ticket event (JSON, as for `ingest`) instead of the flags.
+        #[arg(long, conflicts_with_all = ["source", "priority", "tags", "title"])]
+        event: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

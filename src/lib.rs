@@ -10,6 +10,7 @@ pub mod config;
 pub mod digest;
 pub mod engine;
 pub mod error;
+pub mod ingest;
 pub mod notify;
 pub mod report;
 pub mod store;

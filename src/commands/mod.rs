@@ -9,6 +9,7 @@ mod create;
 mod demo;
 mod digest;
 mod events;
+mod ingest;
 mod init;
 mod list;
 mod notify;
@@ -16,6 +17,7 @@ mod outbox;
 mod reopen;
 mod report;
 mod resolve;
+mod route;
 mod show;
 mod status;
 pub mod view;
@@ -27,7 +29,7 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use crate::cli::{Cli, Command, ConfigCommand, NotifyCommand};
+use crate::cli::{Cli, Command, ConfigCommand, NotifyCommand, RouteCommand};
 use crate::config::Config;
 use crate::engine::Ts;
 use crate::error::{usage, Code};
@@ -113,6 +115,22 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Status { max_age, json } => status::run(&ctx, max_age, json, &mut io),
         Command::Digest(args) => digest::run(&ctx, &args, &mut io),
         Command::Events(args) => events::run(&ctx, &args, &mut io),
+        Command::Ingest(args) => ingest::run(&ctx, &args, &mut io),
+        Command::Route(RouteCommand::Test {
+            source,
+            priority,
+            tags,
+            title,
+            event,
+        }) => route::test(
+            &ctx,
+            &source,
+            priority.as_deref(),
+            &tags,
+            &title,
+            event.as_deref(),
+            &mut io,
+        ),
     }
 }
 

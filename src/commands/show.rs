@@ -43,6 +43,41 @@ pub fn run(ctx: &Ctx, id: &str, json: bool, io: &mut Io) -> Result<Code> {
     if let Some(r) = &issue.external_ref {
         writeln!(io.out, "  ref:     {r}")?;
     }
+    let edge = &issue.edge;
+    if let Some(source) = &edge.source {
+        let dedup = if edge.dedup_count > 0 {
+            format!(", created again {} time(s)", edge.dedup_count)
+        } else {
+            String::new()
+        };
+        writeln!(
+            io.out,
+            "  source:  {source} {}{dedup}",
+            edge.external_id.as_deref().unwrap_or("")
+        )?;
+    }
+    if edge.priority.is_some() || !edge.tags.is_empty() {
+        writeln!(
+            io.out,
+            "  priority: {}; tags: {}",
+            edge.priority.as_deref().unwrap_or("-"),
+            if edge.tags.is_empty() {
+                "-".to_string()
+            } else {
+                edge.tags.join(", ")
+            }
+        )?;
+    }
+    if let Some(route) = &edge.route {
+        writeln!(io.out, "  route:   {route}")?;
+    }
+    if let Some(task) = &edge.task {
+        writeln!(
+            io.out,
+            "  task:    {} {} {}",
+            task.tracker, task.key, task.url
+        )?;
+    }
     writeln!(
         io.out,
         "  created: {} ({})",

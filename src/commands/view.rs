@@ -36,6 +36,19 @@ pub struct IssueView {
     /// Worst SLA state: "ok", "at_risk", "breached", "met"; null without targets.
     pub sla_state: Option<&'static str>,
     pub sla: SlaView,
+    /// The helpdesk ticket this issue mirrors (ingest), if any.
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+    pub priority: Option<String>,
+    pub tags: Vec<String>,
+    /// Fields of the source escalate does not know, as they came.
+    pub details: serde_json::Map<String, Value>,
+    /// Times the same ticket was created again while open.
+    pub dedup_count: u32,
+    /// The `[[routes]]` entry that placed it.
+    pub route: Option<String>,
+    /// The engineering task created for it: {tracker, key, url}.
+    pub task: Option<Value>,
     /// True when the issue's chain is missing from the config.
     pub orphaned: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -182,6 +195,18 @@ impl IssueView {
                 response: issue.sla.response.map(|c| ClockView::new(&c, now)),
                 resolution: issue.sla.resolution.map(|c| ClockView::new(&c, now)),
             },
+            source: issue.edge.source.clone(),
+            external_id: issue.edge.external_id.clone(),
+            priority: issue.edge.priority.clone(),
+            tags: issue.edge.tags.clone(),
+            details: issue.edge.details.clone(),
+            dedup_count: issue.edge.dedup_count,
+            route: issue.edge.route.clone(),
+            task: issue
+                .edge
+                .task
+                .as_ref()
+                .map(|t| serde_json::json!({ "tracker": t.tracker, "key": t.key, "url": t.url })),
             orphaned: config.is_some_and(|c| c.chain(&issue.chain).is_none()),
             events: None,
         }
@@ -296,11 +321,32 @@ pub fn describe(e: &Event) -> String {
         "reopened" => format!("reopened by {}; escalation restarts at level 1", e.actor),
         "at_risk" => format!("{} SLA at risk: due {}", s("target"), s("due_at")),
         "breached" => format!("{} SLA BREACHED (due {})", s("target"), s("due_at")),
+        "updated" => format!("updated from the source: {}", list(d, "changed")),
+        "deduplicated" => format!(
+            "created again at the source (count {}); changed: {}",
+            i("count"),
+            list(d, "changed")
+        ),
         "sla_met" => format!(
             "{} SLA met, {} before the deadline",
             s("target"),
             human(chrono::TimeDelta::seconds(i("left_seconds")))
         ),
         other => other.to_string(),
+    }
+}
+
+/// A JSON list of strings in `details[key]`, comma-joined ("nothing" when
+/// empty).
+fn list(d: &Value, key: &str) -> String {
+    let items: Vec<&str> = d
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if items.is_empty() {
+        "nothing".to_string()
+    } else {
+        items.join(", ")
     }
 }

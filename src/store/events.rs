@@ -27,11 +27,15 @@ pub enum EventKind {
     Breached,
     /// An SLA target was met (details.target).
     SlaMet,
+    /// Ingested fields changed (details.changed).
+    Updated,
+    /// The same ticket was created again while open (details.count).
+    Deduplicated,
 }
 
 impl EventKind {
     /// Every kind, for validating filters.
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::Created,
         EventKind::Escalated,
         EventKind::Notified,
@@ -45,6 +49,8 @@ impl EventKind {
         EventKind::AtRisk,
         EventKind::Breached,
         EventKind::SlaMet,
+        EventKind::Updated,
+        EventKind::Deduplicated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +68,8 @@ impl EventKind {
             EventKind::AtRisk => "at_risk",
             EventKind::Breached => "breached",
             EventKind::SlaMet => "sla_met",
+            EventKind::Updated => "updated",
+            EventKind::Deduplicated => "deduplicated",
         }
     }
 }

@@ -267,7 +267,7 @@ pub fn save(tx: &Transaction, issue: &Issue) -> Result<()> {
          response_state = ?19, response_settled_at = ?20, resolution_risk_at = ?21, \
          resolution_due_at = ?22, resolution_state = ?23, resolution_settled_at = ?24, \
          priority = ?25, tags = ?26, details = ?27, dedup_count = ?28, task_tracker = ?29, \
-         task_key = ?30, task_url = ?31, task_id = ?32 \
+         task_key = ?30, task_url = ?31, task_id = ?32, title = ?33, description = ?34 \
          WHERE id = ?1",
     )
     .and_then(|mut s| {
@@ -306,6 +306,8 @@ pub fn save(tx: &Transaction, issue: &Issue) -> Result<()> {
             issue.edge.task.as_ref().map(|t| t.key.clone()),
             issue.edge.task.as_ref().map(|t| t.url.clone()),
             issue.edge.task.as_ref().map(|t| t.id.clone()),
+            issue.title,
+            issue.description,
         ])
     })
     .sql("saving issue")?;

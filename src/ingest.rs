@@ -1,0 +1,579 @@
+//! Ingest: ticket events from a helpdesk or a script, as JSON lines.
+//!
+//! ```json
+//! {"type": "ticket.created", "source": "zendesk", "external_id": "4821",
+//!  "at": "2026-11-02T09:00:00Z", "title": "Cannot log in", "priority": "high",
+//!  "tags": ["vip"], "assignee": "dana", "plan": "enterprise"}
+//! ```
+//!
+//! Kinds: `ticket.created`, `ticket.updated` (priority, tags, title,
+//! description, assignee, status), `ticket.resolved`, `ticket.reopened`.
+//! `at` is when it happened at the source (default: now, never later than
+//! now): escalation and SLA clocks start from it, so a backfill escalates
+//! as if it had arrived live. Fields escalate does not know are kept in the
+//! issue's details.
+//!
+//! Idempotent: an event is identified by its `id` field when it has one,
+//! else by a hash of its content; the same event twice changes nothing. One
+//! open issue per (source, external_id): a repeat `ticket.created` while it
+//! is open updates it and is counted (a dedup key, as PagerDuty's).
+//!
+//! Parsing is pure ([`parse_line`]); [`apply`] writes one event inside the
+//! caller's transaction, under a savepoint so a rejected event leaves no
+//! trace.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, RouteInput};
+use crate::engine::{Status, Ts};
+use crate::store::{events, issues, Edge, EventKind, OwnerKind};
+use crate::workflow::{self, Filing};
+
+/// Longest accepted title, as `create`.
+const MAX_TITLE: usize = 1000;
+/// Longest source or external id.
+const MAX_ID: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Created,
+    Updated,
+    Resolved,
+    Reopened,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Created => "ticket.created",
+            Kind::Updated => "ticket.updated",
+            Kind::Resolved => "ticket.resolved",
+            Kind::Reopened => "ticket.reopened",
+        }
+    }
+}
+
+/// One parsed ticket event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketEvent {
+    pub kind: Kind,
+    pub source: String,
+    pub external_id: String,
+    pub at: Option<Ts>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub assignee: Option<String>,
+    pub status: Option<String>,
+    /// An explicit chain (skips routing).
+    pub chain: Option<String>,
+    /// Who did it at the source (resolve, reopen).
+    pub by: Option<String>,
+    pub note: Option<String>,
+    /// Unknown fields, kept in the issue's details.
+    pub extra: Map<String, Value>,
+    /// What makes the same event recognisable when it comes again.
+    pub key: String,
+}
+
+const KNOWN: &[&str] = &[
+    "type",
+    "source",
+    "external_id",
+    "at",
+    "id",
+    "title",
+    "description",
+    "priority",
+    "tags",
+    "assignee",
+    "status",
+    "chain",
+    "by",
+    "note",
+];
+
+/// Parse one line. Blank lines and lines starting with `#` are `None`.
+pub fn parse_line(line: &str) -> Result<Option<TicketEvent>, String> {
+    let trimmed = line.trim();
+    if trimmed.is_empty() || trimmed.starts_with('#') {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_str(trimmed).map_err(|e| format!("not JSON: {e}"))?;
+    let Value::Object(mut obj) = value else {
+        return Err("expected a JSON object".to_string());
+    };
+    let string = |obj: &Map<String, Value>, k: &str| -> Result<Option<String>, String> {
+        match obj.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) if k == "external_id" || k == "id" => Ok(Some(n.to_string())),
+            Some(other) => Err(format!("`{k}` must be a string, not {}", type_name(other))),
+        }
+    };
+    let kind = match string(&obj, "type")?.as_deref() {
+        Some("ticket.created") => Kind::Created,
+        Some("ticket.updated") => Kind::Updated,
+        Some("ticket.resolved") => Kind::Resolved,
+        Some("ticket.reopened") => Kind::Reopened,
+        Some(other) => {
+            return Err(format!(
+                "unknown type `{other}` (expected ticket.created, ticket.updated, \
+                 ticket.resolved or ticket.reopened)"
+            ))
+        }
+        None => return Err("missing `type`".to_string()),
+    };
+    let required = |obj: &Map<String, Value>, k: &str| -> Result<String, String> {
+        let v = string(obj, k)?.unwrap_or_default();
+        let v = v.trim().to_string();
+        if v.is_empty() {
+            return Err(format!("missing `{k}`"));
+        }
+        if v.chars().count() > MAX_ID {
+            return Err(format!("`{k}` is longer than {MAX_ID} characters"));
+        }
+        Ok(v)
+    };
+    let source = required(&obj, "source")?;
+    let external_id = required(&obj, "external_id")?;
+    let at = match string(&obj, "at")? {
+        Some(s) => Some(
+            DateTime::parse_from_rfc3339(&s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| format!("`at` is not an RFC 3339 time ({s:?}): {e}"))?,
+        ),
+        None => None,
+    };
+    let title = string(&obj, "title")?.map(|t| t.trim().to_string());
+    if let Some(t) = &title {
+        if t.is_empty() {
+            return Err("`title` is empty".to_string());
+        }
+        if t.chars().count() > MAX_TITLE {
+            return Err(format!("`title` is longer than {MAX_TITLE} characters"));
+        }
+    }
+    if kind == Kind::Created && title.is_none() {
+        return Err("ticket.created needs a `title`".to_string());
+    }
+    let tags = match obj.get("tags") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|t| match t {
+                    Value::String(s) => Ok(s.clone()),
+                    other => Err(format!(
+                        "`tags` must hold strings, not {}",
+                        type_name(other)
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Some(other) => {
+            return Err(format!(
+                "`tags` must be a list of strings, not {}",
+                type_name(other)
+            ))
+        }
+    };
+    let key = match string(&obj, "id")? {
+        Some(id) => format!("id:{source}:{id}"),
+        None => {
+            // serde_json's map is ordered by key, so equal events hash equal
+            // whatever their field order.
+            let canonical = Value::Object(obj.clone()).to_string();
+            let digest = Sha256::digest(canonical.as_bytes());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            format!("sha256:{hex}")
+        }
+    };
+    let event = TicketEvent {
+        kind,
+        description: string(&obj, "description")?,
+        priority: string(&obj, "priority")?,
+        assignee: string(&obj, "assignee")?.filter(|a| !a.trim().is_empty()),
+        status: string(&obj, "status")?,
+        chain: string(&obj, "chain")?,
+        by: string(&obj, "by")?.filter(|a| !a.trim().is_empty()),
+        note: string(&obj, "note")?,
+        source,
+        external_id,
+        at,
+        title,
+        tags,
+        extra: Map::new(),
+        key,
+    };
+    for k in KNOWN {
+        obj.remove(*k);
+    }
+    Ok(Some(TicketEvent {
+        extra: obj,
+        ..event
+    }))
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// What one event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Created(i64),
+    /// A repeat `ticket.created` for an open issue.
+    Deduplicated(i64),
+    Updated(i64),
+    Resolved(i64),
+    Reopened(i64),
+    /// Valid, but nothing to change (already resolved, same values).
+    Unchanged(i64),
+    /// The very same event was ingested before.
+    Duplicate,
+}
+
+/// Apply one event inside `tx`. An `Err(message)` is the event's own fault
+/// (unknown ticket, no route): nothing of it was written. Database errors
+/// propagate as the outer error.
+pub fn apply(
+    tx: &Transaction,
+    config: &Config,
+    ev: &TicketEvent,
+    now: Ts,
+) -> Result<Result<Effect, String>> {
+    let seen: Option<i64> = tx
+        .prepare_cached("SELECT 1 FROM ingested WHERE key = ?1")
+        .and_then(|mut s| s.query_row([&ev.key], |r| r.get(0)).optional())?;
+    if seen.is_some() {
+        return Ok(Ok(Effect::Duplicate));
+    }
+    tx.execute_batch("SAVEPOINT ingest_event")?;
+    let result = apply_inner(tx, config, ev, now);
+    match result {
+        Ok(Ok(effect)) => {
+            tx.prepare_cached("INSERT INTO ingested (key, at) VALUES (?1, ?2)")
+                .and_then(|mut s| s.execute(params![ev.key, now.timestamp_millis()]))?;
+            tx.execute_batch("RELEASE ingest_event")?;
+            Ok(Ok(effect))
+        }
+        other => {
+            tx.execute_batch("ROLLBACK TO ingest_event; RELEASE ingest_event")?;
+            other
+        }
+    }
+}
+
+fn apply_inner(
+    tx: &Transaction,
+    config: &Config,
+    ev: &TicketEvent,
+    now: Ts,
+) -> Result<Result<Effect, String>> {
+    // A source clock ahead of ours must not schedule the future.
+    let at = ev.at.unwrap_or(now).min(now);
+    let actor = ev
+        .by
+        .clone()
+        .unwrap_or_else(|| format!("{}:{}", ev.source, "ingest"));
+    let existing = issues::by_source(tx, &ev.source, &ev.external_id)?;
+    let ticket = format!("{} ticket {}", ev.source, ev.external_id);
+    match ev.kind {
+        Kind::Created => match existing {
+            Some(mut issue) if issue.esc.status != Status::Resolved => {
+                issue.edge.dedup_count += 1;
+                let changed = merge(&mut issue, ev);
+                events::append(
+                    tx,
+                    issue.id,
+                    at.max(issue.created_at),
+                    EventKind::Deduplicated,
+                    Some(issue.esc.level),
+                    &actor,
+                    &json!({ "count": issue.edge.dedup_count, "changed": changed }),
+                )?;
+                issues::save(tx, &issue)?;
+                Ok(Ok(Effect::Deduplicated(issue.id)))
+            }
+            _ => create(tx, config, ev, at, &actor),
+        },
+        Kind::Updated => {
+            let Some(mut issue) = existing else {
+                return Ok(Err(format!(
+                    "unknown {ticket}: send its ticket.created first"
+                )));
+            };
+            let mut changed = merge(&mut issue, ev);
+            let when = at.max(issue.created_at);
+            if !changed.is_empty() {
+                events::append(
+                    tx,
+                    issue.id,
+                    when,
+                    EventKind::Updated,
+                    Some(issue.esc.level),
+                    &actor,
+                    &json!({ "changed": changed }),
+                )?;
+                issues::save(tx, &issue)?;
+            }
+            if let Some(who) = &ev.assignee {
+                let owned = issue.owner_kind == OwnerKind::Person && issue.owner == *who;
+                if issue.esc.status != Status::Resolved && !owned {
+                    workflow::assign(tx, issue.id, who, &actor, when)?;
+                    changed.push("assignee".to_string());
+                }
+            }
+            let status = ev.status.as_deref().map(str::to_ascii_lowercase);
+            let closing = matches!(status.as_deref(), Some("solved" | "closed" | "resolved"));
+            let opening = matches!(status.as_deref(), Some("open" | "new" | "reopened"));
+            if closing && issue.esc.status != Status::Resolved {
+                workflow::resolve(tx, issue.id, &actor, ev.note.as_deref(), when)?;
+                return Ok(Ok(Effect::Resolved(issue.id)));
+            }
+            if opening && issue.esc.status == Status::Resolved {
+                return reopen(tx, config, issue.id, &issue.chain, &actor, when);
+            }
+            Ok(Ok(if changed.is_empty() {
+                Effect::Unchanged(issue.id)
+            } else {
+                Effect::Updated(issue.id)
+            }))
+        }
+        Kind::Resolved => {
+            let Some(issue) = existing else {
+                return Ok(Err(format!("unknown {ticket}: nothing to resolve")));
+            };
+            if issue.esc.status == Status::Resolved {
+                return Ok(Ok(Effect::Unchanged(issue.id)));
+            }
+            let when = at.max(issue.created_at);
+            workflow::resolve(tx, issue.id, &actor, ev.note.as_deref(), when)?;
+            Ok(Ok(Effect::Resolved(issue.id)))
+        }
+        Kind::Reopened => {
+            let Some(issue) = existing else {
+                return Ok(Err(format!("unknown {ticket}: nothing to reopen")));
+            };
+            if issue.esc.status != Status::Resolved {
+                return Ok(Ok(Effect::Unchanged(issue.id)));
+            }
+            let when = at.max(issue.resolved_at.unwrap_or(issue.created_at));
+            reopen(tx, config, issue.id, &issue.chain, &actor, when)
+        }
+    }
+}
+
+fn reopen(
+    tx: &Transaction,
+    config: &Config,
+    id: i64,
+    chain: &str,
+    actor: &str,
+    when: Ts,
+) -> Result<Result<Effect, String>> {
+    if config.chain(chain).is_none() {
+        return Ok(Err(format!(
+            "cannot reopen issue #{id}: its chain `{chain}` is not in the config"
+        )));
+    }
+    workflow::reopen(tx, config, id, actor, when)?;
+    Ok(Ok(Effect::Reopened(id)))
+}
+
+fn create(
+    tx: &Transaction,
+    config: &Config,
+    ev: &TicketEvent,
+    at: Ts,
+    actor: &str,
+) -> Result<Result<Effect, String>> {
+    let title = ev.title.as_deref().unwrap_or_default();
+    let tags = ev.tags.clone().unwrap_or_default();
+    let (chain, route) = match &ev.chain {
+        Some(name) => match config.chain(name) {
+            Some(c) => (c, None),
+            None => return Ok(Err(format!("unknown chain `{name}`"))),
+        },
+        None => {
+            let input = RouteInput {
+                source: &ev.source,
+                priority: ev.priority.as_deref(),
+                tags: &tags,
+                title,
+            };
+            let Some((_, route)) = config.route(&input) else {
+                return Ok(Err(format!(
+                    "no route matches (source {}, priority {}, tags [{}]) and the event \
+                     names no chain; add a catch-all [[routes]]",
+                    ev.source,
+                    ev.priority.as_deref().unwrap_or("none"),
+                    tags.join(", ")
+                )));
+            };
+            match config.chain(&route.chain) {
+                Some(c) => (c, Some(route)),
+                None => return Ok(Err(format!("unknown chain `{}`", route.chain))),
+            }
+        }
+    };
+    let mut details = ev.extra.clone();
+    if let Some(status) = &ev.status {
+        details.insert("status".into(), json!(status));
+    }
+    let filing = Filing {
+        title,
+        description: ev.description.as_deref(),
+        external_ref: Some(&ev.external_id),
+        edge: Edge {
+            source: Some(ev.source.clone()),
+            external_id: Some(ev.external_id.clone()),
+            priority: ev.priority.clone(),
+            tags,
+            details,
+            route: route.map(|r| r.name.clone()),
+            ..Edge::default()
+        },
+        owner: ev
+            .assignee
+            .as_deref()
+            .or_else(|| route.and_then(|r| r.owner.as_deref())),
+    };
+    let issue = workflow::create(tx, config, chain, &filing, actor, at)?;
+    Ok(Ok(Effect::Created(issue.id)))
+}
+
+/// Merge the event's fields into the issue; the names of what changed.
+fn merge(issue: &mut crate::store::Issue, ev: &TicketEvent) -> Vec<String> {
+    let mut changed = Vec::new();
+    if let Some(t) = &ev.title {
+        if *t != issue.title {
+            issue.title = t.clone();
+            changed.push("title".to_string());
+        }
+    }
+    if ev.description.is_some() && ev.description != issue.description {
+        issue.description = ev.description.clone();
+        changed.push("description".to_string());
+    }
+    if ev.priority.is_some() && ev.priority != issue.edge.priority {
+        issue.edge.priority = ev.priority.clone();
+        changed.push("priority".to_string());
+    }
+    if let Some(tags) = &ev.tags {
+        if *tags != issue.edge.tags {
+            issue.edge.tags = tags.clone();
+            changed.push("tags".to_string());
+        }
+    }
+    let mut extra = ev.extra.clone();
+    if let Some(status) = &ev.status {
+        extra.insert("status".into(), json!(status));
+    }
+    for (k, v) in extra {
+        if issue.edge.details.get(&k) != Some(&v) {
+            changed.push(k.clone());
+            issue.edge.details.insert(k, v);
+        }
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_fields_and_keeps_the_rest() {
+        let ev = parse_line(
+            r#"{"type":"ticket.created","source":"zendesk","external_id":4821,"title":" Hi ","tags":["vip"],"plan":"enterprise","at":"2026-11-02T09:00:00Z"}"#,
+        )
+        .expect("valid")
+        .expect("an event");
+        assert_eq!(ev.kind, Kind::Created);
+        assert_eq!(ev.external_id, "4821");
+        assert_eq!(ev.title.as_deref(), Some("Hi"));
+        assert_eq!(ev.tags, Some(vec!["vip".to_string()]));
+        assert_eq!(ev.extra.get("plan"), Some(&json!("enterprise")));
+        assert!(ev.key.starts_with("sha256:"));
+        assert_eq!(parse_line("  "), Ok(None));
+        assert_eq!(parse_line("# a comment"), Ok(None));
+    }
+
+    #[test]
+    fn the_same_event_has_the_same_key_whatever_the_field_order() {
+        let a = parse_line(r#"{"type":"ticket.resolved","source":"s","external_id":"1"}"#);
+        let b = parse_line(r#"{"external_id":"1","source":"s","type":"ticket.resolved"}"#);
+        assert_eq!(a.expect("a").expect("a").key, b.expect("b").expect("b").key);
+        let c =
+            parse_line(r#"{"type":"ticket.resolved","source":"s","external_id":"1","id":"ev-9"}"#);
+        assert_eq!(c.expect("c").expect("c").key, "id:s:ev-9");
+    }
+
+    #[test]
+    fn malformed_events_say_what_is_wrong() {
+        let cases = [
+            ("{", "not JSON"),
+            ("[1]", "expected a JSON object"),
+            (r#"{"source":"s","external_id":"1"}"#, "missing `type`"),
+            (
+                r#"{"type":"ticket.exploded","source":"s","external_id":"1"}"#,
+                "unknown type",
+            ),
+            (
+                r#"{"type":"ticket.created","external_id":"1","title":"t"}"#,
+                "missing `source`",
+            ),
+            (
+                r#"{"type":"ticket.created","source":"s","title":"t"}"#,
+                "missing `external_id`",
+            ),
+            (
+                r#"{"type":"ticket.created","source":"s","external_id":"1"}"#,
+                "needs a `title`",
+            ),
+            (
+                r#"{"type":"ticket.created","source":"s","external_id":"1","title":""}"#,
+                "`title` is empty",
+            ),
+            (
+                r#"{"type":"ticket.updated","source":"s","external_id":"1","at":"yesterday"}"#,
+                "RFC 3339",
+            ),
+            (
+                r#"{"type":"ticket.updated","source":"s","external_id":"1","tags":"vip"}"#,
+                "list of strings",
+            ),
+            (
+                r#"{"type":"ticket.updated","source":"s","external_id":"1","tags":[1]}"#,
+                "hold strings",
+            ),
+            (
+                r#"{"type":"ticket.updated","source":"s","external_id":{"a":1}}"#,
+                "must be a string",
+            ),
+            (
+                r#"{"type":"ticket.updated","source":"s","external_id":"1","priority":3}"#,
+                "`priority` must be a string",
+            ),
+        ];
+        for (line, fragment) in cases {
+            let e = parse_line(line).expect_err(line);
+            assert!(e.contains(fragment), "{line}: {e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+}

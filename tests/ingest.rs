@@ -1,0 +1,352 @@
+//! Ingest and routing through the real binary: idempotency, dedup, kept
+//! fields, backfill timing, malformed input (skipped or, with --strict,
+//! refused whole), routing order and `route test`.
+
+mod support;
+
+use serde_json::Value;
+use support::*;
+
+const CONFIG: &str = r#"
+[chains.outage]
+levels = [{ role = "oncall", wait_hours = 0.25 }, { role = "em", wait_hours = 1 }]
+
+[chains.support]
+levels = [{ role = "agent", wait_hours = 4 }, { role = "lead", wait_hours = 8 }]
+response_hours = 2
+
+[[routes]]
+name = "outages"
+priority = ["urgent", "high"]
+tags = ["outage"]
+chain = "outage"
+
+[[routes]]
+name = "refunds"
+source = "zendesk"
+title = "(?i)refund"
+chain = "support"
+owner = "dana"
+
+[[routes]]
+name = "default"
+chain = "support"
+
+[roles.oncall]
+[roles.em]
+[roles.agent]
+[roles.lead]
+"#;
+
+fn env() -> Env {
+    let env = Env::with_config(CONFIG);
+    env.run(&["init"]).ok();
+    env
+}
+
+fn ingest(env: &Env, minutes: i64, lines: &[&str], extra: &[&str]) -> Run {
+    let path = env.path("batch.jsonl");
+    std::fs::write(&path, lines.join("\n")).expect("write batch");
+    let path = path.to_string_lossy().to_string();
+    let mut args = vec!["ingest", path.as_str(), "--json"];
+    args.extend_from_slice(extra);
+    env.at(minutes, &args)
+}
+
+fn all_issues(env: &Env) -> Vec<Value> {
+    env.run(&["list", "--status", "all", "--json", "--limit", "0"])
+        .ok()
+        .json()
+        .as_array()
+        .expect("rows")
+        .clone()
+}
+
+const CREATED: &str = r#"{"type":"ticket.created","source":"zendesk","external_id":"4821","title":"Refund stuck for ACME","at":"2026-11-02T09:00:00Z","plan":"enterprise","tags":["vip"]}"#;
+
+#[test]
+fn the_same_batch_twice_changes_nothing() {
+    let env = env();
+    let batch = [
+        CREATED,
+        r#"{"type":"ticket.updated","source":"zendesk","external_id":"4821","priority":"high","at":"2026-11-02T09:10:00Z"}"#,
+        r#"{"type":"ticket.resolved","source":"zendesk","external_id":"4821","by":"dana","at":"2026-11-02T09:30:00Z"}"#,
+    ];
+    let first = ingest(&env, 60, &batch, &[]).ok().json();
+    assert_eq!(
+        (&first["created"], &first["updated"], &first["resolved"]),
+        (&Value::from(1), &Value::from(1), &Value::from(1))
+    );
+    let events_before = env.run(&["events"]).ok().stdout;
+    let second = ingest(&env, 61, &batch, &[]).ok().json();
+    assert_eq!(second["duplicate"], 3, "{second}");
+    assert_eq!(second["created"], 0);
+    assert_eq!(env.run(&["events"]).ok().stdout, events_before);
+
+    let issue = env.show(1);
+    assert_eq!(issue["status"], "resolved");
+    assert_eq!(issue["resolved_at"], "2026-11-02T09:30:00Z");
+    assert_eq!(issue["resolved_by"], "dana");
+    assert_eq!(issue["source"], "zendesk");
+    assert_eq!(issue["external_id"], "4821");
+    assert_eq!(issue["priority"], "high");
+    assert_eq!(
+        issue["details"]["plan"], "enterprise",
+        "unknown fields are kept"
+    );
+    assert_eq!(issue["route"], "refunds");
+    assert_eq!(issue["sla"]["response"]["state"], "met");
+}
+
+#[test]
+fn a_repeat_created_while_open_updates_and_counts() {
+    let env = env();
+    ingest(&env, 0, &[CREATED], &[]).ok();
+    let again = CREATED
+        .replace("Refund stuck for ACME", "Refund still stuck for ACME")
+        .replace("09:00:00Z", "09:20:00Z");
+    let r = ingest(&env, 30, &[&again], &[]).ok().json();
+    assert_eq!(r["deduplicated"], 1, "{r}");
+    let issues = all_issues(&env);
+    assert_eq!(issues.len(), 1, "one open issue per (source, external_id)");
+    assert_eq!(issues[0]["dedup_count"], 1);
+    assert_eq!(issues[0]["title"], "Refund still stuck for ACME");
+
+    // Once resolved, the same ticket created again is a new issue.
+    ingest(
+        &env,
+        40,
+        &[r#"{"type":"ticket.resolved","source":"zendesk","external_id":"4821"}"#],
+        &[],
+    )
+    .ok();
+    let third = CREATED.replace("09:00:00Z", "09:50:00Z");
+    ingest(&env, 60, &[&third], &[]).ok();
+    assert_eq!(all_issues(&env).len(), 2);
+}
+
+#[test]
+fn a_backfill_escalates_exactly_as_if_it_had_arrived_live() {
+    // Live: created at 0, checks every 5 minutes for 6 hours.
+    let live = env();
+    live.at(0, &["create", "--chain", "support", "--title", "t"])
+        .ok();
+    for m in (5..=360).step_by(5) {
+        live.at(m, &["check"]).ok();
+    }
+    // Backfill: the same ticket ingested at 6 h with at = 0, then one check.
+    let backfill = env();
+    let line = format!(
+        r#"{{"type":"ticket.created","source":"api","external_id":"1","title":"t","chain":"support","at":"{}"}}"#,
+        at_minutes(0)
+    );
+    ingest(&backfill, 360, &[&line], &[]).ok();
+    backfill.at(360, &["check"]).ok();
+
+    let a = live.show(1);
+    let b = backfill.show(1);
+    for key in ["level", "created_at", "next_escalation_at", "sla_state"] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+    assert_eq!(a["sla"]["response"], b["sla"]["response"]);
+    let marks = |v: &Value| -> Vec<(String, String)> {
+        v["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["kind"] == "breached" || e["kind"] == "at_risk")
+            .map(|e| (e["kind"].to_string(), e["at"].to_string()))
+            .collect()
+    };
+    assert_eq!(marks(&a), marks(&b), "SLA instants are anchored to `at`");
+    let level2 = |v: &Value| {
+        v["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .find(|e| e["kind"] == "escalated" && e["level"] == 2)
+            .map(|e| e["details"]["due_at"].clone())
+    };
+    assert_eq!(level2(&a), level2(&b));
+}
+
+#[test]
+fn malformed_lines_are_skipped_with_their_line_numbers() {
+    let env = env();
+    let r = ingest(
+        &env,
+        0,
+        &[
+            CREATED,
+            "{not json",
+            r#"{"type":"ticket.updated","source":"zendesk"}"#,
+            "",
+            r#"{"type":"ticket.resolved","source":"zendesk","external_id":"nope"}"#,
+        ],
+        &[],
+    )
+    .code(3);
+    assert!(r.stderr.contains("batch.jsonl:2: not JSON"), "{r:?}");
+    assert!(
+        r.stderr.contains("batch.jsonl:3: missing `external_id`"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr
+            .contains("batch.jsonl:5: unknown zendesk ticket nope"),
+        "{r:?}"
+    );
+    let v = r.json();
+    assert_eq!(v["created"], 1);
+    assert_eq!(v["skipped"], 3);
+    assert_eq!(all_issues(&env).len(), 1);
+}
+
+#[test]
+fn strict_refuses_the_whole_batch() {
+    let env = env();
+    let r = ingest(&env, 0, &[CREATED, "{not json"], &["--strict"]).code(2);
+    assert!(r.stderr.contains("batch.jsonl:2: not JSON"), "{r:?}");
+    assert!(r.stderr.contains("nothing was written"), "{r:?}");
+    assert!(all_issues(&env).is_empty());
+
+    // A line that parses but cannot be applied also refuses everything,
+    // including what was applied before it in the same transaction.
+    let r = ingest(
+        &env,
+        0,
+        &[
+            CREATED,
+            r#"{"type":"ticket.updated","source":"zendesk","external_id":"ghost"}"#,
+        ],
+        &["--strict"],
+    )
+    .code(2);
+    assert!(
+        r.stderr
+            .contains("batch.jsonl:2: unknown zendesk ticket ghost"),
+        "{r:?}"
+    );
+    assert!(all_issues(&env).is_empty());
+    assert!(env.run(&["events"]).ok().stdout.is_empty());
+}
+
+#[test]
+fn routing_takes_the_first_match_and_the_default_last() {
+    let env = env();
+    let lines = [
+        // tags and priority match "outages", before "refunds" could.
+        r#"{"type":"ticket.created","source":"zendesk","external_id":"1","title":"Refund API down","priority":"urgent","tags":["outage","x"]}"#,
+        // priority matches but the tag is missing: next route.
+        r#"{"type":"ticket.created","source":"zendesk","external_id":"2","title":"REFUND twice","priority":"urgent"}"#,
+        r#"{"type":"ticket.created","source":"email","external_id":"3","title":"Refund please"}"#,
+        // An explicit chain skips routing.
+        r#"{"type":"ticket.created","source":"email","external_id":"4","title":"x","chain":"outage"}"#,
+        // The ticket's assignee wins over the route's owner.
+        r#"{"type":"ticket.created","source":"zendesk","external_id":"5","title":"refund","assignee":"eve"}"#,
+    ];
+    ingest(&env, 0, &lines, &[]).ok();
+    let got: Vec<(Value, Value, Value)> = all_issues(&env)
+        .iter()
+        .map(|i| (i["chain"].clone(), i["route"].clone(), i["owner"].clone()))
+        .collect();
+    let row = |c: &str, r: Option<&str>, o: &str| {
+        (
+            Value::from(c),
+            r.map_or(Value::Null, Value::from),
+            Value::from(o),
+        )
+    };
+    assert_eq!(
+        got,
+        vec![
+            row("outage", Some("outages"), "oncall"),
+            row("support", Some("refunds"), "dana"),
+            row("support", Some("default"), "agent"),
+            row("outage", None, "oncall"),
+            row("support", Some("refunds"), "eve"),
+        ]
+    );
+
+    // create without --chain routes too.
+    let r = env
+        .at(5, &["create", "--title", "Refund", "--source", "zendesk"])
+        .ok();
+    let id: i64 = r.stdout.trim().parse().expect("id");
+    assert_eq!(env.show(id)["route"], "refunds");
+    assert_eq!(env.show(id)["owner"], "dana");
+}
+
+#[test]
+fn route_test_explains_each_route() {
+    let env = env();
+    let r = env
+        .run(&[
+            "route",
+            "test",
+            "--source",
+            "zendesk",
+            "--priority",
+            "urgent",
+            "--title",
+            "refund",
+        ])
+        .ok();
+    assert_eq!(
+        r.stdout,
+        "1. outages: no (missing tag(s) outage)\n2. refunds: MATCH -> chain support, owner dana\n"
+    );
+    let r = env
+        .run(&[
+            "route",
+            "test",
+            "--event",
+            r#"{"type":"ticket.created","source":"pd","external_id":"1","title":"x","priority":"high","tags":["outage"]}"#,
+        ])
+        .ok();
+    assert_eq!(r.stdout, "1. outages: MATCH -> chain outage\n");
+    env.run(&["route", "test", "--event", "{"])
+        .code(2)
+        .one_line_error("--event: not JSON");
+
+    let no_default = Env::with_config(
+        &CONFIG.replace("[[routes]]\nname = \"default\"\nchain = \"support\"\n", ""),
+    );
+    let r = no_default.run(&["route", "test", "--source", "x"]).code(4);
+    assert!(r.stdout.contains("no route matches"), "{r:?}");
+    // ... and create without --chain says so.
+    no_default.run(&["init"]).ok();
+    no_default
+        .run(&["create", "--title", "t"])
+        .code(2)
+        .one_line_error("no route matches");
+}
+
+#[test]
+fn bad_routes_are_config_errors() {
+    let cases = [
+        (
+            "[[routes]]\nchain = \"ghost\"\n",
+            "unknown chain `ghost`",
+        ),
+        (
+            "[[routes]]\ntitle = \"(unclosed\"\nchain = \"support\"\n",
+            "not a valid regular expression",
+        ),
+        (
+            "[[routes]]\nchain = \"support\"\n[[routes]]\nname = \"late\"\nsource = \"x\"\nchain = \"support\"\n",
+            "late can never match",
+        ),
+        (
+            "[[routes]]\nchain = \"support\"\ncolour = \"red\"\n",
+            "unknown field `colour`",
+        ),
+    ];
+    let base = "[chains.support]\nlevels = [{ role = \"agent\", wait_hours = 1 }]\n[roles.agent]\n";
+    for (routes, fragment) in cases {
+        let env = Env::with_config(&format!("{base}{routes}"));
+        env.run(&["config", "check"])
+            .code(2)
+            .one_line_error(fragment);
+    }
+}
