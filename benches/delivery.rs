@@ -100,8 +100,7 @@ fn main() {
                 &chain,
                 &Filing {
                     title: "bench",
-                    description: None,
-                    external_ref: None,
+                    ..Filing::default()
                 },
                 "bench",
                 now,

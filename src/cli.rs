@@ -118,13 +118,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Report on every issue open at any moment of the window.
+    /// Report on a window: every issue open at any moment of it, per chain
+    /// and per level, response times, SLA, oldest open, worst breaches.
     Report {
-        /// Window length in days, ending now.
-        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3660))]
-        days: u32,
-        #[arg(long, value_enum, default_value_t = Format::Markdown)]
-        format: Format,
+        /// Window length in days, ending at --until (default 7).
+        #[arg(long, conflicts_with = "since", value_parser = clap::value_parser!(u32).range(1..=3660))]
+        days: Option<u32>,
+        /// Window start: a date (2026-11-02, midnight UTC) or RFC 3339.
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Window end, exclusive: a date or RFC 3339 (default: now).
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Only this chain.
+        #[arg(long, value_name = "NAME")]
+        chain: Option<String>,
+        /// Output format (default: markdown; with --mail-to nothing is
+        /// printed unless a format is given).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Mail the markdown report to ADDR through [email].
+        #[arg(long, value_name = "ADDR")]
+        mail_to: Option<String>,
     },
     /// Validate the configuration.
     #[command(subcommand)]
@@ -361,6 +376,8 @@ pub enum StatusFilter {
 pub enum Format {
     Markdown,
     Json,
+    /// One row per chain (report only).
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

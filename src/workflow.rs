@@ -137,6 +137,7 @@ fn enqueue(
             &NewDelivery {
                 issue_id,
                 notice,
+                payload: None,
                 epoch: page.epoch,
                 level: page.level,
                 repeat: page.repeat,

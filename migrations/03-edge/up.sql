@@ -28,3 +28,10 @@ CREATE TABLE ingested (
 ) WITHOUT ROWID;
 
 ALTER TABLE outbox ADD COLUMN payload TEXT;
+
+-- Where each [[subscriptions]] entry (keyed by its redacted URL label) is in
+-- the event log. A new subscription starts at the end: no history replay.
+CREATE TABLE subscription_cursors (
+    sub            TEXT PRIMARY KEY,
+    last_event_id  INTEGER NOT NULL
+) WITHOUT ROWID;

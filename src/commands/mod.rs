@@ -107,7 +107,24 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Check { dry_run } => check::run(&ctx, dry_run, &mut io),
         Command::List(args) => list::run(&ctx, &args, &mut io),
         Command::Show { id, json } => show::run(&ctx, &id, json, &mut io),
-        Command::Report { days, format } => report::run(&ctx, days, format, &mut io),
+        Command::Report {
+            days,
+            since,
+            until,
+            chain,
+            format,
+            mail_to,
+        } => {
+            let opts = report::Options {
+                days,
+                since,
+                until,
+                chain,
+                format,
+                mail_to,
+            };
+            report::run_with(&ctx, &opts, &mut io)
+        }
         Command::Config(ConfigCommand::Check) => config::check(&ctx, &mut io),
         Command::Demo => demo::run(&mut io),
         Command::Notify(NotifyCommand::Test { role }) => notify::test(&ctx, &role, &mut io),

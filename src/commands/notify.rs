@@ -34,6 +34,8 @@ pub fn test(ctx: &Ctx, role: &str, io: &mut Io) -> Result<Code> {
         title: "TEST notification from escalate: nothing is wrong".to_string(),
         chain: "test".to_string(),
         created_at: ctx.now,
+        payload: None,
+        task: None,
     };
     let senders = Senders::new(&config);
     let mut failed = 0;

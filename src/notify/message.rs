@@ -53,6 +53,9 @@ pub fn line(d: &Delivery, now: Ts) -> String {
     let label = match d.notice {
         Notice::Page => format!("ESCALATION {}", level_label(d)),
         Notice::Sla(..) => level_label(d),
+        Notice::Event => "EVENT".to_string(),
+        Notice::TaskCreate => "TASK create".to_string(),
+        Notice::TaskClose => "TASK close".to_string(),
     };
     format!(
         "[{label}] Issue #{}: '{}' -> {} ({}) [{}, open {}, {}]",

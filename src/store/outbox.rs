@@ -24,6 +24,12 @@ pub enum Notice {
     Page,
     /// An SLA clock turned at risk or was breached.
     Sla(Target, SlaState),
+    /// An event for a `[[subscriptions]]` URL (the payload is the event).
+    Event,
+    /// Create the issue's engineering task (the payload is the task).
+    TaskCreate,
+    /// Comment on and close the issue's task (the payload is the comment).
+    TaskClose,
 }
 
 impl Notice {
@@ -34,6 +40,9 @@ impl Notice {
             Notice::Sla(Target::Response, _) => "response_at_risk",
             Notice::Sla(Target::Resolution, SlaState::Breached) => "resolution_breached",
             Notice::Sla(Target::Resolution, _) => "resolution_at_risk",
+            Notice::Event => "event",
+            Notice::TaskCreate => "task_create",
+            Notice::TaskClose => "task_close",
         }
     }
 
@@ -44,6 +53,9 @@ impl Notice {
             "response_breached" => Notice::Sla(Target::Response, SlaState::Breached),
             "resolution_at_risk" => Notice::Sla(Target::Resolution, SlaState::AtRisk),
             "resolution_breached" => Notice::Sla(Target::Resolution, SlaState::Breached),
+            "event" => Notice::Event,
+            "task_create" => Notice::TaskCreate,
+            "task_close" => Notice::TaskClose,
             _ => return None,
         })
     }
@@ -52,6 +64,8 @@ impl Notice {
 pub struct NewDelivery<'a> {
     pub issue_id: i64,
     pub notice: Notice,
+    /// Content carried by the row itself (events, tasks); None for pages.
+    pub payload: Option<&'a str>,
     pub epoch: u32,
     pub level: u32,
     pub repeat: u32,
@@ -78,11 +92,15 @@ pub struct Delivery {
     pub title: String,
     pub chain: String,
     pub created_at: Ts,
+    pub payload: Option<String>,
+    /// The issue's engineering task, when one was created.
+    pub task: Option<crate::store::Task>,
 }
 
 /// Columns selected for a [`Delivery`], joined with its issue.
 const DELIVERY_COLUMNS: &str = "o.id, o.issue_id, o.epoch, o.level, o.repeat, o.role, o.channel, \
-    o.target, o.due_at, o.attempts, i.title, i.chain, i.created_at, o.notice";
+    o.target, o.due_at, o.attempts, i.title, i.chain, i.created_at, o.notice, o.payload, \
+    i.task_tracker, i.task_key, i.task_url, i.task_id";
 
 fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
@@ -109,6 +127,16 @@ fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
         title: r.get(10)?,
         chain: r.get(11)?,
         created_at: ts(r.get(12)?)?,
+        payload: r.get(14)?,
+        task: match (r.get::<_, Option<String>>(15)?, r.get::<_, Option<String>>(16)?) {
+            (Some(tracker), Some(key)) => Some(crate::store::Task {
+                tracker,
+                key,
+                url: r.get::<_, Option<String>>(17)?.unwrap_or_default(),
+                id: r.get::<_, Option<String>>(18)?.unwrap_or_default(),
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -118,8 +146,8 @@ pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
     let n = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO outbox (issue_id, epoch, level, repeat, role, channel, target, \
-             due_at, created_at, next_attempt_at, notice) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
+             due_at, created_at, next_attempt_at, notice, payload) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -133,6 +161,7 @@ pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
                 ms(d.due_at),
                 ms(now),
                 d.notice.as_str(),
+                d.payload,
             ])
         })
         .sql("enqueueing notification")?;
@@ -140,10 +169,11 @@ pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
 }
 
 /// Claim up to `limit` pending rows that are ready at `now` and not leased by
-/// a live deliverer. Rows that no longer matter are cancelled instead: any
-/// row of a resolved issue, and pages and response warnings of an issue
-/// someone acknowledged since (the resolution clock still runs, so its
-/// warnings still go out).
+/// a live deliverer. Notifications that no longer matter are cancelled
+/// instead: any of a resolved issue, and pages and response warnings of an
+/// issue someone acknowledged since (the resolution clock still runs, so its
+/// warnings still go out). Events for subscribers and task work are never
+/// cancelled: they are records, not pages.
 pub fn claim(
     tx: &Transaction,
     now: Ts,
@@ -154,6 +184,7 @@ pub fn claim(
     tx.prepare_cached(
         "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
          WHERE status = 'pending' AND next_attempt_at <= ?1 \
+           AND outbox.notice NOT IN ('event', 'task_create', 'task_close') \
            AND EXISTS (SELECT 1 FROM issues i WHERE i.id = outbox.issue_id \
              AND (i.status = 'resolved' OR (i.status = 'acknowledged' \
                   AND outbox.notice IN ('page', 'response_at_risk', 'response_breached'))))",

@@ -1,88 +1,709 @@
-//! Queries behind `report`: every issue open at any moment of a window, with
-//! the level it reached and when it reached each level.
+//! Queries behind `report`: aggregates over a window [since, until), computed
+//! in SQLite and streamed back a row per chain, per (chain, level) or per
+//! top-10 entry — never a row per issue, so a report over years of history
+//! costs memory in proportion to the number of chains, not of issues.
+//!
+//! An issue is *involved* in a window when it was open at any moment of it:
+//! created before `until` and not resolved before `since` (an issue opened
+//! before the window and resolved inside it counts: seed bug B6). Times are
+//! the issue's current columns, so an issue resolved and reopened later
+//! counts as open through the window.
+//!
+//! Medians and 90th percentiles are nearest-rank, picked with window
+//! functions: rank (n+1)/2 and (9n+9)/10 of the n values in a group ordered
+//! ascending (integer division), so they are always observed values.
+
+use std::collections::BTreeMap;
 
 use anyhow::Result;
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{ms, ts, ts_opt, SqlContext};
+use super::{ms, ts, SqlContext};
 use crate::engine::Ts;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct LevelReached {
-    pub level: u32,
-    pub at: Ts,
+/// What a report covers: [since, until), optionally one chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope<'a> {
+    pub since: Ts,
+    pub until: Ts,
+    pub chain: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// A sample's size, median and 90th percentile, in seconds (None when the
+/// sample is empty).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spread {
+    pub count: u64,
+    pub median: Option<i64>,
+    pub p90: Option<i64>,
+}
+
+/// SLA outcomes of one target recorded in the window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlaCount {
+    pub met: u64,
+    pub breached: u64,
+}
+
+/// The per-chain figures: one CSV row, one table row.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReportRow {
+    pub chain: String,
+    /// Open at any moment of the window.
+    pub involved: u64,
+    /// Created in the window.
+    pub opened: u64,
+    /// Resolved in the window.
+    pub resolved: u64,
+    /// Involved and not resolved by `until`.
+    pub still_open: u64,
+    /// Involved issues paged at level 2 or higher in the window.
+    pub escalated: u64,
+    /// Issues with an SLA breach recorded in the window.
+    pub breached: u64,
+    /// Highest level reached (issues.max_level of involved issues) → issues.
+    pub highest_level: BTreeMap<u32, u64>,
+    /// Created → first acknowledgement, for issues first acknowledged in the window.
+    pub time_to_ack: Spread,
+    /// Created → resolved, for issues resolved in the window.
+    pub time_to_resolve: Spread,
+    pub response_sla: SlaCount,
+    pub resolution_sla: SlaCount,
+}
+
+impl ReportRow {
+    pub fn new(chain: &str) -> ReportRow {
+        ReportRow {
+            chain: chain.to_string(),
+            ..ReportRow::default()
+        }
+    }
+}
+
+/// How one level of one chain did: where the chain breaks down.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LevelReached {
+    pub chain: String,
+    pub level: u32,
+    /// Issues whose stay at this level began in the window.
+    pub reached: u64,
+    /// Completed stays (left by escalation higher or resolution) that ended
+    /// in the window: how long they lasted.
+    pub stay: Spread,
+    /// Stays ended in the window by escalation to a higher level.
+    pub escalated: u64,
+    /// Stays ended in the window by resolution.
+    pub resolved: u64,
+    /// Stays still going on at `until`.
+    pub still_there: u64,
+}
+
+/// An issue still open at `until`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenIssue {
     pub id: i64,
     pub chain: String,
     pub title: String,
-    pub status: String,
+    /// The level it was at when the window ended.
     pub level: u32,
-    pub max_level: u32,
+    /// The current owner.
     pub owner: String,
     pub created_at: Ts,
-    pub first_ack_at: Option<Ts>,
-    pub resolved_at: Option<Ts>,
-    /// First time each level was reached (level 1: creation).
-    pub levels: Vec<LevelReached>,
+    /// Whether someone had acknowledged it by `until`.
+    pub acknowledged: bool,
 }
 
-/// Issues open at any moment of [start, end]: created by the end and not
-/// resolved before the start — including those opened before the window
-/// (seed bug B6). Highest level first.
-pub fn window(tx: &Transaction, start: Ts, end: Ts) -> Result<Vec<ReportRow>> {
+/// An SLA target breached in the window, and by how much.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Breach {
+    pub id: i64,
+    pub chain: String,
+    pub title: String,
+    /// "response" or "resolution".
+    pub target: String,
+    pub due_at: Ts,
+    /// The acknowledgement (response) or resolution that came late, if it
+    /// came before `until`.
+    pub settled_at: Option<Ts>,
+    /// From the deadline to the settlement, or to `until` when still unmet.
+    pub overshoot_seconds: i64,
+}
+
+/// Delivery trouble on one channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelFailures {
+    pub channel: String,
+    /// Failed delivery attempts (`delivery_failed` events) in the window.
+    pub failed_attempts: u64,
+    /// Notifications created before `until` that are dead now: never
+    /// delivered, waiting for `escalate outbox retry`.
+    pub dead: u64,
+}
+
+/// Involved issues of the scope; `i` is the issues table's alias. Binds ?1
+/// (since), ?2 (until), ?3 (chain or NULL). The unary `+` keeps SQLite off
+/// the created_at index (every issue ever filed is created before `until`)
+/// and on resolved_at: open issues plus those resolved since `since`.
+const INVOLVED: &str = "+i.created_at < ?2 AND (i.resolved_at IS NULL OR i.resolved_at >= ?1) \
+                        AND (?3 IS NULL OR i.chain = ?3)";
+
+/// Nearest-rank median and p90 over a `ranked` set with columns `v`
+/// (value), `rn` (1-based rank by v in its group) and `n` (group size).
+const PICK: &str = "MAX(n), \
+                    MAX(CASE WHEN rn = (n + 1) / 2 THEN v END), \
+                    MAX(CASE WHEN rn = (9 * n + 9) / 10 THEN v END)";
+
+fn bind<'a>(s: &'a Scope) -> (i64, i64, Option<&'a str>) {
+    (ms(s.since), ms(s.until), s.chain)
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn level(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+fn spread(n: Option<i64>, median_ms: Option<i64>, p90_ms: Option<i64>) -> Spread {
+    Spread {
+        count: count(n.unwrap_or(0)),
+        median: median_ms.map(|v| v.div_euclid(1000)),
+        p90: p90_ms.map(|v| v.div_euclid(1000)),
+    }
+}
+
+/// Whether any issue was ever filed on `chain` (for telling a chain that
+/// left the config from a typo).
+pub fn chain_has_issues(tx: &Transaction, chain: &str) -> Result<bool> {
+    let known: Option<i64> = tx
+        .prepare_cached("SELECT 1 FROM chains WHERE name = ?1")
+        .and_then(|mut s| s.query_row([chain], |r| r.get(0)).optional())
+        .sql("looking up chain")?;
+    if known.is_some() {
+        return Ok(true);
+    }
+    tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM issues WHERE chain = ?1)")
+        .and_then(|mut s| s.query_row([chain], |r| r.get(0)))
+        .sql("looking up chain")
+}
+
+fn row(rows: &mut BTreeMap<String, ReportRow>, name: String) -> &mut ReportRow {
+    rows.entry(name).or_insert_with_key(|k| ReportRow::new(k))
+}
+
+/// Per-chain figures for every chain with involved issues or SLA outcomes in
+/// the window, by chain name.
+pub fn chains(tx: &Transaction, scope: &Scope) -> Result<BTreeMap<String, ReportRow>> {
+    let (since, until, chain) = bind(scope);
+    let mut rows: BTreeMap<String, ReportRow> = BTreeMap::new();
+
+    // Counts over involved issues. Opened and resolved issues are always
+    // involved (created ≤ resolved), so one pass counts them all.
+    let sql = format!(
+        "SELECT i.chain, count(*), \
+           coalesce(sum(i.created_at >= ?1), 0), \
+           coalesce(sum(i.resolved_at < ?2), 0), \
+           coalesce(sum(i.resolved_at IS NULL OR i.resolved_at >= ?2), 0) \
+         FROM issues i WHERE {INVOLVED} GROUP BY i.chain"
+    );
+    let mut stmt = tx.prepare_cached(&sql).sql("preparing report counts")?;
+    let mut q = stmt
+        .query(params![since, until, chain])
+        .sql("counting issues")?;
+    while let Some(r) = q.next().sql("counting issues")? {
+        let c = row(&mut rows, r.get(0).sql("counting issues")?);
+        c.involved = count(r.get(1).sql("counting issues")?);
+        c.opened = count(r.get(2).sql("counting issues")?);
+        c.resolved = count(r.get(3).sql("counting issues")?);
+        c.still_open = count(r.get(4).sql("counting issues")?);
+    }
+
+    // Highest level reached, from the issue row (kept up to date by every
+    // escalation, so no event scan).
+    let sql = format!(
+        "SELECT i.chain, i.max_level, count(*) FROM issues i WHERE {INVOLVED} \
+         GROUP BY i.chain, i.max_level"
+    );
+    let mut stmt = tx.prepare_cached(&sql).sql("preparing level counts")?;
+    let mut q = stmt
+        .query(params![since, until, chain])
+        .sql("counting levels")?;
+    while let Some(r) = q.next().sql("counting levels")? {
+        let c = row(&mut rows, r.get(0).sql("counting levels")?);
+        let l = level(r.get(1).sql("counting levels")?);
+        c.highest_level
+            .insert(l, count(r.get(2).sql("counting levels")?));
+    }
+
+    // Escalated and breached: distinct issues with such an event in the
+    // window, found through the (kind, at) index. Any page at level ≥ 2
+    // counts, repeats included: someone above level 1 was pulled in.
+    let sql = format!(
+        "SELECT i.chain, \
+           count(DISTINCT CASE WHEN e.kind = 'escalated' THEN e.issue_id END), \
+           count(DISTINCT CASE WHEN e.kind = 'breached' THEN e.issue_id END) \
+         FROM events e JOIN issues i ON i.id = e.issue_id \
+         WHERE ((e.kind = 'escalated' AND e.level >= 2) OR e.kind = 'breached') \
+           AND e.at >= ?1 AND e.at < ?2 AND {INVOLVED} \
+         GROUP BY i.chain"
+    );
+    let mut stmt = tx.prepare_cached(&sql).sql("preparing escalation counts")?;
+    let mut q = stmt
+        .query(params![since, until, chain])
+        .sql("counting escalations")?;
+    while let Some(r) = q.next().sql("counting escalations")? {
+        let c = row(&mut rows, r.get(0).sql("counting escalations")?);
+        c.escalated = count(r.get(1).sql("counting escalations")?);
+        c.breached = count(r.get(2).sql("counting escalations")?);
+    }
+
+    // SLA outcomes recorded in the window, per target. `breached` is
+    // stamped at the deadline and `sla_met` at the ack or resolution, so
+    // each outcome falls in exactly one window.
     let mut stmt = tx
         .prepare_cached(
-            "SELECT i.id, i.chain, i.title, i.status, i.level, i.max_level, i.owner, \
-               i.created_at, i.resolved_at, \
-               (SELECT min(e.at) FROM events e \
-                 WHERE e.issue_id = i.id AND e.kind = 'acknowledged') AS first_ack, \
-               (SELECT group_concat(l.level || ':' || l.at, ',') FROM \
-                 (SELECT e.level AS level, min(e.at) AS at FROM events e \
-                   WHERE e.issue_id = i.id AND e.kind = 'escalated' AND e.level IS NOT NULL \
-                   GROUP BY e.level ORDER BY e.level) AS l) AS levels \
-             FROM issues i \
-             WHERE i.created_at <= ?2 AND (i.resolved_at IS NULL OR i.resolved_at >= ?1) \
-             ORDER BY i.max_level DESC, i.created_at, i.id",
+            "SELECT i.chain, json_extract(e.details, '$.target') AS target, \
+               coalesce(sum(e.kind = 'sla_met'), 0), coalesce(sum(e.kind = 'breached'), 0) \
+             FROM events e JOIN issues i ON i.id = e.issue_id \
+             WHERE e.kind IN ('sla_met', 'breached') AND e.at >= ?1 AND e.at < ?2 \
+               AND (?3 IS NULL OR i.chain = ?3) AND json_valid(e.details) \
+             GROUP BY i.chain, target",
         )
-        .sql("querying report")?;
+        .sql("preparing SLA counts")?;
+    let mut q = stmt
+        .query(params![since, until, chain])
+        .sql("counting SLA outcomes")?;
+    while let Some(r) = q.next().sql("counting SLA outcomes")? {
+        let name: String = r.get(0).sql("counting SLA outcomes")?;
+        let target: Option<String> = r.get(1).sql("counting SLA outcomes")?;
+        let outcome = SlaCount {
+            met: count(r.get(2).sql("counting SLA outcomes")?),
+            breached: count(r.get(3).sql("counting SLA outcomes")?),
+        };
+        let c = row(&mut rows, name);
+        match target.as_deref() {
+            Some("response") => c.response_sla = outcome,
+            Some("resolution") => c.resolution_sla = outcome,
+            // An event from a newer escalate with another target: not ours
+            // to interpret.
+            _ => {}
+        }
+    }
+
+    // Time to first acknowledgement and to resolution, through the
+    // first_acked_at and resolved_at indexes.
+    let sql = format!(
+        "WITH samples (chain, metric, v) AS ( \
+           SELECT chain, 'ack', first_acked_at - created_at FROM issues \
+            WHERE first_acked_at >= ?1 AND first_acked_at < ?2 AND (?3 IS NULL OR chain = ?3) \
+           UNION ALL \
+           SELECT chain, 'resolve', resolved_at - created_at FROM issues \
+            WHERE resolved_at >= ?1 AND resolved_at < ?2 AND (?3 IS NULL OR chain = ?3)), \
+         ranked AS ( \
+           SELECT chain, metric, v, \
+             row_number() OVER (PARTITION BY chain, metric ORDER BY v) AS rn, \
+             count(*) OVER (PARTITION BY chain, metric) AS n \
+           FROM samples) \
+         SELECT chain, metric, {PICK} FROM ranked GROUP BY chain, metric"
+    );
+    let mut stmt = tx.prepare_cached(&sql).sql("preparing durations")?;
+    let mut q = stmt
+        .query(params![since, until, chain])
+        .sql("measuring durations")?;
+    while let Some(r) = q.next().sql("measuring durations")? {
+        let name: String = r.get(0).sql("measuring durations")?;
+        let metric: String = r.get(1).sql("measuring durations")?;
+        let s = spread(
+            r.get(2).sql("measuring durations")?,
+            r.get(3).sql("measuring durations")?,
+            r.get(4).sql("measuring durations")?,
+        );
+        let c = row(&mut rows, name);
+        if metric == "ack" {
+            c.time_to_ack = s;
+        } else {
+            c.time_to_resolve = s;
+        }
+    }
+    Ok(rows)
+}
+
+/// Per (chain, level): reach, stays and how they ended.
+///
+/// A *stay* at a level begins with `created` or `reopened` (level 1), an
+/// `escalated` event to a level other than the one before (a page at the
+/// same level is a repeat, not a new stay) or a `capped` event; it ends at
+/// the next such event or at `resolved`. It is *completed* when it ended by
+/// escalation to a higher level or by resolution. Events are read up to
+/// `until` only, so a stay that ended later is still going on at `until`;
+/// stays that began before `since` are followed so that their end can count.
+/// CROSS JOIN fixes the join order: involved issues first (few), then their
+/// events by the (issue_id, id) index — not every level event ever recorded.
+pub fn levels(tx: &Transaction, scope: &Scope) -> Result<Vec<LevelReached>> {
+    let (since, until, chain) = bind(scope);
+    let sql = format!(
+        "WITH ev AS ( \
+           SELECT e.issue_id, i.chain, e.id, e.at, e.kind, e.level, \
+             lag(e.level) OVER (PARTITION BY e.issue_id ORDER BY e.at, e.id) AS prev_level \
+           FROM issues i CROSS JOIN events e ON e.issue_id = i.id \
+           WHERE {INVOLVED} AND e.at < ?2 \
+             AND e.kind IN ('created', 'escalated', 'resolved', 'reopened', 'capped')), \
+         marks AS ( \
+           SELECT * FROM ev WHERE NOT (kind = 'escalated' AND level IS prev_level)), \
+         bounds AS ( \
+           SELECT issue_id, chain, kind, level, at AS start_at, \
+             lead(kind) OVER w AS next_kind, lead(level) OVER w AS next_level, \
+             lead(at) OVER w AS end_at \
+           FROM marks WINDOW w AS (PARTITION BY issue_id ORDER BY at, id)), \
+         stays AS ( \
+           SELECT chain, level, issue_id, start_at, end_at, \
+             CASE WHEN end_at >= ?1 AND (next_kind = 'resolved' \
+                    OR (next_kind = 'escalated' AND next_level > level)) \
+                  THEN end_at - start_at END AS v, \
+             CASE WHEN end_at >= ?1 AND next_kind = 'resolved' THEN 1 ELSE 0 END AS resolved, \
+             CASE WHEN end_at >= ?1 AND next_kind = 'escalated' AND next_level > level \
+                  THEN 1 ELSE 0 END AS escalated \
+           FROM bounds WHERE kind <> 'resolved' AND level IS NOT NULL), \
+         ranked AS ( \
+           SELECT *, \
+             row_number() OVER (PARTITION BY chain, level, v IS NULL ORDER BY v) AS rn, \
+             count(v) OVER (PARTITION BY chain, level) AS n \
+           FROM stays) \
+         SELECT chain, level, \
+           count(DISTINCT CASE WHEN start_at >= ?1 THEN issue_id END), \
+           sum(escalated), sum(resolved), sum(end_at IS NULL), {PICK} \
+         FROM ranked GROUP BY chain, level ORDER BY chain, level"
+    );
+    let mut stmt = tx.prepare_cached(&sql).sql("preparing level stays")?;
     let rows = stmt
-        .query_map(params![ms(start), ms(end)], |r| {
-            let created_at = ts(r.get(7)?)?;
-            let mut levels = vec![LevelReached {
-                level: 1,
-                at: created_at,
-            }];
-            let packed: Option<String> = r.get(10)?;
-            for pair in packed.as_deref().unwrap_or("").split(',') {
-                if let Some((l, at)) = pair.split_once(':') {
-                    if let (Ok(l), Ok(at)) = (l.parse::<u32>(), at.parse::<i64>()) {
-                        if l > 1 {
-                            levels.push(LevelReached {
-                                level: l,
-                                at: ts(at)?,
-                            });
-                        }
-                    }
-                }
-            }
-            Ok(ReportRow {
-                id: r.get(0)?,
-                chain: r.get(1)?,
-                title: r.get(2)?,
-                status: r.get(3)?,
-                level: r.get(4)?,
-                max_level: r.get(5)?,
-                owner: r.get(6)?,
-                created_at,
-                resolved_at: ts_opt(r.get(8)?)?,
-                first_ack_at: ts_opt(r.get(9)?)?,
-                levels,
+        .query_map(params![since, until, chain], |r| {
+            let n: Option<i64> = r.get(6)?;
+            Ok(LevelReached {
+                chain: r.get(0)?,
+                level: level(r.get(1)?),
+                reached: count(r.get(2)?),
+                escalated: count(r.get(3)?),
+                resolved: count(r.get(4)?),
+                still_there: count(r.get(5)?),
+                stay: spread(n, r.get(7)?, r.get(8)?),
             })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading report")?;
+        .sql("reading level stays")?;
     Ok(rows)
+}
+
+/// The issues open longest at `until`, oldest first (at most `limit`).
+pub fn longest_open(tx: &Transaction, scope: &Scope, limit: u32) -> Result<Vec<OpenIssue>> {
+    let (_, until, chain) = bind(scope);
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT i.id, i.chain, i.title, i.owner, i.created_at, \
+               i.first_acked_at IS NOT NULL AND i.first_acked_at < ?1, \
+               coalesce((SELECT e.level FROM events e WHERE e.issue_id = i.id \
+                   AND e.kind IN ('created', 'escalated', 'reopened', 'capped') AND e.at < ?1 \
+                   ORDER BY e.at DESC, e.id DESC LIMIT 1), i.level) \
+             FROM issues i \
+             WHERE +i.created_at < ?1 AND (i.resolved_at IS NULL OR i.resolved_at >= ?1) \
+               AND (?2 IS NULL OR i.chain = ?2) \
+             ORDER BY +i.created_at, i.id LIMIT ?3",
+        )
+        .sql("preparing longest open")?;
+    let rows = stmt
+        .query_map(params![until, chain, limit], |r| {
+            Ok(OpenIssue {
+                id: r.get(0)?,
+                chain: r.get(1)?,
+                title: r.get(2)?,
+                owner: r.get(3)?,
+                created_at: ts(r.get(4)?)?,
+                acknowledged: r.get(5)?,
+                level: level(r.get(6)?),
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading longest open")?;
+    Ok(rows)
+}
+
+/// SLA targets breached in the window, largest overshoot first (at most
+/// `limit`). The overshoot runs from the deadline to the late ack or
+/// resolution, or to `until` when it had not come by then.
+pub fn worst_breaches(tx: &Transaction, scope: &Scope, limit: u32) -> Result<Vec<Breach>> {
+    let (since, until, chain) = bind(scope);
+    let mut stmt = tx
+        .prepare_cached(
+            "WITH b AS ( \
+               SELECT e.issue_id, json_extract(e.details, '$.target') AS target, \
+                 min(e.at) AS breached_at \
+               FROM events e \
+               WHERE e.kind = 'breached' AND e.at >= ?1 AND e.at < ?2 AND json_valid(e.details) \
+               GROUP BY e.issue_id, target), \
+             t AS ( \
+               SELECT i.id, i.chain, i.title, b.target, \
+                 coalesce(CASE b.target WHEN 'response' THEN i.response_due_at \
+                          ELSE i.resolution_due_at END, b.breached_at) AS due, \
+                 CASE b.target WHEN 'response' THEN i.first_acked_at ELSE i.resolved_at END AS done \
+               FROM b JOIN issues i ON i.id = b.issue_id \
+               WHERE b.target IN ('response', 'resolution') AND (?3 IS NULL OR i.chain = ?3)) \
+             SELECT id, chain, title, target, due, CASE WHEN done < ?2 THEN done END, \
+               max(0, coalesce(CASE WHEN done < ?2 THEN done END, ?2) - due) AS over \
+             FROM t ORDER BY over DESC, id, target LIMIT ?4",
+        )
+        .sql("preparing worst breaches")?;
+    let rows = stmt
+        .query_map(params![since, until, chain, limit], |r| {
+            let over: i64 = r.get(6)?;
+            Ok(Breach {
+                id: r.get(0)?,
+                chain: r.get(1)?,
+                title: r.get(2)?,
+                target: r.get(3)?,
+                due_at: ts(r.get(4)?)?,
+                settled_at: r.get::<_, Option<i64>>(5)?.map(ts).transpose()?,
+                overshoot_seconds: over.div_euclid(1000),
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading worst breaches")?;
+    Ok(rows)
+}
+
+/// Failed delivery attempts in the window and dead notifications, by channel.
+pub fn delivery(tx: &Transaction, scope: &Scope) -> Result<Vec<ChannelFailures>> {
+    let (since, until, chain) = bind(scope);
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT channel, sum(failed), sum(dead) FROM ( \
+               SELECT coalesce(json_extract(e.details, '$.channel'), 'unknown') AS channel, \
+                 1 AS failed, 0 AS dead \
+               FROM events e JOIN issues i ON i.id = e.issue_id \
+               WHERE e.kind = 'delivery_failed' AND e.at >= ?1 AND e.at < ?2 \
+                 AND json_valid(e.details) AND (?3 IS NULL OR i.chain = ?3) \
+               UNION ALL \
+               SELECT o.channel, 0, 1 FROM outbox o JOIN issues i ON i.id = o.issue_id \
+               WHERE o.status = 'dead' AND o.created_at < ?2 AND (?3 IS NULL OR i.chain = ?3)) \
+             GROUP BY channel ORDER BY channel",
+        )
+        .sql("preparing delivery failures")?;
+    let rows = stmt
+        .query_map(params![since, until, chain], |r| {
+            Ok(ChannelFailures {
+                channel: r.get(0)?,
+                failed_attempts: count(r.get(1)?),
+                dead: count(r.get(2)?),
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading delivery failures")?;
+    Ok(rows)
+}
+
+/// Everything a report shows, read in one snapshot.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Data {
+    pub chains: BTreeMap<String, ReportRow>,
+    pub levels: Vec<LevelReached>,
+    pub longest_open: Vec<OpenIssue>,
+    pub worst_breaches: Vec<Breach>,
+    pub delivery: Vec<ChannelFailures>,
+}
+
+/// Run every report query; `top` bounds the two lists.
+pub fn collect(tx: &Transaction, scope: &Scope, top: u32) -> Result<Data> {
+    Ok(Data {
+        chains: chains(tx, scope)?,
+        levels: levels(tx, scope)?,
+        longest_open: longest_open(tx, scope, top)?,
+        worst_breaches: worst_breaches(tx, scope, top)?,
+        delivery: delivery(tx, scope)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use chrono::{TimeDelta, TimeZone, Utc};
+
+    fn t(minutes: i64) -> Ts {
+        Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+            .single()
+            .expect("time")
+            + TimeDelta::minutes(minutes)
+    }
+
+    fn m(minutes: i64) -> i64 {
+        ms(t(minutes))
+    }
+
+    /// An issue row and its level-changing events, written directly.
+    fn issue(
+        tx: &Transaction,
+        id: i64,
+        chain: &str,
+        created: i64,
+        resolved: Option<i64>,
+        events: &[(i64, &str, u32)],
+    ) {
+        let max = events.iter().map(|e| e.2).max().unwrap_or(1);
+        tx.execute(
+            "INSERT INTO issues (id, chain, title, status, level, max_level, epoch_at, owner, \
+               owner_kind, created_at, resolved_at) \
+             VALUES (?1, ?2, 'x', ?3, 1, ?4, ?5, 'r', 'role', ?5, ?6)",
+            params![
+                id,
+                chain,
+                if resolved.is_some() {
+                    "resolved"
+                } else {
+                    "open"
+                },
+                max,
+                m(created),
+                resolved.map(m)
+            ],
+        )
+        .expect("issue");
+        for (at, kind, level) in events {
+            tx.execute(
+                "INSERT INTO events (issue_id, at, kind, level, actor) VALUES (?1, ?2, ?3, ?4, 'x')",
+                params![id, m(*at), kind, level],
+            )
+            .expect("event");
+        }
+    }
+
+    #[test]
+    fn stays_skip_repeats_and_percentiles_are_nearest_rank() {
+        let mut store = Store::open_in_memory().expect("store");
+        store
+            .write(|tx| {
+                // L1 for 10, L2 for 50 (a repeat page at 30 does not split
+                // the stay), resolved there.
+                issue(
+                    tx,
+                    1,
+                    "a",
+                    0,
+                    Some(60),
+                    &[
+                        (0, "created", 1),
+                        (10, "escalated", 2),
+                        (30, "escalated", 2),
+                        (60, "resolved", 2),
+                    ],
+                );
+                // L1 for 20 then still at L2 at the end of the window (its
+                // resolution at 200 is after it).
+                issue(
+                    tx,
+                    2,
+                    "a",
+                    0,
+                    Some(200),
+                    &[
+                        (0, "created", 1),
+                        (20, "escalated", 2),
+                        (200, "resolved", 2),
+                    ],
+                );
+                // L1 for 40, resolved, reopened: a second L1 stay of 5.
+                issue(
+                    tx,
+                    3,
+                    "a",
+                    0,
+                    None,
+                    &[
+                        (0, "created", 1),
+                        (40, "resolved", 1),
+                        (50, "reopened", 1),
+                        (55, "escalated", 2),
+                    ],
+                );
+                Ok(())
+            })
+            .expect("fixture");
+        let scope = Scope {
+            since: t(0),
+            until: t(100),
+            chain: None,
+        };
+        let levels = store.read(|tx| levels(tx, &scope)).expect("levels");
+        let l1 = &levels[0];
+        assert_eq!((l1.level, l1.reached), (1, 3));
+        // stays 5, 10, 20, 40 minutes: median rank 2 (10), p90 rank 4 (40)
+        assert_eq!(
+            l1.stay,
+            Spread {
+                count: 4,
+                median: Some(600),
+                p90: Some(2400)
+            }
+        );
+        assert_eq!((l1.escalated, l1.resolved, l1.still_there), (3, 1, 0));
+        let l2 = &levels[1];
+        assert_eq!((l2.level, l2.reached), (2, 3));
+        assert_eq!(
+            l2.stay,
+            Spread {
+                count: 1,
+                median: Some(3000),
+                p90: Some(3000)
+            }
+        );
+        assert_eq!((l2.escalated, l2.resolved, l2.still_there), (0, 1, 2));
+
+        let rows = store.read(|tx| chains(tx, &scope)).expect("chains");
+        let a = &rows["a"];
+        assert_eq!(
+            (a.involved, a.opened, a.resolved, a.still_open, a.escalated),
+            (3, 3, 1, 2, 3)
+        );
+        assert_eq!(
+            a.time_to_resolve,
+            Spread {
+                count: 1,
+                median: Some(3600),
+                p90: Some(3600)
+            }
+        );
+        assert_eq!(a.time_to_ack, Spread::default());
+    }
+
+    /// The report's cost follows the window: its entry points use the
+    /// time indexes rather than scanning every event.
+    #[test]
+    fn window_queries_use_time_indexes() {
+        let store = Store::open_in_memory().expect("store");
+        let plan = |sql: &str| -> String {
+            let mut stmt = store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("prepare");
+            let rows = stmt
+                .query_map(params![0, 1, "a"], |r| r.get::<_, String>(3))
+                .expect("query")
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .expect("rows");
+            rows.join(" / ")
+        };
+        let events = plan(
+            "SELECT count(*) FROM events e WHERE e.kind = 'breached' AND e.at >= ?1 \
+             AND e.at < ?2 AND ?3 IS NOT NULL",
+        );
+        assert!(events.contains("events_kind_at"), "{events}");
+        let involved = plan(&format!("SELECT count(*) FROM issues i WHERE {INVOLVED}"));
+        assert!(
+            involved.contains("issues_resolved_at") && !involved.contains("SCAN"),
+            "{involved}"
+        );
+        let acks = plan(
+            "SELECT count(*) FROM issues WHERE first_acked_at >= ?1 AND first_acked_at < ?2 \
+             AND (?3 IS NULL OR chain = ?3)",
+        );
+        assert!(acks.contains("issues_first_acked_at"), "{acks}");
+    }
 }
