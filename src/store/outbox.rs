@@ -128,7 +128,10 @@ fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
         chain: r.get(11)?,
         created_at: ts(r.get(12)?)?,
         payload: r.get(14)?,
-        task: match (r.get::<_, Option<String>>(15)?, r.get::<_, Option<String>>(16)?) {
+        task: match (
+            r.get::<_, Option<String>>(15)?,
+            r.get::<_, Option<String>>(16)?,
+        ) {
             (Some(tracker), Some(key)) => Some(crate::store::Task {
                 tracker,
                 key,
