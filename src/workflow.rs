@@ -241,6 +241,9 @@ pub fn apply(
                     }),
                 )?;
                 enqueue_page(tx, config, issue.id, page, now)?;
+                if page.repeat == 0 {
+                    request_task(tx, config, issue, page, now)?;
+                }
                 issue.max_level = issue.max_level.max(page.level);
                 pages.push(page.clone());
             }
@@ -319,6 +322,108 @@ fn record_sla(
             enqueue(tx, config, issue.id, Notice::Sla(target, state), &page, now)?;
         }
     }
+    Ok(())
+}
+
+/// The outbox channel of engineering-task work.
+pub const TRACKER_CHANNEL: &str = "tracker";
+
+/// Reaching a level with `create_task` asks for an engineering task — once
+/// per issue — through the outbox (created after commit, retried like any
+/// delivery, looked up before created so a crash cannot duplicate it). The
+/// task's text is written now, with the issue as it stands.
+fn request_task(
+    tx: &Transaction,
+    config: &Config,
+    issue: &Issue,
+    page: &Page,
+    now: Ts,
+) -> Result<()> {
+    let Some(tracker) = config
+        .chain(&issue.chain)
+        .and_then(|c| c.level(page.level))
+        .and_then(|l| l.create_task.clone())
+    else {
+        return Ok(());
+    };
+    if issue.edge.task.is_some() || outbox::task_target(tx, issue.id)?.is_some() {
+        return Ok(());
+    }
+    let mut body = format!(
+        "escalate escalated issue #{} to level {} ({}) of chain `{}`.\n\n",
+        issue.id, page.level, page.role, issue.chain
+    );
+    body.push_str(&format!("- Opened: {}\n", rfc3339(issue.created_at)));
+    if let (Some(source), Some(ext)) = (&issue.edge.source, &issue.edge.external_id) {
+        body.push_str(&format!("- Source: {source} ticket {ext}\n"));
+    }
+    if let Some(r) = &issue.external_ref {
+        body.push_str(&format!("- Reference: {r}\n"));
+    }
+    if let Some(p) = &issue.edge.priority {
+        body.push_str(&format!("- Priority: {p}\n"));
+    }
+    if !issue.edge.tags.is_empty() {
+        body.push_str(&format!("- Tags: {}\n", issue.edge.tags.join(", ")));
+    }
+    body.push_str(&format!("- Owner: {}\n", issue.owner));
+    for (name, clock) in [
+        ("response", issue.sla.response),
+        ("resolution", issue.sla.resolution),
+    ] {
+        if let Some(c) = clock {
+            body.push_str(&format!(
+                "- SLA {name}: {} (due {})\n",
+                c.state.as_str(),
+                rfc3339(c.due_at)
+            ));
+        }
+    }
+    body.push_str("\nLevel history:\n");
+    for e in events::for_issue(tx, issue.id)? {
+        if e.kind == "created" || e.kind == "escalated" {
+            let role = e
+                .details
+                .get("role")
+                .or_else(|| e.details.get("owner"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("");
+            body.push_str(&format!(
+                "- {} level {} {role}\n",
+                rfc3339(e.at),
+                e.level.unwrap_or(1)
+            ));
+        }
+    }
+    if let Some(d) = &issue.description {
+        body.push_str(&format!("\n{d}\n"));
+    }
+    body.push_str(&format!(
+        "\nTimeline: `escalate show {}`. Resolving the issue in escalate closes this task.\n",
+        issue.id
+    ));
+    let payload = json!({
+        "marker": format!("escalate-{}", issue.id),
+        "title": format!("[escalate #{}] {}", issue.id, issue.title),
+        "body": body,
+    })
+    .to_string();
+    outbox::enqueue(
+        tx,
+        &NewDelivery {
+            issue_id: issue.id,
+            notice: Notice::TaskCreate,
+            payload: Some(&payload),
+            epoch: 0,
+            level: 0,
+            repeat: 0,
+            role: &page.role,
+            channel: TRACKER_CHANNEL,
+            target: &tracker,
+            due_at: now,
+        },
+        now,
+    )?;
     Ok(())
 }
 
@@ -449,6 +554,34 @@ pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts)
     )?;
     settle_sla(tx, &mut issue, &[Target::Response, Target::Resolution], now)?;
     issues::save(tx, &issue)?;
+    // The engineering task (made or still being made) is closed with a note.
+    let tracker = match &issue.edge.task {
+        Some(t) => Some(t.tracker.clone()),
+        None => outbox::task_target(tx, id)?,
+    };
+    if let Some(tracker) = tracker {
+        let comment = match note {
+            Some(n) => format!("Resolved in escalate by {by} at {}: {n}", rfc3339(now)),
+            None => format!("Resolved in escalate by {by} at {}.", rfc3339(now)),
+        };
+        let payload = json!({ "comment": comment }).to_string();
+        outbox::enqueue(
+            tx,
+            &NewDelivery {
+                issue_id: id,
+                notice: Notice::TaskClose,
+                payload: Some(&payload),
+                epoch: issue.esc.epoch,
+                level: 0,
+                repeat: 0,
+                role: "",
+                channel: TRACKER_CHANNEL,
+                target: &tracker,
+                due_at: now,
+            },
+            now,
+        )?;
+    }
     Ok(issue)
 }
 

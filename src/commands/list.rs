@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, args: &ListArgs, io: &mut Io) -> Result<Code> {
         writeln!(io.out, "{}", serde_json::to_string_pretty(&views)?)?;
     } else {
         let mut table = super::view::table(vec![
-            "ID", "STATUS", "CHAIN", "LEVEL", "OWNER", "AGE", "NEXT", "SLA", "TITLE",
+            "ID", "STATUS", "CHAIN", "LEVEL", "OWNER", "AGE", "NEXT", "SLA", "TASK", "TITLE",
         ]);
         for i in &rows {
             let orphaned = config.as_ref().is_some_and(|c| c.chain(&i.chain).is_none());
@@ -66,6 +66,10 @@ pub fn run(ctx: &Ctx, args: &ListArgs, io: &mut Io) -> Result<Code> {
                 age,
                 next,
                 sla_cell(&i.sla, ctx.now),
+                i.edge
+                    .task
+                    .as_ref()
+                    .map_or("-".to_string(), |t| format!("{} {}", t.tracker, t.key)),
                 i.title.clone(),
             ]);
         }

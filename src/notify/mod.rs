@@ -8,6 +8,7 @@ pub mod email;
 pub mod http;
 pub mod message;
 pub mod slack;
+pub mod subscription;
 pub mod tracker;
 pub mod webhook;
 
@@ -23,7 +24,7 @@ use serde_json::json;
 
 use crate::config::{Config, Contact};
 use crate::engine::Ts;
-use crate::store::{events, outbox, Delivery, EventKind, Store};
+use crate::store::{events, issues, outbox, Delivery, EventKind, Notice, Store, Task};
 use crate::workflow::{rfc3339, SYSTEM};
 
 /// How long a claimed row is reserved for the process delivering it. A
@@ -167,6 +168,9 @@ pub fn deliver(
     let owner = format!("pid-{}", std::process::id());
     let mut outcome = Outcome::default();
     let mut senders: Option<Senders> = None;
+    if !config.subscriptions.is_empty() {
+        store.write(|tx| subscription::enqueue_new(tx, config, now))?;
+    }
     loop {
         let batch = store.write(|tx| outbox::claim(tx, now, now + LEASE, &owner, BATCH))?;
         if batch.is_empty() {
@@ -176,9 +180,12 @@ pub fn deliver(
         // Group network rows by destination: a storm of escalations to one
         // channel is one message, not hundreds.
         let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        let mut tasks: Vec<usize> = Vec::new();
         for (i, d) in batch.iter().enumerate() {
             if d.channel == "console" {
                 results.push((i, console::send(d, now, console)));
+            } else if matches!(d.notice, Notice::TaskCreate | Notice::TaskClose) {
+                tasks.push(i);
             } else {
                 groups
                     .entry((d.channel.clone(), d.target.clone()))
@@ -198,12 +205,28 @@ pub fn deliver(
                         let g = next.fetch_add(1, Ordering::Relaxed);
                         let Some(group) = groups.get(g) else { break };
                         let items: Vec<&Delivery> = group.iter().map(|&i| &batch[i]).collect();
-                        let result = match contact_for(config, items[0]) {
-                            Some(contact) => senders.send(config, &contact, &items, now, false),
-                            None => Err(SendError::Permanent(format!(
-                                "{} contact {} is no longer in the config",
-                                items[0].channel, items[0].target
-                            ))),
+                        let result = if items[0].notice == Notice::Event {
+                            match (subscription::find(config, &items[0].target), &senders.http) {
+                                (Some(sub), Some(client)) => {
+                                    subscription::send(client, sub, &items, now)
+                                }
+                                (Some(_), None) => Err(SendError::Temporary(
+                                    "the HTTP client could not be built".into(),
+                                    None,
+                                )),
+                                (None, _) => Err(SendError::Permanent(format!(
+                                    "subscription {} is no longer in the config",
+                                    items[0].target
+                                ))),
+                            }
+                        } else {
+                            match contact_for(config, items[0]) {
+                                Some(contact) => senders.send(config, &contact, &items, now, false),
+                                None => Err(SendError::Permanent(format!(
+                                    "{} contact {} is no longer in the config",
+                                    items[0].channel, items[0].target
+                                ))),
+                            }
                         };
                         if let Ok(mut done) = done.lock() {
                             done.extend(group.iter().map(|&i| (i, result.clone())));
@@ -213,11 +236,33 @@ pub fn deliver(
             });
             results.extend(done.into_inner().unwrap_or_default());
         }
+        // Task work is rare and each row is its own conversation with the
+        // tracker (look up, create, comment, close): one at a time.
+        let mut made: BTreeMap<usize, tracker::TaskRef> = BTreeMap::new();
+        for &i in &tasks {
+            let senders = senders.get_or_insert_with(|| Senders::new(config));
+            match task_work(config, senders, &batch[i]) {
+                Ok(Some(task)) => {
+                    made.insert(i, task);
+                    results.push((i, Ok(())));
+                }
+                Ok(None) => results.push((i, Ok(()))),
+                Err(e) => results.push((i, Err(e))),
+            }
+        }
         results.sort_by_key(|(i, _)| *i);
         let max_attempts = config.delivery.max_attempts;
         store.write(|tx| {
             for (i, r) in &results {
-                record(tx, &batch[*i], r, now, max_attempts, &mut outcome)?;
+                record(
+                    tx,
+                    &batch[*i],
+                    r,
+                    made.get(i),
+                    now,
+                    max_attempts,
+                    &mut outcome,
+                )?;
             }
             Ok(())
         })?;
@@ -225,10 +270,67 @@ pub fn deliver(
     Ok(outcome)
 }
 
+/// Create (look up first) or close the engineering task of an outbox row.
+fn task_work(
+    config: &Config,
+    senders: &Senders,
+    d: &Delivery,
+) -> Result<Option<tracker::TaskRef>, SendError> {
+    let Some(t) = config.trackers.get(&d.target) else {
+        return Err(SendError::Permanent(format!(
+            "tracker `{}` is no longer in the config",
+            d.target
+        )));
+    };
+    // An unset token is a fixable setup problem: keep retrying.
+    let tc = tracker::TrackerConfig::from_config(t).map_err(|e| SendError::Temporary(e, None))?;
+    let client = senders
+        .http
+        .as_ref()
+        .ok_or_else(|| SendError::Temporary("the HTTP client could not be built".into(), None))?;
+    let payload: serde_json::Value = d
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or_default();
+    let text = |k: &str| {
+        payload
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    match d.notice {
+        Notice::TaskCreate => {
+            let spec = tracker::TaskSpec {
+                marker: text("marker"),
+                title: text("title"),
+                body: text("body"),
+            };
+            tracker::ensure(client, &tc, &spec).map(Some)
+        }
+        _ => {
+            let Some(task) = &d.task else {
+                return Err(SendError::Temporary(
+                    format!("the {} task is not created yet", d.target),
+                    None,
+                ));
+            };
+            let task = tracker::TaskRef {
+                key: task.key.clone(),
+                url: task.url.clone(),
+                id: task.id.clone(),
+            };
+            tracker::close(client, &tc, &task, &text("comment")).map(|()| None)
+        }
+    }
+}
+
 fn record(
     tx: &rusqlite::Transaction,
     d: &Delivery,
     result: &Result<(), SendError>,
+    task: Option<&tracker::TaskRef>,
     now: Ts,
     max_attempts: u32,
     outcome: &mut Outcome,
@@ -241,9 +343,50 @@ fn record(
         "repeat": d.repeat,
         "attempt": d.attempts + 1,
     });
+    // Deliveries to subscribers are not issue history (and logging them
+    // would feed a subscription to `notified` with its own deliveries).
+    let log = d.notice != Notice::Event;
     match result {
         Ok(()) => {
             outbox::mark_sent(tx, d.id, now)?;
+            outcome.sent += 1;
+            if !log {
+                return Ok(());
+            }
+            if let (Notice::TaskCreate, Some(t)) = (d.notice, task) {
+                let task = Task {
+                    tracker: d.target.clone(),
+                    key: t.key.clone(),
+                    url: t.url.clone(),
+                    id: t.id.clone(),
+                };
+                issues::set_task(tx, d.issue_id, &task)?;
+                let details = json!({ "tracker": d.target, "key": t.key, "url": t.url });
+                events::append(
+                    tx,
+                    d.issue_id,
+                    now,
+                    EventKind::TaskCreated,
+                    Some(d.level),
+                    SYSTEM,
+                    &details,
+                )?;
+                return Ok(());
+            }
+            if d.notice == Notice::TaskClose {
+                let key = d.task.as_ref().map(|t| t.key.clone());
+                let details = json!({ "tracker": d.target, "key": key });
+                events::append(
+                    tx,
+                    d.issue_id,
+                    now,
+                    EventKind::TaskClosed,
+                    None,
+                    SYSTEM,
+                    &details,
+                )?;
+                return Ok(());
+            }
             let mut details = base;
             details["late_seconds"] = json!((now - d.due_at).num_seconds());
             events::append(
@@ -255,7 +398,6 @@ fn record(
                 SYSTEM,
                 &details,
             )?;
-            outcome.sent += 1;
         }
         Err(e) => {
             let attempts = d.attempts + 1;
@@ -273,19 +415,21 @@ fn record(
                 SendError::Permanent(m) => (m.clone(), None),
             };
             outbox::mark_failed(tx, d.id, &reason, retry_at)?;
-            let mut details = base;
-            details["error"] = json!(reason);
-            details["retry_at"] = json!(retry_at.map(rfc3339));
-            details["dead"] = json!(retry_at.is_none());
-            events::append(
-                tx,
-                d.issue_id,
-                now,
-                EventKind::DeliveryFailed,
-                Some(d.level),
-                SYSTEM,
-                &details,
-            )?;
+            if log {
+                let mut details = base;
+                details["error"] = json!(reason);
+                details["retry_at"] = json!(retry_at.map(rfc3339));
+                details["dead"] = json!(retry_at.is_none());
+                events::append(
+                    tx,
+                    d.issue_id,
+                    now,
+                    EventKind::DeliveryFailed,
+                    Some(d.level),
+                    SYSTEM,
+                    &details,
+                )?;
+            }
             let entry = (d.issue_id, format!("{} {}", d.channel, d.target), reason);
             if retry_at.is_some() {
                 outcome.retrying.push(entry);

@@ -31,11 +31,15 @@ pub enum EventKind {
     Updated,
     /// The same ticket was created again while open (details.count).
     Deduplicated,
+    /// An engineering task was created (details.tracker, key, url).
+    TaskCreated,
+    /// The engineering task was commented on and closed.
+    TaskClosed,
 }
 
 impl EventKind {
     /// Every kind, for validating filters.
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::Created,
         EventKind::Escalated,
         EventKind::Notified,
@@ -51,6 +55,8 @@ impl EventKind {
         EventKind::SlaMet,
         EventKind::Updated,
         EventKind::Deduplicated,
+        EventKind::TaskCreated,
+        EventKind::TaskClosed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +76,8 @@ impl EventKind {
             EventKind::SlaMet => "sla_met",
             EventKind::Updated => "updated",
             EventKind::Deduplicated => "deduplicated",
+            EventKind::TaskCreated => "task_created",
+            EventKind::TaskClosed => "task_closed",
         }
     }
 }

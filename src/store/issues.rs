@@ -462,3 +462,14 @@ pub fn by_source(tx: &Transaction, source: &str, external_id: &str) -> Result<Op
     .and_then(|mut s| s.query_row([source, external_id], from_row).optional())
     .sql("reading issue by source")
 }
+
+/// Record the engineering task created for an issue.
+pub fn set_task(tx: &Transaction, id: i64, task: &Task) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE issues SET task_tracker = ?2, task_key = ?3, task_url = ?4, task_id = ?5 \
+         WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![id, task.tracker, task.key, task.url, task.id]))
+    .sql("recording the task")?;
+    Ok(())
+}

@@ -3,7 +3,7 @@
 //! it; claimed with a lease by the process that delivers it.
 
 use anyhow::Result;
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ms, ts, SqlContext};
 use crate::engine::sla::{State as SlaState, Target};
@@ -354,4 +354,14 @@ pub fn exists(tx: &Transaction, id: i64) -> Result<bool> {
     tx.prepare_cached("SELECT 1 FROM outbox WHERE id = ?1")
         .and_then(|mut s| s.exists([id]))
         .sql("reading outbox")
+}
+
+/// The tracker of an issue's task request that is pending or done, if any.
+pub fn task_target(tx: &Transaction, issue_id: i64) -> Result<Option<String>> {
+    tx.prepare_cached(
+        "SELECT target FROM outbox WHERE issue_id = ?1 AND notice = 'task_create' \
+         AND status IN ('pending', 'sent') ORDER BY id LIMIT 1",
+    )
+    .and_then(|mut s| s.query_row([issue_id], |r| r.get(0)).optional())
+    .sql("reading task requests")
 }

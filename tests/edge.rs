@@ -1,0 +1,395 @@
+//! Engineering tasks and event subscriptions through the real binary,
+//! against HTTP servers on 127.0.0.1 started here: a GitHub Issues API
+//! (list by label, create, comment, close) and a subscriber.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use support::*;
+
+#[derive(Clone, Debug)]
+struct Req {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Req {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+type Handler = dyn Fn(&Req) -> (u16, String) + Send + Sync;
+
+/// A keep-alive HTTP server answering with `handler`, recording requests.
+struct Server {
+    port: u16,
+    seen: Arc<Mutex<Vec<Req>>>,
+}
+
+impl Server {
+    fn start(handler: Arc<Handler>) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let shared = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (seen, handler) = (Arc::clone(&shared), Arc::clone(&handler));
+                std::thread::spawn(move || {
+                    let Ok(clone) = stream.try_clone() else {
+                        return;
+                    };
+                    let mut reader = BufReader::new(clone);
+                    let mut stream = stream;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut parts = line.split_whitespace();
+                        let method = parts.next().unwrap_or("").to_string();
+                        let path = parts.next().unwrap_or("").to_string();
+                        let mut headers = Vec::new();
+                        let mut len = 0usize;
+                        loop {
+                            let mut h = String::new();
+                            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let h = h.trim_end();
+                            if h.is_empty() {
+                                break;
+                            }
+                            if let Some((k, v)) = h.split_once(':') {
+                                let k = k.trim().to_ascii_lowercase();
+                                if k == "content-length" {
+                                    len = v.trim().parse().unwrap_or(0);
+                                }
+                                headers.push((k, v.trim().to_string()));
+                            }
+                        }
+                        let mut body = vec![0; len];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let req = Req {
+                            method,
+                            path,
+                            headers,
+                            body: String::from_utf8_lossy(&body).into_owned(),
+                        };
+                        let (code, reply) = handler(&req);
+                        seen.lock().expect("lock").push(req);
+                        let out = format!(
+                            "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{reply}",
+                            reply.len()
+                        );
+                        if stream.write_all(out.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Server { port, seen }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn requests(&self) -> Vec<Req> {
+        self.seen.lock().expect("lock").clone()
+    }
+
+    fn count(&self, method: &str, path_prefix: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == method && r.path.starts_with(path_prefix))
+            .count()
+    }
+}
+
+/// A GitHub Issues API for one repository, keeping its issues in memory.
+/// `fail_creates` answers that many creates with 502 *after* storing the
+/// issue: a create that happened but whose answer was lost.
+fn github(fail_creates: usize) -> (Server, Arc<Mutex<Vec<Value>>>) {
+    let issues: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::new(Mutex::new(fail_creates));
+    let store = Arc::clone(&issues);
+    let server = Server::start(Arc::new(move |r: &Req| {
+        let mut issues = store.lock().expect("lock");
+        let base = "/repos/acme/app/issues";
+        if r.method == "GET" && r.path.starts_with(&format!("{base}?")) {
+            let label = r
+                .path
+                .split("labels=")
+                .nth(1)
+                .and_then(|s| s.split('&').next())
+                .unwrap_or("")
+                .to_string();
+            let found: Vec<Value> = issues
+                .iter()
+                .filter(|i| {
+                    i["labels"]
+                        .as_array()
+                        .is_some_and(|ls| ls.iter().any(|l| l["name"] == label.as_str()))
+                })
+                .cloned()
+                .collect();
+            return (200, Value::Array(found).to_string());
+        }
+        if r.method == "POST" && r.path == base {
+            let body = r.json();
+            let n = issues.len() + 1;
+            let issue = json!({
+                "number": n,
+                "html_url": format!("https://github.test/acme/app/issues/{n}"),
+                "title": body["title"],
+                "body": body["body"],
+                "state": "open",
+                "labels": body["labels"].as_array().map(|ls| ls.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()),
+            });
+            issues.push(issue.clone());
+            let mut left = failures.lock().expect("lock");
+            if *left > 0 {
+                *left -= 1;
+                return (502, "{\"message\":\"bad gateway\"}".to_string());
+            }
+            return (201, issue.to_string());
+        }
+        if r.method == "POST" && r.path.ends_with("/comments") {
+            return (201, json!({"id": 1, "body": r.json()["body"]}).to_string());
+        }
+        if r.method == "PATCH" && r.path.starts_with(&format!("{base}/")) {
+            let n: usize = r
+                .path
+                .rsplit('/')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            if let Some(issue) = issues.get_mut(n.wrapping_sub(1)) {
+                issue["state"] = r.json()["state"].clone();
+                return (200, issue.to_string());
+            }
+            return (404, "{}".to_string());
+        }
+        (404, "{\"message\":\"Not Found\"}".to_string())
+    }));
+    (server, issues)
+}
+
+fn task_config(url: &str) -> String {
+    format!(
+        r#"
+[chains.eng]
+levels = [
+  {{ role = "agent", wait_hours = 1 }},
+  {{ role = "oncall", wait_hours = 1, create_task = "gh" }},
+  {{ role = "em", wait_hours = 1 }},
+]
+response_hours = 2
+
+[trackers.gh]
+kind = "github"
+url = "{url}"
+token = {{ env = "TEST_GH_TOKEN" }}
+project = "acme/app"
+
+[roles.agent]
+[roles.oncall]
+[roles.em]
+"#
+    )
+}
+
+fn task_env(server: &Server) -> Env {
+    let env = Env::with_config(&task_config(&server.url()));
+    env.set_var("TEST_GH_TOKEN", "ghp_secret_token");
+    env.run(&["init"]).ok();
+    env
+}
+
+fn kinds(env: &Env, id: i64) -> Vec<String> {
+    env.show(id)["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn reaching_engineering_creates_one_task_and_resolving_closes_it() {
+    let (server, issues) = github(0);
+    let env = task_env(&server);
+    let id = env.create(0, "eng", "Checkout 500s");
+    env.at(30, &["check"]).ok();
+    assert_eq!(
+        server.count("POST", "/repos/acme/app/issues"),
+        0,
+        "level 1 asks for no task"
+    );
+
+    env.at(61, &["check"]).ok();
+    env.at(62, &["check"]).ok();
+    env.at(125, &["check"]).ok(); // level 3: still the same task
+    assert_eq!(server.count("POST", "/repos/acme/app/issues"), 1);
+    let created = issues.lock().expect("lock")[0].clone();
+    let body = created["body"].as_str().unwrap_or("");
+    assert!(body.contains("level 2 (oncall) of chain `eng`"), "{body}");
+    assert!(body.contains("Level history:"), "{body}");
+    assert!(body.contains("SLA response:"), "{body}");
+    assert!(body.contains("escalate-marker: escalate-1"), "{body}");
+    assert_eq!(created["title"], "[escalate #1] Checkout 500s");
+    let auth = server.requests()[0]
+        .header("authorization")
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(auth, "Bearer ghp_secret_token");
+
+    let v = env.show(id);
+    assert_eq!(v["task"]["tracker"], "gh");
+    assert_eq!(v["task"]["key"], "#1");
+    assert_eq!(v["task"]["url"], "https://github.test/acme/app/issues/1");
+    let listed = env.at(62, &["list"]).ok().stdout;
+    assert!(listed.contains("gh #1"), "{listed}");
+    let shown = env.run(&["show", &id.to_string()]).ok().stdout;
+    assert!(
+        shown.contains("task:    gh #1 https://github.test/acme/app/issues/1"),
+        "{shown}"
+    );
+
+    env.at(130, &["resolve", &id.to_string(), "--note", "rolled back"])
+        .ok();
+    env.at(131, &["check"]).ok();
+    assert_eq!(server.count("PATCH", "/repos/acme/app/issues/1"), 1);
+    assert_eq!(issues.lock().expect("lock")[0]["state"], "closed");
+    let comment = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/comments"))
+        .expect("a comment");
+    assert!(comment.json()["body"]
+        .as_str()
+        .unwrap_or("")
+        .contains("rolled back"));
+    let k = kinds(&env, id);
+    assert_eq!(
+        k.iter().filter(|k| *k == "task_created").count(),
+        1,
+        "{k:?}"
+    );
+    assert_eq!(k.iter().filter(|k| *k == "task_closed").count(), 1, "{k:?}");
+
+    // The token is in no stored byte.
+    let db = env.bytes(&env.db());
+    assert!(!String::from_utf8_lossy(&db).contains("ghp_secret_token"));
+}
+
+#[test]
+fn a_create_whose_answer_was_lost_is_found_not_duplicated() {
+    let (server, issues) = github(1);
+    let env = task_env(&server);
+    let id = env.create(0, "eng", "Lost answer");
+    let r = env.at(61, &["check"]).code(3);
+    assert!(r.stderr.contains("will retry"), "{r:?}");
+    assert!(!r.stderr.contains("ghp_secret_token"), "{r:?}");
+    // The retry after the backoff looks the task up by its label first.
+    env.at(70, &["check"]).ok();
+    assert_eq!(
+        issues.lock().expect("lock").len(),
+        1,
+        "one task in the tracker"
+    );
+    assert_eq!(env.show(id)["task"]["key"], "#1");
+}
+
+#[test]
+fn task_config_errors_are_one_line() {
+    let base = "[roles.a]\n[chains.c]\nlevels = [{ role = \"a\", wait_hours = 1, create_task = \"gh\" }]\n";
+    let cases = [
+        ("", "unknown tracker `gh`"),
+        ("[trackers.gh]\nkind = \"trello\"\nurl = \"https://x\"\ntoken = \"t\"\nproject = \"a/b\"\n", "expected \"github\", \"jira\" or \"linear\""),
+        ("[trackers.gh]\nkind = \"github\"\nurl = \"ftp://x\"\ntoken = \"t\"\nproject = \"a/b\"\n", "[trackers.gh] url"),
+        ("[trackers.gh]\nkind = \"github\"\nurl = \"https://x\"\ntoken = \"t\"\nproject = \"norepo\"\n", "owner/repo"),
+    ];
+    for (tracker, fragment) in cases {
+        let env = Env::with_config(&format!("{base}{tracker}"));
+        env.run(&["config", "check"])
+            .code(2)
+            .one_line_error(fragment);
+    }
+    // An unset token is reported by config check, before any page is due.
+    let env = Env::with_config(&format!(
+        "{base}[trackers.gh]\nkind = \"github\"\nurl = \"https://x\"\ntoken = {{ env = \"TEST_UNSET_GH\" }}\nproject = \"a/b\"\n"
+    ));
+    let r = env.run(&["config", "check"]).code(2);
+    assert!(r.stderr.contains("[trackers.gh] token"), "{r:?}");
+    assert!(r.stderr.contains("TEST_UNSET_GH"), "{r:?}");
+}
+
+#[test]
+fn subscriptions_post_chosen_kinds_signed_exactly_once() {
+    let server = Server::start(Arc::new(|_r: &Req| (200, "{}".to_string())));
+    let config = format!(
+        "{}\n[[subscriptions]]\nurl = \"{}/hook\"\nsecret = {{ env = \"TEST_SUB_SECRET\" }}\nkinds = [\"created\", \"escalated\", \"resolved\"]\n",
+        STARTER,
+        server.url()
+    );
+    let env = Env::with_config(&config);
+    env.set_var("TEST_SUB_SECRET", "s3cret");
+    env.run(&["init"]).ok();
+    // The first delivery pass places the cursor at the end of the log.
+    env.at(0, &["check"]).ok();
+    let id = env.create(1, "customer_issue", "Subscribed");
+    env.at(2, &["check"]).ok();
+    env.at(241, &["check"]).ok(); // level 2
+    env.at(242, &["resolve", &id.to_string()]).ok();
+    env.at(243, &["check"]).ok();
+    env.at(244, &["check"]).ok();
+
+    let posts = server.requests();
+    let mut seen = Vec::new();
+    for p in &posts {
+        assert_eq!(p.path, "/hook");
+        let body = p.json();
+        assert_eq!(body["schema"], "escalate.events.v1");
+        // Receivers verify the signature over the exact body.
+        let sig = p.header("x-escalate-signature").unwrap_or("");
+        assert!(sig.starts_with("sha256="), "{sig}");
+        for e in body["events"].as_array().expect("events") {
+            seen.push((
+                e["kind"].as_str().unwrap_or("").to_string(),
+                e["id"].as_i64().unwrap_or(0),
+            ));
+            assert_eq!(e["issue_id"], id);
+        }
+    }
+    let kinds: Vec<&str> = seen.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["created", "escalated", "resolved"], "{posts:?}");
+    let ids: Vec<i64> = seen.iter().map(|(_, i)| *i).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "each event once, in order"
+    );
+    // Deliveries to subscribers are not logged as issue events.
+    assert!(!kinds_of(&env, id).contains(&"delivery_failed".to_string()));
+}
+
+fn kinds_of(env: &Env, id: i64) -> Vec<String> {
+    kinds(env, id)
+}
