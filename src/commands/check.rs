@@ -151,14 +151,16 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
         orphans: decided.orphans.iter().map(|(_, _, n)| *n).sum(),
     };
     store.write(|tx| health::record_run(tx, now, &record))?;
-    for (id, channel, error) in &outcome.retrying {
+    for (ids, n, channel, error) in notify::summarize(&outcome.retrying) {
         io.warn(format!(
-            "delivery for issue #{id} via {channel} failed, will retry: {error}"
+            "delivery for {} via {channel} failed, will retry: {error}",
+            notify::issues_phrase(&ids, n)
         ));
     }
-    for (id, channel, error) in &outcome.dead {
+    for (ids, n, channel, error) in notify::summarize(&outcome.dead) {
         io.warn(format!(
-            "delivery for issue #{id} via {channel} failed for good: {error}"
+            "delivery for {} via {channel} failed for good: {error}",
+            notify::issues_phrase(&ids, n)
         ));
     }
     attention |= outcome.failed();

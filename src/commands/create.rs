@@ -86,9 +86,16 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
         writeln!(io.out, "{}", issue.id)?;
     }
     if outcome.failed() {
-        for (id, channel, error) in outcome.retrying.iter().chain(&outcome.dead) {
+        let failures: Vec<_> = outcome
+            .retrying
+            .iter()
+            .chain(&outcome.dead)
+            .cloned()
+            .collect();
+        for (ids, n, channel, error) in notify::summarize(&failures) {
             io.warn(format!(
-                "issue #{id} filed, but notifying level 1 via {channel} failed: {error}"
+                "{} filed, but notifying level 1 via {channel} failed: {error}",
+                notify::issues_phrase(&ids, n)
             ));
         }
         return Ok(Code::Attention);

@@ -134,9 +134,16 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
             problems.len()
         )?;
     }
-    for (id, channel, error) in delivered.retrying.iter().chain(&delivered.dead) {
+    let failures: Vec<_> = delivered
+        .retrying
+        .iter()
+        .chain(&delivered.dead)
+        .cloned()
+        .collect();
+    for (ids, n, channel, error) in notify::summarize(&failures) {
         io.warn(format!(
-            "issue #{id} ingested, but notifying via {channel} failed: {error}"
+            "{} ingested, but notifying via {channel} failed: {error}",
+            notify::issues_phrase(&ids, n)
         ));
     }
     Ok(if problems.is_empty() && !delivered.failed() {

@@ -69,6 +69,44 @@ impl Outcome {
     }
 }
 
+/// Failures grouped by (channel, error) for people: a relay that is down
+/// for 10,000 notifications is one line naming a few issues, not 10,000.
+/// Each item: (issue ids shown, how many issues, channel, error).
+pub fn summarize(failures: &[(i64, String, String)]) -> Vec<(Vec<i64>, usize, String, String)> {
+    /// Issue ids named per line before "and N more".
+    const IDS: usize = 5;
+    let mut groups: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
+    for (id, channel, error) in failures {
+        groups
+            .entry((channel.clone(), error.clone()))
+            .or_default()
+            .push(*id);
+    }
+    groups
+        .into_iter()
+        .map(|((channel, error), ids)| {
+            let n = ids.len();
+            (ids.into_iter().take(IDS).collect(), n, channel, error)
+        })
+        .collect()
+}
+
+/// "issue #3" or "5 issues (#1, #2, #3, #4, #5 and 12 more)".
+pub fn issues_phrase(ids: &[i64], n: usize) -> String {
+    let list: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
+    if n == 1 {
+        format!("issue {}", list.join(""))
+    } else if n > ids.len() {
+        format!(
+            "{n} issues ({} and {} more)",
+            list.join(", "),
+            n - ids.len()
+        )
+    } else {
+        format!("{n} issues ({})", list.join(", "))
+    }
+}
+
 /// Backoff before attempt `attempts + 1`: 30 s, 1 min, 2 min … capped at 1 h.
 pub fn backoff(attempts: u32) -> TimeDelta {
     let exp = attempts.saturating_sub(1).min(7);
@@ -443,6 +481,23 @@ fn record(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn failures_are_summarised_per_channel_and_error() {
+        let f = |id: i64, ch: &str| (id, ch.to_string(), "down".to_string());
+        let mut failures: Vec<_> = (1..=12).map(|i| f(i, "webhook a")).collect();
+        failures.push(f(99, "slack b"));
+        let lines = super::summarize(&failures);
+        assert_eq!(lines.len(), 2);
+        let (ids, n, channel, _) = &lines[1];
+        assert_eq!((ids.len(), *n, channel.as_str()), (5, 12, "webhook a"));
+        assert_eq!(
+            super::issues_phrase(ids, *n),
+            "12 issues (#1, #2, #3, #4, #5 and 7 more)"
+        );
+        assert_eq!(super::issues_phrase(&[99], 1), "issue #99");
+        assert_eq!(super::issues_phrase(&[1, 2], 2), "2 issues (#1, #2)");
+    }
+
     use super::*;
 
     #[test]
