@@ -8,13 +8,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde_json::json;
 
 use super::{Ctx, Io};
 use crate::cli::EventsArgs;
 use crate::error::{usage, Code};
 use crate::store::{events, EventKind};
-use crate::workflow::rfc3339;
 
 /// Events read per query.
 const BATCH: usize = 1000;
@@ -47,15 +45,7 @@ pub fn run(ctx: &Ctx, args: &EventsArgs, io: &mut Io) -> Result<Code> {
             Ok((top, events::after(tx, cursor, &kinds, BATCH)?))
         })?;
         for e in &batch {
-            let line = json!({
-                "id": e.id,
-                "issue_id": e.issue_id,
-                "at": rfc3339(e.at),
-                "kind": e.kind,
-                "level": e.level,
-                "actor": e.actor,
-                "details": e.details,
-            });
+            let line = e.to_json();
             writeln!(io.out, "{line}")?;
             printed += 1;
             if args.limit.is_some_and(|n| printed >= n) {

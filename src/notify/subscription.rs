@@ -58,16 +58,7 @@ pub fn enqueue_new(tx: &Transaction, config: &Config, now: Ts) -> Result<u64> {
         loop {
             let batch = events::after(tx, cursor, &kinds, BATCH)?;
             for e in &batch {
-                let payload = json!({
-                    "id": e.id,
-                    "issue_id": e.issue_id,
-                    "at": rfc3339(e.at),
-                    "kind": e.kind,
-                    "level": e.level,
-                    "actor": e.actor,
-                    "details": e.details,
-                })
-                .to_string();
+                let payload = e.to_json().to_string();
                 // The unique key is (issue, notice, epoch, level, repeat,
                 // role, channel, target): the event id, split over epoch and
                 // repeat, makes it one row per (subscription, event).

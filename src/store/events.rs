@@ -120,6 +120,22 @@ pub fn append(
     Ok(())
 }
 
+impl Event {
+    /// The stream form shared by `escalate events` and subscriptions:
+    /// `{id, issue_id, at, kind, level, actor, details}`, times RFC 3339 UTC.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "issue_id": self.issue_id,
+            "at": self.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            "kind": self.kind,
+            "level": self.level,
+            "actor": self.actor,
+            "details": self.details,
+        })
+    }
+}
+
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
     let details: String = r.get(6)?;
     Ok(Event {
