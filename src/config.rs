@@ -437,7 +437,7 @@ impl Config {
         let err = |span: Option<std::ops::Range<usize>>, message: String| ConfigError {
             path: path.to_path_buf(),
             pos: span.map(|s| line_col(text, s.start)),
-            message,
+            message: one_line(&message),
         };
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let mut message = e.message().trim().replace('\n', " ");
@@ -449,6 +449,14 @@ impl Config {
             }
             // Type errors name no key ("invalid type: string, expected
             // f64"); name the key the value belongs to.
+            // serde's untagged-enum failure names our type, not the key.
+            if message.contains("untagged enum") {
+                let key = e.span().and_then(|s| key_before(text, s.start));
+                message = match key {
+                    Some(k) => format!("`{k}`: expected one value or a list of values"),
+                    None => "expected one value or a list of values".to_string(),
+                };
+            }
             if message.starts_with("invalid ") {
                 if let Some(key) = e.span().and_then(|s| key_before(text, s.start)) {
                     message = format!("`{key}`: {message}");
@@ -1125,11 +1133,30 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Messages quote what the user wrote (escaped when they are made,
+        // and again here for any made elsewhere): always one line.
+        let message = one_line(&self.message);
         match self.pos {
-            Some((l, c)) => write!(f, "{}:{l}:{c}: {}", self.path.display(), self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
+            Some((l, c)) => write!(f, "{}:{l}:{c}: {message}", self.path.display()),
+            None => write!(f, "{}: {message}", self.path.display()),
         }
     }
+}
+
+/// Control characters shown escaped (`\n`, `\r`, `\u{1b}`), so a message
+/// stays one line whatever it quotes.
+fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push(' '),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl std::error::Error for ConfigError {}

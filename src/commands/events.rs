@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, args: &EventsArgs, io: &mut Io) -> Result<Code> {
         (None, Some(path)) => read_cursor(path)?,
         (None, None) => 0,
     };
-    let mut store = ctx.store()?;
+    let mut store = ctx.store_read()?;
     let mut printed: u64 = 0;
     loop {
         let (top, batch) = store.read(|tx| {

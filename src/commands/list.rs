@@ -13,7 +13,7 @@ use crate::store::{issues, IssueFilter};
 pub fn run(ctx: &Ctx, args: &ListArgs, io: &mut Io) -> Result<Code> {
     // The config only adds the "orphaned" mark; listing works without it.
     let config = Config::load(&ctx.config_path).ok();
-    let mut store = ctx.store()?;
+    let mut store = ctx.store_read()?;
     let filter = match args.status {
         StatusFilter::Open => IssueFilter::Unresolved,
         StatusFilter::Unacknowledged => IssueFilter::Status(Status::Open),

@@ -52,6 +52,11 @@ impl Ctx {
     pub fn store(&self) -> Result<Store> {
         Store::open(&self.db_path, OpenMode::Existing, self.busy_timeout)
     }
+
+    /// For commands that only read: a read-only database file still works.
+    pub fn store_read(&self) -> Result<Store> {
+        Store::open(&self.db_path, OpenMode::Read, self.busy_timeout)
+    }
 }
 
 /// Where a command writes: data to `out`, diagnostics to `err`.

@@ -46,7 +46,7 @@ pub fn run_with(ctx: &Ctx, opts: &Options, io: &mut Io) -> Result<Code> {
     if let Some(to) = &opts.mail_to {
         check_address(to)?;
     }
-    let mut store = ctx.store()?;
+    let mut store = ctx.store_read()?;
     // The config names the chains a report lists even when they were quiet
     // and the roles of their levels; the report works without it (like
     // `list`), except for mailing, which needs [email].

@@ -13,7 +13,7 @@ use crate::workflow;
 pub fn run(ctx: &Ctx, id: &str, json: bool, io: &mut Io) -> Result<Code> {
     let id = parse_id(id)?;
     let config = Config::load(&ctx.config_path).ok();
-    let mut store = ctx.store()?;
+    let mut store = ctx.store_read()?;
     let (issue, events) = store.read(|tx| {
         let issue = workflow::existing(tx, id)?;
         Ok((issue, events::for_issue(tx, id)?))

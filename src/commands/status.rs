@@ -20,7 +20,7 @@ pub fn run(ctx: &Ctx, max_age_minutes: Option<f64>, json: bool, io: &mut Io) -> 
         Some(m) => TimeDelta::milliseconds((m * 60_000.0).round() as i64),
         None => config.checker.expected_interval,
     };
-    let mut store = ctx.store()?;
+    let mut store = ctx.store_read()?;
     let now = ctx.now;
     let (last, (runs, failing), pending, dead, open, at_risk, breached) = store.read(|tx| {
         let counts = digest::sla_counts(tx)?;

@@ -203,14 +203,26 @@ pub fn deliver(
     now: Ts,
     console: &mut dyn Write,
 ) -> Result<Outcome> {
-    let owner = format!("pid-{}", std::process::id());
+    // Leases guard real processes against each other: they count the real
+    // time this pass has taken on top of `now` (which may be simulated),
+    // and the owner name is unique to this pass.
+    let started = std::time::Instant::now();
+    let owner = format!(
+        "pid-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+    );
+    let elapsed = || TimeDelta::from_std(started.elapsed()).unwrap_or(TimeDelta::zero());
     let mut outcome = Outcome::default();
     let mut senders: Option<Senders> = None;
     if !config.subscriptions.is_empty() {
         store.write(|tx| subscription::enqueue_new(tx, config, now))?;
     }
     loop {
-        let batch = store.write(|tx| outbox::claim(tx, now, now + LEASE, &owner, BATCH))?;
+        let batch =
+            store.write(|tx| outbox::claim(tx, now, now + elapsed() + LEASE, &owner, BATCH))?;
         if batch.is_empty() {
             break;
         }
@@ -230,6 +242,17 @@ pub fn deliver(
                     .or_default()
                     .push(i);
             }
+        }
+        // A batch that can take longer than the lease (many slow
+        // destinations, task work) keeps its rows for as long as it may need.
+        let rounds =
+            groups.len().div_ceil(config.delivery.concurrency.max(1)) + 4 * tasks.len() + 1;
+        let needed = TimeDelta::from_std(config.delivery.timeout * rounds as u32)
+            .unwrap_or(TimeDelta::hours(24));
+        if needed > LEASE {
+            let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
+            let until = now + elapsed() + needed + LEASE;
+            store.write(|tx| outbox::extend_lease(tx, &ids, &owner, until))?;
         }
         if !groups.is_empty() {
             let senders = senders.get_or_insert_with(|| Senders::new(config));
@@ -289,18 +312,14 @@ pub fn deliver(
             }
         }
         results.sort_by_key(|(i, _)| *i);
-        let max_attempts = config.delivery.max_attempts;
+        let pass = Pass {
+            owner: &owner,
+            now,
+            max_attempts: config.delivery.max_attempts,
+        };
         store.write(|tx| {
             for (i, r) in &results {
-                record(
-                    tx,
-                    &batch[*i],
-                    r,
-                    made.get(i),
-                    now,
-                    max_attempts,
-                    &mut outcome,
-                )?;
+                record(tx, &batch[*i], r, made.get(i), &pass, &mut outcome)?;
             }
             Ok(())
         })?;
@@ -364,15 +383,23 @@ fn task_work(
     }
 }
 
+/// What every row of one delivery pass is recorded with.
+struct Pass<'a> {
+    /// The lease owner name of this pass.
+    owner: &'a str,
+    now: Ts,
+    max_attempts: u32,
+}
+
 fn record(
     tx: &rusqlite::Transaction,
     d: &Delivery,
     result: &Result<(), SendError>,
     task: Option<&tracker::TaskRef>,
-    now: Ts,
-    max_attempts: u32,
+    pass: &Pass,
     outcome: &mut Outcome,
 ) -> Result<()> {
+    let (owner, now, max_attempts) = (pass.owner, pass.now, pass.max_attempts);
     let base = json!({
         "channel": d.channel,
         "target": d.target,
@@ -386,7 +413,11 @@ fn record(
     let log = d.notice != Notice::Event;
     match result {
         Ok(()) => {
-            outbox::mark_sent(tx, d.id, now)?;
+            if !outbox::mark_sent(tx, d.id, owner, now)? {
+                // Another deliverer took the row over when our lease ran
+                // out; it records the row, not us.
+                return Ok(());
+            }
             outcome.sent += 1;
             if !log {
                 return Ok(());
@@ -452,7 +483,9 @@ fn record(
                 }
                 SendError::Permanent(m) => (m.clone(), None),
             };
-            outbox::mark_failed(tx, d.id, &reason, retry_at)?;
+            if !outbox::mark_failed(tx, d.id, owner, &reason, retry_at)? {
+                return Ok(());
+            }
             if log {
                 let mut details = base;
                 details["error"] = json!(reason);

@@ -47,6 +47,10 @@ pub fn latest_version() -> usize {
 pub enum OpenMode {
     Create,
     Existing,
+    /// An existing database for reading only (list, show, report…): a
+    /// file we may not write is still readable, opened immutable so no
+    /// -wal/-shm files are created beside it.
+    Read,
 }
 
 pub struct Store {
@@ -60,7 +64,7 @@ impl Store {
     /// that is not ours, is refused before anything is written to it.
     pub fn open(path: &Path, mode: OpenMode, busy_timeout: Duration) -> Result<Store> {
         let shown = path.display();
-        if mode == OpenMode::Existing && !path.exists() {
+        if mode != OpenMode::Create && !path.exists() {
             return Err(database(format!(
                 "database {shown} does not exist (run `escalate init`, or pass --db)"
             )));
@@ -68,6 +72,39 @@ impl Store {
         if mode == OpenMode::Create && !path.exists() {
             create_private(path)
                 .map_err(|e| database(format!("cannot create database {shown}: {e}")))?;
+        }
+        if mode != OpenMode::Create {
+            // Refuse before SQLite opens it: a read-only file would get
+            // read-only -wal/-shm files beside it that outlive a chmod, and
+            // an empty file (truncated?) would silently become a new,
+            // empty history.
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+            {
+                Ok(f) => {
+                    if f.metadata().map(|m| m.len()).unwrap_or(1) == 0 {
+                        return Err(database(format!(
+                            "database {shown} is an empty file (0 bytes): not an escalate \
+                             database — restore it from a backup, or remove it and run \
+                             `escalate init`"
+                        )));
+                    }
+                }
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::PermissionDenied
+                        && mode == OpenMode::Read =>
+                {
+                    return Store::open_immutable(path);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    return Err(database(format!(
+                        "database {shown} is read-only (permission denied); nothing was changed"
+                    )));
+                }
+                Err(e) => return Err(database(format!("cannot open database {shown}: {e}"))),
+            }
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
@@ -78,7 +115,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         };
-        store.prepare()?;
+        store.prepare(mode)?;
         Ok(store)
     }
 
@@ -89,7 +126,45 @@ impl Store {
             conn,
             path: PathBuf::from(":memory:"),
         };
-        store.prepare()?;
+        store.prepare(OpenMode::Create)?;
+        Ok(store)
+    }
+
+    /// A database file we may not write, for reading: `immutable=1` tells
+    /// SQLite nobody changes it, so it needs no -wal/-shm files or locks.
+    fn open_immutable(path: &Path) -> Result<Store> {
+        let shown = path.display();
+        let absolute = std::fs::canonicalize(path)
+            .map_err(|e| database(format!("cannot open database {shown}: {e}")))?;
+        let uri = format!(
+            "file:{}?immutable=1",
+            absolute
+                .to_string_lossy()
+                .replace('%', "%25")
+                .replace('?', "%3f")
+                .replace('#', "%23")
+        );
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&uri, flags)
+            .map_err(|e| database(format!("cannot open database {shown}: {e}")))?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let version: usize = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| store.classify(e))
+            .map(|v| usize::try_from(v).unwrap_or(usize::MAX))?;
+        if version != latest_version() {
+            return Err(database(format!(
+                "database {shown} is read-only and at schema version {version}, not {}: \
+                 it cannot be read without upgrading it (make it writable once)",
+                latest_version()
+            )));
+        }
         Ok(store)
     }
 
@@ -97,7 +172,7 @@ impl Store {
         &self.path
     }
 
-    fn prepare(&mut self) -> Result<()> {
+    fn prepare(&mut self, mode: OpenMode) -> Result<()> {
         let shown = self.path.display().to_string();
         let version: usize = self
             .conn
@@ -111,20 +186,29 @@ impl Store {
                  understands ({latest}); upgrade escalate (the database was not touched)"
             )));
         }
-        if version == 0 {
-            let foreign: i64 = self
-                .conn
-                .query_row(
-                    "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(|e| self.classify(e))?;
-            if foreign > 0 {
-                return Err(database(format!(
-                    "{shown} is a SQLite database but not an escalate one (it was not touched)"
-                )));
-            }
+        // Whose file is it? Checked before anything is written (WAL mode
+        // included): ours has no tables yet (version 0, a new file) or all
+        // of the core ones.
+        let (tables, ours): (i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT count(*), coalesce(sum(name IN ('issues', 'events', 'outbox', 'chains')), 0) \
+                 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.classify(e))?;
+        let foreign = if version == 0 { tables > 0 } else { ours < 4 };
+        if foreign {
+            return Err(database(format!(
+                "{shown} is a SQLite database but not an escalate one (it was not touched)"
+            )));
+        }
+        if version == 0 && mode == OpenMode::Existing {
+            return Err(database(format!(
+                "database {shown} has no escalate schema (an empty SQLite file); run \
+                 `escalate init` to set it up"
+            )));
         }
         // WAL lets readers (list, show, report) run beside a check; FULL
         // sync because a committed decision must survive a power cut.
@@ -151,7 +235,18 @@ impl Store {
                     .query_row("PRAGMA user_version", [], |r| r.get(0))
                     .map_err(|e| self.classify(e))?;
                 if usize::try_from(now).ok() != Some(latest) {
-                    return Err(database(format!("cannot migrate database {shown}: {e}")));
+                    // The migration error quotes whole SQL scripts: one line.
+                    let first = e.to_string();
+                    let first: String = first
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .chars()
+                        .take(200)
+                        .collect();
+                    return Err(database(format!(
+                        "cannot migrate database {shown}: {first}"
+                    )));
                 }
             }
         }
@@ -165,18 +260,21 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(&self.path, e))?;
-        let value = f(&tx)?;
+        let value = f(&tx).map_err(|e| reclassify(&self.path, e))?;
         tx.commit().map_err(|e| classify(&self.path, e))?;
         Ok(value)
     }
 
     /// Run `f` in a transaction that is always rolled back (dry runs).
     pub fn rehearse<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        // Immediate, like a real run: the rehearsal writes (then rolls
+        // back), and upgrading a read transaction under a lock fails at
+        // once instead of waiting out the busy timeout.
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(&self.path, e))?;
-        let value = f(&tx)?;
+        let value = f(&tx).map_err(|e| reclassify(&self.path, e))?;
         tx.rollback().map_err(|e| classify(&self.path, e))?;
         Ok(value)
     }
@@ -187,7 +285,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
             .map_err(|e| classify(&self.path, e))?;
-        let value = f(&tx)?;
+        let value = f(&tx).map_err(|e| reclassify(&self.path, e))?;
         tx.finish().map_err(|e| classify(&self.path, e))?;
         Ok(value)
     }
@@ -197,27 +295,54 @@ impl Store {
     }
 }
 
+/// An error from inside a transaction: when SQLite's own error underneath
+/// is one of the database conditions [`classify`] knows (locked, read-only,
+/// corrupt…), report that, naming the database; anything else unchanged.
+fn reclassify(path: &Path, e: anyhow::Error) -> anyhow::Error {
+    let code = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<rusqlite::Error>())
+        .and_then(rusqlite::Error::sqlite_error_code);
+    match code.and_then(|c| condition(path, c, &e.to_string())) {
+        Some(message) => anyhow::Error::new(Failure {
+            code: Code::Database,
+            message,
+        }),
+        None => e,
+    }
+}
+
+fn condition(path: &Path, code: rusqlite::ErrorCode, text: &str) -> Option<String> {
+    use rusqlite::ErrorCode as E;
+    let shown = path.display();
+    Some(match code {
+        E::DatabaseBusy | E::DatabaseLocked => {
+            format!("database {shown} is locked by another process (gave up waiting)")
+        }
+        E::NotADatabase => format!("{shown} is not a database (file is corrupt or not SQLite)"),
+        E::DatabaseCorrupt => format!("database {shown} is corrupt"),
+        E::ReadOnly => format!("database {shown} is read-only"),
+        E::CannotOpen | E::PermissionDenied => format!("cannot open database {shown}: {text}"),
+        E::DiskFull => format!("database {shown}: the disk is full"),
+        E::SystemIoFailure => format!("database {shown}: I/O error: {text}"),
+        _ => return None,
+    })
+}
+
 /// Turn SQLite's "busy", "not a database" and the like into one-line errors
 /// with the database exit code; other errors keep their text.
 pub fn classify(path: &Path, e: rusqlite::Error) -> anyhow::Error {
-    use rusqlite::ErrorCode as E;
-    let shown = path.display();
-    let msg = match e.sqlite_error_code() {
-        Some(E::DatabaseBusy | E::DatabaseLocked) => {
-            format!("database {shown} is locked by another process (gave up waiting)")
-        }
-        Some(E::NotADatabase) => {
-            format!("{shown} is not a database (file is corrupt or not SQLite)")
-        }
-        Some(E::DatabaseCorrupt) => format!("database {shown} is corrupt"),
-        Some(E::ReadOnly) => format!("database {shown} is read-only"),
-        Some(E::CannotOpen | E::PermissionDenied) => format!("cannot open database {shown}: {e}"),
-        _ => return anyhow::Error::new(e).context(format!("database {shown}")),
-    };
-    anyhow::Error::new(Failure {
-        code: Code::Database,
-        message: msg,
-    })
+    let text = e.to_string();
+    match e
+        .sqlite_error_code()
+        .and_then(|c| condition(path, c, &text))
+    {
+        Some(message) => anyhow::Error::new(Failure {
+            code: Code::Database,
+            message,
+        }),
+        None => anyhow::Error::new(e).context(format!("database {}", path.display())),
+    }
 }
 
 /// Create the file with mode 0600: it holds issue titles and who was paged.

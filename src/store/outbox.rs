@@ -235,30 +235,60 @@ pub fn pending(tx: &Transaction, now: Ts) -> Result<Vec<Delivery>> {
     Ok(rows)
 }
 
-pub fn mark_sent(tx: &Transaction, id: i64, now: Ts) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, \
-         lease_until = NULL, lease_owner = NULL, last_error = NULL WHERE id = ?1",
-    )
-    .and_then(|mut s| s.execute(params![id, ms(now)]))
-    .sql("marking notification sent")?;
+/// Record a successful send. False when `owner` no longer holds the row's
+/// lease (another deliverer took it over): then nothing is changed, so a
+/// row is never recorded twice nor flipped back.
+pub fn mark_sent(tx: &Transaction, id: i64, owner: &str, now: Ts) -> Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, \
+             lease_until = NULL, lease_owner = NULL, last_error = NULL \
+             WHERE id = ?1 AND status = 'pending' AND lease_owner = ?3",
+        )
+        .and_then(|mut s| s.execute(params![id, ms(now), owner]))
+        .sql("marking notification sent")?;
+    Ok(n == 1)
+}
+
+/// Keep the lease of claimed rows until `until` (a batch that will take
+/// longer than the default lease).
+pub fn extend_lease(tx: &Transaction, ids: &[i64], owner: &str, until: Ts) -> Result<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "UPDATE outbox SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 \
+             AND status = 'pending'",
+        )
+        .sql("extending leases")?;
+    for id in ids {
+        stmt.execute(params![id, owner, ms(until)])
+            .sql("extending a lease")?;
+    }
     Ok(())
 }
 
-/// Record a failed attempt: retry at `retry_at`, or dead when None.
-pub fn mark_failed(tx: &Transaction, id: i64, error: &str, retry_at: Option<Ts>) -> Result<()> {
+/// Record a failed attempt: retry at `retry_at`, or dead when None. False
+/// (and nothing changed) when `owner` no longer holds the lease.
+pub fn mark_failed(
+    tx: &Transaction,
+    id: i64,
+    owner: &str,
+    error: &str,
+    retry_at: Option<Ts>,
+) -> Result<bool> {
     let (status, next) = match retry_at {
         Some(t) => ("pending", Some(ms(t))),
         None => ("dead", None),
     };
-    tx.prepare_cached(
-        "UPDATE outbox SET status = ?2, attempts = attempts + 1, \
-         next_attempt_at = coalesce(?3, next_attempt_at), last_error = ?4, \
-         lease_until = NULL, lease_owner = NULL WHERE id = ?1",
-    )
-    .and_then(|mut s| s.execute(params![id, status, next, error]))
-    .sql("recording failed delivery")?;
-    Ok(())
+    let n = tx
+        .prepare_cached(
+            "UPDATE outbox SET status = ?2, attempts = attempts + 1, \
+             next_attempt_at = coalesce(?3, next_attempt_at), last_error = ?4, \
+             lease_until = NULL, lease_owner = NULL \
+             WHERE id = ?1 AND status = 'pending' AND lease_owner = ?5",
+        )
+        .and_then(|mut s| s.execute(params![id, status, next, error, owner]))
+        .sql("recording failed delivery")?;
+    Ok(n == 1)
 }
 
 /// Count of rows per status, for summaries.
