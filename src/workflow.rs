@@ -477,6 +477,16 @@ pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts
         }
         Status::Open => {}
     }
+    // Bring an overdue issue to where its schedule says it is first (as if
+    // a check had run just before the ack): the level taken and the events
+    // are then right, and a lapse of this ack resumes from that level. The
+    // pages this enqueues are cancelled at delivery: someone owns it now.
+    if let Some(c) = chain {
+        if issue.next_due_at.is_some_and(|t| t <= now) {
+            let decision = engine::advance(&issue.esc, c, now);
+            apply(tx, config, &mut issue, &decision, now)?;
+        }
+    }
     let from = std::mem::replace(&mut issue.owner, by.to_string());
     issue.owner_kind = OwnerKind::Person;
     issue.esc.status = Status::Acknowledged;

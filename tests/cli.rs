@@ -641,3 +641,25 @@ fn broken_stdout_is_not_a_crash() {
     let r = output(child.wait_with_output().expect("wait"));
     assert!(!r.stderr.contains("panicked"), "{r:?}");
 }
+
+#[test]
+fn an_ack_after_missed_checks_takes_the_level_the_schedule_reached() {
+    let env = Env::new();
+    let id = env.create(0, "customer_issue", "nobody checked");
+    // No check ran; L2 came due at 4 h. Dana acks at 5 h.
+    env.at(5 * 60, &["ack", &id.to_string(), "--by", "dana"])
+        .ok();
+    let v = env.show(id);
+    assert_eq!(v["level"], 2, "{v}");
+    assert_eq!(v["owner"], "dana");
+    let escalated = v["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "escalated" && e["level"] == 2)
+        .count();
+    assert_eq!(escalated, 1);
+    // The page decided at the ack is not sent: dana owns the issue.
+    let r = env.at(5 * 60 + 1, &["check"]).ok();
+    assert!(pages(&r.stdout).is_empty(), "{r:?}");
+}
