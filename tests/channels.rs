@@ -4,120 +4,51 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use support::http::{Action, Request, Server};
 use support::*;
 
-#[derive(Clone, Debug)]
-struct Req {
-    path: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Req {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A small keep-alive HTTP server: records every request, answers with the
+/// A peer on the shared server: records every request, answers with the
 /// current status (and Retry-After when set).
 struct Peer {
-    port: u16,
-    seen: Arc<Mutex<Vec<Req>>>,
+    server: Server,
     status: Arc<Mutex<(u16, Option<u64>)>>,
 }
 
 impl Peer {
     fn start() -> Peer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let status = Arc::new(Mutex::new((200, None)));
-        let (s2, st2) = (Arc::clone(&seen), Arc::clone(&status));
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (seen, status) = (Arc::clone(&s2), Arc::clone(&st2));
-                std::thread::spawn(move || {
-                    let Ok(clone) = stream.try_clone() else {
-                        return;
-                    };
-                    let mut reader = BufReader::new(clone);
-                    let mut stream = stream;
-                    loop {
-                        let mut line = String::new();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                        let mut headers = Vec::new();
-                        let mut len = 0usize;
-                        loop {
-                            let mut h = String::new();
-                            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                                return;
-                            }
-                            let h = h.trim_end();
-                            if h.is_empty() {
-                                break;
-                            }
-                            if let Some((k, v)) = h.split_once(':') {
-                                let k = k.trim().to_ascii_lowercase();
-                                if k == "content-length" {
-                                    len = v.trim().parse().unwrap_or(0);
-                                }
-                                headers.push((k, v.trim().to_string()));
-                            }
-                        }
-                        let mut body = vec![0; len];
-                        if reader.read_exact(&mut body).is_err() {
-                            return;
-                        }
-                        let (code, retry) = *status.lock().expect("lock");
-                        seen.lock().expect("lock").push(Req {
-                            path,
-                            headers,
-                            body: String::from_utf8_lossy(&body).into_owned(),
-                        });
-                        if code == HANG {
-                            // Hold the request unanswered, like a stuck peer.
-                            std::thread::sleep(std::time::Duration::from_secs(60));
-                            return;
-                        }
-                        let retry = retry
-                            .map(|s| format!("retry-after: {s}\r\n"))
-                            .unwrap_or_default();
-                        let reply =
-                            format!("HTTP/1.1 {code} X\r\n{retry}content-length: 2\r\n\r\nok");
-                        if stream.write_all(reply.as_bytes()).is_err() {
-                            return;
-                        }
-                    }
-                });
+        let status = Arc::new(Mutex::new((200, None::<u64>)));
+        let current = Arc::clone(&status);
+        let server = Server::start(move |_| {
+            let (code, retry) = *current.lock().expect("lock");
+            if code == HANG {
+                // Hold the request unanswered, like a stuck peer.
+                return Action::Hang(Duration::from_secs(60));
+            }
+            let reply = Action::reply(code, "ok");
+            match retry {
+                Some(s) => reply.header("retry-after", &s.to_string()),
+                None => reply,
             }
         });
-        Peer { port, seen, status }
+        Peer { server, status }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        self.server.url(path)
     }
 
     fn answer(&self, code: u16, retry_after: Option<u64>) {
         *self.status.lock().expect("lock") = (code, retry_after);
     }
 
-    fn requests(&self) -> Vec<Req> {
-        self.seen.lock().expect("lock").clone()
+    fn requests(&self) -> Vec<Request> {
+        self.server.requests()
     }
 
-    fn on(&self, path: &str) -> Vec<Req> {
+    fn on(&self, path: &str) -> Vec<Request> {
         self.requests()
             .into_iter()
             .filter(|r| r.path == path)

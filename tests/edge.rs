@@ -4,123 +4,20 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
+use support::http::{Action, Request, Server};
 use support::*;
 
-#[derive(Clone, Debug)]
-struct Req {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Req {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-type Handler = dyn Fn(&Req) -> (u16, String) + Send + Sync;
-
-/// A keep-alive HTTP server answering with `handler`, recording requests.
-struct Server {
-    port: u16,
-    seen: Arc<Mutex<Vec<Req>>>,
-}
-
-impl Server {
-    fn start(handler: Arc<Handler>) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let shared = Arc::clone(&seen);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (seen, handler) = (Arc::clone(&shared), Arc::clone(&handler));
-                std::thread::spawn(move || {
-                    let Ok(clone) = stream.try_clone() else {
-                        return;
-                    };
-                    let mut reader = BufReader::new(clone);
-                    let mut stream = stream;
-                    loop {
-                        let mut line = String::new();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let mut parts = line.split_whitespace();
-                        let method = parts.next().unwrap_or("").to_string();
-                        let path = parts.next().unwrap_or("").to_string();
-                        let mut headers = Vec::new();
-                        let mut len = 0usize;
-                        loop {
-                            let mut h = String::new();
-                            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                                return;
-                            }
-                            let h = h.trim_end();
-                            if h.is_empty() {
-                                break;
-                            }
-                            if let Some((k, v)) = h.split_once(':') {
-                                let k = k.trim().to_ascii_lowercase();
-                                if k == "content-length" {
-                                    len = v.trim().parse().unwrap_or(0);
-                                }
-                                headers.push((k, v.trim().to_string()));
-                            }
-                        }
-                        let mut body = vec![0; len];
-                        if reader.read_exact(&mut body).is_err() {
-                            return;
-                        }
-                        let req = Req {
-                            method,
-                            path,
-                            headers,
-                            body: String::from_utf8_lossy(&body).into_owned(),
-                        };
-                        let (code, reply) = handler(&req);
-                        seen.lock().expect("lock").push(req);
-                        let out = format!(
-                            "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{reply}",
-                            reply.len()
-                        );
-                        if stream.write_all(out.as_bytes()).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        Server { port, seen }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn requests(&self) -> Vec<Req> {
-        self.seen.lock().expect("lock").clone()
-    }
-
-    fn count(&self, method: &str, path_prefix: &str) -> usize {
-        self.requests()
-            .iter()
-            .filter(|r| r.method == method && r.path.starts_with(path_prefix))
-            .count()
-    }
+/// How many requests `server` saw with `method` and a path starting with
+/// `path_prefix`.
+fn count(server: &Server, method: &str, path_prefix: &str) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == method && r.path.starts_with(path_prefix))
+        .count()
 }
 
 /// A GitHub Issues API for one repository, keeping its issues in memory.
@@ -130,7 +27,7 @@ fn github(fail_creates: usize) -> (Server, Arc<Mutex<Vec<Value>>>) {
     let issues: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(Vec::new()));
     let failures = Arc::new(Mutex::new(fail_creates));
     let store = Arc::clone(&issues);
-    let server = Server::start(Arc::new(move |r: &Req| {
+    let server = Server::start(move |r: &Request| {
         let mut issues = store.lock().expect("lock");
         let base = "/repos/acme/app/issues";
         if r.method == "GET" && r.path.starts_with(&format!("{base}?")) {
@@ -150,7 +47,7 @@ fn github(fail_creates: usize) -> (Server, Arc<Mutex<Vec<Value>>>) {
                 })
                 .cloned()
                 .collect();
-            return (200, Value::Array(found).to_string());
+            return Action::json(200, Value::Array(found).to_string());
         }
         if r.method == "POST" && r.path == base {
             let body = r.json();
@@ -167,12 +64,12 @@ fn github(fail_creates: usize) -> (Server, Arc<Mutex<Vec<Value>>>) {
             let mut left = failures.lock().expect("lock");
             if *left > 0 {
                 *left -= 1;
-                return (502, "{\"message\":\"bad gateway\"}".to_string());
+                return Action::json(502, "{\"message\":\"bad gateway\"}");
             }
-            return (201, issue.to_string());
+            return Action::json(201, issue.to_string());
         }
         if r.method == "POST" && r.path.ends_with("/comments") {
-            return (201, json!({"id": 1, "body": r.json()["body"]}).to_string());
+            return Action::json(201, json!({"id": 1, "body": r.json()["body"]}).to_string());
         }
         if r.method == "PATCH" && r.path.starts_with(&format!("{base}/")) {
             let n: usize = r
@@ -183,12 +80,12 @@ fn github(fail_creates: usize) -> (Server, Arc<Mutex<Vec<Value>>>) {
                 .unwrap_or(0);
             if let Some(issue) = issues.get_mut(n.wrapping_sub(1)) {
                 issue["state"] = r.json()["state"].clone();
-                return (200, issue.to_string());
+                return Action::json(200, issue.to_string());
             }
-            return (404, "{}".to_string());
+            return Action::json(404, "{}");
         }
-        (404, "{\"message\":\"Not Found\"}".to_string())
-    }));
+        Action::json(404, "{\"message\":\"Not Found\"}")
+    });
     (server, issues)
 }
 
@@ -217,7 +114,7 @@ project = "acme/app"
 }
 
 fn task_env(server: &Server) -> Env {
-    let env = Env::with_config(&task_config(&server.url()));
+    let env = Env::with_config(&task_config(&server.url("")));
     env.set_var("TEST_GH_TOKEN", "ghp_secret_token");
     env.run(&["init"]).ok();
     env
@@ -239,7 +136,7 @@ fn reaching_engineering_creates_one_task_and_resolving_closes_it() {
     let id = env.create(0, "eng", "Checkout 500s");
     env.at(30, &["check"]).ok();
     assert_eq!(
-        server.count("POST", "/repos/acme/app/issues"),
+        count(&server, "POST", "/repos/acme/app/issues"),
         0,
         "level 1 asks for no task"
     );
@@ -247,7 +144,7 @@ fn reaching_engineering_creates_one_task_and_resolving_closes_it() {
     env.at(61, &["check"]).ok();
     env.at(62, &["check"]).ok();
     env.at(125, &["check"]).ok(); // level 3: still the same task
-    assert_eq!(server.count("POST", "/repos/acme/app/issues"), 1);
+    assert_eq!(count(&server, "POST", "/repos/acme/app/issues"), 1);
     let created = issues.lock().expect("lock")[0].clone();
     let body = created["body"].as_str().unwrap_or("");
     assert!(body.contains("level 2 (oncall) of chain `eng`"), "{body}");
@@ -276,7 +173,7 @@ fn reaching_engineering_creates_one_task_and_resolving_closes_it() {
     env.at(130, &["resolve", &id.to_string(), "--note", "rolled back"])
         .ok();
     env.at(131, &["check"]).ok();
-    assert_eq!(server.count("PATCH", "/repos/acme/app/issues/1"), 1);
+    assert_eq!(count(&server, "PATCH", "/repos/acme/app/issues/1"), 1);
     assert_eq!(issues.lock().expect("lock")[0]["state"], "closed");
     let comment = server
         .requests()
@@ -344,11 +241,11 @@ fn task_config_errors_are_one_line() {
 
 #[test]
 fn subscriptions_post_chosen_kinds_signed_exactly_once() {
-    let server = Server::start(Arc::new(|_r: &Req| (200, "{}".to_string())));
+    let server = Server::start(|_| Action::json(200, "{}"));
     let config = format!(
         "{}\n[[subscriptions]]\nurl = \"{}/hook\"\nsecret = {{ env = \"TEST_SUB_SECRET\" }}\nkinds = [\"created\", \"escalated\", \"resolved\"]\n",
         STARTER,
-        server.url()
+        server.url("")
     );
     let env = Env::with_config(&config);
     env.set_var("TEST_SUB_SECRET", "s3cret");

@@ -71,7 +71,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -79,17 +78,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::http::{Action, Request, Server};
 use support::*;
 
 // ---------------------------------------------------------------- the peer
-
-#[derive(Clone, Debug)]
-struct Req {
-    path: String,
-    body: String,
-    /// The status this peer answered with (None: it never answered).
-    answered: Option<u16>,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Answer {
@@ -98,32 +90,27 @@ enum Answer {
     Hang,
 }
 
-/// A small keep-alive HTTP server on 127.0.0.1: records every request when
-/// it has been read, then answers after `delay` with the current answer.
+/// A peer on the shared server: records every request when it has been
+/// read, then answers after `delay` with the current answer.
 struct Peer {
-    port: u16,
-    seen: Arc<Mutex<Vec<Req>>>,
+    server: Server,
     mode: Arc<Mutex<(Answer, Duration)>>,
 }
 
 impl Peer {
     fn start() -> Peer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
         let mode = Arc::new(Mutex::new((Answer::Status(200), Duration::ZERO)));
-        let (s2, m2) = (Arc::clone(&seen), Arc::clone(&mode));
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (seen, mode) = (Arc::clone(&s2), Arc::clone(&m2));
-                std::thread::spawn(move || serve(stream, &seen, &mode));
-            }
+        let current = Arc::clone(&mode);
+        let server = Server::start(move |_| match *current.lock().expect("lock") {
+            // Hold the connection, unanswered, like a stuck peer.
+            (Answer::Hang, _) => Action::Hang(Duration::from_secs(120)),
+            (Answer::Status(code), delay) => Action::reply(code, "ok").after(delay),
         });
-        Peer { port, seen, mode }
+        Peer { server, mode }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        self.server.url(path)
     }
 
     fn answer(&self, answer: Answer) {
@@ -134,71 +121,12 @@ impl Peer {
         self.mode.lock().expect("lock").1 = delay;
     }
 
-    fn requests(&self) -> Vec<Req> {
-        self.seen.lock().expect("lock").clone()
+    fn requests(&self) -> Vec<Request> {
+        self.server.requests()
     }
 
     fn count(&self) -> usize {
-        self.seen.lock().expect("lock").len()
-    }
-}
-
-fn serve(stream: std::net::TcpStream, seen: &Mutex<Vec<Req>>, mode: &Mutex<(Answer, Duration)>) {
-    let Ok(clone) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(clone);
-    let mut stream = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-        let mut len = 0usize;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                if k.trim().eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let (answer, delay) = *mode.lock().expect("lock");
-        seen.lock().expect("lock").push(Req {
-            path,
-            body: String::from_utf8_lossy(&body).into_owned(),
-            answered: match answer {
-                Answer::Status(code) => Some(code),
-                Answer::Hang => None,
-            },
-        });
-        let code = match answer {
-            Answer::Hang => {
-                // Hold the connection, unanswered, like a stuck peer.
-                std::thread::sleep(Duration::from_secs(120));
-                return;
-            }
-            Answer::Status(code) => code,
-        };
-        if !delay.is_zero() {
-            std::thread::sleep(delay);
-        }
-        let reply = format!("HTTP/1.1 {code} X\r\ncontent-length: 2\r\n\r\nok");
-        if stream.write_all(reply.as_bytes()).is_err() {
-            return;
-        }
+        self.server.count()
     }
 }
 
@@ -219,7 +147,7 @@ struct Note {
     repeat: i64,
 }
 
-fn notes(req: &Req) -> Vec<Note> {
+fn notes(req: &Request) -> Vec<Note> {
     let body: Value = serde_json::from_str(&req.body)
         .unwrap_or_else(|e| panic!("webhook body is not JSON ({e}): {req:?}"));
     assert_eq!(body["schema"], "escalate.notification.v1", "{req:?}");
@@ -236,7 +164,7 @@ fn notes(req: &Req) -> Vec<Note> {
 }
 
 /// How many times each delivery id was posted (in requests matching `keep`).
-fn posts_per_delivery(reqs: &[Req], keep: impl Fn(&Req) -> bool) -> BTreeMap<i64, usize> {
+fn posts_per_delivery(reqs: &[Request], keep: impl Fn(&Request) -> bool) -> BTreeMap<i64, usize> {
     let mut counts = BTreeMap::new();
     for r in reqs.iter().filter(|r| keep(r)) {
         for n in notes(r) {
@@ -486,7 +414,7 @@ fn overlap_16_checks_notify_everything_exactly_once() {
     assert!((1..=50).all(|id| per_issue(id) >= 3), "{rows:?}");
 
     // each webhook row posted exactly once, and only ids that are rows
-    let webhook = |r: &Req| !r.path.starts_with("/slack/");
+    let webhook = |r: &Request| !r.path.starts_with("/slack/");
     let posts = posts_per_delivery(&peer.requests(), webhook);
     let ids: BTreeSet<i64> = rows
         .iter()
@@ -497,7 +425,7 @@ fn overlap_16_checks_notify_everything_exactly_once() {
     let twice: Vec<_> = posts.iter().filter(|(_, &n)| n != 1).collect();
     assert!(twice.is_empty(), "posted more than once: {twice:?}");
     // the 40 Slack rows: one claim, so one grouped post
-    let slack: Vec<Req> = peer
+    let slack: Vec<Request> = peer
         .requests()
         .into_iter()
         .filter(|r| r.path == "/slack/lead")

@@ -3,7 +3,8 @@
 //! issues, comments and closes, and fails on demand (500, 429 with
 //! Retry-After, 401 echoing the credential, garbage, a hang).
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,39 +13,13 @@ use escalate::notify::tracker::{self, TaskRef, TaskSpec, TrackerConfig, TrackerK
 use escalate::notify::SendError;
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
+use support::http::{Action, Request, Server};
 
 const TOKEN: &str = "tok-SECRET-123456";
 const EMAIL: &str = "ops@acme.test";
 /// base64("ops@acme.test:tok-SECRET-123456"), computed outside the crate.
 const BASIC: &str = "b3BzQGFjbWUudGVzdDp0b2stU0VDUkVULTEyMzQ1Ng==";
 const TEAM: &str = "team-uuid-1";
-
-#[derive(Clone, Debug)]
-struct Req {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Req {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-
-    /// `POST /repos/acme/app/issues` (without the query).
-    fn route(&self) -> String {
-        let path = self.path.split('?').next().unwrap_or("");
-        format!("{} {path}", self.method)
-    }
-}
 
 /// A task as the fake tracker keeps it.
 #[derive(Clone, Debug, Default)]
@@ -88,7 +63,6 @@ impl Fail {
 
 #[derive(Default)]
 struct State {
-    requests: Vec<Req>,
     tasks: Vec<Task>,
     fail: Option<Fail>,
     /// GitHub without push access: labels silently dropped on create.
@@ -102,28 +76,27 @@ struct State {
     linear_states: Vec<Value>,
 }
 
+/// The fake on the shared server: its handler answers from `State`.
 struct Fake {
-    port: u16,
+    server: Server,
     state: Arc<Mutex<State>>,
 }
 
 impl Fake {
     fn start() -> Fake {
+        // Bound first: Jira's answers carry the fake's own URL.
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let state = Arc::new(Mutex::new(State::default()));
         let shared = Arc::clone(&state);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let state = Arc::clone(&shared);
-                std::thread::spawn(move || serve(stream, port, &state));
-            }
+        let server = Server::on(listener, move |req| {
+            answer(&mut shared.lock().expect("lock"), req, port)
         });
-        Fake { port, state }
+        Fake { server, state }
     }
 
     fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.url("")
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
@@ -134,8 +107,8 @@ impl Fake {
         self.with(|s| s.fail = fail);
     }
 
-    fn requests(&self) -> Vec<Req> {
-        self.with(|s| s.requests.clone())
+    fn requests(&self) -> Vec<Request> {
+        self.server.requests()
     }
 
     fn count(&self, route: &str) -> usize {
@@ -166,93 +139,37 @@ impl Fake {
     }
 }
 
-fn serve(stream: std::net::TcpStream, port: u16, state: &Mutex<State>) {
-    let Ok(clone) = stream.try_clone() else {
-        return;
+/// The forced failure when one matches the request, else the tracker's
+/// answer.
+fn answer(s: &mut State, req: &Request, port: u16) -> Action {
+    let forced = s.fail.clone().filter(|f| {
+        f.only
+            .is_none_or(|o| req.route().starts_with(o) || req.body.contains(o))
+    });
+    let Some(f) = forced else {
+        let (code, body) = route(s, req, port);
+        let body = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        return Action::json(code, body);
     };
-    let mut reader = BufReader::new(clone);
-    let mut stream = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or("").to_string();
-        let path = parts.next().unwrap_or("").to_string();
-        let mut headers = Vec::new();
-        let mut len = 0usize;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                let k = k.trim().to_ascii_lowercase();
-                if k == "content-length" {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-                headers.push((k, v.trim().to_string()));
-            }
-        }
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let req = Req {
-            method,
-            path,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        };
-        let (code, extra, body, hang) = {
-            let mut s = state.lock().expect("lock");
-            s.requests.push(req.clone());
-            let forced = s.fail.clone().filter(|f| {
-                f.only
-                    .is_none_or(|o| req.route().starts_with(o) || req.body.contains(o))
-            });
-            match forced {
-                Some(f) => {
-                    let body = if f.echo_auth {
-                        json!({ "message": format!(
-                            "bad credentials: {}",
-                            req.header("authorization").unwrap_or("")
-                        )})
-                        .to_string()
-                    } else {
-                        f.body.clone().unwrap_or_default()
-                    };
-                    (f.code, f.headers.clone(), body, f.hang)
-                }
-                None => {
-                    let (code, body) = route(&mut s, &req, port);
-                    let body = if body.is_null() {
-                        String::new()
-                    } else {
-                        body.to_string()
-                    };
-                    (code, Vec::new(), body, None)
-                }
-            }
-        };
-        if let Some(hang) = hang {
-            std::thread::sleep(hang);
-            return;
-        }
-        let extra: String = extra.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
-        let reply = format!(
-            "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        if stream.write_all(reply.as_bytes()).is_err() {
-            return;
-        }
+    if let Some(hang) = f.hang {
+        return Action::Hang(hang);
     }
+    let body = if f.echo_auth {
+        json!({ "message": format!(
+            "bad credentials: {}",
+            req.header("authorization").unwrap_or("")
+        )})
+        .to_string()
+    } else {
+        f.body.clone().unwrap_or_default()
+    };
+    f.headers
+        .iter()
+        .fold(Action::json(f.code, body), |a, (k, v)| a.header(k, v))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -287,7 +204,7 @@ fn jql_value(jql: &str, field: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
-fn route(s: &mut State, req: &Req, port: u16) -> (u16, Value) {
+fn route(s: &mut State, req: &Request, port: u16) -> (u16, Value) {
     let route = req.route();
     let body = req.json();
     let web = format!("http://127.0.0.1:{port}");
@@ -305,7 +222,7 @@ fn route(s: &mut State, req: &Req, port: u16) -> (u16, Value) {
     }
 }
 
-fn github(s: &mut State, req: &Req, route: &str, body: &Value) -> (u16, Value) {
+fn github(s: &mut State, req: &Request, route: &str, body: &Value) -> (u16, Value) {
     let issue_json = |t: &Task| {
         json!({
             "id": 9_000_000 + t.number,

@@ -184,38 +184,59 @@ pub fn claim(
     owner: &str,
     limit: usize,
 ) -> Result<Vec<Delivery>> {
-    tx.prepare_cached(
-        "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
-         WHERE status = 'pending' AND next_attempt_at <= ?1 \
-           AND outbox.notice NOT IN ('event', 'task_create', 'task_close') \
-           AND EXISTS (SELECT 1 FROM issues i WHERE i.id = outbox.issue_id \
-             AND (i.status = 'resolved' OR (i.status = 'acknowledged' \
-                  AND outbox.notice IN ('page', 'response_at_risk', 'response_breached'))))",
-    )
-    .and_then(|mut s| s.execute([ms(now)]))
-    .sql("cancelling stale notifications")?;
-    let mut stmt = tx
+    // Only the rows about to be claimed are examined (a sweep of every
+    // pending row per batch made a large backlog quadratic).
+    let mut select = tx
         .prepare_cached(&format!(
-            "SELECT {DELIVERY_COLUMNS} \
+            "SELECT {DELIVERY_COLUMNS}, i.status \
              FROM outbox o JOIN issues i ON i.id = o.issue_id \
              WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 \
                AND (o.lease_until IS NULL OR o.lease_until <= ?1) \
              ORDER BY o.next_attempt_at, o.id LIMIT ?2"
         ))
         .sql("querying outbox")?;
-    let rows = stmt
-        .query_map(params![ms(now), limit as i64], delivery_from_row)
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading outbox")?;
+    let mut cancel = tx
+        .prepare_cached(
+            "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
+             WHERE id = ?1",
+        )
+        .sql("cancelling stale notifications")?;
     let mut lease = tx
         .prepare_cached("UPDATE outbox SET lease_until = ?2, lease_owner = ?3 WHERE id = ?1")
         .sql("leasing outbox rows")?;
-    for d in &rows {
-        lease
-            .execute(params![d.id, ms(lease_until), owner])
-            .sql("leasing outbox row")?;
+    let mut claimed = Vec::new();
+    loop {
+        let rows = select
+            .query_map(params![ms(now), limit as i64], |r| {
+                Ok((delivery_from_row(r)?, r.get::<_, String>(19)?))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .sql("reading outbox")?;
+        let seen = rows.len();
+        for (d, issue_status) in rows {
+            if stale(d.notice, &issue_status) {
+                cancel.execute([d.id]).sql("cancelling a notification")?;
+            } else {
+                lease
+                    .execute(params![d.id, ms(lease_until), owner])
+                    .sql("leasing outbox row")?;
+                claimed.push(d);
+            }
+        }
+        // A batch that was all cancelled says nothing about what follows.
+        if !claimed.is_empty() || seen < limit {
+            return Ok(claimed);
+        }
     }
-    Ok(rows)
+}
+
+/// Whether a notification no longer matters given its issue's status.
+fn stale(notice: Notice, issue_status: &str) -> bool {
+    match notice {
+        Notice::Event | Notice::TaskCreate | Notice::TaskClose => false,
+        Notice::Page | Notice::Sla(Target::Response, _) => issue_status != "open",
+        Notice::Sla(Target::Resolution, _) => issue_status == "resolved",
+    }
 }
 
 /// Pending rows (for dry runs): what the next delivery would send.

@@ -175,4 +175,5 @@ pub fn pages(text: &str) -> Vec<(i64, u32)> {
         })
         .collect()
 }
+pub mod http;
 pub mod smtp;
