@@ -86,7 +86,7 @@ fn customer_issue_walks_the_chain_once_per_level_whatever_the_cadence() {
             .as_array()
             .expect("events")
             .iter()
-            .filter(|e| e["kind"] == "notified")
+            .filter(|e| e["kind"] == "notified" && e["details"]["notice"] == "page")
             .count();
         assert_eq!(notified, 4, "{name}: four deliveries recorded");
         assert_eq!(issue["level"], 4);

@@ -27,7 +27,10 @@ fn json_lines_resume_after_an_id_and_filter_by_kind() {
     let id = env.create(0, "customer_issue", "Login broken");
     env.at(5, &["ack", &id.to_string(), "--by", "ann"]).ok();
     let all = lines(&env.run(&["events"]).ok().stdout);
-    assert_eq!(kinds(&all), ["created", "notified", "acknowledged"]);
+    assert_eq!(
+        kinds(&all),
+        ["created", "notified", "acknowledged", "sla_met"]
+    );
     assert_eq!(all[0]["issue_id"], id);
     assert_eq!(all[0]["at"], at_minutes(0));
     assert_eq!(all[0]["details"]["title"], "Login broken");
@@ -40,7 +43,7 @@ fn json_lines_resume_after_an_id_and_filter_by_kind() {
             .ok()
             .stdout,
     );
-    assert_eq!(kinds(&after), ["notified", "acknowledged"]);
+    assert_eq!(kinds(&after), ["notified", "acknowledged", "sla_met"]);
     let only = lines(
         &env.run(&["events", "--kind", "acknowledged", "--kind", "created"])
             .ok()

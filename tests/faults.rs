@@ -199,7 +199,17 @@ fn hooked(per_role: usize, extra: &str) -> String {
         .split("[roles.support_agent]")
         .next()
         .expect("starter chains");
-    let mut text = chains.to_string();
+    // Without the starter's SLA targets: their warnings are outbox rows of
+    // their own, and these tests account for pages.
+    let mut text: String = chains
+        .lines()
+        .filter(|l| {
+            !["response_hours", "resolution_hours", "breach_notify"]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
     for role in ROLES {
         let hooks: Vec<String> = (0..per_role)
             .map(|i| format!("{{ env = \"{}\" }}", hook_var(role, i)))

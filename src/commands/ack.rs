@@ -12,7 +12,11 @@ pub fn run(ctx: &Ctx, id: &str, by: &str, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;
     let mut store = ctx.store()?;
     let issue = store.write(|tx| workflow::acknowledge(tx, &config, id, by, ctx.now))?;
-    match issue.next_due_at {
+    // When the ack lapses (not when an SLA clock next needs a check).
+    let lapses = config
+        .chain(&issue.chain)
+        .and_then(|c| crate::engine::next_due(&issue.esc, c));
+    match lapses {
         Some(t) => writeln!(
             io.out,
             "issue #{id} acknowledged by {by}; escalation resumes at {} unless resolved",

@@ -401,6 +401,7 @@ fn record(
 ) -> Result<()> {
     let (owner, now, max_attempts) = (pass.owner, pass.now, pass.max_attempts);
     let base = json!({
+        "notice": d.notice.as_str(),
         "channel": d.channel,
         "target": d.target,
         "role": d.role,
