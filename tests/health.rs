@@ -221,3 +221,41 @@ fn digest_by_mail_and_its_errors() {
         .code(2)
         .one_line_error("needs an [email] section");
 }
+
+#[test]
+fn digest_to_slack_posts_an_escaped_code_block_and_fails_loudly() {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    use std::sync::Arc;
+    use support::http::{Action, Server};
+    let status = Arc::new(AtomicU16::new(200));
+    let answer = Arc::clone(&status);
+    let server = Server::start(move |_| Action::reply(answer.load(Ordering::SeqCst), "ok"));
+    let env = Env::with_config(&CONFIG.replace(
+        "[roles.lead]\n",
+        &format!(
+            "[roles.lead]\nslack = \"{}\"\n",
+            server.url("/services/T/B/X")
+        ),
+    ));
+    env.run(&["init"]).ok();
+    env.create(0, "support", "<!channel> checkout & login");
+    // At 50 minutes the response clock is at risk: the title is listed.
+    let r = env.at(50, &["digest", "--slack", "lead"]).ok();
+    assert!(r.stdout.is_empty(), "{r:?}");
+    let posts = server.requests();
+    assert_eq!(posts.len(), 1);
+    let text = posts[0].json()["text"].as_str().unwrap_or("").to_string();
+    assert!(text.starts_with("```\n# escalate daily digest"), "{text}");
+    assert!(
+        text.contains("&lt;!channel&gt; checkout &amp; login"),
+        "{text}"
+    );
+    assert!(!text.contains("<!channel>"), "{text}");
+
+    // A failing post is an error, and the digest is not remembered.
+    status.store(500, Ordering::SeqCst);
+    env.at(55, &["digest", "--slack", "lead"])
+        .code(1)
+        .one_line_error("digest not sent");
+    assert_eq!(digest_at(&env, 58)["since"], at_minutes(50));
+}
