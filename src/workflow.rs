@@ -414,7 +414,9 @@ fn request_task(
             issue_id: issue.id,
             notice: Notice::TaskCreate,
             payload: Some(&payload),
-            epoch: 0,
+            // Per escalation: a request cancelled by a resolve does not
+            // block a new one after a reopen.
+            epoch: page.epoch,
             level: 0,
             repeat: 0,
             role: &page.role,
@@ -564,12 +566,15 @@ pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts)
     )?;
     settle_sla(tx, &mut issue, &[Target::Response, Target::Resolution], now)?;
     issues::save(tx, &issue)?;
-    // The engineering task (made or still being made) is closed with a note.
-    let tracker = match &issue.edge.task {
-        Some(t) => Some(t.tracker.clone()),
-        None => outbox::task_target(tx, id)?,
-    };
-    if let Some(tracker) = tracker {
+    // Nothing decided before the resolve is sent after it (nor after a
+    // reopen, which starts a new escalation).
+    outbox::cancel_notifications(tx, id)?;
+    // A task already made is closed with a note; one not made yet is not
+    // needed any more.
+    if issue.edge.task.is_none() {
+        outbox::cancel_task_request(tx, id)?;
+    }
+    if let Some(tracker) = issue.edge.task.as_ref().map(|t| t.tracker.clone()) {
         let comment = match note {
             Some(n) => format!("Resolved in escalate by {by} at {}: {n}", rfc3339(now)),
             None => format!("Resolved in escalate by {by} at {}.", rfc3339(now)),

@@ -428,3 +428,34 @@ fn a_deliverer_killed_mid_send_loses_nothing_and_repeats_only_that_send() {
     env.at(300, &["check"]).ok();
     assert_eq!(peer.on("/lead").len(), 2, "nothing more");
 }
+
+#[test]
+fn nothing_decided_before_a_resolve_is_sent_after_a_reopen() {
+    let peer = Peer::start();
+    let env = env_for(&peer);
+    peer.answer(500, None);
+    // Level 1 fails and waits for a retry; then the issue is resolved and
+    // reopened (a new escalation, paging level 1 afresh).
+    env.at(0, &["create", "--chain", "customer_issue", "--title", "A"])
+        .code(3);
+    env.at(1, &["resolve", "1"]).ok();
+    peer.answer(200, None);
+    env.at(2, &["reopen", "1"]).ok();
+    env.at(10, &["check"]).ok();
+    // One Slack and one webhook message per attempt; only the reopen's went
+    // out after the failures (the first escalation's rows were cancelled).
+    let ok_posts = peer.requests().len() - 2;
+    assert_eq!(ok_posts, 2, "{:?}", peer.requests());
+    let cancelled = env
+        .run(&["outbox", "--status", "all", "--json"])
+        .ok()
+        .json();
+    let mut statuses: Vec<String> = cancelled
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["status"].as_str().unwrap_or("").to_string())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, ["cancelled", "cancelled", "sent", "sent"]);
+}

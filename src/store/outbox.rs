@@ -416,3 +416,26 @@ pub fn task_target(tx: &Transaction, issue_id: i64) -> Result<Option<String>> {
     .and_then(|mut s| s.query_row([issue_id], |r| r.get(0)).optional())
     .sql("reading task requests")
 }
+
+/// Cancel an issue's pending notifications (pages and SLA warnings) — on
+/// resolve, so nothing decided before it goes out after a reopen. Records
+/// (subscription events, task work) are kept. Returns how many.
+pub fn cancel_notifications(tx: &Transaction, issue_id: i64) -> Result<usize> {
+    tx.prepare_cached(
+        "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
+         WHERE issue_id = ?1 AND status = 'pending' \
+           AND notice NOT IN ('event', 'task_create', 'task_close')",
+    )
+    .and_then(|mut s| s.execute([issue_id]))
+    .sql("cancelling notifications")
+}
+
+/// Cancel an issue's pending task creation (resolved before it was made).
+pub fn cancel_task_request(tx: &Transaction, issue_id: i64) -> Result<usize> {
+    tx.prepare_cached(
+        "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
+         WHERE issue_id = ?1 AND status = 'pending' AND notice = 'task_create'",
+    )
+    .and_then(|mut s| s.execute([issue_id]))
+    .sql("cancelling the task request")
+}
