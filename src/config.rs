@@ -858,6 +858,20 @@ impl Config {
                 }
                 kinds.push(k.into_inner());
             }
+            // The URL's label keys the subscription's cursor: two entries
+            // with one URL would share it and starve each other.
+            if subscriptions
+                .iter()
+                .any(|other: &Subscription| other.url.label() == url.value.label())
+            {
+                return Err(err(
+                    Some(url.span.clone()),
+                    format!(
+                        "[[subscriptions]] url `{}` is listed twice; give one entry all the kinds it wants",
+                        url.value.label()
+                    ),
+                ));
+            }
             subscriptions.push(Subscription {
                 url: url.value,
                 secret: s.secret.map(|x| secret(x).value),

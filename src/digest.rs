@@ -20,6 +20,8 @@ pub struct Digest {
     /// Start of the period: the last digest, or 24 h ago for the first.
     pub since: String,
     pub first: bool,
+    /// The last event this digest covers; the next starts after it.
+    pub last_event_id: i64,
     pub open_issues: u64,
     pub at_risk: Listing<RiskLine>,
     pub breaches: Listing<BreachLine>,

@@ -616,6 +616,19 @@ pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
             issue.chain
         ))
     })?;
+    // One open issue per helpdesk ticket: a newer issue may have opened for
+    // the same ticket since this one was resolved.
+    if let (Some(source), Some(ext)) = (&issue.edge.source, &issue.edge.external_id) {
+        if let Some(other) = issues::by_source(tx, source, ext)? {
+            if other.id != id && other.esc.status != Status::Resolved {
+                return Err(conflict(format!(
+                    "issue #{} is open for the same {source} ticket {ext}; resolve it \
+                     before reopening #{id}",
+                    other.id
+                )));
+            }
+        }
+    }
     let (esc, page) = engine::start(chain, now, issue.esc.epoch + 1);
     issue.esc = esc;
     issue.owner = page.role.clone();

@@ -350,3 +350,29 @@ fn bad_routes_are_config_errors() {
             .one_line_error(fragment);
     }
 }
+
+#[test]
+fn reopening_a_ticket_that_has_a_newer_open_issue_is_a_conflict() {
+    let env = env();
+    ingest(&env, 0, &[CREATED], &[]).ok();
+    ingest(
+        &env,
+        10,
+        &[r#"{"type":"ticket.resolved","source":"zendesk","external_id":"4821"}"#],
+        &[],
+    )
+    .ok();
+    let again = CREATED.replace("09:00:00Z", "09:20:00Z");
+    ingest(&env, 20, &[&again], &[]).ok();
+    env.at(30, &["reopen", "1"])
+        .code(4)
+        .one_line_error("issue #2 is open for the same zendesk ticket 4821");
+    // Subscriptions sharing a URL would share a cursor: refused.
+    let dup = format!(
+        "{CONFIG}\n[[subscriptions]]\nurl = \"http://127.0.0.1:9/x\"\nkinds = [\"created\"]\n[[subscriptions]]\nurl = \"http://127.0.0.1:9/x\"\nkinds = [\"resolved\"]\n"
+    );
+    Env::with_config(&dup)
+        .run(&["config", "check"])
+        .code(2)
+        .one_line_error("is listed twice");
+}

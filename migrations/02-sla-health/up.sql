@@ -88,9 +88,13 @@ CREATE TABLE runs (
 CREATE INDEX runs_started_at ON runs (started_at);
 
 -- One row per digest that went out.
+-- `last_event_id`: breaches are reported by event id, not by their
+-- (schedule-anchored, possibly earlier) time, so one recorded late is in the
+-- next digest rather than in none.
 CREATE TABLE digests (
-    id        INTEGER PRIMARY KEY,
-    at        INTEGER NOT NULL,
-    since     INTEGER NOT NULL,
-    sent_to   TEXT    NOT NULL
+    id             INTEGER PRIMARY KEY,
+    at             INTEGER NOT NULL,
+    since          INTEGER NOT NULL,
+    sent_to        TEXT    NOT NULL,
+    last_event_id  INTEGER NOT NULL DEFAULT 0
 );

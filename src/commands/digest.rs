@@ -15,7 +15,7 @@ use crate::digest::{
 };
 use crate::error::{fail, usage, Code};
 use crate::notify::{self, message};
-use crate::store::{digest as q, health};
+use crate::store::{digest as q, events, health};
 use crate::workflow::rfc3339;
 
 pub fn run(ctx: &Ctx, args: &DigestArgs, io: &mut Io) -> Result<Code> {
@@ -103,7 +103,7 @@ pub fn run(ctx: &Ctx, args: &DigestArgs, io: &mut Io) -> Result<Code> {
     };
     if !args.no_record {
         let since = parse(&d.since).unwrap_or(now);
-        store.write(|tx| health::record_digest(tx, now, since, &sent_to))?;
+        store.write(|tx| health::record_digest(tx, now, since, &sent_to, d.last_event_id))?;
     }
     Ok(Code::Ok)
 }
@@ -115,14 +115,29 @@ fn parse(s: &str) -> Option<crate::engine::Ts> {
 }
 
 fn build(tx: &rusqlite::Transaction, config: &Config, now: crate::engine::Ts) -> Result<Digest> {
-    let last = health::last_digest(tx)?.filter(|t| *t <= now);
-    let since = last.unwrap_or(now - TimeDelta::hours(24));
+    let last = health::last_digest(tx)?;
+    let since = last
+        .map(|(t, _)| t)
+        .filter(|t| *t <= now)
+        .unwrap_or(now - TimeDelta::hours(24));
+    let upto = events::max_id(tx)?;
     let (open, _, _) = q::sla_counts(tx)?;
     let (risk, risk_total) = q::at_risk(tx, now, SHOWN)?;
-    let (breaches, breach_total) = q::breaches(tx, since, now, SHOWN)?;
+    let (breaches, breach_total) = match last {
+        Some((_, after)) => q::breaches(tx, after, upto, None, SHOWN)?,
+        None => q::breaches(tx, 0, upto, Some(since), SHOWN)?,
+    };
     let aging = q::aging(tx, now)?;
     let (dead, dead_total) = q::dead(tx, 5)?;
-    let (exhausted, exhausted_total) = q::exhausted(tx, SHOWN)?;
+    let mut exhausted = Vec::new();
+    let mut exhausted_total = 0;
+    for chain in config.chains.values() {
+        let levels = chain.levels.len() as u32;
+        let left = SHOWN.saturating_sub(exhausted.len());
+        let (rows, n) = q::exhausted(tx, &chain.name, levels, chain.repeat, left)?;
+        exhausted.extend(rows);
+        exhausted_total += n;
+    }
     let mut orphaned: Vec<(String, u64)> = Vec::new();
     let mut unreachable: Vec<(String, u64)> = Vec::new();
     for (chain, kind, owner, n) in q::owners(tx)? {
@@ -154,6 +169,7 @@ fn build(tx: &rusqlite::Transaction, config: &Config, now: crate::engine::Ts) ->
         generated_at: rfc3339(now),
         since: rfc3339(since),
         first: last.is_none(),
+        last_event_id: upto,
         open_issues: open,
         at_risk: Listing {
             total: risk_total,

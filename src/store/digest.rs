@@ -67,31 +67,38 @@ pub struct BreachRow {
     pub resolved: bool,
 }
 
-/// Breaches recorded at instants in (since, until], newest first, at most
-/// `limit`; and how many there are.
+/// Breaches recorded after event `after_id` (up to `upto_id`), newest
+/// first, at most `limit`; and how many there are. By event id rather than
+/// by time: a breach is stamped with its deadline, which may precede the
+/// check (and so the last digest) that recorded it. With no digest yet,
+/// `first_since` bounds the first one by time.
 pub fn breaches(
     tx: &Transaction,
-    since: Ts,
-    until: Ts,
+    after_id: i64,
+    upto_id: i64,
+    first_since: Option<Ts>,
     limit: usize,
 ) -> Result<(Vec<BreachRow>, u64)> {
+    let since = first_since.map(ms);
     let total: i64 = tx
         .prepare_cached(
-            "SELECT count(*) FROM events WHERE kind = 'breached' AND at > ?1 AND at <= ?2",
+            "SELECT count(*) FROM events WHERE kind = 'breached' AND id > ?1 AND id <= ?2 \
+             AND (?3 IS NULL OR at > ?3)",
         )
-        .and_then(|mut s| s.query_row(params![ms(since), ms(until)], |r| r.get(0)))
+        .and_then(|mut s| s.query_row(params![after_id, upto_id, since], |r| r.get(0)))
         .sql("counting breaches")?;
     let mut stmt = tx
         .prepare_cached(
             "SELECT i.id, i.chain, i.title, json_extract(e.details, '$.target'), e.at, \
                i.status = 'resolved' \
              FROM events e JOIN issues i ON i.id = e.issue_id \
-             WHERE e.kind = 'breached' AND e.at > ?1 AND e.at <= ?2 \
-             ORDER BY e.at DESC, e.id DESC LIMIT ?3",
+             WHERE e.kind = 'breached' AND e.id > ?1 AND e.id <= ?2 \
+               AND (?3 IS NULL OR e.at > ?3) \
+             ORDER BY e.at DESC, e.id DESC LIMIT ?4",
         )
         .sql("querying breaches")?;
     let rows = stmt
-        .query_map(params![ms(since), ms(until), limit as i64], |r| {
+        .query_map(params![after_id, upto_id, since, limit as i64], |r| {
             Ok(BreachRow {
                 id: r.get(0)?,
                 chain: r.get(1)?,
@@ -158,21 +165,33 @@ pub type Exhausted = (i64, String, String);
 /// (issue id, channel, target, last error).
 pub type Dead = (i64, String, String, String);
 
-/// Open, unacknowledged issues with nothing left to escalate to: the chain
-/// (and its repeats) is exhausted and nobody has taken them.
-pub fn exhausted(tx: &Transaction, limit: usize) -> Result<(Vec<Exhausted>, u64)> {
+/// Open, unacknowledged issues of `chain` with nothing left to escalate
+/// to: at its last level (`levels`) with every repeat (`repeat`) done and
+/// nobody on them. At most `limit`, and how many there are.
+pub fn exhausted(
+    tx: &Transaction,
+    chain: &str,
+    levels: u32,
+    repeat: u32,
+    limit: usize,
+) -> Result<(Vec<Exhausted>, u64)> {
     let total: i64 = tx
-        .prepare_cached("SELECT count(*) FROM issues WHERE status = 'open' AND next_due_at IS NULL")
-        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .prepare_cached(
+            "SELECT count(*) FROM issues WHERE chain = ?1 AND status = 'open' \
+             AND level >= ?2 AND repeat >= ?3",
+        )
+        .and_then(|mut s| s.query_row(params![chain, levels, repeat], |r| r.get(0)))
         .sql("counting exhausted issues")?;
     let mut stmt = tx
         .prepare_cached(
-            "SELECT id, chain, title FROM issues WHERE status = 'open' AND next_due_at IS NULL \
-             ORDER BY id LIMIT ?1",
+            "SELECT id, chain, title FROM issues WHERE chain = ?1 AND status = 'open' \
+             AND level >= ?2 AND repeat >= ?3 ORDER BY id LIMIT ?4",
         )
         .sql("querying exhausted issues")?;
     let rows = stmt
-        .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_map(params![chain, levels, repeat, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading exhausted issues")?;
     Ok((rows, total.max(0) as u64))

@@ -86,18 +86,28 @@ pub fn runs_between(tx: &Transaction, since: Ts, until: Ts) -> Result<(u64, u64)
     .sql("counting check runs")
 }
 
-/// When the last digest went out, if one ever did.
-pub fn last_digest(tx: &Transaction) -> Result<Option<Ts>> {
-    let at: Option<i64> = tx
-        .prepare_cached("SELECT max(at) FROM digests")
-        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+/// The last digest that went out: when, and the last event id it covered.
+pub fn last_digest(tx: &Transaction) -> Result<Option<(Ts, i64)>> {
+    let row: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT at, last_event_id FROM digests ORDER BY id DESC LIMIT 1")
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .sql("reading the last digest")?;
-    at.map(ts).transpose().sql("reading the last digest")
+    row.map(|(at, id)| ts(at).map(|t| (t, id)))
+        .transpose()
+        .sql("reading the last digest")
 }
 
-pub fn record_digest(tx: &Transaction, at: Ts, since: Ts, sent_to: &str) -> Result<()> {
-    tx.prepare_cached("INSERT INTO digests (at, since, sent_to) VALUES (?1, ?2, ?3)")
-        .and_then(|mut s| s.execute(params![ms(at), ms(since), sent_to]))
-        .sql("recording the digest")?;
+pub fn record_digest(
+    tx: &Transaction,
+    at: Ts,
+    since: Ts,
+    sent_to: &str,
+    last_event_id: i64,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO digests (at, since, sent_to, last_event_id) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut s| s.execute(params![ms(at), ms(since), sent_to, last_event_id]))
+    .sql("recording the digest")?;
     Ok(())
 }
