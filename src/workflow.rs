@@ -479,6 +479,10 @@ pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts
         }
         Status::Open => {}
     }
+    // The ack meets the response target first: acting at the deadline is in
+    // time, so this must not be preceded by a catch-up that would see the
+    // deadline pass at this same instant.
+    settle_sla(tx, &mut issue, &[Target::Response], now)?;
     // Bring an overdue issue to where its schedule says it is first (as if
     // a check had run just before the ack): the level taken and the events
     // are then right, and a lapse of this ack resumes from that level. The
@@ -509,7 +513,6 @@ pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts
             "ack_expires_at": expires.map(rfc3339),
         }),
     )?;
-    settle_sla(tx, &mut issue, &[Target::Response], now)?;
     issue.next_due_at = schedule(&issue, chain);
     issues::save(tx, &issue)?;
     Ok(issue)

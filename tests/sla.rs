@@ -288,3 +288,15 @@ fn config_check_summarises_targets_and_counts_breach_roles_as_used() {
     );
     assert!(!r.stderr.contains("`duty_manager` is not used"), "{r:?}");
 }
+
+#[test]
+fn an_ack_exactly_at_the_deadline_meets_it_even_when_the_issue_is_due() {
+    let env = env();
+    let id = env.create(0, "support", "On the dot");
+    env.at(50, &["check"]).ok(); // at risk at 48; next due: the deadline, 60
+    env.at(60, &["ack", &id.to_string(), "--by", "ann"]).ok();
+    assert_eq!(
+        sla_events(&env, id),
+        vec![ev("at_risk", "response", 48), ev("sla_met", "response", 60)]
+    );
+}

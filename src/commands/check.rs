@@ -44,7 +44,12 @@ pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
                 let current = chain.fingerprint();
                 if fingerprint.as_deref() != Some(current.as_str()) {
                     for mut issue in issues::unresolved_in_chain(tx, &name)? {
-                        let clocks = sla::rearm(&issue.sla, &chain.sla, issue.created_at);
+                        let clocks = sla::rearm(
+                            &issue.sla,
+                            &chain.sla,
+                            issue.created_at,
+                            issue.first_acked_at,
+                        );
                         let due = workflow::schedule(
                             &Issue {
                                 sla: clocks,

@@ -176,9 +176,16 @@ pub fn start(sla: &Sla, created: Ts) -> Clocks {
 
 /// After the chain's targets changed: running clocks take the new instants
 /// (a new target starts running from creation, a removed one stops); final
-/// clocks keep their outcome.
-pub fn rearm(clocks: &Clocks, sla: &Sla, created: Ts) -> Clocks {
-    let fresh = start(sla, created);
+/// clocks keep their outcome. A new response target on an issue already
+/// acknowledged (at `first_ack`) is settled by that ack at once — met or
+/// breached — rather than warned about.
+pub fn rearm(clocks: &Clocks, sla: &Sla, created: Ts, first_ack: Option<Ts>) -> Clocks {
+    let mut fresh = start(sla, created);
+    if let (None, Some(c), Some(ack)) = (clocks.response, fresh.response.as_mut(), first_ack) {
+        let met = ack <= c.due_at;
+        c.state = if met { State::Met } else { State::Breached };
+        c.settled_at = Some(if met { ack } else { c.due_at });
+    }
     let pick = |old: Option<Clock>, new: Option<Clock>| match old {
         Some(c) if c.state.is_final() => Some(c),
         // At risk stays at risk: the warning was given and is not repeated.
@@ -445,11 +452,29 @@ mod tests {
             resolution: Some(TimeDelta::hours(24)),
             ..sla()
         };
-        let r = rearm(&c, &longer, t(0));
+        let r = rearm(&c, &longer, t(0), None);
         assert_eq!(r.response, c.response, "met stays met");
         assert_eq!(r.resolution.expect("s").due_at, t(24 * 60));
-        let dropped = rearm(&c, &Sla::default(), t(0));
+        let dropped = rearm(&c, &Sla::default(), t(0), None);
         assert_eq!(dropped.response, c.response);
         assert_eq!(dropped.resolution, None);
+    }
+
+    #[test]
+    fn a_new_response_target_is_settled_by_an_earlier_ack() {
+        let none = Clocks::default();
+        let in_time = rearm(&none, &sla(), t(0), Some(t(30)));
+        let r = in_time.response.expect("response");
+        assert_eq!((r.state, r.settled_at), (State::Met, Some(t(30))));
+        assert_eq!(in_time.resolution.expect("s").state, State::Pending);
+        let late = rearm(&none, &sla(), t(0), Some(t(90))).response.expect("r");
+        assert_eq!(
+            (late.state, late.settled_at),
+            (State::Breached, Some(t(60)))
+        );
+        assert_eq!(
+            rearm(&none, &sla(), t(0), None).response.expect("r").state,
+            State::Pending
+        );
     }
 }
