@@ -522,7 +522,7 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "|---:|---|---|---|---|---:|---|");
         for b in &r.worst_breaches {
             let settled = match (&b.settled_at, b.target.as_str()) {
-                (Some(_), "response") => "acknowledged late",
+                (Some(_), "response") => "answered late (ack or resolve)",
                 (Some(_), _) => "resolved late",
                 (None, "response") => "not acknowledged",
                 (None, _) => "not resolved",

@@ -300,3 +300,21 @@ fn an_ack_exactly_at_the_deadline_meets_it_even_when_the_issue_is_due() {
         vec![ev("at_risk", "response", 48), ev("sla_met", "response", 60)]
     );
 }
+
+#[test]
+fn a_response_breach_resolved_without_an_ack_ends_at_the_resolve() {
+    let env = env();
+    let id = env.create(0, "support", "never acked");
+    env.at(61, &["check"]).ok(); // response breached at 60
+    env.at(150, &["resolve", &id.to_string()]).ok();
+    let r = env
+        .at(200, &["report", "--days", "1", "--format", "json"])
+        .ok()
+        .json();
+    let worst = r["worst_breaches"].as_array().expect("breaches");
+    let response = worst
+        .iter()
+        .find(|b| b["target"] == "response")
+        .expect("the response breach");
+    assert_eq!(response["overshoot_seconds"], 90 * 60, "{response}");
+}

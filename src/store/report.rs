@@ -444,7 +444,8 @@ pub fn worst_breaches(tx: &Transaction, scope: &Scope, limit: u32) -> Result<Vec
                SELECT i.id, i.chain, i.title, b.target, \
                  coalesce(CASE b.target WHEN 'response' THEN i.response_due_at \
                           ELSE i.resolution_due_at END, b.breached_at) AS due, \
-                 CASE b.target WHEN 'response' THEN i.first_acked_at ELSE i.resolved_at END AS done \
+                 CASE b.target WHEN 'response' THEN coalesce(i.first_acked_at, i.resolved_at) \
+                   ELSE i.resolved_at END AS done \
                FROM b JOIN issues i ON i.id = b.issue_id \
                WHERE b.target IN ('response', 'resolution') AND (?3 IS NULL OR i.chain = ?3)) \
              SELECT id, chain, title, target, due, CASE WHEN done < ?2 THEN done END, \
