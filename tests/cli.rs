@@ -184,6 +184,10 @@ fn orphaned_chain_is_reported_never_lost_never_a_crash() {
     let list = env.run(&["list", "--json"]).ok().json();
     assert_eq!(list.as_array().map(Vec::len), Some(2));
     assert_eq!(list[1]["orphaned"], true);
+    // parked: later checks do not read it again, but still report it
+    assert_eq!(list[1]["next_check_at"], serde_json::Value::Null);
+    let r = env.at(305, &["check"]).code(3);
+    assert!(r.stderr.contains("#2"), "{r:?}");
     // the chain comes back: the issue resumes from its schedule
     env.write_config(STARTER);
     let r = env.at(310, &["check"]).ok();

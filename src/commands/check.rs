@@ -15,6 +15,9 @@ use crate::notify::{self, message};
 use crate::store::{health, issues, outbox, Issue};
 use crate::workflow;
 
+/// The fingerprint recorded for a chain missing from the config.
+const ORPHANED: &str = "orphaned";
+
 /// Orphan ids listed per chain before "and N more".
 const ORPHAN_IDS_SHOWN: usize = 10;
 
@@ -70,6 +73,12 @@ pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
             None => {
                 let (ids, count) = issues::unresolved_ids(tx, &name, ORPHAN_IDS_SHOWN)?;
                 if count > 0 {
+                    // Forget the fingerprint: when the chain comes back, its
+                    // issues' due times are recomputed (they are parked
+                    // below meanwhile).
+                    if fingerprint.as_deref() != Some(ORPHANED) {
+                        issues::set_fingerprint(tx, &name, ORPHANED)?;
+                    }
                     decided.orphans.push((name, ids, count));
                 }
             }
@@ -77,7 +86,11 @@ pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
     }
     for mut issue in issues::due(tx, now)? {
         let Some(chain) = config.chain(&issue.chain) else {
-            continue; // orphaned: reported above, never lost, never a crash
+            // Orphaned: reported above, never lost, never a crash — and
+            // parked, so it costs later checks nothing until its chain is
+            // back (then the fingerprint mismatch reschedules it).
+            issues::set_next_due(tx, issue.id, None)?;
+            continue;
         };
         decided.examined += 1;
         let decision = engine::advance(&issue.esc, chain, now);
