@@ -459,3 +459,31 @@ fn nothing_decided_before_a_resolve_is_sent_after_a_reopen() {
     statuses.sort();
     assert_eq!(statuses, ["cancelled", "cancelled", "sent", "sent"]);
 }
+
+#[test]
+fn create_sends_only_its_own_issue_and_reports_only_its_own_failures() {
+    let peer = Peer::start();
+    let env = env_for(&peer);
+    peer.answer(500, None);
+    env.at(0, &["create", "--chain", "customer_issue", "--title", "A"])
+        .code(3);
+    let failed_posts = peer.requests().len();
+    // The relay is still down for #1's retry, but #2's create neither
+    // retries #1 nor blames itself for it.
+    peer.answer(200, None);
+    let r = env
+        .at(0, &["create", "--chain", "customer_issue", "--title", "B"])
+        .ok();
+    assert!(r.stderr.is_empty(), "{r:?}");
+    let after: Vec<String> = peer.requests()[failed_posts..]
+        .iter()
+        .map(|r| r.body.clone())
+        .collect();
+    assert!(
+        after
+            .iter()
+            .all(|b| !b.contains("#1 ") && !b.contains("\"issue_id\":1")),
+        "{after:?}"
+    );
+    assert_eq!(after.len(), 2, "Slack and webhook for #2 only");
+}

@@ -78,7 +78,7 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
     let issue = store.write(|tx| workflow::create(tx, &config, chain, &filing, &actor, ctx.now))?;
 
     // stdout carries the id alone, so console pages go to stderr here.
-    let outcome = notify::deliver(&mut store, &config, ctx.now, io.err)?;
+    let outcome = notify::deliver_only(&mut store, &config, ctx.now, io.err, Some(issue.id))?;
     if args.json {
         let view = IssueView::new(&issue, Some(&config), ctx.now);
         writeln!(io.out, "{}", serde_json::to_string_pretty(&view)?)?;

@@ -12,7 +12,7 @@ pub fn run(ctx: &Ctx, id: &str, by: Option<&str>, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;
     let mut store = ctx.store()?;
     let issue = store.write(|tx| workflow::reopen(tx, &config, id, &by, ctx.now))?;
-    let outcome = notify::deliver(&mut store, &config, ctx.now, io.err)?;
+    let outcome = notify::deliver_only(&mut store, &config, ctx.now, io.err, Some(id))?;
     writeln!(
         io.out,
         "issue #{id} reopened; level 1 ({}) owns it again",

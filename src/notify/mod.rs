@@ -203,6 +203,19 @@ pub fn deliver(
     now: Ts,
     console: &mut dyn Write,
 ) -> Result<Outcome> {
+    deliver_only(store, config, now, console, None)
+}
+
+/// [`deliver`], limited to one issue's rows when `only` is given: `create`
+/// and `reopen` send what they decided and leave the rest to `check` (whose
+/// failures are not theirs to report).
+pub fn deliver_only(
+    store: &mut Store,
+    config: &Config,
+    now: Ts,
+    console: &mut dyn Write,
+    only: Option<i64>,
+) -> Result<Outcome> {
     // Leases guard real processes against each other: they count the real
     // time this pass has taken on top of `now` (which may be simulated),
     // and the owner name is unique to this pass.
@@ -221,8 +234,8 @@ pub fn deliver(
         store.write(|tx| subscription::enqueue_new(tx, config, now))?;
     }
     loop {
-        let batch =
-            store.write(|tx| outbox::claim(tx, now, now + elapsed() + LEASE, &owner, BATCH))?;
+        let batch = store
+            .write(|tx| outbox::claim(tx, now, now + elapsed() + LEASE, &owner, BATCH, only))?;
         if batch.is_empty() {
             break;
         }
@@ -702,16 +715,16 @@ mod delivery_tests {
         let (mut store, config, now) = setup();
         file(&mut store, &config, now);
         let first = store
-            .write(|tx| outbox::claim(tx, now, now + LEASE, "a", 10))
+            .write(|tx| outbox::claim(tx, now, now + LEASE, "a", 10, None))
             .expect("claim");
         assert_eq!(first.len(), 1);
         let second = store
-            .write(|tx| outbox::claim(tx, now, now + LEASE, "b", 10))
+            .write(|tx| outbox::claim(tx, now, now + LEASE, "b", 10, None))
             .expect("claim");
         assert!(second.is_empty());
         // a deliverer that died releases its rows when the lease runs out
         let later = store
-            .write(|tx| outbox::claim(tx, now + LEASE, now + LEASE * 2, "b", 10))
+            .write(|tx| outbox::claim(tx, now + LEASE, now + LEASE * 2, "b", 10, None))
             .expect("claim");
         assert_eq!(later.len(), 1);
     }

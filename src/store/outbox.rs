@@ -183,6 +183,7 @@ pub fn claim(
     lease_until: Ts,
     owner: &str,
     limit: usize,
+    only: Option<i64>,
 ) -> Result<Vec<Delivery>> {
     // Only the rows about to be claimed are examined (a sweep of every
     // pending row per batch made a large backlog quadratic).
@@ -192,6 +193,7 @@ pub fn claim(
              FROM outbox o JOIN issues i ON i.id = o.issue_id \
              WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 \
                AND (o.lease_until IS NULL OR o.lease_until <= ?1) \
+               AND (?3 IS NULL OR o.issue_id = ?3) \
              ORDER BY o.next_attempt_at, o.id LIMIT ?2"
         ))
         .sql("querying outbox")?;
@@ -207,7 +209,7 @@ pub fn claim(
     let mut claimed = Vec::new();
     loop {
         let rows = select
-            .query_map(params![ms(now), limit as i64], |r| {
+            .query_map(params![ms(now), limit as i64, only], |r| {
                 Ok((delivery_from_row(r)?, r.get::<_, String>(19)?))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
