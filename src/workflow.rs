@@ -403,7 +403,7 @@ fn request_task(
         issue.id
     ));
     let payload = json!({
-        "marker": format!("escalate-{}", issue.id),
+        "marker": format!("escalate-{}-{}", issues::instance(tx)?, issue.id),
         "title": format!("[escalate #{}] {}", issue.id, issue.title),
         "body": body,
     })

@@ -150,7 +150,16 @@ fn reaching_engineering_creates_one_task_and_resolving_closes_it() {
     assert!(body.contains("level 2 (oncall) of chain `eng`"), "{body}");
     assert!(body.contains("Level history:"), "{body}");
     assert!(body.contains("SLA response:"), "{body}");
-    assert!(body.contains("escalate-marker: escalate-1"), "{body}");
+    // The marker names this database's instance and the issue.
+    let marker = body
+        .lines()
+        .find_map(|l| l.strip_prefix("escalate-marker: "))
+        .unwrap_or("");
+    assert!(
+        marker.starts_with("escalate-") && marker.ends_with("-1"),
+        "{body}"
+    );
+    assert_eq!(marker.len(), "escalate-12345678-1".len(), "{marker}");
     assert_eq!(created["title"], "[escalate #1] Checkout 500s");
     let auth = server.requests()[0]
         .header("authorization")

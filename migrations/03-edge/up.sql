@@ -35,3 +35,12 @@ CREATE TABLE subscription_cursors (
     sub            TEXT PRIMARY KEY,
     last_event_id  INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- Facts about this database. `instance` (random, made once) keeps the
+-- markers of its engineering tasks apart from another database's (staging,
+-- a fresh `init`) working on the same tracker project.
+CREATE TABLE meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta (key, value) VALUES ('instance', lower(hex(randomblob(4))));

@@ -295,12 +295,12 @@ pub fn describe(e: &Event) -> String {
             } else {
                 format!("retry at {}", s("retry_at"))
             };
-            format!(
-                "delivery to {} via {} failed: {} ({tail})",
-                s("role"),
-                s("channel"),
-                s("error")
-            )
+            let to = if s("channel") == "tracker" {
+                format!("task work in tracker {}", s("target"))
+            } else {
+                format!("delivery to {} via {}", s("role"), s("channel"))
+            };
+            format!("{to} failed: {} ({tail})", s("error"))
         }
         "acknowledged" => format!("acknowledged by {}", e.actor),
         "ack_expired" => format!(
@@ -326,6 +326,17 @@ pub fn describe(e: &Event) -> String {
             "created again at the source (count {}); changed: {}",
             i("count"),
             list(d, "changed")
+        ),
+        "task_created" => format!(
+            "task {} created in {}: {}",
+            s("key"),
+            s("tracker"),
+            s("url")
+        ),
+        "task_closed" => format!(
+            "task {} in {} commented on and closed",
+            s("key"),
+            s("tracker")
         ),
         "sla_met" => format!(
             "{} SLA met, {} before the deadline",

@@ -450,7 +450,7 @@ fn record(
                     d.issue_id,
                     now,
                     EventKind::TaskCreated,
-                    Some(d.level),
+                    (d.level > 0).then_some(d.level),
                     SYSTEM,
                     &details,
                 )?;
@@ -477,7 +477,7 @@ fn record(
                 d.issue_id,
                 now,
                 EventKind::Notified,
-                Some(d.level),
+                (d.level > 0).then_some(d.level),
                 SYSTEM,
                 &details,
             )?;
@@ -510,7 +510,7 @@ fn record(
                     d.issue_id,
                     now,
                     EventKind::DeliveryFailed,
-                    Some(d.level),
+                    (d.level > 0).then_some(d.level),
                     SYSTEM,
                     &details,
                 )?;

@@ -473,3 +473,10 @@ pub fn set_task(tx: &Transaction, id: i64, task: &Task) -> Result<()> {
     .sql("recording the task")?;
     Ok(())
 }
+
+/// This database's random instance id (see migration 03), for task markers.
+pub fn instance(tx: &Transaction) -> Result<String> {
+    tx.prepare_cached("SELECT value FROM meta WHERE key = 'instance'")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .sql("reading the database instance id")
+}

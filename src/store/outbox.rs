@@ -243,19 +243,27 @@ fn stale(notice: Notice, issue_status: &str) -> bool {
 
 /// Pending rows (for dry runs): what the next delivery would send.
 pub fn pending(tx: &Transaction, now: Ts) -> Result<Vec<Delivery>> {
+    // The same rows, and the same judgement, as `claim` would make.
     let mut stmt = tx
         .prepare_cached(&format!(
-            "SELECT {DELIVERY_COLUMNS} \
+            "SELECT {DELIVERY_COLUMNS}, i.status \
              FROM outbox o JOIN issues i ON i.id = o.issue_id \
-             WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 AND i.status = 'open' \
+             WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 \
+               AND (o.lease_until IS NULL OR o.lease_until <= ?1) \
              ORDER BY o.next_attempt_at, o.id"
         ))
         .sql("querying outbox")?;
     let rows = stmt
-        .query_map([ms(now)], delivery_from_row)
+        .query_map([ms(now)], |r| {
+            Ok((delivery_from_row(r)?, r.get::<_, String>(19)?))
+        })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading outbox")?;
-    Ok(rows)
+    Ok(rows
+        .into_iter()
+        .filter(|(d, status)| !stale(d.notice, status))
+        .map(|(d, _)| d)
+        .collect())
 }
 
 /// Record a successful send. False when `owner` no longer holds the row's
