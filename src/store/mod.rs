@@ -221,12 +221,12 @@ impl Store {
         self.conn
             .pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| self.classify(e))?;
-        // A 64 MiB page cache (SQLite's default is 2 MiB): a batch of
+        // A 16 MiB page cache (SQLite's default is 2 MiB): a batch of
         // 100,000 ingested tickets or a month's report otherwise spills and
         // re-reads the same pages over and over. It is a ceiling, not an
         // allocation.
         self.conn
-            .pragma_update(None, "cache_size", -65536)
+            .pragma_update(None, "cache_size", -16384)
             .map_err(|e| self.classify(e))?;
         if version < latest {
             // Two processes may race to migrate a new file: the loser's
