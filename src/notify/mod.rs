@@ -312,10 +312,17 @@ pub fn deliver_only(
         }
         // Task work is rare and each row is its own conversation with the
         // tracker (look up, create, comment, close): one at a time.
+        // Creates before closes, and a close may use a task made in this very
+        // pass (a resolve right after the escalation that asked for it).
+        tasks.sort_by_key(|&i| batch[i].notice != Notice::TaskCreate);
         let mut made: BTreeMap<usize, tracker::TaskRef> = BTreeMap::new();
         for &i in &tasks {
             let senders = senders.get_or_insert_with(|| Senders::new(config));
-            match task_work(config, senders, &batch[i]) {
+            let fresh = made
+                .iter()
+                .find(|(&j, _)| batch[j].issue_id == batch[i].issue_id)
+                .map(|(_, t)| t.clone());
+            match task_work(config, senders, &batch[i], fresh) {
                 Ok(Some(task)) => {
                     made.insert(i, task);
                     results.push((i, Ok(())));
@@ -345,6 +352,7 @@ fn task_work(
     config: &Config,
     senders: &Senders,
     d: &Delivery,
+    made_now: Option<tracker::TaskRef>,
 ) -> Result<Option<tracker::TaskRef>, SendError> {
     let Some(t) = config.trackers.get(&d.target) else {
         return Err(SendError::Permanent(format!(
@@ -380,16 +388,16 @@ fn task_work(
             tracker::ensure(client, &tc, &spec).map(Some)
         }
         _ => {
-            let Some(task) = &d.task else {
+            let known = d.task.as_ref().map(|t| tracker::TaskRef {
+                key: t.key.clone(),
+                url: t.url.clone(),
+                id: t.id.clone(),
+            });
+            let Some(task) = known.or(made_now) else {
                 return Err(SendError::Temporary(
                     format!("the {} task is not created yet", d.target),
                     None,
                 ));
-            };
-            let task = tracker::TaskRef {
-                key: task.key.clone(),
-                url: task.url.clone(),
-                id: task.id.clone(),
             };
             tracker::close(client, &tc, &task, &text("comment")).map(|()| None)
         }
