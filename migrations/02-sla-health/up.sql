@@ -28,6 +28,12 @@ CREATE INDEX issues_response_running ON issues (response_risk_at)
     WHERE response_state IN ('pending', 'at_risk');
 CREATE INDEX issues_resolution_running ON issues (resolution_risk_at)
     WHERE resolution_state IN ('pending', 'at_risk');
+-- Open issues at risk / breached, for the counts of `status` and `digest`
+-- (small indexes: they hold only the issues in trouble).
+CREATE INDEX issues_open_at_risk ON issues (id)
+    WHERE status <> 'resolved' AND (response_state = 'at_risk' OR resolution_state = 'at_risk');
+CREATE INDEX issues_open_breached ON issues (id)
+    WHERE status <> 'resolved' AND (response_state = 'breached' OR resolution_state = 'breached');
 CREATE INDEX issues_first_acked_at ON issues (first_acked_at);
 
 -- The outbox gains `notice` (what the row tells: a page, or an SLA warning),

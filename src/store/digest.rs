@@ -220,18 +220,24 @@ pub fn dead(tx: &Transaction, limit: usize) -> Result<(Vec<Dead>, u64)> {
 }
 
 /// Unresolved issues: total, with a clock at risk, with a clock breached.
+/// The last two read the small partial indexes of issues in trouble; their
+/// WHERE clauses must match those indexes' exactly.
 pub fn sla_counts(tx: &Transaction) -> Result<(u64, u64, u64)> {
-    tx.prepare_cached(
-        "SELECT count(*), \
-           coalesce(sum(response_state = 'at_risk' OR resolution_state = 'at_risk'), 0), \
-           coalesce(sum(response_state = 'breached' OR resolution_state = 'breached'), 0) \
-         FROM issues WHERE status <> 'resolved'",
-    )
-    .and_then(|mut s| {
-        s.query_row([], |r| {
-            let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
-            Ok((n(0)?, n(1)?, n(2)?))
-        })
-    })
-    .sql("counting open issues")
+    let count = |sql: &str| -> Result<u64> {
+        tx.prepare_cached(sql)
+            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+            .map(|n| n.max(0) as u64)
+            .sql("counting open issues")
+    };
+    Ok((
+        count("SELECT count(*) FROM issues WHERE status <> 'resolved'")?,
+        count(
+            "SELECT count(*) FROM issues WHERE status <> 'resolved' \
+             AND (response_state = 'at_risk' OR resolution_state = 'at_risk')",
+        )?,
+        count(
+            "SELECT count(*) FROM issues WHERE status <> 'resolved' \
+             AND (response_state = 'breached' OR resolution_state = 'breached')",
+        )?,
+    ))
 }
