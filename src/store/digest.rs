@@ -219,6 +219,13 @@ pub fn dead(tx: &Transaction, limit: usize) -> Result<(Vec<Dead>, u64)> {
     Ok((rows, total.max(0) as u64))
 }
 
+/// Open issues with a clock at risk (matches index `issues_open_at_risk`).
+pub const AT_RISK_COUNT: &str = "SELECT count(*) FROM issues WHERE status <> 'resolved' \
+     AND (response_state = 'at_risk' OR resolution_state = 'at_risk')";
+/// Open issues with a clock breached (matches index `issues_open_breached`).
+pub const BREACHED_COUNT: &str = "SELECT count(*) FROM issues WHERE status <> 'resolved' \
+     AND (response_state = 'breached' OR resolution_state = 'breached')";
+
 /// Unresolved issues: total, with a clock at risk, with a clock breached.
 /// The last two read the small partial indexes of issues in trouble; their
 /// WHERE clauses must match those indexes' exactly.
@@ -231,13 +238,7 @@ pub fn sla_counts(tx: &Transaction) -> Result<(u64, u64, u64)> {
     };
     Ok((
         count("SELECT count(*) FROM issues WHERE status <> 'resolved'")?,
-        count(
-            "SELECT count(*) FROM issues WHERE status <> 'resolved' \
-             AND (response_state = 'at_risk' OR resolution_state = 'at_risk')",
-        )?,
-        count(
-            "SELECT count(*) FROM issues WHERE status <> 'resolved' \
-             AND (response_state = 'breached' OR resolution_state = 'breached')",
-        )?,
+        count(AT_RISK_COUNT)?,
+        count(BREACHED_COUNT)?,
     ))
 }

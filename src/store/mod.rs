@@ -442,6 +442,15 @@ mod plan_tests {
              ORDER BY next_due_at, id",
         );
         assert!(due.contains("INDEX issues_due"), "{due}");
+        // status and digest: the counts of issues in trouble read only the
+        // small partial indexes (their WHERE must match the index's).
+        for (sql, index) in [
+            (digest::AT_RISK_COUNT, "issues_open_at_risk"),
+            (digest::BREACHED_COUNT, "issues_open_breached"),
+        ] {
+            let p = plan(sql);
+            assert!(p.contains(index), "{p}");
+        }
         let orphans =
             plan("SELECT count(*) FROM issues WHERE chain = 'x' AND status <> 'resolved'");
         assert!(orphans.contains("issues_open_chain"), "{orphans}");
