@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::engine::human;
+use crate::text::one_line;
 
 /// Rows listed per section before "and N more".
 pub const SHOWN: usize = 20;
@@ -125,10 +126,6 @@ fn more(out: &mut String, total: u64, shown: usize) {
     if total > shown as u64 {
         let _ = writeln!(out, "- … and {} more", total - shown as u64);
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Markdown for people.

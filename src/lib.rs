@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod notify;
 pub mod report;
 pub mod store;
+pub mod text;
 pub mod workflow;
 
 pub use commands::run;

@@ -50,7 +50,7 @@ pub fn run(ctx: &Ctx, args: &DigestArgs, io: &mut Io) -> Result<Code> {
 
     let mut store = ctx.store()?;
     let now = ctx.now;
-    let d = store.read(|tx| build(tx, &config, now))?;
+    let (d, since) = store.read(|tx| build(tx, &config, now))?;
     let text = match args.format {
         DigestFormat::Markdown => digest::markdown(&d),
         DigestFormat::Json => format!("{}\n", serde_json::to_string_pretty(&d)?),
@@ -102,19 +102,17 @@ pub fn run(ctx: &Ctx, args: &DigestArgs, io: &mut Io) -> Result<Code> {
         "stdout".to_string()
     };
     if !args.no_record {
-        let since = parse(&d.since).unwrap_or(now);
         store.write(|tx| health::record_digest(tx, now, since, &sent_to, d.last_event_id))?;
     }
     Ok(Code::Ok)
 }
 
-fn parse(s: &str) -> Option<crate::engine::Ts> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&chrono::Utc))
-}
-
-fn build(tx: &rusqlite::Transaction, config: &Config, now: crate::engine::Ts) -> Result<Digest> {
+/// The digest, and the start of its period (recorded when it goes out).
+fn build(
+    tx: &rusqlite::Transaction,
+    config: &Config,
+    now: crate::engine::Ts,
+) -> Result<(Digest, crate::engine::Ts)> {
     let last = health::last_digest(tx)?;
     let since = last
         .map(|(t, _)| t)
@@ -165,7 +163,7 @@ fn build(tx: &rusqlite::Transaction, config: &Config, now: crate::engine::Ts) ->
         .map(|t| now - t);
     let (runs, failing) = health::runs_between(tx, since, now + TimeDelta::milliseconds(1))?;
     let expected = config.checker.expected_interval;
-    Ok(Digest {
+    let digest = Digest {
         generated_at: rfc3339(now),
         since: rfc3339(since),
         first: last.is_none(),
@@ -241,5 +239,6 @@ fn build(tx: &rusqlite::Transaction, config: &Config, now: crate::engine::Ts) ->
             runs_since: runs,
             runs_with_failures_since: failing,
         },
-    })
+    };
+    Ok((digest, since))
 }

@@ -14,6 +14,7 @@ use crate::engine::Ts;
 use crate::error::{fail, usage, Code};
 use crate::report::{self, ChainRoles};
 use crate::store::report::{self as queries, Scope};
+use crate::text::one_line;
 
 /// The command line of `report`, after clap.
 #[derive(Debug, Clone, Default)]
@@ -194,13 +195,6 @@ fn check_address(to: &str) -> Result<()> {
             to.escape_debug()
         )))
     }
-}
-
-/// Relay replies can span lines; errors are one line.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 fn day(t: Ts) -> String {

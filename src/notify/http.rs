@@ -61,20 +61,26 @@ pub fn post(
         .filter(|c| !c.is_control())
         .take(200)
         .collect();
-    let msg = format!(
-        "{label}: HTTP {status}{}",
-        if text.is_empty() {
-            String::new()
-        } else {
-            format!(": {text}")
-        }
-    );
-    if status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-        || status.is_server_error()
-    {
+    let msg = status_message(label, status, &text);
+    if is_temporary(status) {
         Err(SendError::Temporary(msg, retry_after))
     } else {
         Err(SendError::Permanent(msg))
+    }
+}
+
+/// Whether a failed HTTP status is worth retrying: 429, 408 and 5xx.
+pub fn is_temporary(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+}
+
+/// `LABEL: HTTP 503 Service Unavailable: <body excerpt>`.
+pub fn status_message(label: &str, status: StatusCode, excerpt: &str) -> String {
+    if excerpt.is_empty() {
+        format!("{label}: HTTP {status}")
+    } else {
+        format!("{label}: HTTP {status}: {excerpt}")
     }
 }

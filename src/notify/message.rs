@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use crate::engine::sla::State;
 use crate::engine::{human, Ts};
 use crate::store::{Delivery, Notice};
+use crate::text::one_line;
 use crate::workflow::rfc3339;
 
 /// Issues listed in one grouped message before "and N more".
@@ -224,13 +225,6 @@ fn truncate(s: &str, max: usize) -> String {
         t.push('…');
         t
     }
-}
-
-/// Titles are user input: keep a notification on one line.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::SendError;
+use super::{http, SendError};
 use crate::config::redact_url;
 
 /// Which tracker a `[trackers.NAME]` section talks to: the config's own
@@ -269,8 +269,7 @@ fn check_marker(cx: &Ctx, marker: &str) -> Result<(), SendError> {
 
 /// One line, at most 255 characters (Jira refuses newlines and longer summaries).
 fn one_line(title: &str) -> String {
-    let folded: String = title.split_whitespace().collect::<Vec<_>>().join(" ");
-    cut(&folded, MAX_TITLE)
+    cut(&crate::text::one_line(title), MAX_TITLE)
 }
 
 /// At most `max` characters, marking a cut.
@@ -485,21 +484,8 @@ fn classify(cx: &Ctx, reply: Reply) -> Result<Value, SendError> {
             ))
         });
     }
-    let text = snippet(reply.body.trim());
-    let msg = format!(
-        "{}: HTTP {status}{}",
-        reply.label,
-        if text.is_empty() {
-            String::new()
-        } else {
-            format!(": {text}")
-        }
-    );
-    if status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-        || status.is_server_error()
-        || reply.rate_limited
-    {
+    let msg = http::status_message(&reply.label, status, &snippet(reply.body.trim()));
+    if http::is_temporary(status) || reply.rate_limited {
         Err(cx.temporary(&msg, reply.retry_after))
     } else {
         Err(cx.permanent(&msg))

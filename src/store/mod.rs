@@ -168,6 +168,21 @@ impl Store {
         Ok(store)
     }
 
+    /// The query plan of `sql` as one line (for tests that pin index use).
+    #[cfg(test)]
+    pub(crate) fn explain(&self, sql: &str, params: impl rusqlite::Params) -> String {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("prepare");
+        let rows = stmt
+            .query_map(params, |r| r.get::<_, String>(3))
+            .expect("query")
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .expect("rows");
+        rows.join(" / ")
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -425,18 +440,7 @@ mod plan_tests {
     #[test]
     fn b11_check_queries_use_indexes() {
         let store = Store::open_in_memory().expect("opens");
-        let plan = |sql: &str| -> String {
-            let mut stmt = store
-                .conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .expect("prepare");
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(3))
-                .expect("query")
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .expect("rows");
-            rows.join(" / ")
-        };
+        let plan = |sql: &str| store.explain(sql, []);
         let due = plan(
             "SELECT id FROM issues WHERE next_due_at IS NOT NULL AND next_due_at <= 0 \
              ORDER BY next_due_at, id",

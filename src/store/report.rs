@@ -679,18 +679,7 @@ mod tests {
     #[test]
     fn window_queries_use_time_indexes() {
         let store = Store::open_in_memory().expect("store");
-        let plan = |sql: &str| -> String {
-            let mut stmt = store
-                .conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .expect("prepare");
-            let rows = stmt
-                .query_map(params![0, 1, "a"], |r| r.get::<_, String>(3))
-                .expect("query")
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .expect("rows");
-            rows.join(" / ")
-        };
+        let plan = |sql: &str| store.explain(sql, params![0, 1, "a"]);
         let events = plan(
             "SELECT count(*) FROM events e WHERE e.kind = 'breached' AND e.at >= ?1 \
              AND e.at < ?2 AND ?3 IS NOT NULL",
