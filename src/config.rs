@@ -15,6 +15,9 @@ pub const MAX_WAIT_HOURS: f64 = 24.0 * 366.0;
 /// Bounded so a single check can never loop for long on one issue.
 pub const MAX_REPEAT: u32 = 1000;
 pub const MAX_LEVELS: usize = 100;
+/// Attempts before a temporarily failing notification is declared dead
+/// (`[delivery] max_attempts` overrides it).
+pub const MAX_ATTEMPTS: u32 = 40;
 /// A config file this large is a mistake (wrong file, generated garbage).
 pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -328,7 +331,7 @@ impl Default for Delivery {
         Delivery {
             timeout: std::time::Duration::from_secs(10),
             concurrency: 16,
-            max_attempts: crate::notify::MAX_ATTEMPTS,
+            max_attempts: MAX_ATTEMPTS,
         }
     }
 }
@@ -839,11 +842,11 @@ impl Config {
             })?;
             let mut kinds = Vec::new();
             for k in s.kinds.unwrap_or_default() {
-                let known = crate::store::EventKind::ALL
+                let known = crate::model::EventKind::ALL
                     .iter()
                     .any(|e| e.as_str() == k.get_ref());
                 if !known {
-                    let all: Vec<&str> = crate::store::EventKind::ALL
+                    let all: Vec<&str> = crate::model::EventKind::ALL
                         .iter()
                         .map(|e| e.as_str())
                         .collect();
@@ -1029,7 +1032,7 @@ fn sla(name: &str, chain: &RawChain, roles: &BTreeMap<String, Role>) -> Result<S
                         format!(
                             "chain `{name}`: at_risk_hours must be less than the shortest SLA \
                              target ({})",
-                            crate::engine::human(t)
+                            crate::model::time::human(t)
                         ),
                     ));
                 }

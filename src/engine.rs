@@ -12,56 +12,14 @@
 //! from when a check happened to run, so no drift (seed bug B2) and a late
 //! check walks through every step that came due (B3), each once.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 
 pub mod sla;
 
 use crate::config::Chain;
 
-pub type Ts = DateTime<Utc>;
-
-/// Lifecycle of an issue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
-    Open,
-    Acknowledged,
-    Resolved,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Open => "open",
-            Status::Acknowledged => "acknowledged",
-            Status::Resolved => "resolved",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        match s {
-            "open" => Some(Status::Open),
-            "acknowledged" => Some(Status::Acknowledged),
-            "resolved" => Some(Status::Resolved),
-            _ => None,
-        }
-    }
-}
-
-/// The part of an issue the engine reasons about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Escalation {
-    pub status: Status,
-    /// Current level, 1-based.
-    pub level: u32,
-    /// Repeats of the last level already notified in this epoch.
-    pub repeat: u32,
-    pub epoch: u32,
-    /// Level the current epoch started at.
-    pub epoch_level: u32,
-    /// When the current epoch started (its first step's due time).
-    pub epoch_at: Ts,
-    pub acked_at: Option<Ts>,
-}
+pub use crate::model::time::human;
+pub use crate::model::{Escalation, Status, Ts};
 
 /// One notification the schedule calls for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,31 +215,6 @@ fn role_of(chain: &Chain, level: u32) -> String {
         .level(level)
         .map(|l| l.role.clone())
         .unwrap_or_default()
-}
-
-/// Human form of a duration: `2d 3h`, `4h 5m`, `12m`, `40s`.
-pub fn human(d: TimeDelta) -> String {
-    let secs = d.num_seconds();
-    let (sign, secs) = if secs < 0 { ("-", -secs) } else { ("", secs) };
-    let (days, hours, mins) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
-    let body = if days > 0 {
-        if hours > 0 {
-            format!("{days}d {hours}h")
-        } else {
-            format!("{days}d")
-        }
-    } else if hours > 0 {
-        if mins > 0 {
-            format!("{hours}h {mins}m")
-        } else {
-            format!("{hours}h")
-        }
-    } else if mins > 0 {
-        format!("{mins}m")
-    } else {
-        format!("{}s", secs % 60)
-    };
-    format!("{sign}{body}")
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod ingest;
+pub mod model;
 pub mod notify;
 pub mod report;
 pub mod store;

@@ -17,8 +17,8 @@ use chrono::TimeDelta;
 use serde::Serialize;
 
 use crate::engine::human;
+use crate::model::time::rfc3339;
 use crate::store::report::{Data, LevelReached, Scope, SlaCount, Spread};
-use crate::workflow::rfc3339;
 
 /// How many entries the "longest open" and "worst breaches" lists show.
 pub const TOP: u32 = 10;

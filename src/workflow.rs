@@ -11,6 +11,7 @@ use crate::config::{Chain, Config};
 use crate::engine::sla::{self, Change, Target};
 use crate::engine::{self, Action, Decision, Page, Status, Ts};
 use crate::error::{fail, not_found, Code};
+use crate::model::time::rfc3339;
 use crate::store::{
     events, issues, outbox, Edge, EventKind, Issue, NewDelivery, NewIssue, Notice, OwnerKind,
 };
@@ -654,9 +655,4 @@ pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
     issues::save(tx, &issue)?;
     enqueue_page(tx, config, id, &page, now)?;
     Ok(issue)
-}
-
-/// RFC 3339 in UTC, the one time format of JSON output and event details.
-pub fn rfc3339(t: Ts) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }

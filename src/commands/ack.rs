@@ -4,7 +4,8 @@ use anyhow::Result;
 
 use super::{check_actor, parse_id, Ctx, Io};
 use crate::error::Code;
-use crate::workflow::{self, rfc3339};
+use crate::model::time::rfc3339;
+use crate::workflow;
 
 pub fn run(ctx: &Ctx, id: &str, by: &str, io: &mut Io) -> Result<Code> {
     let id = parse_id(id)?;

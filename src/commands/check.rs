@@ -133,7 +133,7 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
                 io.out,
                 "would {what}: issue #{id} '{title}' -> {} (due {}{late})",
                 page.role,
-                workflow::rfc3339(page.due_at)
+                crate::model::time::rfc3339(page.due_at)
             )?;
         }
         for (id, title, change) in &decided.sla {
@@ -207,12 +207,17 @@ fn describe_sla(change: &Change) -> String {
     match change {
         Change::AtRisk { at, due_at, .. } => format!(
             "{target} SLA at risk at {} (due {})",
-            workflow::rfc3339(*at),
-            workflow::rfc3339(*due_at)
+            crate::model::time::rfc3339(*at),
+            crate::model::time::rfc3339(*due_at)
         ),
         Change::Breached { at, .. } => {
-            format!("{target} SLA breached at {}", workflow::rfc3339(*at))
+            format!(
+                "{target} SLA breached at {}",
+                crate::model::time::rfc3339(*at)
+            )
         }
-        Change::Met { at, .. } => format!("{target} SLA met at {}", workflow::rfc3339(*at)),
+        Change::Met { at, .. } => {
+            format!("{target} SLA met at {}", crate::model::time::rfc3339(*at))
+        }
     }
 }

@@ -14,9 +14,9 @@ use crate::digest::{
     RiskLine, SHOWN,
 };
 use crate::error::{fail, usage, Code};
+use crate::model::time::rfc3339;
 use crate::notify::{self, message};
 use crate::store::{digest as q, events, health};
-use crate::workflow::rfc3339;
 
 pub fn run(ctx: &Ctx, args: &DigestArgs, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;

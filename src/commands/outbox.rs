@@ -8,8 +8,8 @@ use super::view::relative;
 use super::{parse_id, Ctx, Io};
 use crate::cli::{OutboxAction, OutboxArgs, OutboxFilter};
 use crate::error::{not_found, Code};
+use crate::model::time::rfc3339;
 use crate::store::{outbox, ts};
-use crate::workflow::rfc3339;
 
 #[derive(Serialize)]
 struct RowView {

@@ -148,8 +148,8 @@ fn window(now: Ts, opts: &Options) -> Result<(Ts, Ts)> {
     if since >= until {
         return Err(usage(format!(
             "empty window: --since {} is not before --until {}",
-            crate::workflow::rfc3339(since),
-            crate::workflow::rfc3339(until)
+            crate::model::time::rfc3339(since),
+            crate::model::time::rfc3339(until)
         )));
     }
     Ok((since, until))
@@ -208,9 +208,9 @@ mod tests {
     #[test]
     fn dates_are_rfc3339_or_midnight_utc() {
         let d = parse_date("--since", "2026-11-02").expect("date");
-        assert_eq!(crate::workflow::rfc3339(d), "2026-11-02T00:00:00Z");
+        assert_eq!(crate::model::time::rfc3339(d), "2026-11-02T00:00:00Z");
         let t = parse_date("--since", "2026-11-02T10:30:00+01:00").expect("time");
-        assert_eq!(crate::workflow::rfc3339(t), "2026-11-02T09:30:00Z");
+        assert_eq!(crate::model::time::rfc3339(t), "2026-11-02T09:30:00Z");
         for bad in ["yesterday", "2026-13-01", "2026-11-02 10:00", ""] {
             let e = parse_date("--until", bad).expect_err(bad);
             assert!(e.to_string().contains("invalid --until"), "{e}");

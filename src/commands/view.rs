@@ -8,8 +8,8 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::engine::sla::{Clock, Clocks, State, Target};
 use crate::engine::{self, human, Ts};
+use crate::model::time::rfc3339;
 use crate::store::{Event, Issue};
-use crate::workflow::rfc3339;
 
 #[derive(Debug, Serialize)]
 pub struct IssueView {

@@ -6,9 +6,9 @@ use serde_json::{json, Value};
 
 use crate::engine::sla::State;
 use crate::engine::{human, Ts};
+use crate::model::time::rfc3339;
 use crate::store::{Delivery, Notice};
 use crate::text::one_line;
-use crate::workflow::rfc3339;
 
 /// Issues listed in one grouped message before "and N more".
 pub const GROUP_CAP: usize = 20;

@@ -24,15 +24,14 @@ use serde_json::json;
 
 use crate::config::{Config, Contact};
 use crate::engine::Ts;
+use crate::model::time::rfc3339;
 use crate::store::{events, issues, outbox, Delivery, EventKind, Notice, Store, Task};
-use crate::workflow::{rfc3339, SYSTEM};
+use crate::workflow::SYSTEM;
 
 /// How long a claimed row is reserved for the process delivering it. A
 /// process that dies mid-send releases its rows when the lease runs out.
 pub const LEASE: TimeDelta = TimeDelta::minutes(5);
-/// Attempts before a temporarily failing notification is declared dead
-/// (`[delivery] max_attempts` overrides it).
-pub const MAX_ATTEMPTS: u32 = 40;
+pub use crate::config::MAX_ATTEMPTS;
 const BATCH: usize = 500;
 
 /// Why a send failed.

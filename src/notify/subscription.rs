@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use super::{http, webhook, SendError};
 use crate::config::{Config, Subscription};
 use crate::engine::Ts;
+use crate::model::time::rfc3339;
 use crate::store::{events, outbox, Delivery, EventKind, NewDelivery, Notice};
-use crate::workflow::rfc3339;
 
 /// The outbox channel of subscription rows.
 pub const CHANNEL: &str = "subscription";

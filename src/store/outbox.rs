@@ -6,60 +6,9 @@ use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ms, ts, SqlContext};
-use crate::engine::sla::{State as SlaState, Target};
+use crate::engine::sla::Target;
 use crate::engine::Ts;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutboxStatus {
-    Pending,
-    Sent,
-    Dead,
-    Cancelled,
-}
-
-/// What an outbox row tells its contact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Notice {
-    /// An escalation step (or repeat) reached this contact's role.
-    Page,
-    /// An SLA clock turned at risk or was breached.
-    Sla(Target, SlaState),
-    /// An event for a `[[subscriptions]]` URL (the payload is the event).
-    Event,
-    /// Create the issue's engineering task (the payload is the task).
-    TaskCreate,
-    /// Comment on and close the issue's task (the payload is the comment).
-    TaskClose,
-}
-
-impl Notice {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Notice::Page => "page",
-            Notice::Sla(Target::Response, SlaState::Breached) => "response_breached",
-            Notice::Sla(Target::Response, _) => "response_at_risk",
-            Notice::Sla(Target::Resolution, SlaState::Breached) => "resolution_breached",
-            Notice::Sla(Target::Resolution, _) => "resolution_at_risk",
-            Notice::Event => "event",
-            Notice::TaskCreate => "task_create",
-            Notice::TaskClose => "task_close",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Notice> {
-        Some(match s {
-            "page" => Notice::Page,
-            "response_at_risk" => Notice::Sla(Target::Response, SlaState::AtRisk),
-            "response_breached" => Notice::Sla(Target::Response, SlaState::Breached),
-            "resolution_at_risk" => Notice::Sla(Target::Resolution, SlaState::AtRisk),
-            "resolution_breached" => Notice::Sla(Target::Resolution, SlaState::Breached),
-            "event" => Notice::Event,
-            "task_create" => Notice::TaskCreate,
-            "task_close" => Notice::TaskClose,
-            _ => return None,
-        })
-    }
-}
+pub use crate::model::delivery::{Delivery, Notice, OutboxStatus};
 
 pub struct NewDelivery<'a> {
     pub issue_id: i64,
@@ -73,28 +22,6 @@ pub struct NewDelivery<'a> {
     pub channel: &'a str,
     pub target: &'a str,
     pub due_at: Ts,
-}
-
-/// A claimed outbox row, with what is needed to render its message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
-    pub id: i64,
-    pub issue_id: i64,
-    pub notice: Notice,
-    pub epoch: u32,
-    pub level: u32,
-    pub repeat: u32,
-    pub role: String,
-    pub channel: String,
-    pub target: String,
-    pub due_at: Ts,
-    pub attempts: u32,
-    pub title: String,
-    pub chain: String,
-    pub created_at: Ts,
-    pub payload: Option<String>,
-    /// The issue's engineering task, when one was created.
-    pub task: Option<crate::store::Task>,
 }
 
 /// Columns selected for a [`Delivery`], joined with its issue.

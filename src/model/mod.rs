@@ -1,0 +1,18 @@
+//! Domain types every layer shares: issues, their escalation state and SLA
+//! clocks, outbox deliveries, events, and the time helpers. No I/O, no
+//! config: the bottom layer.
+
+pub mod delivery;
+pub mod escalation;
+pub mod event;
+pub mod issue;
+pub mod sla;
+pub mod time;
+
+pub use delivery::{Delivery, Notice, OutboxStatus};
+pub use escalation::{Escalation, Status};
+pub use event::{Event, EventKind};
+pub use issue::{Edge, Issue, OwnerKind, Task};
+
+/// An instant. Always UTC inside; local time is for display and calendars.
+pub type Ts = chrono::DateTime<chrono::Utc>;
