@@ -559,7 +559,7 @@ fn clock(
 
 fn rfc3339(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
-        .map(escalate::workflow::rfc3339)
+        .map(escalate::model::time::rfc3339)
         .unwrap_or_default()
 }
 

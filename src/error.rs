@@ -1,7 +1,8 @@
-//! Exit codes and the error classes that map to them. Exit codes are part of
-//! the interface: scripts and cron wrappers branch on them.
-
-use std::fmt;
+//! The one error type and the exit codes it maps to. Exit codes are part of
+//! the interface: scripts and cron wrappers branch on them. Every failure a
+//! user can cause is an [`Error`] variant; `anyhow` only carries it with
+//! context, and anything unclassified that reaches `main` is a runtime
+//! failure (1).
 
 /// Documented exit codes (README, `--help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub enum Code {
     Attention = 3,
     /// 4: the issue does not exist, or the request conflicts with its state
     /// (resolving a resolved issue, acknowledging a resolved one).
-    NotFound = 4,
+    IssueConflict = 4,
     /// 5: the database cannot be used: missing, locked past the busy timeout,
     /// corrupt, or written by a newer escalate.
     Database = 5,
@@ -29,66 +30,60 @@ impl Code {
     }
 }
 
-/// An error carrying its exit code. Anything else that reaches `main` is a
-/// runtime failure (1).
-#[derive(Debug)]
-pub struct Failure {
-    pub code: Code,
-    pub message: String,
+/// A failure with a documented exit code. The message is the whole
+/// one-line explanation; it names the thing at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad arguments or input (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// chains.toml is invalid; the message carries file:line:col (exit 2).
+    #[error("{0}")]
+    Config(String),
+    /// No issue with that id (exit 4).
+    #[error("{0}")]
+    NoSuchIssue(String),
+    /// The request conflicts with the issue's state (exit 4).
+    #[error("{0}")]
+    Conflict(String),
+    /// The database cannot be used (exit 5).
+    #[error("{0}")]
+    Database(String),
 }
 
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+impl Error {
+    pub fn code(&self) -> Code {
+        match self {
+            Error::Usage(_) | Error::Config(_) => Code::Usage,
+            Error::NoSuchIssue(_) | Error::Conflict(_) => Code::IssueConflict,
+            Error::Database(_) => Code::Database,
+        }
     }
 }
 
-impl std::error::Error for Failure {}
-
-pub fn fail(code: Code, message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Failure {
-        code,
-        message: message.into(),
-    })
-}
-
 pub fn usage(message: impl Into<String>) -> anyhow::Error {
-    fail(Code::Usage, message)
+    Error::Usage(message.into()).into()
 }
 
-pub fn not_found(message: impl Into<String>) -> anyhow::Error {
-    fail(Code::NotFound, message)
+pub fn no_such_issue(message: impl Into<String>) -> anyhow::Error {
+    Error::NoSuchIssue(message.into()).into()
+}
+
+pub fn conflict(message: impl Into<String>) -> anyhow::Error {
+    Error::Conflict(message.into()).into()
 }
 
 pub fn database(message: impl Into<String>) -> anyhow::Error {
-    fail(Code::Database, message)
+    Error::Database(message.into()).into()
 }
 
 /// The exit code for an error: the first classified cause in its chain.
+/// (The store classifies its own failures: SQLite's "busy", "corrupt" and
+/// the like arrive here as [`Error::Database`].)
 pub fn code_of(err: &anyhow::Error) -> Code {
     for cause in err.chain() {
-        if let Some(f) = cause.downcast_ref::<Failure>() {
-            return f.code;
-        }
-        if cause.downcast_ref::<crate::config::ConfigError>().is_some() {
-            return Code::Usage;
-        }
-        if let Some(e) = cause.downcast_ref::<rusqlite::Error>() {
-            if let Some(code) = e.sqlite_error_code() {
-                use rusqlite::ErrorCode as E;
-                if matches!(
-                    code,
-                    E::DatabaseBusy
-                        | E::DatabaseLocked
-                        | E::DatabaseCorrupt
-                        | E::NotADatabase
-                        | E::CannotOpen
-                        | E::ReadOnly
-                        | E::PermissionDenied
-                ) {
-                    return Code::Database;
-                }
-            }
+        if let Some(e) = cause.downcast_ref::<Error>() {
+            return e.code();
         }
     }
     Code::Runtime
@@ -110,4 +105,15 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// An error with a given exit code (runtime failures carry no class).
+pub fn fail(code: Code, message: impl Into<String>) -> anyhow::Error {
+    let message = message.into();
+    match code {
+        Code::Usage => usage(message),
+        Code::IssueConflict => conflict(message),
+        Code::Database => database(message),
+        Code::Ok | Code::Runtime | Code::Attention => anyhow::anyhow!(message),
+    }
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::config::{Chain, Config};
 use crate::engine::sla::{self, Change, Target};
 use crate::engine::{self, Action, Decision, Page, Status, Ts};
-use crate::error::{fail, not_found, Code};
+use crate::error::{conflict, no_such_issue};
 use crate::model::time::rfc3339;
 use crate::store::{
     events, issues, outbox, Edge, EventKind, Issue, NewDelivery, NewIssue, Notice, OwnerKind,
@@ -448,11 +448,7 @@ fn role_at(config: &Config, chain: &str, level: u32) -> String {
 
 /// Fetch an issue or fail with "unknown issue" (exit 4).
 pub fn existing(tx: &Transaction, id: i64) -> Result<Issue> {
-    issues::get(tx, id)?.ok_or_else(|| not_found(format!("issue #{id} does not exist")))
-}
-
-fn conflict(msg: String) -> anyhow::Error {
-    fail(Code::NotFound, msg)
+    issues::get(tx, id)?.ok_or_else(|| no_such_issue(format!("issue #{id} does not exist")))
 }
 
 /// `ack`: a person takes the issue; escalation stops (until the chain's

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{Ctx, Io};
 use crate::cli::IngestArgs;
-use crate::error::{fail, usage, Code};
+use crate::error::{usage, Code};
 use crate::ingest::{self, Effect, TicketEvent};
 use crate::notify;
 
@@ -191,7 +191,7 @@ fn read_input(path: Option<&std::path::Path>) -> Result<(String, String)> {
             let mut text = String::new();
             std::io::stdin()
                 .read_to_string(&mut text)
-                .map_err(|e| fail(Code::Usage, format!("cannot read standard input: {e}")))?;
+                .map_err(|e| usage(format!("cannot read standard input: {e}")))?;
             Ok(("stdin".to_string(), text))
         }
     }

@@ -43,7 +43,7 @@ pub fn run(ctx: &Ctx, io: &mut Io) -> Result<Code> {
         latest_version()
     )?;
     // An existing file may be broken: say so now rather than at page time.
-    Config::load(path)?;
+    Config::load(path).map_err(crate::error::Error::from)?;
     writeln!(
         io.out,
         "next: `escalate config check`, then add `escalate check` to cron (see README)"

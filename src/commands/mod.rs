@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use crate::cli::{Cli, Command, ConfigCommand, NotifyCommand, RouteCommand};
 use crate::config::Config;
 use crate::engine::Ts;
-use crate::error::{usage, Code};
+use crate::error::{usage, Code, Error};
 use crate::store::{OpenMode, Store};
 
 /// What every command needs: where things are and what time it is.
@@ -46,7 +46,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn config(&self) -> Result<Config> {
-        Ok(Config::load(&self.config_path)?)
+        Ok(Config::load(&self.config_path).map_err(Error::from)?)
     }
 
     pub fn store(&self) -> Result<Store> {
@@ -224,5 +224,11 @@ mod tests {
         ] {
             assert!(parse_now(bad).is_err(), "{bad}");
         }
+    }
+}
+
+impl From<crate::config::ConfigError> for Error {
+    fn from(e: crate::config::ConfigError) -> Error {
+        Error::Config(e.to_string())
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::view::relative;
 use super::{parse_id, Ctx, Io};
 use crate::cli::{OutboxAction, OutboxArgs, OutboxFilter};
-use crate::error::{not_found, Code};
+use crate::error::{no_such_issue, Code};
 use crate::model::time::rfc3339;
 use crate::store::{outbox, ts};
 
@@ -41,10 +41,10 @@ pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
             let id = parse_id(id)?;
             store.write(|tx| {
                 if !outbox::exists(tx, id)? {
-                    return Err(not_found(format!("delivery {id} does not exist")));
+                    return Err(no_such_issue(format!("delivery {id} does not exist")));
                 }
                 if !outbox::requeue(tx, id, ctx.now)? {
-                    return Err(not_found(format!(
+                    return Err(no_such_issue(format!(
                         "delivery {id} was already sent or cancelled; nothing to retry"
                     )));
                 }

@@ -51,7 +51,7 @@ pub fn test(
             "no [[routes]] in {}: every issue needs an explicit chain",
             ctx.config_path.display()
         )?;
-        return Ok(Code::NotFound);
+        return Ok(Code::IssueConflict);
     }
     for (i, route) in config.routes.iter().enumerate() {
         let why = mismatch(route, &input);
@@ -75,7 +75,7 @@ pub fn test(
         }
     }
     writeln!(io.out, "no route matches; add a catch-all route last")?;
-    Ok(Code::NotFound)
+    Ok(Code::IssueConflict)
 }
 
 /// Why a route does not match, or None when it does.

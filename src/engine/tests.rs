@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::config::{Chain, Level};
-use chrono::TimeZone;
+use chrono::{TimeZone, Utc};
 
 fn t0() -> Ts {
     Utc.with_ymd_and_hms(2026, 3, 29, 0, 30, 0)

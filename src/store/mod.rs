@@ -24,7 +24,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use rusqlite_migration::Migrations;
 
 use crate::engine::Ts;
-use crate::error::{database, Code, Failure};
+use crate::error::{database, Error};
 
 static MIGRATIONS_DIR: Dir = include_dir!("$CARGO_MANIFEST_DIR/migrations");
 
@@ -326,10 +326,7 @@ fn reclassify(path: &Path, e: anyhow::Error) -> anyhow::Error {
         .find_map(|c| c.downcast_ref::<rusqlite::Error>())
         .and_then(rusqlite::Error::sqlite_error_code);
     match code.and_then(|c| condition(path, c, &e.to_string())) {
-        Some(message) => anyhow::Error::new(Failure {
-            code: Code::Database,
-            message,
-        }),
+        Some(message) => anyhow::Error::new(Error::Database(message)),
         None => e,
     }
 }
@@ -359,10 +356,7 @@ pub fn classify(path: &Path, e: rusqlite::Error) -> anyhow::Error {
         .sqlite_error_code()
         .and_then(|c| condition(path, c, &text))
     {
-        Some(message) => anyhow::Error::new(Failure {
-            code: Code::Database,
-            message,
-        }),
+        Some(message) => anyhow::Error::new(Error::Database(message)),
         None => anyhow::Error::new(e).context(format!("database {}", path.display())),
     }
 }
