@@ -202,6 +202,12 @@ pub fn check_actor(who: &str) -> Result<()> {
     Ok(())
 }
 
+impl From<crate::config::ConfigError> for Error {
+    fn from(e: crate::config::ConfigError) -> Error {
+        Error::Config(e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,11 +230,5 @@ mod tests {
         ] {
             assert!(parse_now(bad).is_err(), "{bad}");
         }
-    }
-}
-
-impl From<crate::config::ConfigError> for Error {
-    fn from(e: crate::config::ConfigError) -> Error {
-        Error::Config(e.to_string())
     }
 }
