@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use escalate::config::Config;
+use escalate::lifecycle::{self, Filing};
 use escalate::notify;
 use escalate::store::Store;
-use escalate::workflow::{self, Filing};
 
 const SENDS: usize = 1000;
 const LATENCY: Duration = Duration::from_millis(50);
@@ -94,7 +94,7 @@ fn main() {
     let chain = config.chain("bench").expect("chain").clone();
     store
         .write(|tx| {
-            workflow::create(
+            lifecycle::create(
                 tx,
                 &config,
                 &chain,

@@ -30,8 +30,8 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Config, RouteInput};
 use crate::engine::{Status, Ts};
+use crate::lifecycle::{self, Filing};
 use crate::store::{events, issues, Edge, EventKind, OwnerKind};
-use crate::workflow::{self, Filing};
 
 /// Longest accepted title, as `create`.
 const MAX_TITLE: usize = 1000;
@@ -333,7 +333,7 @@ fn apply_inner(
             if let Some(who) = &ev.assignee {
                 let owned = issue.owner_kind == OwnerKind::Person && issue.owner == *who;
                 if issue.esc.status != Status::Resolved && !owned {
-                    workflow::assign(tx, issue.id, who, &actor, when)?;
+                    lifecycle::assign(tx, issue.id, who, &actor, when)?;
                     changed.push("assignee".to_string());
                 }
             }
@@ -341,7 +341,7 @@ fn apply_inner(
             let closing = matches!(status.as_deref(), Some("solved" | "closed" | "resolved"));
             let opening = matches!(status.as_deref(), Some("open" | "new" | "reopened"));
             if closing && issue.esc.status != Status::Resolved {
-                workflow::resolve(tx, issue.id, &actor, ev.note.as_deref(), when)?;
+                lifecycle::resolve(tx, issue.id, &actor, ev.note.as_deref(), when)?;
                 return Ok(Ok(Effect::Resolved(issue.id)));
             }
             if opening && issue.esc.status == Status::Resolved {
@@ -361,7 +361,7 @@ fn apply_inner(
                 return Ok(Ok(Effect::Unchanged(issue.id)));
             }
             let when = at.max(issue.created_at);
-            workflow::resolve(tx, issue.id, &actor, ev.note.as_deref(), when)?;
+            lifecycle::resolve(tx, issue.id, &actor, ev.note.as_deref(), when)?;
             Ok(Ok(Effect::Resolved(issue.id)))
         }
         Kind::Reopened => {
@@ -390,7 +390,7 @@ fn reopen(
             "cannot reopen issue #{id}: its chain `{chain}` is not in the config"
         )));
     }
-    workflow::reopen(tx, config, id, actor, when)?;
+    lifecycle::reopen(tx, config, id, actor, when)?;
     Ok(Ok(Effect::Reopened(id)))
 }
 
@@ -452,7 +452,7 @@ fn create(
             .as_deref()
             .or_else(|| route.and_then(|r| r.owner.as_deref())),
     };
-    let issue = workflow::create(tx, config, chain, &filing, actor, at)?;
+    let issue = lifecycle::create(tx, config, chain, &filing, actor, at)?;
     Ok(Ok(Effect::Created(issue.id)))
 }
 

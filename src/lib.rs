@@ -7,15 +7,16 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod delivery;
 pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod ingest;
+pub mod lifecycle;
 pub mod model;
 pub mod notify;
 pub mod report;
 pub mod store;
 pub mod text;
-pub mod workflow;
 
 pub use commands::run;

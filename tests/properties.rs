@@ -442,7 +442,7 @@ proptest! {
                     }
                     state = d.state;
                 }
-                // As `workflow::acknowledge`: open, or acked with the ack lapsed.
+                // As `lifecycle::acknowledge`: open, or acked with the ack lapsed.
                 Op::Ack => {
                     let lapsed = engine::ack_expiry(&state, &chain).is_some_and(|t| t <= now);
                     let acked = state.status == Status::Acknowledged;

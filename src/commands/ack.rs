@@ -4,15 +4,15 @@ use anyhow::Result;
 
 use super::{check_actor, parse_id, Ctx, Io};
 use crate::error::Code;
+use crate::lifecycle;
 use crate::model::time::rfc3339;
-use crate::workflow;
 
 pub fn run(ctx: &Ctx, id: &str, by: &str, io: &mut Io) -> Result<Code> {
     let id = parse_id(id)?;
     check_actor(by)?;
     let config = ctx.config()?;
     let mut store = ctx.store()?;
-    let issue = store.write(|tx| workflow::acknowledge(tx, &config, id, by, ctx.now))?;
+    let issue = store.write(|tx| lifecycle::acknowledge(tx, &config, id, by, ctx.now))?;
     // When the ack lapses (not when an SLA clock next needs a check).
     let lapses = config
         .chain(&issue.chain)

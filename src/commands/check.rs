@@ -4,107 +4,14 @@
 //! deliveries are reported on stderr with exit code 3.
 
 use anyhow::Result;
-use rusqlite::Transaction;
 
 use super::{Ctx, Io};
-use crate::config::Config;
-use crate::engine::sla::{self, Change};
-use crate::engine::{self, human, Page, Ts};
+use crate::engine::human;
+use crate::engine::sla::Change;
 use crate::error::Code;
+use crate::lifecycle::{decide, Decided};
 use crate::notify::{self, message};
-use crate::store::{health, issues, outbox, Issue};
-use crate::workflow;
-
-/// The fingerprint recorded for a chain missing from the config.
-const ORPHANED: &str = "orphaned";
-
-/// Orphan ids listed per chain before "and N more".
-const ORPHAN_IDS_SHOWN: usize = 10;
-
-/// What the decision phase of a check did (or, dry, would do).
-#[derive(Debug, Default)]
-pub struct Decided {
-    /// Due issues examined.
-    pub examined: usize,
-    /// (issue id, title, page) for every page taken.
-    pub pages: Vec<(i64, String, Page)>,
-    /// (issue id, title, change) for every SLA clock that moved.
-    pub sla: Vec<(i64, String, Change)>,
-    /// (chain, up to ten ids, count) of unresolved issues on missing chains.
-    pub orphans: Vec<(String, Vec<i64>, u64)>,
-    /// Issues whose due time was recomputed after a config change.
-    pub rescheduled: usize,
-}
-
-/// The decision phase, inside the caller's transaction.
-pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
-    let mut decided = Decided::default();
-    // Live config: a chain whose schedule changed gets its open issues'
-    // due times recomputed once; a chain that vanished leaves orphans.
-    for (name, fingerprint) in issues::chain_fingerprints(tx)? {
-        match config.chain(&name) {
-            Some(chain) => {
-                let current = chain.fingerprint();
-                if fingerprint.as_deref() != Some(current.as_str()) {
-                    for mut issue in issues::unresolved_in_chain(tx, &name)? {
-                        let clocks = sla::rearm(
-                            &issue.sla,
-                            &chain.sla,
-                            issue.created_at,
-                            issue.first_acked_at,
-                        );
-                        let due = workflow::schedule(
-                            &Issue {
-                                sla: clocks,
-                                ..issue.clone()
-                            },
-                            Some(chain),
-                        );
-                        if due != issue.next_due_at || clocks != issue.sla {
-                            issue.sla = clocks;
-                            issue.next_due_at = due;
-                            issues::save(tx, &issue)?;
-                            decided.rescheduled += 1;
-                        }
-                    }
-                    issues::set_fingerprint(tx, &name, &current)?;
-                }
-            }
-            None => {
-                let (ids, count) = issues::unresolved_ids(tx, &name, ORPHAN_IDS_SHOWN)?;
-                if count > 0 {
-                    // Forget the fingerprint: when the chain comes back, its
-                    // issues' due times are recomputed (they are parked
-                    // below meanwhile).
-                    if fingerprint.as_deref() != Some(ORPHANED) {
-                        issues::set_fingerprint(tx, &name, ORPHANED)?;
-                    }
-                    decided.orphans.push((name, ids, count));
-                }
-            }
-        }
-    }
-    for mut issue in issues::due(tx, now)? {
-        let Some(chain) = config.chain(&issue.chain) else {
-            // Orphaned: reported above, never lost, never a crash — and
-            // parked, so it costs later checks nothing until its chain is
-            // back (then the fingerprint mismatch reschedules it).
-            issues::set_next_due(tx, issue.id, None)?;
-            continue;
-        };
-        decided.examined += 1;
-        let decision = engine::advance(&issue.esc, chain, now);
-        let title = issue.title.clone();
-        let applied = workflow::apply(tx, config, &mut issue, &decision, now)?;
-        for page in applied.pages {
-            decided.pages.push((issue.id, title.clone(), page));
-        }
-        for change in applied.sla {
-            decided.sla.push((issue.id, title.clone(), change));
-        }
-    }
-    Ok(decided)
-}
+use crate::store::{health, outbox};
 
 pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;
@@ -117,7 +24,8 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
             let pending = outbox::pending(tx, now)?;
             Ok((decide(tx, &config, now)?, pending))
         })?;
-        for (id, title, page) in &decided.pages {
+        for p in &decided.pages {
+            let (id, title, page) = (p.issue_id, &p.title, &p.page);
             let what = if page.repeat > 0 {
                 format!("re-notify level {} (repeat {})", page.level, page.repeat)
             } else {
@@ -136,7 +44,8 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
                 crate::model::time::rfc3339(page.due_at)
             )?;
         }
-        for (id, title, change) in &decided.sla {
+        for m in &decided.sla {
+            let (id, title, change) = (m.issue_id, &m.title, &m.change);
             writeln!(
                 io.out,
                 "would record: issue #{id} '{title}' {}",
@@ -166,7 +75,7 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
         delivered: u64::from(outcome.sent),
         failed: outcome.retrying.len() as u64,
         dead: outcome.dead.len() as u64,
-        orphans: decided.orphans.iter().map(|(_, _, n)| *n).sum(),
+        orphans: decided.orphans.iter().map(|o| o.count).sum(),
     };
     store.write(|tx| health::record_run(tx, now, &record))?;
     for (ids, n, channel, error) in notify::summarize(&outcome.retrying) {
@@ -187,7 +96,8 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
 }
 
 fn report_orphans(decided: &Decided, io: &mut Io) -> bool {
-    for (chain, ids, count) in &decided.orphans {
+    for o in &decided.orphans {
+        let (chain, ids, count) = (&o.chain, &o.ids, &o.count);
         let mut list: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
         if *count > ids.len() as u64 {
             list.push(format!("and {} more", *count - ids.len() as u64));

@@ -7,9 +7,9 @@ use super::{default_actor, Ctx, Io};
 use crate::cli::CreateArgs;
 use crate::config::{Config, RouteInput};
 use crate::error::{usage, Code};
+use crate::lifecycle::{self, Filing};
 use crate::notify;
 use crate::store::Edge;
-use crate::workflow::{self, Filing};
 
 pub const MAX_TITLE: usize = 1000;
 
@@ -75,7 +75,8 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
         },
         owner: route.and_then(|r| r.owner.as_deref()),
     };
-    let issue = store.write(|tx| workflow::create(tx, &config, chain, &filing, &actor, ctx.now))?;
+    let issue =
+        store.write(|tx| lifecycle::create(tx, &config, chain, &filing, &actor, ctx.now))?;
 
     // stdout carries the id alone, so console pages go to stderr here.
     let outcome = notify::deliver_only(&mut store, &config, ctx.now, io.err, Some(issue.id))?;

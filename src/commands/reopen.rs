@@ -4,14 +4,14 @@ use anyhow::Result;
 
 use super::{default_actor, parse_id, Ctx, Io};
 use crate::error::Code;
-use crate::{notify, workflow};
+use crate::{lifecycle, notify};
 
 pub fn run(ctx: &Ctx, id: &str, by: Option<&str>, io: &mut Io) -> Result<Code> {
     let id = parse_id(id)?;
     let by = default_actor(by)?;
     let config = ctx.config()?;
     let mut store = ctx.store()?;
-    let issue = store.write(|tx| workflow::reopen(tx, &config, id, &by, ctx.now))?;
+    let issue = store.write(|tx| lifecycle::reopen(tx, &config, id, &by, ctx.now))?;
     let outcome = notify::deliver_only(&mut store, &config, ctx.now, io.err, Some(id))?;
     writeln!(
         io.out,

@@ -7,15 +7,15 @@ use super::{parse_id, Ctx, Io};
 use crate::config::Config;
 use crate::engine::{human, Status};
 use crate::error::Code;
+use crate::lifecycle;
 use crate::store::events;
-use crate::workflow;
 
 pub fn run(ctx: &Ctx, id: &str, json: bool, io: &mut Io) -> Result<Code> {
     let id = parse_id(id)?;
     let config = Config::load(&ctx.config_path).ok();
     let mut store = ctx.store_read()?;
     let (issue, events) = store.read(|tx| {
-        let issue = workflow::existing(tx, id)?;
+        let issue = lifecycle::existing(tx, id)?;
         Ok((issue, events::for_issue(tx, id)?))
     })?;
     if json {

@@ -24,9 +24,9 @@ use serde_json::json;
 
 use crate::config::{Config, Contact};
 use crate::engine::Ts;
+use crate::lifecycle::SYSTEM;
 use crate::model::time::rfc3339;
 use crate::store::{events, issues, outbox, Delivery, EventKind, Notice, Store, Task};
-use crate::workflow::SYSTEM;
 
 /// How long a claimed row is reserved for the process delivering it. A
 /// process that dies mid-send releases its rows when the lease runs out.
@@ -571,8 +571,8 @@ mod delivery_tests {
 
     use super::*;
     use crate::config::{Config, STARTER};
+    use crate::lifecycle::{self, Filing};
     use crate::store::{events, issues};
-    use crate::workflow::{self, Filing};
     use chrono::TimeZone;
 
     fn setup() -> (Store, Config, Ts) {
@@ -589,7 +589,7 @@ mod delivery_tests {
         let chain = config.chain("customer_issue").expect("chain").clone();
         store
             .write(|tx| {
-                workflow::create(
+                lifecycle::create(
                     tx,
                     config,
                     &chain,
@@ -689,7 +689,7 @@ mod delivery_tests {
         let (mut store, config, now) = setup();
         let id = file(&mut store, &config, now);
         store
-            .write(|tx| workflow::resolve(tx, id, "ann", None, now))
+            .write(|tx| lifecycle::resolve(tx, id, "ann", None, now))
             .expect("resolve");
         let mut out = Vec::new();
         let o = deliver(&mut store, &config, now, &mut out).expect("deliver");
@@ -712,7 +712,7 @@ mod delivery_tests {
         let chain = config.chain("customer_issue").expect("chain");
         let (_, page) = crate::engine::start(chain, issue.created_at, 0);
         let again = store
-            .write(|tx| workflow::enqueue_page(tx, &config, id, &page, now))
+            .write(|tx| lifecycle::enqueue_page(tx, &config, id, &page, now))
             .expect("enqueue");
         assert_eq!(again, 0, "the unique key refuses a second row");
     }

@@ -1,0 +1,218 @@
+//! What people do to an issue: acknowledge, assign, resolve, reopen. Each
+//! is one transaction of issue update, audit events and outbox changes.
+
+use anyhow::Result;
+use rusqlite::Transaction;
+use serde_json::json;
+
+use crate::config::Config;
+use crate::engine::sla::Target;
+use crate::engine::{self, Status, Ts};
+use crate::error::conflict;
+use crate::model::time::rfc3339;
+use crate::store::{events, issues, outbox, EventKind, Issue, NewDelivery, Notice, OwnerKind};
+
+use super::escalate::settle_sla;
+use super::{apply, enqueue_page, existing, schedule, TRACKER_CHANNEL};
+
+/// `ack`: a person takes the issue; escalation stops (until the chain's
+/// acknowledgement timeout, if any, lapses).
+pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> Result<Issue> {
+    let mut issue = existing(tx, id)?;
+    let chain = config.chain(&issue.chain);
+    match issue.esc.status {
+        Status::Resolved => {
+            return Err(conflict(format!(
+                "issue #{id} is resolved; reopen it before acknowledging"
+            )))
+        }
+        Status::Acknowledged => {
+            let lapsed = chain
+                .and_then(|c| engine::ack_expiry(&issue.esc, c))
+                .is_some_and(|t| t <= now);
+            if !lapsed {
+                return Err(conflict(format!(
+                    "issue #{id} is already acknowledged by {} (use `escalate assign {id} --to …` \
+                     to hand it over)",
+                    issue.acked_by.as_deref().unwrap_or("someone")
+                )));
+            }
+        }
+        Status::Open => {}
+    }
+    // The ack meets the response target first: acting at the deadline is in
+    // time, so this must not be preceded by a catch-up that would see the
+    // deadline pass at this same instant.
+    settle_sla(tx, &mut issue, &[Target::Response], now)?;
+    // Bring an overdue issue to where its schedule says it is first (as if
+    // a check had run just before the ack): the level taken and the events
+    // are then right, and a lapse of this ack resumes from that level. The
+    // pages this enqueues are cancelled at delivery: someone owns it now.
+    if let Some(c) = chain {
+        if issue.next_due_at.is_some_and(|t| t <= now) {
+            let decision = engine::advance(&issue.esc, c, now);
+            apply(tx, config, &mut issue, &decision, now)?;
+        }
+    }
+    let from = std::mem::replace(&mut issue.owner, by.to_string());
+    issue.owner_kind = OwnerKind::Person;
+    issue.esc.status = Status::Acknowledged;
+    issue.esc.acked_at = Some(now);
+    issue.acked_by = Some(by.to_string());
+    issue.first_acked_at.get_or_insert(now);
+    let expires = chain.and_then(|c| engine::next_due(&issue.esc, c));
+    events::append(
+        tx,
+        id,
+        now,
+        EventKind::Acknowledged,
+        Some(issue.esc.level),
+        by,
+        &json!({
+            "owner_from": from,
+            "owner_to": by,
+            "ack_expires_at": expires.map(rfc3339),
+        }),
+    )?;
+    issue.next_due_at = schedule(&issue, chain);
+    issues::save(tx, &issue)?;
+    Ok(issue)
+}
+
+/// `assign`: give the issue to someone. Escalation continues until they ack.
+pub fn assign(tx: &Transaction, id: i64, to: &str, by: &str, now: Ts) -> Result<Issue> {
+    let mut issue = existing(tx, id)?;
+    if issue.esc.status == Status::Resolved {
+        return Err(conflict(format!(
+            "issue #{id} is resolved; reopen it before assigning"
+        )));
+    }
+    let from = std::mem::replace(&mut issue.owner, to.to_string());
+    issue.owner_kind = OwnerKind::Person;
+    if issue.esc.status == Status::Acknowledged {
+        issue.acked_by = Some(to.to_string());
+    }
+    events::append(
+        tx,
+        id,
+        now,
+        EventKind::Assigned,
+        Some(issue.esc.level),
+        by,
+        &json!({ "owner_from": from, "owner_to": to }),
+    )?;
+    issues::save(tx, &issue)?;
+    Ok(issue)
+}
+
+/// `resolve`: close the issue; pending notifications are cancelled.
+pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts) -> Result<Issue> {
+    let mut issue = existing(tx, id)?;
+    if issue.esc.status == Status::Resolved {
+        return Err(conflict(format!(
+            "issue #{id} is already resolved ({} by {})",
+            issue.resolved_at.map(rfc3339).unwrap_or_default(),
+            issue.resolved_by.as_deref().unwrap_or("unknown")
+        )));
+    }
+    issue.esc.status = Status::Resolved;
+    issue.resolved_at = Some(now);
+    issue.resolved_by = Some(by.to_string());
+    issue.next_due_at = None;
+    events::append(
+        tx,
+        id,
+        now,
+        EventKind::Resolved,
+        Some(issue.esc.level),
+        by,
+        &json!({ "note": note, "owner": issue.owner }),
+    )?;
+    settle_sla(tx, &mut issue, &[Target::Response, Target::Resolution], now)?;
+    issues::save(tx, &issue)?;
+    // Nothing decided before the resolve is sent after it (nor after a
+    // reopen, which starts a new escalation).
+    outbox::cancel_notifications(tx, id)?;
+    // A task already made is closed with a note; one not made yet is not
+    // needed any more.
+    if issue.edge.task.is_none() {
+        outbox::cancel_task_request(tx, id)?;
+    }
+    if let Some(tracker) = issue.edge.task.as_ref().map(|t| t.tracker.clone()) {
+        let comment = match note {
+            Some(n) => format!("Resolved in escalate by {by} at {}: {n}", rfc3339(now)),
+            None => format!("Resolved in escalate by {by} at {}.", rfc3339(now)),
+        };
+        let payload = json!({ "comment": comment }).to_string();
+        outbox::enqueue(
+            tx,
+            &NewDelivery {
+                issue_id: id,
+                notice: Notice::TaskClose,
+                payload: Some(&payload),
+                epoch: issue.esc.epoch,
+                level: 0,
+                repeat: 0,
+                role: "",
+                channel: TRACKER_CHANNEL,
+                target: &tracker,
+                due_at: now,
+            },
+            now,
+        )?;
+    }
+    Ok(issue)
+}
+
+/// `reopen`: escalation restarts at level 1 in a new epoch.
+pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> Result<Issue> {
+    let mut issue = existing(tx, id)?;
+    if issue.esc.status != Status::Resolved {
+        return Err(conflict(format!(
+            "issue #{id} is not resolved (it is {})",
+            issue.esc.status.as_str()
+        )));
+    }
+    let chain = config.chain(&issue.chain).ok_or_else(|| {
+        crate::error::usage(format!(
+            "issue #{id} is on chain `{}`, which is no longer in the config; \
+             add it back before reopening",
+            issue.chain
+        ))
+    })?;
+    // One open issue per helpdesk ticket: a newer issue may have opened for
+    // the same ticket since this one was resolved.
+    if let (Some(source), Some(ext)) = (&issue.edge.source, &issue.edge.external_id) {
+        if let Some(other) = issues::by_source(tx, source, ext)? {
+            if other.id != id && other.esc.status != Status::Resolved {
+                return Err(conflict(format!(
+                    "issue #{} is open for the same {source} ticket {ext}; resolve it \
+                     before reopening #{id}",
+                    other.id
+                )));
+            }
+        }
+    }
+    let (esc, page) = engine::start(chain, now, issue.esc.epoch + 1);
+    issue.esc = esc;
+    issue.owner = page.role.clone();
+    issue.owner_kind = OwnerKind::Role;
+    issue.acked_by = None;
+    issue.resolved_at = None;
+    issue.resolved_by = None;
+    // SLA outcomes are per issue and were settled at resolve: a reopen
+    // restarts escalation, not the SLA clocks.
+    issue.next_due_at = schedule(&issue, Some(chain));
+    events::append(
+        tx,
+        id,
+        now,
+        EventKind::Reopened,
+        Some(1),
+        by,
+        &json!({ "epoch": issue.esc.epoch, "owner": issue.owner }),
+    )?;
+    issues::save(tx, &issue)?;
+    enqueue_page(tx, config, id, &page, now)?;
+    Ok(issue)
+}

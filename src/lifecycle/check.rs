@@ -1,0 +1,140 @@
+//! What a check decides: every due issue brought to the level its schedule
+//! calls for, SLA clocks moved, chains whose schedule changed re-anchored
+//! once, and issues on vanished chains reported (and parked) as orphans.
+
+use anyhow::Result;
+use rusqlite::Transaction;
+
+use crate::config::Config;
+use crate::engine::sla::{self, Change};
+use crate::engine::{self, Page};
+use crate::model::{Issue, Ts};
+use crate::store::issues;
+
+/// A page a check took.
+#[derive(Debug)]
+pub struct Paged {
+    pub issue_id: i64,
+    pub title: String,
+    pub page: Page,
+}
+
+/// An SLA clock a check moved.
+#[derive(Debug)]
+pub struct SlaMoved {
+    pub issue_id: i64,
+    pub title: String,
+    pub change: Change,
+}
+
+/// Unresolved issues on a chain that is not in the config.
+#[derive(Debug)]
+pub struct Orphans {
+    pub chain: String,
+    /// The first few ids, for the message.
+    pub ids: Vec<i64>,
+    pub count: u64,
+}
+
+/// The fingerprint recorded for a chain missing from the config.
+const ORPHANED: &str = "orphaned";
+
+/// Orphan ids listed per chain before "and N more".
+const ORPHAN_IDS_SHOWN: usize = 10;
+
+/// What the decision phase of a check did (or, dry, would do).
+#[derive(Debug, Default)]
+pub struct Decided {
+    /// Due issues examined.
+    pub examined: usize,
+    /// Every page taken.
+    pub pages: Vec<Paged>,
+    /// Every SLA clock that moved.
+    pub sla: Vec<SlaMoved>,
+    /// Unresolved issues on chains missing from the config.
+    pub orphans: Vec<Orphans>,
+    /// Issues whose due time was recomputed after a config change.
+    pub rescheduled: usize,
+}
+
+/// The decision phase, inside the caller's transaction.
+pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
+    let mut decided = Decided::default();
+    // Live config: a chain whose schedule changed gets its open issues'
+    // due times recomputed once; a chain that vanished leaves orphans.
+    for (name, fingerprint) in issues::chain_fingerprints(tx)? {
+        match config.chain(&name) {
+            Some(chain) => {
+                let current = chain.fingerprint();
+                if fingerprint.as_deref() != Some(current.as_str()) {
+                    for mut issue in issues::unresolved_in_chain(tx, &name)? {
+                        let clocks = sla::rearm(
+                            &issue.sla,
+                            &chain.sla,
+                            issue.created_at,
+                            issue.first_acked_at,
+                        );
+                        let due = super::schedule(
+                            &Issue {
+                                sla: clocks,
+                                ..issue.clone()
+                            },
+                            Some(chain),
+                        );
+                        if due != issue.next_due_at || clocks != issue.sla {
+                            issue.sla = clocks;
+                            issue.next_due_at = due;
+                            issues::save(tx, &issue)?;
+                            decided.rescheduled += 1;
+                        }
+                    }
+                    issues::set_fingerprint(tx, &name, &current)?;
+                }
+            }
+            None => {
+                let (ids, count) = issues::unresolved_ids(tx, &name, ORPHAN_IDS_SHOWN)?;
+                if count > 0 {
+                    // Forget the fingerprint: when the chain comes back, its
+                    // issues' due times are recomputed (they are parked
+                    // below meanwhile).
+                    if fingerprint.as_deref() != Some(ORPHANED) {
+                        issues::set_fingerprint(tx, &name, ORPHANED)?;
+                    }
+                    decided.orphans.push(Orphans {
+                        chain: name,
+                        ids,
+                        count,
+                    });
+                }
+            }
+        }
+    }
+    for mut issue in issues::due(tx, now)? {
+        let Some(chain) = config.chain(&issue.chain) else {
+            // Orphaned: reported above, never lost, never a crash — and
+            // parked, so it costs later checks nothing until its chain is
+            // back (then the fingerprint mismatch reschedules it).
+            issues::set_next_due(tx, issue.id, None)?;
+            continue;
+        };
+        decided.examined += 1;
+        let decision = engine::advance(&issue.esc, chain, now);
+        let title = issue.title.clone();
+        let applied = super::apply(tx, config, &mut issue, &decision, now)?;
+        for page in applied.pages {
+            decided.pages.push(Paged {
+                issue_id: issue.id,
+                title: title.clone(),
+                page,
+            });
+        }
+        for change in applied.sla {
+            decided.sla.push(SlaMoved {
+                issue_id: issue.id,
+                title: title.clone(),
+                change,
+            });
+        }
+    }
+    Ok(decided)
+}

@@ -1,0 +1,199 @@
+//! Applying an engine decision to an issue: owner changes, audit events and
+//! outbox rows for each page, then the issue's SLA clocks up to now.
+
+use anyhow::Result;
+use rusqlite::Transaction;
+use serde_json::json;
+
+use crate::config::Config;
+use crate::engine::sla::{self, Change, Target};
+use crate::engine::{Action, Decision, Page, Ts};
+use crate::model::time::rfc3339;
+use crate::store::{events, issues, EventKind, Issue, Notice, OwnerKind};
+
+use super::{earliest, enqueue, enqueue_page, request_task, role_at, SYSTEM};
+
+/// What applying a decision did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub pages: Vec<Page>,
+    pub sla: Vec<Change>,
+}
+
+/// Apply an engine decision to an issue: events, owner changes, outbox rows,
+/// then its SLA clocks up to `now`, then the new state.
+pub fn apply(
+    tx: &Transaction,
+    config: &Config,
+    issue: &mut Issue,
+    decision: &Decision,
+    now: Ts,
+) -> Result<Applied> {
+    let mut pages = Vec::new();
+    for action in &decision.actions {
+        match action {
+            Action::AckExpired { at } => {
+                let from = std::mem::take(&mut issue.owner);
+                issue.owner = role_at(config, &issue.chain, issue.esc.level);
+                issue.owner_kind = OwnerKind::Role;
+                events::append(
+                    tx,
+                    issue.id,
+                    *at,
+                    EventKind::AckExpired,
+                    Some(issue.esc.level),
+                    SYSTEM,
+                    &json!({
+                        "acked_by": issue.acked_by,
+                        "owner_from": from,
+                        "owner_to": issue.owner,
+                        "recorded_at": rfc3339(now),
+                    }),
+                )?;
+                issue.acked_by = None;
+            }
+            Action::Capped { from, to } => {
+                let owner_from = issue.owner.clone();
+                if issue.owner_kind == OwnerKind::Role {
+                    issue.owner = role_at(config, &issue.chain, *to);
+                }
+                events::append(
+                    tx,
+                    issue.id,
+                    now,
+                    EventKind::Capped,
+                    Some(*to),
+                    SYSTEM,
+                    &json!({
+                        "from_level": from,
+                        "to_level": to,
+                        "reason": "chain has fewer levels now",
+                        "owner_from": owner_from,
+                        "owner_to": issue.owner,
+                    }),
+                )?;
+            }
+            Action::Page(page) => {
+                let owner_from = issue.owner.clone();
+                // Reaching a new level hands the issue to that level's role
+                // (an assignee who has not acked is escalated past); a repeat
+                // keeps a person owner.
+                if page.repeat == 0 || issue.owner_kind == OwnerKind::Role {
+                    issue.owner = page.role.clone();
+                    issue.owner_kind = OwnerKind::Role;
+                }
+                let late = now - page.due_at;
+                events::append(
+                    tx,
+                    issue.id,
+                    now,
+                    EventKind::Escalated,
+                    Some(page.level),
+                    SYSTEM,
+                    &json!({
+                        "role": page.role,
+                        "repeat": page.repeat,
+                        "epoch": page.epoch,
+                        "due_at": rfc3339(page.due_at),
+                        "late_seconds": late.num_seconds(),
+                        "owner_from": owner_from,
+                        "owner_to": issue.owner,
+                    }),
+                )?;
+                enqueue_page(tx, config, issue.id, page, now)?;
+                if page.repeat == 0 {
+                    request_task(tx, config, issue, page, now)?;
+                }
+                issue.max_level = issue.max_level.max(page.level);
+                pages.push(page.clone());
+            }
+        }
+    }
+    issue.esc = decision.state.clone();
+    let (changes, clocks) = sla::tick(&issue.sla, now);
+    record_sla(tx, issue, &changes, now, Some(config))?;
+    issue.sla = clocks;
+    issue.next_due_at = earliest(decision.next_due, sla::next_due(&issue.sla));
+    issues::save(tx, issue)?;
+    Ok(Applied {
+        pages,
+        sla: changes,
+    })
+}
+
+/// Record SLA changes as events at the instant each happened and, given a
+/// config to `notify` with, tell the owner (the current level's role when a person owns
+/// it) of at-risk and breached targets, and the chain's breach_notify roles
+/// of breaches. Changes found while a person acts (ack, resolve) are
+/// recorded but not sent: that person is acting on the issue now.
+pub(super) fn record_sla(
+    tx: &Transaction,
+    issue: &Issue,
+    changes: &[Change],
+    now: Ts,
+    notify: Option<&Config>,
+) -> Result<()> {
+    for change in changes {
+        let (kind, state, due_at) = match *change {
+            Change::AtRisk { due_at, .. } => (EventKind::AtRisk, sla::State::AtRisk, due_at),
+            Change::Breached { at, .. } => (EventKind::Breached, sla::State::Breached, at),
+            Change::Met { due_at, .. } => (EventKind::SlaMet, sla::State::Met, due_at),
+        };
+        let target = change.target();
+        events::append(
+            tx,
+            issue.id,
+            change.at(),
+            kind,
+            Some(issue.esc.level),
+            SYSTEM,
+            &json!({
+                "target": target.as_str(),
+                "due_at": rfc3339(due_at),
+                "left_seconds": (due_at - change.at()).num_seconds(),
+                "owner": issue.owner,
+                "recorded_at": rfc3339(now),
+            }),
+        )?;
+        let Some(config) = notify else { continue };
+        if state == sla::State::Met {
+            continue;
+        }
+        let chain = config.chain(&issue.chain);
+        let mut roles = vec![match issue.owner_kind {
+            OwnerKind::Role => issue.owner.clone(),
+            OwnerKind::Person => role_at(config, &issue.chain, issue.esc.level),
+        }];
+        if state == sla::State::Breached {
+            for r in chain.map(|c| c.sla.breach_notify.as_slice()).unwrap_or(&[]) {
+                if !roles.contains(r) {
+                    roles.push(r.clone());
+                }
+            }
+        }
+        for role in roles.into_iter().filter(|r| !r.is_empty()) {
+            let page = Page {
+                epoch: 0,
+                level: issue.esc.level,
+                repeat: 0,
+                due_at,
+                role,
+            };
+            enqueue(tx, config, issue.id, Notice::Sla(target, state), &page, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Settle SLA targets because a person acted at `now`.
+pub(super) fn settle_sla(
+    tx: &Transaction,
+    issue: &mut Issue,
+    targets: &[Target],
+    now: Ts,
+) -> Result<()> {
+    let (changes, clocks) = sla::settle(&issue.sla, targets, now);
+    record_sla(tx, issue, &changes, now, None)?;
+    issue.sla = clocks;
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! Issue state transitions inside one transaction: engine decisions and
+//! operator actions become issue updates, audit events and outbox rows,
+//! written together so a decision and its notifications commit or vanish as
+//! one.
+
+use anyhow::Result;
+use rusqlite::Transaction;
+use serde_json::json;
+
+use crate::config::{Chain, Config};
+use crate::engine::sla::{self};
+use crate::engine::{self, Page, Ts};
+use crate::error::no_such_issue;
+use crate::store::{
+    events, issues, outbox, Edge, EventKind, Issue, NewDelivery, NewIssue, Notice, OwnerKind,
+};
+
+mod act;
+mod check;
+mod escalate;
+mod task;
+
+pub use act::{acknowledge, assign, reopen, resolve};
+pub use check::{decide, Decided, Orphans, Paged, SlaMoved};
+pub use escalate::{apply, Applied};
+use task::request_task;
+pub use task::TRACKER_CHANNEL;
+
+/// The actor recorded for what escalate itself decides.
+pub const SYSTEM: &str = "escalate";
+
+/// Fields of a new issue.
+#[derive(Default)]
+pub struct Filing<'a> {
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub external_ref: Option<&'a str>,
+    /// Source ticket, priority, tags, route.
+    pub edge: Edge,
+    /// A person who owns it from the start (escalation continues until an
+    /// ack, as with `assign`).
+    pub owner: Option<&'a str>,
+}
+
+/// File an issue on `chain`: level 1 owns it and is notified.
+pub fn create(
+    tx: &Transaction,
+    config: &Config,
+    chain: &Chain,
+    filing: &Filing,
+    actor: &str,
+    now: Ts,
+) -> Result<Issue> {
+    let (esc, page) = engine::start(chain, now, 0);
+    let clocks = sla::start(&chain.sla, now);
+    let next_due = earliest(engine::next_due(&esc, chain), sla::next_due(&clocks));
+    issues::ensure_chain(tx, &chain.name, &chain.fingerprint())?;
+    let id = issues::insert(
+        tx,
+        &NewIssue {
+            chain: &chain.name,
+            title: filing.title,
+            description: filing.description,
+            external_ref: filing.external_ref,
+            esc: &esc,
+            owner: &page.role,
+            created_at: now,
+            next_due_at: next_due,
+            sla: &clocks,
+            edge: &filing.edge,
+        },
+    )?;
+    let mut details = json!({
+        "chain": chain.name,
+        "title": filing.title,
+        "ref": filing.external_ref,
+        "owner": page.role,
+    });
+    if let Some(source) = &filing.edge.source {
+        details["source"] = json!(source);
+        details["external_id"] = json!(filing.edge.external_id);
+    }
+    if let Some(route) = &filing.edge.route {
+        details["route"] = json!(route);
+    }
+    events::append(tx, id, now, EventKind::Created, Some(1), actor, &details)?;
+    enqueue_page(tx, config, id, &page, now)?;
+    let mut issue =
+        issues::get(tx, id)?.ok_or_else(|| anyhow::anyhow!("issue {id} vanished after insert"))?;
+    if let Some(owner) = filing.owner {
+        issue.owner = owner.to_string();
+        issue.owner_kind = OwnerKind::Person;
+        events::append(
+            tx,
+            id,
+            now,
+            EventKind::Assigned,
+            Some(1),
+            actor,
+            &json!({ "owner_from": page.role, "owner_to": owner }),
+        )?;
+        issues::save(tx, &issue)?;
+    }
+    Ok(issue)
+}
+
+/// When an issue next needs a check: its next escalation step or the next
+/// instant one of its SLA clocks changes, whichever comes first.
+pub fn schedule(issue: &Issue, chain: Option<&Chain>) -> Option<Ts> {
+    earliest(
+        chain.and_then(|c| engine::next_due(&issue.esc, c)),
+        sla::next_due(&issue.sla),
+    )
+}
+
+pub(super) fn earliest(a: Option<Ts>, b: Option<Ts>) -> Option<Ts> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Enqueue one outbox row per contact of the page's role; returns how many
+/// were new (a page decided twice enqueues nothing the second time).
+pub fn enqueue_page(
+    tx: &Transaction,
+    config: &Config,
+    issue_id: i64,
+    page: &Page,
+    now: Ts,
+) -> Result<u32> {
+    enqueue(tx, config, issue_id, Notice::Page, page, now)
+}
+
+pub(super) fn enqueue(
+    tx: &Transaction,
+    config: &Config,
+    issue_id: i64,
+    notice: Notice,
+    page: &Page,
+    now: Ts,
+) -> Result<u32> {
+    let mut n = 0;
+    for contact in config.contacts(&page.role) {
+        let target = contact.target();
+        let fresh = outbox::enqueue(
+            tx,
+            &NewDelivery {
+                issue_id,
+                notice,
+                payload: None,
+                epoch: page.epoch,
+                level: page.level,
+                repeat: page.repeat,
+                role: &page.role,
+                channel: contact.channel(),
+                target: &target,
+                due_at: page.due_at,
+            },
+            now,
+        )?;
+        n += u32::from(fresh);
+    }
+    Ok(n)
+}
+
+pub(super) fn role_at(config: &Config, chain: &str, level: u32) -> String {
+    config
+        .chain(chain)
+        .and_then(|c| c.level(level))
+        .map(|l| l.role.clone())
+        .unwrap_or_default()
+}
+
+/// Fetch an issue or fail with "unknown issue" (exit 4).
+pub fn existing(tx: &Transaction, id: i64) -> Result<Issue> {
+    issues::get(tx, id)?.ok_or_else(|| no_such_issue(format!("issue #{id} does not exist")))
+}

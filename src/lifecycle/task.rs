@@ -1,0 +1,115 @@
+//! Engineering tasks: reaching a level with `create_task` asks for one
+//! through the outbox, with its text written from the issue as it stands.
+
+use anyhow::Result;
+use rusqlite::Transaction;
+use serde_json::json;
+
+use crate::config::Config;
+use crate::engine::{Page, Ts};
+use crate::model::time::rfc3339;
+use crate::store::{events, issues, outbox, Issue, NewDelivery, Notice};
+
+/// The outbox channel of engineering-task work.
+pub const TRACKER_CHANNEL: &str = "tracker";
+
+/// Reaching a level with `create_task` asks for an engineering task — once
+/// per issue — through the outbox (created after commit, retried like any
+/// delivery, looked up before created so a crash cannot duplicate it). The
+/// task's text is written now, with the issue as it stands.
+pub(super) fn request_task(
+    tx: &Transaction,
+    config: &Config,
+    issue: &Issue,
+    page: &Page,
+    now: Ts,
+) -> Result<()> {
+    let Some(tracker) = config
+        .chain(&issue.chain)
+        .and_then(|c| c.level(page.level))
+        .and_then(|l| l.create_task.clone())
+    else {
+        return Ok(());
+    };
+    if issue.edge.task.is_some() || outbox::task_target(tx, issue.id)?.is_some() {
+        return Ok(());
+    }
+    let mut body = format!(
+        "escalate escalated issue #{} to level {} ({}) of chain `{}`.\n\n",
+        issue.id, page.level, page.role, issue.chain
+    );
+    body.push_str(&format!("- Opened: {}\n", rfc3339(issue.created_at)));
+    if let (Some(source), Some(ext)) = (&issue.edge.source, &issue.edge.external_id) {
+        body.push_str(&format!("- Source: {source} ticket {ext}\n"));
+    }
+    if let Some(r) = &issue.external_ref {
+        body.push_str(&format!("- Reference: {r}\n"));
+    }
+    if let Some(p) = &issue.edge.priority {
+        body.push_str(&format!("- Priority: {p}\n"));
+    }
+    if !issue.edge.tags.is_empty() {
+        body.push_str(&format!("- Tags: {}\n", issue.edge.tags.join(", ")));
+    }
+    body.push_str(&format!("- Owner: {}\n", issue.owner));
+    for (name, clock) in [
+        ("response", issue.sla.response),
+        ("resolution", issue.sla.resolution),
+    ] {
+        if let Some(c) = clock {
+            body.push_str(&format!(
+                "- SLA {name}: {} (due {})\n",
+                c.state.as_str(),
+                rfc3339(c.due_at)
+            ));
+        }
+    }
+    body.push_str("\nLevel history:\n");
+    for e in events::for_issue(tx, issue.id)? {
+        if e.kind == "created" || e.kind == "escalated" {
+            let role = e
+                .details
+                .get("role")
+                .or_else(|| e.details.get("owner"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("");
+            body.push_str(&format!(
+                "- {} level {} {role}\n",
+                rfc3339(e.at),
+                e.level.unwrap_or(1)
+            ));
+        }
+    }
+    if let Some(d) = &issue.description {
+        body.push_str(&format!("\n{d}\n"));
+    }
+    body.push_str(&format!(
+        "\nTimeline: `escalate show {}`. Resolving the issue in escalate closes this task.\n",
+        issue.id
+    ));
+    let payload = json!({
+        "marker": format!("escalate-{}-{}", issues::instance(tx)?, issue.id),
+        "title": format!("[escalate #{}] {}", issue.id, issue.title),
+        "body": body,
+    })
+    .to_string();
+    outbox::enqueue(
+        tx,
+        &NewDelivery {
+            issue_id: issue.id,
+            notice: Notice::TaskCreate,
+            payload: Some(&payload),
+            // Per escalation: a request cancelled by a resolve does not
+            // block a new one after a reopen.
+            epoch: page.epoch,
+            level: 0,
+            repeat: 0,
+            role: &page.role,
+            channel: TRACKER_CHANNEL,
+            target: &tracker,
+            due_at: now,
+        },
+        now,
+    )?;
+    Ok(())
+}
