@@ -33,13 +33,25 @@
 //! 422, GraphQL errors, a response of an unexpected shape — is permanent.
 //! Messages name the tracker, the call and a redacted URL, and never contain
 //! the token (it is scrubbed even from echoed response bodies).
+//!
+//! This module holds what the three share: the configuration and task
+//! types, the dispatch on [`TrackerKind`], one HTTP exchange with its
+//! authentication and error classification, and the title and marker rules.
+//! What each API needs, and which endpoints it calls, lives in the private
+//! `github`, `jira` and `linear` modules.
+
+mod github;
+mod jira;
+mod linear;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{http, SendError};
 use crate::config::redact_url;
@@ -116,10 +128,13 @@ pub struct TaskRef {
 pub const MARKER_LINE: &str = "escalate-marker: ";
 /// The second label put on every task, to list them all in the tracker.
 pub const LABEL: &str = "escalate";
+/// GitHub refuses label names over 50 characters.
 const MAX_MARKER: usize = 50;
+/// Jira refuses a summary over 255 characters and GitHub's API a title over
+/// 256; the smallest limit serves all three trackers (Linear included), so a
+/// task reads the same wherever it is opened.
 const MAX_TITLE: usize = 255;
-const MAX_GITHUB_BODY: usize = 65_000;
-const MAX_JIRA_DESCRIPTION: usize = 32_000;
+/// How much of a response body an error message quotes.
 const SNIPPET: usize = 200;
 
 /// Look up the task carrying `marker`; `None` when there is none.
@@ -224,13 +239,17 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Remove every form of the credential from a message.
+/// Remove every form of the credential from a message: a peer that refuses
+/// a login may echo the Authorization header back in its body.
 fn scrub(t: &TrackerConfig, mut msg: String) -> String {
     let mut secrets = vec![t.token.clone(), t.token.trim().to_string()];
     if let Some(email) = &t.email {
-        secrets.push(base64(format!("{email}:{}", t.token).as_bytes()));
+        // What Basic auth puts on the wire for `email:token`.
+        let basic = format!("{email}:{}", t.token);
+        secrets.push(base64::engine::general_purpose::STANDARD.encode(basic));
     }
     for s in secrets {
+        // A token of a few characters would scrub ordinary words.
         if s.len() >= 4 && msg.contains(&s) {
             msg = msg.replace(&s, "[redacted]");
         }
@@ -238,6 +257,8 @@ fn scrub(t: &TrackerConfig, mut msg: String) -> String {
     msg
 }
 
+/// A response body fit to quote in an error: one line, at most
+/// [`SNIPPET`] characters and a '…'.
 fn snippet(text: &str) -> String {
     let s: String = text
         .chars()
@@ -267,25 +288,18 @@ fn check_marker(cx: &Ctx, marker: &str) -> Result<(), SendError> {
     }
 }
 
-/// One line, at most 255 characters (Jira refuses newlines and longer summaries).
-fn one_line(title: &str) -> String {
-    cut(&crate::text::one_line(title), MAX_TITLE)
+/// One line, at most [`MAX_TITLE`] characters (Jira refuses newlines in a
+/// summary).
+fn title(title: &str) -> String {
+    crate::text::truncate(&crate::text::one_line(title), MAX_TITLE)
 }
 
-/// At most `max` characters, marking a cut.
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
+/// `body`, cut to leave room for the marker line, then the marker line last
+/// (where [`find`] on GitHub and Linear, and people, look for it).
 fn with_marker(body: &str, marker: &str, max: usize) -> String {
     let line = format!("{MARKER_LINE}{marker}");
     let room = max.saturating_sub(line.chars().count() + 2);
-    let body = cut(body.trim_end(), room);
+    let body = crate::text::truncate(body.trim_end(), room);
     if body.is_empty() {
         line
     } else {
@@ -293,39 +307,17 @@ fn with_marker(body: &str, marker: &str, max: usize) -> String {
     }
 }
 
-/// Percent-encode one URL component (everything but RFC 3986 unreserved).
-fn pct(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+/// Everything but RFC 3986's unreserved characters is escaped, so a value
+/// can never end a path segment or start another query parameter.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
-/// Standard base64 with padding (for HTTP Basic auth).
-pub fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+/// Percent-encode one URL path segment or query value.
+fn encode(s: &str) -> String {
+    utf8_percent_encode(s, COMPONENT).to_string()
 }
 
 /// The raw outcome of one HTTP exchange.
@@ -347,85 +339,94 @@ fn exchange(
     path: &str,
     body: Option<&Value>,
 ) -> Result<Reply, SendError> {
-    let t = cx.t;
     let url = cx.url(path);
     let label = format!("{method} {}", redact_url(&url));
-    if t.token.trim().is_empty() {
+    if cx.t.token.trim().is_empty() {
         return Err(cx.permanent(&format!("{label}: no token configured")));
     }
-    let mut req = authorize(t, client.request(method, &url));
+    let mut req = authorize(cx.t, client.request(method, &url));
     if let Some(body) = body {
         req = req
             .header("content-type", "application/json")
             .body(body.to_string());
     }
-    let resp = req.send().map_err(|e| {
-        let (kind, temporary) = if e.is_builder() {
-            ("invalid request (check the token and base URL)", false)
-        } else if e.is_timeout() {
-            ("timed out", true)
-        } else if e.is_connect() {
-            ("connection failed", true)
-        } else {
-            ("request failed", true)
-        };
-        let detail = format!("{label}: {kind}: {}", e.without_url());
-        if temporary {
-            cx.temporary(&detail, None)
-        } else {
-            cx.permanent(&detail)
-        }
-    })?;
+    let resp = req.send().map_err(|e| send_error(cx, &label, e))?;
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = resp.text().map_err(|e| {
-        cx.temporary(
-            &format!(
-                "{label}: HTTP {status}: reading the body failed: {}",
-                e.without_url()
-            ),
-            None,
-        )
+        let detail = format!(
+            "{label}: HTTP {status}: reading the body failed: {}",
+            e.without_url()
+        );
+        cx.temporary(&detail, None)
     })?;
-    let remaining_zero = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim() == "0")
-    };
-    let rate_limited = status == StatusCode::FORBIDDEN
-        && (headers.contains_key("retry-after") || remaining_zero("x-ratelimit-remaining"));
     Ok(Reply {
         label,
         status,
         retry_after: retry_after(&headers),
-        rate_limited,
+        rate_limited: rate_limited(status, &headers),
         body,
     })
 }
 
+/// A request that got no answer: worth retrying unless it could not even
+/// be built (a token or URL that is not a valid header or URL).
+fn send_error(cx: &Ctx, label: &str, e: reqwest::Error) -> SendError {
+    let (kind, temporary) = if e.is_builder() {
+        ("invalid request (check the token and base URL)", false)
+    } else if e.is_timeout() {
+        ("timed out", true)
+    } else if e.is_connect() {
+        ("connection failed", true)
+    } else {
+        ("request failed", true)
+    };
+    // without_url: the URL may carry what the message must not.
+    let detail = format!("{label}: {kind}: {}", e.without_url());
+    if temporary {
+        cx.temporary(&detail, None)
+    } else {
+        cx.permanent(&detail)
+    }
+}
+
+/// GitHub signals an exhausted rate limit with 403 rather than 429; either
+/// header tells it from a 403 for missing access.
+fn rate_limited(status: StatusCode, headers: &HeaderMap) -> bool {
+    let remaining_zero = headers
+        .get("x-ratelimit-remaining")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "0");
+    status == StatusCode::FORBIDDEN && (headers.contains_key("retry-after") || remaining_zero)
+}
+
+/// The tracker's credentials and the headers its API asks for. reqwest's
+/// `bearer_auth`/`basic_auth` mark the header sensitive, keeping it out of
+/// debug output.
 fn authorize(t: &TrackerConfig, req: RequestBuilder) -> RequestBuilder {
     let token = t.token.trim();
     match t.kind {
         TrackerKind::Github => req
-            .header("authorization", format!("Bearer {token}"))
+            .bearer_auth(token)
             .header("accept", "application/vnd.github+json")
+            // Pinned so a new API version cannot change the shapes read here.
             .header("x-github-api-version", "2022-11-28")
+            // GitHub refuses requests without a User-Agent.
             .header(
                 "user-agent",
                 concat!("escalate/", env!("CARGO_PKG_VERSION")),
             ),
         TrackerKind::Jira => {
-            let auth = match t.email.as_deref().map(str::trim) {
-                Some(email) if !email.is_empty() => {
-                    format!("Basic {}", base64(format!("{email}:{token}").as_bytes()))
-                }
-                _ => format!("Bearer {token}"),
+            let req = match t.email.as_deref().map(str::trim) {
+                // Jira Cloud: the account email and an API token.
+                Some(email) if !email.is_empty() => req.basic_auth(email, Some(token)),
+                // Server and Data Center: a personal access token.
+                _ => req.bearer_auth(token),
             };
-            req.header("authorization", auth)
-                .header("accept", "application/json")
+            req.header("accept", "application/json")
         }
-        // Linear API keys are sent as they are.
+        // Linear API keys are sent as they are, without "Bearer" (which
+        // Linear reserves for OAuth tokens).
         TrackerKind::Linear => req
             .header("authorization", token)
             .header("accept", "application/json"),
@@ -492,6 +493,7 @@ fn classify(cx: &Ctx, reply: Reply) -> Result<Value, SendError> {
     }
 }
 
+/// One call, its answer classified: the JSON of a 2xx, else the error.
 fn request(
     client: &Client,
     cx: &Ctx,
@@ -512,547 +514,9 @@ fn text_at(v: &Value, pointer: &str) -> Option<String> {
     }
 }
 
+/// [`text_at`], or a permanent error naming what the answer lacked.
 fn need(cx: &Ctx, v: &Value, pointer: &str) -> Result<String, SendError> {
     text_at(v, pointer).ok_or_else(|| cx.unexpected(pointer, v))
-}
-
-// ---------------------------------------------------------------------------
-
-mod github {
-    use super::*;
-
-    /// `owner/repo`, validated (it goes into URL paths).
-    fn repo(cx: &Ctx) -> Result<String, SendError> {
-        let p = cx.t.project.trim();
-        let valid = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        };
-        match p.split_once('/') {
-            Some((o, r)) if valid(o) && valid(r) => Ok(format!("{o}/{r}")),
-            _ => Err(cx.permanent(&format!(
-                "project must be \"owner/repo\", not {:?}",
-                snippet(p)
-            ))),
-        }
-    }
-
-    fn number(cx: &Ctx, task: &TaskRef) -> Result<String, SendError> {
-        let n = task.id.trim().trim_start_matches('#');
-        if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(n.to_string())
-        } else {
-            Err(cx.permanent(&format!(
-                "not a GitHub issue number: {:?}",
-                snippet(&task.id)
-            )))
-        }
-    }
-
-    fn label_names(issue: &Value) -> Option<Vec<&str>> {
-        issue.get("labels")?.as_array().map(|labels| {
-            labels
-                .iter()
-                .filter_map(|l| l.get("name").and_then(Value::as_str).or_else(|| l.as_str()))
-                .collect()
-        })
-    }
-
-    fn task(cx: &Ctx, issue: &Value) -> Result<TaskRef, SendError> {
-        let n = need(cx, issue, "/number")?;
-        Ok(TaskRef {
-            key: format!("#{n}"),
-            url: need(cx, issue, "/html_url")?,
-            id: n,
-        })
-    }
-
-    pub(super) fn find(
-        client: &Client,
-        cx: &Ctx,
-        marker: &str,
-    ) -> Result<Option<TaskRef>, SendError> {
-        let cx = cx.call("find issue");
-        let repo = repo(&cx)?;
-        let path = format!(
-            "/repos/{repo}/issues?labels={}&state=all&per_page=100",
-            pct(marker)
-        );
-        let v = request(client, &cx, Method::GET, &path, None)?;
-        let issues = v
-            .as_array()
-            .ok_or_else(|| cx.unexpected("issue array", &v))?;
-        // Pull requests are issues to this endpoint; a duplicate (a label
-        // added by hand) resolves to the oldest.
-        let oldest = issues
-            .iter()
-            .filter(|i| i.get("pull_request").is_none())
-            .filter(|i| label_names(i).is_some_and(|ls| ls.contains(&marker)))
-            .min_by_key(|i| i.get("number").and_then(Value::as_u64).unwrap_or(u64::MAX));
-        oldest.map(|i| task(&cx, i)).transpose()
-    }
-
-    pub(super) fn create(client: &Client, cx: &Ctx, spec: &TaskSpec) -> Result<TaskRef, SendError> {
-        let cx = cx.call("create issue");
-        let repo = repo(&cx)?;
-        let body = json!({
-            "title": one_line(&spec.title),
-            "body": with_marker(&spec.body, &spec.marker, MAX_GITHUB_BODY),
-            "labels": [spec.marker, LABEL],
-        });
-        let v = request(
-            client,
-            &cx,
-            Method::POST,
-            &format!("/repos/{repo}/issues"),
-            Some(&body),
-        )?;
-        let task = task(&cx, &v)?;
-        if label_names(&v).is_some_and(|ls| !ls.contains(&spec.marker.as_str())) {
-            return Err(cx.permanent(&format!(
-                "created {} ({}) but GitHub dropped its labels, so it cannot be found again: \
-                 the token needs triage or write access to the repository",
-                task.key, task.url
-            )));
-        }
-        Ok(task)
-    }
-
-    pub(super) fn close(
-        client: &Client,
-        t: &TrackerConfig,
-        task: &TaskRef,
-        text: &str,
-    ) -> Result<(), SendError> {
-        let cx = Ctx::new(t, "comment on issue");
-        let repo = repo(&cx)?;
-        let n = number(&cx, task)?;
-        let path = format!("/repos/{repo}/issues/{n}");
-        request(
-            client,
-            &cx,
-            Method::POST,
-            &format!("{path}/comments"),
-            Some(&json!({ "body": text })),
-        )?;
-        let cx = cx.call("close issue");
-        request(
-            client,
-            &cx,
-            Method::PATCH,
-            &path,
-            Some(&json!({ "state": "closed", "state_reason": "completed" })),
-        )?;
-        Ok(())
-    }
-}
-
-mod jira {
-    use super::*;
-
-    fn project(cx: &Ctx) -> Result<String, SendError> {
-        let p = cx.t.project.trim();
-        if !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            Ok(p.to_string())
-        } else {
-            Err(cx.permanent(&format!(
-                "project must be a project key like OPS, not {:?}",
-                snippet(p)
-            )))
-        }
-    }
-
-    fn browse(cx: &Ctx, key: &str) -> String {
-        cx.url(&format!("/browse/{}", pct(key)))
-    }
-
-    pub(super) fn find(
-        client: &Client,
-        cx: &Ctx,
-        marker: &str,
-    ) -> Result<Option<TaskRef>, SendError> {
-        let cx = cx.call("search issues");
-        let project = project(&cx)?;
-        let body = json!({
-            "jql": format!("project = \"{project}\" AND labels = \"{marker}\" ORDER BY created ASC"),
-            "maxResults": 1,
-            "fields": ["key"],
-        });
-        // Jira Cloud removed /search (410 Gone) for /search/jql, which
-        // Server and Data Center do not have (404).
-        let reply = exchange(
-            client,
-            &cx,
-            Method::POST,
-            "/rest/api/2/search/jql",
-            Some(&body),
-        )?;
-        let reply = if matches!(
-            reply.status,
-            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
-        ) {
-            exchange(client, &cx, Method::POST, "/rest/api/2/search", Some(&body))?
-        } else {
-            reply
-        };
-        let v = classify(&cx, reply)?;
-        let issues = v
-            .get("issues")
-            .and_then(Value::as_array)
-            .ok_or_else(|| cx.unexpected("issues", &v))?;
-        let Some(issue) = issues.first() else {
-            return Ok(None);
-        };
-        let id = need(&cx, issue, "/id")?;
-        let key = match text_at(issue, "/key") {
-            Some(key) => key,
-            // Cloud's enhanced search may return bare ids.
-            None => {
-                let cx = cx.call("get issue key");
-                let path = format!("/rest/api/2/issue/{}?fields=summary", pct(&id));
-                let v = request(client, &cx, Method::GET, &path, None)?;
-                need(&cx, &v, "/key")?
-            }
-        };
-        Ok(Some(TaskRef {
-            url: browse(&cx, &key),
-            id,
-            key,
-        }))
-    }
-
-    pub(super) fn create(client: &Client, cx: &Ctx, spec: &TaskSpec) -> Result<TaskRef, SendError> {
-        let cx = cx.call("create issue");
-        let project = project(&cx)?;
-        let issue_type =
-            cx.t.issue_type
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .unwrap_or("Task");
-        let body = json!({
-            "fields": {
-                "project": { "key": project },
-                "summary": one_line(&spec.title),
-                "description": cut(&spec.body, MAX_JIRA_DESCRIPTION),
-                "issuetype": { "name": issue_type },
-                "labels": [spec.marker, LABEL],
-            }
-        });
-        let v = request(client, &cx, Method::POST, "/rest/api/2/issue", Some(&body))?;
-        let key = need(&cx, &v, "/key")?;
-        Ok(TaskRef {
-            url: browse(&cx, &key),
-            id: need(&cx, &v, "/id")?,
-            key,
-        })
-    }
-
-    /// The transition that closes: by name first, else any into the done
-    /// status category.
-    fn closing(transitions: &[Value]) -> Option<&Value> {
-        const NAMES: [&str; 9] = [
-            "done",
-            "resolved",
-            "closed",
-            "resolve issue",
-            "close issue",
-            "resolve",
-            "close",
-            "complete",
-            "completed",
-        ];
-        let name = |t: &Value| {
-            t.get("name")
-                .and_then(Value::as_str)
-                .map(|s| s.trim().to_ascii_lowercase())
-                .unwrap_or_default()
-        };
-        NAMES
-            .iter()
-            .find_map(|n| transitions.iter().find(|t| name(t) == *n))
-            .or_else(|| {
-                transitions.iter().find(|t| {
-                    t.pointer("/to/statusCategory/key").and_then(Value::as_str) == Some("done")
-                })
-            })
-    }
-
-    /// `fields` for the transition: a resolution when its screen has one.
-    fn resolution(transition: &Value) -> Option<Value> {
-        let field = transition.pointer("/fields/resolution")?;
-        let allowed = field
-            .get("allowedValues")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let pick = ["done", "fixed", "resolved"]
-            .iter()
-            .find_map(|want| {
-                allowed.iter().find(|v| {
-                    v.get("name")
-                        .and_then(Value::as_str)
-                        .is_some_and(|n| n.eq_ignore_ascii_case(want))
-                })
-            })
-            .or_else(|| allowed.first());
-        match pick.and_then(|v| text_at(v, "/id")) {
-            Some(id) => Some(json!({ "resolution": { "id": id } })),
-            None if field.get("required").and_then(Value::as_bool) == Some(true) => {
-                Some(json!({ "resolution": { "name": "Done" } }))
-            }
-            None => None,
-        }
-    }
-
-    pub(super) fn close(
-        client: &Client,
-        t: &TrackerConfig,
-        task: &TaskRef,
-        text: &str,
-    ) -> Result<(), SendError> {
-        let cx = Ctx::new(t, "comment on issue");
-        let id = if task.id.trim().is_empty() {
-            &task.key
-        } else {
-            &task.id
-        };
-        let path = format!("/rest/api/2/issue/{}", pct(id.trim()));
-        request(
-            client,
-            &cx,
-            Method::POST,
-            &format!("{path}/comment"),
-            Some(&json!({ "body": text })),
-        )?;
-        let cx = cx.call("list transitions");
-        let v = request(
-            client,
-            &cx,
-            Method::GET,
-            &format!("{path}/transitions?expand=transitions.fields"),
-            None,
-        )?;
-        let transitions = v
-            .get("transitions")
-            .and_then(Value::as_array)
-            .ok_or_else(|| cx.unexpected("transitions", &v))?;
-        let Some(transition) = closing(transitions) else {
-            // Already closed, or a workflow without a way there: the
-            // comment is all we can do.
-            return Ok(());
-        };
-        let cx = cx.call("transition issue");
-        let tid = need(&cx, transition, "/id")?;
-        let mut body = json!({ "transition": { "id": tid } });
-        if let Some(fields) = resolution(transition) {
-            body["fields"] = fields;
-        }
-        request(
-            client,
-            &cx,
-            Method::POST,
-            &format!("{path}/transitions"),
-            Some(&body),
-        )?;
-        Ok(())
-    }
-}
-
-mod linear {
-    use super::*;
-
-    const FIND: &str = "query($filter: IssueFilter) { issues(filter: $filter, first: 20, includeArchived: true) { nodes { id identifier url description } } }";
-    const CREATE: &str = "mutation($input: IssueCreateInput!) { issueCreate(input: $input) { success issue { id identifier url } } }";
-    const COMMENT: &str =
-        "mutation($input: CommentCreateInput!) { commentCreate(input: $input) { success } }";
-    const STATES: &str =
-        "query($id: String!) { team(id: $id) { states { nodes { id name type position } } } }";
-    const UPDATE: &str = "mutation($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id, input: $input) { success } }";
-
-    fn team(cx: &Ctx) -> Result<String, SendError> {
-        let p = cx.t.project.trim();
-        if p.is_empty() {
-            Err(cx.permanent("project (the Linear team id) is empty"))
-        } else {
-            Ok(p.to_string())
-        }
-    }
-
-    /// POST a GraphQL operation; `data` on success. GraphQL errors arrive
-    /// with HTTP 200 (or 400): permanent unless rate limited.
-    fn graphql(
-        client: &Client,
-        cx: &Ctx,
-        query: &str,
-        variables: Value,
-    ) -> Result<Value, SendError> {
-        let body = json!({ "query": query, "variables": variables });
-        let reply = exchange(client, cx, Method::POST, "/graphql", Some(&body))?;
-        let status = reply.status;
-        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-            return classify(cx, reply).map(|_| Value::Null);
-        }
-        let parsed: Option<Value> = serde_json::from_str(&reply.body).ok();
-        let errors = parsed
-            .as_ref()
-            .and_then(|v| v.get("errors"))
-            .and_then(Value::as_array)
-            .filter(|e| !e.is_empty());
-        if let Some(errors) = errors {
-            let limited = errors.iter().any(|e| {
-                e.pointer("/extensions/code").and_then(Value::as_str) == Some("RATELIMITED")
-                    || e.get("message")
-                        .and_then(Value::as_str)
-                        .is_some_and(|m| m.to_ascii_lowercase().contains("rate limit"))
-            });
-            let messages: Vec<&str> = errors
-                .iter()
-                .filter_map(|e| e.get("message").and_then(Value::as_str))
-                .collect();
-            let msg = format!(
-                "{}: HTTP {status}: GraphQL error: {}",
-                reply.label,
-                snippet(&messages.join("; "))
-            );
-            return Err(if limited {
-                cx.temporary(&msg, reply.retry_after)
-            } else {
-                cx.permanent(&msg)
-            });
-        }
-        let label = reply.label.clone();
-        let v = classify(cx, reply)?;
-        match v.get("data") {
-            Some(data) if data.is_object() => Ok(data.clone()),
-            _ => Err(cx.permanent(&format!(
-                "{label}: unexpected response (no data): {}",
-                snippet(&v.to_string())
-            ))),
-        }
-    }
-
-    /// `escalate-marker: {marker}` not followed by more marker characters.
-    pub(super) fn has_marker(text: &str, marker: &str) -> bool {
-        let needle = format!("{MARKER_LINE}{marker}");
-        text.match_indices(&needle).any(|(i, _)| {
-            text[i + needle.len()..]
-                .chars()
-                .next()
-                .is_none_or(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        })
-    }
-
-    fn task(cx: &Ctx, issue: &Value) -> Result<TaskRef, SendError> {
-        Ok(TaskRef {
-            key: need(cx, issue, "/identifier")?,
-            url: need(cx, issue, "/url")?,
-            id: need(cx, issue, "/id")?,
-        })
-    }
-
-    fn succeeded(cx: &Ctx, v: &Value, op: &str) -> Result<(), SendError> {
-        match v
-            .pointer(&format!("/{op}/success"))
-            .and_then(Value::as_bool)
-        {
-            Some(true) => Ok(()),
-            Some(false) => Err(cx.permanent(&format!("{op} reported success: false"))),
-            None => Err(cx.unexpected(&format!("{op}.success"), v)),
-        }
-    }
-
-    pub(super) fn find(
-        client: &Client,
-        cx: &Ctx,
-        marker: &str,
-    ) -> Result<Option<TaskRef>, SendError> {
-        let cx = cx.call("find issue");
-        let team = team(&cx)?;
-        let filter = json!({
-            "team": { "id": { "eq": team } },
-            "description": { "contains": format!("{MARKER_LINE}{marker}") },
-        });
-        let data = graphql(client, &cx, FIND, json!({ "filter": filter }))?;
-        let nodes = data
-            .pointer("/issues/nodes")
-            .and_then(Value::as_array)
-            .ok_or_else(|| cx.unexpected("issues.nodes", &data))?;
-        nodes
-            .iter()
-            .find(|n| {
-                n.get("description")
-                    .and_then(Value::as_str)
-                    .is_some_and(|d| has_marker(d, marker))
-            })
-            .map(|n| task(&cx, n))
-            .transpose()
-    }
-
-    pub(super) fn create(client: &Client, cx: &Ctx, spec: &TaskSpec) -> Result<TaskRef, SendError> {
-        let cx = cx.call("create issue");
-        let input = json!({
-            "teamId": team(&cx)?,
-            "title": one_line(&spec.title),
-            "description": with_marker(&spec.body, &spec.marker, usize::MAX),
-        });
-        let data = graphql(client, &cx, CREATE, json!({ "input": input }))?;
-        succeeded(&cx, &data, "issueCreate")?;
-        let issue = data
-            .pointer("/issueCreate/issue")
-            .ok_or_else(|| cx.unexpected("issueCreate.issue", &data))?;
-        task(&cx, issue)
-    }
-
-    pub(super) fn close(
-        client: &Client,
-        t: &TrackerConfig,
-        task: &TaskRef,
-        text: &str,
-    ) -> Result<(), SendError> {
-        let cx = Ctx::new(t, "comment on issue");
-        let data = graphql(
-            client,
-            &cx,
-            COMMENT,
-            json!({ "input": { "issueId": task.id, "body": text } }),
-        )?;
-        succeeded(&cx, &data, "commentCreate")?;
-        let cx = cx.call("list workflow states");
-        let data = graphql(client, &cx, STATES, json!({ "id": team(&cx)? }))?;
-        let states = data
-            .pointer("/team/states/nodes")
-            .and_then(Value::as_array)
-            .ok_or_else(|| cx.unexpected("team.states.nodes", &data))?;
-        // The first completed state in workflow order ("Done" before any
-        // custom ones), in listed order when positions are missing.
-        let done = states
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.get("type").and_then(Value::as_str) == Some("completed"))
-            .min_by(|(i, a), (j, b)| {
-                let pos = |s: &Value| {
-                    s.get("position")
-                        .and_then(Value::as_f64)
-                        .unwrap_or(f64::MAX)
-                };
-                pos(a).total_cmp(&pos(b)).then(i.cmp(j))
-            })
-            .map(|(_, s)| s);
-        let Some(done) = done else {
-            return Ok(());
-        };
-        let cx = cx.call("move issue to a completed state");
-        let state_id = need(&cx, done, "/id")?;
-        let data = graphql(
-            client,
-            &cx,
-            UPDATE,
-            json!({ "id": task.id, "input": { "stateId": state_id } }),
-        )?;
-        succeeded(&cx, &data, "issueUpdate")
-    }
 }
 
 #[cfg(test)]
@@ -1060,37 +524,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_rfc_4648_vectors() {
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(base64(input.as_bytes()), want, "{input:?}");
-        }
-    }
-
-    #[test]
-    fn markers_match_whole() {
-        let d = "text\n\nescalate-marker: escalate-42";
-        assert!(linear::has_marker(d, "escalate-42"));
-        assert!(!linear::has_marker(d, "escalate-4"));
-        assert!(linear::has_marker(
-            "escalate-marker: escalate-4\nmore",
-            "escalate-4"
-        ));
-    }
-
-    #[test]
     fn titles_are_one_short_line() {
-        assert_eq!(one_line("a\nb\t c "), "a b c");
+        assert_eq!(title("a\nb\t c "), "a b c");
         let long = "x".repeat(300);
-        assert_eq!(one_line(&long).chars().count(), MAX_TITLE);
+        assert_eq!(title(&long).chars().count(), MAX_TITLE);
+    }
+
+    #[test]
+    fn url_components_escape_all_but_unreserved() {
+        assert_eq!(encode("escalate-4.2_x~"), "escalate-4.2_x~");
+        assert_eq!(encode("a b/c?d&e=f#g%"), "a%20b%2Fc%3Fd%26e%3Df%23g%25");
+        assert_eq!(encode("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn basic_credentials_are_scrubbed() {
+        let t = TrackerConfig {
+            name: "jira".into(),
+            kind: TrackerKind::Jira,
+            base_url: "https://jira.test".into(),
+            token: "tok-SECRET-123456".into(),
+            project: "OPS".into(),
+            issue_type: None,
+            email: Some("ops@acme.test".into()),
+        };
+        // base64("ops@acme.test:tok-SECRET-123456"), as reqwest sends it.
+        let basic = "b3BzQGFjbWUudGVzdDp0b2stU0VDUkVULTEyMzQ1Ng==";
+        let msg = scrub(&t, format!("bad credentials: Basic {basic}"));
+        assert_eq!(msg, "bad credentials: Basic [redacted]");
     }
 
     #[test]
