@@ -75,23 +75,14 @@ pub fn transport(cfg: &Email, timeout: std::time::Duration) -> Result<SmtpTransp
     Ok(builder.build())
 }
 
+/// userinfo is percent-encoded in URLs (`ops%40acme.test`); lettre wants it
+/// as typed. Invalid escapes stay as they are and invalid UTF-8 becomes
+/// U+FFFD rather than failing: the server then refuses the login, which
+/// says more than a parse error would.
 fn decode(s: &str) -> String {
-    // userinfo is percent-encoded in URLs; decode the common escapes.
-    let mut out = Vec::with_capacity(s.len());
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 pub fn send(
@@ -160,4 +151,21 @@ pub fn send_text(
         .send(&mail)
         .map(|_| ())
         .map_err(|e| format!("mail to {to} via {server}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+
+    #[test]
+    fn userinfo_is_percent_decoded() {
+        assert_eq!(decode("ops%40acme.test"), "ops@acme.test");
+        assert_eq!(decode("p%3Aw%2fd%20x"), "p:w/d x");
+        assert_eq!(decode("caf%C3%A9"), "café");
+        // Not escapes: kept as typed.
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%4"), "%4");
+        assert_eq!(decode("%zz"), "%zz");
+        assert_eq!(decode("%FF"), "\u{FFFD}");
+    }
 }
