@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use escalate::config::Config;
 use escalate::lifecycle::{self, Filing};
-use escalate::notify;
 use escalate::store::Store;
 
 const SENDS: usize = 1000;
@@ -113,7 +112,8 @@ fn main() {
         config.delivery.concurrency
     );
     let start = Instant::now();
-    let outcome = notify::deliver(&mut store, &config, now, &mut std::io::sink()).expect("deliver");
+    let outcome = escalate::delivery::deliver(&mut store, &config, now, &mut std::io::sink())
+        .expect("deliver");
     let took = start.elapsed();
     assert_eq!(outcome.sent as usize, SENDS, "all sent: {outcome:?}");
     assert_eq!(count.load(Ordering::Relaxed), SENDS, "exactly once each");

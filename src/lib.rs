@@ -11,7 +11,6 @@ pub mod delivery;
 pub mod digest;
 pub mod engine;
 pub mod error;
-pub mod ingest;
 pub mod lifecycle;
 pub mod model;
 pub mod notify;

@@ -6,11 +6,12 @@
 use anyhow::Result;
 
 use super::{Ctx, Io};
+use crate::delivery;
 use crate::engine::human;
 use crate::engine::sla::Change;
 use crate::error::Code;
 use crate::lifecycle::{decide, Decided};
-use crate::notify::{self, message};
+use crate::notify::message;
 use crate::store::{health, outbox};
 
 pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
@@ -64,7 +65,7 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
 
     let started = std::time::Instant::now();
     let decided = store.write(|tx| decide(tx, &config, now))?;
-    let outcome = notify::deliver(&mut store, &config, now, io.out)?;
+    let outcome = delivery::deliver(&mut store, &config, now, io.out)?;
     // The run log is the dead-man switch behind `escalate status`.
     let record = health::RunRecord {
         started_at: Some(now),
@@ -78,17 +79,19 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
         orphans: decided.orphans.iter().map(|o| o.count).sum(),
     };
     store.write(|tx| health::record_run(tx, now, &record))?;
-    for (ids, n, channel, error) in notify::summarize(&outcome.retrying) {
-        io.warn(format!(
-            "delivery for {} via {channel} failed, will retry: {error}",
-            notify::issues_phrase(&ids, n)
-        ));
-    }
-    for (ids, n, channel, error) in notify::summarize(&outcome.dead) {
-        io.warn(format!(
-            "delivery for {} via {channel} failed for good: {error}",
-            notify::issues_phrase(&ids, n)
-        ));
+    let kinds = [
+        (&outcome.retrying, "failed, will retry"),
+        (&outcome.dead, "failed for good"),
+    ];
+    for (failures, failed) in kinds {
+        for g in delivery::summarize(failures) {
+            io.warn(format!(
+                "delivery for {} via {} {failed}: {}",
+                delivery::issues_phrase(&g.ids, g.count),
+                g.channel,
+                g.error
+            ));
+        }
     }
     attention |= outcome.failed();
     attention |= report_orphans(&decided, io);

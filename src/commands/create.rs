@@ -6,12 +6,11 @@ use super::view::IssueView;
 use super::{default_actor, Ctx, Io};
 use crate::cli::CreateArgs;
 use crate::config::{Config, RouteInput};
+use crate::delivery;
 use crate::error::{usage, Code};
 use crate::lifecycle::{self, Filing};
-use crate::notify;
+use crate::model::issue::MAX_TITLE;
 use crate::store::Edge;
-
-pub const MAX_TITLE: usize = 1000;
 
 pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
     // Everything is checked before the database is opened: a bad request
@@ -79,7 +78,7 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
         store.write(|tx| lifecycle::create(tx, &config, chain, &filing, &actor, ctx.now))?;
 
     // stdout carries the id alone, so console pages go to stderr here.
-    let outcome = notify::deliver_only(&mut store, &config, ctx.now, io.err, Some(issue.id))?;
+    let outcome = delivery::deliver_only(&mut store, &config, ctx.now, io.err, Some(issue.id))?;
     if args.json {
         let view = IssueView::new(&issue, Some(&config), ctx.now);
         writeln!(io.out, "{}", serde_json::to_string_pretty(&view)?)?;
@@ -87,16 +86,12 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
         writeln!(io.out, "{}", issue.id)?;
     }
     if outcome.failed() {
-        let failures: Vec<_> = outcome
-            .retrying
-            .iter()
-            .chain(&outcome.dead)
-            .cloned()
-            .collect();
-        for (ids, n, channel, error) in notify::summarize(&failures) {
+        for g in delivery::summarize(&outcome.failures()) {
             io.warn(format!(
-                "{} filed, but notifying level 1 via {channel} failed: {error}",
-                notify::issues_phrase(&ids, n)
+                "{} filed, but notifying level 1 via {} failed: {}",
+                delivery::issues_phrase(&g.ids, g.count),
+                g.channel,
+                g.error
             ));
         }
         return Ok(Code::Attention);

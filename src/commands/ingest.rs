@@ -11,9 +11,10 @@ use serde_json::json;
 
 use super::{Ctx, Io};
 use crate::cli::IngestArgs;
+use crate::delivery;
 use crate::error::{usage, Code};
-use crate::ingest::{self, Effect, TicketEvent};
-use crate::notify;
+use crate::lifecycle::ingest::{self, Effect};
+use crate::model::ticket::{self, TicketEvent};
 
 /// Progress is drawn only for batches at least this large (and only on a
 /// terminal).
@@ -42,7 +43,7 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
     let mut lines = 0;
     for (i, line) in text.lines().enumerate() {
         lines = i + 1;
-        match ingest::parse_line(line) {
+        match ticket::parse_line(line) {
             Ok(Some(ev)) => events.push((i + 1, ev)),
             Ok(None) => {}
             Err(e) => problems.push((i + 1, e)),
@@ -102,7 +103,7 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
     problems.sort();
 
     // Console pages go to stderr: stdout carries the summary.
-    let delivered = notify::deliver(&mut store, &config, now, io.err)?;
+    let delivered = delivery::deliver(&mut store, &config, now, io.err)?;
     report(io, &name, &problems);
     if args.json {
         let v = json!({
@@ -134,16 +135,12 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
             problems.len()
         )?;
     }
-    let failures: Vec<_> = delivered
-        .retrying
-        .iter()
-        .chain(&delivered.dead)
-        .cloned()
-        .collect();
-    for (ids, n, channel, error) in notify::summarize(&failures) {
+    for g in delivery::summarize(&delivered.failures()) {
         io.warn(format!(
-            "{} ingested, but notifying via {channel} failed: {error}",
-            notify::issues_phrase(&ids, n)
+            "{} ingested, but notifying via {} failed: {}",
+            delivery::issues_phrase(&g.ids, g.count),
+            g.channel,
+            g.error
         ));
     }
     Ok(if problems.is_empty() && !delivered.failed() {

@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use super::{default_actor, parse_id, Ctx, Io};
 use crate::error::Code;
-use crate::{lifecycle, notify};
+use crate::{delivery, lifecycle};
 
 pub fn run(ctx: &Ctx, id: &str, by: Option<&str>, io: &mut Io) -> Result<Code> {
     let id = parse_id(id)?;
@@ -12,16 +12,17 @@ pub fn run(ctx: &Ctx, id: &str, by: Option<&str>, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;
     let mut store = ctx.store()?;
     let issue = store.write(|tx| lifecycle::reopen(tx, &config, id, &by, ctx.now))?;
-    let outcome = notify::deliver_only(&mut store, &config, ctx.now, io.err, Some(id))?;
+    let outcome = delivery::deliver_only(&mut store, &config, ctx.now, io.err, Some(id))?;
     writeln!(
         io.out,
         "issue #{id} reopened; level 1 ({}) owns it again",
         issue.owner
     )?;
     if outcome.failed() {
-        for (id, channel, error) in outcome.retrying.iter().chain(&outcome.dead) {
+        for f in outcome.failures() {
             io.warn(format!(
-                "notifying issue #{id} via {channel} failed: {error}"
+                "notifying issue #{} via {} failed: {}",
+                f.issue_id, f.channel, f.error
             ));
         }
         return Ok(Code::Attention);

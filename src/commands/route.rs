@@ -7,7 +7,7 @@ use anyhow::Result;
 use super::{Ctx, Io};
 use crate::config::{Route, RouteInput};
 use crate::error::{usage, Code};
-use crate::ingest;
+use crate::model::ticket;
 
 pub fn test(
     ctx: &Ctx,
@@ -21,7 +21,7 @@ pub fn test(
     let config = ctx.config()?;
     let parsed = match event {
         Some(text) => Some(
-            ingest::parse_line(text)
+            ticket::parse_line(text)
                 .map_err(|e| usage(format!("--event: {e}")))?
                 .ok_or_else(|| usage("--event is empty"))?,
         ),

@@ -1,1 +1,566 @@
-//! placeholder
+//! The outbox worker: claim due rows with a lease, send each through its
+//! channel (`notify`), record the outcome through `lifecycle` (`notified`
+//! only after a send succeeded; `delivery_failed` with the reason
+//! otherwise). Temporary failures retry with exponential backoff across
+//! runs; exhausted or permanent ones become dead.
+
+pub mod subscriptions;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::Result;
+use chrono::TimeDelta;
+
+use crate::config::{Config, Contact};
+use crate::lifecycle::outcome::{self, Pass, Recorded};
+use crate::model::{Delivery, Notice, Task, Ts};
+use crate::notify::{console, subscription, tracker, SendError, Senders};
+use crate::store::{outbox, Store};
+
+pub use crate::lifecycle::outcome::{backoff, Failed};
+
+/// How long a claimed row is reserved for the process delivering it. A
+/// process that dies mid-send releases its rows when the lease runs out.
+pub const LEASE: TimeDelta = TimeDelta::minutes(5);
+const BATCH: usize = 500;
+/// What one delivery pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub sent: u32,
+    /// Failures that will be retried by a later run.
+    pub retrying: Vec<Failed>,
+    /// Failures that will not be retried.
+    pub dead: Vec<Failed>,
+}
+
+impl Outcome {
+    pub fn failed(&self) -> bool {
+        !self.retrying.is_empty() || !self.dead.is_empty()
+    }
+}
+
+/// Failures of one channel with one error, for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureGroup {
+    /// The first few issue ids, for the message.
+    pub ids: Vec<i64>,
+    /// How many issues in all.
+    pub count: usize,
+    pub channel: String,
+    pub error: String,
+}
+
+/// Failures grouped by (channel, error) for people: a relay that is down
+/// for 10,000 notifications is one line naming a few issues, not 10,000.
+pub fn summarize(failures: &[Failed]) -> Vec<FailureGroup> {
+    /// Issue ids named per line before "and N more".
+    const IDS: usize = 5;
+    let mut groups: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
+    for f in failures {
+        groups
+            .entry((f.channel.clone(), f.error.clone()))
+            .or_default()
+            .push(f.issue_id);
+    }
+    groups
+        .into_iter()
+        .map(|((channel, error), ids)| {
+            let count = ids.len();
+            FailureGroup {
+                ids: ids.into_iter().take(IDS).collect(),
+                count,
+                channel,
+                error,
+            }
+        })
+        .collect()
+}
+
+/// "issue #3" or "5 issues (#1, #2, #3, #4, #5 and 12 more)".
+pub fn issues_phrase(ids: &[i64], n: usize) -> String {
+    let list: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
+    if n == 1 {
+        format!("issue {}", list.join(""))
+    } else if n > ids.len() {
+        format!(
+            "{n} issues ({} and {} more)",
+            list.join(", "),
+            n - ids.len()
+        )
+    } else {
+        format!("{n} issues ({})", list.join(", "))
+    }
+}
+
+impl Outcome {
+    /// Every failure, retrying first.
+    pub fn failures(&self) -> Vec<Failed> {
+        self.retrying.iter().chain(&self.dead).cloned().collect()
+    }
+
+    fn add(&mut self, r: Recorded) {
+        match r {
+            Recorded::NotOurs => {}
+            Recorded::Sent => self.sent += 1,
+            Recorded::Retrying(f) => self.retrying.push(f),
+            Recorded::Dead(f) => self.dead.push(f),
+        }
+    }
+}
+
+/// The issue's task as a tracker made it for an outbox row.
+fn task_of(d: &Delivery, t: &tracker::TaskRef) -> Task {
+    Task {
+        tracker: d.target.clone(),
+        key: t.key.clone(),
+        url: t.url.clone(),
+        id: t.id.clone(),
+    }
+}
+
+/// Find the configured contact behind an outbox row's (channel, target),
+/// preferring the row's own role.
+fn contact_for(config: &Config, d: &Delivery) -> Option<Contact> {
+    let matches = |c: &Contact| c.channel() == d.channel && c.target() == d.target;
+    config
+        .roles
+        .get(&d.role)
+        .and_then(|r| r.contacts.iter().find(|c| matches(c)))
+        .or_else(|| {
+            config
+                .roles
+                .values()
+                .flat_map(|r| r.contacts.iter())
+                .find(|c| matches(c))
+        })
+        .cloned()
+}
+
+/// Deliver every pending notification that is ready at `now`: console lines
+/// to `console` one per notification; every other contact gets one message
+/// per run listing its notifications, sent `concurrency` at a time.
+pub fn deliver(
+    store: &mut Store,
+    config: &Config,
+    now: Ts,
+    console: &mut dyn Write,
+) -> Result<Outcome> {
+    deliver_only(store, config, now, console, None)
+}
+
+/// [`deliver`], limited to one issue's rows when `only` is given: `create`
+/// and `reopen` send what they decided and leave the rest to `check` (whose
+/// failures are not theirs to report).
+pub fn deliver_only(
+    store: &mut Store,
+    config: &Config,
+    now: Ts,
+    console: &mut dyn Write,
+    only: Option<i64>,
+) -> Result<Outcome> {
+    // Leases guard real processes against each other: they count the real
+    // time this pass has taken on top of `now` (which may be simulated),
+    // and the owner name is unique to this pass.
+    let started = std::time::Instant::now();
+    let owner = format!(
+        "pid-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+    );
+    let elapsed = || TimeDelta::from_std(started.elapsed()).unwrap_or(TimeDelta::zero());
+    let mut outcome = Outcome::default();
+    let mut senders: Option<Senders> = None;
+    if !config.subscriptions.is_empty() {
+        store.write(|tx| subscriptions::enqueue_new(tx, config, now))?;
+    }
+    loop {
+        let batch = store
+            .write(|tx| outbox::claim(tx, now, now + elapsed() + LEASE, &owner, BATCH, only))?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut results: Vec<(usize, Result<(), SendError>)> = Vec::with_capacity(batch.len());
+        // Group network rows by destination: a storm of escalations to one
+        // channel is one message, not hundreds.
+        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        let mut tasks: Vec<usize> = Vec::new();
+        for (i, d) in batch.iter().enumerate() {
+            if d.channel == "console" {
+                results.push((i, console::send(d, now, console)));
+            } else if matches!(d.notice, Notice::TaskCreate | Notice::TaskClose) {
+                tasks.push(i);
+            } else {
+                groups
+                    .entry((d.channel.clone(), d.target.clone()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        // A batch that can take longer than the lease (many slow
+        // destinations, task work) keeps its rows for as long as it may need.
+        let rounds =
+            groups.len().div_ceil(config.delivery.concurrency.max(1)) + 4 * tasks.len() + 1;
+        let needed = TimeDelta::from_std(config.delivery.timeout * rounds as u32)
+            .unwrap_or(TimeDelta::hours(24));
+        if needed > LEASE {
+            let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
+            let until = now + elapsed() + needed + LEASE;
+            store.write(|tx| outbox::extend_lease(tx, &ids, &owner, until))?;
+        }
+        if !groups.is_empty() {
+            let senders = senders.get_or_insert_with(|| Senders::new(config));
+            let groups: Vec<Vec<usize>> = groups.into_values().collect();
+            let done = Mutex::new(Vec::with_capacity(batch.len()));
+            let next = AtomicUsize::new(0);
+            let workers = config.delivery.concurrency.min(groups.len()).max(1);
+            std::thread::scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(|| loop {
+                        let g = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(group) = groups.get(g) else { break };
+                        let items: Vec<&Delivery> = group.iter().map(|&i| &batch[i]).collect();
+                        let result = if items[0].notice == Notice::Event {
+                            match (subscription::find(config, &items[0].target), &senders.http) {
+                                (Some(sub), Some(client)) => {
+                                    subscription::send(client, sub, &items, now)
+                                }
+                                (Some(_), None) => Err(SendError::Temporary(
+                                    "the HTTP client could not be built".into(),
+                                    None,
+                                )),
+                                (None, _) => Err(SendError::Permanent(format!(
+                                    "subscription {} is no longer in the config",
+                                    items[0].target
+                                ))),
+                            }
+                        } else {
+                            match contact_for(config, items[0]) {
+                                Some(contact) => senders.send(config, &contact, &items, now, false),
+                                None => Err(SendError::Permanent(format!(
+                                    "{} contact {} is no longer in the config",
+                                    items[0].channel, items[0].target
+                                ))),
+                            }
+                        };
+                        if let Ok(mut done) = done.lock() {
+                            done.extend(group.iter().map(|&i| (i, result.clone())));
+                        }
+                    });
+                }
+            });
+            results.extend(done.into_inner().unwrap_or_default());
+        }
+        // Task work is rare and each row is its own conversation with the
+        // tracker (look up, create, comment, close): one at a time.
+        // Creates before closes, and a close may use a task made in this very
+        // pass (a resolve right after the escalation that asked for it).
+        tasks.sort_by_key(|&i| batch[i].notice != Notice::TaskCreate);
+        let mut made: BTreeMap<usize, tracker::TaskRef> = BTreeMap::new();
+        for &i in &tasks {
+            let senders = senders.get_or_insert_with(|| Senders::new(config));
+            let fresh = made
+                .iter()
+                .find(|(&j, _)| batch[j].issue_id == batch[i].issue_id)
+                .map(|(_, t)| t.clone());
+            match task_work(config, senders, &batch[i], fresh) {
+                Ok(Some(task)) => {
+                    made.insert(i, task);
+                    results.push((i, Ok(())));
+                }
+                Ok(None) => results.push((i, Ok(()))),
+                Err(e) => results.push((i, Err(e))),
+            }
+        }
+        results.sort_by_key(|(i, _)| *i);
+        let pass = Pass {
+            owner: &owner,
+            now,
+            max_attempts: config.delivery.max_attempts,
+        };
+        let recorded = store.write(|tx| {
+            let mut recorded = Vec::with_capacity(results.len());
+            for (i, r) in &results {
+                let task = made.get(i).map(|t| task_of(&batch[*i], t));
+                recorded.push(outcome::record(tx, &batch[*i], r, task.as_ref(), &pass)?);
+            }
+            Ok(recorded)
+        })?;
+        for r in recorded {
+            outcome.add(r);
+        }
+    }
+    Ok(outcome)
+}
+
+/// Create (look up first) or close the engineering task of an outbox row.
+fn task_work(
+    config: &Config,
+    senders: &Senders,
+    d: &Delivery,
+    made_now: Option<tracker::TaskRef>,
+) -> Result<Option<tracker::TaskRef>, SendError> {
+    let Some(t) = config.trackers.get(&d.target) else {
+        return Err(SendError::Permanent(format!(
+            "tracker `{}` is no longer in the config",
+            d.target
+        )));
+    };
+    // An unset token is a fixable setup problem: keep retrying.
+    let tc = tracker::TrackerConfig::from_config(t).map_err(|e| SendError::Temporary(e, None))?;
+    let client = senders
+        .http
+        .as_ref()
+        .ok_or_else(|| SendError::Temporary("the HTTP client could not be built".into(), None))?;
+    let payload: serde_json::Value = d
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or_default();
+    let text = |k: &str| {
+        payload
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    match d.notice {
+        Notice::TaskCreate => {
+            let spec = tracker::TaskSpec {
+                marker: text("marker"),
+                title: text("title"),
+                body: text("body"),
+            };
+            tracker::ensure(client, &tc, &spec).map(Some)
+        }
+        _ => {
+            let known = d.task.as_ref().map(|t| tracker::TaskRef {
+                key: t.key.clone(),
+                url: t.url.clone(),
+                id: t.id.clone(),
+            });
+            let Some(task) = known.or(made_now) else {
+                return Err(SendError::Temporary(
+                    format!("the {} task is not created yet", d.target),
+                    None,
+                ));
+            };
+            tracker::close(client, &tc, &task, &text("comment")).map(|()| None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_summarised_per_channel_and_error() {
+        let f = |id: i64, ch: &str| Failed {
+            issue_id: id,
+            channel: ch.to_string(),
+            error: "down".to_string(),
+        };
+        let mut failures: Vec<_> = (1..=12).map(|i| f(i, "webhook a")).collect();
+        failures.push(f(99, "slack b"));
+        let lines = super::summarize(&failures);
+        assert_eq!(lines.len(), 2);
+        let g = &lines[1];
+        assert_eq!(
+            (g.ids.len(), g.count, g.channel.as_str()),
+            (5, 12, "webhook a")
+        );
+        assert_eq!(
+            super::issues_phrase(&g.ids, g.count),
+            "12 issues (#1, #2, #3, #4, #5 and 7 more)"
+        );
+        assert_eq!(super::issues_phrase(&[99], 1), "issue #99");
+        assert_eq!(super::issues_phrase(&[1, 2], 2), "2 issues (#1, #2)");
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let secs: Vec<i64> = (1..=10).map(|a| backoff(a).num_seconds()).collect();
+        assert_eq!(
+            secs,
+            vec![30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+        );
+    }
+}
+
+#[cfg(test)]
+mod delivery_tests {
+    //! Seed bugs B9 and B13 at the delivery boundary, on an in-memory store
+    //! with the real migrations.
+
+    use super::*;
+    use crate::config::{Config, STARTER};
+    use crate::lifecycle::{self, Filing};
+    use crate::store::{events, issues};
+    use chrono::TimeZone;
+
+    fn setup() -> (Store, Config, Ts) {
+        let config = Config::parse(STARTER, std::path::Path::new("chains.toml")).expect("starter");
+        let store = Store::open_in_memory().expect("store");
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+            .single()
+            .expect("time");
+        (store, config, t)
+    }
+
+    fn file(store: &mut Store, config: &Config, now: Ts) -> i64 {
+        let chain = config.chain("customer_issue").expect("chain").clone();
+        store
+            .write(|tx| {
+                lifecycle::create(
+                    tx,
+                    config,
+                    &chain,
+                    &Filing {
+                        title: "t",
+                        ..Filing::default()
+                    },
+                    "test",
+                    now,
+                )
+            })
+            .expect("create")
+            .id
+    }
+
+    fn kinds(store: &mut Store, id: i64) -> Vec<String> {
+        store
+            .read(|tx| events::for_issue(tx, id))
+            .expect("events")
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
+    /// A writer that always fails, like a closed stdout.
+    struct Broken;
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "closed",
+            ))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn b13_notified_is_logged_only_after_a_delivery() {
+        let (mut store, config, now) = setup();
+        let id = file(&mut store, &config, now);
+        // decided and committed, not yet delivered (a crash here loses nothing)
+        assert_eq!(kinds(&mut store, id), vec!["created"]);
+        // delivery fails: recorded as such, retried later, never "notified"
+        let failed = deliver(&mut store, &config, now, &mut Broken).expect("deliver");
+        assert_eq!(failed.retrying.len(), 1);
+        assert_eq!(kinds(&mut store, id), vec!["created", "delivery_failed"]);
+        // not retried before its backoff…
+        let mut out = Vec::new();
+        assert_eq!(
+            deliver(&mut store, &config, now, &mut out)
+                .expect("deliver")
+                .sent,
+            0
+        );
+        // …and delivered once after it
+        let later = now + backoff(1);
+        assert_eq!(
+            deliver(&mut store, &config, later, &mut out)
+                .expect("deliver")
+                .sent,
+            1
+        );
+        assert_eq!(
+            kinds(&mut store, id),
+            vec!["created", "delivery_failed", "notified"]
+        );
+        assert_eq!(
+            deliver(&mut store, &config, later, &mut out)
+                .expect("deliver")
+                .sent,
+            0
+        );
+        assert_eq!(String::from_utf8_lossy(&out).lines().count(), 1);
+    }
+
+    #[test]
+    fn temporary_failures_become_dead_after_the_last_attempt() {
+        let (mut store, config, mut now) = setup();
+        file(&mut store, &config, now);
+        let mut dead = 0;
+        for _ in 0..crate::config::MAX_ATTEMPTS {
+            let o = deliver(&mut store, &config, now, &mut Broken).expect("deliver");
+            dead += o.dead.len();
+            now += TimeDelta::hours(2);
+        }
+        assert_eq!(dead, 1);
+        let n = store
+            .read(|tx| outbox::count(tx, crate::store::OutboxStatus::Dead))
+            .expect("count");
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn b9_an_issue_resolved_before_delivery_is_not_paged() {
+        let (mut store, config, now) = setup();
+        let id = file(&mut store, &config, now);
+        store
+            .write(|tx| lifecycle::resolve(tx, id, "ann", None, now))
+            .expect("resolve");
+        let mut out = Vec::new();
+        let o = deliver(&mut store, &config, now, &mut out).expect("deliver");
+        assert_eq!(o.sent, 0);
+        assert!(out.is_empty());
+        let cancelled = store
+            .read(|tx| outbox::count(tx, crate::store::OutboxStatus::Cancelled))
+            .expect("count");
+        assert_eq!(cancelled, 1);
+    }
+
+    #[test]
+    fn b9_a_decision_cannot_be_enqueued_twice() {
+        let (mut store, config, now) = setup();
+        let id = file(&mut store, &config, now);
+        let issue = store
+            .read(|tx| issues::get(tx, id))
+            .expect("get")
+            .expect("exists");
+        let chain = config.chain("customer_issue").expect("chain");
+        let (_, page) = crate::engine::start(chain, issue.created_at, 0);
+        let again = store
+            .write(|tx| lifecycle::enqueue_page(tx, &config, id, &page, now))
+            .expect("enqueue");
+        assert_eq!(again, 0, "the unique key refuses a second row");
+    }
+
+    #[test]
+    fn a_leased_row_is_not_claimed_by_a_second_deliverer() {
+        let (mut store, config, now) = setup();
+        file(&mut store, &config, now);
+        let first = store
+            .write(|tx| outbox::claim(tx, now, now + LEASE, "a", 10, None))
+            .expect("claim");
+        assert_eq!(first.len(), 1);
+        let second = store
+            .write(|tx| outbox::claim(tx, now, now + LEASE, "b", 10, None))
+            .expect("claim");
+        assert!(second.is_empty());
+        // a deliverer that died releases its rows when the lease runs out
+        let later = store
+            .write(|tx| outbox::claim(tx, now + LEASE, now + LEASE * 2, "b", 10, None))
+            .expect("claim");
+        assert_eq!(later.len(), 1);
+    }
+}

@@ -18,6 +18,8 @@ use crate::store::{
 mod act;
 mod check;
 mod escalate;
+pub mod ingest;
+pub mod outcome;
 mod task;
 
 pub use act::{acknowledge, assign, reopen, resolve};

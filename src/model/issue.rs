@@ -4,6 +4,10 @@
 use super::sla::Clocks;
 use super::{Escalation, Ts};
 
+/// Longest accepted title (create and ingest): the detail belongs in the
+/// description.
+pub const MAX_TITLE: usize = 1000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnerKind {
     /// The role of the current level owns it.

@@ -7,6 +7,7 @@ pub mod escalation;
 pub mod event;
 pub mod issue;
 pub mod sla;
+pub mod ticket;
 pub mod time;
 
 pub use delivery::{Delivery, Notice, OutboxStatus};

@@ -4,9 +4,11 @@
 pub mod digest;
 pub mod events;
 pub mod health;
+pub mod ingested;
 pub mod issues;
 pub mod outbox;
 pub mod report;
+pub mod subscriptions;
 
 pub use events::{Event, EventKind};
 pub use issues::{Edge, Issue, IssueFilter, NewIssue, OwnerKind, Task};

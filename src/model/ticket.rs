@@ -18,23 +18,17 @@
 //! open issue per (source, external_id): a repeat `ticket.created` while it
 //! is open updates it and is counted (a dedup key, as PagerDuty's).
 //!
-//! Parsing is pure ([`parse_line`]); [`apply`] writes one event inside the
-//! caller's transaction, under a savepoint so a rejected event leaves no
-//! trace.
+//! Parsing is pure ([`parse_line`]); `lifecycle::ingest` applies one event
+//! inside the caller's transaction, under a savepoint so a rejected event
+//! leaves no trace.
 
-use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, RouteInput};
-use crate::engine::{Status, Ts};
-use crate::lifecycle::{self, Filing};
-use crate::store::{events, issues, Edge, EventKind, OwnerKind};
+use super::issue::MAX_TITLE;
+use super::Ts;
 
-/// Longest accepted title, as `create`.
-const MAX_TITLE: usize = 1000;
 /// Longest source or external id.
 const MAX_ID: usize = 200;
 
@@ -231,267 +225,6 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// What one event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    Created(i64),
-    /// A repeat `ticket.created` for an open issue.
-    Deduplicated(i64),
-    Updated(i64),
-    Resolved(i64),
-    Reopened(i64),
-    /// Valid, but nothing to change (already resolved, same values).
-    Unchanged(i64),
-    /// The very same event was ingested before.
-    Duplicate,
-}
-
-/// Apply one event inside `tx`. An `Err(message)` is the event's own fault
-/// (unknown ticket, no route): nothing of it was written. Database errors
-/// propagate as the outer error.
-pub fn apply(
-    tx: &Transaction,
-    config: &Config,
-    ev: &TicketEvent,
-    now: Ts,
-) -> Result<Result<Effect, String>> {
-    let seen: Option<i64> = tx
-        .prepare_cached("SELECT 1 FROM ingested WHERE key = ?1")
-        .and_then(|mut s| s.query_row([&ev.key], |r| r.get(0)).optional())?;
-    if seen.is_some() {
-        return Ok(Ok(Effect::Duplicate));
-    }
-    tx.execute_batch("SAVEPOINT ingest_event")?;
-    let result = apply_inner(tx, config, ev, now);
-    match result {
-        Ok(Ok(effect)) => {
-            tx.prepare_cached("INSERT INTO ingested (key, at) VALUES (?1, ?2)")
-                .and_then(|mut s| s.execute(params![ev.key, now.timestamp_millis()]))?;
-            tx.execute_batch("RELEASE ingest_event")?;
-            Ok(Ok(effect))
-        }
-        other => {
-            tx.execute_batch("ROLLBACK TO ingest_event; RELEASE ingest_event")?;
-            other
-        }
-    }
-}
-
-fn apply_inner(
-    tx: &Transaction,
-    config: &Config,
-    ev: &TicketEvent,
-    now: Ts,
-) -> Result<Result<Effect, String>> {
-    // A source clock ahead of ours must not schedule the future.
-    let at = ev.at.unwrap_or(now).min(now);
-    let actor = ev
-        .by
-        .clone()
-        .unwrap_or_else(|| format!("{}:{}", ev.source, "ingest"));
-    let existing = issues::by_source(tx, &ev.source, &ev.external_id)?;
-    let ticket = format!("{} ticket {}", ev.source, ev.external_id);
-    match ev.kind {
-        Kind::Created => match existing {
-            Some(mut issue) if issue.esc.status != Status::Resolved => {
-                issue.edge.dedup_count += 1;
-                let changed = merge(&mut issue, ev);
-                events::append(
-                    tx,
-                    issue.id,
-                    at.max(issue.created_at),
-                    EventKind::Deduplicated,
-                    Some(issue.esc.level),
-                    &actor,
-                    &json!({ "count": issue.edge.dedup_count, "changed": changed }),
-                )?;
-                issues::save(tx, &issue)?;
-                Ok(Ok(Effect::Deduplicated(issue.id)))
-            }
-            _ => create(tx, config, ev, at, &actor),
-        },
-        Kind::Updated => {
-            let Some(mut issue) = existing else {
-                return Ok(Err(format!(
-                    "unknown {ticket}: send its ticket.created first"
-                )));
-            };
-            let mut changed = merge(&mut issue, ev);
-            let when = at.max(issue.created_at);
-            if !changed.is_empty() {
-                events::append(
-                    tx,
-                    issue.id,
-                    when,
-                    EventKind::Updated,
-                    Some(issue.esc.level),
-                    &actor,
-                    &json!({ "changed": changed }),
-                )?;
-                issues::save(tx, &issue)?;
-            }
-            if let Some(who) = &ev.assignee {
-                let owned = issue.owner_kind == OwnerKind::Person && issue.owner == *who;
-                if issue.esc.status != Status::Resolved && !owned {
-                    lifecycle::assign(tx, issue.id, who, &actor, when)?;
-                    changed.push("assignee".to_string());
-                }
-            }
-            let status = ev.status.as_deref().map(str::to_ascii_lowercase);
-            let closing = matches!(status.as_deref(), Some("solved" | "closed" | "resolved"));
-            let opening = matches!(status.as_deref(), Some("open" | "new" | "reopened"));
-            if closing && issue.esc.status != Status::Resolved {
-                lifecycle::resolve(tx, issue.id, &actor, ev.note.as_deref(), when)?;
-                return Ok(Ok(Effect::Resolved(issue.id)));
-            }
-            if opening && issue.esc.status == Status::Resolved {
-                return reopen(tx, config, issue.id, &issue.chain, &actor, when);
-            }
-            Ok(Ok(if changed.is_empty() {
-                Effect::Unchanged(issue.id)
-            } else {
-                Effect::Updated(issue.id)
-            }))
-        }
-        Kind::Resolved => {
-            let Some(issue) = existing else {
-                return Ok(Err(format!("unknown {ticket}: nothing to resolve")));
-            };
-            if issue.esc.status == Status::Resolved {
-                return Ok(Ok(Effect::Unchanged(issue.id)));
-            }
-            let when = at.max(issue.created_at);
-            lifecycle::resolve(tx, issue.id, &actor, ev.note.as_deref(), when)?;
-            Ok(Ok(Effect::Resolved(issue.id)))
-        }
-        Kind::Reopened => {
-            let Some(issue) = existing else {
-                return Ok(Err(format!("unknown {ticket}: nothing to reopen")));
-            };
-            if issue.esc.status != Status::Resolved {
-                return Ok(Ok(Effect::Unchanged(issue.id)));
-            }
-            let when = at.max(issue.resolved_at.unwrap_or(issue.created_at));
-            reopen(tx, config, issue.id, &issue.chain, &actor, when)
-        }
-    }
-}
-
-fn reopen(
-    tx: &Transaction,
-    config: &Config,
-    id: i64,
-    chain: &str,
-    actor: &str,
-    when: Ts,
-) -> Result<Result<Effect, String>> {
-    if config.chain(chain).is_none() {
-        return Ok(Err(format!(
-            "cannot reopen issue #{id}: its chain `{chain}` is not in the config"
-        )));
-    }
-    lifecycle::reopen(tx, config, id, actor, when)?;
-    Ok(Ok(Effect::Reopened(id)))
-}
-
-fn create(
-    tx: &Transaction,
-    config: &Config,
-    ev: &TicketEvent,
-    at: Ts,
-    actor: &str,
-) -> Result<Result<Effect, String>> {
-    let title = ev.title.as_deref().unwrap_or_default();
-    let tags = ev.tags.clone().unwrap_or_default();
-    let (chain, route) = match &ev.chain {
-        Some(name) => match config.chain(name) {
-            Some(c) => (c, None),
-            None => return Ok(Err(format!("unknown chain `{name}`"))),
-        },
-        None => {
-            let input = RouteInput {
-                source: &ev.source,
-                priority: ev.priority.as_deref(),
-                tags: &tags,
-                title,
-            };
-            let Some((_, route)) = config.route(&input) else {
-                return Ok(Err(format!(
-                    "no route matches (source {}, priority {}, tags [{}]) and the event \
-                     names no chain; add a catch-all [[routes]]",
-                    ev.source,
-                    ev.priority.as_deref().unwrap_or("none"),
-                    tags.join(", ")
-                )));
-            };
-            match config.chain(&route.chain) {
-                Some(c) => (c, Some(route)),
-                None => return Ok(Err(format!("unknown chain `{}`", route.chain))),
-            }
-        }
-    };
-    let mut details = ev.extra.clone();
-    if let Some(status) = &ev.status {
-        details.insert("status".into(), json!(status));
-    }
-    let filing = Filing {
-        title,
-        description: ev.description.as_deref(),
-        external_ref: Some(&ev.external_id),
-        edge: Edge {
-            source: Some(ev.source.clone()),
-            external_id: Some(ev.external_id.clone()),
-            priority: ev.priority.clone(),
-            tags,
-            details,
-            route: route.map(|r| r.name.clone()),
-            ..Edge::default()
-        },
-        owner: ev
-            .assignee
-            .as_deref()
-            .or_else(|| route.and_then(|r| r.owner.as_deref())),
-    };
-    let issue = lifecycle::create(tx, config, chain, &filing, actor, at)?;
-    Ok(Ok(Effect::Created(issue.id)))
-}
-
-/// Merge the event's fields into the issue; the names of what changed.
-fn merge(issue: &mut crate::store::Issue, ev: &TicketEvent) -> Vec<String> {
-    let mut changed = Vec::new();
-    if let Some(t) = &ev.title {
-        if *t != issue.title {
-            issue.title = t.clone();
-            changed.push("title".to_string());
-        }
-    }
-    if ev.description.is_some() && ev.description != issue.description {
-        issue.description = ev.description.clone();
-        changed.push("description".to_string());
-    }
-    if ev.priority.is_some() && ev.priority != issue.edge.priority {
-        issue.edge.priority = ev.priority.clone();
-        changed.push("priority".to_string());
-    }
-    if let Some(tags) = &ev.tags {
-        if *tags != issue.edge.tags {
-            issue.edge.tags = tags.clone();
-            changed.push("tags".to_string());
-        }
-    }
-    let mut extra = ev.extra.clone();
-    if let Some(status) = &ev.status {
-        extra.insert("status".into(), json!(status));
-    }
-    for (k, v) in extra {
-        if issue.edge.details.get(&k) != Some(&v) {
-            changed.push(k.clone());
-            issue.edge.details.insert(k, v);
-        }
-    }
-    changed
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,7 +240,7 @@ mod tests {
         assert_eq!(ev.external_id, "4821");
         assert_eq!(ev.title.as_deref(), Some("Hi"));
         assert_eq!(ev.tags, Some(vec!["vip".to_string()]));
-        assert_eq!(ev.extra.get("plan"), Some(&json!("enterprise")));
+        assert_eq!(ev.extra.get("plan"), Some(&serde_json::json!("enterprise")));
         assert!(ev.key.starts_with("sha256:"));
         assert_eq!(parse_line("  "), Ok(None));
         assert_eq!(parse_line("# a comment"), Ok(None));
