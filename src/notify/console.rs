@@ -4,8 +4,8 @@
 use std::io::Write;
 
 use super::{message, SendError};
-use crate::engine::Ts;
-use crate::store::Delivery;
+use crate::model::Delivery;
+use crate::model::Ts;
 
 pub fn send(d: &Delivery, now: Ts, out: &mut dyn Write) -> Result<(), SendError> {
     writeln!(out, "{}", message::line(d, now))

@@ -9,8 +9,8 @@ use lettre::{Message, SmtpTransport, Transport};
 
 use super::{message, SendError};
 use crate::config::{redact_url, Email, TlsMode};
-use crate::engine::Ts;
-use crate::store::Delivery;
+use crate::model::Delivery;
+use crate::model::Ts;
 
 /// Build the SMTP transport from `[email]`; errors are configuration
 /// problems, reported without the password.

@@ -4,11 +4,12 @@
 
 use serde_json::{json, Value};
 
-use crate::engine::sla::State;
-use crate::engine::{human, Ts};
+use crate::model::sla::State;
+use crate::model::time::human;
 use crate::model::time::rfc3339;
-use crate::store::{Delivery, Notice};
-use crate::text::one_line;
+use crate::model::Ts;
+use crate::model::{Delivery, Notice};
+use crate::text::{self, one_line};
 
 /// Issues listed in one grouped message before "and N more".
 pub const GROUP_CAP: usize = 20;
@@ -166,8 +167,8 @@ pub fn slack(items: &[&Delivery], now: Ts, test: bool) -> Value {
     json!({
         "text": format!("{header}\n{}\nNext: {next}", lines.join("\n")),
         "blocks": [
-            { "type": "header", "text": { "type": "plain_text", "text": truncate(&header, 150) } },
-            { "type": "section", "text": { "type": "mrkdwn", "text": truncate(&lines.join("\n"), 2900) } },
+            { "type": "header", "text": { "type": "plain_text", "text": text::truncate(&header, 150) } },
+            { "type": "section", "text": { "type": "mrkdwn", "text": text::truncate(&lines.join("\n"), 2900) } },
             { "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Next: {next}") } ] }
         ],
         "unfurl_links": false,
@@ -215,16 +216,6 @@ pub fn slack_escape(s: &str) -> String {
         }
     }
     out
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max - 1).collect();
-        t.push('…');
-        t
-    }
 }
 
 #[cfg(test)]

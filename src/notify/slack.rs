@@ -4,8 +4,8 @@ use reqwest::blocking::Client;
 
 use super::{http, message, SendError};
 use crate::config::Secret;
-use crate::engine::Ts;
-use crate::store::Delivery;
+use crate::model::Delivery;
+use crate::model::Ts;
 
 pub fn send(
     client: &Client,

@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 
 use super::{http, webhook, SendError};
 use crate::config::{Config, Subscription};
-use crate::engine::Ts;
 use crate::model::time::rfc3339;
-use crate::store::Delivery;
+use crate::model::Delivery;
+use crate::model::Ts;
 
 /// The outbox channel of subscription rows.
 pub const CHANNEL: &str = "subscription";

@@ -7,8 +7,8 @@ use sha2::Sha256;
 
 use super::{http, message, SendError};
 use crate::config::Secret;
-use crate::engine::Ts;
-use crate::store::Delivery;
+use crate::model::Delivery;
+use crate::model::Ts;
 
 pub fn send(
     client: &Client,

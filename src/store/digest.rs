@@ -5,7 +5,7 @@ use anyhow::Result;
 use rusqlite::{params, Transaction};
 
 use super::{ms, ts, SqlContext};
-use crate::engine::Ts;
+use crate::model::Ts;
 
 /// A running SLA clock past its at-risk instant, before its deadline.
 #[derive(Debug, Clone, PartialEq)]

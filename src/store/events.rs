@@ -6,7 +6,7 @@ use rusqlite::{params, Transaction};
 use serde_json::Value;
 
 use super::{ms, ts, SqlContext};
-use crate::engine::Ts;
+use crate::model::Ts;
 
 pub use crate::model::event::{Event, EventKind};
 

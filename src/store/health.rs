@@ -5,7 +5,7 @@ use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ms, ts, SqlContext};
-use crate::engine::Ts;
+use crate::model::Ts;
 
 /// One `escalate check`, as recorded at its end.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -5,9 +5,9 @@ use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use super::{ms, ts, ts_opt, SqlContext};
-use crate::engine::sla::{self, Clock, Clocks};
-use crate::engine::{Escalation, Status, Ts};
 pub use crate::model::issue::{Edge, Issue, OwnerKind, Task};
+use crate::model::sla::{self, Clock, Clocks};
+use crate::model::{Escalation, Status, Ts};
 
 pub struct NewIssue<'a> {
     pub chain: &'a str,

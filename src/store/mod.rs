@@ -25,8 +25,8 @@ use include_dir::{include_dir, Dir};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use rusqlite_migration::Migrations;
 
-use crate::engine::Ts;
 use crate::error::{database, Error};
+use crate::model::Ts;
 
 static MIGRATIONS_DIR: Dir = include_dir!("$CARGO_MANIFEST_DIR/migrations");
 

@@ -6,9 +6,9 @@ use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ms, ts, SqlContext};
-use crate::engine::sla::Target;
-use crate::engine::Ts;
 pub use crate::model::delivery::{Delivery, Notice, OutboxStatus};
+use crate::model::sla::Target;
+use crate::model::Ts;
 
 pub struct NewDelivery<'a> {
     pub issue_id: i64,

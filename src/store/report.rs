@@ -19,7 +19,7 @@ use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ms, ts, SqlContext};
-use crate::engine::Ts;
+use crate::model::Ts;
 
 /// What a report covers: [since, until), optionally one chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
