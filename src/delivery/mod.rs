@@ -438,7 +438,7 @@ mod delivery_tests {
             .read(|tx| events::for_issue(tx, id))
             .expect("events")
             .into_iter()
-            .map(|e| e.kind)
+            .map(|e| e.kind().as_str().to_string())
             .collect()
     }
 

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::config::Config;
 use crate::engine::{Page, Ts};
+use crate::model::event::Details;
 use crate::model::time::rfc3339;
 use crate::store::{events, issues, outbox, Issue, NewDelivery, Notice};
 
@@ -66,13 +67,12 @@ pub(super) fn request_task(
     }
     body.push_str("\nLevel history:\n");
     for e in events::for_issue(tx, issue.id)? {
-        if e.kind == "created" || e.kind == "escalated" {
-            let role = e
-                .details
-                .get("role")
-                .or_else(|| e.details.get("owner"))
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("");
+        let role = match &e.details {
+            Details::Created(c) => Some(&c.owner),
+            Details::Escalated(x) => Some(&x.role),
+            _ => None,
+        };
+        if let Some(role) = role {
             body.push_str(&format!(
                 "- {} level {} {role}\n",
                 rfc3339(e.at),

@@ -12,7 +12,7 @@ pub mod time;
 
 pub use delivery::{Delivery, Notice, OutboxStatus};
 pub use escalation::{Escalation, Status};
-pub use event::{Event, EventKind};
+pub use event::{Details, Event, EventKind, NewEvent};
 pub use issue::{Edge, Issue, OwnerKind, Task};
 
 /// An instant. Always UTC inside; local time is for display and calendars.
