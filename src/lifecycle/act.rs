@@ -3,12 +3,12 @@
 
 use anyhow::Result;
 use rusqlite::Transaction;
-use serde_json::json;
 
 use crate::config::Config;
 use crate::engine::sla::Target;
 use crate::engine::{self, Status, Ts};
 use crate::error::conflict;
+use crate::model::delivery::TaskWork;
 use crate::model::event::{Acknowledged, Details, Handover, Reopened, Resolved};
 use crate::model::time::rfc3339;
 use crate::store::{issues, outbox, Issue, NewDelivery, Notice, OwnerKind};
@@ -132,7 +132,11 @@ pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts)
             Some(n) => format!("Resolved in escalate by {by} at {}: {n}", rfc3339(now)),
             None => format!("Resolved in escalate by {by} at {}.", rfc3339(now)),
         };
-        let payload = json!({ "comment": comment }).to_string();
+        let payload = TaskWork {
+            comment,
+            ..TaskWork::default()
+        }
+        .to_payload();
         outbox::enqueue(
             tx,
             &NewDelivery {

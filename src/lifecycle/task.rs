@@ -3,10 +3,10 @@
 
 use anyhow::Result;
 use rusqlite::Transaction;
-use serde_json::json;
 
 use crate::config::Config;
 use crate::engine::{Page, Ts};
+use crate::model::delivery::TaskWork;
 use crate::model::event::Details;
 use crate::model::time::rfc3339;
 use crate::store::{events, issues, outbox, Issue, NewDelivery, Notice};
@@ -87,12 +87,13 @@ pub(super) fn request_task(
         "\nTimeline: `escalate show {}`. Resolving the issue in escalate closes this task.\n",
         issue.id
     ));
-    let payload = json!({
-        "marker": format!("escalate-{}-{}", issues::instance(tx)?, issue.id),
-        "title": format!("[escalate #{}] {}", issue.id, issue.title),
-        "body": body,
-    })
-    .to_string();
+    let payload = TaskWork {
+        marker: format!("escalate-{}-{}", issues::instance(tx)?, issue.id),
+        title: format!("[escalate #{}] {}", issue.id, issue.title),
+        body,
+        comment: String::new(),
+    }
+    .to_payload();
     outbox::enqueue(
         tx,
         &NewDelivery {
