@@ -22,7 +22,7 @@ pub const MAX_ATTEMPTS: u32 = 40;
 pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The starter file written by `escalate init` and used by `escalate demo`.
-pub const STARTER: &str = include_str!("../chains.toml");
+pub const STARTER: &str = include_str!("../../chains.toml");
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
