@@ -5,9 +5,9 @@
 //! [`Config::parse`]). serde reads the file into the shapes in `raw`; then
 //! one module per section (`email`, `delivery`, `roles`, `trackers`,
 //! `chains` with `sla`, `checker`, `routes`, `subscriptions`) turns its raw
-//! table into typed values with its own checks. `secrets` covers values
-//! read from the environment and their redaction; `error` the
-//! `file:line:col` errors.
+//! table into typed values with its own checks; `check` holds the value
+//! checks several sections share. `secrets` covers values read from the
+//! environment and their redaction; `error` the `file:line:col` errors.
 
 mod chains;
 mod check;
@@ -37,6 +37,7 @@ pub use secrets::{redact_url, Secret};
 
 use error::{line_col, Source};
 use raw::RawConfig;
+
 /// Upper bound on a single wait: anything longer is a typo (minutes vs hours),
 /// not an escalation policy.
 pub const MAX_WAIT_HOURS: f64 = 24.0 * 366.0;
