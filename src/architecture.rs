@@ -224,8 +224,7 @@ fn lex(src: &str) -> Lexed {
                 code.push('"');
                 i += 1;
                 let mut text = String::new();
-                loop {
-                    let Some(&ch) = chars.get(i) else { break };
+                while let Some(&ch) = chars.get(i) {
                     match raw {
                         Some(hashes) => {
                             if ch == '"' && (1..=hashes).all(|k| chars.get(i + k) == Some(&'#')) {
@@ -370,7 +369,10 @@ fn tokenize(code: &str) -> Vec<Tok> {
                 pos,
             });
             i = j + 1;
-        } else if c == '\'' && chars.get(i + 1).map(|x| x.1) == Some(' ') && chars.get(i + 2).map(|x| x.1) == Some('\'') {
+        } else if c == '\''
+            && chars.get(i + 1).map(|x| x.1) == Some(' ')
+            && chars.get(i + 2).map(|x| x.1) == Some('\'')
+        {
             toks.push(Tok {
                 kind: Kind::Char,
                 text: String::new(),
@@ -677,8 +679,8 @@ fn scan(rel: &str, src: &str) -> FileScan {
                 }
             }
             if j > i + 1 {
-                for k in i + 1..j.min(toks.len()) {
-                    test[k] = in_test;
+                for flag in &mut test[i + 1..j.min(toks.len())] {
+                    *flag = in_test;
                 }
                 i = j;
                 continue;
@@ -776,7 +778,11 @@ struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: [{}] {}", self.file, self.line, self.rule, self.message)
+        write!(
+            f,
+            "{}:{}: [{}] {}",
+            self.file, self.line, self.rule, self.message
+        )
     }
 }
 
@@ -793,12 +799,18 @@ fn report(title: &str, violations: &[Violation]) -> String {
 
 /// Top-level modules present on disk: `src/x.rs` and `src/x/`.
 fn disk_modules(files: &[FileScan]) -> BTreeSet<String> {
-    files.iter().filter_map(|f| f.top().map(String::from)).collect()
+    files
+        .iter()
+        .filter_map(|f| f.top().map(String::from))
+        .collect()
 }
 
 /// The dependency edges between top-level modules (non-test code), with the
 /// first place each is seen.
-fn edges(files: &[FileScan], known: &BTreeSet<String>) -> BTreeMap<(String, String), (String, usize)> {
+fn edges(
+    files: &[FileScan],
+    known: &BTreeSet<String>,
+) -> BTreeMap<(String, String), (String, usize)> {
     let mut out = BTreeMap::new();
     for f in files {
         let Some(from) = f.top() else { continue };
@@ -822,7 +834,10 @@ fn check_layers(files: &[FileScan]) -> Vec<Violation> {
     let mut out = Vec::new();
     for m in &known {
         if layer_of(m).is_none() {
-            let f = files.iter().find(|f| f.top() == Some(m.as_str())).expect("on disk");
+            let f = files
+                .iter()
+                .find(|f| f.top() == Some(m.as_str()))
+                .expect("on disk");
             out.push(Violation {
                 file: f.rel.clone(),
                 line: 1,
@@ -878,7 +893,10 @@ fn check_layers(files: &[FileScan]) -> Vec<Violation> {
                     ),
                 });
             }
-            if let Some((_, _, why)) = FORBIDDEN.iter().find(|(a, b, _)| *a == from && *b == to.as_str()) {
+            if let Some((_, _, why)) = FORBIDDEN
+                .iter()
+                .find(|(a, b, _)| *a == from && *b == to.as_str())
+            {
                 out.push(Violation {
                     file: f.rel.clone(),
                     line: imp.line,
@@ -952,7 +970,12 @@ fn cycles(edges: &BTreeMap<(String, String), (String, usize)>) -> Vec<(String, (
             let (file, line) = &edges[&(from.to_string(), to.to_string())];
             hops.push(format!("{from} -> {to} at {file}:{line}"));
         }
-        let names = path.iter().chain([&a.as_str()]).copied().collect::<Vec<_>>().join(" -> ");
+        let names = path
+            .iter()
+            .chain([&a.as_str()])
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" -> ");
         out.push((format!("{names} ({})", hops.join("; ")), at.clone()));
     }
     out
@@ -985,7 +1008,13 @@ fn sql_keyword(text: &str) -> Option<&'static str> {
         "ALTER TABLE ",
         "PRAGMA ",
     ];
-    const ANY_CASE: &[&str] = &["insert into ", "delete from ", "create table ", "alter table ", "drop table "];
+    const ANY_CASE: &[&str] = &[
+        "insert into ",
+        "delete from ",
+        "create table ",
+        "alter table ",
+        "drop table ",
+    ];
     let padded = format!("{norm} ");
     if let Some(k) = UPPER.iter().find(|k| padded.contains(*k)) {
         return Some(k.trim_end());
@@ -993,16 +1022,17 @@ fn sql_keyword(text: &str) -> Option<&'static str> {
     if let Some(k) = ANY_CASE.iter().find(|k| format!("{lower} ").contains(*k)) {
         return Some(k.trim_end());
     }
-    let update_set = words
-        .windows(3)
-        .any(|w| w[0] == "UPDATE" && w[2] == "SET");
+    let update_set = words.windows(3).any(|w| w[0] == "UPDATE" && w[2] == "SET");
     update_set.then_some("UPDATE … SET")
 }
 
 /// Rule 2: SQL only under src/store/.
 fn check_sql(files: &[FileScan]) -> Vec<Violation> {
     let mut out = Vec::new();
-    for f in files.iter().filter(|f| !f.rel.starts_with("src/store/") && !f.test_file) {
+    for f in files
+        .iter()
+        .filter(|f| !f.rel.starts_with("src/store/") && !f.test_file)
+    {
         for (lit, test) in &f.lits {
             if *test {
                 continue;
@@ -1025,7 +1055,10 @@ fn check_sql(files: &[FileScan]) -> Vec<Violation> {
 /// Rule 3: the clock is read in src/commands/ (and main.rs) only.
 fn check_clock(files: &[FileScan]) -> Vec<Violation> {
     let mut out = Vec::new();
-    for f in files.iter().filter(|f| !f.test_file && !f.rel.starts_with("src/commands/") && f.module.is_some()) {
+    for f in files
+        .iter()
+        .filter(|f| !f.test_file && !f.rel.starts_with("src/commands/") && f.module.is_some())
+    {
         for (k, w) in f.toks.windows(3).enumerate() {
             if f.test[k] || !(w[1].is("::") && w[2].is("now")) {
                 continue;
@@ -1033,7 +1066,10 @@ fn check_clock(files: &[FileScan]) -> Vec<Violation> {
             let Some(clock) = w[0].ident().filter(|c| CLOCKS.contains(c)) else {
                 continue;
             };
-            if CLOCK_ALLOWED.iter().any(|(file, c, _)| *file == f.rel && *c == clock) {
+            if CLOCK_ALLOWED
+                .iter()
+                .any(|(file, c, _)| *file == f.rel && *c == clock)
+            {
                 continue;
             }
             out.push(Violation {
@@ -1054,9 +1090,13 @@ fn check_clock(files: &[FileScan]) -> Vec<Violation> {
 /// in model; the store serializes them).
 fn check_json_events(files: &[FileScan]) -> Vec<Violation> {
     let mut out = Vec::new();
-    for f in &files.iter().filter(|f| {
-        !f.test_file && !f.rel.starts_with("src/model/") && !f.rel.starts_with("src/store/")
-    }).collect::<Vec<_>>() {
+    for f in &files
+        .iter()
+        .filter(|f| {
+            !f.test_file && !f.rel.starts_with("src/model/") && !f.rel.starts_with("src/store/")
+        })
+        .collect::<Vec<_>>()
+    {
         let live = |k: usize| !f.test[k];
         let calls = f.toks.windows(3).enumerate().find(|(k, w)| {
             live(*k)
@@ -1064,7 +1104,10 @@ fn check_json_events(files: &[FileScan]) -> Vec<Violation> {
                 && EVENT_WRITERS.iter().any(|p| w[0].is(p[0]) && w[2].is(p[1]))
         });
         let imports = f.imports.iter().find(|i| {
-            !i.test && EVENT_WRITERS.iter().any(|p| i.path.ends_with(&[p[0].to_string(), p[1].to_string()]))
+            !i.test
+                && EVENT_WRITERS
+                    .iter()
+                    .any(|p| i.path.ends_with(&[p[0].to_string(), p[1].to_string()]))
         });
         let writes = calls
             .map(|(_, w)| (format!("{}::{}", w[0].text, w[2].text), w[0].line))
@@ -1113,7 +1156,11 @@ fn tree() -> Vec<FileScan> {
     let mut files: Vec<FileScan> = paths
         .iter()
         .map(|p| {
-            let rel = p.strip_prefix(root).expect("under the crate").to_string_lossy().replace('\\', "/");
+            let rel = p
+                .strip_prefix(root)
+                .expect("under the crate")
+                .to_string_lossy()
+                .replace('\\', "/");
             let src = fs::read_to_string(p).unwrap_or_else(|e| panic!("read {rel}: {e}"));
             scan(&rel, &src)
         })
@@ -1125,8 +1172,14 @@ fn tree() -> Vec<FileScan> {
 #[test]
 fn architecture_extractor_sees_the_real_tree() {
     let files = tree();
-    let imports: usize = files.iter().map(|f| f.imports.iter().filter(|i| !i.test).count()).sum();
-    assert!(imports > 100, "only {imports} crate-internal imports found: the extractor is broken");
+    let imports: usize = files
+        .iter()
+        .map(|f| f.imports.iter().filter(|i| !i.test).count())
+        .sum();
+    assert!(
+        imports > 100,
+        "only {imports} crate-internal imports found: the extractor is broken"
+    );
     let known = disk_modules(&files);
     let edges = edges(&files, &known);
     for (a, b) in [
@@ -1144,13 +1197,27 @@ fn architecture_extractor_sees_the_real_tree() {
     }
     // This file is test code through lib.rs's #[cfg(test)] mod architecture;
     // its fixtures must never count.
-    let me = files.iter().find(|f| f.rel == "src/architecture.rs").expect("this file");
-    assert!(me.test_file, "src/architecture.rs must be declared #[cfg(test)] in lib.rs");
+    let me = files
+        .iter()
+        .find(|f| f.rel == "src/architecture.rs")
+        .expect("this file");
+    assert!(
+        me.test_file,
+        "src/architecture.rs must be declared #[cfg(test)] in lib.rs"
+    );
     // And a known test module in its own file.
     let engine_tests = files.iter().find(|f| f.rel == "src/engine/tests.rs");
-    assert!(engine_tests.is_none_or(|f| f.test_file), "src/engine/tests.rs is #[cfg(test)]");
-    assert!(files.iter().any(|f| f.lits.iter().any(|(l, t)| !t && sql_keyword(&l.text).is_some())),
-        "no SQL literal found anywhere: the literal scanner is broken");
+    assert!(
+        engine_tests.is_none_or(|f| f.test_file),
+        "src/engine/tests.rs is #[cfg(test)]"
+    );
+    assert!(
+        files.iter().any(|f| f
+            .lits
+            .iter()
+            .any(|(l, t)| !t && sql_keyword(&l.text).is_some())),
+        "no SQL literal found anywhere: the literal scanner is broken"
+    );
 }
 
 #[test]
@@ -1168,20 +1235,36 @@ fn architecture_only_store_has_sql() {
 #[test]
 fn architecture_only_commands_read_the_clock() {
     for (file, clock, why) in CLOCK_ALLOWED {
-        assert_eq!(*clock, "Instant", "{file}: only Instant::now may be allowed (for timeouts)");
-        assert!(why.len() > 20, "{file}: an allowed clock read needs its reason");
+        assert_eq!(
+            *clock, "Instant",
+            "{file}: only Instant::now may be allowed (for timeouts)"
+        );
+        assert!(
+            why.len() > 20,
+            "{file}: an allowed clock read needs its reason"
+        );
     }
     let files = tree();
     // An allow-list entry that allows nothing is stale.
     for (file, clock, _) in CLOCK_ALLOWED {
         let used = files.iter().any(|f| {
             f.rel == *file
-                && f.toks.windows(3).enumerate().any(|(k, w)| !f.test[k] && w[0].is(clock) && w[1].is("::") && w[2].is("now"))
+                && f.toks
+                    .windows(3)
+                    .enumerate()
+                    .any(|(k, w)| !f.test[k] && w[0].is(clock) && w[1].is("::") && w[2].is("now"))
         });
-        assert!(used, "CLOCK_ALLOWED: {file} no longer reads {clock}::now; remove the entry");
+        assert!(
+            used,
+            "CLOCK_ALLOWED: {file} no longer reads {clock}::now; remove the entry"
+        );
     }
     let v = check_clock(&files);
-    assert!(v.is_empty(), "{}", report("clock reads outside src/commands/", &v));
+    assert!(
+        v.is_empty(),
+        "{}",
+        report("clock reads outside src/commands/", &v)
+    );
 }
 
 #[test]
@@ -1198,11 +1281,20 @@ mod extractor {
     use super::*;
 
     fn paths(rel: &str, src: &str) -> Vec<String> {
-        scan(rel, src).imports.iter().map(|i| i.path.join("::")).collect()
+        scan(rel, src)
+            .imports
+            .iter()
+            .map(|i| i.path.join("::"))
+            .collect()
     }
 
     fn live(rel: &str, src: &str) -> Vec<String> {
-        scan(rel, src).imports.iter().filter(|i| !i.test).map(|i| i.path.join("::")).collect()
+        scan(rel, src)
+            .imports
+            .iter()
+            .filter(|i| !i.test)
+            .map(|i| i.path.join("::"))
+            .collect()
     }
 
     #[test]
@@ -1227,7 +1319,11 @@ mod extractor {
     fn architecture_multiline_use_and_line_numbers() {
         let src = "//! doc\n\nuse crate::store::{\n    events,\n    issues,\n};\nfn f() {\n    crate::model::time::rfc3339(x);\n}\n";
         let s = scan("src/lifecycle/act.rs", src);
-        let got: Vec<(String, usize)> = s.imports.iter().map(|i| (i.path.join("::"), i.line)).collect();
+        let got: Vec<(String, usize)> = s
+            .imports
+            .iter()
+            .map(|i| (i.path.join("::"), i.line))
+            .collect();
         assert_eq!(
             got,
             [
@@ -1241,16 +1337,34 @@ mod extractor {
     #[test]
     fn architecture_super_and_self_resolve_to_their_module() {
         // A file module: super is the parent directory's module.
-        assert_eq!(paths("src/store/events.rs", "use super::{ms, SqlContext};"), ["store::ms", "store::SqlContext"]);
-        assert_eq!(paths("src/notify/tracker/jira.rs", "use super::super::http;"), ["notify::http"]);
+        assert_eq!(
+            paths("src/store/events.rs", "use super::{ms, SqlContext};"),
+            ["store::ms", "store::SqlContext"]
+        );
+        assert_eq!(
+            paths("src/notify/tracker/jira.rs", "use super::super::http;"),
+            ["notify::http"]
+        );
         // A top-level file: super is the crate root.
-        assert_eq!(paths("src/engine.rs", "use super::config::Chain;"), ["config::Chain"]);
-        assert_eq!(paths("src/engine/mod.rs", "fn f() { super::model::x(); }"), ["model::x"]);
+        assert_eq!(
+            paths("src/engine.rs", "use super::config::Chain;"),
+            ["config::Chain"]
+        );
+        assert_eq!(
+            paths("src/engine/mod.rs", "fn f() { super::model::x(); }"),
+            ["model::x"]
+        );
         // self
-        assert_eq!(paths("src/notify/mod.rs", "use self::slack::send;"), ["notify::slack::send"]);
+        assert_eq!(
+            paths("src/notify/mod.rs", "use self::slack::send;"),
+            ["notify::slack::send"]
+        );
         // Inline modules shift super.
         let src = "mod inner {\n    use super::Ts;\n    mod deeper { use super::super::super::text::f; }\n}\nuse super::model;";
-        assert_eq!(paths("src/engine/sla.rs", src), ["engine::sla::Ts", "engine::text::f", "engine::model"]);
+        assert_eq!(
+            paths("src/engine/sla.rs", src),
+            ["engine::sla::Ts", "engine::text::f", "engine::model"]
+        );
         // Past the root: not a path.
         assert!(paths("src/lib.rs", "use super::x;").is_empty());
     }
@@ -1297,10 +1411,33 @@ mod extractor {
                    #[cfg(not(test))]\nfn shipped() { crate::config::w(); }\n\
                    #[cfg(test)]\nmod more_tests;\nmod real;\n";
         let s = scan("src/store/mod.rs", src);
-        assert_eq!(live("src/store/mod.rs", src), ["model::Ts", "text::z", "config::w"]);
-        let test: Vec<String> = s.imports.iter().filter(|i| i.test).map(|i| i.path.join("::")).collect();
-        assert_eq!(test, ["commands::x", "cli::y", "store", "delivery::a", "delivery::b"]);
-        assert_eq!(s.children, [("more_tests".to_string(), true), ("real".to_string(), false)]);
+        assert_eq!(
+            live("src/store/mod.rs", src),
+            ["model::Ts", "text::z", "config::w"]
+        );
+        let test: Vec<String> = s
+            .imports
+            .iter()
+            .filter(|i| i.test)
+            .map(|i| i.path.join("::"))
+            .collect();
+        assert_eq!(
+            test,
+            [
+                "commands::x",
+                "cli::y",
+                "store",
+                "delivery::a",
+                "delivery::b"
+            ]
+        );
+        assert_eq!(
+            s.children,
+            [
+                ("more_tests".to_string(), true),
+                ("real".to_string(), false)
+            ]
+        );
         assert!(s.lits.iter().all(|(_, t)| *t));
         // A whole file under #![cfg(test)]
         let s = scan("src/store/x.rs", "#![cfg(test)]\nuse crate::cli::a;\n");
@@ -1319,22 +1456,33 @@ mod extractor {
         assert!(!files[0].test_file && files[1].test_file && !files[2].test_file);
         let v = check_layers(&files);
         assert_eq!(v.len(), 1, "{v:?}");
-        assert_eq!((v[0].file.as_str(), v[0].rule), ("src/engine/sla.rs", "layer"));
+        assert_eq!(
+            (v[0].file.as_str(), v[0].rule),
+            ("src/engine/sla.rs", "layer")
+        );
     }
 
     #[test]
     fn architecture_rules_catch_each_kind_of_violation() {
         let files = vec![
             scan("src/model/mod.rs", "pub struct Ts;"),
-            scan("src/store/mod.rs", "use crate::notify::send;\nuse crate::model::Ts;"),
-            scan("src/notify/mod.rs", "pub fn send() {}\nfn f() { crate::lifecycle::g(); }"),
+            scan(
+                "src/store/mod.rs",
+                "use crate::notify::send;\nuse crate::model::Ts;",
+            ),
+            scan(
+                "src/notify/mod.rs",
+                "pub fn send() {}\nfn f() { crate::lifecycle::g(); }",
+            ),
             scan("src/lifecycle/mod.rs", "use crate::delivery::h;"),
             scan("src/delivery/mod.rs", "use crate::lifecycle::g;"),
             scan("src/widgets.rs", "use crate::model::Ts;"),
             scan("src/config.rs", "use crate::run;"),
         ];
-        let v: Vec<(String, usize, &str)> =
-            check_layers(&files).into_iter().map(|v| (v.file, v.line, v.rule)).collect();
+        let v: Vec<(String, usize, &str)> = check_layers(&files)
+            .into_iter()
+            .map(|v| (v.file, v.line, v.rule))
+            .collect();
         assert_eq!(
             v,
             [
@@ -1346,9 +1494,14 @@ mod extractor {
                 ("src/widgets.rs".to_string(), 1, "placement"),
             ]
         );
-        let cycle = check_layers(&files).into_iter().find(|v| v.rule == "cycle").expect("cycle");
+        let cycle = check_layers(&files)
+            .into_iter()
+            .find(|v| v.rule == "cycle")
+            .expect("cycle");
         assert!(
-            cycle.message.starts_with("import cycle between top-level modules: delivery -> lifecycle -> delivery"),
+            cycle.message.starts_with(
+                "import cycle between top-level modules: delivery -> lifecycle -> delivery"
+            ),
             "{}",
             cycle.message
         );
@@ -1363,8 +1516,16 @@ mod extractor {
         ];
         let v = check_layers(&files);
         assert_eq!(v.len(), 1, "{v:?}");
-        assert!(v[0].message.contains("error -> model -> text -> error"), "{}", v[0].message);
-        assert!(v[0].message.contains("model -> text at src/model/mod.rs:1"), "{}", v[0].message);
+        assert!(
+            v[0].message.contains("error -> model -> text -> error"),
+            "{}",
+            v[0].message
+        );
+        assert!(
+            v[0].message.contains("model -> text at src/model/mod.rs:1"),
+            "{}",
+            v[0].message
+        );
     }
 
     #[test]
@@ -1394,7 +1555,12 @@ mod extractor {
             scan("src/report.rs", "// SELECT a FROM b\nconst Q: &str = \"DELETE \\\n    FROM outbox\";\n#[cfg(test)]\nmod t { const Q: &str = \"SELECT 1\"; }"),
         ];
         let v = check_sql(&files);
-        assert_eq!(v.iter().map(|v| (v.file.as_str(), v.line)).collect::<Vec<_>>(), [("src/report.rs", 2)]);
+        assert_eq!(
+            v.iter()
+                .map(|v| (v.file.as_str(), v.line))
+                .collect::<Vec<_>>(),
+            [("src/report.rs", 2)]
+        );
     }
 
     #[test]
@@ -1407,9 +1573,21 @@ mod extractor {
             scan("src/lifecycle/task.rs", "fn f() { let p = json!({}); }"),
             scan("src/store/events.rs", "fn f() { append(json!({})); }"),
         ];
-        let clock: Vec<(String, usize)> = check_clock(&files).into_iter().map(|v| (v.file, v.line)).collect();
-        assert_eq!(clock, [("src/engine.rs".to_string(), 2), ("src/delivery/mod.rs".to_string(), 1)]);
-        let json: Vec<(String, usize)> = check_json_events(&files).into_iter().map(|v| (v.file, v.line)).collect();
+        let clock: Vec<(String, usize)> = check_clock(&files)
+            .into_iter()
+            .map(|v| (v.file, v.line))
+            .collect();
+        assert_eq!(
+            clock,
+            [
+                ("src/engine.rs".to_string(), 2),
+                ("src/delivery/mod.rs".to_string(), 1)
+            ]
+        );
+        let json: Vec<(String, usize)> = check_json_events(&files)
+            .into_iter()
+            .map(|v| (v.file, v.line))
+            .collect();
         assert_eq!(json, [("src/lifecycle/act.rs".to_string(), 1)]);
     }
 }
