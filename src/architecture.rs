@@ -386,7 +386,6 @@ fn tokenize(code: &str) -> Vec<Tok> {
                 j += 1;
             }
             let text: String = chars[i..j].iter().map(|x| x.1).collect();
-            // r#ident → ident
             toks.push(Tok {
                 kind: Kind::Ident,
                 text,
