@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use rusqlite::Transaction;
-use serde_json::json;
+use serde_json::Value;
 
 use crate::config::{Config, RouteInput};
 use crate::lifecycle::{self, record, Filing};
@@ -188,7 +188,7 @@ fn create(
     };
     let mut details = ev.extra.clone();
     if let Some(status) = &ev.status {
-        details.insert("status".into(), json!(status));
+        details.insert("status".into(), Value::from(status.clone()));
     }
     let filing = Filing {
         title,
@@ -237,7 +237,7 @@ fn merge(issue: &mut Issue, ev: &TicketEvent) -> Vec<String> {
     }
     let mut extra = ev.extra.clone();
     if let Some(status) = &ev.status {
-        extra.insert("status".into(), json!(status));
+        extra.insert("status".into(), Value::from(status.clone()));
     }
     for (k, v) in extra {
         if issue.edge.details.get(&k) != Some(&v) {
