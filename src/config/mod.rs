@@ -359,18 +359,29 @@ impl Chain {
     }
 }
 
+/// The route an input matched.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteMatch<'a> {
+    /// 1-based, as `route` prints it.
+    pub position: usize,
+    pub route: &'a Route,
+}
+
 impl Config {
     pub fn chain(&self, name: &str) -> Option<&Chain> {
         self.chains.get(name)
     }
 
-    /// The first route matching `input`, with its 1-based position.
-    pub fn route(&self, input: &RouteInput) -> Option<(usize, &Route)> {
+    /// The first route matching `input`.
+    pub fn route(&self, input: &RouteInput) -> Option<RouteMatch<'_>> {
         self.routes
             .iter()
             .enumerate()
             .find(|(_, r)| r.matches(input))
-            .map(|(i, r)| (i + 1, r))
+            .map(|(i, route)| RouteMatch {
+                position: i + 1,
+                route,
+            })
     }
 
     /// Contacts to notify for a role (console when it lists none).

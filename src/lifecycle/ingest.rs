@@ -6,7 +6,7 @@ use anyhow::Result;
 use rusqlite::Transaction;
 use serde_json::Value;
 
-use crate::config::{Config, RouteInput};
+use crate::config::{Config, RouteInput, RouteMatch};
 use crate::lifecycle::{self, record, Filing};
 use crate::model::event::{Deduplicated, Details, Updated};
 use crate::model::ticket::{Kind, TicketEvent};
@@ -171,7 +171,7 @@ fn create(
                 tags: &tags,
                 title,
             };
-            let Some((_, route)) = config.route(&input) else {
+            let Some(RouteMatch { route, .. }) = config.route(&input) else {
                 return Ok(Err(format!(
                     "no route matches (source {}, priority {}, tags [{}]) and the event \
                      names no chain; add a catch-all [[routes]]",
