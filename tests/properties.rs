@@ -244,7 +244,10 @@ struct Walk {
 }
 
 fn walk(chain: &Chain, checks: &[Ts], thorough: bool) -> Result<Walk, TestCaseError> {
-    let (mut state, first) = engine::start(chain, t0(), 0);
+    let engine::Started {
+        mut state,
+        page: first,
+    } = engine::start(chain, t0(), 0);
     let mut pages = vec![(first.epoch, first.level, first.repeat, first.due_at)];
     let mut next_due = engine::next_due(&state, chain);
     for &now in checks {
@@ -395,7 +398,7 @@ proptest! {
         chain in chains(),
         ops in ops(),
     ) {
-        let (mut state, first) = engine::start(&chain, t0(), 0);
+        let engine::Started { mut state, page: first } = engine::start(&chain, t0(), 0);
         // epoch → (first level, anchor)
         let mut anchors: HashMap<u32, (u32, Ts)> = HashMap::from([(0, (1, t0()))]);
         let mut paged: HashSet<(u32, u32, u32)> = HashSet::from([(0, 1, 0)]);
@@ -460,7 +463,7 @@ proptest! {
                 }
                 Op::Reopen => {
                     if state.status == Status::Resolved {
-                        let (s, page) = engine::start(&chain, now, state.epoch + 1);
+                        let engine::Started { state: s, page } = engine::start(&chain, now, state.epoch + 1);
                         prop_assert!(paged.insert((page.epoch, page.level, page.repeat)));
                         anchors.insert(page.epoch, (1, now));
                         last_in_epoch.insert(page.epoch, (page.level, page.repeat));
@@ -528,13 +531,17 @@ fn record(changes: &[Change]) -> Vec<(Ts, Target, &'static str)> {
 fn ticks(mut clocks: Clocks, checks: &[Ts]) -> Result<(Vec<Change>, Clocks), TestCaseError> {
     let mut all = Vec::new();
     for &now in checks {
-        let (changes, next) = sla::tick(&clocks, now);
+        let sla::Walked {
+            changes,
+            clocks: next,
+        } = sla::tick(&clocks, now);
         all.extend(changes);
         if let Some(nd) = sla::next_due(&next) {
             prop_assert!(nd > now, "sla next_due {nd} not after {now}");
-            let (early, _) = sla::tick(&next, nd - TimeDelta::milliseconds(1));
+            let sla::Walked { changes: early, .. } =
+                sla::tick(&next, nd - TimeDelta::milliseconds(1));
             prop_assert!(early.is_empty(), "changes before next_due: {early:?}");
-            let (on, _) = sla::tick(&next, nd);
+            let sla::Walked { changes: on, .. } = sla::tick(&next, nd);
             prop_assert!(!on.is_empty(), "no change at next_due {nd}");
         }
         clocks = next;
@@ -655,7 +662,7 @@ proptest! {
             let now = at(ms);
             let targets: &[Target] = match what {
                 0 => {
-                    let (changes, next) = sla::tick(&clocks, now);
+                    let sla::Walked { changes, clocks: next } = sla::tick(&clocks, now);
                     all.extend(changes);
                     clocks = next;
                     continue;
@@ -663,7 +670,7 @@ proptest! {
                 1 => &[Target::Response],
                 _ => &[Target::Response, Target::Resolution],
             };
-            let (changes, next) = sla::settle(&clocks, targets, now);
+            let sla::Walked { changes, clocks: next } = sla::settle(&clocks, targets, now);
             for &target in targets {
                 let (Some(before), Some(after)) = (clocks.get(target), next.get(target)) else {
                     continue;

@@ -447,7 +447,7 @@ mod delivery_tests {
             .expect("get")
             .expect("exists");
         let chain = config.chain("customer_issue").expect("chain");
-        let (_, page) = crate::engine::start(chain, issue.created_at, 0);
+        let crate::engine::Started { page, .. } = crate::engine::start(chain, issue.created_at, 0);
         let again = store
             .write(|tx| lifecycle::enqueue_page(tx, &config, id, &page, now))
             .expect("enqueue");

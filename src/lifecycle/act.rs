@@ -186,7 +186,7 @@ pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
             }
         }
     }
-    let (esc, page) = engine::start(chain, now, issue.esc.epoch + 1);
+    let engine::Started { state: esc, page } = engine::start(chain, now, issue.esc.epoch + 1);
     issue.esc = esc;
     issue.owner = page.role.clone();
     issue.owner_kind = OwnerKind::Role;

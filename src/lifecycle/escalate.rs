@@ -104,7 +104,7 @@ pub fn apply(
         }
     }
     issue.esc = decision.state.clone();
-    let (changes, clocks) = sla::tick(&issue.sla, now);
+    let sla::Walked { changes, clocks } = sla::tick(&issue.sla, now);
     record_sla(tx, issue, &changes, now, Some(config))?;
     issue.sla = clocks;
     issue.next_due_at = earliest(decision.next_due, sla::next_due(&issue.sla));
@@ -191,7 +191,7 @@ pub(super) fn settle_sla(
     targets: &[Target],
     now: Ts,
 ) -> Result<()> {
-    let (changes, clocks) = sla::settle(&issue.sla, targets, now);
+    let sla::Walked { changes, clocks } = sla::settle(&issue.sla, targets, now);
     record_sla(tx, issue, &changes, now, None)?;
     issue.sla = clocks;
     Ok(())

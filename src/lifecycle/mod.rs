@@ -51,7 +51,7 @@ pub fn create(
     actor: &str,
     now: Ts,
 ) -> Result<Issue> {
-    let (esc, page) = engine::start(chain, now, 0);
+    let engine::Started { state: esc, page } = engine::start(chain, now, 0);
     let clocks = sla::start(&chain.sla, now);
     let next_due = earliest(engine::next_due(&esc, chain), sla::next_due(&clocks));
     issues::ensure_chain(tx, &chain.name, &chain.fingerprint())?;
