@@ -4,7 +4,8 @@
 //!
 //! Rendering is pure: values in, text out. Nothing here reads the clock
 //! (`now` is a parameter, so output is reproducible under `--now`) or the
-//! database; commands load, call a renderer and print.
+//! database; commands load, call a renderer and print. The one thing it
+//! looks at is whether stdout is a terminal ([`table()`]: boxed or bare).
 //!
 //! Report and digest are built the same way: a pure `build` shapes store
 //! query results into a serializable value (`Report`, `Digest`), and one

@@ -11,8 +11,8 @@
 //! row per chain) and JSON ([`crate::render::json`], durations in seconds).
 
 mod build;
-pub mod csv;
-pub mod markdown;
+mod csv;
+mod markdown;
 
 pub use build::{build, chain_roles, subject};
 pub use csv::csv;
