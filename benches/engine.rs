@@ -10,9 +10,9 @@ use std::path::Path;
 use chrono::{TimeDelta, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion};
 use escalate::config::{Chain, Config, Level, Sla, STARTER};
-use escalate::engine::{self, sla, Ts};
+use escalate::engine::{self, sla};
+use escalate::model::{Delivery, Notice, Ts};
 use escalate::notify::message;
-use escalate::store::{Delivery, Notice};
 
 fn t0() -> Ts {
     Utc.with_ymd_and_hms(2026, 3, 29, 0, 30, 0)

@@ -17,9 +17,7 @@ use chrono::TimeDelta;
 pub mod sla;
 
 use crate::config::Chain;
-
-pub use crate::model::time::human;
-pub use crate::model::{Escalation, Status, Ts};
+use crate::model::{Escalation, Status, Ts};
 
 /// One notification the schedule calls for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,8 +16,10 @@ use std::path::Path;
 
 use chrono::{TimeDelta, TimeZone, Utc};
 use escalate::config::{AtRisk, Chain, Config, Level, Sla, MAX_LEVELS, MAX_REPEAT};
-use escalate::engine::sla::{self, Change, Clocks, Target};
-use escalate::engine::{self, Action, Decision, Escalation, Page, Status, Ts};
+use escalate::engine::sla::{self};
+use escalate::engine::{self, Action, Decision, Page};
+use escalate::model::sla::{Change, Clocks, Target};
+use escalate::model::{Escalation, Status, Ts};
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 
@@ -1053,7 +1055,7 @@ fn structured_config() -> impl Strategy<Value = String> {
     let kinds = prop::collection::vec(
         prop_oneof![
             3 => prop::sample::select(
-                escalate::store::EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()
+                escalate::model::EventKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()
             )
             .prop_map(toml_string),
             1 => text(),

@@ -9,7 +9,8 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use escalate::notify::tracker::{self, TaskRef, TaskSpec, TrackerConfig, TrackerKind};
+use escalate::config::TrackerKind;
+use escalate::notify::tracker::{self, TaskRef, TaskSpec, TrackerConfig};
 use escalate::notify::SendError;
 use reqwest::blocking::Client;
 use serde_json::{json, Value};

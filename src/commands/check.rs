@@ -7,10 +7,10 @@ use anyhow::Result;
 
 use super::{Ctx, Io};
 use crate::delivery;
-use crate::engine::human;
-use crate::engine::sla::Change;
 use crate::error::Code;
 use crate::lifecycle::{decide, Decided};
+use crate::model::sla::Change;
+use crate::model::time::human;
 use crate::notify::message;
 use crate::store::{health, outbox};
 

@@ -3,8 +3,8 @@
 use anyhow::Result;
 
 use super::{Ctx, Io};
-use crate::engine::human;
 use crate::error::Code;
+use crate::model::time::human;
 
 pub fn check(ctx: &Ctx, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;

@@ -9,8 +9,8 @@ use crate::delivery;
 use crate::error::{usage, Code};
 use crate::lifecycle::{self, Filing};
 use crate::model::issue::MAX_TITLE;
+use crate::model::Edge;
 use crate::render::issue::IssueView;
-use crate::store::Edge;
 
 pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
     // Everything is checked before the database is opened: a bad request

@@ -10,8 +10,8 @@ use chrono::{TimeDelta, TimeZone, Utc};
 use super::{ack, assign, check, create, report, resolve, Ctx, Io};
 use crate::cli::{CreateArgs, Format};
 use crate::config::STARTER;
-use crate::engine::Ts;
 use crate::error::Code;
+use crate::model::Ts;
 use crate::store::{OpenMode, Store};
 
 /// What happens in the simulated week, minutes after the start.

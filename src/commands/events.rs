@@ -12,7 +12,8 @@ use anyhow::{Context, Result};
 use super::{Ctx, Io};
 use crate::cli::EventsArgs;
 use crate::error::{usage, Code};
-use crate::store::{events, EventKind};
+use crate::model::EventKind;
+use crate::store::events;
 
 /// Events read per query.
 const BATCH: usize = 1000;

@@ -5,8 +5,9 @@ use anyhow::Result;
 use super::{Ctx, Io};
 use crate::cli::{ListArgs, StatusFilter};
 use crate::config::Config;
-use crate::engine::{sla, Status};
 use crate::error::Code;
+use crate::model::sla::State;
+use crate::model::Status;
 use crate::render::{self, issue::IssueView};
 use crate::store::{issues, IssueFilter};
 
@@ -22,9 +23,9 @@ pub fn run(ctx: &Ctx, args: &ListArgs, io: &mut Io) -> Result<Code> {
         StatusFilter::All => IssueFilter::All,
     };
     let sla_state = if args.breached {
-        Some(sla::State::Breached)
+        Some(State::Breached)
     } else if args.at_risk {
-        Some(sla::State::AtRisk)
+        Some(State::AtRisk)
     } else {
         None
     };

@@ -30,8 +30,8 @@ use chrono::{DateTime, Utc};
 
 use crate::cli::{Cli, Command, ConfigCommand, NotifyCommand, RouteCommand};
 use crate::config::Config;
-use crate::engine::Ts;
 use crate::error::{usage, Code, Error};
+use crate::model::Ts;
 use crate::store::{OpenMode, Store};
 
 /// What every command needs: where things are and what time it is.

@@ -7,8 +7,8 @@ use anyhow::Result;
 use super::{Ctx, Io};
 use crate::config::Contact;
 use crate::error::{usage, Code};
+use crate::model::{Delivery, Notice};
 use crate::notify::{console, SendError, Senders};
-use crate::store::{Delivery, Notice};
 
 pub fn test(ctx: &Ctx, role: &str, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;

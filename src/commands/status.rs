@@ -9,10 +9,10 @@ use chrono::TimeDelta;
 use serde_json::json;
 
 use super::{Ctx, Io};
-use crate::engine::human;
 use crate::error::Code;
-use crate::model::time::rfc3339;
-use crate::store::{digest, health, outbox, OutboxStatus};
+use crate::model::time::{human, rfc3339};
+use crate::model::OutboxStatus;
+use crate::store::{digest, health, outbox};
 
 pub fn run(ctx: &Ctx, max_age_minutes: Option<f64>, json: bool, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;

@@ -16,12 +16,10 @@ use anyhow::Result;
 use chrono::TimeDelta;
 
 use crate::config::{Config, Contact};
-use crate::lifecycle::outcome::{self, Pass, Recorded};
+use crate::lifecycle::outcome::{self, Failed, Pass, Recorded};
 use crate::model::{Delivery, Notice, Ts};
 use crate::notify::{console, SendError, Senders};
 use crate::store::{outbox, Store};
-
-pub use crate::lifecycle::outcome::{backoff, Failed};
 
 /// How long a claimed row is reserved for the process delivering it. A
 /// process that dies mid-send releases its rows when the lease runs out.
@@ -266,6 +264,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lifecycle::outcome::backoff;
 
     #[test]
     fn failures_are_summarised_per_channel_and_error() {
@@ -308,6 +307,7 @@ mod delivery_tests {
 
     use super::*;
     use crate::config::{Config, STARTER};
+    use crate::lifecycle::outcome::backoff;
     use crate::lifecycle::{self, Filing};
     use crate::store::{events, issues};
     use chrono::TimeZone;
@@ -416,7 +416,7 @@ mod delivery_tests {
         }
         assert_eq!(dead, 1);
         let n = store
-            .read(|tx| outbox::count(tx, crate::store::OutboxStatus::Dead))
+            .read(|tx| outbox::count(tx, crate::model::OutboxStatus::Dead))
             .expect("count");
         assert_eq!(n, 1);
     }
@@ -433,7 +433,7 @@ mod delivery_tests {
         assert_eq!(o.sent, 0);
         assert!(out.is_empty());
         let cancelled = store
-            .read(|tx| outbox::count(tx, crate::store::OutboxStatus::Cancelled))
+            .read(|tx| outbox::count(tx, crate::model::OutboxStatus::Cancelled))
             .expect("count");
         assert_eq!(cancelled, 1);
     }

@@ -13,9 +13,9 @@
 
 use chrono::TimeDelta;
 
-use super::Ts;
 use crate::config::Sla;
-pub use crate::model::sla::{Change, Clock, Clocks, State, Target};
+use crate::model::sla::{Change, Clock, Clocks, State, Target};
+use crate::model::Ts;
 
 /// A pending clock for a target of `target` hours from `created`.
 fn clock(created: Ts, target: TimeDelta, sla: &Sla) -> Clock {

@@ -329,6 +329,6 @@ fn human_durations() {
         (TimeDelta::minutes(-5), "-5m"),
     ];
     for (d, want) in cases {
-        assert_eq!(human(d), want);
+        assert_eq!(crate::model::time::human(d), want);
     }
 }

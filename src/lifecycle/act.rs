@@ -5,13 +5,14 @@ use anyhow::Result;
 use rusqlite::Transaction;
 
 use crate::config::Config;
-use crate::engine::sla::Target;
-use crate::engine::{self, Status, Ts};
+use crate::engine::{self};
 use crate::error::conflict;
 use crate::model::delivery::TaskWork;
 use crate::model::event::{Acknowledged, Details, Handover, Reopened, Resolved};
+use crate::model::sla::Target;
 use crate::model::time::rfc3339;
-use crate::store::{issues, outbox, Issue, NewDelivery, Notice, OwnerKind};
+use crate::model::{Issue, Notice, OwnerKind, Status, Ts};
+use crate::store::{issues, outbox, NewDelivery};
 
 use super::escalate::settle_sla;
 use super::{apply, enqueue_page, existing, record, schedule, TRACKER_CHANNEL};

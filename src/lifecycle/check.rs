@@ -6,8 +6,9 @@ use anyhow::Result;
 use rusqlite::Transaction;
 
 use crate::config::Config;
-use crate::engine::sla::{self, Change};
+use crate::engine::sla::{self};
 use crate::engine::{self, Page};
+use crate::model::sla::Change;
 use crate::model::{Excerpt, Issue, Ts};
 use crate::store::issues;
 

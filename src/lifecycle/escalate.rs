@@ -5,10 +5,12 @@ use anyhow::Result;
 use rusqlite::Transaction;
 
 use crate::config::Config;
-use crate::engine::sla::{self, Change, Target};
-use crate::engine::{Action, Decision, Page, Ts};
+use crate::engine::sla::{self};
+use crate::engine::{Action, Decision, Page};
 use crate::model::event::{AckExpired, Capped, Details, Escalated, SlaChanged};
-use crate::store::{issues, Issue, Notice, OwnerKind};
+use crate::model::sla::{Change, State, Target};
+use crate::model::{Issue, Notice, OwnerKind, Ts};
+use crate::store::issues;
 
 use super::{earliest, enqueue, enqueue_page, record, request_task, role_at, SYSTEM};
 
@@ -129,9 +131,9 @@ pub(super) fn record_sla(
 ) -> Result<()> {
     for change in changes {
         let (state, due_at) = match *change {
-            Change::AtRisk { due_at, .. } => (sla::State::AtRisk, due_at),
-            Change::Breached { at, .. } => (sla::State::Breached, at),
-            Change::Met { due_at, .. } => (sla::State::Met, due_at),
+            Change::AtRisk { due_at, .. } => (State::AtRisk, due_at),
+            Change::Breached { at, .. } => (State::Breached, at),
+            Change::Met { due_at, .. } => (State::Met, due_at),
         };
         let target = change.target();
         let details = SlaChanged {
@@ -142,8 +144,8 @@ pub(super) fn record_sla(
             recorded_at: now,
         };
         let details = match state {
-            sla::State::AtRisk => Details::AtRisk(details),
-            sla::State::Breached => Details::Breached(details),
+            State::AtRisk => Details::AtRisk(details),
+            State::Breached => Details::Breached(details),
             _ => Details::SlaMet(details),
         };
         record(
@@ -155,7 +157,7 @@ pub(super) fn record_sla(
             details,
         )?;
         let Some(config) = notify else { continue };
-        if state == sla::State::Met {
+        if state == State::Met {
             continue;
         }
         let chain = config.chain(&issue.chain);
@@ -163,7 +165,7 @@ pub(super) fn record_sla(
             OwnerKind::Role => issue.owner.clone(),
             OwnerKind::Person => role_at(config, &issue.chain, issue.esc.level),
         }];
-        if state == sla::State::Breached {
+        if state == State::Breached {
             for r in chain.map(|c| c.sla.breach_notify.as_slice()).unwrap_or(&[]) {
                 if !roles.contains(r) {
                     roles.push(r.clone());

@@ -8,10 +8,11 @@ use rusqlite::Transaction;
 
 use crate::config::{Chain, Config};
 use crate::engine::sla::{self};
-use crate::engine::{self, Page, Ts};
+use crate::engine::{self, Page};
 use crate::error::no_such_issue;
 use crate::model::event::{Created, Details, Handover, NewEvent};
-use crate::store::{events, issues, outbox, Edge, Issue, NewDelivery, NewIssue, Notice, OwnerKind};
+use crate::model::{Edge, Issue, Notice, OwnerKind, Ts};
+use crate::store::{events, issues, outbox, NewDelivery, NewIssue};
 
 mod act;
 mod check;

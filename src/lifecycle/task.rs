@@ -5,11 +5,12 @@ use anyhow::Result;
 use rusqlite::Transaction;
 
 use crate::config::Config;
-use crate::engine::{Page, Ts};
+use crate::engine::Page;
 use crate::model::delivery::TaskWork;
 use crate::model::event::Details;
 use crate::model::time::rfc3339;
-use crate::store::{events, issues, outbox, Issue, NewDelivery, Notice};
+use crate::model::{Issue, Notice, Ts};
+use crate::store::{events, issues, outbox, NewDelivery};
 
 /// The outbox channel of engineering-task work.
 pub const TRACKER_CHANNEL: &str = "tracker";

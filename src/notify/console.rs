@@ -4,8 +4,7 @@
 use std::io::Write;
 
 use super::{message, SendError};
-use crate::model::Delivery;
-use crate::model::Ts;
+use crate::model::{Delivery, Ts};
 
 pub fn send(d: &Delivery, now: Ts, out: &mut dyn Write) -> Result<(), SendError> {
     writeln!(out, "{}", message::line(d, now))

@@ -9,8 +9,7 @@ use lettre::{Message, SmtpTransport, Transport};
 
 use super::{message, SendError};
 use crate::config::{redact_url, Email, TlsMode};
-use crate::model::Delivery;
-use crate::model::Ts;
+use crate::model::{Delivery, Ts};
 
 /// Build the SMTP transport from `[email]`; errors are configuration
 /// problems, reported without the password.

@@ -6,10 +6,8 @@ use serde_json::{json, Value};
 
 use super::slack::Payload;
 use crate::model::sla::State;
-use crate::model::time::human;
-use crate::model::time::rfc3339;
-use crate::model::Ts;
-use crate::model::{Delivery, Notice};
+use crate::model::time::{human, rfc3339};
+use crate::model::{Delivery, Notice, Ts};
 use crate::text::{self, one_line};
 
 /// Issues listed in one grouped message before "and N more".

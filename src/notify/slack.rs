@@ -8,8 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{http, message, SendError};
 use crate::config::Secret;
-use crate::model::Delivery;
-use crate::model::Ts;
+use crate::model::{Delivery, Ts};
 
 /// An incoming-webhook payload. Link previews are always off: titles are
 /// user input, and a link in one must not unfold into someone's preview.

@@ -9,8 +9,7 @@ use serde_json::{json, Value};
 use super::{http, webhook, SendError};
 use crate::config::{Config, Subscription};
 use crate::model::time::rfc3339;
-use crate::model::Delivery;
-use crate::model::Ts;
+use crate::model::{Delivery, Ts};
 
 /// The outbox channel of subscription rows.
 pub const CHANNEL: &str = "subscription";

@@ -7,8 +7,7 @@ use sha2::Sha256;
 
 use super::{http, message, SendError};
 use crate::config::Secret;
-use crate::model::Delivery;
-use crate::model::Ts;
+use crate::model::{Delivery, Ts};
 
 pub fn send(
     client: &Client,

@@ -4,10 +4,9 @@
 
 use super::{ms, ts, SqlContext};
 use crate::model::event::{Details, NewEvent};
+use crate::model::{Event, EventKind};
 use anyhow::Result;
 use rusqlite::{params, Transaction};
-
-pub use crate::model::event::{Event, EventKind};
 
 pub fn append(tx: &Transaction, e: &NewEvent) -> Result<()> {
     tx.prepare_cached(

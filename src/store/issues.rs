@@ -5,9 +5,8 @@ use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use super::{ms, ts, ts_opt, SqlContext};
-pub use crate::model::issue::{Edge, Issue, OwnerKind, Task};
 use crate::model::sla::{self, Clock, Clocks};
-use crate::model::{Escalation, Excerpt, Status, Ts};
+use crate::model::{Edge, Escalation, Excerpt, Issue, OwnerKind, Status, Task, Ts};
 
 pub struct NewIssue<'a> {
     pub chain: &'a str,

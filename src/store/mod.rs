@@ -10,9 +10,8 @@ pub mod outbox;
 pub mod report;
 pub mod subscriptions;
 
-pub use events::{Event, EventKind};
-pub use issues::{Edge, Issue, IssueFilter, NewIssue, OwnerKind, Task};
-pub use outbox::{Delivery, NewDelivery, Notice, OutboxRow, OutboxStatus};
+pub use issues::{IssueFilter, NewIssue};
+pub use outbox::{NewDelivery, OutboxRow};
 pub use report::{LevelReached, ReportRow};
 
 use std::path::{Path, PathBuf};

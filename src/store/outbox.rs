@@ -6,9 +6,8 @@ use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ms, ts, SqlContext};
-pub use crate::model::delivery::{Delivery, Notice, OutboxStatus};
 use crate::model::sla::Target;
-use crate::model::Ts;
+use crate::model::{Delivery, Notice, OutboxStatus, Task, Ts};
 
 pub struct NewDelivery<'a> {
     pub issue_id: i64,
@@ -59,7 +58,7 @@ fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
             r.get::<_, Option<String>>(15)?,
             r.get::<_, Option<String>>(16)?,
         ) {
-            (Some(tracker), Some(key)) => Some(crate::store::Task {
+            (Some(tracker), Some(key)) => Some(Task {
                 tracker,
                 key,
                 url: r.get::<_, Option<String>>(17)?.unwrap_or_default(),

@@ -54,11 +54,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::{http, SendError};
-use crate::config::redact_url;
-
-/// Which tracker a `[trackers.NAME]` section talks to: the config's own
-/// enum, re-exported so a parsed config needs no conversion.
-pub use crate::config::TrackerKind;
+use crate::config::{redact_url, TrackerKind};
 
 /// One configured tracker.
 #[derive(Debug, Clone)]
