@@ -195,9 +195,18 @@ fn row(rows: &mut BTreeMap<String, ReportRow>, name: String) -> &mut ReportRow {
 /// Per-chain figures for every chain with involved issues or SLA outcomes in
 /// the window, by chain name.
 pub fn chains(tx: &Transaction, scope: &Scope) -> Result<BTreeMap<String, ReportRow>> {
-    let (since, until, chain) = bind(scope);
     let mut rows: BTreeMap<String, ReportRow> = BTreeMap::new();
+    counts(tx, scope, &mut rows)?;
+    highest_levels(tx, scope, &mut rows)?;
+    escalations(tx, scope, &mut rows)?;
+    sla_outcomes(tx, scope, &mut rows)?;
+    durations(tx, scope, &mut rows)?;
+    Ok(rows)
+}
 
+/// Involved, opened, resolved and still-open issues per chain.
+fn counts(tx: &Transaction, scope: &Scope, rows: &mut BTreeMap<String, ReportRow>) -> Result<()> {
+    let (since, until, chain) = bind(scope);
     // Counts over involved issues. Opened and resolved issues are always
     // involved (created ≤ resolved), so one pass counts them all.
     let sql = format!(
@@ -212,13 +221,22 @@ pub fn chains(tx: &Transaction, scope: &Scope) -> Result<BTreeMap<String, Report
         .query(params![since, until, chain])
         .sql("counting issues")?;
     while let Some(r) = q.next().sql("counting issues")? {
-        let c = row(&mut rows, r.get(0).sql("counting issues")?);
+        let c = row(rows, r.get(0).sql("counting issues")?);
         c.involved = count(r.get(1).sql("counting issues")?);
         c.opened = count(r.get(2).sql("counting issues")?);
         c.resolved = count(r.get(3).sql("counting issues")?);
         c.still_open = count(r.get(4).sql("counting issues")?);
     }
+    Ok(())
+}
 
+/// How many issues reached each highest level, per chain.
+fn highest_levels(
+    tx: &Transaction,
+    scope: &Scope,
+    rows: &mut BTreeMap<String, ReportRow>,
+) -> Result<()> {
+    let (since, until, chain) = bind(scope);
     // Highest level reached, from the issue row (kept up to date by every
     // escalation, so no event scan).
     let sql = format!(
@@ -230,12 +248,21 @@ pub fn chains(tx: &Transaction, scope: &Scope) -> Result<BTreeMap<String, Report
         .query(params![since, until, chain])
         .sql("counting levels")?;
     while let Some(r) = q.next().sql("counting levels")? {
-        let c = row(&mut rows, r.get(0).sql("counting levels")?);
+        let c = row(rows, r.get(0).sql("counting levels")?);
         let l = level(r.get(1).sql("counting levels")?);
         c.highest_level
             .insert(l, count(r.get(2).sql("counting levels")?));
     }
+    Ok(())
+}
 
+/// Issues escalated above level 1, and breached, in the window.
+fn escalations(
+    tx: &Transaction,
+    scope: &Scope,
+    rows: &mut BTreeMap<String, ReportRow>,
+) -> Result<()> {
+    let (since, until, chain) = bind(scope);
     // Escalated and breached: distinct issues with such an event in the
     // window, found through the (kind, at) index. Any page at level ≥ 2
     // counts, repeats included: someone above level 1 was pulled in.
@@ -253,11 +280,20 @@ pub fn chains(tx: &Transaction, scope: &Scope) -> Result<BTreeMap<String, Report
         .query(params![since, until, chain])
         .sql("counting escalations")?;
     while let Some(r) = q.next().sql("counting escalations")? {
-        let c = row(&mut rows, r.get(0).sql("counting escalations")?);
+        let c = row(rows, r.get(0).sql("counting escalations")?);
         c.escalated = count(r.get(1).sql("counting escalations")?);
         c.breached = count(r.get(2).sql("counting escalations")?);
     }
+    Ok(())
+}
 
+/// SLA outcomes per target.
+fn sla_outcomes(
+    tx: &Transaction,
+    scope: &Scope,
+    rows: &mut BTreeMap<String, ReportRow>,
+) -> Result<()> {
+    let (since, until, chain) = bind(scope);
     // SLA outcomes recorded in the window, per target. `breached` is
     // stamped at the deadline and `sla_met` at the ack or resolution, so
     // each outcome falls in exactly one window.
@@ -281,7 +317,7 @@ pub fn chains(tx: &Transaction, scope: &Scope) -> Result<BTreeMap<String, Report
             met: count(r.get(2).sql("counting SLA outcomes")?),
             breached: count(r.get(3).sql("counting SLA outcomes")?),
         };
-        let c = row(&mut rows, name);
+        let c = row(rows, name);
         match target.as_deref() {
             Some("response") => c.response_sla = outcome,
             Some("resolution") => c.resolution_sla = outcome,
@@ -290,7 +326,16 @@ pub fn chains(tx: &Transaction, scope: &Scope) -> Result<BTreeMap<String, Report
             _ => {}
         }
     }
+    Ok(())
+}
 
+/// Time to first acknowledgement and to resolution.
+fn durations(
+    tx: &Transaction,
+    scope: &Scope,
+    rows: &mut BTreeMap<String, ReportRow>,
+) -> Result<()> {
+    let (since, until, chain) = bind(scope);
     // Time to first acknowledgement and to resolution, through the
     // first_acked_at and resolved_at indexes.
     let sql = format!(
@@ -319,14 +364,14 @@ pub fn chains(tx: &Transaction, scope: &Scope) -> Result<BTreeMap<String, Report
             r.get(3).sql("measuring durations")?,
             r.get(4).sql("measuring durations")?,
         );
-        let c = row(&mut rows, name);
+        let c = row(rows, name);
         if metric == "ack" {
             c.time_to_ack = s;
         } else {
             c.time_to_resolve = s;
         }
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// Per (chain, level): reach, stays and how they ended.
