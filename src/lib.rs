@@ -1,8 +1,10 @@
 //! escalate: walks open issues up an escalation chain until someone owns
 //! them. The binary is a thin shell over [`run`].
 //!
-//! Data flows one way: CLI → command → (config, store) → pure engine →
-//! store → delivery; `render` turns what commands load into text.
+//! Layers, bottom up (ARCHITECTURE.md; `architecture` tests them): `model`,
+//! `text`, `error` → `config` → `engine` (pure schedule and SLA math) →
+//! `store` (the only SQL), `notify` (transports) → `lifecycle` (every state
+//! transition), `delivery` (the outbox worker) → `render` → `commands`.
 
 #[cfg(test)]
 mod architecture;
