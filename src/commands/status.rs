@@ -22,18 +22,22 @@ pub fn run(ctx: &Ctx, max_age_minutes: Option<f64>, json: bool, io: &mut Io) -> 
     };
     let mut store = ctx.store_read()?;
     let now = ctx.now;
-    let (last, (runs, failing), pending, dead, open, at_risk, breached) = store.read(|tx| {
+    let (last, runs, pending, dead, counts) = store.read(|tx| {
         let counts = digest::sla_counts(tx)?;
         Ok((
             health::last_run(tx)?,
             health::runs_between(tx, now - TimeDelta::hours(24), now + TimeDelta::seconds(1))?,
             outbox::count(tx, OutboxStatus::Pending)?,
             outbox::count(tx, OutboxStatus::Dead)?,
-            counts.0,
-            counts.1,
-            counts.2,
+            counts,
         ))
     })?;
+    let health::RunCounts { runs, failing } = runs;
+    let digest::SlaCounts {
+        open,
+        at_risk,
+        breached,
+    } = counts;
     let age = last.as_ref().and_then(|r| r.started_at).map(|t| now - t);
     let stale = age.is_none_or(|a| a > expected);
     if json {

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::engine::sla::{self};
 use crate::engine::{self, Page};
 use crate::model::sla::Change;
-use crate::model::{Excerpt, Issue, Ts};
+use crate::model::{Issue, Listed, Ts};
 use crate::store::issues;
 
 /// A page a check took.
@@ -93,8 +93,8 @@ pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
                 }
             }
             None => {
-                let Excerpt {
-                    items: ids,
+                let Listed {
+                    rows: ids,
                     total: count,
                 } = issues::unresolved_ids(tx, &name, ORPHAN_IDS_SHOWN)?;
                 if count > 0 {

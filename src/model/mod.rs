@@ -18,10 +18,20 @@ pub use issue::{Edge, Issue, OwnerKind, Task};
 /// An instant. Always UTC inside; local time is for display and calendars.
 pub type Ts = chrono::DateTime<chrono::Utc>;
 
-/// The first few of a longer list, and how many there are in all ("#1, #2
-/// and 40 more").
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Excerpt<T> {
-    pub items: Vec<T>,
+/// The first few of a longer list (at most the limit asked for), and how
+/// many there are in all ("#1, #2 and 40 more").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed<T> {
+    pub rows: Vec<T>,
     pub total: u64,
+}
+
+/// Nothing listed (derived, it would ask for `T: Default`).
+impl<T> Default for Listed<T> {
+    fn default() -> Self {
+        Listed {
+            rows: Vec::new(),
+            total: 0,
+        }
+    }
 }

@@ -4,8 +4,9 @@
 use anyhow::Result;
 use rusqlite::{params, Transaction};
 
+use super::health::LastDigest;
 use super::{ms, ts, SqlContext};
-use crate::model::Ts;
+use crate::model::{Listed, Ts};
 
 /// A running SLA clock past its at-risk instant, before its deadline.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +21,7 @@ pub struct RiskRow {
 
 /// Unresolved issues with a running clock between its at-risk instant and
 /// its deadline, soonest deadline first, at most `limit`; and how many there are.
-pub fn at_risk(tx: &Transaction, now: Ts, limit: usize) -> Result<(Vec<RiskRow>, u64)> {
+pub fn at_risk(tx: &Transaction, now: Ts, limit: usize) -> Result<Listed<RiskRow>> {
     // One row per (issue, target); computed from the instants, so it is
     // right even when the checker lags (a deadline that passed unrecorded
     // is the checker's problem, which the digest reports separately).
@@ -54,7 +55,10 @@ pub fn at_risk(tx: &Transaction, now: Ts, limit: usize) -> Result<(Vec<RiskRow>,
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading issues at risk")?;
-    Ok((rows, total.max(0) as u64))
+    Ok(Listed {
+        rows,
+        total: total.max(0) as u64,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +82,7 @@ pub fn breaches(
     upto_id: i64,
     first_since: Option<Ts>,
     limit: usize,
-) -> Result<(Vec<BreachRow>, u64)> {
+) -> Result<Listed<BreachRow>> {
     let since = first_since.map(ms);
     let total: i64 = tx
         .prepare_cached(
@@ -110,11 +114,24 @@ pub fn breaches(
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading breaches")?;
-    Ok((rows, total.max(0) as u64))
+    Ok(Listed {
+        rows,
+        total: total.max(0) as u64,
+    })
+}
+
+/// One chain's unresolved issues by age, from [`aging`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aging {
+    pub chain: String,
+    pub under_4h: u64,
+    pub from_4h_to_24h: u64,
+    pub from_1d_to_3d: u64,
+    pub over_3d: u64,
 }
 
 /// Unresolved issues per chain by age at `now`: 0–4 h, 4–24 h, 1–3 d, > 3 d.
-pub fn aging(tx: &Transaction, now: Ts) -> Result<Vec<(String, [u64; 4])>> {
+pub fn aging(tx: &Transaction, now: Ts) -> Result<Vec<Aging>> {
     let h = 3_600_000i64;
     let mut stmt = tx
         .prepare_cached(
@@ -129,16 +146,35 @@ pub fn aging(tx: &Transaction, now: Ts) -> Result<Vec<(String, [u64; 4])>> {
     let rows = stmt
         .query_map(params![ms(now), 4 * h, 24 * h, 72 * h], |r| {
             let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
-            Ok((r.get(0)?, [n(1)?, n(2)?, n(3)?, n(4)?]))
+            Ok(Aging {
+                chain: r.get(0)?,
+                under_4h: n(1)?,
+                from_4h_to_24h: n(2)?,
+                from_1d_to_3d: n(3)?,
+                over_3d: n(4)?,
+            })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading backlog")?;
     Ok(rows)
 }
 
+/// How many unresolved issues one (chain, owner kind, owner) has, from
+/// [`owners`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerCount {
+    pub chain: String,
+    /// As stored: `role` or `person`.
+    pub owner_kind: String,
+    /// Empty when nobody owns the issues.
+    pub owner: String,
+    /// Unresolved issues.
+    pub open: u64,
+}
+
 /// Unresolved issues per (chain, owner kind, owner) — few distinct rows —
 /// so the caller can check owners and chains against the config.
-pub fn owners(tx: &Transaction) -> Result<Vec<(String, String, String, u64)>> {
+pub fn owners(tx: &Transaction) -> Result<Vec<OwnerCount>> {
     let mut stmt = tx
         .prepare_cached(
             "SELECT chain, owner_kind, owner, count(*) FROM issues WHERE status <> 'resolved' \
@@ -147,23 +183,35 @@ pub fn owners(tx: &Transaction) -> Result<Vec<(String, String, String, u64)>> {
         .sql("querying owners")?;
     let rows = stmt
         .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get::<_, i64>(3)?.max(0) as u64,
-            ))
+            Ok(OwnerCount {
+                chain: r.get(0)?,
+                owner_kind: r.get(1)?,
+                owner: r.get(2)?,
+                open: r.get::<_, i64>(3)?.max(0) as u64,
+            })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading owners")?;
     Ok(rows)
 }
 
-/// (issue id, chain, title).
-pub type Exhausted = (i64, String, String);
+/// An issue with nothing left to escalate to, from [`exhausted`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exhausted {
+    pub id: i64,
+    pub chain: String,
+    pub title: String,
+}
 
-/// (issue id, channel, target, last error).
-pub type Dead = (i64, String, String, String);
+/// A dead delivery, from [`dead`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dead {
+    pub issue_id: i64,
+    pub channel: String,
+    pub target: String,
+    /// Its last error; empty when none was recorded.
+    pub error: String,
+}
 
 /// Open, unacknowledged issues of `chain` with nothing left to escalate
 /// to: at its last level (`levels`) with every repeat (`repeat`) done and
@@ -174,7 +222,7 @@ pub fn exhausted(
     levels: u32,
     repeat: u32,
     limit: usize,
-) -> Result<(Vec<Exhausted>, u64)> {
+) -> Result<Listed<Exhausted>> {
     let total: i64 = tx
         .prepare_cached(
             "SELECT count(*) FROM issues WHERE chain = ?1 AND status = 'open' \
@@ -190,16 +238,22 @@ pub fn exhausted(
         .sql("querying exhausted issues")?;
     let rows = stmt
         .query_map(params![chain, levels, repeat, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok(Exhausted {
+                id: r.get(0)?,
+                chain: r.get(1)?,
+                title: r.get(2)?,
+            })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading exhausted issues")?;
-    Ok((rows, total.max(0) as u64))
+    Ok(Listed {
+        rows,
+        total: total.max(0) as u64,
+    })
 }
 
-/// Dead deliveries: up to `limit` (issue, channel, target, error), and the
-/// total.
-pub fn dead(tx: &Transaction, limit: usize) -> Result<(Vec<Dead>, u64)> {
+/// Dead deliveries, newest first: up to `limit`, and the total.
+pub fn dead(tx: &Transaction, limit: usize) -> Result<Listed<Dead>> {
     let total: i64 = tx
         .prepare_cached("SELECT count(*) FROM outbox WHERE status = 'dead'")
         .and_then(|mut s| s.query_row([], |r| r.get(0)))
@@ -212,11 +266,19 @@ pub fn dead(tx: &Transaction, limit: usize) -> Result<(Vec<Dead>, u64)> {
         .sql("querying dead deliveries")?;
     let rows = stmt
         .query_map([limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok(Dead {
+                issue_id: r.get(0)?,
+                channel: r.get(1)?,
+                target: r.get(2)?,
+                error: r.get(3)?,
+            })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading dead deliveries")?;
-    Ok((rows, total.max(0) as u64))
+    Ok(Listed {
+        rows,
+        total: total.max(0) as u64,
+    })
 }
 
 /// Open issues with a clock at risk (matches index `issues_open_at_risk`).
@@ -226,21 +288,32 @@ pub const AT_RISK_COUNT: &str = "SELECT count(*) FROM issues WHERE status <> 're
 pub const BREACHED_COUNT: &str = "SELECT count(*) FROM issues WHERE status <> 'resolved' \
      AND (response_state = 'breached' OR resolution_state = 'breached')";
 
+/// Unresolved issues by SLA state, from [`sla_counts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlaCounts {
+    /// Unresolved issues.
+    pub open: u64,
+    /// Of those, issues with a clock at risk.
+    pub at_risk: u64,
+    /// Of those, issues with a clock breached.
+    pub breached: u64,
+}
+
 /// Unresolved issues: total, with a clock at risk, with a clock breached.
 /// The last two read the small partial indexes of issues in trouble; their
 /// WHERE clauses must match those indexes' exactly.
-pub fn sla_counts(tx: &Transaction) -> Result<(u64, u64, u64)> {
+pub fn sla_counts(tx: &Transaction) -> Result<SlaCounts> {
     let count = |sql: &str| -> Result<u64> {
         tx.prepare_cached(sql)
             .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
             .map(|n| n.max(0) as u64)
             .sql("counting open issues")
     };
-    Ok((
-        count("SELECT count(*) FROM issues WHERE status <> 'resolved'")?,
-        count(AT_RISK_COUNT)?,
-        count(BREACHED_COUNT)?,
-    ))
+    Ok(SlaCounts {
+        open: count("SELECT count(*) FROM issues WHERE status <> 'resolved'")?,
+        at_risk: count(AT_RISK_COUNT)?,
+        breached: count(BREACHED_COUNT)?,
+    })
 }
 
 /// One chain's top, for [`exhausted`]: how many levels the chain has and
@@ -250,19 +323,6 @@ pub struct ChainEnd<'a> {
     pub chain: &'a str,
     pub levels: u32,
     pub repeat: u32,
-}
-
-/// Some rows of a list (at most the limit asked for) and how many there are.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Listed<T> {
-    pub rows: Vec<T>,
-    pub total: u64,
-}
-
-impl<T> From<(Vec<T>, u64)> for Listed<T> {
-    fn from((rows, total): (Vec<T>, u64)) -> Self {
-        Listed { rows, total }
-    }
 }
 
 /// How many rows each list of a digest holds.
@@ -277,8 +337,8 @@ pub struct Limits {
 /// Everything a digest shows, as queried by [`collect`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Data {
-    /// The last digest that went out: when, and the last event it covered.
-    pub last: Option<(Ts, i64)>,
+    /// The last digest that went out.
+    pub last: Option<LastDigest>,
     /// Start of the period: the last digest, or 24 h before `now` for the
     /// first (or when the clock was set back before the last).
     pub since: Ts,
@@ -288,11 +348,11 @@ pub struct Data {
     pub open: u64,
     pub at_risk: Listed<RiskRow>,
     pub breaches: Listed<BreachRow>,
-    pub aging: Vec<(String, [u64; 4])>,
+    pub aging: Vec<Aging>,
     pub dead: Listed<Dead>,
     pub exhausted: Listed<Exhausted>,
-    /// (chain, owner kind, owner, unresolved issues): see [`owners`].
-    pub owners: Vec<(String, String, String, u64)>,
+    /// Unresolved issues per (chain, owner kind, owner): see [`owners`].
+    pub owners: Vec<OwnerCount>,
     /// When the last check run started, if one ever did.
     pub last_run_at: Option<Ts>,
     /// Check runs started in the period.
@@ -307,43 +367,38 @@ pub struct Data {
 pub fn collect(tx: &Transaction, now: Ts, chains: &[ChainEnd], limits: Limits) -> Result<Data> {
     let last = super::health::last_digest(tx)?;
     let since = last
-        .map(|(t, _)| t)
+        .map(|l| l.at)
         .filter(|t| *t <= now)
         .unwrap_or(now - chrono::TimeDelta::hours(24));
     let upto = super::events::max_id(tx)?;
-    let (open, _, _) = sla_counts(tx)?;
+    let open = sla_counts(tx)?.open;
     let breaches = match last {
-        Some((_, after)) => breaches(tx, after, upto, None, limits.listed)?,
+        Some(l) => breaches(tx, l.last_event_id, upto, None, limits.listed)?,
         None => breaches(tx, 0, upto, Some(since), limits.listed)?,
     };
-    let mut exhausted_rows = Vec::new();
-    let mut exhausted_total = 0;
+    let mut all_exhausted = Listed::default();
     for c in chains {
         // One shared budget across chains: the list shows `listed` in all.
-        let left = limits.listed.saturating_sub(exhausted_rows.len());
-        let (rows, n) = exhausted(tx, c.chain, c.levels, c.repeat, left)?;
-        exhausted_rows.extend(rows);
-        exhausted_total += n;
+        let left = limits.listed.saturating_sub(all_exhausted.rows.len());
+        let Listed { rows, total } = exhausted(tx, c.chain, c.levels, c.repeat, left)?;
+        all_exhausted.rows.extend(rows);
+        all_exhausted.total += total;
     }
     // A run stamped at `now` itself counts: [since, now].
-    let (runs, runs_failing) =
-        super::health::runs_between(tx, since, now + chrono::TimeDelta::milliseconds(1))?;
+    let runs = super::health::runs_between(tx, since, now + chrono::TimeDelta::milliseconds(1))?;
     Ok(Data {
         last,
         since,
         upto,
         open,
-        at_risk: at_risk(tx, now, limits.listed)?.into(),
-        breaches: breaches.into(),
+        at_risk: at_risk(tx, now, limits.listed)?,
+        breaches,
         aging: aging(tx, now)?,
-        dead: dead(tx, limits.dead)?.into(),
-        exhausted: Listed {
-            rows: exhausted_rows,
-            total: exhausted_total,
-        },
+        dead: dead(tx, limits.dead)?,
+        exhausted: all_exhausted,
         owners: owners(tx)?,
         last_run_at: super::health::last_run(tx)?.and_then(|r| r.started_at),
-        runs,
-        runs_failing,
+        runs: runs.runs,
+        runs_failing: runs.failing,
     })
 }

@@ -69,31 +69,53 @@ pub fn last_run(tx: &Transaction) -> Result<Option<RunRecord>> {
     .sql("reading the last check run")
 }
 
+/// Check runs in a period, from [`runs_between`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    /// Runs started in the period.
+    pub runs: u64,
+    /// Of those, runs with failed or dead deliveries.
+    pub failing: u64,
+}
+
 /// Runs started in [since, until) and how many of them had failures.
-pub fn runs_between(tx: &Transaction, since: Ts, until: Ts) -> Result<(u64, u64)> {
+pub fn runs_between(tx: &Transaction, since: Ts, until: Ts) -> Result<RunCounts> {
     tx.prepare_cached(
         "SELECT count(*), coalesce(sum(failed + dead > 0), 0) FROM runs \
          WHERE started_at >= ?1 AND started_at < ?2",
     )
     .and_then(|mut s| {
         s.query_row(params![ms(since), ms(until)], |r| {
-            Ok((
-                r.get::<_, i64>(0)?.max(0) as u64,
-                r.get::<_, i64>(1)?.max(0) as u64,
-            ))
+            Ok(RunCounts {
+                runs: r.get::<_, i64>(0)?.max(0) as u64,
+                failing: r.get::<_, i64>(1)?.max(0) as u64,
+            })
         })
     })
     .sql("counting check runs")
 }
 
-/// The last digest that went out: when, and the last event id it covered.
-pub fn last_digest(tx: &Transaction) -> Result<Option<(Ts, i64)>> {
-    let row: Option<(i64, i64)> = tx
-        .prepare_cached("SELECT at, last_event_id FROM digests ORDER BY id DESC LIMIT 1")
-        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-        .sql("reading the last digest")?;
-    row.map(|(at, id)| ts(at).map(|t| (t, id)))
-        .transpose()
+/// The last digest that went out, from [`last_digest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastDigest {
+    /// When it went out.
+    pub at: Ts,
+    /// The last event it covered; the next digest starts after it.
+    pub last_event_id: i64,
+}
+
+/// The last digest that went out, if any.
+pub fn last_digest(tx: &Transaction) -> Result<Option<LastDigest>> {
+    tx.prepare_cached("SELECT at, last_event_id FROM digests ORDER BY id DESC LIMIT 1")
+        .and_then(|mut s| {
+            s.query_row([], |r| {
+                Ok(LastDigest {
+                    at: ts(r.get(0)?)?,
+                    last_event_id: r.get(1)?,
+                })
+            })
+            .optional()
+        })
         .sql("reading the last digest")
 }
 

@@ -6,7 +6,7 @@ use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use super::{ms, ts, ts_opt, SqlContext};
 use crate::model::sla::{self, Clock, Clocks};
-use crate::model::{Edge, Escalation, Excerpt, Issue, OwnerKind, Status, Task, Ts};
+use crate::model::{Edge, Escalation, Issue, Listed, OwnerKind, Status, Task, Ts};
 
 pub struct NewIssue<'a> {
     pub chain: &'a str,
@@ -333,7 +333,7 @@ pub fn set_fingerprint(tx: &Transaction, chain: &str, fingerprint: &str) -> Resu
 
 /// Ids of unresolved issues on a chain (for orphan reports), at most `limit`,
 /// and their total count.
-pub fn unresolved_ids(tx: &Transaction, chain: &str, limit: usize) -> Result<Excerpt<i64>> {
+pub fn unresolved_ids(tx: &Transaction, chain: &str, limit: usize) -> Result<Listed<i64>> {
     let count: u64 = tx
         .prepare_cached("SELECT count(*) FROM issues WHERE chain = ?1 AND status <> 'resolved'")
         .and_then(|mut s| s.query_row([chain], |r| r.get::<_, i64>(0)))
@@ -348,8 +348,8 @@ pub fn unresolved_ids(tx: &Transaction, chain: &str, limit: usize) -> Result<Exc
         .query_map(params![chain, limit as i64], |r| r.get(0))
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<i64>>>())
         .sql("reading chain issues")?;
-    Ok(Excerpt {
-        items: ids,
+    Ok(Listed {
+        rows: ids,
         total: count,
     })
 }

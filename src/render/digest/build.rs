@@ -6,8 +6,8 @@ use super::{
 };
 use crate::config::Config;
 use crate::model::time::rfc3339;
-use crate::model::Ts;
-use crate::store::digest::{ChainEnd, Data, Listed};
+use crate::model::{Listed, Ts};
+use crate::store::digest::{ChainEnd, Data, OwnerCount};
 
 /// The digest at `now` from [`crate::store::digest::collect`]'s figures.
 pub fn build(data: Data, config: &Config, now: Ts) -> Digest {
@@ -40,27 +40,27 @@ pub fn build(data: Data, config: &Config, now: Ts) -> Digest {
         aging: data
             .aging
             .into_iter()
-            .map(|(chain, [a, b, c, d])| AgingLine {
-                chain,
-                under_4h: a,
-                from_4h_to_24h: b,
-                from_1d_to_3d: c,
-                over_3d: d,
+            .map(|a| AgingLine {
+                chain: a.chain,
+                under_4h: a.under_4h,
+                from_4h_to_24h: a.from_4h_to_24h,
+                from_1d_to_3d: a.from_1d_to_3d,
+                over_3d: a.over_3d,
             })
             .collect(),
         exceptions: Exceptions {
-            dead_deliveries: listing(data.dead, |(issue_id, channel, target, error)| DeadLine {
-                issue_id,
-                channel,
-                target,
-                error,
+            dead_deliveries: listing(data.dead, |d| DeadLine {
+                issue_id: d.issue_id,
+                channel: d.channel,
+                target: d.target,
+                error: d.error,
             }),
             orphaned,
             unreachable_owners,
-            exhausted: listing(data.exhausted, |(id, chain, title)| ExhaustedLine {
-                id,
-                chain,
-                title,
+            exhausted: listing(data.exhausted, |e| ExhaustedLine {
+                id: e.id,
+                chain: e.chain,
+                title: e.title,
             }),
         },
         checker: Checker {
@@ -89,17 +89,18 @@ type Counts = Vec<(String, u64)>;
 /// name, from the unresolved issues per (chain, owner kind, owner). An
 /// issue on a chain missing from the config counts as orphaned only: that
 /// is the first thing to fix.
-fn owners(rows: &[(String, String, String, u64)], config: &Config) -> (Counts, Counts) {
+fn owners(rows: &[OwnerCount], config: &Config) -> (Counts, Counts) {
     let mut orphaned = Counts::new();
     let mut unreachable = Counts::new();
-    for (chain, kind, owner, n) in rows {
-        if config.chain(chain).is_none() {
-            add(&mut orphaned, chain, *n);
+    for r in rows {
+        if config.chain(&r.chain).is_none() {
+            add(&mut orphaned, &r.chain, r.open);
             continue;
         }
-        let lost = owner.is_empty() || (kind == "role" && !config.roles.contains_key(owner));
+        let lost =
+            r.owner.is_empty() || (r.owner_kind == "role" && !config.roles.contains_key(&r.owner));
         if lost {
-            add(&mut unreachable, owner, *n);
+            add(&mut unreachable, &r.owner, r.open);
         }
     }
     orphaned.sort();
