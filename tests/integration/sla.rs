@@ -2,10 +2,8 @@
 //! the instant they happened (late checks included), met on ack/resolve,
 //! owners and breach_notify roles told, list/show display and filters.
 
-mod support;
-
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 
 /// Response 1 h, resolution 4 h, at risk at 80 %; breaches also go to the
 /// duty manager. Every role prints on the console.
@@ -26,12 +24,6 @@ levels = [{ role = "agent", wait_hours = 1 }]
 [roles.lead]
 [roles.duty_manager]
 "#;
-
-fn env() -> Env {
-    let env = Env::with_config(CONFIG);
-    env.run(&["init"]).ok();
-    env
-}
 
 fn sla_events(env: &Env, id: i64) -> Vec<(String, String, String)> {
     env.show(id)["events"]
@@ -63,7 +55,7 @@ fn sla_lines(stdout: &str) -> Vec<String> {
 
 #[test]
 fn at_risk_and_breach_once_each_at_their_instants_even_when_checks_are_late() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let id = env.create(0, "support", "Checkout fails");
     assert!(sla_lines(&env.at(47, &["check"]).ok().stdout).is_empty());
     let r = env.at(48, &["check"]).ok();
@@ -125,7 +117,7 @@ fn at_risk_and_breach_once_each_at_their_instants_even_when_checks_are_late() {
 
 #[test]
 fn ack_meets_response_while_the_resolution_clock_keeps_running() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let id = env.create(0, "support", "Slow pages");
     let r = env.at(30, &["ack", &id.to_string(), "--by", "ann"]).ok();
     // The chain has no ack timeout: the running SLA clock is no "resume".
@@ -155,7 +147,7 @@ fn ack_meets_response_while_the_resolution_clock_keeps_running() {
 
 #[test]
 fn an_ack_after_an_unseen_deadline_records_the_breach_not_a_met() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let id = env.create(0, "support", "No check ran");
     // No check between creation and this ack at 1h30m.
     env.at(90, &["ack", &id.to_string(), "--by", "bob"]).ok();
@@ -173,7 +165,7 @@ fn an_ack_after_an_unseen_deadline_records_the_breach_not_a_met() {
 
 #[test]
 fn list_shows_sla_state_and_filters_at_risk_and_breached() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let a = env.create(0, "support", "will breach");
     let b = env.create(10, "support", "at risk");
     let c = env.create(50, "support", "fine");
@@ -218,7 +210,7 @@ fn list_shows_sla_state_and_filters_at_risk_and_breached() {
 
 #[test]
 fn adding_targets_to_a_live_chain_applies_them_to_open_issues() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let id = env.create(0, "plain", "old issue");
     env.at(5, &["check"]).ok();
     env.write_config(&CONFIG.replace(
@@ -291,7 +283,7 @@ fn config_check_summarises_targets_and_counts_breach_roles_as_used() {
 
 #[test]
 fn an_ack_exactly_at_the_deadline_meets_it_even_when_the_issue_is_due() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let id = env.create(0, "support", "On the dot");
     env.at(50, &["check"]).ok(); // at risk at 48; next due: the deadline, 60
     env.at(60, &["ack", &id.to_string(), "--by", "ann"]).ok();
@@ -303,7 +295,7 @@ fn an_ack_exactly_at_the_deadline_meets_it_even_when_the_issue_is_due() {
 
 #[test]
 fn a_response_breach_resolved_without_an_ack_ends_at_the_resolve() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let id = env.create(0, "support", "never acked");
     env.at(61, &["check"]).ok(); // response breached at 60
     env.at(150, &["resolve", &id.to_string()]).ok();
