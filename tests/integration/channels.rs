@@ -248,9 +248,7 @@ fn concurrent_checks_deliver_each_row_once() {
     assert_eq!(to_lead, 20);
     let events: usize = (1..=20)
         .map(|id| {
-            env.show(id)["events"]
-                .as_array()
-                .expect("events")
+            env.events(id)
                 .iter()
                 .filter(|e| e["kind"] == "notified" && e["level"] == 2)
                 .count()
@@ -295,28 +293,33 @@ fn notify_test_reports_each_contact() {
 fn config_check_reports_unset_env_and_bad_contacts() {
     let peer = Peer::start();
     let text = config(&peer).replace("TEST_HOOK_URL", "ESCALATE_TEST_UNSET_VAR");
-    let env = Env::with_config(&text);
-    let r = env.run(&["config", "check"]).code(2);
-    assert!(
-        r.stderr.contains("ESCALATE_TEST_UNSET_VAR is not set"),
-        "{r:?}"
-    );
-    let bad = STARTER.replace(
-        "[roles.cto]\ndescription = \"CTO\"\n",
-        "[roles.cto]\nslack = \"not a url\"\n",
-    );
-    let env = Env::with_config(&bad);
-    env.run(&["config", "check"])
+    Test::new()
+        .no_db()
+        .config(&text)
+        .args(["config", "check"])
         .code(2)
-        .one_line_error("role `cto` slack: malformed URL");
-    let bad = STARTER.replace(
-        "[roles.cto]\ndescription = \"CTO\"\n",
-        "[roles.cto]\nemail = \"cto-at-example\"\n",
-    );
-    let env = Env::with_config(&bad);
-    env.run(&["config", "check"])
+        .stderr_has("ESCALATE_TEST_UNSET_VAR is not set")
+        .run();
+    let cto = |contact: &str| {
+        STARTER.replace(
+            "[roles.cto]\ndescription = \"CTO\"\n",
+            &format!("[roles.cto]\n{contact}\n"),
+        )
+    };
+    Test::new()
+        .no_db()
+        .config(&cto("slack = \"not a url\""))
+        .args(["config", "check"])
         .code(2)
-        .one_line_error("not an email address");
+        .one_line_error("role `cto` slack: malformed URL")
+        .run();
+    Test::new()
+        .no_db()
+        .config(&cto("email = \"cto-at-example\""))
+        .args(["config", "check"])
+        .code(2)
+        .one_line_error("not an email address")
+        .run();
 }
 
 #[test]
@@ -353,9 +356,8 @@ fn a_deliverer_killed_mid_send_loses_nothing_and_repeats_only_that_send() {
         assert!(post.body.contains("#2 crash victim"), "{post:?}");
     }
     for id in 1..=2 {
-        let notified = env.show(id)["events"]
-            .as_array()
-            .expect("events")
+        let notified = env
+            .events(id)
             .iter()
             .filter(|e| e["kind"] == "notified" && e["level"] == 2)
             .count();

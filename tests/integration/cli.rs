@@ -348,15 +348,14 @@ fn list_filters_by_status_and_chain() {
 
 #[test]
 fn config_check_summarises_chains() {
-    let env = Env::with_config(STARTER);
-    let r = env.run(&["config", "check"]).ok();
-    assert!(r.stdout.contains("chain customer_issue"), "{r:?}");
-    assert!(r.stdout.contains("L4 vp_customer_success"), "{r:?}");
-    assert!(r.stdout.contains("1d 12h"), "36 h to reach L4: {r:?}");
-    assert!(
-        r.stdout.contains("re-notified every 2h, 3 time(s)"),
-        "{r:?}"
-    );
+    Test::new()
+        .no_db()
+        .args(["config", "check"])
+        .stdout_has("chain customer_issue")
+        .stdout_has("L4 vp_customer_success")
+        .stdout_has("1d 12h") // 36 h to reach L4
+        .stdout_has("re-notified every 2h, 3 time(s)")
+        .run();
 }
 
 #[test]
@@ -406,7 +405,7 @@ fn demo_runs_the_pipeline_and_prints_a_report() {
 
 #[test]
 fn help_documents_commands_and_exit_codes() {
-    let r = Env::with_config(STARTER).run(&["--help"]).ok();
+    let r = Test::new().no_db().args(["--help"]).run();
     for word in [
         "check",
         "create",

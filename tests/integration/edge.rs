@@ -140,18 +140,25 @@ fn task_config_errors_are_one_line() {
         ("[trackers.gh]\nkind = \"github\"\nurl = \"https://x\"\ntoken = \"t\"\nproject = \"norepo\"\n", "owner/repo"),
     ];
     for (tracker, fragment) in cases {
-        let env = Env::with_config(&format!("{base}{tracker}"));
-        env.run(&["config", "check"])
+        Test::new()
+            .no_db()
+            .config(&format!("{base}{tracker}"))
+            .args(["config", "check"])
             .code(2)
-            .one_line_error(fragment);
+            .one_line_error(fragment)
+            .run();
     }
     // An unset token is reported by config check, before any page is due.
-    let env = Env::with_config(&format!(
-        "{base}[trackers.gh]\nkind = \"github\"\nurl = \"https://x\"\ntoken = {{ env = \"TEST_UNSET_GH\" }}\nproject = \"a/b\"\n"
-    ));
-    let r = env.run(&["config", "check"]).code(2);
-    assert!(r.stderr.contains("[trackers.gh] token"), "{r:?}");
-    assert!(r.stderr.contains("TEST_UNSET_GH"), "{r:?}");
+    Test::new()
+        .no_db()
+        .config(&format!(
+            "{base}[trackers.gh]\nkind = \"github\"\nurl = \"https://x\"\ntoken = {{ env = \"TEST_UNSET_GH\" }}\nproject = \"a/b\"\n"
+        ))
+        .args(["config", "check"])
+        .code(2)
+        .stderr_has("[trackers.gh] token")
+        .stderr_has("TEST_UNSET_GH")
+        .run();
 }
 
 #[test]

@@ -336,10 +336,13 @@ fn bad_routes_are_config_errors() {
     ];
     let base = "[chains.support]\nlevels = [{ role = \"agent\", wait_hours = 1 }]\n[roles.agent]\n";
     for (routes, fragment) in cases {
-        let env = Env::with_config(&format!("{base}{routes}"));
-        env.run(&["config", "check"])
+        Test::new()
+            .no_db()
+            .config(&format!("{base}{routes}"))
+            .args(["config", "check"])
             .code(2)
-            .one_line_error(fragment);
+            .one_line_error(fragment)
+            .run();
     }
 }
 
@@ -363,8 +366,11 @@ fn reopening_a_ticket_that_has_a_newer_open_issue_is_a_conflict() {
     let dup = format!(
         "{CONFIG}\n[[subscriptions]]\nurl = \"http://127.0.0.1:9/x\"\nkinds = [\"created\"]\n[[subscriptions]]\nurl = \"http://127.0.0.1:9/x\"\nkinds = [\"resolved\"]\n"
     );
-    Env::with_config(&dup)
-        .run(&["config", "check"])
+    Test::new()
+        .no_db()
+        .config(&dup)
+        .args(["config", "check"])
         .code(2)
-        .one_line_error("is listed twice");
+        .one_line_error("is listed twice")
+        .run();
 }

@@ -26,9 +26,7 @@ levels = [{ role = "agent", wait_hours = 1 }]
 "#;
 
 fn sla_events(env: &Env, id: i64) -> Vec<(String, String, String)> {
-    env.show(id)["events"]
-        .as_array()
-        .expect("events")
+    env.events(id)
         .iter()
         .filter(|e| ["at_risk", "breached", "sla_met"].contains(&e["kind"].as_str().unwrap_or("")))
         .map(|e| {
@@ -253,32 +251,28 @@ fn bad_sla_settings_are_one_line_errors() {
         let config = format!(
             "[chains.c]\nlevels = [{{ role = \"lead\", wait_hours = 1 }}]\n{lines}\n[roles.lead]\n"
         );
-        let env = Env::with_config(&config);
-        let r = env.run(&["config", "check"]).code(2);
-        assert!(r.stderr.contains(fragment), "{lines}: {r:?}");
-        r.one_line_error("chains.toml:");
+        Test::new()
+            .no_db()
+            .config(&config)
+            .args(["config", "check"])
+            .code(2)
+            .stderr_has(fragment)
+            .one_line_error("chains.toml:")
+            .run();
     }
 }
 
 #[test]
 fn config_check_summarises_targets_and_counts_breach_roles_as_used() {
-    let env = Env::with_config(CONFIG);
-    let r = env.run(&["config", "check"]).ok();
-    assert!(
-        r.stdout
-            .contains("SLA response: within 1h, at risk after 48m"),
-        "{r:?}"
-    );
-    assert!(
-        r.stdout
-            .contains("SLA resolution: within 4h, at risk after 3h 12m"),
-        "{r:?}"
-    );
-    assert!(
-        r.stdout.contains("breaches also notify duty_manager"),
-        "{r:?}"
-    );
-    assert!(!r.stderr.contains("`duty_manager` is not used"), "{r:?}");
+    Test::new()
+        .no_db()
+        .config(CONFIG)
+        .args(["config", "check"])
+        .stdout_has("SLA response: within 1h, at risk after 48m")
+        .stdout_has("SLA resolution: within 4h, at risk after 3h 12m")
+        .stdout_has("breaches also notify duty_manager")
+        .stderr_lacks("`duty_manager` is not used")
+        .run();
 }
 
 #[test]
