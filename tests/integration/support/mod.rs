@@ -517,7 +517,7 @@ impl<'e> Test<'e> {
     }
 
     /// The command as it will run (config and database prepared).
-    pub fn command(mut self) -> Command {
+    fn build(&mut self) -> Command {
         self.prepare();
         let env = self.place();
         let mut cmd = Command::new(self.bin.as_deref().unwrap_or(Path::new(BIN)));
@@ -543,10 +543,25 @@ impl<'e> Test<'e> {
         cmd
     }
 
+    /// A command that outlives this `Test` needs a directory that does:
+    /// one of an [`Env`].
+    fn outliving(mut self, what: &str) -> Command {
+        assert!(
+            matches!(self.home, Home::Borrowed(_)),
+            "{what} needs an Env (`env.test()`): the directory of a `Test::new()` goes with it"
+        );
+        self.build()
+    }
+
+    /// The bare `Command`, for custom plumbing (from [`Env::test`] only).
+    pub fn command(self) -> Command {
+        self.outliving("command()")
+    }
+
     /// Starts the command with stdout and stderr piped; finish it with
-    /// [`Run::wait`]. Nothing is checked.
+    /// [`Run::wait`]. Nothing is checked. From [`Env::test`] only.
     pub fn spawn(self) -> Child {
-        self.command()
+        self.outliving("spawn()")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -554,9 +569,9 @@ impl<'e> Test<'e> {
     }
 
     /// Starts the command with stdout and stderr discarded (a child to be
-    /// killed, whose output does not matter).
+    /// killed, whose output does not matter). From [`Env::test`] only.
     pub fn spawn_silent(self) -> Child {
-        self.command()
+        self.outliving("spawn_silent()")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -565,8 +580,9 @@ impl<'e> Test<'e> {
 
     /// Runs the command and returns what came out, or why it could not be
     /// started. Nothing is checked.
-    pub fn output(self) -> std::io::Result<Run> {
-        self.command().output().map(Run::from)
+    pub fn output(mut self) -> std::io::Result<Run> {
+        // `self` (and a directory of its own) lives until the command ends.
+        self.build().output().map(Run::from)
     }
 
     /// Runs the command and checks the expectations: the exit code (0
