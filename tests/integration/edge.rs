@@ -1,6 +1,7 @@
 //! Engineering tasks and event subscriptions through the real binary,
-//! against HTTP servers on 127.0.0.1 started here: a GitHub Issues API
-//! (list by label, create, comment, close) and a subscriber.
+//! against HTTP servers on 127.0.0.1 started by each test: a GitHub Issues
+//! API (`support::trackers::GithubIssues`: list by label, create, comment,
+//! close) and a subscriber.
 
 use crate::support::http::{Action, Server};
 use crate::support::trackers::GithubIssues;

@@ -40,7 +40,9 @@
 //! 4. Database faults — `db_*`: locked by another connection's `BEGIN
 //!    EXCLUSIVE` past `--busy-timeout 1` (every writing command exits 5 after
 //!    waiting, readers still work), read-only file (run as `nobody` when the
-//!    tests run as root), missing directory in `--db`, corrupt files
+//!    tests run as root, from a copy of the binary in the test directory;
+//!    skipped with a one-line note where `nobody` cannot start it),
+//!    missing directory in `--db`, corrupt files
 //!    (garbage text, random bytes, a SQLite header over garbage, a truncated
 //!    database, every page after the first overwritten, the `issues`
 //!    table's root page overwritten), a newer schema
@@ -66,7 +68,9 @@
 //!    errors in one-or-many keys name the key; a deliverer that lost its
 //!    lease never records a row twice nor turns a sent row back.
 //!
-//! Run the long tests with `-- --ignored`.
+//! One submodule per item (`overlap`, `crash`, `outage`, `database`,
+//! `bad_input`, `regressions`); the helpers they share are here. Run the
+//! long tests with `cargo test --test integration faults:: -- --ignored`.
 
 mod bad_input;
 mod crash;
