@@ -43,7 +43,7 @@ fn advance(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine::advance");
     // customer_issue: 4 levels, 4 h / 8 h / 24 h / 48 h.
     let customer = chain(&[4, 8, 24, 48], 0);
-    let (state, _) = engine::start(&customer, t0(), 0);
+    let state = engine::start(&customer, t0(), 0).state;
     // Nothing due yet (the common case for a due-index false positive).
     let now = t0() + TimeDelta::hours(1);
     assert!(engine::advance(&state, &customer, now).actions.is_empty());
@@ -58,7 +58,7 @@ fn advance(c: &mut Criterion) {
     });
     // After downtime: 50 levels passed, 50 pages.
     let long = chain(&[1; 51], 0);
-    let (state50, _) = engine::start(&long, t0(), 0);
+    let state50 = engine::start(&long, t0(), 0).state;
     let now = t0() + TimeDelta::hours(50);
     assert_eq!(engine::advance(&state50, &long, now).actions.len(), 50);
     g.bench_function("50 steps behind (50 levels)", |b| {
@@ -67,7 +67,7 @@ fn advance(c: &mut Criterion) {
     // After downtime: 2 levels and 48 repeats of the last, collapsed into 2
     // pages.
     let repeating = chain(&[1, 1, 1], 48);
-    let (state_r, _) = engine::start(&repeating, t0(), 0);
+    let state_r = engine::start(&repeating, t0(), 0).state;
     let now = t0() + TimeDelta::hours(50);
     let d = engine::advance(&state_r, &repeating, now);
     assert_eq!((d.actions.len(), d.state.repeat), (2, 48));
@@ -86,12 +86,12 @@ fn sla_tick(c: &mut Criterion) {
     };
     let clocks = sla::start(&targets, t0());
     let quiet = t0() + TimeDelta::minutes(10);
-    assert!(sla::tick(&clocks, quiet).0.is_empty());
+    assert!(sla::tick(&clocks, quiet).changes.is_empty());
     g.bench_function("no change", |b| {
         b.iter(|| sla::tick(black_box(&clocks), black_box(quiet)))
     });
     let late = t0() + TimeDelta::hours(9);
-    assert_eq!(sla::tick(&clocks, late).0.len(), 4);
+    assert_eq!(sla::tick(&clocks, late).changes.len(), 4);
     g.bench_function("4 changes (both at risk and breached)", |b| {
         b.iter(|| sla::tick(black_box(&clocks), black_box(late)))
     });

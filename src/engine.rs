@@ -50,9 +50,16 @@ pub struct Decision {
     pub next_due: Option<Ts>,
 }
 
+/// A fresh escalation and the page that opens it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Started {
+    pub state: Escalation,
+    pub page: Page,
+}
+
 /// The first epoch of a new issue (or a reopened one, with `epoch` the next
 /// epoch number): level 1, anchored at `at`, notified at once.
-pub fn start(chain: &Chain, at: Ts, epoch: u32) -> (Escalation, Page) {
+pub fn start(chain: &Chain, at: Ts, epoch: u32) -> Started {
     let state = Escalation {
         status: Status::Open,
         level: 1,
@@ -69,7 +76,7 @@ pub fn start(chain: &Chain, at: Ts, epoch: u32) -> (Escalation, Page) {
         due_at: at,
         role: role_of(chain, 1),
     };
-    (state, page)
+    Started { state, page }
 }
 
 /// Bring an issue to where its schedule says it should be at `now`.

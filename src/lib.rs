@@ -4,6 +4,8 @@
 //! Data flows one way: CLI → command → (config, store) → pure engine →
 //! store → delivery.
 
+#[cfg(test)]
+mod architecture;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
                 tags: &args.tags,
                 title,
             };
-            let (_, route) = config.route(&input).ok_or_else(|| {
+            let route = config.route(&input).map(|m| m.route).ok_or_else(|| {
                 if config.routes.is_empty() {
                     usage("--chain is required (or add [[routes]] to the config)")
                 } else {

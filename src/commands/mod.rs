@@ -202,12 +202,6 @@ pub fn check_actor(who: &str) -> Result<()> {
     Ok(())
 }
 
-impl From<crate::config::ConfigError> for Error {
-    fn from(e: crate::config::ConfigError) -> Error {
-        Error::Config(e.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -132,7 +132,7 @@ pub fn run(ctx: &Ctx, id: &str, json: bool, io: &mut Io) -> Result<Code> {
             "  {}  {:<3} {:<16} {}",
             local(e.at),
             level,
-            e.kind,
+            e.kind().as_str(),
             describe(e)
         )?;
     }

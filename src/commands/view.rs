@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::engine::sla::{Clock, Clocks, State, Target};
 use crate::engine::{self, human, Ts};
+use crate::model::event::{DeliveryFailed, Details, Escalated};
 use crate::model::time::rfc3339;
 use crate::store::{Event, Issue};
 
@@ -218,11 +219,11 @@ impl IssueView {
                 .iter()
                 .map(|e| EventView {
                     id: e.id,
-                    kind: e.kind.clone(),
+                    kind: e.kind().as_str().to_string(),
                     at: rfc3339(e.at),
                     level: e.level,
                     actor: e.actor.clone(),
-                    details: e.details.clone(),
+                    details: e.details.to_json(),
                 })
                 .collect(),
         );
@@ -266,95 +267,76 @@ pub fn relative(t: Ts, now: Ts) -> String {
 
 /// One line describing an event, for `show`.
 pub fn describe(e: &Event) -> String {
-    let d = &e.details;
-    let s = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let i = |k: &str| d.get(k).and_then(Value::as_i64).unwrap_or(0);
-    match e.kind.as_str() {
-        "created" => format!("filed on {}, owner {}", s("chain"), s("owner")),
-        "escalated" => {
-            let repeat = i("repeat");
-            let what = if repeat > 0 {
-                format!("re-notified {} (repeat {repeat})", s("role"))
-            } else {
-                format!("escalated to {}", s("role"))
-            };
-            let late = i("late_seconds");
-            if late >= 60 {
-                format!(
-                    "{what}, {} after it was due",
-                    human(chrono::TimeDelta::seconds(late))
-                )
-            } else {
-                what
-            }
-        }
-        "notified" => format!("notified {} via {}", s("role"), s("channel")),
-        "delivery_failed" => {
-            let tail = if d.get("dead").and_then(Value::as_bool) == Some(true) {
-                "gave up".to_string()
-            } else {
-                format!("retry at {}", s("retry_at"))
-            };
-            let to = if s("channel") == "tracker" {
-                format!("task work in tracker {}", s("target"))
-            } else {
-                format!("delivery to {} via {}", s("role"), s("channel"))
-            };
-            format!("{to} failed: {} ({tail})", s("error"))
-        }
-        "acknowledged" => format!("acknowledged by {}", e.actor),
-        "ack_expired" => format!(
+    match &e.details {
+        Details::Created(d) => format!("filed on {}, owner {}", d.chain, d.owner),
+        Details::Escalated(d) => escalated(d),
+        Details::Notified(d) => format!("notified {} via {}", d.sent.role, d.sent.channel),
+        Details::DeliveryFailed(d) => delivery_failed(d),
+        Details::Acknowledged(_) => format!("acknowledged by {}", e.actor),
+        Details::AckExpired(d) => format!(
             "acknowledgement by {} lapsed; owner back to {}",
-            s("acked_by"),
-            s("owner_to")
+            d.acked_by.as_deref().unwrap_or(""),
+            d.owner_to
         ),
-        "assigned" => format!("assigned to {} (was {})", s("owner_to"), s("owner_from")),
-        "capped" => format!(
-            "chain shortened: level {} → {}",
-            i("from_level"),
-            i("to_level")
-        ),
-        "resolved" => match d.get("note").and_then(Value::as_str) {
+        Details::Assigned(d) => format!("assigned to {} (was {})", d.owner_to, d.owner_from),
+        Details::Capped(d) => format!("chain shortened: level {} → {}", d.from_level, d.to_level),
+        Details::Resolved(d) => match &d.note {
             Some(note) => format!("resolved by {}: {note}", e.actor),
             None => format!("resolved by {}", e.actor),
         },
-        "reopened" => format!("reopened by {}; escalation restarts at level 1", e.actor),
-        "at_risk" => format!("{} SLA at risk: due {}", s("target"), s("due_at")),
-        "breached" => format!("{} SLA BREACHED (due {})", s("target"), s("due_at")),
-        "updated" => format!("updated from the source: {}", list(d, "changed")),
-        "deduplicated" => format!(
-            "created again at the source (count {}); changed: {}",
-            i("count"),
-            list(d, "changed")
-        ),
-        "task_created" => format!(
-            "task {} created in {}: {}",
-            s("key"),
-            s("tracker"),
-            s("url")
-        ),
-        "task_closed" => format!(
-            "task {} in {} commented on and closed",
-            s("key"),
-            s("tracker")
-        ),
-        "sla_met" => format!(
+        Details::Reopened(_) => format!("reopened by {}; escalation restarts at level 1", e.actor),
+        Details::AtRisk(d) => format!("{} SLA at risk: due {}", d.target, rfc3339(d.due_at)),
+        Details::Breached(d) => format!("{} SLA BREACHED (due {})", d.target, rfc3339(d.due_at)),
+        Details::SlaMet(d) => format!(
             "{} SLA met, {} before the deadline",
-            s("target"),
-            human(chrono::TimeDelta::seconds(i("left_seconds")))
+            d.target,
+            human(chrono::TimeDelta::seconds(d.left_seconds))
         ),
-        other => other.to_string(),
+        Details::Updated(d) => format!("updated from the source: {}", list(&d.changed)),
+        Details::Deduplicated(d) => format!(
+            "created again at the source (count {}); changed: {}",
+            d.count,
+            list(&d.changed)
+        ),
+        Details::TaskCreated(d) => format!("task {} created in {}: {}", d.key, d.tracker, d.url),
+        Details::TaskClosed(d) => format!(
+            "task {} in {} commented on and closed",
+            d.key.as_deref().unwrap_or(""),
+            d.tracker
+        ),
+        Details::Other(kind, _) => kind.as_str().to_string(),
     }
 }
 
-/// A JSON list of strings in `details[key]`, comma-joined ("nothing" when
-/// empty).
-fn list(d: &Value, key: &str) -> String {
-    let items: Vec<&str> = d
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+fn escalated(d: &Escalated) -> String {
+    let what = if d.repeat > 0 {
+        format!("re-notified {} (repeat {})", d.role, d.repeat)
+    } else {
+        format!("escalated to {}", d.role)
+    };
+    if d.late_seconds >= 60 {
+        let late = human(chrono::TimeDelta::seconds(d.late_seconds));
+        format!("{what}, {late} after it was due")
+    } else {
+        what
+    }
+}
+
+fn delivery_failed(d: &DeliveryFailed) -> String {
+    let tail = match d.retry_at {
+        Some(at) if !d.dead => format!("retry at {}", rfc3339(at)),
+        _ => "gave up".to_string(),
+    };
+    let to = if d.sent.channel == "tracker" {
+        format!("task work in tracker {}", d.sent.target)
+    } else {
+        format!("delivery to {} via {}", d.sent.role, d.sent.channel)
+    };
+    format!("{to} failed: {} ({tail})", d.error)
+}
+
+/// Names comma-joined ("nothing" when empty).
+fn list(items: &[String]) -> String {
     if items.is_empty() {
         "nothing".to_string()
     } else {

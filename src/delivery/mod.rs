@@ -4,20 +4,21 @@
 //! otherwise). Temporary failures retry with exponential backoff across
 //! runs; exhausted or permanent ones become dead.
 
+mod send;
 pub mod subscriptions;
+mod tasks;
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use anyhow::Result;
 use chrono::TimeDelta;
 
 use crate::config::{Config, Contact};
 use crate::lifecycle::outcome::{self, Pass, Recorded};
-use crate::model::{Delivery, Notice, Task, Ts};
-use crate::notify::{console, subscription, tracker, SendError, Senders};
+use crate::model::{Delivery, Notice, Ts};
+use crate::notify::{console, SendError, Senders};
 use crate::store::{outbox, Store};
 
 pub use crate::lifecycle::outcome::{backoff, Failed};
@@ -111,16 +112,6 @@ impl Outcome {
     }
 }
 
-/// The issue's task as a tracker made it for an outbox row.
-fn task_of(d: &Delivery, t: &tracker::TaskRef) -> Task {
-    Task {
-        tracker: d.target.clone(),
-        key: t.key.clone(),
-        url: t.url.clone(),
-        id: t.id.clone(),
-    }
-}
-
 /// Find the configured contact behind an outbox row's (channel, target),
 /// preferring the row's own role.
 fn contact_for(config: &Config, d: &Delivery) -> Option<Contact> {
@@ -161,17 +152,14 @@ pub fn deliver_only(
     console: &mut dyn Write,
     only: Option<i64>,
 ) -> Result<Outcome> {
+    let pass = Pass {
+        owner: &lease_owner(),
+        now,
+        max_attempts: config.delivery.max_attempts,
+    };
     // Leases guard real processes against each other: they count the real
-    // time this pass has taken on top of `now` (which may be simulated),
-    // and the owner name is unique to this pass.
+    // time this pass has taken on top of `now` (which may be simulated).
     let started = std::time::Instant::now();
-    let owner = format!(
-        "pid-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos())
-    );
     let elapsed = || TimeDelta::from_std(started.elapsed()).unwrap_or(TimeDelta::zero());
     let mut outcome = Outcome::default();
     let mut senders: Option<Senders> = None;
@@ -180,112 +168,43 @@ pub fn deliver_only(
     }
     loop {
         let batch = store
-            .write(|tx| outbox::claim(tx, now, now + elapsed() + LEASE, &owner, BATCH, only))?;
+            .write(|tx| outbox::claim(tx, now, now + elapsed() + LEASE, pass.owner, BATCH, only))?;
         if batch.is_empty() {
             break;
         }
-        let mut results: Vec<(usize, Result<(), SendError>)> = Vec::with_capacity(batch.len());
-        // Group network rows by destination: a storm of escalations to one
-        // channel is one message, not hundreds.
-        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-        let mut tasks: Vec<usize> = Vec::new();
-        for (i, d) in batch.iter().enumerate() {
-            if d.channel == "console" {
-                results.push((i, console::send(d, now, console)));
-            } else if matches!(d.notice, Notice::TaskCreate | Notice::TaskClose) {
-                tasks.push(i);
-            } else {
-                groups
-                    .entry((d.channel.clone(), d.target.clone()))
-                    .or_default()
-                    .push(i);
-            }
-        }
+        let plan = Plan::of(&batch, now, console);
         // A batch that can take longer than the lease (many slow
         // destinations, task work) keeps its rows for as long as it may need.
-        let rounds =
-            groups.len().div_ceil(config.delivery.concurrency.max(1)) + 4 * tasks.len() + 1;
+        let rounds = plan
+            .groups
+            .len()
+            .div_ceil(config.delivery.concurrency.max(1))
+            + 4 * plan.tasks.len()
+            + 1;
         let needed = TimeDelta::from_std(config.delivery.timeout * rounds as u32)
             .unwrap_or(TimeDelta::hours(24));
         if needed > LEASE {
             let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
             let until = now + elapsed() + needed + LEASE;
-            store.write(|tx| outbox::extend_lease(tx, &ids, &owner, until))?;
+            store.write(|tx| outbox::extend_lease(tx, &ids, pass.owner, until))?;
         }
-        if !groups.is_empty() {
+        let mut results = plan.results;
+        if !plan.groups.is_empty() {
             let senders = senders.get_or_insert_with(|| Senders::new(config));
-            let groups: Vec<Vec<usize>> = groups.into_values().collect();
-            let done = Mutex::new(Vec::with_capacity(batch.len()));
-            let next = AtomicUsize::new(0);
-            let workers = config.delivery.concurrency.min(groups.len()).max(1);
-            std::thread::scope(|scope| {
-                for _ in 0..workers {
-                    scope.spawn(|| loop {
-                        let g = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(group) = groups.get(g) else { break };
-                        let items: Vec<&Delivery> = group.iter().map(|&i| &batch[i]).collect();
-                        let result = if items[0].notice == Notice::Event {
-                            match (subscription::find(config, &items[0].target), &senders.http) {
-                                (Some(sub), Some(client)) => {
-                                    subscription::send(client, sub, &items, now)
-                                }
-                                (Some(_), None) => Err(SendError::Temporary(
-                                    "the HTTP client could not be built".into(),
-                                    None,
-                                )),
-                                (None, _) => Err(SendError::Permanent(format!(
-                                    "subscription {} is no longer in the config",
-                                    items[0].target
-                                ))),
-                            }
-                        } else {
-                            match contact_for(config, items[0]) {
-                                Some(contact) => senders.send(config, &contact, &items, now, false),
-                                None => Err(SendError::Permanent(format!(
-                                    "{} contact {} is no longer in the config",
-                                    items[0].channel, items[0].target
-                                ))),
-                            }
-                        };
-                        if let Ok(mut done) = done.lock() {
-                            done.extend(group.iter().map(|&i| (i, result.clone())));
-                        }
-                    });
-                }
-            });
-            results.extend(done.into_inner().unwrap_or_default());
+            results.extend(send::groups(config, senders, &batch, plan.groups, now));
         }
-        // Task work is rare and each row is its own conversation with the
-        // tracker (look up, create, comment, close): one at a time.
-        // Creates before closes, and a close may use a task made in this very
-        // pass (a resolve right after the escalation that asked for it).
-        tasks.sort_by_key(|&i| batch[i].notice != Notice::TaskCreate);
-        let mut made: BTreeMap<usize, tracker::TaskRef> = BTreeMap::new();
-        for &i in &tasks {
+        let mut made = BTreeMap::new();
+        if !plan.tasks.is_empty() {
             let senders = senders.get_or_insert_with(|| Senders::new(config));
-            let fresh = made
-                .iter()
-                .find(|(&j, _)| batch[j].issue_id == batch[i].issue_id)
-                .map(|(_, t)| t.clone());
-            match task_work(config, senders, &batch[i], fresh) {
-                Ok(Some(task)) => {
-                    made.insert(i, task);
-                    results.push((i, Ok(())));
-                }
-                Ok(None) => results.push((i, Ok(()))),
-                Err(e) => results.push((i, Err(e))),
-            }
+            let (done, tasks) = tasks::work(config, senders, &batch, plan.tasks);
+            results.extend(done);
+            made = tasks;
         }
         results.sort_by_key(|(i, _)| *i);
-        let pass = Pass {
-            owner: &owner,
-            now,
-            max_attempts: config.delivery.max_attempts,
-        };
         let recorded = store.write(|tx| {
             let mut recorded = Vec::with_capacity(results.len());
             for (i, r) in &results {
-                let task = made.get(i).map(|t| task_of(&batch[*i], t));
+                let task = made.get(i).map(|t| tasks::task_of(&batch[*i], t));
                 recorded.push(outcome::record(tx, &batch[*i], r, task.as_ref(), &pass)?);
             }
             Ok(recorded)
@@ -297,59 +216,49 @@ pub fn deliver_only(
     Ok(outcome)
 }
 
-/// Create (look up first) or close the engineering task of an outbox row.
-fn task_work(
-    config: &Config,
-    senders: &Senders,
-    d: &Delivery,
-    made_now: Option<tracker::TaskRef>,
-) -> Result<Option<tracker::TaskRef>, SendError> {
-    let Some(t) = config.trackers.get(&d.target) else {
-        return Err(SendError::Permanent(format!(
-            "tracker `{}` is no longer in the config",
-            d.target
-        )));
-    };
-    // An unset token is a fixable setup problem: keep retrying.
-    let tc = tracker::TrackerConfig::from_config(t).map_err(|e| SendError::Temporary(e, None))?;
-    let client = senders
-        .http
-        .as_ref()
-        .ok_or_else(|| SendError::Temporary("the HTTP client could not be built".into(), None))?;
-    let payload: serde_json::Value = d
-        .payload
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-        .unwrap_or_default();
-    let text = |k: &str| {
-        payload
-            .get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
-    match d.notice {
-        Notice::TaskCreate => {
-            let spec = tracker::TaskSpec {
-                marker: text("marker"),
-                title: text("title"),
-                body: text("body"),
-            };
-            tracker::ensure(client, &tc, &spec).map(Some)
+/// A lease owner name unique to this pass among all processes: the pid
+/// tells live processes apart, a per-process random key and a counter tell
+/// passes apart (a pid can be reused after a crash). No clock read.
+fn lease_owner() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static PASSES: AtomicUsize = AtomicUsize::new(0);
+    let key = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let n = PASSES.fetch_add(1, Ordering::Relaxed);
+    format!("pid-{}-{key:016x}-{n}", std::process::id())
+}
+
+/// Index of a row in its batch, and the result of sending it.
+pub(crate) type Sent = (usize, Result<(), SendError>);
+
+/// How one claimed batch is delivered: console rows right away, network
+/// rows grouped by destination (a storm of escalations to one channel is
+/// one message, not hundreds), task work one row at a time.
+struct Plan {
+    results: Vec<Sent>,
+    groups: Vec<Vec<usize>>,
+    tasks: Vec<usize>,
+}
+
+impl Plan {
+    fn of(batch: &[Delivery], now: Ts, console: &mut dyn Write) -> Plan {
+        let mut results = Vec::with_capacity(batch.len());
+        let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+        let mut tasks = Vec::new();
+        for (i, d) in batch.iter().enumerate() {
+            if d.channel == "console" {
+                results.push((i, console::send(d, now, console)));
+            } else if matches!(d.notice, Notice::TaskCreate | Notice::TaskClose) {
+                tasks.push(i);
+            } else {
+                groups.entry((&d.channel, &d.target)).or_default().push(i);
+            }
         }
-        _ => {
-            let known = d.task.as_ref().map(|t| tracker::TaskRef {
-                key: t.key.clone(),
-                url: t.url.clone(),
-                id: t.id.clone(),
-            });
-            let Some(task) = known.or(made_now) else {
-                return Err(SendError::Temporary(
-                    format!("the {} task is not created yet", d.target),
-                    None,
-                ));
-            };
-            tracker::close(client, &tc, &task, &text("comment")).map(|()| None)
+        Plan {
+            results,
+            groups: groups.into_values().collect(),
+            tasks,
         }
     }
 }
@@ -438,7 +347,7 @@ mod delivery_tests {
             .read(|tx| events::for_issue(tx, id))
             .expect("events")
             .into_iter()
-            .map(|e| e.kind)
+            .map(|e| e.kind().as_str().to_string())
             .collect()
     }
 
@@ -538,7 +447,7 @@ mod delivery_tests {
             .expect("get")
             .expect("exists");
         let chain = config.chain("customer_issue").expect("chain");
-        let (_, page) = crate::engine::start(chain, issue.created_at, 0);
+        let crate::engine::Started { page, .. } = crate::engine::start(chain, issue.created_at, 0);
         let again = store
             .write(|tx| lifecycle::enqueue_page(tx, &config, id, &page, now))
             .expect("enqueue");

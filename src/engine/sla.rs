@@ -62,9 +62,17 @@ pub fn rearm(clocks: &Clocks, sla: &Sla, created: Ts, first_ack: Option<Ts>) -> 
     }
 }
 
+/// Clocks walked to an instant, and the changes met on the way (in time
+/// order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Walked {
+    pub changes: Vec<Change>,
+    pub clocks: Clocks,
+}
+
 /// Walk running clocks to `now` while nobody has acted: at risk at its
 /// instant, breached at its deadline.
-pub fn tick(clocks: &Clocks, now: Ts) -> (Vec<Change>, Clocks) {
+pub fn tick(clocks: &Clocks, now: Ts) -> Walked {
     let mut out = *clocks;
     let mut changes = Vec::new();
     for target in [Target::Response, Target::Resolution] {
@@ -73,14 +81,17 @@ pub fn tick(clocks: &Clocks, now: Ts) -> (Vec<Change>, Clocks) {
         }
     }
     changes.sort_by_key(Change::at);
-    (changes, out)
+    Walked {
+        changes,
+        clocks: out,
+    }
 }
 
 /// The issue was acknowledged (response) or resolved (both targets) at
 /// `at`: what no check recorded yet is recorded first — an at-risk instant
 /// or a deadline that passed before `at` — then the target is met unless it
 /// was breached.
-pub fn settle(clocks: &Clocks, targets: &[Target], at: Ts) -> (Vec<Change>, Clocks) {
+pub fn settle(clocks: &Clocks, targets: &[Target], at: Ts) -> Walked {
     let mut out = *clocks;
     let mut changes = Vec::new();
     for &target in targets {
@@ -98,7 +109,10 @@ pub fn settle(clocks: &Clocks, targets: &[Target], at: Ts) -> (Vec<Change>, Cloc
         }
     }
     changes.sort_by_key(Change::at);
-    (changes, out)
+    Walked {
+        changes,
+        clocks: out,
+    }
 }
 
 /// Move one clock to `now`. `inclusive`: an instant equal to `now` has
@@ -207,7 +221,10 @@ mod tests {
             let mut clocks = start(&sla(), t(0));
             let mut all = Vec::new();
             for &m in *checks {
-                let (changes, next) = tick(&clocks, t(m));
+                let Walked {
+                    changes,
+                    clocks: next,
+                } = tick(&clocks, t(m));
                 all.extend(changes);
                 clocks = next;
             }
@@ -228,10 +245,10 @@ mod tests {
 
     #[test]
     fn nothing_before_its_instant() {
-        let (changes, c) = tick(&start(&sla(), t(0)), t(47));
+        let Walked { changes, clocks: c } = tick(&start(&sla(), t(0)), t(47));
         assert!(changes.is_empty());
         assert_eq!(next_due(&c), Some(t(48)));
-        let (changes, c) = tick(&c, t(48));
+        let Walked { changes, clocks: c } = tick(&c, t(48));
         assert_eq!(kinds(&changes), vec![(Target::Response, "at_risk", 48)]);
         assert_eq!(next_due(&c), Some(t(60)));
     }
@@ -239,12 +256,12 @@ mod tests {
     #[test]
     fn ack_in_time_meets_response_and_resolution_keeps_running() {
         let c = start(&sla(), t(0));
-        let (changes, c) = settle(&c, &[Target::Response], t(30));
+        let Walked { changes, clocks: c } = settle(&c, &[Target::Response], t(30));
         assert_eq!(kinds(&changes), vec![(Target::Response, "met", 30)]);
         assert_eq!(c.response.expect("r").state, State::Met);
         // The acknowledged issue still has a resolution deadline.
         assert_eq!(next_due(&c), Some(t(384)));
-        let (changes, c) = tick(&c, t(481));
+        let Walked { changes, clocks: c } = tick(&c, t(481));
         assert_eq!(
             kinds(&changes),
             vec![
@@ -253,14 +270,14 @@ mod tests {
             ]
         );
         // A breached target is never met afterwards.
-        let (changes, _) = settle(&c, &[Target::Response, Target::Resolution], t(500));
+        let Walked { changes, .. } = settle(&c, &[Target::Response, Target::Resolution], t(500));
         assert!(changes.is_empty());
     }
 
     #[test]
     fn late_ack_that_no_check_saw_records_risk_and_breach_not_met() {
         let c = start(&sla(), t(0));
-        let (changes, c) = settle(&c, &[Target::Response], t(75));
+        let Walked { changes, clocks: c } = settle(&c, &[Target::Response], t(75));
         assert_eq!(
             kinds(&changes),
             vec![
@@ -274,7 +291,7 @@ mod tests {
     #[test]
     fn acting_exactly_at_the_deadline_is_in_time() {
         let c = start(&sla(), t(0));
-        let (changes, _) = settle(&c, &[Target::Response], t(60));
+        let Walked { changes, .. } = settle(&c, &[Target::Response], t(60));
         assert_eq!(
             kinds(&changes),
             vec![
@@ -283,7 +300,7 @@ mod tests {
             ]
         );
         // ... while a check at the deadline records the breach.
-        let (changes, _) = tick(&c, t(60));
+        let Walked { changes, .. } = tick(&c, t(60));
         assert_eq!(
             kinds(&changes).last(),
             Some(&(Target::Response, "breached", 60))
@@ -293,7 +310,8 @@ mod tests {
     #[test]
     fn resolve_meets_both() {
         let c = start(&sla(), t(0));
-        let (changes, c) = settle(&c, &[Target::Response, Target::Resolution], t(20));
+        let Walked { changes, clocks: c } =
+            settle(&c, &[Target::Response, Target::Resolution], t(20));
         assert_eq!(
             kinds(&changes),
             vec![
@@ -308,7 +326,7 @@ mod tests {
     #[test]
     fn rearm_moves_running_clocks_and_keeps_final_ones() {
         let c = start(&sla(), t(0));
-        let (_, c) = settle(&c, &[Target::Response], t(10));
+        let Walked { clocks: c, .. } = settle(&c, &[Target::Response], t(10));
         let longer = Sla {
             resolution: Some(TimeDelta::hours(24)),
             ..sla()

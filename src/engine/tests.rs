@@ -45,7 +45,10 @@ fn outage() -> Chain {
 /// Run checks at the given offsets (hours from t0); return every page as
 /// (level, repeat, due offset in minutes, check offset in minutes).
 fn simulate(c: &Chain, checks: &[f64]) -> Vec<(u32, u32, i64, i64)> {
-    let (mut state, first) = start(c, t0(), 0);
+    let Started {
+        mut state,
+        page: first,
+    } = start(c, t0(), 0);
     let mut pages = vec![(first.level, first.repeat, 0, 0)];
     for at in checks {
         let now = t0() + h(*at);
@@ -147,7 +150,7 @@ fn b2_waits_do_not_drift_with_the_cron_interval() {
 #[test]
 fn b3_after_downtime_every_level_passed_is_paged_once_in_one_run() {
     let c = customer();
-    let (state, _) = start(&c, t0(), 0);
+    let state = start(&c, t0(), 0).state;
     let d = advance(&state, &c, t0() + h(72.0));
     let levels: Vec<u32> = d
         .actions
@@ -168,7 +171,7 @@ fn b3_after_downtime_every_level_passed_is_paged_once_in_one_run() {
 #[test]
 fn resolved_issues_never_escalate() {
     let c = customer();
-    let (mut state, _) = start(&c, t0(), 0);
+    let mut state = start(&c, t0(), 0).state;
     state.status = Status::Resolved;
     let d = advance(&state, &c, t0() + h(1000.0));
     assert!(d.actions.is_empty());
@@ -178,7 +181,7 @@ fn resolved_issues_never_escalate() {
 #[test]
 fn ack_stops_escalation_without_a_timeout() {
     let c = customer();
-    let (mut state, _) = start(&c, t0(), 0);
+    let mut state = start(&c, t0(), 0).state;
     state.status = Status::Acknowledged;
     state.acked_at = Some(t0() + h(1.0));
     let d = advance(&state, &c, t0() + h(500.0));
@@ -191,7 +194,7 @@ fn ack_timeout_repages_the_current_level_then_resumes() {
     // outage: L1 at 0, L2 at 15m; acked at 20m; timeout 2h → lapses at 2h20,
     // L2 re-paged then; L3 due one L2 wait (1h) later: 3h20.
     let c = outage();
-    let d = advance(&start(&c, t0(), 0).0, &c, t0() + h(0.25));
+    let d = advance(&start(&c, t0(), 0).state, &c, t0() + h(0.25));
     let mut state = d.state;
     assert_eq!(state.level, 2);
     state.status = Status::Acknowledged;
@@ -225,7 +228,7 @@ fn ack_timeout_repages_the_current_level_then_resumes() {
 #[test]
 fn shortened_chain_caps_the_level() {
     let long = customer();
-    let d = advance(&start(&long, t0(), 0).0, &long, t0() + h(40.0));
+    let d = advance(&start(&long, t0(), 0).state, &long, t0() + h(40.0));
     assert_eq!(d.state.level, 4);
     let short = chain(&[4.0, 8.0], 1, None);
     assert!(next_due(&d.state, &short).is_some_and(|t| t <= t0() + h(40.0)));
@@ -253,7 +256,7 @@ fn shortened_chain_caps_the_level() {
 #[test]
 fn lengthened_chain_continues_past_the_old_last_level() {
     let short = chain(&[1.0, 1.0], 0, None);
-    let d = advance(&start(&short, t0(), 0).0, &short, t0() + h(5.0));
+    let d = advance(&start(&short, t0(), 0).state, &short, t0() + h(5.0));
     assert_eq!((d.state.level, d.next_due), (2, None));
     let long = chain(&[1.0, 1.0, 1.0], 0, None);
     assert_eq!(next_due(&d.state, &long), Some(t0() + h(2.0)));
@@ -264,7 +267,7 @@ fn lengthened_chain_continues_past_the_old_last_level() {
 #[test]
 fn changed_waits_apply_to_open_issues_from_their_schedule() {
     let c = customer();
-    let (state, _) = start(&c, t0(), 0);
+    let state = start(&c, t0(), 0).state;
     let faster = chain(&[1.0, 8.0, 24.0, 48.0], 0, None);
     assert_eq!(next_due(&state, &faster), Some(t0() + h(1.0)));
 }
@@ -272,7 +275,7 @@ fn changed_waits_apply_to_open_issues_from_their_schedule() {
 #[test]
 fn zero_waits_page_consecutive_levels_together() {
     let c = chain(&[0.0, 0.0, 1.0], 0, None);
-    let d = advance(&start(&c, t0(), 0).0, &c, t0());
+    let d = advance(&start(&c, t0(), 0).state, &c, t0());
     assert_eq!(d.state.level, 3);
     assert_eq!(d.actions.len(), 2);
 }
@@ -280,7 +283,7 @@ fn zero_waits_page_consecutive_levels_together() {
 #[test]
 fn a_check_exactly_at_the_due_instant_pages() {
     let c = customer();
-    let (state, _) = start(&c, t0(), 0);
+    let state = start(&c, t0(), 0).state;
     assert!(
         advance(&state, &c, t0() + h(4.0) - TimeDelta::milliseconds(1))
             .actions
@@ -292,7 +295,7 @@ fn a_check_exactly_at_the_due_instant_pages() {
 #[test]
 fn due_times_far_in_the_future_do_not_overflow() {
     let c = chain(&[8000.0, 8000.0], 1000, None);
-    let (state, _) = start(&c, t0(), 0);
+    let state = start(&c, t0(), 0).state;
     let d = advance(&state, &c, Ts::MAX_UTC);
     assert_eq!(d.state.repeat, 1000);
     assert_eq!(d.next_due, None);
@@ -301,7 +304,7 @@ fn due_times_far_in_the_future_do_not_overflow() {
 #[test]
 fn reopen_starts_a_new_epoch_at_level_one() {
     let c = customer();
-    let (state, page) = start(&c, t0() + h(100.0), 3);
+    let Started { state, page } = start(&c, t0() + h(100.0), 3);
     assert_eq!((state.epoch, page.epoch, page.level), (3, 3, 1));
     assert_eq!(next_due(&state, &c), Some(t0() + h(104.0)));
 }

@@ -3,17 +3,18 @@
 
 use anyhow::Result;
 use rusqlite::Transaction;
-use serde_json::json;
 
 use crate::config::Config;
 use crate::engine::sla::Target;
 use crate::engine::{self, Status, Ts};
 use crate::error::conflict;
+use crate::model::delivery::TaskWork;
+use crate::model::event::{Acknowledged, Details, Handover, Reopened, Resolved};
 use crate::model::time::rfc3339;
-use crate::store::{events, issues, outbox, EventKind, Issue, NewDelivery, Notice, OwnerKind};
+use crate::store::{issues, outbox, Issue, NewDelivery, Notice, OwnerKind};
 
 use super::escalate::settle_sla;
-use super::{apply, enqueue_page, existing, schedule, TRACKER_CHANNEL};
+use super::{apply, enqueue_page, existing, record, schedule, TRACKER_CHANNEL};
 
 /// `ack`: a person takes the issue; escalation stops (until the chain's
 /// acknowledgement timeout, if any, lapses).
@@ -61,19 +62,13 @@ pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts
     issue.acked_by = Some(by.to_string());
     issue.first_acked_at.get_or_insert(now);
     let expires = chain.and_then(|c| engine::next_due(&issue.esc, c));
-    events::append(
-        tx,
-        id,
-        now,
-        EventKind::Acknowledged,
-        Some(issue.esc.level),
-        by,
-        &json!({
-            "owner_from": from,
-            "owner_to": by,
-            "ack_expires_at": expires.map(rfc3339),
-        }),
-    )?;
+    let acked = Acknowledged {
+        owner_from: from,
+        owner_to: by.to_string(),
+        ack_expires_at: expires,
+    };
+    let level = Some(issue.esc.level);
+    record(tx, id, now, level, by, Details::Acknowledged(acked))?;
     issue.next_due_at = schedule(&issue, chain);
     issues::save(tx, &issue)?;
     Ok(issue)
@@ -92,15 +87,12 @@ pub fn assign(tx: &Transaction, id: i64, to: &str, by: &str, now: Ts) -> Result<
     if issue.esc.status == Status::Acknowledged {
         issue.acked_by = Some(to.to_string());
     }
-    events::append(
-        tx,
-        id,
-        now,
-        EventKind::Assigned,
-        Some(issue.esc.level),
-        by,
-        &json!({ "owner_from": from, "owner_to": to }),
-    )?;
+    let handover = Handover {
+        owner_from: from,
+        owner_to: to.to_string(),
+    };
+    let level = Some(issue.esc.level);
+    record(tx, id, now, level, by, Details::Assigned(handover))?;
     issues::save(tx, &issue)?;
     Ok(issue)
 }
@@ -119,15 +111,12 @@ pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts)
     issue.resolved_at = Some(now);
     issue.resolved_by = Some(by.to_string());
     issue.next_due_at = None;
-    events::append(
-        tx,
-        id,
-        now,
-        EventKind::Resolved,
-        Some(issue.esc.level),
-        by,
-        &json!({ "note": note, "owner": issue.owner }),
-    )?;
+    let resolved = Resolved {
+        note: note.map(str::to_string),
+        owner: issue.owner.clone(),
+    };
+    let level = Some(issue.esc.level);
+    record(tx, id, now, level, by, Details::Resolved(resolved))?;
     settle_sla(tx, &mut issue, &[Target::Response, Target::Resolution], now)?;
     issues::save(tx, &issue)?;
     // Nothing decided before the resolve is sent after it (nor after a
@@ -143,7 +132,11 @@ pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts)
             Some(n) => format!("Resolved in escalate by {by} at {}: {n}", rfc3339(now)),
             None => format!("Resolved in escalate by {by} at {}.", rfc3339(now)),
         };
-        let payload = json!({ "comment": comment }).to_string();
+        let payload = TaskWork {
+            comment,
+            ..TaskWork::default()
+        }
+        .to_payload();
         outbox::enqueue(
             tx,
             &NewDelivery {
@@ -193,7 +186,7 @@ pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
             }
         }
     }
-    let (esc, page) = engine::start(chain, now, issue.esc.epoch + 1);
+    let engine::Started { state: esc, page } = engine::start(chain, now, issue.esc.epoch + 1);
     issue.esc = esc;
     issue.owner = page.role.clone();
     issue.owner_kind = OwnerKind::Role;
@@ -203,15 +196,11 @@ pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
     // SLA outcomes are per issue and were settled at resolve: a reopen
     // restarts escalation, not the SLA clocks.
     issue.next_due_at = schedule(&issue, Some(chain));
-    events::append(
-        tx,
-        id,
-        now,
-        EventKind::Reopened,
-        Some(1),
-        by,
-        &json!({ "epoch": issue.esc.epoch, "owner": issue.owner }),
-    )?;
+    let reopened = Reopened {
+        epoch: issue.esc.epoch,
+        owner: issue.owner.clone(),
+    };
+    record(tx, id, now, Some(1), by, Details::Reopened(reopened))?;
     issues::save(tx, &issue)?;
     enqueue_page(tx, config, id, &page, now)?;
     Ok(issue)

@@ -8,7 +8,7 @@ use rusqlite::Transaction;
 use crate::config::Config;
 use crate::engine::sla::{self, Change};
 use crate::engine::{self, Page};
-use crate::model::{Issue, Ts};
+use crate::model::{Excerpt, Issue, Ts};
 use crate::store::issues;
 
 /// A page a check took.
@@ -62,7 +62,7 @@ pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
     let mut decided = Decided::default();
     // Live config: a chain whose schedule changed gets its open issues'
     // due times recomputed once; a chain that vanished leaves orphans.
-    for (name, fingerprint) in issues::chain_fingerprints(tx)? {
+    for issues::ChainRecord { name, fingerprint } in issues::chain_fingerprints(tx)? {
         match config.chain(&name) {
             Some(chain) => {
                 let current = chain.fingerprint();
@@ -92,7 +92,10 @@ pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
                 }
             }
             None => {
-                let (ids, count) = issues::unresolved_ids(tx, &name, ORPHAN_IDS_SHOWN)?;
+                let Excerpt {
+                    items: ids,
+                    total: count,
+                } = issues::unresolved_ids(tx, &name, ORPHAN_IDS_SHOWN)?;
                 if count > 0 {
                     // Forget the fingerprint: when the chain comes back, its
                     // issues' due times are recomputed (they are parked

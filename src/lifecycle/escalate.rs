@@ -3,15 +3,14 @@
 
 use anyhow::Result;
 use rusqlite::Transaction;
-use serde_json::json;
 
 use crate::config::Config;
 use crate::engine::sla::{self, Change, Target};
 use crate::engine::{Action, Decision, Page, Ts};
-use crate::model::time::rfc3339;
-use crate::store::{events, issues, EventKind, Issue, Notice, OwnerKind};
+use crate::model::event::{AckExpired, Capped, Details, Escalated, SlaChanged};
+use crate::store::{issues, Issue, Notice, OwnerKind};
 
-use super::{earliest, enqueue, enqueue_page, request_task, role_at, SYSTEM};
+use super::{earliest, enqueue, enqueue_page, record, request_task, role_at, SYSTEM};
 
 /// What applying a decision did.
 #[derive(Debug, Default)]
@@ -36,19 +35,20 @@ pub fn apply(
                 let from = std::mem::take(&mut issue.owner);
                 issue.owner = role_at(config, &issue.chain, issue.esc.level);
                 issue.owner_kind = OwnerKind::Role;
-                events::append(
+                let lapsed = AckExpired {
+                    acked_by: issue.acked_by.clone(),
+                    owner_from: from,
+                    owner_to: issue.owner.clone(),
+                    recorded_at: now,
+                };
+                let level = Some(issue.esc.level);
+                record(
                     tx,
                     issue.id,
                     *at,
-                    EventKind::AckExpired,
-                    Some(issue.esc.level),
+                    level,
                     SYSTEM,
-                    &json!({
-                        "acked_by": issue.acked_by,
-                        "owner_from": from,
-                        "owner_to": issue.owner,
-                        "recorded_at": rfc3339(now),
-                    }),
+                    Details::AckExpired(lapsed),
                 )?;
                 issue.acked_by = None;
             }
@@ -57,20 +57,20 @@ pub fn apply(
                 if issue.owner_kind == OwnerKind::Role {
                     issue.owner = role_at(config, &issue.chain, *to);
                 }
-                events::append(
+                let capped = Capped {
+                    from_level: *from,
+                    to_level: *to,
+                    reason: "chain has fewer levels now".to_string(),
+                    owner_from,
+                    owner_to: issue.owner.clone(),
+                };
+                record(
                     tx,
                     issue.id,
                     now,
-                    EventKind::Capped,
                     Some(*to),
                     SYSTEM,
-                    &json!({
-                        "from_level": from,
-                        "to_level": to,
-                        "reason": "chain has fewer levels now",
-                        "owner_from": owner_from,
-                        "owner_to": issue.owner,
-                    }),
+                    Details::Capped(capped),
                 )?;
             }
             Action::Page(page) => {
@@ -83,23 +83,17 @@ pub fn apply(
                     issue.owner_kind = OwnerKind::Role;
                 }
                 let late = now - page.due_at;
-                events::append(
-                    tx,
-                    issue.id,
-                    now,
-                    EventKind::Escalated,
-                    Some(page.level),
-                    SYSTEM,
-                    &json!({
-                        "role": page.role,
-                        "repeat": page.repeat,
-                        "epoch": page.epoch,
-                        "due_at": rfc3339(page.due_at),
-                        "late_seconds": late.num_seconds(),
-                        "owner_from": owner_from,
-                        "owner_to": issue.owner,
-                    }),
-                )?;
+                let escalated = Escalated {
+                    role: page.role.clone(),
+                    repeat: page.repeat,
+                    epoch: page.epoch,
+                    due_at: page.due_at,
+                    late_seconds: late.num_seconds(),
+                    owner_from,
+                    owner_to: issue.owner.clone(),
+                };
+                let details = Details::Escalated(escalated);
+                record(tx, issue.id, now, Some(page.level), SYSTEM, details)?;
                 enqueue_page(tx, config, issue.id, page, now)?;
                 if page.repeat == 0 {
                     request_task(tx, config, issue, page, now)?;
@@ -110,7 +104,7 @@ pub fn apply(
         }
     }
     issue.esc = decision.state.clone();
-    let (changes, clocks) = sla::tick(&issue.sla, now);
+    let sla::Walked { changes, clocks } = sla::tick(&issue.sla, now);
     record_sla(tx, issue, &changes, now, Some(config))?;
     issue.sla = clocks;
     issue.next_due_at = earliest(decision.next_due, sla::next_due(&issue.sla));
@@ -134,26 +128,31 @@ pub(super) fn record_sla(
     notify: Option<&Config>,
 ) -> Result<()> {
     for change in changes {
-        let (kind, state, due_at) = match *change {
-            Change::AtRisk { due_at, .. } => (EventKind::AtRisk, sla::State::AtRisk, due_at),
-            Change::Breached { at, .. } => (EventKind::Breached, sla::State::Breached, at),
-            Change::Met { due_at, .. } => (EventKind::SlaMet, sla::State::Met, due_at),
+        let (state, due_at) = match *change {
+            Change::AtRisk { due_at, .. } => (sla::State::AtRisk, due_at),
+            Change::Breached { at, .. } => (sla::State::Breached, at),
+            Change::Met { due_at, .. } => (sla::State::Met, due_at),
         };
         let target = change.target();
-        events::append(
+        let details = SlaChanged {
+            target: target.as_str().to_string(),
+            due_at,
+            left_seconds: (due_at - change.at()).num_seconds(),
+            owner: issue.owner.clone(),
+            recorded_at: now,
+        };
+        let details = match state {
+            sla::State::AtRisk => Details::AtRisk(details),
+            sla::State::Breached => Details::Breached(details),
+            _ => Details::SlaMet(details),
+        };
+        record(
             tx,
             issue.id,
             change.at(),
-            kind,
             Some(issue.esc.level),
             SYSTEM,
-            &json!({
-                "target": target.as_str(),
-                "due_at": rfc3339(due_at),
-                "left_seconds": (due_at - change.at()).num_seconds(),
-                "owner": issue.owner,
-                "recorded_at": rfc3339(now),
-            }),
+            details,
         )?;
         let Some(config) = notify else { continue };
         if state == sla::State::Met {
@@ -192,7 +191,7 @@ pub(super) fn settle_sla(
     targets: &[Target],
     now: Ts,
 ) -> Result<()> {
-    let (changes, clocks) = sla::settle(&issue.sla, targets, now);
+    let sla::Walked { changes, clocks } = sla::settle(&issue.sla, targets, now);
     record_sla(tx, issue, &changes, now, None)?;
     issue.sla = clocks;
     Ok(())

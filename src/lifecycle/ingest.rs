@@ -4,13 +4,14 @@
 
 use anyhow::Result;
 use rusqlite::Transaction;
-use serde_json::json;
+use serde_json::Value;
 
-use crate::config::{Config, RouteInput};
-use crate::lifecycle::{self, Filing};
+use crate::config::{Config, RouteInput, RouteMatch};
+use crate::lifecycle::{self, record, Filing};
+use crate::model::event::{Deduplicated, Details, Updated};
 use crate::model::ticket::{Kind, TicketEvent};
-use crate::model::{Edge, EventKind, Issue, OwnerKind, Status, Ts};
-use crate::store::{events, ingested, issues};
+use crate::model::{Edge, Issue, OwnerKind, Status, Ts};
+use crate::store::{ingested, issues};
 
 /// What one event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,15 +60,12 @@ fn apply_inner(
             Some(mut issue) if issue.esc.status != Status::Resolved => {
                 issue.edge.dedup_count += 1;
                 let changed = merge(&mut issue, ev);
-                events::append(
-                    tx,
-                    issue.id,
-                    at.max(issue.created_at),
-                    EventKind::Deduplicated,
-                    Some(issue.esc.level),
-                    &actor,
-                    &json!({ "count": issue.edge.dedup_count, "changed": changed }),
-                )?;
+                let details = Details::Deduplicated(Deduplicated {
+                    count: issue.edge.dedup_count,
+                    changed,
+                });
+                let (when, level) = (at.max(issue.created_at), Some(issue.esc.level));
+                record(tx, issue.id, when, level, &actor, details)?;
                 issues::save(tx, &issue)?;
                 Ok(Ok(Effect::Deduplicated(issue.id)))
             }
@@ -82,15 +80,10 @@ fn apply_inner(
             let mut changed = merge(&mut issue, ev);
             let when = at.max(issue.created_at);
             if !changed.is_empty() {
-                events::append(
-                    tx,
-                    issue.id,
-                    when,
-                    EventKind::Updated,
-                    Some(issue.esc.level),
-                    &actor,
-                    &json!({ "changed": changed }),
-                )?;
+                let details = Details::Updated(Updated {
+                    changed: changed.clone(),
+                });
+                record(tx, issue.id, when, Some(issue.esc.level), &actor, details)?;
                 issues::save(tx, &issue)?;
             }
             if let Some(who) = &ev.assignee {
@@ -178,7 +171,7 @@ fn create(
                 tags: &tags,
                 title,
             };
-            let Some((_, route)) = config.route(&input) else {
+            let Some(RouteMatch { route, .. }) = config.route(&input) else {
                 return Ok(Err(format!(
                     "no route matches (source {}, priority {}, tags [{}]) and the event \
                      names no chain; add a catch-all [[routes]]",
@@ -195,7 +188,7 @@ fn create(
     };
     let mut details = ev.extra.clone();
     if let Some(status) = &ev.status {
-        details.insert("status".into(), json!(status));
+        details.insert("status".into(), Value::from(status.clone()));
     }
     let filing = Filing {
         title,
@@ -244,7 +237,7 @@ fn merge(issue: &mut Issue, ev: &TicketEvent) -> Vec<String> {
     }
     let mut extra = ev.extra.clone();
     if let Some(status) = &ev.status {
-        extra.insert("status".into(), json!(status));
+        extra.insert("status".into(), Value::from(status.clone()));
     }
     for (k, v) in extra {
         if issue.edge.details.get(&k) != Some(&v) {

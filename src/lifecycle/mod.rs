@@ -5,15 +5,13 @@
 
 use anyhow::Result;
 use rusqlite::Transaction;
-use serde_json::json;
 
 use crate::config::{Chain, Config};
 use crate::engine::sla::{self};
 use crate::engine::{self, Page, Ts};
 use crate::error::no_such_issue;
-use crate::store::{
-    events, issues, outbox, Edge, EventKind, Issue, NewDelivery, NewIssue, Notice, OwnerKind,
-};
+use crate::model::event::{Created, Details, Handover, NewEvent};
+use crate::store::{events, issues, outbox, Edge, Issue, NewDelivery, NewIssue, Notice, OwnerKind};
 
 mod act;
 mod check;
@@ -53,7 +51,7 @@ pub fn create(
     actor: &str,
     now: Ts,
 ) -> Result<Issue> {
-    let (esc, page) = engine::start(chain, now, 0);
+    let engine::Started { state: esc, page } = engine::start(chain, now, 0);
     let clocks = sla::start(&chain.sla, now);
     let next_due = earliest(engine::next_due(&esc, chain), sla::next_due(&clocks));
     issues::ensure_chain(tx, &chain.name, &chain.fingerprint())?;
@@ -72,35 +70,27 @@ pub fn create(
             edge: &filing.edge,
         },
     )?;
-    let mut details = json!({
-        "chain": chain.name,
-        "title": filing.title,
-        "ref": filing.external_ref,
-        "owner": page.role,
-    });
-    if let Some(source) = &filing.edge.source {
-        details["source"] = json!(source);
-        details["external_id"] = json!(filing.edge.external_id);
-    }
-    if let Some(route) = &filing.edge.route {
-        details["route"] = json!(route);
-    }
-    events::append(tx, id, now, EventKind::Created, Some(1), actor, &details)?;
+    let created = Created {
+        chain: chain.name.clone(),
+        title: filing.title.to_string(),
+        external_ref: filing.external_ref.map(str::to_string),
+        owner: page.role.clone(),
+        source: filing.edge.source.clone(),
+        external_id: filing.edge.external_id.clone(),
+        route: filing.edge.route.clone(),
+    };
+    record(tx, id, now, Some(1), actor, Details::Created(created))?;
     enqueue_page(tx, config, id, &page, now)?;
     let mut issue =
         issues::get(tx, id)?.ok_or_else(|| anyhow::anyhow!("issue {id} vanished after insert"))?;
     if let Some(owner) = filing.owner {
         issue.owner = owner.to_string();
         issue.owner_kind = OwnerKind::Person;
-        events::append(
-            tx,
-            id,
-            now,
-            EventKind::Assigned,
-            Some(1),
-            actor,
-            &json!({ "owner_from": page.role, "owner_to": owner }),
-        )?;
+        let handover = Handover {
+            owner_from: page.role.clone(),
+            owner_to: owner.to_string(),
+        };
+        record(tx, id, now, Some(1), actor, Details::Assigned(handover))?;
         issues::save(tx, &issue)?;
     }
     Ok(issue)
@@ -172,6 +162,27 @@ pub(super) fn role_at(config: &Config, chain: &str, level: u32) -> String {
         .and_then(|c| c.level(level))
         .map(|l| l.role.clone())
         .unwrap_or_default()
+}
+
+/// Append one event to the issue's audit trail.
+pub fn record(
+    tx: &Transaction,
+    issue_id: i64,
+    at: Ts,
+    level: Option<u32>,
+    actor: &str,
+    details: Details,
+) -> Result<()> {
+    events::append(
+        tx,
+        &NewEvent {
+            issue_id,
+            at,
+            level,
+            actor,
+            details,
+        },
+    )
 }
 
 /// Fetch an issue or fail with "unknown issue" (exit 4).

@@ -7,13 +7,12 @@
 use anyhow::Result;
 use chrono::TimeDelta;
 use rusqlite::Transaction;
-use serde_json::json;
 
-use super::SYSTEM;
-use crate::model::time::rfc3339;
-use crate::model::{Delivery, EventKind, Notice, Task, Ts};
+use super::{record as record_event, SYSTEM};
+use crate::model::event::{DeliveryFailed, Details, Notified, Sent, TaskClosed, TaskCreated};
+use crate::model::{Delivery, Notice, Task, Ts};
 use crate::notify::SendError;
-use crate::store::{events, issues, outbox};
+use crate::store::{issues, outbox};
 
 /// Backoff before attempt `attempts + 1`: 30 s, 1 min, 2 min … capped at 1 h.
 pub fn backoff(attempts: u32) -> TimeDelta {
@@ -58,113 +57,119 @@ pub fn record(
     task: Option<&Task>,
     pass: &Pass,
 ) -> Result<Recorded> {
-    let (owner, now, max_attempts) = (pass.owner, pass.now, pass.max_attempts);
-    let base = json!({
-        "notice": d.notice.as_str(),
-        "channel": d.channel,
-        "target": d.target,
-        "role": d.role,
-        "epoch": d.epoch,
-        "repeat": d.repeat,
-        "attempt": d.attempts + 1,
-    });
-    // Deliveries to subscribers are not issue history (and logging them
-    // would feed a subscription to `notified` with its own deliveries).
-    let log = d.notice != Notice::Event;
     match result {
-        Ok(()) => {
-            if !outbox::mark_sent(tx, d.id, owner, now)? {
-                // Another deliverer took the row over when our lease ran
-                // out; it records the row, not us.
-                return Ok(Recorded::NotOurs);
-            }
-            if !log {
-                return Ok(Recorded::Sent);
-            }
-            if let (Notice::TaskCreate, Some(t)) = (d.notice, task) {
-                issues::set_task(tx, d.issue_id, t)?;
-                let details = json!({ "tracker": d.target, "key": t.key, "url": t.url });
-                events::append(
-                    tx,
-                    d.issue_id,
-                    now,
-                    EventKind::TaskCreated,
-                    (d.level > 0).then_some(d.level),
-                    SYSTEM,
-                    &details,
-                )?;
-                return Ok(Recorded::Sent);
-            }
-            if d.notice == Notice::TaskClose {
-                let key = d.task.as_ref().map(|t| t.key.clone());
-                let details = json!({ "tracker": d.target, "key": key });
-                events::append(
-                    tx,
-                    d.issue_id,
-                    now,
-                    EventKind::TaskClosed,
-                    None,
-                    SYSTEM,
-                    &details,
-                )?;
-                return Ok(Recorded::Sent);
-            }
-            let mut details = base;
-            details["late_seconds"] = json!((now - d.due_at).num_seconds());
-            events::append(
+        Ok(()) => record_sent(tx, d, task, pass),
+        Err(e) => record_failed(tx, d, e, pass),
+    }
+}
+
+/// Deliveries to subscribers are not issue history (and logging them would
+/// feed a subscription to `notified` with its own deliveries).
+fn logged(d: &Delivery) -> bool {
+    d.notice != Notice::Event
+}
+
+/// The row as its delivery events name it.
+fn sent_of(d: &Delivery) -> Sent {
+    Sent {
+        notice: d.notice.as_str().to_string(),
+        channel: d.channel.clone(),
+        target: d.target.clone(),
+        role: d.role.clone(),
+        epoch: d.epoch,
+        repeat: d.repeat,
+        attempt: d.attempts + 1,
+    }
+}
+
+/// Level 0 marks rows that belong to no level (tasks, events).
+fn level_of(d: &Delivery) -> Option<u32> {
+    (d.level > 0).then_some(d.level)
+}
+
+fn record_sent(
+    tx: &Transaction,
+    d: &Delivery,
+    task: Option<&Task>,
+    pass: &Pass,
+) -> Result<Recorded> {
+    let now = pass.now;
+    if !outbox::mark_sent(tx, d.id, pass.owner, now)? {
+        // Another deliverer took the row over when our lease ran out; it
+        // records the row, not us.
+        return Ok(Recorded::NotOurs);
+    }
+    if !logged(d) {
+        return Ok(Recorded::Sent);
+    }
+    let details = match (d.notice, task) {
+        (Notice::TaskCreate, Some(t)) => {
+            issues::set_task(tx, d.issue_id, t)?;
+            Details::TaskCreated(TaskCreated {
+                tracker: d.target.clone(),
+                key: t.key.clone(),
+                url: t.url.clone(),
+            })
+        }
+        (Notice::TaskClose, _) => {
+            let key = d.task.as_ref().map(|t| t.key.clone());
+            let closed = TaskClosed {
+                tracker: d.target.clone(),
+                key,
+            };
+            record_event(
                 tx,
                 d.issue_id,
                 now,
-                EventKind::Notified,
-                (d.level > 0).then_some(d.level),
+                None,
                 SYSTEM,
-                &details,
+                Details::TaskClosed(closed),
             )?;
-            Ok(Recorded::Sent)
+            return Ok(Recorded::Sent);
         }
-        Err(e) => {
-            let attempts = d.attempts + 1;
-            let (reason, retry_at) = match e {
-                SendError::Temporary(m, after) if attempts < max_attempts => {
-                    let mut wait = backoff(attempts);
-                    if let Some(after) = after.and_then(|a| TimeDelta::from_std(a).ok()) {
-                        wait = wait.max(after.min(TimeDelta::hours(6)));
-                    }
-                    (m.clone(), Some(now + wait))
-                }
-                SendError::Temporary(m, _) => {
-                    (format!("{m} (gave up after {attempts} attempts)"), None)
-                }
-                SendError::Permanent(m) => (m.clone(), None),
-            };
-            if !outbox::mark_failed(tx, d.id, owner, &reason, retry_at)? {
-                return Ok(Recorded::NotOurs);
+        _ => Details::Notified(Notified {
+            sent: sent_of(d),
+            late_seconds: (now - d.due_at).num_seconds(),
+        }),
+    };
+    record_event(tx, d.issue_id, now, level_of(d), SYSTEM, details)?;
+    Ok(Recorded::Sent)
+}
+
+fn record_failed(tx: &Transaction, d: &Delivery, e: &SendError, pass: &Pass) -> Result<Recorded> {
+    let now = pass.now;
+    let attempts = d.attempts + 1;
+    let (reason, retry_at) = match e {
+        SendError::Temporary(m, after) if attempts < pass.max_attempts => {
+            let mut wait = backoff(attempts);
+            if let Some(after) = after.and_then(|a| TimeDelta::from_std(a).ok()) {
+                wait = wait.max(after.min(TimeDelta::hours(6)));
             }
-            if log {
-                let mut details = base;
-                details["error"] = json!(reason);
-                details["retry_at"] = json!(retry_at.map(rfc3339));
-                details["dead"] = json!(retry_at.is_none());
-                events::append(
-                    tx,
-                    d.issue_id,
-                    now,
-                    EventKind::DeliveryFailed,
-                    (d.level > 0).then_some(d.level),
-                    SYSTEM,
-                    &details,
-                )?;
-            }
-            let failed = Failed {
-                issue_id: d.issue_id,
-                channel: format!("{} {}", d.channel, d.target),
-                error: reason,
-            };
-            Ok(if retry_at.is_some() {
-                Recorded::Retrying(failed)
-            } else {
-                Recorded::Dead(failed)
-            })
+            (m.clone(), Some(now + wait))
         }
+        SendError::Temporary(m, _) => (format!("{m} (gave up after {attempts} attempts)"), None),
+        SendError::Permanent(m) => (m.clone(), None),
+    };
+    if !outbox::mark_failed(tx, d.id, pass.owner, &reason, retry_at)? {
+        return Ok(Recorded::NotOurs);
     }
+    if logged(d) {
+        let details = Details::DeliveryFailed(DeliveryFailed {
+            sent: sent_of(d),
+            error: reason.clone(),
+            retry_at,
+            dead: retry_at.is_none(),
+        });
+        record_event(tx, d.issue_id, now, level_of(d), SYSTEM, details)?;
+    }
+    let failed = Failed {
+        issue_id: d.issue_id,
+        channel: format!("{} {}", d.channel, d.target),
+        error: reason,
+    };
+    Ok(if retry_at.is_some() {
+        Recorded::Retrying(failed)
+    } else {
+        Recorded::Dead(failed)
+    })
 }

@@ -3,10 +3,11 @@
 
 use anyhow::Result;
 use rusqlite::Transaction;
-use serde_json::json;
 
 use crate::config::Config;
 use crate::engine::{Page, Ts};
+use crate::model::delivery::TaskWork;
+use crate::model::event::Details;
 use crate::model::time::rfc3339;
 use crate::store::{events, issues, outbox, Issue, NewDelivery, Notice};
 
@@ -66,13 +67,12 @@ pub(super) fn request_task(
     }
     body.push_str("\nLevel history:\n");
     for e in events::for_issue(tx, issue.id)? {
-        if e.kind == "created" || e.kind == "escalated" {
-            let role = e
-                .details
-                .get("role")
-                .or_else(|| e.details.get("owner"))
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("");
+        let role = match &e.details {
+            Details::Created(c) => Some(&c.owner),
+            Details::Escalated(x) => Some(&x.role),
+            _ => None,
+        };
+        if let Some(role) = role {
             body.push_str(&format!(
                 "- {} level {} {role}\n",
                 rfc3339(e.at),
@@ -87,12 +87,13 @@ pub(super) fn request_task(
         "\nTimeline: `escalate show {}`. Resolving the issue in escalate closes this task.\n",
         issue.id
     ));
-    let payload = json!({
-        "marker": format!("escalate-{}-{}", issues::instance(tx)?, issue.id),
-        "title": format!("[escalate #{}] {}", issue.id, issue.title),
-        "body": body,
-    })
-    .to_string();
+    let payload = TaskWork {
+        marker: format!("escalate-{}-{}", issues::instance(tx)?, issue.id),
+        title: format!("[escalate #{}] {}", issue.id, issue.title),
+        body,
+        comment: String::new(),
+    }
+    .to_payload();
     outbox::enqueue(
         tx,
         &NewDelivery {

@@ -78,3 +78,56 @@ pub struct Delivery {
     /// The issue's engineering task, when one was created.
     pub task: Option<Task>,
 }
+
+/// What an outbox row for task work carries (its `payload`): the task to
+/// create, or the comment to close it with. Stored as JSON; fields that do
+/// not apply are empty.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct TaskWork {
+    /// Found in an existing task's body: makes creation idempotent.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub marker: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub body: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+}
+
+impl TaskWork {
+    pub fn to_payload(&self) -> String {
+        // A struct of strings always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Read a stored payload; one that does not parse reads as empty (the
+    /// tracker then refuses it and the row fails with its reason).
+    pub fn from_payload(payload: Option<&str>) -> TaskWork {
+        payload
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod task_work_tests {
+    use super::TaskWork;
+
+    #[test]
+    fn payload_keeps_the_stored_field_names() {
+        let w = TaskWork {
+            comment: "done".into(),
+            ..TaskWork::default()
+        };
+        assert_eq!(w.to_payload(), r#"{"comment":"done"}"#);
+        let old = r#"{"marker":"m","title":"t","body":"b"}"#;
+        let read = TaskWork::from_payload(Some(old));
+        assert_eq!((read.marker.as_str(), read.body.as_str()), ("m", "b"));
+        assert_eq!(
+            TaskWork::from_payload(Some("not json")),
+            TaskWork::default()
+        );
+    }
+}

@@ -1,8 +1,13 @@
-//! The audit trail's vocabulary: every kind of event and an event as read
-//! back from the log.
+//! The audit trail's vocabulary: every kind of event, with typed details
+//! per kind. Events are written and read through [`Details`]; the JSON
+//! stored in `events.details` is its serde form, so the report's SQL
+//! (`json_extract(details, '$.target')`, `'$.channel'`) and `show` read the
+//! same field names (a test in this module pins the ones SQL reads).
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::time::rfc3339_serde;
 use super::Ts;
 
 /// Kinds of events. Stored as their snake_case names.
@@ -56,6 +61,10 @@ impl EventKind {
         EventKind::TaskClosed,
     ];
 
+    pub fn parse(s: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Created => "created",
@@ -79,29 +88,383 @@ impl EventKind {
     }
 }
 
+/// Why and how an owner changed hands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Handover {
+    pub owner_from: String,
+    pub owner_to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Created {
+    pub chain: String,
+    pub title: String,
+    #[serde(rename = "ref")]
+    pub external_ref: Option<String>,
+    /// The role that owns it first (level 1).
+    pub owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Escalated {
+    pub role: String,
+    pub repeat: u32,
+    pub epoch: u32,
+    #[serde(with = "rfc3339_serde")]
+    pub due_at: Ts,
+    pub late_seconds: i64,
+    pub owner_from: String,
+    pub owner_to: String,
+}
+
+/// One outbox row as the delivery events name it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Sent {
+    pub notice: String,
+    pub channel: String,
+    pub target: String,
+    pub role: String,
+    pub epoch: u32,
+    pub repeat: u32,
+    pub attempt: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notified {
+    #[serde(flatten)]
+    pub sent: Sent,
+    pub late_seconds: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryFailed {
+    #[serde(flatten)]
+    pub sent: Sent,
+    pub error: String,
+    #[serde(with = "rfc3339_serde::option")]
+    pub retry_at: Option<Ts>,
+    /// No more attempts: a human has to look.
+    pub dead: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Acknowledged {
+    pub owner_from: String,
+    pub owner_to: String,
+    /// When escalation resumes unless resolved (the chain's ack timeout).
+    #[serde(with = "rfc3339_serde::option")]
+    pub ack_expires_at: Option<Ts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AckExpired {
+    pub acked_by: Option<String>,
+    pub owner_from: String,
+    pub owner_to: String,
+    #[serde(with = "rfc3339_serde")]
+    pub recorded_at: Ts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Capped {
+    pub from_level: u32,
+    pub to_level: u32,
+    pub reason: String,
+    pub owner_from: String,
+    pub owner_to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Resolved {
+    pub note: Option<String>,
+    pub owner: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Reopened {
+    pub epoch: u32,
+    pub owner: String,
+}
+
+/// An SLA clock's change (at risk, breached, met).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlaChanged {
+    /// `response` or `resolution`.
+    pub target: String,
+    #[serde(with = "rfc3339_serde")]
+    pub due_at: Ts,
+    /// Time left at the change (negative: past the deadline).
+    pub left_seconds: i64,
+    pub owner: String,
+    #[serde(with = "rfc3339_serde")]
+    pub recorded_at: Ts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Updated {
+    /// Names of the fields that changed.
+    pub changed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Deduplicated {
+    /// Times the ticket was created again while open.
+    pub count: u32,
+    pub changed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct TaskCreated {
+    pub tracker: String,
+    pub key: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct TaskClosed {
+    pub tracker: String,
+    pub key: Option<String>,
+}
+
+/// An event's typed details: one variant per [`EventKind`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Details {
+    Created(Created),
+    Escalated(Escalated),
+    Notified(Notified),
+    DeliveryFailed(DeliveryFailed),
+    Acknowledged(Acknowledged),
+    AckExpired(AckExpired),
+    Assigned(Handover),
+    Capped(Capped),
+    Resolved(Resolved),
+    Reopened(Reopened),
+    AtRisk(SlaChanged),
+    Breached(SlaChanged),
+    SlaMet(SlaChanged),
+    Updated(Updated),
+    Deduplicated(Deduplicated),
+    TaskCreated(TaskCreated),
+    TaskClosed(TaskClosed),
+    /// Details that do not fit their kind's shape (written by hand, or by a
+    /// version of escalate with other fields): kept as they are, never an
+    /// error, so a timeline always prints.
+    Other(EventKind, Value),
+}
+
+impl Details {
+    pub fn kind(&self) -> EventKind {
+        use EventKind as K;
+        match self {
+            Details::Created(_) => K::Created,
+            Details::Escalated(_) => K::Escalated,
+            Details::Notified(_) => K::Notified,
+            Details::DeliveryFailed(_) => K::DeliveryFailed,
+            Details::Acknowledged(_) => K::Acknowledged,
+            Details::AckExpired(_) => K::AckExpired,
+            Details::Assigned(_) => K::Assigned,
+            Details::Capped(_) => K::Capped,
+            Details::Resolved(_) => K::Resolved,
+            Details::Reopened(_) => K::Reopened,
+            Details::AtRisk(_) => K::AtRisk,
+            Details::Breached(_) => K::Breached,
+            Details::SlaMet(_) => K::SlaMet,
+            Details::Updated(_) => K::Updated,
+            Details::Deduplicated(_) => K::Deduplicated,
+            Details::TaskCreated(_) => K::TaskCreated,
+            Details::TaskClosed(_) => K::TaskClosed,
+            Details::Other(kind, _) => *kind,
+        }
+    }
+
+    /// The stored (and streamed) JSON form.
+    pub fn to_json(&self) -> Value {
+        let v = match self {
+            Details::Created(d) => serde_json::to_value(d),
+            Details::Escalated(d) => serde_json::to_value(d),
+            Details::Notified(d) => serde_json::to_value(d),
+            Details::DeliveryFailed(d) => serde_json::to_value(d),
+            Details::Acknowledged(d) => serde_json::to_value(d),
+            Details::AckExpired(d) => serde_json::to_value(d),
+            Details::Assigned(d) => serde_json::to_value(d),
+            Details::Capped(d) => serde_json::to_value(d),
+            Details::Resolved(d) => serde_json::to_value(d),
+            Details::Reopened(d) => serde_json::to_value(d),
+            Details::AtRisk(d) | Details::Breached(d) | Details::SlaMet(d) => {
+                serde_json::to_value(d)
+            }
+            Details::Updated(d) => serde_json::to_value(d),
+            Details::Deduplicated(d) => serde_json::to_value(d),
+            Details::TaskCreated(d) => serde_json::to_value(d),
+            Details::TaskClosed(d) => serde_json::to_value(d),
+            Details::Other(_, v) => Ok(v.clone()),
+        };
+        // Plain structs of strings and numbers always serialize.
+        v.unwrap_or(Value::Null)
+    }
+
+    /// Read stored details back as their kind's shape ([`Details::Other`]
+    /// when they do not fit).
+    pub fn from_json(kind: EventKind, v: Value) -> Details {
+        fn typed<T: serde::de::DeserializeOwned>(
+            v: &Value,
+            wrap: impl FnOnce(T) -> Details,
+        ) -> Option<Details> {
+            T::deserialize(v).ok().map(wrap)
+        }
+        use EventKind as K;
+        let parsed = match kind {
+            K::Created => typed(&v, Details::Created),
+            K::Escalated => typed(&v, Details::Escalated),
+            K::Notified => typed(&v, Details::Notified),
+            K::DeliveryFailed => typed(&v, Details::DeliveryFailed),
+            K::Acknowledged => typed(&v, Details::Acknowledged),
+            K::AckExpired => typed(&v, Details::AckExpired),
+            K::Assigned => typed(&v, Details::Assigned),
+            K::Capped => typed(&v, Details::Capped),
+            K::Resolved => typed(&v, Details::Resolved),
+            K::Reopened => typed(&v, Details::Reopened),
+            K::AtRisk => typed(&v, Details::AtRisk),
+            K::Breached => typed(&v, Details::Breached),
+            K::SlaMet => typed(&v, Details::SlaMet),
+            K::Updated => typed(&v, Details::Updated),
+            K::Deduplicated => typed(&v, Details::Deduplicated),
+            K::TaskCreated => typed(&v, Details::TaskCreated),
+            K::TaskClosed => typed(&v, Details::TaskClosed),
+        };
+        parsed.unwrap_or(Details::Other(kind, v))
+    }
+}
+
+/// An event to append: what happened, to which issue, when and by whom.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent<'a> {
+    pub issue_id: i64,
+    pub at: Ts,
+    pub level: Option<u32>,
+    pub actor: &'a str,
+    pub details: Details,
+}
+
+/// An event as read back from the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub id: i64,
     pub issue_id: i64,
     pub at: Ts,
-    pub kind: String,
     pub level: Option<u32>,
     pub actor: String,
-    pub details: Value,
+    pub details: Details,
 }
 
 impl Event {
+    pub fn kind(&self) -> EventKind {
+        self.details.kind()
+    }
+
     /// The stream form shared by `escalate events` and subscriptions:
     /// `{id, issue_id, at, kind, level, actor, details}`, times RFC 3339 UTC.
     pub fn to_json(&self) -> Value {
         serde_json::json!({
             "id": self.id,
             "issue_id": self.issue_id,
-            "at": self.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-            "kind": self.kind,
+            "at": super::time::rfc3339(self.at),
+            "kind": self.kind().as_str(),
             "level": self.level,
             "actor": self.actor,
-            "details": self.details,
+            "details": self.details.to_json(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t() -> Ts {
+        chrono::Utc
+            .with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+            .single()
+            .expect("time")
+    }
+
+    /// The report's SQL reads `$.target` of SLA events and `$.channel` of
+    /// delivery failures: renaming either field must fail here, not print
+    /// an empty report.
+    #[test]
+    fn fields_the_report_sql_reads_are_written() {
+        let sla = Details::Breached(SlaChanged {
+            target: "response".into(),
+            due_at: t(),
+            left_seconds: 0,
+            owner: "tier1".into(),
+            recorded_at: t(),
+        });
+        assert_eq!(sla.to_json()["target"], "response");
+        let failed = Details::DeliveryFailed(DeliveryFailed {
+            sent: Sent {
+                channel: "slack".into(),
+                ..Sent::default()
+            },
+            error: "down".into(),
+            retry_at: None,
+            dead: true,
+        });
+        assert_eq!(failed.to_json()["channel"], "slack");
+    }
+
+    #[test]
+    fn details_round_trip_and_keep_their_field_names() {
+        let d = Details::Escalated(Escalated {
+            role: "lead".into(),
+            repeat: 0,
+            epoch: 1,
+            due_at: t(),
+            late_seconds: 60,
+            owner_from: "tier1".into(),
+            owner_to: "lead".into(),
+        });
+        let v = d.to_json();
+        assert_eq!(
+            v,
+            serde_json::json!({"role": "lead", "repeat": 0, "epoch": 1,
+                "due_at": "2026-11-02T09:00:00Z", "late_seconds": 60,
+                "owner_from": "tier1", "owner_to": "lead"})
+        );
+        assert_eq!(Details::from_json(EventKind::Escalated, v), d);
+        let created = Details::Created(Created {
+            chain: "c".into(),
+            title: "t".into(),
+            owner: "o".into(),
+            ..Created::default()
+        });
+        assert_eq!(
+            created.to_json(),
+            serde_json::json!({"chain": "c", "title": "t", "ref": null, "owner": "o"})
+        );
+    }
+
+    #[test]
+    fn details_of_another_shape_are_kept_not_lost() {
+        let odd = serde_json::json!({"role": 5});
+        let d = Details::from_json(EventKind::Escalated, odd.clone());
+        assert_eq!(d, Details::Other(EventKind::Escalated, odd.clone()));
+        assert_eq!(d.kind(), EventKind::Escalated);
+        assert_eq!(d.to_json(), odd);
+    }
+
+    #[test]
+    fn every_kind_parses_from_its_name() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(EventKind::parse("nope"), None);
     }
 }

@@ -12,8 +12,16 @@ pub mod time;
 
 pub use delivery::{Delivery, Notice, OutboxStatus};
 pub use escalation::{Escalation, Status};
-pub use event::{Event, EventKind};
+pub use event::{Details, Event, EventKind, NewEvent};
 pub use issue::{Edge, Issue, OwnerKind, Task};
 
 /// An instant. Always UTC inside; local time is for display and calendars.
 pub type Ts = chrono::DateTime<chrono::Utc>;
+
+/// The first few of a longer list, and how many there are in all ("#1, #2
+/// and 40 more").
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Excerpt<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}

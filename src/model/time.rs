@@ -34,3 +34,45 @@ pub fn human(d: TimeDelta) -> String {
     };
     format!("{sign}{body}")
 }
+
+/// Serde for instants as [`rfc3339`] strings, the form event details have
+/// always stored.
+pub mod rfc3339_serde {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::model::Ts;
+
+    pub fn serialize<S: Serializer>(t: &Ts, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::rfc3339(*t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Ts, D::Error> {
+        let s = String::deserialize(d)?;
+        chrono::DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(serde::de::Error::custom)
+    }
+
+    /// The same for optional instants (null when absent).
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        use crate::model::Ts;
+
+        pub fn serialize<S: Serializer>(t: &Option<Ts>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_str(&super::super::rfc3339(*t)),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Ts>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                None => Ok(None),
+                Some(s) => chrono::DateTime::parse_from_rfc3339(&s)
+                    .map(|t| Some(t.with_timezone(&chrono::Utc)))
+                    .map_err(serde::de::Error::custom),
+            }
+        }
+    }
+}

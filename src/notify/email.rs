@@ -100,7 +100,7 @@ pub fn send(
     let rcpt: Mailbox = to
         .parse()
         .map_err(|e| SendError::Permanent(format!("email to {to}: {e}")))?;
-    let (subject, body) = message::email(items, now, test);
+    let message::Email { subject, body } = message::email(items, now, test);
     let mail = Message::builder()
         .from(from)
         .to(rcpt)

@@ -93,9 +93,16 @@ fn summary(d: &Delivery, now: Ts) -> String {
     )
 }
 
+/// An email's subject and plain-text body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub subject: String,
+    pub body: String,
+}
+
 /// Email subject and plain-text body for a group of notifications to one
 /// address.
-pub fn email(items: &[&Delivery], now: Ts, test: bool) -> (String, String) {
+pub fn email(items: &[&Delivery], now: Ts, test: bool) -> Email {
     let tag = if test {
         "[escalate TEST]"
     } else {
@@ -132,7 +139,7 @@ pub fn email(items: &[&Delivery], now: Ts, test: bool) -> (String, String) {
         body.push_str(&format!("and {} more\n", items.len() - GROUP_CAP));
     }
     body.push_str("-- \nsent by escalate\n");
-    (subject, body)
+    Email { subject, body }
 }
 
 /// Slack incoming-webhook payload: `text` (notifications, fallbacks) and

@@ -1,36 +1,27 @@
 //! The append-only event log: every state change of an issue, with time,
-//! actor and JSON details. `show` prints it; reports are computed from it.
-
-use anyhow::Result;
-use rusqlite::{params, Transaction};
-use serde_json::Value;
+//! actor and typed details (stored as their JSON form). `show` prints it;
+//! reports are computed from it.
 
 use super::{ms, ts, SqlContext};
-use crate::model::Ts;
+use crate::model::event::{Details, NewEvent};
+use anyhow::Result;
+use rusqlite::{params, Transaction};
 
 pub use crate::model::event::{Event, EventKind};
 
-pub fn append(
-    tx: &Transaction,
-    issue_id: i64,
-    at: Ts,
-    kind: EventKind,
-    level: Option<u32>,
-    actor: &str,
-    details: &Value,
-) -> Result<()> {
+pub fn append(tx: &Transaction, e: &NewEvent) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO events (issue_id, at, kind, level, actor, details) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
     .and_then(|mut s| {
         s.execute(params![
-            issue_id,
-            ms(at),
-            kind.as_str(),
-            level,
-            actor,
-            details.to_string()
+            e.issue_id,
+            ms(e.at),
+            e.details.kind().as_str(),
+            e.level,
+            e.actor,
+            e.details.to_json().to_string()
         ])
     })
     .sql("appending event")?;
@@ -38,15 +29,23 @@ pub fn append(
 }
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
+    let kind: String = r.get(3)?;
+    let kind = EventKind::parse(&kind).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            3,
+            rusqlite::types::Type::Text,
+            format!("unknown event kind {kind:?}").into(),
+        )
+    })?;
     let details: String = r.get(6)?;
+    let details = serde_json::from_str(&details).unwrap_or(serde_json::Value::String(details));
     Ok(Event {
         id: r.get(0)?,
         issue_id: r.get(1)?,
         at: ts(r.get(2)?)?,
-        kind: r.get(3)?,
         level: r.get(4)?,
         actor: r.get(5)?,
-        details: serde_json::from_str(&details).unwrap_or(Value::String(details)),
+        details: Details::from_json(kind, details),
     })
 }
 

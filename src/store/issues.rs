@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension, Row, Transaction};
 use super::{ms, ts, ts_opt, SqlContext};
 pub use crate::model::issue::{Edge, Issue, OwnerKind, Task};
 use crate::model::sla::{self, Clock, Clocks};
-use crate::model::{Escalation, Status, Ts};
+use crate::model::{Escalation, Excerpt, Status, Ts};
 
 pub struct NewIssue<'a> {
     pub chain: &'a str,
@@ -288,14 +288,26 @@ pub fn set_next_due(tx: &Transaction, id: i64, next_due: Option<Ts>) -> Result<(
     Ok(())
 }
 
-/// Every chain name any issue has used, with the schedule fingerprint its
-/// issues were last computed with.
-pub fn chain_fingerprints(tx: &Transaction) -> Result<Vec<(String, Option<String>)>> {
+/// A chain some issue has used, with the schedule fingerprint its issues
+/// were last computed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainRecord {
+    pub name: String,
+    pub fingerprint: Option<String>,
+}
+
+/// Every chain name any issue has used.
+pub fn chain_fingerprints(tx: &Transaction) -> Result<Vec<ChainRecord>> {
     let mut stmt = tx
         .prepare_cached("SELECT name, fingerprint FROM chains ORDER BY name")
         .sql("reading chains")?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| {
+            Ok(ChainRecord {
+                name: r.get(0)?,
+                fingerprint: r.get(1)?,
+            })
+        })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading chains")?;
     Ok(rows)
@@ -322,7 +334,7 @@ pub fn set_fingerprint(tx: &Transaction, chain: &str, fingerprint: &str) -> Resu
 
 /// Ids of unresolved issues on a chain (for orphan reports), at most `limit`,
 /// and their total count.
-pub fn unresolved_ids(tx: &Transaction, chain: &str, limit: usize) -> Result<(Vec<i64>, u64)> {
+pub fn unresolved_ids(tx: &Transaction, chain: &str, limit: usize) -> Result<Excerpt<i64>> {
     let count: u64 = tx
         .prepare_cached("SELECT count(*) FROM issues WHERE chain = ?1 AND status <> 'resolved'")
         .and_then(|mut s| s.query_row([chain], |r| r.get::<_, i64>(0)))
@@ -337,7 +349,10 @@ pub fn unresolved_ids(tx: &Transaction, chain: &str, limit: usize) -> Result<(Ve
         .query_map(params![chain, limit as i64], |r| r.get(0))
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<i64>>>())
         .sql("reading chain issues")?;
-    Ok((ids, count))
+    Ok(Excerpt {
+        items: ids,
+        total: count,
+    })
 }
 
 /// Issues for `list`, newest last, at most `limit` (0: all), and the total

@@ -292,6 +292,8 @@ fn linear_graphql_errors_are_permanent_unless_rate_limited() {
         headers: vec![
             ("x-ratelimit-requests-remaining".into(), "0".into()),
             ("x-ratelimit-requests-reset".into(), reset_ms.to_string()),
+            // The reset is measured against the reply's own clock.
+            ("date".into(), chrono::Utc::now().to_rfc2822()),
         ],
         body: Some(
             json!({ "errors": [{ "message": "Rate limit exceeded", "extensions": { "code": "RATELIMITED" } }] })

@@ -44,7 +44,7 @@ mod github;
 mod jira;
 mod linear;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -436,6 +436,11 @@ fn authorize(t: &TrackerConfig, req: RequestBuilder) -> RequestBuilder {
 /// When to try again: Retry-After (seconds or an HTTP date), else GitHub's
 /// `x-ratelimit-reset` (epoch seconds) or Linear's
 /// `x-ratelimit-requests-reset` (epoch milliseconds) once exhausted.
+///
+/// Absolute times are measured against the reply's own `Date` header, as
+/// RFC 9110 intends: the delay is then right even when this host's clock
+/// (or a simulated `--now`) differs from the tracker's. Without a `Date`
+/// an absolute time is ignored and the usual backoff applies.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let get = |name: &str| {
         headers
@@ -443,11 +448,12 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64();
-    let until = |epoch_secs: f64| Some(Duration::from_secs_f64((epoch_secs - now).max(0.0).ceil()));
+    let date = get("date")
+        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
+        .map(|d| d.timestamp() as f64);
+    let until = |epoch_secs: f64| {
+        date.map(|now| Duration::from_secs_f64((epoch_secs - now).max(0.0).ceil()))
+    };
     if let Some(v) = get("retry-after") {
         if let Ok(secs) = v.parse::<u64>() {
             return Some(Duration::from_secs(secs));
@@ -559,23 +565,31 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("retry-after", "7".parse().expect("header"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let date = "Sun, 06 Nov 1994 08:49:37 GMT";
         let mut h = HeaderMap::new();
+        h.insert("retry-after", date.parse().expect("header"));
+        // No Date to measure against: the usual backoff applies.
+        assert_eq!(retry_after(&h), None);
         h.insert(
-            "retry-after",
-            "Sun, 06 Nov 1994 08:49:37 GMT".parse().expect("header"),
+            "date",
+            "Sun, 06 Nov 1994 08:48:37 GMT".parse().expect("header"),
         );
-        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(60)));
         let mut h = HeaderMap::new();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock")
-            .as_secs();
+        // 1994-11-06T08:49:37Z
+        let now = 784_111_777;
+        h.insert("date", date.parse().expect("header"));
         h.insert("x-ratelimit-remaining", "0".parse().expect("header"));
         h.insert(
             "x-ratelimit-reset",
             (now + 60).to_string().parse().expect("header"),
         );
-        let d = retry_after(&h).expect("delay");
-        assert!((58..=61).contains(&d.as_secs()), "{d:?}");
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(60)));
+        // A reset already past waits no longer.
+        h.insert(
+            "x-ratelimit-reset",
+            (now - 5).to_string().parse().expect("header"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
     }
 }

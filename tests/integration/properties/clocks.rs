@@ -55,13 +55,17 @@ fn record(changes: &[Change]) -> Vec<(Ts, Target, &'static str)> {
 fn ticks(mut clocks: Clocks, checks: &[Ts]) -> Result<(Vec<Change>, Clocks), TestCaseError> {
     let mut all = Vec::new();
     for &now in checks {
-        let (changes, next) = sla::tick(&clocks, now);
+        let sla::Walked {
+            changes,
+            clocks: next,
+        } = sla::tick(&clocks, now);
         all.extend(changes);
         if let Some(nd) = sla::next_due(&next) {
             prop_assert!(nd > now, "sla next_due {nd} not after {now}");
-            let (early, _) = sla::tick(&next, nd - TimeDelta::milliseconds(1));
+            let sla::Walked { changes: early, .. } =
+                sla::tick(&next, nd - TimeDelta::milliseconds(1));
             prop_assert!(early.is_empty(), "changes before next_due: {early:?}");
-            let (on, _) = sla::tick(&next, nd);
+            let sla::Walked { changes: on, .. } = sla::tick(&next, nd);
             prop_assert!(!on.is_empty(), "no change at next_due {nd}");
         }
         clocks = next;
@@ -182,7 +186,7 @@ proptest! {
             let now = at(ms);
             let targets: &[Target] = match what {
                 0 => {
-                    let (changes, next) = sla::tick(&clocks, now);
+                    let sla::Walked { changes, clocks: next } = sla::tick(&clocks, now);
                     all.extend(changes);
                     clocks = next;
                     continue;
@@ -190,7 +194,7 @@ proptest! {
                 1 => &[Target::Response],
                 _ => &[Target::Response, Target::Resolution],
             };
-            let (changes, next) = sla::settle(&clocks, targets, now);
+            let sla::Walked { changes, clocks: next } = sla::settle(&clocks, targets, now);
             for &target in targets {
                 let (Some(before), Some(after)) = (clocks.get(target), next.get(target)) else {
                     continue;

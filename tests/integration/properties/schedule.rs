@@ -110,7 +110,10 @@ struct Walk {
 }
 
 fn walk(chain: &Chain, checks: &[Ts], thorough: bool) -> Result<Walk, TestCaseError> {
-    let (mut state, first) = engine::start(chain, t0(), 0);
+    let engine::Started {
+        mut state,
+        page: first,
+    } = engine::start(chain, t0(), 0);
     let mut pages = vec![(first.epoch, first.level, first.repeat, first.due_at)];
     let mut next_due = engine::next_due(&state, chain);
     for &now in checks {
@@ -261,7 +264,7 @@ proptest! {
         chain in chains(),
         ops in ops(),
     ) {
-        let (mut state, first) = engine::start(&chain, t0(), 0);
+        let engine::Started { mut state, page: first } = engine::start(&chain, t0(), 0);
         // epoch → (first level, anchor)
         let mut anchors: HashMap<u32, (u32, Ts)> = HashMap::from([(0, (1, t0()))]);
         let mut paged: HashSet<(u32, u32, u32)> = HashSet::from([(0, 1, 0)]);
@@ -326,7 +329,7 @@ proptest! {
                 }
                 Op::Reopen => {
                     if state.status == Status::Resolved {
-                        let (s, page) = engine::start(&chain, now, state.epoch + 1);
+                        let engine::Started { state: s, page } = engine::start(&chain, now, state.epoch + 1);
                         prop_assert!(paged.insert((page.epoch, page.level, page.repeat)));
                         anchors.insert(page.epoch, (1, now));
                         last_in_epoch.insert(page.epoch, (page.level, page.repeat));

@@ -1,0 +1,165 @@
+//! The shapes serde reads from `chains.toml`, before any check. Every table
+//! denies unknown fields (a misspelt key is an error, not a silent default),
+//! and values a check may reject keep their [`Spanned`] position so the
+//! error can point at them.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub(super) chains: BTreeMap<String, Spanned<RawChain>>,
+    #[serde(default)]
+    pub(super) roles: BTreeMap<String, Spanned<RawRole>>,
+    pub(super) email: Option<RawEmail>,
+    pub(super) delivery: Option<RawDelivery>,
+    pub(super) checker: Option<RawChecker>,
+    #[serde(default)]
+    pub(super) routes: Vec<Spanned<RawRoute>>,
+    #[serde(default)]
+    pub(super) trackers: BTreeMap<String, Spanned<RawTracker>>,
+    #[serde(default)]
+    pub(super) subscriptions: Vec<Spanned<RawSubscription>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChecker {
+    pub(super) expected_interval_minutes: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEmail {
+    pub(super) from: Spanned<String>,
+    pub(super) smtp: Spanned<RawSecret>,
+    pub(super) tls: Option<Spanned<String>>,
+    pub(super) username: Option<Spanned<RawSecret>>,
+    pub(super) password: Option<Spanned<RawSecret>>,
+    pub(super) ca_file: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDelivery {
+    pub(super) timeout_seconds: Option<Spanned<f64>>,
+    pub(super) concurrency: Option<Spanned<u32>>,
+    pub(super) max_attempts: Option<Spanned<u32>>,
+}
+
+/// `"literal"` or `{ env = "VAR" }`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawSecret {
+    Literal(String),
+    Env(EnvRef),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EnvRef {
+    pub(super) env: String,
+}
+
+/// A single value or a list of them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub(super) fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::One(t) => vec![t],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// Each value of a one-or-many field, with the field's span.
+pub(super) fn spread<T>(field: Option<Spanned<OneOrMany<T>>>) -> Vec<(T, Range<usize>)> {
+    match field {
+        None => Vec::new(),
+        Some(f) => {
+            let span = f.span();
+            f.into_inner()
+                .into_vec()
+                .into_iter()
+                .map(|v| (v, span.clone()))
+                .collect()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChain {
+    pub(super) description: Option<String>,
+    pub(super) levels: Vec<RawLevel>,
+    pub(super) repeat: Option<Spanned<u32>>,
+    pub(super) ack_timeout_hours: Option<Spanned<f64>>,
+    pub(super) response_hours: Option<Spanned<f64>>,
+    pub(super) resolution_hours: Option<Spanned<f64>>,
+    pub(super) at_risk: Option<Spanned<f64>>,
+    pub(super) at_risk_hours: Option<Spanned<f64>>,
+    pub(super) breach_notify: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLevel {
+    pub(super) level: Option<Spanned<i64>>,
+    pub(super) role: Spanned<String>,
+    pub(super) wait_hours: Spanned<f64>,
+    pub(super) create_task: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRoute {
+    pub(super) name: Option<String>,
+    pub(super) source: Option<OneOrMany<String>>,
+    pub(super) priority: Option<OneOrMany<String>>,
+    pub(super) tags: Option<OneOrMany<String>>,
+    pub(super) title: Option<Spanned<String>>,
+    pub(super) chain: Spanned<String>,
+    pub(super) owner: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTracker {
+    pub(super) kind: Spanned<String>,
+    pub(super) url: Spanned<String>,
+    pub(super) token: Spanned<RawSecret>,
+    pub(super) project: Spanned<String>,
+    pub(super) issue_type: Option<String>,
+    pub(super) email: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSubscription {
+    pub(super) url: Spanned<RawSecret>,
+    pub(super) secret: Option<Spanned<RawSecret>>,
+    pub(super) kinds: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRole {
+    pub(super) description: Option<String>,
+    pub(super) email: Option<Spanned<OneOrMany<String>>>,
+    pub(super) slack: Option<Spanned<OneOrMany<RawSecret>>>,
+    pub(super) webhook: Option<Spanned<OneOrMany<RawSecret>>>,
+    pub(super) webhook_secret: Option<Spanned<RawSecret>>,
+    /// Also print on the console (the default when a role has no contacts).
+    pub(super) console: Option<bool>,
+}

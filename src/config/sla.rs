@@ -1,0 +1,158 @@
+//! A chain's SLA keys → [`Sla`]: targets greater than 0, one way of saying
+//! "at risk", and `breach_notify` roles that exist. At-risk and breach
+//! settings without a target would never fire, so they are refused rather
+//! than ignored.
+
+use std::collections::BTreeMap;
+
+use chrono::TimeDelta;
+use toml::Spanned;
+
+use super::check::hours;
+use super::error::{ConfigError, Source};
+use super::raw::RawChain;
+use super::{AtRisk, Role, Sla};
+
+/// The SLA of chain `name`; `roles` are the ones `breach_notify` may name.
+pub(super) fn convert(
+    name: &str,
+    chain: &RawChain,
+    roles: &BTreeMap<String, Role>,
+    src: &Source,
+) -> Result<Sla, ConfigError> {
+    let response = target(name, chain.response_hours.as_ref(), "response_hours", src)?;
+    let resolution = target(
+        name,
+        chain.resolution_hours.as_ref(),
+        "resolution_hours",
+        src,
+    )?;
+    let has_target = response.is_some() || resolution.is_some();
+    let shortest = [response, resolution].into_iter().flatten().min();
+    let at_risk = at_risk(name, chain, shortest, src)?;
+    if (chain.at_risk.is_some() || chain.at_risk_hours.is_some()) && !has_target {
+        let span = chain
+            .at_risk
+            .as_ref()
+            .map(Spanned::span)
+            .or_else(|| chain.at_risk_hours.as_ref().map(Spanned::span))
+            .unwrap_or_default();
+        return Err(src.at(
+            span,
+            format!("chain `{name}`: at_risk needs a target (response_hours or resolution_hours)"),
+        ));
+    }
+    let breach_notify = breach_notify(name, chain, roles, has_target, src)?;
+    Ok(Sla {
+        response,
+        resolution,
+        at_risk,
+        breach_notify,
+    })
+}
+
+/// An optional duration key of the chain (`key` names it in messages).
+fn target(
+    name: &str,
+    h: Option<&Spanned<f64>>,
+    key: &str,
+    src: &Source,
+) -> Result<Option<TimeDelta>, ConfigError> {
+    let Some(h) = h else { return Ok(None) };
+    let d =
+        hours(*h.get_ref(), &format!("chain `{name}`: {key}")).map_err(|m| src.at(h.span(), m))?;
+    if d.is_zero() {
+        return Err(src.at(
+            h.span(),
+            format!("chain `{name}`: {key} must be greater than 0"),
+        ));
+    }
+    Ok(Some(d))
+}
+
+/// `at_risk` (a fraction of the target) or `at_risk_hours` (a time before
+/// it), not both; before the shortest target, or it would never be "at
+/// risk" ahead of a breach.
+fn at_risk(
+    name: &str,
+    chain: &RawChain,
+    shortest: Option<TimeDelta>,
+    src: &Source,
+) -> Result<AtRisk, ConfigError> {
+    match (&chain.at_risk, &chain.at_risk_hours) {
+        (Some(_), Some(h)) => Err(src.at(
+            h.span(),
+            format!("chain `{name}`: set at_risk (a fraction) or at_risk_hours, not both"),
+        )),
+        (Some(f), None) => {
+            let v = *f.get_ref();
+            if !(v > 0.0 && v < 1.0) {
+                return Err(src.at(
+                    f.span(),
+                    format!(
+                        "chain `{name}`: at_risk is a fraction of the target between 0 and 1 \
+                         (got {v}; use at_risk_hours for a time before the target)"
+                    ),
+                ));
+            }
+            Ok(AtRisk::Fraction(v))
+        }
+        (None, Some(h)) => {
+            let d = target(name, Some(h), "at_risk_hours", src)?.unwrap_or_default();
+            if let Some(t) = shortest {
+                if d >= t {
+                    return Err(src.at(
+                        h.span(),
+                        format!(
+                            "chain `{name}`: at_risk_hours must be less than the shortest SLA \
+                             target ({})",
+                            crate::model::time::human(t)
+                        ),
+                    ));
+                }
+            }
+            Ok(AtRisk::Before(d))
+        }
+        (None, None) => Ok(AtRisk::default()),
+    }
+}
+
+/// Roles told about a breach: known ones, and only when there is a target
+/// to breach.
+fn breach_notify(
+    name: &str,
+    chain: &RawChain,
+    roles: &BTreeMap<String, Role>,
+    has_target: bool,
+    src: &Source,
+) -> Result<Vec<String>, ConfigError> {
+    let mut breach_notify = Vec::new();
+    for role in chain.breach_notify.iter().flatten() {
+        if !roles.contains_key(role.get_ref()) {
+            return Err(src.at(
+                role.span(),
+                format!(
+                    "chain `{name}`: breach_notify names unknown role `{}`",
+                    role.get_ref()
+                ),
+            ));
+        }
+        breach_notify.push(role.get_ref().clone());
+    }
+    if !breach_notify.is_empty() && !has_target {
+        let span = chain
+            .breach_notify
+            .iter()
+            .flatten()
+            .next()
+            .map(Spanned::span)
+            .unwrap_or_default();
+        return Err(src.at(
+            span,
+            format!(
+                "chain `{name}`: breach_notify needs a target (response_hours or resolution_hours)"
+            ),
+        ));
+    }
+    Ok(breach_notify)
+}

@@ -1,0 +1,151 @@
+//! The config unit tests: the starter file, waits, error positions and
+//! messages, schedule fingerprints, unused roles.
+
+use std::path::Path;
+
+use chrono::TimeDelta;
+
+use super::{Chain, Config, ConfigError, STARTER};
+
+fn parse(s: &str) -> Result<Config, ConfigError> {
+    Config::parse(s, Path::new("t.toml"))
+}
+
+const ROLES: &str = "[roles.a]\n[roles.b]\n";
+
+#[test]
+fn starter_file_parses_with_seed_chains() {
+    let c = Config::parse(STARTER, Path::new("chains.toml")).expect("starter parses");
+    let ci = c.chain("customer_issue").expect("customer_issue");
+    let hours: Vec<f64> = ci
+        .offsets()
+        .iter()
+        .map(|d| d.num_milliseconds() as f64 / 3.6e6)
+        .collect();
+    assert_eq!(hours, vec![0.0, 4.0, 12.0, 36.0]);
+    let so = c.chain("system_outage").expect("system_outage");
+    assert_eq!(so.levels[0].wait, TimeDelta::minutes(15));
+    assert_eq!(so.levels.len(), 3);
+}
+
+#[test]
+fn fractional_and_integer_waits() {
+    let c = parse(&format!(
+        "{ROLES}[chains.x]\nlevels = [{{ role = \"a\", wait_hours = 0.25 }}, {{ role = \"b\", wait_hours = 2 }}]\n"
+    ))
+    .expect("parses");
+    let x = c.chain("x").expect("x");
+    assert_eq!(x.levels[0].wait, TimeDelta::minutes(15));
+    assert_eq!(x.levels[1].wait, TimeDelta::hours(2));
+}
+
+#[test]
+fn errors_name_line_and_column() {
+    // (input, expected position, fragment of the message)
+    type Case<'a> = (&'a str, Option<(usize, usize)>, &'a str);
+    let cases: &[Case] = &[
+        ("[chains.x]\nlevels = []\n", Some((1, 1)), "has no levels"),
+        (
+            "[roles.a]\n[chains.x]\nlevels = [{ role = \"zz\", wait_hours = 1 }]\n",
+            Some((3, 20)),
+            "unknown role `zz`",
+        ),
+        (
+            "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = -1 }]\n",
+            Some((3, 38)),
+            "must not be negative",
+        ),
+        (
+            "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = nan }]\n",
+            Some((3, 38)),
+            "finite",
+        ),
+        (
+            "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = inf }]\n",
+            Some((3, 38)),
+            "finite",
+        ),
+        (
+            "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = 1, colour = 1 }]\n",
+            Some((3, 41)),
+            "unknown field `colour`",
+        ),
+        ("[roles.a]\nbogus = 1\n", Some((2, 1)), "unknown field `bogus`"),
+        ("[roles.a]\n[roles.a]\n", Some((2, 8)), "duplicate key `a`"),
+        (
+            "[roles.a]\n[chains.x]\nlevels = [{ level = 2, role = \"a\", wait_hours = 1 }]\n",
+            Some((3, 21)),
+            "position 1",
+        ),
+        (
+            "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = 100000 }]\n",
+            Some((3, 38)),
+            "over a year",
+        ),
+        (
+            "[roles.a]\n[chains.x]\nrepeat = 2\nlevels = [{ role = \"a\", wait_hours = 0 }]\n",
+            Some((3, 10)),
+            "repeat interval",
+        ),
+        (
+            "[roles.a]\n[chains.x]\nack_timeout_hours = 0\nlevels = [{ role = \"a\", wait_hours = 1 }]\n",
+            Some((3, 21)),
+            "greater than 0",
+        ),
+        (
+            "[roles.a]\n[chains.x]\nrepeat = -1\nlevels = [{ role = \"a\", wait_hours = 1 }]\n",
+            Some((3, 10)),
+            "",
+        ),
+        (
+            "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = \"4\" }]\n",
+            Some((3, 38)),
+            "",
+        ),
+        ("[roles.a\n", Some((1, 9)), ""),
+        ("[roles.\"a b\"]\n", Some((1, 1)), "must be 1–64 characters"),
+        (
+            "[roles.a]\n[chains.x]\nlevels = [{ wait_hours = 1 }]\n",
+            Some((3, 11)),
+            "missing field `role`",
+        ),
+    ];
+    for (input, pos, fragment) in cases {
+        let e = parse(input).expect_err(input);
+        assert_eq!(e.pos, *pos, "position for {input:?}: {e}");
+        assert!(
+            e.message.contains(fragment),
+            "message for {input:?} lacks {fragment:?}: {e}"
+        );
+        assert!(!e.to_string().contains('\n'), "one line: {e}");
+        assert!(e.to_string().starts_with("t.toml:"), "{e}");
+    }
+}
+
+#[test]
+fn fingerprint_tracks_schedule_changes_only() {
+    let a = parse(&format!(
+        "{ROLES}[chains.x]\ndescription = \"one\"\nlevels = [{{ role = \"a\", wait_hours = 1 }}]\n"
+    ))
+    .expect("a");
+    let b = parse(&format!(
+        "{ROLES}[chains.x]\ndescription = \"two\"\nlevels = [{{ role = \"a\", wait_hours = 1 }}]\n"
+    ))
+    .expect("b");
+    let c = parse(&format!(
+        "{ROLES}[chains.x]\nlevels = [{{ role = \"a\", wait_hours = 2 }}]\n"
+    ))
+    .expect("c");
+    let fp = |c: &Config| c.chain("x").map(Chain::fingerprint);
+    assert_eq!(fp(&a), fp(&b));
+    assert_ne!(fp(&a), fp(&c));
+}
+
+#[test]
+fn unused_roles_are_listed() {
+    let c = parse(&format!(
+        "{ROLES}[chains.x]\nlevels = [{{ role = \"a\", wait_hours = 1 }}]\n"
+    ))
+    .expect("c");
+    assert_eq!(c.unused_roles(), vec!["b"]);
+}
