@@ -49,6 +49,11 @@ pub enum Error {
     /// The database cannot be used (exit 5).
     #[error("{0}")]
     Database(String),
+    /// A digest or report could not be sent (mail relay, Slack webhook):
+    /// a runtime failure (exit 1), classified so its message names what
+    /// was not sent; nothing is recorded as sent.
+    #[error("{what} not sent: {reason}")]
+    NotSent { what: &'static str, reason: String },
 }
 
 impl Error {
@@ -57,6 +62,7 @@ impl Error {
             Error::Usage(_) | Error::Config(_) => Code::Usage,
             Error::NoSuchIssue(_) | Error::Conflict(_) => Code::IssueConflict,
             Error::Database(_) => Code::Database,
+            Error::NotSent { .. } => Code::Runtime,
         }
     }
 }
@@ -75,6 +81,15 @@ pub fn conflict(message: impl Into<String>) -> anyhow::Error {
 
 pub fn database(message: impl Into<String>) -> anyhow::Error {
     Error::Database(message.into()).into()
+}
+
+/// `what` ("digest", "report") did not go out, and why (one line).
+pub fn not_sent(what: &'static str, reason: impl Into<String>) -> anyhow::Error {
+    Error::NotSent {
+        what,
+        reason: reason.into(),
+    }
+    .into()
 }
 
 /// The exit code for an error: the first classified cause in its chain.
@@ -105,15 +120,4 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
-}
-
-/// An error with a given exit code (runtime failures carry no class).
-pub fn fail(code: Code, message: impl Into<String>) -> anyhow::Error {
-    let message = message.into();
-    match code {
-        Code::Usage => usage(message),
-        Code::IssueConflict => conflict(message),
-        Code::Database => database(message),
-        Code::Ok | Code::Runtime | Code::Attention => anyhow::anyhow!(message),
-    }
 }

@@ -2,7 +2,7 @@
 //! them. The binary is a thin shell over [`run`].
 //!
 //! Data flows one way: CLI → command → (config, store) → pure engine →
-//! store → delivery.
+//! store → delivery; `render` turns what commands load into text.
 
 #[cfg(test)]
 mod architecture;
@@ -10,13 +10,12 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod delivery;
-pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod lifecycle;
 pub mod model;
 pub mod notify;
-pub mod report;
+pub mod render;
 pub mod store;
 pub mod text;
 

@@ -2,7 +2,6 @@
 
 use anyhow::Result;
 
-use super::view::IssueView;
 use super::{default_actor, Ctx, Io};
 use crate::cli::CreateArgs;
 use crate::config::{Config, RouteInput};
@@ -10,6 +9,7 @@ use crate::delivery;
 use crate::error::{usage, Code};
 use crate::lifecycle::{self, Filing};
 use crate::model::issue::MAX_TITLE;
+use crate::render::issue::IssueView;
 use crate::store::Edge;
 
 pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {

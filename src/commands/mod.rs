@@ -20,7 +20,6 @@ mod resolve;
 mod route;
 mod show;
 mod status;
-pub mod view;
 
 use std::io::Write;
 use std::path::PathBuf;

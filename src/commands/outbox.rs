@@ -4,11 +4,11 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::view::relative;
 use super::{parse_id, Ctx, Io};
 use crate::cli::{OutboxAction, OutboxArgs, OutboxFilter};
 use crate::error::{no_such_issue, Code};
 use crate::model::time::rfc3339;
+use crate::render::{relative, table};
 use crate::store::{outbox, ts};
 
 #[derive(Serialize)]
@@ -92,7 +92,7 @@ pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
         writeln!(io.out, "no deliveries")?;
         return Ok(Code::Ok);
     }
-    let mut table = super::view::table(vec![
+    let mut table = table(vec![
         "ID", "ISSUE", "LEVEL", "ROLE", "CHANNEL", "TARGET", "STATUS", "TRIES", "NEXT", "ERROR",
     ]);
     for v in &views {

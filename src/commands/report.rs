@@ -11,8 +11,8 @@ use super::{Ctx, Io};
 use crate::cli::Format;
 use crate::config::Config;
 use crate::engine::Ts;
-use crate::error::{fail, usage, Code};
-use crate::report::{self, ChainRoles};
+use crate::error::{not_sent, usage, Code};
+use crate::render::{self, report};
 use crate::store::report::{self as queries, Scope};
 use crate::text::one_line;
 
@@ -74,19 +74,7 @@ pub fn run_with(ctx: &Ctx, opts: &Options, io: &mut Io) -> Result<Code> {
             )));
         }
     }
-    let roles: ChainRoles = config
-        .as_ref()
-        .map(|c| {
-            c.chains
-                .iter()
-                .filter(|(name, _)| chain.is_none_or(|f| f == name.as_str()))
-                .map(|(name, ch)| {
-                    let roles = ch.levels.iter().map(|l| l.role.clone()).collect();
-                    (name.clone(), roles)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let roles = report::chain_roles(config.as_ref(), chain);
     let scope = Scope {
         since,
         until,
@@ -97,13 +85,15 @@ pub fn run_with(ctx: &Ctx, opts: &Options, io: &mut Io) -> Result<Code> {
 
     if let (Some(to), Some(config)) = (&opts.mail_to, &config) {
         if let Some(email) = &config.email {
-            let subject = match chain {
-                Some(c) => format!("[escalate] report ({c}): {} to {}", day(since), day(until)),
-                None => format!("[escalate] report: {} to {}", day(since), day(until)),
-            };
             let body = report::markdown(&built);
-            crate::notify::email::send_text(email, config.delivery.timeout, to, &subject, &body)
-                .map_err(|e| fail(Code::Runtime, format!("report not sent: {}", one_line(&e))))?;
+            crate::notify::email::send_text(
+                email,
+                config.delivery.timeout,
+                to,
+                &report::subject(&scope),
+                &body,
+            )
+            .map_err(|e| not_sent("report", one_line(&e)))?;
             writeln!(io.err, "report mailed to {to}")?;
         }
     }
@@ -114,12 +104,13 @@ pub fn run_with(ctx: &Ctx, opts: &Options, io: &mut Io) -> Result<Code> {
         (None, None) => Some(Format::Markdown),
         (None, Some(_)) => None,
     };
-    match format {
-        Some(Format::Markdown) => write!(io.out, "{}", report::markdown(&built))?,
-        Some(Format::Json) => writeln!(io.out, "{}", serde_json::to_string_pretty(&built)?)?,
-        Some(Format::Csv) => write!(io.out, "{}", report::csv(&built))?,
-        None => {}
-    }
+    let text = match format {
+        Some(Format::Markdown) => report::markdown(&built),
+        Some(Format::Json) => render::json(&built)?,
+        Some(Format::Csv) => report::csv(&built)?,
+        None => String::new(),
+    };
+    write!(io.out, "{text}")?;
     Ok(Code::Ok)
 }
 
@@ -195,10 +186,6 @@ fn check_address(to: &str) -> Result<()> {
             to.escape_debug()
         )))
     }
-}
-
-fn day(t: Ts) -> String {
-    t.format("%Y-%m-%d").to_string()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::slack::Payload;
 use crate::model::sla::State;
 use crate::model::time::human;
 use crate::model::time::rfc3339;
@@ -145,6 +146,11 @@ pub fn email(items: &[&Delivery], now: Ts, test: bool) -> Email {
 /// Slack incoming-webhook payload: `text` (notifications, fallbacks) and
 /// `blocks`. Every user string goes through [`slack_escape`].
 pub fn slack(items: &[&Delivery], now: Ts, test: bool) -> Value {
+    slack_payload(items, now, test).to_json()
+}
+
+/// The payload behind [`slack`], for [`super::slack::post`].
+pub fn slack_payload(items: &[&Delivery], now: Ts, test: bool) -> Payload {
     let prefix = if test { "TEST from escalate: " } else { "" };
     let header = match items {
         [one] => format!(
@@ -171,16 +177,13 @@ pub fn slack(items: &[&Delivery], now: Ts, test: bool) -> Value {
         [one] => slack_escape(&next_action(one)),
         _ => "take each: `escalate ack ID --by <you>`".to_string(),
     };
-    json!({
-        "text": format!("{header}\n{}\nNext: {next}", lines.join("\n")),
-        "blocks": [
-            { "type": "header", "text": { "type": "plain_text", "text": text::truncate(&header, 150) } },
-            { "type": "section", "text": { "type": "mrkdwn", "text": text::truncate(&lines.join("\n"), 2900) } },
-            { "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Next: {next}") } ] }
-        ],
-        "unfurl_links": false,
-        "unfurl_media": false,
-    })
+    Payload::text(format!("{header}\n{}\nNext: {next}", lines.join("\n")))
+        .blocks(vec![
+            json!({ "type": "header", "text": { "type": "plain_text", "text": text::truncate(&header, 150) } }),
+            json!({ "type": "section", "text": { "type": "mrkdwn", "text": text::truncate(&lines.join("\n"), 2900) } }),
+            json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Next: {next}") } ] }),
+        ])
+        .no_media_previews()
 }
 
 /// Webhook body: a stable, versioned schema.

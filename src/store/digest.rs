@@ -242,3 +242,108 @@ pub fn sla_counts(tx: &Transaction) -> Result<(u64, u64, u64)> {
         count(BREACHED_COUNT)?,
     ))
 }
+
+/// One chain's top, for [`exhausted`]: how many levels the chain has and
+/// how many repeats its last level makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainEnd<'a> {
+    pub chain: &'a str,
+    pub levels: u32,
+    pub repeat: u32,
+}
+
+/// Some rows of a list (at most the limit asked for) and how many there are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed<T> {
+    pub rows: Vec<T>,
+    pub total: u64,
+}
+
+impl<T> From<(Vec<T>, u64)> for Listed<T> {
+    fn from((rows, total): (Vec<T>, u64)) -> Self {
+        Listed { rows, total }
+    }
+}
+
+/// How many rows each list of a digest holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// At-risk clocks, breaches and exhausted issues (the last across all chains).
+    pub listed: usize,
+    /// Dead deliveries (each carries an error line, so fewer).
+    pub dead: usize,
+}
+
+/// Everything a digest shows, as queried by [`collect`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Data {
+    /// The last digest that went out: when, and the last event it covered.
+    pub last: Option<(Ts, i64)>,
+    /// Start of the period: the last digest, or 24 h before `now` for the
+    /// first (or when the clock was set back before the last).
+    pub since: Ts,
+    /// The newest event: this digest covers up to it.
+    pub upto: i64,
+    /// Unresolved issues.
+    pub open: u64,
+    pub at_risk: Listed<RiskRow>,
+    pub breaches: Listed<BreachRow>,
+    pub aging: Vec<(String, [u64; 4])>,
+    pub dead: Listed<Dead>,
+    pub exhausted: Listed<Exhausted>,
+    /// (chain, owner kind, owner, unresolved issues): see [`owners`].
+    pub owners: Vec<(String, String, String, u64)>,
+    /// When the last check run started, if one ever did.
+    pub last_run_at: Option<Ts>,
+    /// Check runs started in the period.
+    pub runs: u64,
+    /// Of those, runs with failed or dead deliveries.
+    pub runs_failing: u64,
+}
+
+/// Run every digest query at `now` in one transaction, so the figures agree
+/// with each other; `chains` are the configured chains' tops (for
+/// exhausted issues).
+pub fn collect(tx: &Transaction, now: Ts, chains: &[ChainEnd], limits: Limits) -> Result<Data> {
+    let last = super::health::last_digest(tx)?;
+    let since = last
+        .map(|(t, _)| t)
+        .filter(|t| *t <= now)
+        .unwrap_or(now - chrono::TimeDelta::hours(24));
+    let upto = super::events::max_id(tx)?;
+    let (open, _, _) = sla_counts(tx)?;
+    let breaches = match last {
+        Some((_, after)) => breaches(tx, after, upto, None, limits.listed)?,
+        None => breaches(tx, 0, upto, Some(since), limits.listed)?,
+    };
+    let mut exhausted_rows = Vec::new();
+    let mut exhausted_total = 0;
+    for c in chains {
+        // One shared budget across chains: the list shows `listed` in all.
+        let left = limits.listed.saturating_sub(exhausted_rows.len());
+        let (rows, n) = exhausted(tx, c.chain, c.levels, c.repeat, left)?;
+        exhausted_rows.extend(rows);
+        exhausted_total += n;
+    }
+    // A run stamped at `now` itself counts: [since, now].
+    let (runs, runs_failing) =
+        super::health::runs_between(tx, since, now + chrono::TimeDelta::milliseconds(1))?;
+    Ok(Data {
+        last,
+        since,
+        upto,
+        open,
+        at_risk: at_risk(tx, now, limits.listed)?.into(),
+        breaches: breaches.into(),
+        aging: aging(tx, now)?,
+        dead: dead(tx, limits.dead)?.into(),
+        exhausted: Listed {
+            rows: exhausted_rows,
+            total: exhausted_total,
+        },
+        owners: owners(tx)?,
+        last_run_at: super::health::last_run(tx)?.and_then(|r| r.started_at),
+        runs,
+        runs_failing,
+    })
+}

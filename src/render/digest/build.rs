@@ -1,0 +1,136 @@
+//! [`build`]: the digest's figures, as queried, shaped into a [`Digest`]
+//! and checked against the config (orphaned chains, unknown owners).
+
+use super::{
+    AgingLine, BreachLine, Checker, DeadLine, Digest, Exceptions, ExhaustedLine, Listing, RiskLine,
+};
+use crate::config::Config;
+use crate::model::time::rfc3339;
+use crate::model::Ts;
+use crate::store::digest::{ChainEnd, Data, Listed};
+
+/// The digest at `now` from [`crate::store::digest::collect`]'s figures.
+pub fn build(data: Data, config: &Config, now: Ts) -> Digest {
+    let (orphaned, unreachable_owners) = owners(&data.owners, config);
+    let age = data.last_run_at.map(|t| now - t);
+    let expected = config.checker.expected_interval;
+    Digest {
+        generated_at: rfc3339(now),
+        since: rfc3339(data.since),
+        first: data.last.is_none(),
+        last_event_id: data.upto,
+        open_issues: data.open,
+        at_risk: listing(data.at_risk, |r| RiskLine {
+            left_seconds: (r.due_at - now).num_seconds(),
+            due_at: rfc3339(r.due_at),
+            id: r.id,
+            chain: r.chain,
+            title: r.title,
+            owner: r.owner,
+            target: r.target,
+        }),
+        breaches: listing(data.breaches, |b| BreachLine {
+            id: b.id,
+            chain: b.chain,
+            title: b.title,
+            target: b.target,
+            at: rfc3339(b.at),
+            resolved: b.resolved,
+        }),
+        aging: data
+            .aging
+            .into_iter()
+            .map(|(chain, [a, b, c, d])| AgingLine {
+                chain,
+                under_4h: a,
+                from_4h_to_24h: b,
+                from_1d_to_3d: c,
+                over_3d: d,
+            })
+            .collect(),
+        exceptions: Exceptions {
+            dead_deliveries: listing(data.dead, |(issue_id, channel, target, error)| DeadLine {
+                issue_id,
+                channel,
+                target,
+                error,
+            }),
+            orphaned,
+            unreachable_owners,
+            exhausted: listing(data.exhausted, |(id, chain, title)| ExhaustedLine {
+                id,
+                chain,
+                title,
+            }),
+        },
+        checker: Checker {
+            last_run_at: data.last_run_at.map(rfc3339),
+            last_run_age_seconds: age.map(|a| a.num_seconds()),
+            expected_interval_seconds: expected.num_seconds(),
+            // Never run at all is the stalest a checker gets.
+            stale: age.is_none_or(|a| a > expected),
+            runs_since: data.runs,
+            runs_with_failures_since: data.runs_failing,
+        },
+    }
+}
+
+fn listing<T, U>(l: Listed<T>, line: impl FnMut(T) -> U) -> Listing<U> {
+    Listing {
+        total: l.total,
+        items: l.rows.into_iter().map(line).collect(),
+    }
+}
+
+/// (name, issues) pairs.
+type Counts = Vec<(String, u64)>;
+
+/// (orphaned chains, unreachable owners), each (name, issues) sorted by
+/// name, from the unresolved issues per (chain, owner kind, owner). An
+/// issue on a chain missing from the config counts as orphaned only: that
+/// is the first thing to fix.
+fn owners(rows: &[(String, String, String, u64)], config: &Config) -> (Counts, Counts) {
+    let mut orphaned = Counts::new();
+    let mut unreachable = Counts::new();
+    for (chain, kind, owner, n) in rows {
+        if config.chain(chain).is_none() {
+            add(&mut orphaned, chain, *n);
+            continue;
+        }
+        let lost = owner.is_empty() || (kind == "role" && !config.roles.contains_key(owner));
+        if lost {
+            add(&mut unreachable, owner, *n);
+        }
+    }
+    orphaned.sort();
+    unreachable.sort();
+    (orphaned, unreachable)
+}
+
+fn add(counts: &mut Counts, name: &str, n: u64) {
+    match counts.iter_mut().find(|(c, _)| c == name) {
+        Some((_, m)) => *m += n,
+        None => counts.push((name.to_string(), n)),
+    }
+}
+
+/// The configured chains' tops, for the exhausted-issue query.
+pub fn chain_ends(config: &Config) -> Vec<ChainEnd<'_>> {
+    config
+        .chains
+        .values()
+        .map(|c| ChainEnd {
+            chain: &c.name,
+            levels: u32::try_from(c.levels.len()).unwrap_or(u32::MAX),
+            repeat: c.repeat,
+        })
+        .collect()
+}
+
+/// The subject of the mailed digest: the two counts to act on.
+pub fn subject(d: &Digest) -> String {
+    format!(
+        "[escalate] digest: {} at risk, {} breached since the last digest",
+        d.at_risk.total, d.breaches.total
+    )
+}

@@ -1,0 +1,90 @@
+//! `list` for people: one table row per issue, with its age, next step and
+//! SLA state at `now`.
+
+use super::table::table;
+use super::time::relative;
+use crate::config::Config;
+use crate::engine;
+use crate::model::sla::{Clocks, State};
+use crate::model::time::human;
+use crate::model::{Issue, Status, Ts};
+
+/// The `list` table ("no issues" when there are none), newline-terminated.
+/// Without a config (it may not load) there is no next step and no
+/// orphaned mark.
+pub fn text(rows: &[Issue], config: Option<&Config>, now: Ts) -> String {
+    if rows.is_empty() {
+        return "no issues\n".to_string();
+    }
+    let mut t = table(vec![
+        "ID", "STATUS", "CHAIN", "LEVEL", "OWNER", "AGE", "NEXT", "SLA", "TASK", "TITLE",
+    ]);
+    for i in rows {
+        t.add_row(row(i, config, now));
+    }
+    format!("{t}\n")
+}
+
+fn row(i: &Issue, config: Option<&Config>, now: Ts) -> Vec<String> {
+    let chain = config.and_then(|c| c.chain(&i.chain));
+    let orphaned = config.is_some() && chain.is_none();
+    let escalation = chain.and_then(|c| engine::next_due(&i.esc, c));
+    let next = match (i.esc.status, escalation) {
+        (Status::Resolved, _) => "-".to_string(),
+        _ if orphaned => "orphaned".to_string(),
+        (_, Some(t)) => relative(t, now),
+        (_, None) => "-".to_string(),
+    };
+    // A resolved issue's age stops at its resolution.
+    let age = match i.resolved_at {
+        Some(r) => human(r - i.created_at),
+        None => human(now - i.created_at),
+    };
+    vec![
+        i.id.to_string(),
+        i.esc.status.as_str().to_string(),
+        i.chain.clone(),
+        i.esc.level.to_string(),
+        i.owner.clone(),
+        age,
+        next,
+        sla_cell(&i.sla, now),
+        i.edge
+            .task
+            .as_ref()
+            .map_or("-".to_string(), |t| format!("{} {}", t.tracker, t.key)),
+        i.title.clone(),
+    ]
+}
+
+/// The SLA column: the worst state, with time left while a clock runs
+/// ("at risk, 12m left", "ok, 3h left", "breached", "met"; "-" without
+/// targets).
+pub fn sla_cell(clocks: &Clocks, now: Ts) -> String {
+    let Some(worst) = clocks.summary() else {
+        return "-".to_string();
+    };
+    // The running clock that ends first is the one to act on.
+    let running = [clocks.response, clocks.resolution]
+        .into_iter()
+        .flatten()
+        .filter(|c| !c.state.is_final())
+        .min_by_key(|c| c.due_at);
+    match (worst, running) {
+        (State::Breached, _) => "breached".to_string(),
+        (_, Some(c)) => {
+            let word = if c.state == State::AtRisk {
+                "at risk"
+            } else {
+                "ok"
+            };
+            let left = c.due_at - now;
+            if left.num_seconds() >= 0 {
+                format!("{word}, {} left", human(left))
+            } else {
+                format!("{word}, {} over", human(-left))
+            }
+        }
+        _ => "met".to_string(),
+    }
+}

@@ -1,0 +1,178 @@
+//! The report as CSV: one row per chain with its figures, durations in
+//! seconds, empty where there is no value. Quoting (RFC 4180: only fields
+//! with a comma, quote or line break) is the `csv` crate's; chain names are
+//! user text, so they may need it.
+
+use anyhow::{Context, Result};
+
+use super::{ChainReport, Report};
+
+/// The columns, in order: the header row.
+const HEADER: [&str; 22] = [
+    "chain",
+    "configured",
+    "involved",
+    "opened",
+    "resolved",
+    "still_open",
+    "escalated",
+    "escalation_rate",
+    "breached",
+    "highest_level",
+    "ack_count",
+    "ack_median_seconds",
+    "ack_p90_seconds",
+    "resolve_count",
+    "resolve_median_seconds",
+    "resolve_p90_seconds",
+    "response_sla_met",
+    "response_sla_breached",
+    "response_sla_met_percent",
+    "resolution_sla_met",
+    "resolution_sla_breached",
+    "resolution_sla_met_percent",
+];
+
+/// The header and one row per chain, each line ending in `\n`.
+pub fn csv(r: &Report) -> Result<String> {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record(HEADER).context("writing the CSV header")?;
+    for c in &r.chains {
+        w.write_record(row(c))
+            .with_context(|| format!("writing the CSV row of chain `{}`", c.chain))?;
+    }
+    let bytes = w.into_inner().context("finishing the CSV")?;
+    String::from_utf8(bytes).context("the CSV is not UTF-8")
+}
+
+/// One chain's fields, in [`HEADER`] order. Numbers are formatted here,
+/// not by the writer, so rates read `0.5` and `1` as they always have.
+fn row(c: &ChainReport) -> [String; 22] {
+    let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let optf = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let highest: Vec<String> = c
+        .highest_level
+        .iter()
+        .map(|h| format!("L{}={}", h.level, h.issues))
+        .collect();
+    [
+        c.chain.clone(),
+        c.configured.to_string(),
+        c.involved.to_string(),
+        c.opened.to_string(),
+        c.resolved.to_string(),
+        c.still_open.to_string(),
+        c.escalated.to_string(),
+        optf(c.escalation_rate),
+        c.breached.to_string(),
+        highest.join(";"),
+        c.time_to_ack.count.to_string(),
+        opt(c.time_to_ack.median_seconds),
+        opt(c.time_to_ack.p90_seconds),
+        c.time_to_resolve.count.to_string(),
+        opt(c.time_to_resolve.median_seconds),
+        opt(c.time_to_resolve.p90_seconds),
+        c.sla.response.met.to_string(),
+        c.sla.response.breached.to_string(),
+        optf(c.sla.response.met_percent),
+        c.sla.resolution.met.to_string(),
+        c.sla.resolution.breached.to_string(),
+        optf(c.sla.resolution.met_percent),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::report::{LevelCount, SlaLine, SlaView, SpreadView, Totals, Window};
+
+    fn chain(name: &str) -> ChainReport {
+        let spread = || SpreadView {
+            count: 0,
+            median_seconds: None,
+            p90_seconds: None,
+        };
+        let sla = || SlaLine {
+            met: 0,
+            breached: 0,
+            met_percent: None,
+        };
+        ChainReport {
+            chain: name.to_string(),
+            configured: true,
+            involved: 3,
+            opened: 3,
+            resolved: 2,
+            still_open: 1,
+            escalated: 2,
+            escalation_rate: Some(0.6667),
+            breached: 0,
+            highest_level: vec![LevelCount {
+                level: 1,
+                issues: 3,
+            }],
+            time_to_ack: spread(),
+            time_to_resolve: SpreadView {
+                count: 1,
+                median_seconds: Some(6600),
+                p90_seconds: Some(6600),
+            },
+            sla: SlaView {
+                response: sla(),
+                resolution: SlaLine {
+                    met: 1,
+                    breached: 0,
+                    met_percent: Some(100.0),
+                },
+            },
+            levels: Vec::new(),
+        }
+    }
+
+    fn report(chains: Vec<ChainReport>) -> Report {
+        Report {
+            window: Window {
+                since: String::new(),
+                until: String::new(),
+                seconds: 0,
+                chain: None,
+            },
+            totals: Totals::default(),
+            chains,
+            escalating_most: Vec::new(),
+            longest_open: Vec::new(),
+            worst_breaches: Vec::new(),
+            delivery: crate::render::report::Delivery {
+                failed_attempts: 0,
+                dead: 0,
+                by_channel: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn rows_keep_their_number_forms() {
+        let text = csv(&report(vec![chain("ops")])).expect("csv");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], HEADER.join(","));
+        assert_eq!(
+            lines[1],
+            "ops,true,3,3,2,1,2,0.6667,0,L1=3,0,,,1,6600,6600,0,0,,1,0,100"
+        );
+        assert!(text.ends_with("100\n"), "{text:?}");
+    }
+
+    #[test]
+    fn csv_quotes_only_what_needs_it() {
+        let names = ["plain", "a,b", "say \"hi\"", "two\nlines"];
+        let text = csv(&report(names.iter().map(|n| chain(n)).collect())).expect("csv");
+        for start in [
+            "\nplain,true,",
+            "\n\"a,b\",true,",
+            "\n\"say \"\"hi\"\"\",true,",
+            "\n\"two\nlines\",true,",
+        ] {
+            assert!(text.contains(start), "{start:?} in {text:?}");
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! The report as markdown, for people and for `| mail`: short lines where
+//! possible, tables that read as text, bars in indented (preformatted)
+//! blocks.
+//!
+//! Times are UTC, labelled: the report is mailed to people in other time
+//! zones, and one zone keeps the numbers comparable.
+
+use std::fmt::Write as _;
+
+use chrono::TimeDelta;
+
+use super::{ChainReport, Report, SlaLine};
+use crate::model::time::human;
+
+/// Width of the longest bar in the text charts.
+const BAR_WIDTH: u64 = 20;
+
+/// The whole report, section by section.
+pub fn markdown(r: &Report) -> String {
+    let mut s = String::new();
+    heading(&mut s, r);
+    by_chain(&mut s, r);
+    escalating_most(&mut s, r);
+    let active: Vec<&ChainReport> = r.chains.iter().filter(|c| c.involved > 0).collect();
+    if !active.is_empty() {
+        let _ = writeln!(s, "\n## Where the chains break down");
+        for c in active {
+            chain_breakdown(&mut s, c);
+        }
+    }
+    longest_open(&mut s, r);
+    worst_breaches(&mut s, r);
+    delivery(&mut s, r);
+    s
+}
+
+/// Title, what the window covers, and the totals.
+fn heading(s: &mut String, r: &Report) {
+    let _ = writeln!(
+        s,
+        "# Escalation report: {} to {} UTC\n",
+        minute(&r.window.since),
+        minute(&r.window.until)
+    );
+    let span = human(TimeDelta::seconds(r.window.seconds));
+    match &r.window.chain {
+        Some(c) => {
+            let _ = writeln!(
+                s,
+                "Chain `{}`, {span}: every issue open at any moment of the window.\n",
+                cell(c)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "All chains, {span}: every issue open at any moment of the window.\n"
+            );
+        }
+    }
+    let t = &r.totals;
+    let _ = writeln!(s, "## Totals\n");
+    let _ = writeln!(s, "- open at any moment: {}", t.involved);
+    let _ = writeln!(s, "- opened: {}", t.opened);
+    let _ = writeln!(s, "- resolved: {}", t.resolved);
+    let _ = writeln!(s, "- still open at the end: {}", t.still_open);
+    let _ = writeln!(
+        s,
+        "- escalated (paged at level 2 or higher): {}",
+        t.escalated
+    );
+    let _ = writeln!(s, "- SLA breached: {}", t.breached);
+}
+
+/// The per-chain counts, then response times and SLA outcomes per chain.
+fn by_chain(s: &mut String, r: &Report) {
+    if r.chains.is_empty() {
+        let _ = writeln!(s, "\nNo chains are configured and no issues were open.");
+        return;
+    }
+    let _ = writeln!(s, "\n## By chain\n");
+    let _ = writeln!(
+        s,
+        "| chain | open | opened | resolved | still open | escalated | escalation rate | SLA breached |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for c in &r.chains {
+        let _ = writeln!(
+            s,
+            "| {}{} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&c.chain),
+            if c.configured { "" } else { " (not in config)" },
+            c.involved,
+            c.opened,
+            c.resolved,
+            c.still_open,
+            c.escalated,
+            percent(c.escalation_rate.map(|x| x * 100.0)),
+            c.breached
+        );
+    }
+    let _ = writeln!(s, "\n## Response times and SLA\n");
+    let _ = writeln!(
+        s,
+        "| chain | to ack, median | to ack, p90 | to resolve, median | to resolve, p90 | response SLA met | resolution SLA met |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+    for c in &r.chains {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            cell(&c.chain),
+            duration(c.time_to_ack.median_seconds),
+            duration(c.time_to_ack.p90_seconds),
+            duration(c.time_to_resolve.median_seconds),
+            duration(c.time_to_resolve.p90_seconds),
+            sla(&c.sla.response),
+            sla(&c.sla.resolution)
+        );
+    }
+}
+
+fn escalating_most(s: &mut String, r: &Report) {
+    if r.escalating_most.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Chains that escalate most\n");
+    for (i, e) in r.escalating_most.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "{}. {}: {} ({} of {})",
+            i + 1,
+            cell(&e.chain),
+            percent(Some(e.escalation_rate * 100.0)),
+            e.escalated,
+            e.involved
+        );
+    }
+}
+
+/// One chain's levels: how far issues got, how long each level held them,
+/// and how stays ended.
+fn chain_breakdown(s: &mut String, c: &ChainReport) {
+    let _ = writeln!(s, "\n### {}\n", cell(&c.chain));
+    let label = |level: u32| -> String {
+        match c
+            .levels
+            .iter()
+            .find(|l| l.level == level)
+            .and_then(|l| l.role.as_deref())
+        {
+            Some(role) => format!("L{level} {}", cell(role)),
+            None => format!("L{level}"),
+        }
+    };
+    let _ = writeln!(s, "Highest level reached:\n");
+    let highest: Vec<(String, u64)> = c
+        .highest_level
+        .iter()
+        .map(|h| (label(h.level), h.issues))
+        .collect();
+    bars(s, &highest);
+    let _ = writeln!(s, "\nReached in the window:\n");
+    let reached: Vec<(String, u64)> = c
+        .levels
+        .iter()
+        .map(|l| (label(l.level), l.reached))
+        .collect();
+    bars(s, &reached);
+    let _ = writeln!(
+        s,
+        "\n| level | reached | median stay | p90 stay | escalated up | resolved there | still there |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+    for l in &c.levels {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            label(l.level),
+            l.reached,
+            duration(l.stay.median_seconds),
+            duration(l.stay.p90_seconds),
+            l.escalated,
+            l.resolved,
+            l.still_there
+        );
+    }
+}
+
+fn longest_open(s: &mut String, r: &Report) {
+    let _ = writeln!(s, "\n## Longest open at the end\n");
+    if r.longest_open.is_empty() {
+        let _ = writeln!(s, "None.");
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "| # | chain | title | level | owner | opened (UTC) | open for |"
+    );
+    let _ = writeln!(s, "|---:|---|---|---:|---|---|---:|");
+    for o in &r.longest_open {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | L{} | {}{} | {} | {} |",
+            o.id,
+            cell(&o.chain),
+            title(&o.title),
+            o.level,
+            cell(&o.owner),
+            if o.acknowledged { "" } else { " (no ack)" },
+            minute(&o.created_at),
+            human(TimeDelta::seconds(o.age_seconds))
+        );
+    }
+}
+
+fn worst_breaches(s: &mut String, r: &Report) {
+    let _ = writeln!(s, "\n## Worst SLA breaches\n");
+    if r.worst_breaches.is_empty() {
+        let _ = writeln!(s, "None.");
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "| # | chain | title | target | due (UTC) | over by | outcome |"
+    );
+    let _ = writeln!(s, "|---:|---|---|---|---|---:|---|");
+    for b in &r.worst_breaches {
+        let settled = match (&b.settled_at, b.target.as_str()) {
+            (Some(_), "response") => "answered late (ack or resolve)",
+            (Some(_), _) => "resolved late",
+            (None, "response") => "not acknowledged",
+            (None, _) => "not resolved",
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {settled} |",
+            b.id,
+            cell(&b.chain),
+            title(&b.title),
+            b.target,
+            minute(&b.due_at),
+            human(TimeDelta::seconds(b.overshoot_seconds))
+        );
+    }
+}
+
+fn delivery(s: &mut String, r: &Report) {
+    let _ = writeln!(s, "\n## Delivery failures\n");
+    if r.delivery.by_channel.is_empty() {
+        let _ = writeln!(s, "None.");
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "{} failed attempt(s) in the window; {} notification(s) dead now \
+         (see `escalate outbox --status dead`).\n",
+        r.delivery.failed_attempts, r.delivery.dead
+    );
+    let _ = writeln!(s, "| channel | failed attempts | dead now |");
+    let _ = writeln!(s, "|---|---:|---:|");
+    for c in &r.delivery.by_channel {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            cell(&c.channel),
+            c.failed_attempts,
+            c.dead
+        );
+    }
+}
+
+/// A bar chart in an indented block: labels padded, bars scaled to the
+/// largest value (a non-zero value always gets at least one block).
+fn bars(s: &mut String, rows: &[(String, u64)]) {
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(0);
+    let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    for (label, n) in rows {
+        let len = if max == 0 {
+            0
+        } else {
+            (n * BAR_WIDTH).div_ceil(max)
+        };
+        let bar = "█".repeat(usize::try_from(len).unwrap_or(0));
+        let pad = width - label.chars().count();
+        let gap = if bar.is_empty() { "" } else { " " };
+        let _ = writeln!(s, "    {label}{}  {bar}{gap}{n}", " ".repeat(pad));
+    }
+}
+
+fn duration(secs: Option<i64>) -> String {
+    secs.map_or_else(|| "—".to_string(), |v| human(TimeDelta::seconds(v)))
+}
+
+fn percent(p: Option<f64>) -> String {
+    p.map_or_else(|| "—".to_string(), |v| format!("{v:.0}%"))
+}
+
+fn sla(l: &SlaLine) -> String {
+    match l.met_percent {
+        Some(p) => format!("{} ({} of {})", percent(Some(p)), l.met, l.met + l.breached),
+        None => "—".to_string(),
+    }
+}
+
+/// `2026-11-02T09:00:00Z` → `2026-11-02 09:00`.
+fn minute(rfc: &str) -> String {
+    rfc.get(..16).unwrap_or(rfc).replace('T', " ")
+}
+
+/// Titles are user text of any length: one line, at most 60 characters.
+fn title(t: &str) -> String {
+    let one = cell(t);
+    if one.chars().count() > 60 {
+        let cut: String = one.chars().take(59).collect();
+        format!("{}…", cut.trim_end())
+    } else {
+        one
+    }
+}
+
+/// Table cells are user text: keep them on one line and out of the table
+/// syntax.
+fn cell(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .replace('|', "\\|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::report::SlaCount;
+
+    #[test]
+    fn bars_scale_to_the_largest_and_show_small_values() {
+        let mut s = String::new();
+        bars(
+            &mut s,
+            &[("L1".into(), 40), ("L2 lead".into(), 1), ("L3".into(), 0)],
+        );
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(lines[0], format!("    L1       {} 40", "█".repeat(20)));
+        assert_eq!(lines[1], "    L2 lead  █ 1");
+        assert_eq!(lines[2], "    L3       0");
+    }
+
+    #[test]
+    fn sla_cells_show_percent_and_counts() {
+        let l: SlaLine = SlaCount {
+            met: 1,
+            breached: 2,
+        }
+        .into();
+        assert_eq!(sla(&l), "33% (1 of 3)");
+        let none: SlaLine = SlaCount::default().into();
+        assert_eq!(sla(&none), "—");
+    }
+
+    #[test]
+    fn titles_stay_on_one_line_and_out_of_tables() {
+        assert_eq!(title("a|b\nc"), "a\\|b c");
+        let long = "x".repeat(80);
+        assert_eq!(title(&long).chars().count(), 60);
+    }
+}
