@@ -2,10 +2,9 @@
 //! (`digest`): run log, staleness, "since the last digest", exceptions,
 //! layout, and mail delivery against a real SMTP server.
 
-mod support;
-
-use support::smtp::SmtpPeer;
-use support::*;
+use crate::support::peer::Peer;
+use crate::support::smtp::SmtpPeer;
+use crate::support::*;
 
 const CONFIG: &str = r#"
 [chains.support]
@@ -23,15 +22,9 @@ expected_interval_minutes = 10
 [roles.lead]
 "#;
 
-fn env() -> Env {
-    let env = Env::with_config(CONFIG);
-    env.run(&["init"]).ok();
-    env
-}
-
 #[test]
 fn status_is_a_dead_man_switch_for_the_checker() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let r = env.at(0, &["status"]).code(3);
     assert!(r.stdout.contains("last check: never"), "{r:?}");
     r.one_line_error("no check has ever run");
@@ -64,7 +57,7 @@ fn digest_at(env: &Env, minutes: i64) -> serde_json::Value {
 
 #[test]
 fn digest_breaches_are_exactly_those_since_the_last_digest() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let a = env.create(0, "support", "first");
     let first = digest_at(&env, 30);
     assert_eq!(first["first"], true);
@@ -107,7 +100,7 @@ fn digest_breaches_are_exactly_those_since_the_last_digest() {
 
 #[test]
 fn digest_shows_risk_aging_and_exceptions() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let young = env.create(0, "support", "young");
     env.create(-5 * 60, "support", "five hours");
     env.create(-2 * 24 * 60, "support", "two days");
@@ -153,7 +146,7 @@ fn digest_shows_risk_aging_and_exceptions() {
 
 #[test]
 fn digest_markdown_layout() {
-    let env = env();
+    let env = Env::init(CONFIG);
     env.create(0, "support", "Checkout fails");
     env.at(70, &["check"]).ok();
     let md = env.at(72, &["digest"]).ok().stdout;
@@ -198,11 +191,10 @@ escalate digest; `escalate list --at-risk` for the live view
 #[test]
 fn digest_by_mail_and_its_errors() {
     let peer = SmtpPeer::plain();
-    let env = Env::with_config(&format!(
+    let env = Env::init(&format!(
         "[email]\nfrom = \"escalate@example.com\"\nsmtp = \"{}\"\ntls = \"none\"\n{CONFIG}",
         peer.url()
     ));
-    env.run(&["init"]).ok();
     env.create(0, "support", "x");
     let r = env.at(10, &["digest", "--mail-to", "ops@example.com"]).ok();
     assert!(r.stdout.is_empty(), "{r:?}");
@@ -224,8 +216,7 @@ fn digest_by_mail_and_its_errors() {
     // A failed send is not remembered: the next digest covers the period.
     assert_eq!(digest_at(&env, 20)["since"], at_minutes(10));
 
-    let without_email = Env::with_config(CONFIG);
-    without_email.run(&["init"]).ok();
+    let without_email = Env::init(CONFIG);
     without_email
         .at(0, &["digest", "--mail-to", "ops@example.com"])
         .code(2)
@@ -234,20 +225,14 @@ fn digest_by_mail_and_its_errors() {
 
 #[test]
 fn digest_to_slack_posts_an_escaped_code_block_and_fails_loudly() {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    use std::sync::Arc;
-    use support::http::{Action, Server};
-    let status = Arc::new(AtomicU16::new(200));
-    let answer = Arc::clone(&status);
-    let server = Server::start(move |_| Action::reply(answer.load(Ordering::SeqCst), "ok"));
-    let env = Env::with_config(&CONFIG.replace(
+    let server = Peer::start();
+    let env = Env::init(&CONFIG.replace(
         "[roles.lead]\n",
         &format!(
             "[roles.lead]\nslack = \"{}\"\n",
             server.url("/services/T/B/X")
         ),
     ));
-    env.run(&["init"]).ok();
     env.create(0, "support", "<!channel> checkout & login");
     // At 50 minutes the response clock is at risk: the title is listed.
     let r = env.at(50, &["digest", "--slack", "lead"]).ok();
@@ -263,7 +248,7 @@ fn digest_to_slack_posts_an_escaped_code_block_and_fails_loudly() {
     assert!(!text.contains("<!channel>"), "{text}");
 
     // A failing post is an error, and the digest is not remembered.
-    status.store(500, Ordering::SeqCst);
+    server.answer(500);
     env.at(55, &["digest", "--slack", "lead"])
         .code(1)
         .one_line_error("digest not sent");

@@ -2,10 +2,8 @@
 //! test: plain relay, STARTTLS verified against a private CA with AUTH, a
 //! rejected recipient becoming dead, and an unreachable server retried.
 
-mod support;
-
-use support::smtp::SmtpPeer;
-use support::*;
+use crate::support::smtp::SmtpPeer;
+use crate::support::*;
 
 const PASSWORD: &str = "s3cret-smtp-pass";
 
@@ -20,11 +18,10 @@ fn config(email_section: &str) -> String {
 }
 
 fn plain_env(peer: &SmtpPeer) -> Env {
-    let env = Env::with_config(&config(&format!(
+    let env = Env::init(&config(&format!(
         "[email]\nfrom = \"escalate@example.com\"\nsmtp = \"{}\"\ntls = \"none\"\n",
         peer.url()
     )));
-    env.run(&["init"]).ok();
     env
 }
 
@@ -97,11 +94,10 @@ fn starttls_with_private_ca_and_auth_from_env_never_leaks_the_password() {
 fn starttls_against_an_untrusted_certificate_is_refused_and_kept() {
     let peer = SmtpPeer::starttls();
     // No ca_file: the private CA is not trusted, so nothing may be sent.
-    let env = Env::with_config(&config(&format!(
+    let env = Env::init(&config(&format!(
         "[email]\nfrom = \"escalate@example.com\"\nsmtp = \"{}\"\n",
         peer.url()
     )));
-    env.run(&["init"]).ok();
     let r = env
         .at(0, &["create", "--chain", "customer_issue", "--title", "x"])
         .code(3);
@@ -160,14 +156,10 @@ fn rejected_recipient_is_dead_reported_and_the_other_delivered() {
 #[test]
 fn unreachable_server_is_retried_until_it_answers() {
     // Reserve a port, then close it: connections are refused.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
-    let env = Env::with_config(&config(&format!(
+    let port = closed_port();
+    let env = Env::init(&config(&format!(
         "[email]\nfrom = \"escalate@example.com\"\nsmtp = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\n"
     )));
-    env.run(&["init"]).ok();
     let r = env
         .at(0, &["create", "--chain", "customer_issue", "--title", "x"])
         .code(3);

@@ -1,12 +1,9 @@
 //! Integration tests: the real binary in a temp dir, with `--now`.
 
-mod support;
-
 use std::collections::BTreeMap;
-use std::process::Stdio;
 
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 
 /// Run checks at each offset (minutes); collect (issue, level, check minute).
 fn checks(env: &Env, minutes: impl IntoIterator<Item = i64>) -> Vec<(i64, u32, i64)> {
@@ -236,19 +233,12 @@ fn eight_concurrent_checks_notify_each_level_exactly_once() {
     for i in 0..20 {
         env.create(0, "customer_issue", &format!("issue {i}"));
     }
-    let now = at_minutes(3 * 24 * 60);
     let children: Vec<_> = (0..8)
-        .map(|_| {
-            env.command(&["--now", &now, "check"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
+        .map(|_| env.test().at("+3d").args(["check"]).spawn())
         .collect();
     let mut all = Vec::new();
     for child in children {
-        let r = output(child.wait_with_output().expect("wait"));
+        let r = Run::wait(child);
         assert_eq!(r.code, 0, "{r:?}");
         all.extend(pages(&r.stdout));
     }
@@ -358,15 +348,14 @@ fn list_filters_by_status_and_chain() {
 
 #[test]
 fn config_check_summarises_chains() {
-    let env = Env::with_config(STARTER);
-    let r = env.run(&["config", "check"]).ok();
-    assert!(r.stdout.contains("chain customer_issue"), "{r:?}");
-    assert!(r.stdout.contains("L4 vp_customer_success"), "{r:?}");
-    assert!(r.stdout.contains("1d 12h"), "36 h to reach L4: {r:?}");
-    assert!(
-        r.stdout.contains("re-notified every 2h, 3 time(s)"),
-        "{r:?}"
-    );
+    Test::new()
+        .no_db()
+        .args(["config", "check"])
+        .stdout_has("chain customer_issue")
+        .stdout_has("L4 vp_customer_success")
+        .stdout_has("1d 12h") // 36 h to reach L4
+        .stdout_has("re-notified every 2h, 3 time(s)")
+        .run();
 }
 
 #[test]
@@ -382,19 +371,10 @@ fn init_never_overwrites_the_config() {
     );
     assert!(env.db().exists());
     // and a fresh directory gets the starter
-    let fresh = tempfile::tempdir().expect("tempdir");
-    let r = output(
-        std::process::Command::new(BIN)
-            .arg("init")
-            .current_dir(fresh.path())
-            .env_remove("ESCALATE_CONFIG")
-            .env_remove("ESCALATE_DB")
-            .output()
-            .expect("run"),
-    );
-    assert_eq!(r.code, 0, "{r:?}");
+    let fresh = Env::empty();
+    fresh.run(&["init"]).ok();
     assert_eq!(
-        std::fs::read_to_string(fresh.path().join("chains.toml"))
+        std::fs::read_to_string(fresh.path("chains.toml"))
             .ok()
             .as_deref(),
         Some(STARTER)
@@ -415,21 +395,17 @@ fn database_file_is_private() {
 
 #[test]
 fn demo_runs_the_pipeline_and_prints_a_report() {
-    let r = output(
-        std::process::Command::new(BIN)
-            .arg("demo")
-            .env_remove("ESCALATE_NOW")
-            .output()
-            .expect("run"),
-    );
-    assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("[ESCALATION Level 4]"), "{}", r.stdout);
-    assert!(r.stdout.contains("# Escalation report"), "{}", r.stdout);
+    Env::empty()
+        .test()
+        .args(["demo"])
+        .stdout_has("[ESCALATION Level 4]")
+        .stdout_has("# Escalation report")
+        .run();
 }
 
 #[test]
 fn help_documents_commands_and_exit_codes() {
-    let r = Env::with_config(STARTER).run(&["--help"]).ok();
+    let r = Test::new().no_db().args(["--help"]).run();
     for word in [
         "check",
         "create",
@@ -635,14 +611,9 @@ fn broken_stdout_is_not_a_crash() {
     for i in 0..50 {
         env.create(0, "customer_issue", &format!("issue {i}"));
     }
-    let mut child = env
-        .command(&["list", "--status", "all"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = env.test().args(["list", "--status", "all"]).spawn();
     drop(child.stdout.take());
-    let r = output(child.wait_with_output().expect("wait"));
+    let r = Run::wait(child);
     assert!(!r.stderr.contains("panicked"), "{r:?}");
 }
 

@@ -3,11 +3,9 @@
 //! as a snapshot, CSV, every user-caused error, and `--mail-to` against a
 //! real SMTP server on 127.0.0.1.
 
-mod support;
-
+use crate::support::smtp::SmtpPeer;
+use crate::support::*;
 use serde_json::{json, Value};
-use support::smtp::SmtpPeer;
-use support::*;
 
 /// Two chains: `support` with SLA targets (response 30 min, resolution
 /// 3 h), `ops` without, whose level 1 pages a webhook nobody listens on (one
@@ -48,12 +46,6 @@ description = "cto"
     )
 }
 
-/// A port with nothing listening on it.
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 /// `check` may exit 3 while dead deliveries exist; anything else fails.
 fn check(env: &Env, minute: i64) {
     let r = env.at(minute, &["check"]);
@@ -81,8 +73,7 @@ fn create_failing(env: &Env, minute: i64, chain: &str, title: &str) -> i64 {
 ///   #4  created 100, L2 at 130, repeat at 190, resolved 210.
 ///   #5  created 250, still open at L1.
 fn fixture() -> Env {
-    let env = Env::with_config(&fixture_config(closed_port()));
-    env.run(&["init"]).ok();
+    let env = Env::init(&fixture_config(closed_port()));
     assert_eq!(env.create(0, "support", "Login broken"), 1);
     assert_eq!(env.create(0, "support", "Refund stuck"), 2);
     env.at(10, &["ack", "1", "--by", "dana"]).ok();
@@ -463,8 +454,7 @@ description = "lead"
 
 #[test]
 fn markdown_layout_snapshot() {
-    let env = Env::with_config(SNAPSHOT_CONFIG);
-    env.run(&["init"]).ok();
+    let env = Env::init(SNAPSHOT_CONFIG);
     env.create(0, "web", "Checkout fails");
     env.create(30, "web", "Slow search | filters");
     env.at(60, &["check"]).ok();
@@ -579,62 +569,6 @@ fn user_errors_are_one_line_with_their_exit_code() {
     env.run(&["--db", "missing.db", "report"]).code(5);
 }
 
-/// The body of a mail as text, whatever transfer encoding lettre chose
-/// (7bit, quoted-printable or base64).
-fn mail_body(data: &str) -> String {
-    let (head, body) = data
-        .split_once("\r\n\r\n")
-        .or_else(|| data.split_once("\n\n"))
-        .expect("headers and body");
-    let head = head.to_ascii_lowercase();
-    let bytes = if head.contains("content-transfer-encoding: base64") {
-        unbase64(body)
-    } else if head.contains("content-transfer-encoding: quoted-printable") {
-        unqp(body)
-    } else {
-        body.as_bytes().to_vec()
-    };
-    String::from_utf8_lossy(&bytes).replace("\r\n", "\n")
-}
-
-fn unqp(body: &str) -> Vec<u8> {
-    let joined = body.replace("=\r\n", "").replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
-}
-
-fn unbase64(body: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in body.bytes() {
-        let Some(v) = ALPHABET.iter().position(|&a| a == c) else {
-            continue; // line breaks and padding
-        };
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
 fn email_config(smtp: &str) -> String {
     format!(
         "[email]\nfrom = \"escalate@example.com\"\nsmtp = \"{smtp}\"\ntls = \"none\"\n\n{SNAPSHOT_CONFIG}"
@@ -644,8 +578,7 @@ fn email_config(smtp: &str) -> String {
 #[test]
 fn mail_to_sends_the_markdown_through_smtp() {
     let peer = SmtpPeer::plain();
-    let env = Env::with_config(&email_config(&peer.url()));
-    env.run(&["init"]).ok();
+    let env = Env::init(&email_config(&peer.url()));
     env.create(0, "web", "Checkout fails");
     env.at(60, &["check"]).ok();
     let since = at_minutes(0);
@@ -670,7 +603,7 @@ fn mail_to_sends_the_markdown_through_smtp() {
     assert_eq!(m.from, "escalate@example.com");
     assert_eq!(m.to, ["leads@example.com"]);
     assert_eq!(m.subject(), "[escalate] report: 2026-11-02 to 2026-11-02");
-    assert_eq!(mail_body(&m.data).trim_end(), printed.trim_end());
+    assert_eq!(m.body().trim_end(), printed.trim_end());
     assert!(printed.contains("L2 lead"), "{printed}");
 
     // An explicit format still prints; the mail is the markdown.
@@ -690,16 +623,15 @@ fn mail_to_sends_the_markdown_through_smtp() {
         .ok();
     assert_eq!(r.json()["totals"]["involved"], 1);
     assert_eq!(peer.mails().len(), 2);
-    assert!(mail_body(&peer.mails()[1].data).starts_with("# Escalation report"));
+    assert!(peer.mails()[1].body().starts_with("# Escalation report"));
 }
 
 #[test]
 fn mail_to_a_dead_relay_names_it_without_the_password() {
     let port = closed_port();
-    let env = Env::with_config(&email_config(&format!(
+    let env = Env::init(&email_config(&format!(
         "smtp://reporter:hunter2-secret@127.0.0.1:{port}"
     )));
-    env.run(&["init"]).ok();
     let r = env
         .run(&["report", "--mail-to", "leads@example.com"])
         .code(1)

@@ -30,6 +30,25 @@ impl Mail {
             .unwrap_or("")
             .to_string()
     }
+
+    /// The body as text, whatever transfer encoding lettre chose (7bit,
+    /// quoted-printable or base64).
+    pub fn body(&self) -> String {
+        let data = &self.data;
+        let (head, body) = data
+            .split_once("\r\n\r\n")
+            .or_else(|| data.split_once("\n\n"))
+            .expect("headers and body");
+        let head = head.to_ascii_lowercase();
+        let bytes = if head.contains("content-transfer-encoding: base64") {
+            base64_decode(body)
+        } else if head.contains("content-transfer-encoding: quoted-printable") {
+            unqp(body)
+        } else {
+            body.as_bytes().to_vec()
+        };
+        String::from_utf8_lossy(&bytes).replace("\r\n", "\n")
+    }
 }
 
 #[derive(Default)]
@@ -261,6 +280,28 @@ fn address(line: &str) -> String {
     line[start..end].to_string()
 }
 
+/// Quoted-printable, decoded.
+fn unqp(body: &str) -> Vec<u8> {
+    let joined = body.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Base64, decoded; anything outside the alphabet (line breaks, padding)
+/// is skipped.
 fn base64_decode(s: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::new();
@@ -274,6 +315,7 @@ fn base64_decode(s: &str) -> Vec<u8> {
         if bits >= 8 {
             bits -= 8;
             out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
         }
     }
     out

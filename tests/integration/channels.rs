@@ -2,62 +2,10 @@
 //! Slack and a webhook receiver (counting requests, answering 500/404/429 on
 //! demand), driven through the real binary.
 
-mod support;
+use std::time::{Duration, Instant};
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use support::http::{Action, Request, Server};
-use support::*;
-
-/// A peer on the shared server: records every request, answers with the
-/// current status (and Retry-After when set).
-struct Peer {
-    server: Server,
-    status: Arc<Mutex<(u16, Option<u64>)>>,
-}
-
-impl Peer {
-    fn start() -> Peer {
-        let status = Arc::new(Mutex::new((200, None::<u64>)));
-        let current = Arc::clone(&status);
-        let server = Server::start(move |_| {
-            let (code, retry) = *current.lock().expect("lock");
-            if code == HANG {
-                // Hold the request unanswered, like a stuck peer.
-                return Action::Hang(Duration::from_secs(60));
-            }
-            let reply = Action::reply(code, "ok");
-            match retry {
-                Some(s) => reply.header("retry-after", &s.to_string()),
-                None => reply,
-            }
-        });
-        Peer { server, status }
-    }
-
-    fn url(&self, path: &str) -> String {
-        self.server.url(path)
-    }
-
-    fn answer(&self, code: u16, retry_after: Option<u64>) {
-        *self.status.lock().expect("lock") = (code, retry_after);
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.server.requests()
-    }
-
-    fn on(&self, path: &str) -> Vec<Request> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path == path)
-            .collect()
-    }
-}
-
-/// A status meaning "never answer".
-const HANG: u16 = 0;
+use crate::support::peer::Peer;
+use crate::support::*;
 
 const SECRET_PATH: &str = "/services/T000/B000/SECRETTOKEN";
 
@@ -77,6 +25,7 @@ fn config(peer: &Peer) -> String {
         )
 }
 
+/// An initialised directory with [`config`] and the webhook's variables.
 fn env_for(peer: &Peer) -> Env {
     let env = Env::with_config(&config(peer));
     env.set_var("TEST_HOOK_URL", &peer.url("/hook"));
@@ -191,7 +140,7 @@ fn a_storm_to_one_channel_is_one_message() {
 fn endpoint_down_for_a_day_then_back_loses_nothing() {
     let peer = Peer::start();
     let env = env_for(&peer);
-    peer.answer(500, None);
+    peer.answer(500);
     let r = env.at(0, &["create", "--chain", "customer_issue", "--title", "A"]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("HTTP 500"), "{r:?}");
@@ -205,7 +154,7 @@ fn endpoint_down_for_a_day_then_back_loses_nothing() {
     assert!(attention > 0);
     let attempts = peer.requests().len();
     assert!(attempts < 4 * 40, "retries bounded by backoff: {attempts}");
-    peer.answer(200, None);
+    peer.answer(200);
     let before = peer.requests().len();
     env.at(24 * 60 + 120, &["check"]).ok();
     let pending = env.run(&["outbox", "--json"]).ok().json();
@@ -232,7 +181,7 @@ fn endpoint_down_for_a_day_then_back_loses_nothing() {
 fn permanent_failure_is_dead_reported_and_retryable() {
     let peer = Peer::start();
     let env = env_for(&peer);
-    peer.answer(404, None);
+    peer.answer(404);
     let r = env.at(0, &["create", "--chain", "customer_issue", "--title", "A"]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("404"), "{r:?}");
@@ -248,7 +197,7 @@ fn permanent_failure_is_dead_reported_and_retryable() {
     let before = peer.requests().len();
     env.at(60, &["check"]).ok();
     assert_eq!(peer.requests().len(), before, "dead rows are not retried");
-    peer.answer(200, None);
+    peer.answer(200);
     env.at(61, &["outbox", "retry", "--all-dead"]).ok();
     env.at(62, &["check"]).ok();
     assert_eq!(peer.requests().len(), before + 2);
@@ -261,10 +210,10 @@ fn permanent_failure_is_dead_reported_and_retryable() {
 fn rate_limited_retries_honour_retry_after() {
     let peer = Peer::start();
     let env = env_for(&peer);
-    peer.answer(429, Some(600));
+    peer.answer_retry_after(429, 600);
     env.at(0, &["create", "--chain", "customer_issue", "--title", "A"])
         .code(3);
-    peer.answer(200, None);
+    peer.answer(200);
     let n = peer.requests().len();
     env.at(5, &["check"]).ok();
     assert_eq!(peer.requests().len(), n, "not before Retry-After");
@@ -279,18 +228,11 @@ fn concurrent_checks_deliver_each_row_once() {
     for i in 0..20 {
         env.create(0, "customer_issue", &format!("issue {i}"));
     }
-    let now = at_minutes(240);
     let children: Vec<_> = (0..8)
-        .map(|_| {
-            env.command(&["--now", &now, "check"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
+        .map(|_| env.test().at("+4h").args(["check"]).spawn())
         .collect();
     for c in children {
-        let r = output(c.wait_with_output().expect("wait"));
+        let r = Run::wait(c);
         assert_eq!(r.code, 0, "{r:?}");
     }
     let sent = env
@@ -306,9 +248,7 @@ fn concurrent_checks_deliver_each_row_once() {
     assert_eq!(to_lead, 20);
     let events: usize = (1..=20)
         .map(|id| {
-            env.show(id)["events"]
-                .as_array()
-                .expect("events")
+            env.events(id)
                 .iter()
                 .filter(|e| e["kind"] == "notified" && e["level"] == 2)
                 .count()
@@ -341,7 +281,7 @@ fn notify_test_reports_each_contact() {
     );
     let hook = &peer.on("/hook")[0];
     assert!(hook.body.contains("\"test\":true"), "{}", hook.body);
-    peer.answer(500, None);
+    peer.answer(500);
     let r = env.run(&["notify", "test", "support_lead"]).code(3);
     assert!(r.stdout.contains("FAILED"), "{r:?}");
     env.run(&["notify", "test", "nobody"])
@@ -353,28 +293,33 @@ fn notify_test_reports_each_contact() {
 fn config_check_reports_unset_env_and_bad_contacts() {
     let peer = Peer::start();
     let text = config(&peer).replace("TEST_HOOK_URL", "ESCALATE_TEST_UNSET_VAR");
-    let env = Env::with_config(&text);
-    let r = env.run(&["config", "check"]).code(2);
-    assert!(
-        r.stderr.contains("ESCALATE_TEST_UNSET_VAR is not set"),
-        "{r:?}"
-    );
-    let bad = STARTER.replace(
-        "[roles.cto]\ndescription = \"CTO\"\n",
-        "[roles.cto]\nslack = \"not a url\"\n",
-    );
-    let env = Env::with_config(&bad);
-    env.run(&["config", "check"])
+    Test::new()
+        .no_db()
+        .config(&text)
+        .args(["config", "check"])
         .code(2)
-        .one_line_error("role `cto` slack: malformed URL");
-    let bad = STARTER.replace(
-        "[roles.cto]\ndescription = \"CTO\"\n",
-        "[roles.cto]\nemail = \"cto-at-example\"\n",
-    );
-    let env = Env::with_config(&bad);
-    env.run(&["config", "check"])
+        .stderr_has("ESCALATE_TEST_UNSET_VAR is not set")
+        .run();
+    let cto = |contact: &str| {
+        STARTER.replace(
+            "[roles.cto]\ndescription = \"CTO\"\n",
+            &format!("[roles.cto]\n{contact}\n"),
+        )
+    };
+    Test::new()
+        .no_db()
+        .config(&cto("slack = \"not a url\""))
+        .args(["config", "check"])
         .code(2)
-        .one_line_error("not an email address");
+        .one_line_error("role `cto` slack: malformed URL")
+        .run();
+    Test::new()
+        .no_db()
+        .config(&cto("email = \"cto-at-example\""))
+        .args(["config", "check"])
+        .code(2)
+        .one_line_error("not an email address")
+        .run();
 }
 
 #[test]
@@ -384,25 +329,19 @@ fn a_deliverer_killed_mid_send_loses_nothing_and_repeats_only_that_send() {
     env.create(0, "customer_issue", "before the crash");
     env.create(1, "customer_issue", "crash victim");
     // Both issues reach level 2 at 240/241 minutes; the lead's endpoint hangs.
-    peer.answer(HANG, None);
-    let now = at_minutes(245);
-    let mut child = env
-        .command(&["--now", &now, "check"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    peer.hang();
+    let mut child = env.test().at(245).args(["check"]).spawn_silent();
+    let deadline = Instant::now() + Duration::from_secs(20);
     while peer.on("/lead").is_empty() {
-        assert!(std::time::Instant::now() < deadline, "no send started");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(Instant::now() < deadline, "no send started");
+        std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
 
     // Committed but unsent: the rows are still owed. Within the lease
     // nobody else takes them; after it the next check sends them.
-    peer.answer(200, None);
+    peer.answer(200);
     env.at(246, &["check"]).ok();
     assert_eq!(
         peer.on("/lead").len(),
@@ -417,9 +356,8 @@ fn a_deliverer_killed_mid_send_loses_nothing_and_repeats_only_that_send() {
         assert!(post.body.contains("#2 crash victim"), "{post:?}");
     }
     for id in 1..=2 {
-        let notified = env.show(id)["events"]
-            .as_array()
-            .expect("events")
+        let notified = env
+            .events(id)
             .iter()
             .filter(|e| e["kind"] == "notified" && e["level"] == 2)
             .count();
@@ -433,13 +371,13 @@ fn a_deliverer_killed_mid_send_loses_nothing_and_repeats_only_that_send() {
 fn nothing_decided_before_a_resolve_is_sent_after_a_reopen() {
     let peer = Peer::start();
     let env = env_for(&peer);
-    peer.answer(500, None);
+    peer.answer(500);
     // Level 1 fails and waits for a retry; then the issue is resolved and
     // reopened (a new escalation, paging level 1 afresh).
     env.at(0, &["create", "--chain", "customer_issue", "--title", "A"])
         .code(3);
     env.at(1, &["resolve", "1"]).ok();
-    peer.answer(200, None);
+    peer.answer(200);
     env.at(2, &["reopen", "1"]).ok();
     env.at(10, &["check"]).ok();
     // One Slack and one webhook message per attempt; only the reopen's went
@@ -464,13 +402,13 @@ fn nothing_decided_before_a_resolve_is_sent_after_a_reopen() {
 fn create_sends_only_its_own_issue_and_reports_only_its_own_failures() {
     let peer = Peer::start();
     let env = env_for(&peer);
-    peer.answer(500, None);
+    peer.answer(500);
     env.at(0, &["create", "--chain", "customer_issue", "--title", "A"])
         .code(3);
     let failed_posts = peer.requests().len();
     // The relay is still down for #1's retry, but #2's create neither
     // retries #1 nor blames itself for it.
-    peer.answer(200, None);
+    peer.answer(200);
     let r = env
         .at(0, &["create", "--chain", "customer_issue", "--title", "B"])
         .ok();

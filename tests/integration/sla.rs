@@ -2,10 +2,8 @@
 //! the instant they happened (late checks included), met on ack/resolve,
 //! owners and breach_notify roles told, list/show display and filters.
 
-mod support;
-
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 
 /// Response 1 h, resolution 4 h, at risk at 80 %; breaches also go to the
 /// duty manager. Every role prints on the console.
@@ -27,16 +25,8 @@ levels = [{ role = "agent", wait_hours = 1 }]
 [roles.duty_manager]
 "#;
 
-fn env() -> Env {
-    let env = Env::with_config(CONFIG);
-    env.run(&["init"]).ok();
-    env
-}
-
 fn sla_events(env: &Env, id: i64) -> Vec<(String, String, String)> {
-    env.show(id)["events"]
-        .as_array()
-        .expect("events")
+    env.events(id)
         .iter()
         .filter(|e| ["at_risk", "breached", "sla_met"].contains(&e["kind"].as_str().unwrap_or("")))
         .map(|e| {
@@ -63,7 +53,7 @@ fn sla_lines(stdout: &str) -> Vec<String> {
 
 #[test]
 fn at_risk_and_breach_once_each_at_their_instants_even_when_checks_are_late() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let id = env.create(0, "support", "Checkout fails");
     assert!(sla_lines(&env.at(47, &["check"]).ok().stdout).is_empty());
     let r = env.at(48, &["check"]).ok();
@@ -125,7 +115,7 @@ fn at_risk_and_breach_once_each_at_their_instants_even_when_checks_are_late() {
 
 #[test]
 fn ack_meets_response_while_the_resolution_clock_keeps_running() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let id = env.create(0, "support", "Slow pages");
     let r = env.at(30, &["ack", &id.to_string(), "--by", "ann"]).ok();
     // The chain has no ack timeout: the running SLA clock is no "resume".
@@ -155,7 +145,7 @@ fn ack_meets_response_while_the_resolution_clock_keeps_running() {
 
 #[test]
 fn an_ack_after_an_unseen_deadline_records_the_breach_not_a_met() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let id = env.create(0, "support", "No check ran");
     // No check between creation and this ack at 1h30m.
     env.at(90, &["ack", &id.to_string(), "--by", "bob"]).ok();
@@ -173,7 +163,7 @@ fn an_ack_after_an_unseen_deadline_records_the_breach_not_a_met() {
 
 #[test]
 fn list_shows_sla_state_and_filters_at_risk_and_breached() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let a = env.create(0, "support", "will breach");
     let b = env.create(10, "support", "at risk");
     let c = env.create(50, "support", "fine");
@@ -218,7 +208,7 @@ fn list_shows_sla_state_and_filters_at_risk_and_breached() {
 
 #[test]
 fn adding_targets_to_a_live_chain_applies_them_to_open_issues() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let id = env.create(0, "plain", "old issue");
     env.at(5, &["check"]).ok();
     env.write_config(&CONFIG.replace(
@@ -261,37 +251,33 @@ fn bad_sla_settings_are_one_line_errors() {
         let config = format!(
             "[chains.c]\nlevels = [{{ role = \"lead\", wait_hours = 1 }}]\n{lines}\n[roles.lead]\n"
         );
-        let env = Env::with_config(&config);
-        let r = env.run(&["config", "check"]).code(2);
-        assert!(r.stderr.contains(fragment), "{lines}: {r:?}");
-        r.one_line_error("chains.toml:");
+        Test::new()
+            .no_db()
+            .config(&config)
+            .args(["config", "check"])
+            .code(2)
+            .stderr_has(fragment)
+            .one_line_error("chains.toml:")
+            .run();
     }
 }
 
 #[test]
 fn config_check_summarises_targets_and_counts_breach_roles_as_used() {
-    let env = Env::with_config(CONFIG);
-    let r = env.run(&["config", "check"]).ok();
-    assert!(
-        r.stdout
-            .contains("SLA response: within 1h, at risk after 48m"),
-        "{r:?}"
-    );
-    assert!(
-        r.stdout
-            .contains("SLA resolution: within 4h, at risk after 3h 12m"),
-        "{r:?}"
-    );
-    assert!(
-        r.stdout.contains("breaches also notify duty_manager"),
-        "{r:?}"
-    );
-    assert!(!r.stderr.contains("`duty_manager` is not used"), "{r:?}");
+    Test::new()
+        .no_db()
+        .config(CONFIG)
+        .args(["config", "check"])
+        .stdout_has("SLA response: within 1h, at risk after 48m")
+        .stdout_has("SLA resolution: within 4h, at risk after 3h 12m")
+        .stdout_has("breaches also notify duty_manager")
+        .stderr_lacks("`duty_manager` is not used")
+        .run();
 }
 
 #[test]
 fn an_ack_exactly_at_the_deadline_meets_it_even_when_the_issue_is_due() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let id = env.create(0, "support", "On the dot");
     env.at(50, &["check"]).ok(); // at risk at 48; next due: the deadline, 60
     env.at(60, &["ack", &id.to_string(), "--by", "ann"]).ok();
@@ -303,7 +289,7 @@ fn an_ack_exactly_at_the_deadline_meets_it_even_when_the_issue_is_due() {
 
 #[test]
 fn a_response_breach_resolved_without_an_ack_ends_at_the_resolve() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let id = env.create(0, "support", "never acked");
     env.at(61, &["check"]).ok(); // response breached at 60
     env.at(150, &["resolve", &id.to_string()]).ok();

@@ -2,10 +2,8 @@
 //! fields, backfill timing, malformed input (skipped or, with --strict,
 //! refused whole), routing order and `route test`.
 
-mod support;
-
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 
 const CONFIG: &str = r#"
 [chains.outage]
@@ -38,12 +36,6 @@ chain = "support"
 [roles.lead]
 "#;
 
-fn env() -> Env {
-    let env = Env::with_config(CONFIG);
-    env.run(&["init"]).ok();
-    env
-}
-
 fn ingest(env: &Env, minutes: i64, lines: &[&str], extra: &[&str]) -> Run {
     let path = env.path("batch.jsonl");
     std::fs::write(&path, lines.join("\n")).expect("write batch");
@@ -66,7 +58,7 @@ const CREATED: &str = r#"{"type":"ticket.created","source":"zendesk","external_i
 
 #[test]
 fn the_same_batch_twice_changes_nothing() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let batch = [
         CREATED,
         r#"{"type":"ticket.updated","source":"zendesk","external_id":"4821","priority":"high","at":"2026-11-02T09:10:00Z"}"#,
@@ -100,7 +92,7 @@ fn the_same_batch_twice_changes_nothing() {
 
 #[test]
 fn a_repeat_created_while_open_updates_and_counts() {
-    let env = env();
+    let env = Env::init(CONFIG);
     ingest(&env, 0, &[CREATED], &[]).ok();
     let again = CREATED
         .replace("Refund stuck for ACME", "Refund still stuck for ACME")
@@ -128,14 +120,14 @@ fn a_repeat_created_while_open_updates_and_counts() {
 #[test]
 fn a_backfill_escalates_exactly_as_if_it_had_arrived_live() {
     // Live: created at 0, checks every 5 minutes for 6 hours.
-    let live = env();
+    let live = Env::init(CONFIG);
     live.at(0, &["create", "--chain", "support", "--title", "t"])
         .ok();
     for m in (5..=360).step_by(5) {
         live.at(m, &["check"]).ok();
     }
     // Backfill: the same ticket ingested at 6 h with at = 0, then one check.
-    let backfill = env();
+    let backfill = Env::init(CONFIG);
     let line = format!(
         r#"{{"type":"ticket.created","source":"api","external_id":"1","title":"t","chain":"support","at":"{}"}}"#,
         at_minutes(0)
@@ -172,7 +164,7 @@ fn a_backfill_escalates_exactly_as_if_it_had_arrived_live() {
 
 #[test]
 fn malformed_lines_are_skipped_with_their_line_numbers() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let r = ingest(
         &env,
         0,
@@ -204,7 +196,7 @@ fn malformed_lines_are_skipped_with_their_line_numbers() {
 
 #[test]
 fn strict_refuses_the_whole_batch() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let r = ingest(&env, 0, &[CREATED, "{not json"], &["--strict"]).code(2);
     assert!(r.stderr.contains("batch.jsonl:2: not JSON"), "{r:?}");
     assert!(r.stderr.contains("nothing was written"), "{r:?}");
@@ -233,7 +225,7 @@ fn strict_refuses_the_whole_batch() {
 
 #[test]
 fn routing_takes_the_first_match_and_the_default_last() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let lines = [
         // tags and priority match "outages", before "refunds" could.
         r#"{"type":"ticket.created","source":"zendesk","external_id":"1","title":"Refund API down","priority":"urgent","tags":["outage","x"]}"#,
@@ -279,7 +271,7 @@ fn routing_takes_the_first_match_and_the_default_last() {
 
 #[test]
 fn route_test_explains_each_route() {
-    let env = env();
+    let env = Env::init(CONFIG);
     let r = env
         .run(&[
             "route",
@@ -344,16 +336,19 @@ fn bad_routes_are_config_errors() {
     ];
     let base = "[chains.support]\nlevels = [{ role = \"agent\", wait_hours = 1 }]\n[roles.agent]\n";
     for (routes, fragment) in cases {
-        let env = Env::with_config(&format!("{base}{routes}"));
-        env.run(&["config", "check"])
+        Test::new()
+            .no_db()
+            .config(&format!("{base}{routes}"))
+            .args(["config", "check"])
             .code(2)
-            .one_line_error(fragment);
+            .one_line_error(fragment)
+            .run();
     }
 }
 
 #[test]
 fn reopening_a_ticket_that_has_a_newer_open_issue_is_a_conflict() {
-    let env = env();
+    let env = Env::init(CONFIG);
     ingest(&env, 0, &[CREATED], &[]).ok();
     ingest(
         &env,
@@ -371,8 +366,11 @@ fn reopening_a_ticket_that_has_a_newer_open_issue_is_a_conflict() {
     let dup = format!(
         "{CONFIG}\n[[subscriptions]]\nurl = \"http://127.0.0.1:9/x\"\nkinds = [\"created\"]\n[[subscriptions]]\nurl = \"http://127.0.0.1:9/x\"\nkinds = [\"resolved\"]\n"
     );
-    Env::with_config(&dup)
-        .run(&["config", "check"])
+    Test::new()
+        .no_db()
+        .config(&dup)
+        .args(["config", "check"])
         .code(2)
-        .one_line_error("is listed twice");
+        .one_line_error("is listed twice")
+        .run();
 }

@@ -1,11 +1,9 @@
 //! `escalate events`: the event log as JSON lines with a cursor.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 
 fn lines(stdout: &str) -> Vec<Value> {
     stdout
@@ -109,17 +107,10 @@ fn follow_prints_new_events_as_they_are_written() {
     let env = Env::new();
     env.create(0, "customer_issue", "before");
     let mut child = env
-        .command(&[
-            "events",
-            "--follow",
-            "--interval",
-            "0.05",
-            "--kind",
-            "created",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+        .test()
+        .args(["events", "--follow", "--interval", "0.05"])
+        .args(["--kind", "created"])
+        .spawn();
     // Lines arrive through a channel so a silent binary fails the test
     // after a timeout instead of hanging it.
     let stdout = child.stdout.take().expect("stdout");

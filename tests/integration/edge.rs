@@ -1,93 +1,11 @@
 //! Engineering tasks and event subscriptions through the real binary,
-//! against HTTP servers on 127.0.0.1 started here: a GitHub Issues API
-//! (list by label, create, comment, close) and a subscriber.
+//! against HTTP servers on 127.0.0.1 started by each test: a GitHub Issues
+//! API (`support::trackers::GithubIssues`: list by label, create, comment,
+//! close) and a subscriber.
 
-mod support;
-
-use std::sync::{Arc, Mutex};
-
-use serde_json::{json, Value};
-use support::http::{Action, Request, Server};
-use support::*;
-
-/// How many requests `server` saw with `method` and a path starting with
-/// `path_prefix`.
-fn count(server: &Server, method: &str, path_prefix: &str) -> usize {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.method == method && r.path.starts_with(path_prefix))
-        .count()
-}
-
-/// A GitHub Issues API for one repository, keeping its issues in memory.
-/// `fail_creates` answers that many creates with 502 *after* storing the
-/// issue: a create that happened but whose answer was lost.
-fn github(fail_creates: usize) -> (Server, Arc<Mutex<Vec<Value>>>) {
-    let issues: Arc<Mutex<Vec<Value>>> = Arc::new(Mutex::new(Vec::new()));
-    let failures = Arc::new(Mutex::new(fail_creates));
-    let store = Arc::clone(&issues);
-    let server = Server::start(move |r: &Request| {
-        let mut issues = store.lock().expect("lock");
-        let base = "/repos/acme/app/issues";
-        if r.method == "GET" && r.path.starts_with(&format!("{base}?")) {
-            let label = r
-                .path
-                .split("labels=")
-                .nth(1)
-                .and_then(|s| s.split('&').next())
-                .unwrap_or("")
-                .to_string();
-            let found: Vec<Value> = issues
-                .iter()
-                .filter(|i| {
-                    i["labels"]
-                        .as_array()
-                        .is_some_and(|ls| ls.iter().any(|l| l["name"] == label.as_str()))
-                })
-                .cloned()
-                .collect();
-            return Action::json(200, Value::Array(found).to_string());
-        }
-        if r.method == "POST" && r.path == base {
-            let body = r.json();
-            let n = issues.len() + 1;
-            let issue = json!({
-                "number": n,
-                "html_url": format!("https://github.test/acme/app/issues/{n}"),
-                "title": body["title"],
-                "body": body["body"],
-                "state": "open",
-                "labels": body["labels"].as_array().map(|ls| ls.iter().map(|l| json!({"name": l})).collect::<Vec<_>>()),
-            });
-            issues.push(issue.clone());
-            let mut left = failures.lock().expect("lock");
-            if *left > 0 {
-                *left -= 1;
-                return Action::json(502, "{\"message\":\"bad gateway\"}");
-            }
-            return Action::json(201, issue.to_string());
-        }
-        if r.method == "POST" && r.path.ends_with("/comments") {
-            return Action::json(201, json!({"id": 1, "body": r.json()["body"]}).to_string());
-        }
-        if r.method == "PATCH" && r.path.starts_with(&format!("{base}/")) {
-            let n: usize = r
-                .path
-                .rsplit('/')
-                .next()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            if let Some(issue) = issues.get_mut(n.wrapping_sub(1)) {
-                issue["state"] = r.json()["state"].clone();
-                return Action::json(200, issue.to_string());
-            }
-            return Action::json(404, "{}");
-        }
-        Action::json(404, "{\"message\":\"Not Found\"}")
-    });
-    (server, issues)
-}
+use crate::support::http::{Action, Server};
+use crate::support::trackers::GithubIssues;
+use crate::support::*;
 
 fn task_config(url: &str) -> String {
     format!(
@@ -113,30 +31,23 @@ project = "acme/app"
     )
 }
 
-fn task_env(server: &Server) -> Env {
-    let env = Env::with_config(&task_config(&server.url("")));
+/// The GitHub fake and an initialised directory whose `eng` chain asks it
+/// for a task at level 2.
+fn task_env(fail_creates: usize) -> (GithubIssues, Env) {
+    let github = GithubIssues::start(fail_creates);
+    let env = Env::with_config(&task_config(&github.url()));
     env.set_var("TEST_GH_TOKEN", "ghp_secret_token");
     env.run(&["init"]).ok();
-    env
-}
-
-fn kinds(env: &Env, id: i64) -> Vec<String> {
-    env.show(id)["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap_or("").to_string())
-        .collect()
+    (github, env)
 }
 
 #[test]
 fn reaching_engineering_creates_one_task_and_resolving_closes_it() {
-    let (server, issues) = github(0);
-    let env = task_env(&server);
+    let (github, env) = task_env(0);
     let id = env.create(0, "eng", "Checkout 500s");
     env.at(30, &["check"]).ok();
     assert_eq!(
-        count(&server, "POST", "/repos/acme/app/issues"),
+        github.count("POST", "/repos/acme/app/issues"),
         0,
         "level 1 asks for no task"
     );
@@ -144,8 +55,8 @@ fn reaching_engineering_creates_one_task_and_resolving_closes_it() {
     env.at(61, &["check"]).ok();
     env.at(62, &["check"]).ok();
     env.at(125, &["check"]).ok(); // level 3: still the same task
-    assert_eq!(count(&server, "POST", "/repos/acme/app/issues"), 1);
-    let created = issues.lock().expect("lock")[0].clone();
+    assert_eq!(github.count("POST", "/repos/acme/app/issues"), 1);
+    let created = github.issues()[0].clone();
     let body = created["body"].as_str().unwrap_or("");
     assert!(body.contains("level 2 (oncall) of chain `eng`"), "{body}");
     assert!(body.contains("Level history:"), "{body}");
@@ -161,7 +72,7 @@ fn reaching_engineering_creates_one_task_and_resolving_closes_it() {
     );
     assert_eq!(marker.len(), "escalate-12345678-1".len(), "{marker}");
     assert_eq!(created["title"], "[escalate #1] Checkout 500s");
-    let auth = server.requests()[0]
+    let auth = github.server.requests()[0]
         .header("authorization")
         .unwrap_or("")
         .to_string();
@@ -182,9 +93,10 @@ fn reaching_engineering_creates_one_task_and_resolving_closes_it() {
     env.at(130, &["resolve", &id.to_string(), "--note", "rolled back"])
         .ok();
     env.at(131, &["check"]).ok();
-    assert_eq!(count(&server, "PATCH", "/repos/acme/app/issues/1"), 1);
-    assert_eq!(issues.lock().expect("lock")[0]["state"], "closed");
-    let comment = server
+    assert_eq!(github.count("PATCH", "/repos/acme/app/issues/1"), 1);
+    assert_eq!(github.issues()[0]["state"], "closed");
+    let comment = github
+        .server
         .requests()
         .into_iter()
         .find(|r| r.path.ends_with("/comments"))
@@ -193,7 +105,7 @@ fn reaching_engineering_creates_one_task_and_resolving_closes_it() {
         .as_str()
         .unwrap_or("")
         .contains("rolled back"));
-    let k = kinds(&env, id);
+    let k = env.kinds(id);
     assert_eq!(
         k.iter().filter(|k| *k == "task_created").count(),
         1,
@@ -208,19 +120,14 @@ fn reaching_engineering_creates_one_task_and_resolving_closes_it() {
 
 #[test]
 fn a_create_whose_answer_was_lost_is_found_not_duplicated() {
-    let (server, issues) = github(1);
-    let env = task_env(&server);
+    let (github, env) = task_env(1);
     let id = env.create(0, "eng", "Lost answer");
     let r = env.at(61, &["check"]).code(3);
     assert!(r.stderr.contains("will retry"), "{r:?}");
     assert!(!r.stderr.contains("ghp_secret_token"), "{r:?}");
     // The retry after the backoff looks the task up by its label first.
     env.at(70, &["check"]).ok();
-    assert_eq!(
-        issues.lock().expect("lock").len(),
-        1,
-        "one task in the tracker"
-    );
+    assert_eq!(github.issues().len(), 1, "one task in the tracker");
     assert_eq!(env.show(id)["task"]["key"], "#1");
 }
 
@@ -234,18 +141,25 @@ fn task_config_errors_are_one_line() {
         ("[trackers.gh]\nkind = \"github\"\nurl = \"https://x\"\ntoken = \"t\"\nproject = \"norepo\"\n", "owner/repo"),
     ];
     for (tracker, fragment) in cases {
-        let env = Env::with_config(&format!("{base}{tracker}"));
-        env.run(&["config", "check"])
+        Test::new()
+            .no_db()
+            .config(&format!("{base}{tracker}"))
+            .args(["config", "check"])
             .code(2)
-            .one_line_error(fragment);
+            .one_line_error(fragment)
+            .run();
     }
     // An unset token is reported by config check, before any page is due.
-    let env = Env::with_config(&format!(
-        "{base}[trackers.gh]\nkind = \"github\"\nurl = \"https://x\"\ntoken = {{ env = \"TEST_UNSET_GH\" }}\nproject = \"a/b\"\n"
-    ));
-    let r = env.run(&["config", "check"]).code(2);
-    assert!(r.stderr.contains("[trackers.gh] token"), "{r:?}");
-    assert!(r.stderr.contains("TEST_UNSET_GH"), "{r:?}");
+    Test::new()
+        .no_db()
+        .config(&format!(
+            "{base}[trackers.gh]\nkind = \"github\"\nurl = \"https://x\"\ntoken = {{ env = \"TEST_UNSET_GH\" }}\nproject = \"a/b\"\n"
+        ))
+        .args(["config", "check"])
+        .code(2)
+        .stderr_has("[trackers.gh] token")
+        .stderr_has("TEST_UNSET_GH")
+        .run();
 }
 
 #[test]
@@ -293,9 +207,5 @@ fn subscriptions_post_chosen_kinds_signed_exactly_once() {
         "each event once, in order"
     );
     // Deliveries to subscribers are not logged as issue events.
-    assert!(!kinds_of(&env, id).contains(&"delivery_failed".to_string()));
-}
-
-fn kinds_of(env: &Env, id: i64) -> Vec<String> {
-    kinds(env, id)
+    assert!(!env.kinds(id).contains(&"delivery_failed".to_string()));
 }

@@ -1,0 +1,23 @@
+//! The integration tests: one test binary linking the crate once. Each
+//! module is one area of the product; `support` holds the harness (a
+//! builder that runs the real `escalate` binary in a temp dir with a
+//! database and a `chains.toml`, time given with `--now`) and the shared
+//! fakes (an HTTP server and its peers, an SMTP server, tracker fakes).
+//!
+//! Run one area with a filter: `cargo test --test integration faults::`.
+//! The long runs are `#[ignore]`d: `cargo test --test integration -- --ignored`.
+
+mod support;
+
+mod channels;
+mod cli;
+mod edge;
+mod email;
+mod events;
+mod faults;
+mod health;
+mod ingest;
+mod properties;
+mod report;
+mod sla;
+mod trackers;
