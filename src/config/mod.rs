@@ -101,7 +101,7 @@ impl Route {
             && (self.priority.is_empty()
                 || input
                     .priority
-                    .is_some_and(|p| self.priority.iter().any(|q| q == p)))
+                    .is_some_and(|p| self.priority.iter().any(|q| routes::same_value(q, p))))
             && self.tags.iter().all(|t| input.tags.contains(t))
             && self.title.as_ref().is_none_or(|r| r.is_match(input.title))
     }

@@ -43,7 +43,15 @@ pub(super) fn convert(
         routes.push(Route {
             name,
             source: r.source.map(OneOrMany::into_vec).unwrap_or_default(),
-            priority: r.priority.map(OneOrMany::into_vec).unwrap_or_default(),
+            // Lower case, as ingest keeps priorities: `Urgent` in the
+            // config and `urgent` from a helpdesk are the same value.
+            priority: r
+                .priority
+                .map(OneOrMany::into_vec)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| p.trim().to_lowercase())
+                .collect(),
             tags: r.tags.map(OneOrMany::into_vec).unwrap_or_default(),
             title,
             chain: r.chain.into_inner(),
@@ -51,6 +59,13 @@ pub(super) fn convert(
         });
     }
     Ok(routes)
+}
+
+/// Whether two status or priority values are the same: helpdesks spell
+/// them `Urgent`, `URGENT` or `urgent` (`create --priority` and `route
+/// test` pass them as typed), so case and surrounding blanks do not count.
+pub(super) fn same_value(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
 }
 
 /// The `title` pattern of route `name`.
@@ -65,4 +80,24 @@ fn title_regex(name: &str, t: &Spanned<String>, src: &Source) -> Result<regex::R
             format!("{name}: title is not a valid regular expression: {what}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_value;
+
+    #[test]
+    fn values_match_whatever_their_case() {
+        for (a, b) in [
+            ("urgent", "Urgent"),
+            ("URGENT", "urgent"),
+            (" high", "HIGH "),
+            ("élevée", "ÉLEVÉE"),
+        ] {
+            assert!(same_value(a, b), "{a} {b}");
+        }
+        for (a, b) in [("urgent", "urgentx"), ("high", ""), ("low", "normal")] {
+            assert!(!same_value(a, b), "{a} {b}");
+        }
+    }
 }

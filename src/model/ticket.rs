@@ -137,11 +137,7 @@ pub fn parse_line(line: &str) -> Result<Option<TicketEvent>, String> {
     let source = required(&obj, "source")?;
     let external_id = required(&obj, "external_id")?;
     let at = match string(&obj, "at")? {
-        Some(s) => Some(
-            DateTime::parse_from_rfc3339(&s)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| format!("`at` is not an RFC 3339 time ({s:?}): {e}"))?,
-        ),
+        Some(s) => Some(parse_at(&s)?),
         None => None,
     };
     let title = string(&obj, "title")?.map(|t| t.trim().to_string());
@@ -191,9 +187,9 @@ pub fn parse_line(line: &str) -> Result<Option<TicketEvent>, String> {
     let event = TicketEvent {
         kind,
         description: string(&obj, "description")?,
-        priority: string(&obj, "priority")?,
+        priority: string(&obj, "priority")?.and_then(lowered),
         assignee: string(&obj, "assignee")?.filter(|a| !a.trim().is_empty()),
-        status: string(&obj, "status")?,
+        status: string(&obj, "status")?.and_then(lowered),
         chain: string(&obj, "chain")?,
         by: string(&obj, "by")?.filter(|a| !a.trim().is_empty()),
         note: string(&obj, "note")?,
@@ -212,6 +208,40 @@ pub fn parse_line(line: &str) -> Result<Option<TicketEvent>, String> {
         extra: obj,
         ..event
     }))
+}
+
+/// `at`: RFC 3339, also without seconds (`2026-11-02T09:00Z`,
+/// `…T09:00+02:00`), as some helpdesk exports write it.
+fn parse_at(s: &str) -> Result<Ts, String> {
+    let s = s.trim();
+    DateTime::parse_from_rfc3339(s)
+        .or_else(|e| match with_seconds(s) {
+            Some(full) => DateTime::parse_from_rfc3339(&full),
+            None => Err(e),
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("`at` is not an RFC 3339 time ({s:?}): {e}"))
+}
+
+/// `YYYY-MM-DDTHH:MM` directly followed by its zone, with `:00` seconds
+/// put in; None for any other shape (the caller keeps the first error).
+fn with_seconds(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let minute_then_zone = b.len() > 16
+        && b[10].eq_ignore_ascii_case(&b'T')
+        && b[13] == b':'
+        && matches!(b[16], b'Z' | b'z' | b'+' | b'-');
+    // Index 16 is an ASCII byte here, so slicing there is on a char boundary.
+    minute_then_zone.then(|| format!("{}:00{}", &s[..16], &s[16..]))
+}
+
+/// A status or priority as compared everywhere: helpdesks send `Urgent`,
+/// `SOLVED` or `open` for the same values, so they are kept trimmed and in
+/// lower case; an empty one (a Zendesk ticket with no priority renders
+/// `""`) is absent.
+fn lowered(s: String) -> Option<String> {
+    let v = s.trim().to_lowercase();
+    (!v.is_empty()).then_some(v)
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -254,6 +284,57 @@ mod tests {
         let c =
             parse_line(r#"{"type":"ticket.resolved","source":"s","external_id":"1","id":"ev-9"}"#);
         assert_eq!(c.expect("c").expect("c").key, "id:s:ev-9");
+    }
+
+    fn one(line: &str) -> TicketEvent {
+        parse_line(line).expect(line).expect(line)
+    }
+
+    #[test]
+    fn times_may_omit_seconds_in_any_zone() {
+        let base = r#"{"type":"ticket.updated","source":"s","external_id":"1","at":"AT"}"#;
+        let utc = |s: &str| s.parse::<DateTime<Utc>>().expect(s);
+        let cases = [
+            ("2026-11-02T09:00Z", "2026-11-02T09:00:00Z"),
+            ("2026-11-02t09:00z", "2026-11-02T09:00:00Z"),
+            ("2026-11-02T09:00+02:00", "2026-11-02T07:00:00Z"),
+            ("2026-11-02T09:00-05:30", "2026-11-02T14:30:00Z"),
+            ("2026-11-02T09:00:07Z", "2026-11-02T09:00:07Z"),
+            ("2026-11-02T09:00:07.5+01:00", "2026-11-02T08:00:07.5Z"),
+            (" 2026-11-02T09:00Z ", "2026-11-02T09:00:00Z"),
+        ];
+        for (given, want) in cases {
+            let ev = one(&base.replace("AT", given));
+            assert_eq!(ev.at, Some(utc(want)), "{given}");
+        }
+        for bad in [
+            "2026-11-02T09Z",
+            "2026-11-02T09:00",
+            "2026-11-02T25:00Z",
+            "2026-11-02T09:60+02:00",
+            "2026-11-02 09:00:00",
+            "2026-11-02T09:00+2",
+            "2026-11-02T09:00Zjunk",
+            "2026-11-02T09:00é",
+        ] {
+            let e = parse_line(&base.replace("AT", bad)).expect_err(bad);
+            assert!(e.contains("RFC 3339"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn status_and_priority_are_compared_in_lower_case() {
+        let ev = one(
+            r#"{"type":"ticket.updated","source":"s","external_id":"1","status":" SOLVED ","priority":"Urgent"}"#,
+        );
+        assert_eq!(ev.status.as_deref(), Some("solved"));
+        assert_eq!(ev.priority.as_deref(), Some("urgent"));
+        // Non-ASCII values fold too; empty ones are absent.
+        let ev = one(
+            r#"{"type":"ticket.updated","source":"s","external_id":"1","status":"","priority":"ÉLEVÉE"}"#,
+        );
+        assert_eq!(ev.status, None);
+        assert_eq!(ev.priority.as_deref(), Some("élevée"));
     }
 
     #[test]

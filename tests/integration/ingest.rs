@@ -374,3 +374,54 @@ fn reopening_a_ticket_that_has_a_newer_open_issue_is_a_conflict() {
         .one_line_error("is listed twice")
         .run();
 }
+
+#[test]
+fn times_without_seconds_and_any_case_of_status_and_priority_are_accepted() {
+    // The config spells a priority in title case; tickets in any case.
+    let env = Env::init(&CONFIG.replace(
+        r#"priority = ["urgent", "high"]"#,
+        r#"priority = ["Urgent", "HIGH"]"#,
+    ));
+    let lines = [
+        r#"{"type":"ticket.created","source":"zendesk","external_id":"1","title":"API down","priority":"URGENT","tags":["outage"],"at":"2026-11-02T09:00Z"}"#,
+        r#"{"type":"ticket.created","source":"zendesk","external_id":"2","title":"Slow","priority":"High","tags":["outage"],"at":"2026-11-02T11:05+02:00"}"#,
+        r#"{"type":"ticket.created","source":"email","external_id":"3","title":"Question","priority":"Low","at":"2026-11-02T09:10Z"}"#,
+        r#"{"type":"ticket.updated","source":"zendesk","external_id":"1","status":"Solved","at":"2026-11-02T09:20Z"}"#,
+        r#"{"type":"ticket.updated","source":"email","external_id":"3","status":"CLOSED","at":"2026-11-02T09:30-01:00"}"#,
+        r#"{"type":"ticket.updated","source":"zendesk","external_id":"1","status":"Open","at":"2026-11-02T09:40Z"}"#,
+    ];
+    let r = ingest(&env, 120, &lines, &[]).ok().json();
+    assert_eq!(
+        (&r["created"], &r["resolved"], &r["reopened"]),
+        (&Value::from(3), &Value::from(2), &Value::from(1)),
+        "{r}"
+    );
+    let one = env.show(1);
+    assert_eq!(one["route"], "outages");
+    assert_eq!(one["priority"], "urgent");
+    assert_eq!(one["created_at"], "2026-11-02T09:00:00Z");
+    assert_eq!(one["status"], "open", "`Open` reopened it");
+    assert_eq!(env.show(2)["route"], "outages");
+    assert_eq!(env.show(2)["created_at"], "2026-11-02T09:05:00Z");
+    let three = env.show(3);
+    assert_eq!(three["route"], "default");
+    assert_eq!(three["resolved_at"], "2026-11-02T10:30:00Z");
+
+    // create --priority and route test compare the same way.
+    let r = env
+        .at(
+            130,
+            &[
+                "create",
+                "--title",
+                "t",
+                "--priority",
+                "URGENT",
+                "--tag",
+                "outage",
+            ],
+        )
+        .ok();
+    let id: i64 = r.stdout.trim().parse().expect("id");
+    assert_eq!(env.show(id)["route"], "outages");
+}
