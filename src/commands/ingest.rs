@@ -3,7 +3,7 @@
 //! inapplicable lines are reported with their line number and skipped —
 //! or, with `--strict`, the whole batch is refused and nothing is written.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -37,18 +37,15 @@ struct Tally {
 
 pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;
-    let (name, text) = read_input(args.input.as_deref())?;
     let mut events: Vec<(usize, TicketEvent)> = Vec::new();
     let mut problems: Vec<(usize, String)> = Vec::new();
-    let mut lines = 0;
-    for (i, line) in text.lines().enumerate() {
-        lines = i + 1;
-        match ticket::parse_line(line) {
-            Ok(Some(ev)) => events.push((i + 1, ev)),
-            Ok(None) => {}
-            Err(e) => problems.push((i + 1, e)),
-        }
-    }
+    let (name, lines) = read_input(args.input.as_deref(), &mut |n, line| match line
+        .and_then(ticket::parse_line)
+    {
+        Ok(Some(ev)) => events.push((n, ev)),
+        Ok(None) => {}
+        Err(e) => problems.push((n, e)),
+    })?;
     if args.strict && !problems.is_empty() {
         report(io, &name, &problems);
         return Err(usage(format!(
@@ -174,22 +171,98 @@ fn report(io: &mut Io, name: &str, problems: &[(usize, String)]) {
     }
 }
 
-/// The whole input: a file, or stdin for `-` or no argument.
-fn read_input(path: Option<&std::path::Path>) -> Result<(String, String)> {
+/// Longest line kept: a longer one is reported and skipped, so one
+/// endless line cannot fill memory.
+const MAX_LINE: usize = 1 << 20;
+
+/// Most input read in all (a stream with no end, `/dev/zero`, a FIFO left
+/// open, must end somewhere): past it the batch is refused whole, because
+/// events are held until the one transaction that applies them.
+const MAX_INPUT: u64 = 256 << 20;
+
+/// Each line of the input, numbered from 1, as text or as why it is not:
+/// a file (read as a stream, so a FIFO or a device works too), or stdin
+/// for `-` or no argument. Returns the input's name and its line count.
+fn read_input(
+    path: Option<&std::path::Path>,
+    each: &mut dyn FnMut(usize, Result<&str, String>),
+) -> Result<(String, usize)> {
     match path {
         Some(p) if p.as_os_str() != "-" => {
-            let bytes =
-                std::fs::read(p).map_err(|e| usage(format!("cannot read {}: {e}", p.display())))?;
-            let text = String::from_utf8(bytes)
-                .map_err(|e| usage(format!("{} is not UTF-8 text: {e}", p.display())))?;
-            Ok((p.display().to_string(), text))
+            let name = p.display().to_string();
+            let file =
+                std::fs::File::open(p).map_err(|e| usage(format!("cannot read {name}: {e}")))?;
+            let lines = read_lines(&mut BufReader::new(file), &name, each)?;
+            Ok((name, lines))
         }
         _ => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| usage(format!("cannot read standard input: {e}")))?;
-            Ok(("stdin".to_string(), text))
+            let name = "stdin".to_string();
+            let lines = read_lines(&mut std::io::stdin().lock(), &name, each)?;
+            Ok((name, lines))
         }
+    }
+}
+
+/// Splits `r` into lines, each at most [`MAX_LINE`] bytes and UTF-8 (else
+/// reported on its own), and a leading byte-order mark dropped (Windows
+/// tools write one). Reading more than [`MAX_INPUT`] is a usage error.
+fn read_lines(
+    r: &mut impl BufRead,
+    name: &str,
+    each: &mut dyn FnMut(usize, Result<&str, String>),
+) -> Result<usize> {
+    let mut buf = Vec::new();
+    let mut total: u64 = 0;
+    let mut n = 0;
+    loop {
+        let read = |r: &mut dyn BufRead, buf: &mut Vec<u8>, limit: usize| {
+            buf.clear();
+            // `read_until` finds the newline fast (std's memchr); the `take`
+            // bounds what it keeps.
+            r.take(limit as u64)
+                .read_until(b'\n', buf)
+                .map_err(|e| usage(format!("cannot read {name}: {e}")))
+        };
+        let got = read(r, &mut buf, MAX_LINE + 1)?;
+        if got == 0 {
+            return Ok(n);
+        }
+        n += 1;
+        total += got as u64;
+        let ended = buf.last() == Some(&b'\n');
+        if !ended && got > MAX_LINE {
+            // Too long: skip to its end, through a buffer of the same size.
+            loop {
+                let more = read(r, &mut buf, MAX_LINE)?;
+                total += more as u64;
+                if more == 0 || buf.last() == Some(&b'\n') || total > MAX_INPUT {
+                    break;
+                }
+            }
+            buf.clear();
+        }
+        if total > MAX_INPUT {
+            return Err(usage(format!(
+                "{name}: more than {} MiB of input; nothing was written (split it \
+                 into smaller batches)",
+                MAX_INPUT >> 20
+            )));
+        }
+        if !ended && got > MAX_LINE {
+            each(
+                n,
+                Err(format!("longer than {} MiB; skipped", MAX_LINE >> 20)),
+            );
+            continue;
+        }
+        let mut line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if n == 1 {
+            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        }
+        each(
+            n,
+            std::str::from_utf8(line)
+                .map_err(|e| format!("not UTF-8 (byte {} of the line)", e.valid_up_to() + 1)),
+        );
     }
 }

@@ -425,3 +425,144 @@ fn times_without_seconds_and_any_case_of_status_and_priority_are_accepted() {
     let id: i64 = r.stdout.trim().parse().expect("id");
     assert_eq!(env.show(id)["route"], "outages");
 }
+
+/// Runs `ingest --json` on `bytes` written to a file, or piped to stdin.
+fn ingest_bytes(env: &Env, bytes: &[u8], stdin: bool, extra: &[&str]) -> Run {
+    use std::io::Write;
+    let path = env.path("batch.jsonl");
+    std::fs::write(&path, bytes).expect("write batch");
+    let path = path.to_string_lossy().to_string();
+    let input = if stdin { "-" } else { path.as_str() };
+    let mut args = vec!["ingest", input, "--json"];
+    args.extend_from_slice(extra);
+    let mut cmd = env.test().at(60).args(&args).command();
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut pipe = child.stdin.take().expect("stdin");
+    if stdin {
+        // A reader that stops early may close the pipe: not a failure here.
+        let _ = pipe.write_all(bytes);
+    }
+    drop(pipe);
+    let r = Run::wait(child);
+    r.no_panic();
+    r
+}
+
+#[test]
+fn a_line_that_is_not_utf8_is_skipped_alone_and_a_bom_is_fine() {
+    for stdin in [false, true] {
+        let env = Env::init(CONFIG);
+        let mut batch = b"\xEF\xBB\xBF".to_vec();
+        batch.extend_from_slice(CREATED.as_bytes());
+        // Latin-1 (as a Windows export writes it), a lone continuation
+        // byte, a truncated sequence at the very end.
+        for bad in [&b"caf\xE9"[..], b"\x80", b"\xE2\x82"] {
+            batch.extend_from_slice(
+                b"\r\n{\"type\":\"ticket.created\",\"source\":\"s\",\"external_id\":\"",
+            );
+            batch.extend_from_slice(bad);
+            batch.extend_from_slice(b"\",\"title\":\"t\"}");
+        }
+        batch.extend_from_slice(
+            b"\n{\"type\":\"ticket.created\",\"source\":\"s\",\"external_id\":\"5\",\"title\":\"caf\xC3\xA9\"}\n",
+        );
+        let r = ingest_bytes(&env, &batch, stdin, &[]).code(3);
+        let name = if stdin { "stdin" } else { "batch.jsonl" };
+        for line in 2..=4 {
+            assert!(
+                r.stderr.contains(&format!("{name}:{line}: not UTF-8")),
+                "{r:?}"
+            );
+        }
+        let v = r.json();
+        assert_eq!(
+            (&v["created"], &v["skipped"]),
+            (&Value::from(2), &Value::from(3)),
+            "{v}"
+        );
+        assert_eq!(env.show(2)["title"], "café");
+
+        // --strict refuses the batch as for any malformed line.
+        let env = Env::init(CONFIG);
+        let r = ingest_bytes(&env, &batch, stdin, &["--strict"]).code(2);
+        assert!(r.stderr.contains(&format!("{name}:2: not UTF-8")), "{r:?}");
+        assert!(all_issues(&env).is_empty());
+    }
+}
+
+#[test]
+fn an_overlong_line_is_skipped_and_endless_input_refused() {
+    let env = Env::init(CONFIG);
+    let long = format!(
+        r#"{{"type":"ticket.created","source":"s","external_id":"9","title":"t","description":"{}"}}"#,
+        "x".repeat(1 << 20)
+    );
+    let ok = r#"{"type":"ticket.created","source":"s","external_id":"8","title":"t"}"#;
+    // Just under the bound is kept; over it, with or without a newline at
+    // the end of the input, is skipped.
+    let under = format!(
+        r#"{{"type":"ticket.created","source":"s","external_id":"7","title":"t","description":"{}"}}"#,
+        "y".repeat((1 << 20) - 100)
+    );
+    for stdin in [false, true] {
+        let batch = format!("{long}\n{ok}\n{under}\n{long}");
+        let r = ingest_bytes(&env, batch.as_bytes(), stdin, &[]).code(3);
+        let name = if stdin { "stdin" } else { "batch.jsonl" };
+        assert!(
+            r.stderr.contains(&format!("{name}:1: longer than 1 MiB")),
+            "{r:?}"
+        );
+        assert!(
+            r.stderr.contains(&format!("{name}:4: longer than 1 MiB")),
+            "{r:?}"
+        );
+        assert_eq!(r.json()["skipped"], 2, "{r:?}");
+    }
+    assert_eq!(all_issues(&env).len(), 2);
+
+    // A device with no end is read as a stream and refused at the bound.
+    #[cfg(unix)]
+    {
+        let r = env.at(60, &["ingest", "/dev/zero"]).code(2);
+        assert!(r.stderr.contains("more than 256 MiB of input"), "{r:?}");
+        assert_eq!(all_issues(&env).len(), 2);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_read_as_a_stream() {
+    use std::io::Write;
+    let env = Env::init(CONFIG);
+    let fifo = env.path("events.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .map(|s| s.success());
+    if made.ok() != Some(true) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    let fifo_arg = fifo.to_string_lossy().to_string();
+    let child = env
+        .test()
+        .at(60)
+        .args(["ingest", fifo_arg.as_str(), "--json"])
+        .spawn();
+    let mut w = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("open fifo");
+    for i in 0..3 {
+        let line = CREATED.replace("4821", &format!("f{i}"));
+        writeln!(w, "{line}").expect("write fifo");
+    }
+    drop(w);
+    let r = Run::wait(child).ok();
+    assert_eq!(r.json()["created"], 3, "{r:?}");
+}
