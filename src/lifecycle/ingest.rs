@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::config::{Config, RouteInput, RouteMatch};
 use crate::lifecycle::{self, record, Filing};
 use crate::model::event::{Deduplicated, Details, Updated};
-use crate::model::ticket::{Kind, TicketEvent};
+use crate::model::ticket::{self, Kind, TicketEvent};
 use crate::model::{Edge, Issue, OwnerKind, Status, Ts};
 use crate::store::{ingested, issues};
 
@@ -157,7 +157,24 @@ fn create(
     at: Ts,
     actor: &str,
 ) -> Result<Result<Effect, String>> {
-    let title = ev.title.as_deref().unwrap_or_default();
+    let fallback = match &ev.title {
+        Some(_) => None,
+        None => match ticket::fallback_title(ev) {
+            Some(t) => Some(t),
+            None => {
+                return Ok(Err(format!(
+                    "{} ticket {} opens a new issue: it needs a `title` (or a \
+                     `description` to name it after)",
+                    ev.source, ev.external_id
+                )))
+            }
+        },
+    };
+    let title = ev
+        .title
+        .as_deref()
+        .or(fallback.as_deref())
+        .unwrap_or_default();
     let tags = ev.tags.clone().unwrap_or_default();
     let (chain, route) = match &ev.chain {
         Some(name) => match config.chain(name) {

@@ -29,6 +29,8 @@ use sha2::{Digest, Sha256};
 use super::issue::MAX_TITLE;
 use super::Ts;
 
+mod html;
+
 /// Longest source or external id.
 const MAX_ID: usize = 200;
 
@@ -140,17 +142,17 @@ pub fn parse_line(line: &str) -> Result<Option<TicketEvent>, String> {
         Some(s) => Some(parse_at(&s)?),
         None => None,
     };
-    let title = string(&obj, "title")?.map(|t| t.trim().to_string());
-    if let Some(t) = &title {
-        if t.is_empty() {
-            return Err("`title` is empty".to_string());
-        }
-        if t.chars().count() > MAX_TITLE {
-            return Err(format!("`title` is longer than {MAX_TITLE} characters"));
-        }
-    }
-    if kind == Kind::Created && title.is_none() {
-        return Err("ticket.created needs a `title`".to_string());
+    // An empty title is none: updates need none, and a ticket that opens
+    // an issue without one (an Intercom chat) is named by
+    // [`fallback_title`] when it is applied.
+    let title = string(&obj, "title")?
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    if title
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_TITLE)
+    {
+        return Err(format!("`title` is longer than {MAX_TITLE} characters"));
     }
     let tags = match obj.get("tags") {
         None | Some(Value::Null) => None,
@@ -186,13 +188,13 @@ pub fn parse_line(line: &str) -> Result<Option<TicketEvent>, String> {
     };
     let event = TicketEvent {
         kind,
-        description: string(&obj, "description")?,
+        description: string(&obj, "description")?.map(|d| html::to_text(&d)),
         priority: string(&obj, "priority")?.and_then(lowered),
         assignee: string(&obj, "assignee")?.filter(|a| !a.trim().is_empty()),
         status: string(&obj, "status")?.and_then(lowered),
         chain: string(&obj, "chain")?,
         by: string(&obj, "by")?.filter(|a| !a.trim().is_empty()),
-        note: string(&obj, "note")?,
+        note: string(&obj, "note")?.map(|d| html::to_text(&d)),
         source,
         external_id,
         at,
@@ -208,6 +210,38 @@ pub fn parse_line(line: &str) -> Result<Option<TicketEvent>, String> {
         extra: obj,
         ..event
     }))
+}
+
+/// Words of the description a fallback title takes.
+const FALLBACK_WORDS: usize = 8;
+
+/// Characters of them at most (a "word" may be a long URL).
+const FALLBACK_CHARS: usize = 80;
+
+/// The title of an issue opened by a ticket with none: its source, its id
+/// and the first words of its description (`intercom #123: my card was
+/// charged twice…`), or None when there is no description to name it by.
+pub fn fallback_title(ev: &TicketEvent) -> Option<String> {
+    let text = ev.description.as_deref().unwrap_or_default();
+    let mut words = text.split_whitespace();
+    let mut first: String = words
+        .by_ref()
+        .take(FALLBACK_WORDS)
+        .collect::<Vec<_>>()
+        .join(" ");
+    if first.is_empty() {
+        return None;
+    }
+    let mut cut = words.next().is_some();
+    if first.chars().count() > FALLBACK_CHARS {
+        first = first.chars().take(FALLBACK_CHARS).collect();
+        cut = true;
+    }
+    let ellipsis = if cut { "…" } else { "" };
+    Some(format!(
+        "{} #{}: {first}{ellipsis}",
+        ev.source, ev.external_id
+    ))
 }
 
 /// `at`: RFC 3339, also without seconds (`2026-11-02T09:00Z`,
@@ -338,6 +372,60 @@ mod tests {
     }
 
     #[test]
+    fn titles_may_be_missing_and_bodies_become_text() {
+        for title in [
+            r#""#,
+            r#","title":"""#,
+            r#","title":"  ""#,
+            r#","title":null"#,
+        ] {
+            for kind in ["created", "updated", "resolved", "reopened"] {
+                let line =
+                    format!(r#"{{"type":"ticket.{kind}","source":"s","external_id":"1"{title}}}"#);
+                assert_eq!(one(&line).title, None, "{line}");
+            }
+        }
+        let ev = one(
+            r#"{"type":"ticket.resolved","source":"s","external_id":"1","description":"<p>a &amp; b</p><p>c</p>","note":"done<br>really"}"#,
+        );
+        assert_eq!(ev.description.as_deref(), Some("a & b\nc"));
+        assert_eq!(ev.note.as_deref(), Some("done\nreally"));
+    }
+
+    #[test]
+    fn a_fallback_title_names_source_id_and_first_words() {
+        let with = |description: &str| {
+            let line = serde_json::json!({
+                "type": "ticket.created", "source": "intercom", "external_id": 123,
+                "description": description,
+            });
+            fallback_title(&one(&line.to_string()))
+        };
+        let cases = [
+            (
+                "<p>Hi, my card was charged twice for the same order yesterday</p>",
+                Some("intercom #123: Hi, my card was charged twice for the…"),
+            ),
+            (
+                "one two  three\nfour five six seven eight",
+                Some("intercom #123: one two three four five six seven eight"),
+            ),
+            ("Help", Some("intercom #123: Help")),
+            ("", None),
+            ("  <p> </p> ", None),
+            ("<img src=\"screenshot.png\">", None),
+        ];
+        for (description, want) in cases {
+            assert_eq!(with(description).as_deref(), want, "{description}");
+        }
+        let long = with(&"é".repeat(500)).expect("a title");
+        assert_eq!(
+            long,
+            format!("intercom #123: {}…", "é".repeat(FALLBACK_CHARS))
+        );
+    }
+
+    #[test]
     fn malformed_events_say_what_is_wrong() {
         let cases = [
             ("{", "not JSON"),
@@ -356,12 +444,8 @@ mod tests {
                 "missing `external_id`",
             ),
             (
-                r#"{"type":"ticket.created","source":"s","external_id":"1"}"#,
-                "needs a `title`",
-            ),
-            (
-                r#"{"type":"ticket.created","source":"s","external_id":"1","title":""}"#,
-                "`title` is empty",
+                r#"{"type":"ticket.created","source":"s","external_id":"1","title":1}"#,
+                "`title` must be a string",
             ),
             (
                 r#"{"type":"ticket.updated","source":"s","external_id":"1","at":"yesterday"}"#,

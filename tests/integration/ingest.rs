@@ -566,3 +566,69 @@ fn a_fifo_is_read_as_a_stream() {
     let r = Run::wait(child).ok();
     assert_eq!(r.json()["created"], 3, "{r:?}");
 }
+
+#[test]
+fn only_a_new_issue_needs_a_title_and_a_chat_without_one_is_named_for_it() {
+    let env = Env::init(CONFIG);
+    let lines = [
+        // An Intercom chat: no subject, an HTML body.
+        r#"{"type":"ticket.created","source":"intercom","external_id":"123","title":"","description":"<p>Hi, my card was charged <b>twice</b> for the same order &amp; nobody answers</p><p>Order 77</p>"}"#,
+        // Updates, repeats and resolves of existing tickets need none.
+        r#"{"type":"ticket.updated","source":"intercom","external_id":"123","title":"  ","tags":["billing"]}"#,
+        CREATED,
+        r#"{"type":"ticket.created","source":"zendesk","external_id":"4821","title":"","priority":"high"}"#,
+        r#"{"type":"ticket.resolved","source":"zendesk","external_id":"4821","title":"","note":"<p>refunded<br>and closed</p>"}"#,
+        // A new issue with nothing to name it by is reported.
+        r#"{"type":"ticket.created","source":"intercom","external_id":"124","description":"<img src=\"x.png\">"}"#,
+        r#"{"type":"ticket.created","source":"intercom","external_id":"125"}"#,
+    ];
+    let r = ingest(&env, 60, &lines, &[]).code(3);
+    for line in [6, 7] {
+        assert!(
+            r.stderr
+                .contains(&format!("batch.jsonl:{line}: intercom ticket 12")),
+            "{r:?}"
+        );
+    }
+    assert!(r.stderr.contains("needs a `title`"), "{r:?}");
+    let v = r.json();
+    assert_eq!(
+        (
+            &v["created"],
+            &v["updated"],
+            &v["deduplicated"],
+            &v["resolved"],
+            &v["skipped"]
+        ),
+        (
+            &Value::from(2),
+            &Value::from(1),
+            &Value::from(1),
+            &Value::from(1),
+            &Value::from(2)
+        ),
+        "{v}"
+    );
+    let chat = env.show(1);
+    assert_eq!(
+        chat["title"],
+        "intercom #123: Hi, my card was charged twice for the…"
+    );
+    assert_eq!(
+        chat["description"],
+        "Hi, my card was charged twice for the same order & nobody answers\nOrder 77"
+    );
+    assert_eq!(chat["tags"], serde_json::json!(["billing"]));
+    let zendesk = env.show(2);
+    assert_eq!(zendesk["title"], "Refund stuck for ACME", "kept");
+    assert_eq!(zendesk["priority"], "high");
+    assert_eq!(zendesk["status"], "resolved");
+    let note = zendesk["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["kind"] == "resolved")
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(note.contains(r"refunded\nand closed"), "{note}");
+}
