@@ -632,3 +632,115 @@ fn only_a_new_issue_needs_a_title_and_a_chat_without_one_is_named_for_it() {
         .unwrap_or_default();
     assert!(note.contains(r"refunded\nand closed"), "{note}");
 }
+
+/// The README's `jq -c '…'` filter whose text contains `marker`.
+fn readme_jq(marker: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    readme
+        .split("jq -c '")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("' \\").map(|(filter, _)| filter))
+        .find(|filter| filter.contains(marker))
+        .unwrap_or_else(|| panic!("no jq mapping with {marker} in the README"))
+        .to_string()
+}
+
+/// `jq -c FILTER` over fixture deliveries, in order: its output lines.
+fn jq(filter: &str, fixtures: &[&str]) -> String {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/");
+    let out = std::process::Command::new("jq")
+        .arg("-c")
+        .arg(filter)
+        .args(fixtures.iter().map(|f| format!("{dir}{f}")))
+        .output()
+        .expect("run jq");
+    assert!(
+        out.status.success(),
+        "jq failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("jq writes UTF-8")
+}
+
+#[test]
+fn readme_jq_mappings_work_on_vendor_payloads() {
+    let has_jq = std::process::Command::new("jq")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_jq {
+        eprintln!("skipped: jq is not installed (.ci/run installs it)");
+        return;
+    }
+    let zendesk = jq(
+        &readme_jq(r#"source: "zendesk""#),
+        &[
+            "zendesk/ticket-created.json",
+            "zendesk/ticket-no-subject.json",
+            "zendesk/ticket-solved.json",
+        ],
+    );
+    let intercom = jq(
+        &readme_jq(r#"source: "intercom""#),
+        &[
+            "intercom/conversation-user-created.json",
+            "intercom/conversation-user-created-subject.json",
+            "intercom/conversation-admin-closed.json",
+        ],
+    );
+    let env = Env::init(CONFIG);
+    for (n, lines) in [zendesk, intercom].iter().enumerate() {
+        let r = ingest_bytes(&env, lines.as_bytes(), true, &[]);
+        assert_eq!(r.code, 0, "mapping {n}: {lines}\n{r:?}");
+        let v = r.json();
+        assert_eq!(
+            (&v["created"], &v["resolved"]),
+            (&Value::from(2), &Value::from(1)),
+            "{v}"
+        );
+    }
+
+    // Zendesk: `Urgent` routes as urgent, `Solved` resolves, an empty
+    // subject is named from the description, times lack seconds.
+    let refund = env.show(1);
+    assert_eq!(refund["title"], "Refund API down for EU customers");
+    assert_eq!(
+        (&refund["route"], &refund["priority"]),
+        (&Value::from("outages"), &Value::from("urgent"))
+    );
+    assert_eq!(refund["tags"], serde_json::json!(["outage", "vip"]));
+    assert_eq!(refund["created_at"], "2026-11-02T09:00:00Z");
+    assert_eq!(refund["resolved_at"], "2026-11-02T09:30:00Z");
+    let invoice = env.show(2);
+    assert_eq!(
+        invoice["title"],
+        "zendesk #4822: My invoice shows the wrong amount since the…"
+    );
+    assert_eq!(
+        (&invoice["route"], &invoice["priority"]),
+        (&Value::from("default"), &Value::Null)
+    );
+    assert_eq!(invoice["tags"], serde_json::json!([]));
+
+    // Intercom: a chat without a subject, an HTML body, Unix times.
+    let chat = env.show(3);
+    assert_eq!(
+        chat["title"],
+        "intercom #123: Hi, my card was charged twice for the…"
+    );
+    assert_eq!(
+        chat["description"],
+        "Hi, my card was charged twice for the same order & nobody answers.\nOrder 77"
+    );
+    assert_eq!(chat["created_at"], "2026-11-02T09:10:00Z");
+    assert_eq!(chat["resolved_at"], "2026-11-02T10:00:00Z");
+    assert_eq!(chat["tags"], serde_json::json!(["billing"]));
+    let email = env.show(4);
+    assert_eq!(email["title"], "Cannot export reports");
+    assert_eq!(
+        email["description"],
+        "The export button spins forever.\nTried two browsers."
+    );
+    assert_eq!(email["status"], "open");
+}
