@@ -1,5 +1,5 @@
 //! `escalate ingest [FILE|-]`: ticket events as JSON lines (see
-//! src/ingest.rs for the schema) applied in one transaction. Malformed or
+//! src/model/ticket.rs for the schema) applied in one transaction. Malformed or
 //! inapplicable lines are reported with their line number and skipped —
 //! or, with `--strict`, the whole batch is refused and nothing is written.
 
@@ -264,5 +264,58 @@ fn read_lines(
             std::str::from_utf8(line)
                 .map_err(|e| format!("not UTF-8 (byte {} of the line)", e.valid_up_to() + 1)),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each line `read_lines` hands on, as text or why not.
+    fn lines(input: &[u8]) -> Vec<Result<String, String>> {
+        let mut got = Vec::new();
+        let n = read_lines(&mut &input[..], "t", &mut |n, l| {
+            assert_eq!(n, got.len() + 1, "numbered from 1, in order");
+            got.push(l.map(str::to_string));
+        })
+        .expect("read");
+        assert_eq!(n, got.len());
+        got
+    }
+
+    #[test]
+    fn lines_are_bounded_and_checked_one_by_one() {
+        let at_bound = "a".repeat(MAX_LINE);
+        let over = "b".repeat(MAX_LINE + 1);
+        let input = format!("\u{feff}x\r\n\u{feff}y\n{at_bound}\n{over}\n\n{over}");
+        let got = lines(input.as_bytes());
+        assert_eq!(got.len(), 6);
+        assert_eq!(
+            got[0].as_deref(),
+            Ok("x\r"),
+            "BOM dropped; parse_line trims"
+        );
+        assert_eq!(got[1].as_deref(), Ok("\u{feff}y"), "only at the start");
+        assert_eq!(got[2].as_deref(), Ok(at_bound.as_str()));
+        assert!(got[3]
+            .as_ref()
+            .is_err_and(|e| e.contains("longer than 1 MiB")));
+        assert_eq!(got[4].as_deref(), Ok(""));
+        assert!(got[5].is_err(), "an overlong last line without a newline");
+
+        let got = lines(b"ok\n\xff\xfe\nok\n\xef\xbb");
+        assert_eq!(got[0].as_deref(), Ok("ok"));
+        assert!(got[1].as_ref().is_err_and(|e| e.starts_with("not UTF-8")));
+        assert_eq!(got[2].as_deref(), Ok("ok"));
+        assert!(got[3].is_err(), "a truncated sequence at the end");
+        assert!(lines(b"").is_empty());
+    }
+
+    #[test]
+    fn endless_input_is_refused() {
+        let mut zeros = std::io::repeat(0).take(MAX_INPUT + 2);
+        let e =
+            read_lines(&mut BufReader::new(&mut zeros), "z", &mut |_, _| {}).expect_err("refused");
+        assert!(e.to_string().contains("more than 256 MiB"), "{e}");
     }
 }
