@@ -63,7 +63,17 @@ pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
         OutboxFilter::Sent => Some("sent"),
         OutboxFilter::All => None,
     };
-    let rows = store.read(|tx| outbox::list(tx, status, args.limit))?;
+    let (rows, total) = store.read(|tx| {
+        let rows = outbox::list(tx, status, args.limit)?;
+        // Counting only when the page is full: the common case costs one query.
+        let total = if args.limit > 0 && rows.len() as u64 >= args.limit {
+            outbox::list(tx, status, 0)?.len()
+        } else {
+            rows.len()
+        };
+        Ok((rows, total))
+    })?;
+    let shown = rows.len();
     let views: Vec<RowView> = rows
         .into_iter()
         .map(|r| RowView {
@@ -86,6 +96,7 @@ pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
         .collect();
     if args.json {
         writeln!(io.out, "{}", serde_json::to_string_pretty(&views)?)?;
+        warn_truncated(io, shown, total);
         return Ok(Code::Ok);
     }
     if views.is_empty() {
@@ -116,5 +127,15 @@ pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
         ]);
     }
     writeln!(io.out, "{table}")?;
+    warn_truncated(io, shown, total);
     Ok(Code::Ok)
+}
+
+/// As `list` does: the rows are a page, so say how many there are.
+fn warn_truncated(io: &mut Io, shown: usize, total: usize) {
+    if total > shown {
+        io.warn(format!(
+            "showing {shown} of {total} deliveries (--limit 0 for all)"
+        ));
+    }
 }
