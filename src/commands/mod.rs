@@ -84,7 +84,8 @@ pub fn run(cli: Cli) -> Result<Code> {
     let secs = cli.global.busy_timeout;
     if !(secs.is_finite() && (0.0..=3600.0).contains(&secs)) {
         return Err(usage(format!(
-            "--busy-timeout must be between 0 and 3600 seconds, not {secs}"
+            "--busy-timeout must be between 0 and 3600 seconds, not {}",
+            short_number(secs)
         )));
     }
     let ctx = Ctx {
@@ -253,6 +254,15 @@ impl ActionView {
     pub fn print(&self, io: &mut Io) -> Result<()> {
         writeln!(io.out, "{}", serde_json::to_string_pretty(self)?)?;
         Ok(())
+    }
+}
+
+/// A number for an error message: `1e300` printed plainly is 301 digits.
+fn short_number(x: f64) -> String {
+    if x.is_finite() && x.abs() < 1e9 {
+        x.to_string()
+    } else {
+        format!("{x:e}")
     }
 }
 

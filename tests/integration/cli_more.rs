@@ -298,3 +298,21 @@ fn person_writes_dated_before_the_last_event_are_refused() {
         .one_line_error("before that");
     env.at("+6h", &["reopen", &id]).ok();
 }
+
+#[test]
+fn an_ack_lapse_repage_is_not_called_an_escalation() {
+    let env = Env::init(ROUTED);
+    let id = env.create(0, "c", "Login broken").to_string();
+    env.at(10, &["ack", &id, "--by", "ann"]).ok();
+    // the ack lapses at +70m: level 1 is paged again, nothing escalates
+    let run = env.at(75, &["check", "--dry-run"]).ok();
+    assert!(
+        run.stdout
+            .contains("would re-notify level 1 (the acknowledgement lapsed)"),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("would escalate"), "{run:?}");
+    // a real escalation keeps its name
+    let run = env.at(200, &["check", "--dry-run"]).ok();
+    assert!(run.stdout.contains("would escalate to level 2"), "{run:?}");
+}
