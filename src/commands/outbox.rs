@@ -31,31 +31,7 @@ struct RowView {
 pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
     let mut store = ctx.store()?;
     if let Some(OutboxAction::Retry { id, all_dead }) = &args.action {
-        if *all_dead {
-            let n = store.write(|tx| outbox::requeue_dead(tx, ctx.now))?;
-            writeln!(
-                io.out,
-                "requeued {n} dead deliveries; the next `escalate check` sends them"
-            )?;
-        } else if let Some(id) = id {
-            let id = parse_id(id)?;
-            store.write(|tx| {
-                if !outbox::exists(tx, id)? {
-                    return Err(no_such_issue(format!("delivery {id} does not exist")));
-                }
-                if !outbox::requeue(tx, id, ctx.now)? {
-                    return Err(no_such_issue(format!(
-                        "delivery {id} was already sent or cancelled; nothing to retry"
-                    )));
-                }
-                Ok(())
-            })?;
-            writeln!(
-                io.out,
-                "requeued delivery {id}; the next `escalate check` sends it"
-            )?;
-        }
-        return Ok(Code::Ok);
+        return retry(ctx, &mut store, id.as_deref(), *all_dead, io);
     }
     let status = match args.status {
         OutboxFilter::Pending => Some("pending"),
@@ -138,4 +114,39 @@ fn warn_truncated(io: &mut Io, shown: usize, total: usize) {
             "showing {shown} of {total} deliveries (--limit 0 for all)"
         ));
     }
+}
+
+/// `outbox retry ID | --all-dead`.
+fn retry(
+    ctx: &Ctx,
+    store: &mut crate::store::Store,
+    id: Option<&str>,
+    all_dead: bool,
+    io: &mut Io,
+) -> Result<Code> {
+    if all_dead {
+        let n = store.write(|tx| outbox::requeue_dead(tx, ctx.now))?;
+        writeln!(
+            io.out,
+            "requeued {n} dead deliveries; the next `escalate check` sends them"
+        )?;
+    } else if let Some(id) = id {
+        let id = parse_id(id)?;
+        store.write(|tx| {
+            if !outbox::exists(tx, id)? {
+                return Err(no_such_issue(format!("delivery {id} does not exist")));
+            }
+            if !outbox::requeue(tx, id, ctx.now)? {
+                return Err(no_such_issue(format!(
+                    "delivery {id} was already sent or cancelled; nothing to retry"
+                )));
+            }
+            Ok(())
+        })?;
+        writeln!(
+            io.out,
+            "requeued delivery {id}; the next `escalate check` sends it"
+        )?;
+    }
+    Ok(Code::Ok)
 }
