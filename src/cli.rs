@@ -61,18 +61,25 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write a starter chains.toml (never overwritten) and create the database.
+    #[command(after_help = EX_INIT)]
     Init,
     /// File a new issue and notify level 1; prints the new id.
+    #[command(after_help = EX_CREATE)]
     Create(CreateArgs),
     /// Take ownership of an issue; stops its escalation.
+    #[command(after_help = EX_ACK)]
     Ack {
         /// Issue id.
         id: String,
         /// Who takes it.
         #[arg(long, value_name = "WHO")]
         by: String,
+        /// Print the result as JSON (see README "JSON output").
+        #[arg(long)]
+        json: bool,
     },
     /// Give an issue to someone (escalation continues until they ack).
+    #[command(after_help = EX_ASSIGN)]
     Assign {
         /// Issue id.
         id: String,
@@ -82,8 +89,12 @@ pub enum Command {
         /// Who made the change (default: $USER).
         #[arg(long, value_name = "WHO")]
         by: Option<String>,
+        /// Print the result as JSON (see README "JSON output").
+        #[arg(long)]
+        json: bool,
     },
     /// Close an issue; nothing more is sent about it.
+    #[command(after_help = EX_RESOLVE)]
     Resolve {
         /// Issue id.
         id: String,
@@ -93,24 +104,34 @@ pub enum Command {
         /// Resolution note, kept in the timeline.
         #[arg(long, value_name = "TEXT")]
         note: Option<String>,
+        /// Print the result as JSON (see README "JSON output").
+        #[arg(long)]
+        json: bool,
     },
     /// Reopen a resolved issue; escalation restarts at level 1.
+    #[command(after_help = EX_REOPEN)]
     Reopen {
         /// Issue id.
         id: String,
         /// Who reopened it (default: $USER).
         #[arg(long, value_name = "WHO")]
         by: Option<String>,
+        /// Print the result as JSON (see README "JSON output").
+        #[arg(long)]
+        json: bool,
     },
     /// The cron job: escalate every issue that is due, then deliver.
+    #[command(after_help = EX_CHECK)]
     Check {
         /// Print what would happen; write and send nothing.
         #[arg(long)]
         dry_run: bool,
     },
     /// List issues.
+    #[command(after_help = EX_LIST)]
     List(ListArgs),
     /// Show an issue and its timeline.
+    #[command(after_help = EX_SHOW)]
     Show {
         /// Issue id.
         id: String,
@@ -120,6 +141,7 @@ pub enum Command {
     },
     /// Report on a window: every issue open at any moment of it, per chain
     /// and per level, response times, SLA, oldest open, worst breaches.
+    #[command(after_help = EX_REPORT)]
     Report {
         /// Window length in days, ending at --until (default 7).
         #[arg(long, conflicts_with = "since", value_parser = clap::value_parser!(u32).range(1..=3660))]
@@ -143,16 +165,21 @@ pub enum Command {
     },
     /// Validate the configuration.
     #[command(subcommand)]
+    #[command(after_help = EX_CONFIG_CHECK)]
     Config(ConfigCommand),
     /// Run the real pipeline on a throwaway database with a simulated week.
+    #[command(after_help = EX_DEMO)]
     Demo,
     /// Send test messages.
     #[command(subcommand)]
+    #[command(after_help = EX_NOTIFY_TEST)]
     Notify(NotifyCommand),
     /// List deliveries (pending by default), or requeue failed ones.
+    #[command(after_help = EX_OUTBOX)]
     Outbox(OutboxArgs),
     /// Is the checker alive? The last check run and the backlog; exit 3 when
     /// no check ran within the expected interval (a dead-man switch).
+    #[command(after_help = EX_STATUS)]
     Status {
         /// Warn when the last check is older than this many minutes
         /// (default: [checker] expected_interval_minutes, or 15).
@@ -163,16 +190,30 @@ pub enum Command {
         json: bool,
     },
     /// Apply ticket events (JSON lines) from a helpdesk or a script.
+    #[command(after_help = EX_INGEST)]
     Ingest(IngestArgs),
     /// Routing: which chain an incoming issue would get.
     #[command(subcommand)]
+    #[command(after_help = EX_ROUTE_TEST)]
     Route(RouteCommand),
     /// The event log as JSON lines, for adapters: resume with --since or a
     /// cursor file, keep polling with --follow.
+    #[command(after_help = EX_EVENTS)]
     Events(EventsArgs),
     /// The daily digest: SLA risk now, breaches since the last digest,
     /// backlog aging, exceptions and checker health.
+    #[command(after_help = EX_DIGEST)]
     Digest(DigestArgs),
+    /// Print a shell completion script to standard output.
+    #[command(after_help = EX_COMPLETIONS)]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output.
+    #[command(after_help = EX_MAN)]
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -190,6 +231,7 @@ pub struct IngestArgs {
 #[derive(Debug, Subcommand)]
 pub enum RouteCommand {
     /// Show which route a sample issue would take, and why.
+    #[command(after_help = EX_ROUTE_TEST)]
     Test {
         #[arg(long, default_value = "cli")]
         source: String,
@@ -203,6 +245,9 @@ pub enum RouteCommand {
         /// A sample ticket event (JSON, as for `ingest`) instead of the flags.
         #[arg(long, conflicts_with_all = ["source", "priority", "tags", "title"])]
         event: Option<String>,
+        /// Print the verdict as JSON (see README "JSON output").
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -225,7 +270,7 @@ pub struct EventsArgs {
     #[arg(long, default_value_t = 1.0, value_parser = poll_seconds)]
     pub interval: f64,
     /// Stop after this many events.
-    #[arg(long)]
+    #[arg(long, value_parser = row_limit)]
     pub limit: Option<u64>,
 }
 
@@ -259,6 +304,20 @@ pub enum DigestFormat {
     Json,
 }
 
+/// Row counts: a number a database LIMIT can hold, said plainly when it is
+/// not (clap's own message for an overflow is "number too large").
+fn row_limit(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n <= MAX_ROWS => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a row count between 0 (all) and {MAX_ROWS}"
+        )),
+    }
+}
+
+/// Far above any real table, far below where LIMIT arithmetic overflows.
+const MAX_ROWS: u64 = 1_000_000_000;
+
 fn positive_minutes(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(m) if m.is_finite() && m > 0.0 && m <= 527_040.0 => Ok(m),
@@ -271,9 +330,13 @@ fn positive_minutes(s: &str) -> Result<f64, String> {
 #[derive(Debug, Subcommand)]
 pub enum NotifyCommand {
     /// Send a clearly marked test message to every contact of ROLE.
+    #[command(after_help = EX_NOTIFY_TEST)]
     Test {
         /// Role name from the config.
         role: String,
+        /// Print each contact's result as JSON (see README "JSON output").
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -284,7 +347,7 @@ pub struct OutboxArgs {
     #[arg(long, value_enum, default_value_t = OutboxFilter::Pending)]
     pub status: OutboxFilter,
     /// At most this many rows, newest first (0: all).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = row_limit)]
     pub limit: u64,
     /// Print JSON.
     #[arg(long)]
@@ -294,6 +357,7 @@ pub struct OutboxArgs {
 #[derive(Debug, Subcommand)]
 pub enum OutboxAction {
     /// Requeue a dead (or pending) delivery for the next run, attempts reset.
+    #[command(after_help = EX_OUTBOX_RETRY)]
     Retry {
         /// Outbox row id (see `escalate outbox --status dead`).
         #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
@@ -354,7 +418,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub breached: bool,
     /// At most this many rows (0: all).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = row_limit)]
     pub limit: u64,
     /// Print JSON.
     #[arg(long)]
@@ -383,5 +447,153 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate chains.toml and summarise each chain.
-    Check,
+    #[command(after_help = EX_CONFIG_CHECK)]
+    Check {
+        /// Print the summary as JSON (see README "JSON output").
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+// Examples shown at the end of each subcommand's `--help`: the commands a
+// new user would type first, runnable as written against the starter config.
+
+const EX_INIT: &str = "Examples:
+  escalate init
+  escalate --config /etc/escalate/chains.toml --db /var/lib/escalate/escalation.db init";
+
+const EX_CREATE: &str = "Examples:
+  escalate create --title 'Checkout returns 500' --chain customer
+  escalate create --title 'Refund stuck' --source zendesk --ref 4711 --priority high
+  escalate create --title 'Disk full' --tag infra --json";
+
+const EX_ACK: &str = "Examples:
+  escalate ack 12 --by alice
+  escalate ack '#12' --by alice --json";
+
+const EX_ASSIGN: &str = "Examples:
+  escalate assign 12 --to bob
+  escalate assign 12 --to bob --by alice --json";
+
+const EX_RESOLVE: &str = "Examples:
+  escalate resolve 12
+  escalate resolve 12 --by alice --note 'rolled back the deploy' --json";
+
+const EX_REOPEN: &str = "Examples:
+  escalate reopen 12
+  escalate reopen 12 --by alice --json";
+
+const EX_CHECK: &str = "Examples:
+  escalate check
+  escalate check --dry-run
+  */5 * * * * cd /srv/escalate && escalate check    (a crontab line)";
+
+const EX_LIST: &str = "Examples:
+  escalate list
+  escalate list --status unacknowledged --chain customer
+  escalate list --breached --json
+  escalate list --status all --limit 0";
+
+const EX_SHOW: &str = "Examples:
+  escalate show 12
+  escalate show 12 --json";
+
+const EX_REPORT: &str = "Examples:
+  escalate report
+  escalate report --days 30 --chain customer
+  escalate report --since 2026-11-01 --until 2026-12-01 --format csv
+  escalate report --mail-to ops@example.com";
+
+const EX_CONFIG_CHECK: &str = "Examples:
+  escalate config check
+  escalate --config staging.toml config check --json";
+
+const EX_DEMO: &str = "Examples:
+  escalate demo";
+
+const EX_NOTIFY_TEST: &str = "Examples:
+  escalate notify test lead
+  escalate notify test vp --json";
+
+const EX_OUTBOX: &str = "Examples:
+  escalate outbox
+  escalate outbox --status dead
+  escalate outbox --status all --limit 0 --json
+  escalate outbox retry 7
+  escalate outbox retry --all-dead";
+
+const EX_OUTBOX_RETRY: &str = "Examples:
+  escalate outbox retry 7
+  escalate outbox retry --all-dead";
+
+const EX_STATUS: &str = "Examples:
+  escalate status
+  escalate status --max-age 30 --json";
+
+const EX_INGEST: &str = "Examples:
+  escalate ingest events.jsonl
+  helpdesk-export | escalate ingest --json
+  escalate ingest --strict batch.jsonl";
+
+const EX_ROUTE_TEST: &str = r#"Examples:
+  escalate route test --source zendesk --priority urgent --tag billing
+  escalate route test --title 'Checkout down' --json
+  escalate route test --event '{"type": "ticket.created", "source": "zendesk", "external_id": "1", "title": "x"}'"#;
+
+const EX_EVENTS: &str = "Examples:
+  escalate events --since 0 --limit 100
+  escalate events --cursor-file /var/lib/escalate/cursor --follow
+  escalate events --kind escalated --kind resolved";
+
+const EX_DIGEST: &str = "Examples:
+  escalate digest
+  escalate digest --format json --no-record
+  escalate digest --mail-to leads@example.com
+  escalate digest --slack lead";
+
+const EX_COMPLETIONS: &str = "Examples:
+  escalate completions bash > /etc/bash_completion.d/escalate
+  escalate completions zsh > ~/.zfunc/_escalate
+  escalate completions fish > ~/.config/fish/completions/escalate.fish";
+
+const EX_MAN: &str = "Examples:
+  escalate man > /usr/local/share/man/man1/escalate.1
+  escalate man | man -l -";
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every subcommand, nested ones too, ends its help with examples.
+    #[test]
+    fn every_subcommand_has_examples() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in cmd.get_subcommands() {
+                let name = format!("{path} {}", sub.get_name());
+                let help = sub
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                if !help.contains("Examples:") {
+                    missing.push(name.clone());
+                }
+                walk(sub, &name, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "escalate", &mut missing);
+        assert!(missing.is_empty(), "no examples in: {missing:?}");
+    }
+
+    #[test]
+    fn row_limits_overflow_into_a_usage_message() {
+        assert_eq!(super::row_limit("0"), Ok(0));
+        assert_eq!(super::row_limit("200"), Ok(200));
+        for bad in ["99999999999999999999", "-1", "1e3", "", "1000000001"] {
+            let e = super::row_limit(bad).expect_err(bad);
+            assert!(e.contains("row count"), "{e}");
+        }
+    }
 }

@@ -3,6 +3,8 @@
 //! after commit, the outbox is delivered. Orphaned issues and failed
 //! deliveries are reported on stderr with exit code 3.
 
+use std::collections::HashMap;
+
 use anyhow::Result;
 
 use super::{Ctx, Io};
@@ -11,8 +13,9 @@ use crate::error::Code;
 use crate::lifecycle::{decide, Decided};
 use crate::model::sla::Change;
 use crate::model::time::human;
+use crate::model::Status;
 use crate::notify::message;
-use crate::store::{health, outbox};
+use crate::store::{health, issues, outbox};
 
 pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;
@@ -21,13 +24,26 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
     let mut attention = false;
 
     if dry_run {
-        let (decided, pending) = store.rehearse(|tx| {
+        let (decided, pending, acked) = store.rehearse(|tx| {
             let pending = outbox::pending(tx, now)?;
-            Ok((decide(tx, &config, now)?, pending))
+            // Acknowledged issues and their level before this run: a page
+            // of that same level is the ack lapsing, not an escalation.
+            let acked: HashMap<i64, u32> = issues::due(tx, now)?
+                .iter()
+                .filter(|i| i.esc.status == Status::Acknowledged)
+                .map(|i| (i.id, i.esc.level))
+                .collect();
+            Ok((decide(tx, &config, now)?, pending, acked))
         })?;
         for p in &decided.pages {
             let (id, title, page) = (p.issue_id, &p.title, &p.page);
-            let what = if page.repeat > 0 {
+            let lapsed = page.repeat == 0 && acked.get(&id) == Some(&page.level);
+            let what = if lapsed {
+                format!(
+                    "re-notify level {} (the acknowledgement lapsed)",
+                    page.level
+                )
+            } else if page.repeat > 0 {
                 format!("re-notify level {} (repeat {})", page.level, page.repeat)
             } else {
                 format!("escalate to level {}", page.level)

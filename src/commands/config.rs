@@ -1,13 +1,126 @@
 //! `escalate config check`: validate chains.toml and summarise each chain.
 
 use anyhow::Result;
+use serde::Serialize;
 
 use super::{Ctx, Io};
+use crate::config::{Chain, Config, Contact};
 use crate::error::Code;
 use crate::model::time::human;
 
-pub fn check(ctx: &Ctx, io: &mut Io) -> Result<Code> {
+/// `config check --json`: the validated config in summary, durations in
+/// seconds, and the same warnings and problems stderr gets.
+#[derive(Serialize)]
+struct Summary {
+    config: String,
+    ok: bool,
+    roles: Vec<String>,
+    chains: Vec<ChainSummary>,
+    warnings: Vec<String>,
+    problems: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ChainSummary {
+    name: String,
+    description: Option<String>,
+    levels: Vec<LevelSummary>,
+    repeat: u32,
+    repeat_every_seconds: Option<i64>,
+    ack_timeout_seconds: Option<i64>,
+    sla_response_seconds: Option<i64>,
+    sla_resolution_seconds: Option<i64>,
+    breach_notify: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct LevelSummary {
+    level: usize,
+    role: String,
+    reached_after_seconds: i64,
+    contacts: Vec<String>,
+}
+
+fn contacts(config: &Config, role: &str) -> Vec<String> {
+    config
+        .contacts(role)
+        .iter()
+        .map(|c| match c {
+            Contact::Console => "console".to_string(),
+            other => format!("{} {}", other.channel(), other.target()),
+        })
+        .collect()
+}
+
+fn chain_summary(config: &Config, chain: &Chain) -> ChainSummary {
+    let levels = chain
+        .levels
+        .iter()
+        .zip(chain.offsets())
+        .enumerate()
+        .map(|(i, (level, at))| LevelSummary {
+            level: i + 1,
+            role: level.role.clone(),
+            reached_after_seconds: at.num_seconds(),
+            contacts: contacts(config, &level.role),
+        })
+        .collect();
+    ChainSummary {
+        name: chain.name.clone(),
+        description: chain.description.clone(),
+        levels,
+        repeat: chain.repeat,
+        repeat_every_seconds: chain
+            .levels
+            .last()
+            .filter(|_| chain.repeat > 0)
+            .map(|l| l.wait.num_seconds()),
+        ack_timeout_seconds: chain.ack_timeout.map(|t| t.num_seconds()),
+        sla_response_seconds: chain.sla.response.map(|t| t.num_seconds()),
+        sla_resolution_seconds: chain.sla.resolution.map(|t| t.num_seconds()),
+        breach_notify: chain.sla.breach_notify.clone(),
+    }
+}
+
+/// The warnings `config check` prints, without the `escalate: ` prefix.
+fn warnings(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for role in config.roles.values() {
+        if role.contacts == [Contact::Console] {
+            out.push(format!(
+                "warning: role `{}` has no contacts: its notifications only print on the console",
+                role.name
+            ));
+        }
+    }
+    for role in config.unused_roles() {
+        out.push(format!("warning: role `{role}` is not used by any chain"));
+    }
+    if config.chains.is_empty() {
+        out.push("warning: no chains are defined; `create` will refuse every issue".into());
+    }
+    out
+}
+
+pub fn check(ctx: &Ctx, json: bool, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;
+    if json {
+        let problems = config.environment_problems();
+        let summary = Summary {
+            config: ctx.config_path.display().to_string(),
+            ok: problems.is_empty(),
+            roles: config.roles.keys().cloned().collect(),
+            chains: config
+                .chains
+                .values()
+                .map(|c| chain_summary(&config, c))
+                .collect(),
+            warnings: warnings(&config),
+            problems,
+        };
+        writeln!(io.out, "{}", serde_json::to_string_pretty(&summary)?)?;
+        return Ok(if summary.ok { Code::Ok } else { Code::Usage });
+    }
     writeln!(
         io.out,
         "{}: ok ({} chains, {} roles)",
@@ -23,14 +136,7 @@ pub fn check(ctx: &Ctx, io: &mut Io) -> Result<Code> {
         }
         let offsets = chain.offsets();
         for (i, (level, at)) in chain.levels.iter().zip(&offsets).enumerate() {
-            let contacts: Vec<String> = config
-                .contacts(&level.role)
-                .iter()
-                .map(|c| match c {
-                    crate::config::Contact::Console => "console".to_string(),
-                    other => format!("{} {}", other.channel(), other.target()),
-                })
-                .collect();
+            let contacts = contacts(&config, &level.role);
             writeln!(
                 io.out,
                 "  L{} {:<24} reached after {:<8} via {}",
@@ -78,23 +184,12 @@ pub fn check(ctx: &Ctx, io: &mut Io) -> Result<Code> {
             )?;
         }
     }
-    for role in config.roles.values() {
-        if role.contacts == [crate::config::Contact::Console] {
-            io.warn(format!(
-                "warning: role `{}` has no contacts: its notifications only print on the console",
-                role.name
-            ));
-        }
-    }
     let problems = config.environment_problems();
     for p in &problems {
         io.warn(format!("{}: {p}", ctx.config_path.display()));
     }
-    for role in config.unused_roles() {
-        io.warn(format!("warning: role `{role}` is not used by any chain"));
-    }
-    if config.chains.is_empty() {
-        io.warn("warning: no chains are defined; `create` will refuse every issue");
+    for w in warnings(&config) {
+        io.warn(w);
     }
     if !problems.is_empty() {
         return Ok(Code::Usage);

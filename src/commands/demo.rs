@@ -115,12 +115,12 @@ pub fn run(io: &mut Io) -> Result<Code> {
                     writeln!(io.out, "filed issue #{id} on {chain}: '{title}'")?;
                     Ok(code)
                 }
-                Step::Ack(id, who) => ack::run(&ctx, &id.to_string(), who, io),
+                Step::Ack(id, who) => ack::run(&ctx, &id.to_string(), who, false, io),
                 Step::Assign(id, who) => {
-                    assign::run(&ctx, &id.to_string(), who, Some("support-ops"), io)
+                    assign::run(&ctx, &id.to_string(), who, Some("support-ops"), false, io)
                 }
                 Step::Resolve(id, who, note) => {
-                    resolve::run(&ctx, &id.to_string(), Some(who), Some(note), io)
+                    resolve::run(&ctx, &id.to_string(), Some(who), Some(note), false, io)
                 }
             })?;
             print_at(io, ctx.now, &text)?;

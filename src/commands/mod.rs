@@ -26,7 +26,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
+use clap::CommandFactory;
+use serde::Serialize;
 
 use crate::cli::{Cli, Command, ConfigCommand, NotifyCommand, RouteCommand};
 use crate::config::Config;
@@ -82,7 +84,8 @@ pub fn run(cli: Cli) -> Result<Code> {
     let secs = cli.global.busy_timeout;
     if !(secs.is_finite() && (0.0..=3600.0).contains(&secs)) {
         return Err(usage(format!(
-            "--busy-timeout must be between 0 and 3600 seconds, not {secs}"
+            "--busy-timeout must be between 0 and 3600 seconds, not {}",
+            short_number(secs)
         )));
     }
     let ctx = Ctx {
@@ -102,12 +105,14 @@ pub fn run(cli: Cli) -> Result<Code> {
     match cli.command {
         Command::Init => init::run(&ctx, &mut io),
         Command::Create(args) => create::run(&ctx, &args, &mut io),
-        Command::Ack { id, by } => ack::run(&ctx, &id, &by, &mut io),
-        Command::Assign { id, to, by } => assign::run(&ctx, &id, &to, by.as_deref(), &mut io),
-        Command::Resolve { id, by, note } => {
-            resolve::run(&ctx, &id, by.as_deref(), note.as_deref(), &mut io)
+        Command::Ack { id, by, json } => ack::run(&ctx, &id, &by, json, &mut io),
+        Command::Assign { id, to, by, json } => {
+            assign::run(&ctx, &id, &to, by.as_deref(), json, &mut io)
         }
-        Command::Reopen { id, by } => reopen::run(&ctx, &id, by.as_deref(), &mut io),
+        Command::Resolve { id, by, note, json } => {
+            resolve::run(&ctx, &id, by.as_deref(), note.as_deref(), json, &mut io)
+        }
+        Command::Reopen { id, by, json } => reopen::run(&ctx, &id, by.as_deref(), json, &mut io),
         Command::Check { dry_run } => check::run(&ctx, dry_run, &mut io),
         Command::List(args) => list::run(&ctx, &args, &mut io),
         Command::Show { id, json } => show::run(&ctx, &id, json, &mut io),
@@ -129,9 +134,11 @@ pub fn run(cli: Cli) -> Result<Code> {
             };
             report::run_with(&ctx, &opts, &mut io)
         }
-        Command::Config(ConfigCommand::Check) => config::check(&ctx, &mut io),
+        Command::Config(ConfigCommand::Check { json }) => config::check(&ctx, json, &mut io),
         Command::Demo => demo::run(&mut io),
-        Command::Notify(NotifyCommand::Test { role }) => notify::test(&ctx, &role, &mut io),
+        Command::Notify(NotifyCommand::Test { role, json }) => {
+            notify::test(&ctx, &role, json, &mut io)
+        }
         Command::Outbox(args) => outbox::run(&ctx, &args, &mut io),
         Command::Status { max_age, json } => status::run(&ctx, max_age, json, &mut io),
         Command::Digest(args) => digest::run(&ctx, &args, &mut io),
@@ -143,27 +150,120 @@ pub fn run(cli: Cli) -> Result<Code> {
             tags,
             title,
             event,
-        }) => route::test(
-            &ctx,
-            &source,
-            priority.as_deref(),
-            &tags,
-            &title,
-            event.as_deref(),
-            &mut io,
-        ),
+            json,
+        }) => {
+            let sample = route::Sample {
+                source: &source,
+                priority: priority.as_deref(),
+                tags: &tags,
+                title: &title,
+                event: event.as_deref(),
+            };
+            route::test(&ctx, &sample, json, &mut io)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "escalate", io.out);
+            Ok(Code::Ok)
+        }
+        Command::Man => man(&mut io),
     }
+}
+
+/// `escalate man`: the page clap_mangen renders, its `.TH` title line moved
+/// first (clap_mangen puts string definitions above it) so that `file`,
+/// `man -l` and packagers see a man page from the first line; the
+/// definitions still precede their first use.
+fn man(io: &mut Io) -> Result<Code> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    let page = String::from_utf8_lossy(&page);
+    let mut lines: Vec<&str> = page.lines().collect();
+    if let Some(i) = lines.iter().position(|l| l.starts_with(".TH ")) {
+        let title = lines.remove(i);
+        lines.insert(0, title);
+    }
+    for line in lines {
+        writeln!(io.out, "{line}")?;
+    }
+    Ok(Code::Ok)
 }
 
 /// `--now`: RFC 3339 with an explicit offset, stored as UTC.
 pub fn parse_now(s: &str) -> Result<Ts> {
-    DateTime::parse_from_rfc3339(s.trim())
+    let t = DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| {
             usage(format!(
                 "invalid --now `{s}`: {e} (expected RFC 3339, e.g. 2026-11-24T09:00:00Z)"
             ))
-        })
+        })?;
+    check_printable("--now", s, t)?;
+    Ok(t)
+}
+
+/// Latest year an input instant may have: every time derived from it (due
+/// times, lapses, SLA deadlines, a report window) is printed as RFC 3339,
+/// which has four-digit years, so leave room for a century of waits.
+const LAST_INPUT_YEAR: i32 = 9899;
+
+/// Refuse an input instant whose derived times would print outside RFC 3339
+/// (`+10000-01-01…`, negative years) rather than write them.
+pub fn check_printable(flag: &str, raw: &str, t: Ts) -> Result<()> {
+    if (1..=LAST_INPUT_YEAR).contains(&t.year()) {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "invalid {flag} `{}`: the year must be between 0001 and {LAST_INPUT_YEAR}",
+        raw.escape_debug()
+    )))
+}
+
+/// The `--json` answer of `ack`, `assign`, `resolve` and `reopen`: one
+/// object, the same keys for all four (README "JSON output").
+#[derive(Debug, Serialize)]
+pub struct ActionView {
+    pub id: i64,
+    /// `acknowledged`, `assigned`, `resolved` or `reopened`.
+    pub action: &'static str,
+    /// The issue's status afterwards: open, acknowledged or resolved.
+    pub status: String,
+    pub owner: String,
+    pub level: u32,
+    pub by: String,
+    pub at: String,
+    /// When an acknowledgement lapses and escalation resumes, if it does.
+    pub escalation_resumes_at: Option<String>,
+    pub note: Option<String>,
+}
+
+impl ActionView {
+    pub fn new(issue: &crate::model::Issue, action: &'static str, by: &str, at: Ts) -> Self {
+        ActionView {
+            id: issue.id,
+            action,
+            status: issue.esc.status.as_str().to_string(),
+            owner: issue.owner.clone(),
+            level: issue.esc.level,
+            by: by.to_string(),
+            at: crate::model::time::rfc3339(at),
+            escalation_resumes_at: None,
+            note: None,
+        }
+    }
+
+    pub fn print(&self, io: &mut Io) -> Result<()> {
+        writeln!(io.out, "{}", serde_json::to_string_pretty(self)?)?;
+        Ok(())
+    }
+}
+
+/// A number for an error message: `1e300` printed plainly is 301 digits.
+fn short_number(x: f64) -> String {
+    if x.is_finite() && x.abs() < 1e9 {
+        x.to_string()
+    } else {
+        format!("{x:e}")
+    }
 }
 
 /// Issue ids: `12` or `#12`.
@@ -220,6 +320,10 @@ mod tests {
             "2026-03-29",
             "2026-03-29 01:30",
             "2026-13-01T00:00:00Z",
+            "+10000-01-01T00:00:00Z",
+            "9999-12-31T23:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "0001-01-01T00:00:00+01:00",
         ] {
             assert!(parse_now(bad).is_err(), "{bad}");
         }

@@ -3,6 +3,7 @@
 //! page is due, not at page time.
 
 use anyhow::Result;
+use serde::Serialize;
 
 use super::{Ctx, Io};
 use crate::config::Contact;
@@ -10,7 +11,23 @@ use crate::error::{usage, Code};
 use crate::model::{Delivery, Notice};
 use crate::notify::{console, SendError, Senders};
 
-pub fn test(ctx: &Ctx, role: &str, io: &mut Io) -> Result<Code> {
+/// `notify test --json`: one entry per contact of the role.
+#[derive(Serialize)]
+struct Report<'a> {
+    role: &'a str,
+    failed: usize,
+    results: Vec<ContactResult>,
+}
+
+#[derive(Serialize)]
+struct ContactResult {
+    channel: String,
+    target: String,
+    ok: bool,
+    error: Option<String>,
+}
+
+pub fn test(ctx: &Ctx, role: &str, json: bool, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;
     let Some(r) = config.roles.get(role) else {
         let known: Vec<&str> = config.roles.keys().map(String::as_str).collect();
@@ -39,21 +56,45 @@ pub fn test(ctx: &Ctx, role: &str, io: &mut Io) -> Result<Code> {
     };
     let senders = Senders::new(&config);
     let mut failed = 0;
+    let mut results = Vec::new();
     for contact in &r.contacts {
         let mut d = sample.clone();
         d.channel = contact.channel().to_string();
         d.target = contact.target();
+        // With --json stdout carries only the JSON: the console "message"
+        // goes to stderr instead.
+        let console_out: &mut dyn std::io::Write = if json { io.err } else { io.out };
         let result = match contact {
-            Contact::Console => console::send(&d, ctx.now, io.out),
+            Contact::Console => console::send(&d, ctx.now, console_out),
             other => senders.send(&config, other, &[&d], ctx.now, true),
         };
-        match result {
-            Ok(()) => writeln!(io.out, "ok      {} {}", d.channel, d.target)?,
+        let error = match result {
+            Ok(()) => None,
             Err(SendError::Temporary(e, _) | SendError::Permanent(e)) => {
                 failed += 1;
-                writeln!(io.out, "FAILED  {} {}: {e}", d.channel, d.target)?;
+                Some(e.to_string())
+            }
+        };
+        if !json {
+            match &error {
+                None => writeln!(io.out, "ok      {} {}", d.channel, d.target)?,
+                Some(e) => writeln!(io.out, "FAILED  {} {}: {e}", d.channel, d.target)?,
             }
         }
+        results.push(ContactResult {
+            ok: error.is_none(),
+            channel: d.channel,
+            target: d.target,
+            error,
+        });
+    }
+    if json {
+        let report = Report {
+            role,
+            failed,
+            results,
+        };
+        writeln!(io.out, "{}", serde_json::to_string_pretty(&report)?)?;
     }
     if failed > 0 {
         io.warn(format!(

@@ -31,31 +31,7 @@ struct RowView {
 pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
     let mut store = ctx.store()?;
     if let Some(OutboxAction::Retry { id, all_dead }) = &args.action {
-        if *all_dead {
-            let n = store.write(|tx| outbox::requeue_dead(tx, ctx.now))?;
-            writeln!(
-                io.out,
-                "requeued {n} dead deliveries; the next `escalate check` sends them"
-            )?;
-        } else if let Some(id) = id {
-            let id = parse_id(id)?;
-            store.write(|tx| {
-                if !outbox::exists(tx, id)? {
-                    return Err(no_such_issue(format!("delivery {id} does not exist")));
-                }
-                if !outbox::requeue(tx, id, ctx.now)? {
-                    return Err(no_such_issue(format!(
-                        "delivery {id} was already sent or cancelled; nothing to retry"
-                    )));
-                }
-                Ok(())
-            })?;
-            writeln!(
-                io.out,
-                "requeued delivery {id}; the next `escalate check` sends it"
-            )?;
-        }
-        return Ok(Code::Ok);
+        return retry(ctx, &mut store, id.as_deref(), *all_dead, io);
     }
     let status = match args.status {
         OutboxFilter::Pending => Some("pending"),
@@ -63,7 +39,17 @@ pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
         OutboxFilter::Sent => Some("sent"),
         OutboxFilter::All => None,
     };
-    let rows = store.read(|tx| outbox::list(tx, status, args.limit))?;
+    let (rows, total) = store.read(|tx| {
+        let rows = outbox::list(tx, status, args.limit)?;
+        // Counting only when the page is full: the common case costs one query.
+        let total = if args.limit > 0 && rows.len() as u64 >= args.limit {
+            outbox::list(tx, status, 0)?.len()
+        } else {
+            rows.len()
+        };
+        Ok((rows, total))
+    })?;
+    let shown = rows.len();
     let views: Vec<RowView> = rows
         .into_iter()
         .map(|r| RowView {
@@ -86,6 +72,7 @@ pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
         .collect();
     if args.json {
         writeln!(io.out, "{}", serde_json::to_string_pretty(&views)?)?;
+        warn_truncated(io, shown, total);
         return Ok(Code::Ok);
     }
     if views.is_empty() {
@@ -116,5 +103,50 @@ pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
         ]);
     }
     writeln!(io.out, "{table}")?;
+    warn_truncated(io, shown, total);
+    Ok(Code::Ok)
+}
+
+/// As `list` does: the rows are a page, so say how many there are.
+fn warn_truncated(io: &mut Io, shown: usize, total: usize) {
+    if total > shown {
+        io.warn(format!(
+            "showing {shown} of {total} deliveries (--limit 0 for all)"
+        ));
+    }
+}
+
+/// `outbox retry ID | --all-dead`.
+fn retry(
+    ctx: &Ctx,
+    store: &mut crate::store::Store,
+    id: Option<&str>,
+    all_dead: bool,
+    io: &mut Io,
+) -> Result<Code> {
+    if all_dead {
+        let n = store.write(|tx| outbox::requeue_dead(tx, ctx.now))?;
+        writeln!(
+            io.out,
+            "requeued {n} dead deliveries; the next `escalate check` sends them"
+        )?;
+    } else if let Some(id) = id {
+        let id = parse_id(id)?;
+        store.write(|tx| {
+            if !outbox::exists(tx, id)? {
+                return Err(no_such_issue(format!("delivery {id} does not exist")));
+            }
+            if !outbox::requeue(tx, id, ctx.now)? {
+                return Err(no_such_issue(format!(
+                    "delivery {id} was already sent or cancelled; nothing to retry"
+                )));
+            }
+            Ok(())
+        })?;
+        writeln!(
+            io.out,
+            "requeued delivery {id}; the next `escalate check` sends it"
+        )?;
+    }
     Ok(Code::Ok)
 }

@@ -150,11 +150,15 @@ fn window(now: Ts, opts: &Options) -> Result<(Ts, Ts)> {
 fn parse_date(flag: &str, s: &str) -> Result<Ts> {
     let t = s.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
-        return Ok(d.with_timezone(&Utc));
+        let d = d.with_timezone(&Utc);
+        super::check_printable(flag, s, d)?;
+        return Ok(d);
     }
     if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         if let Some(midnight) = d.and_hms_opt(0, 0, 0) {
-            return Ok(midnight.and_utc());
+            let d = midnight.and_utc();
+            super::check_printable(flag, s, d)?;
+            return Ok(d);
         }
     }
     Err(usage(format!(

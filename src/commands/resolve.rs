@@ -2,15 +2,31 @@
 
 use anyhow::Result;
 
-use super::{default_actor, parse_id, Ctx, Io};
+use super::{default_actor, parse_id, ActionView, Ctx, Io};
 use crate::error::Code;
 use crate::lifecycle;
 
-pub fn run(ctx: &Ctx, id: &str, by: Option<&str>, note: Option<&str>, io: &mut Io) -> Result<Code> {
+pub fn run(
+    ctx: &Ctx,
+    id: &str,
+    by: Option<&str>,
+    note: Option<&str>,
+    json: bool,
+    io: &mut Io,
+) -> Result<Code> {
     let id = parse_id(id)?;
     let by = default_actor(by)?;
     let mut store = ctx.store()?;
-    store.write(|tx| lifecycle::resolve(tx, id, &by, note, ctx.now))?;
-    writeln!(io.out, "issue #{id} resolved by {by}")?;
+    let issue = store.write(|tx| {
+        lifecycle::not_before_last_event(tx, id, ctx.now)?;
+        lifecycle::resolve(tx, id, &by, note, ctx.now)
+    })?;
+    if json {
+        let mut view = ActionView::new(&issue, "resolved", &by, ctx.now);
+        view.note = note.map(str::to_string);
+        view.print(io)?;
+    } else {
+        writeln!(io.out, "issue #{id} resolved by {by}")?;
+    }
     Ok(Code::Ok)
 }

@@ -3,23 +3,43 @@
 //! `routes test` is the model).
 
 use anyhow::Result;
+use serde::Serialize;
 
 use super::{Ctx, Io};
 use crate::config::{Route, RouteInput};
 use crate::error::{usage, Code};
 use crate::model::ticket;
 
-pub fn test(
-    ctx: &Ctx,
-    source: &str,
-    priority: Option<&str>,
-    tags: &[String],
-    title: &str,
-    event: Option<&str>,
-    io: &mut Io,
-) -> Result<Code> {
+/// The sample issue of `route test`: flags, or one ticket event.
+pub struct Sample<'a> {
+    pub source: &'a str,
+    pub priority: Option<&'a str>,
+    pub tags: &'a [String],
+    pub title: &'a str,
+    pub event: Option<&'a str>,
+}
+
+/// `route test --json`: the verdict and every route examined, in order.
+#[derive(Serialize)]
+struct Verdict {
+    matched: bool,
+    route: Option<String>,
+    chain: Option<String>,
+    owner: Option<String>,
+    checked: Vec<Checked>,
+}
+
+#[derive(Serialize)]
+struct Checked {
+    index: usize,
+    name: String,
+    matched: bool,
+    reason: Option<String>,
+}
+
+pub fn test(ctx: &Ctx, sample: &Sample, json: bool, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;
-    let parsed = match event {
+    let parsed = match sample.event {
         Some(text) => Some(
             ticket::parse_line(text)
                 .map_err(|e| usage(format!("--event: {e}")))?
@@ -39,25 +59,67 @@ pub fn test(
             }
         }
         None => RouteInput {
-            source,
-            priority,
-            tags,
-            title,
+            source: sample.source,
+            priority: sample.priority,
+            tags: sample.tags,
+            title: sample.title,
         },
     };
-    if config.routes.is_empty() {
+    let verdict = judge(&config.routes, &input);
+    if json {
+        writeln!(io.out, "{}", serde_json::to_string_pretty(&verdict)?)?;
+    } else {
+        print_text(ctx, &verdict, io)?;
+    }
+    Ok(if verdict.matched {
+        Code::Ok
+    } else {
+        Code::IssueConflict
+    })
+}
+
+/// Every route up to the first match, with why each earlier one missed.
+fn judge(routes: &[Route], input: &RouteInput) -> Verdict {
+    let mut verdict = Verdict {
+        matched: false,
+        route: None,
+        chain: None,
+        owner: None,
+        checked: Vec::new(),
+    };
+    for (i, route) in routes.iter().enumerate() {
+        let reason = mismatch(route, input);
+        let matched = reason.is_none();
+        verdict.checked.push(Checked {
+            index: i + 1,
+            name: route.name.clone(),
+            matched,
+            reason,
+        });
+        if matched {
+            verdict.matched = true;
+            verdict.route = Some(route.name.clone());
+            verdict.chain = Some(route.chain.clone());
+            verdict.owner = route.owner.clone();
+            break;
+        }
+    }
+    verdict
+}
+
+fn print_text(ctx: &Ctx, verdict: &Verdict, io: &mut Io) -> Result<()> {
+    if verdict.checked.is_empty() {
         writeln!(
             io.out,
             "no [[routes]] in {}: every issue needs an explicit chain",
             ctx.config_path.display()
         )?;
-        return Ok(Code::IssueConflict);
+        return Ok(());
     }
-    for (i, route) in config.routes.iter().enumerate() {
-        let why = mismatch(route, &input);
-        match why {
+    for c in &verdict.checked {
+        match &c.reason {
             None => {
-                let owner = route
+                let owner = verdict
                     .owner
                     .as_deref()
                     .map(|o| format!(", owner {o}"))
@@ -65,17 +127,18 @@ pub fn test(
                 writeln!(
                     io.out,
                     "{}. {}: MATCH -> chain {}{owner}",
-                    i + 1,
-                    route.name,
-                    route.chain
+                    c.index,
+                    c.name,
+                    verdict.chain.as_deref().unwrap_or("")
                 )?;
-                return Ok(Code::Ok);
             }
-            Some(reason) => writeln!(io.out, "{}. {}: no ({reason})", i + 1, route.name)?,
+            Some(reason) => writeln!(io.out, "{}. {}: no ({reason})", c.index, c.name)?,
         }
     }
-    writeln!(io.out, "no route matches; add a catch-all route last")?;
-    Ok(Code::IssueConflict)
+    if !verdict.matched {
+        writeln!(io.out, "no route matches; add a catch-all route last")?;
+    }
+    Ok(())
 }
 
 /// Why a route does not match, or None when it does.

@@ -14,10 +14,13 @@ pub fn run(ctx: &Ctx, id: &str, json: bool, io: &mut Io) -> Result<Code> {
     // The config only adds the next step and the orphaned mark.
     let config = Config::load(&ctx.config_path).ok();
     let mut store = ctx.store_read()?;
-    let (issue, events) = store.read(|tx| {
+    let (issue, mut events) = store.read(|tx| {
         let issue = lifecycle::existing(tx, id)?;
         Ok((issue, events::for_issue(tx, id)?))
     })?;
+    // By time, then id: an ingested event carries its helpdesk's time,
+    // which can be earlier than events written before it arrived.
+    events.sort_by_key(|e| (e.at, e.id));
     let text = if json {
         let view = IssueView::new(&issue, config.as_ref(), ctx.now).with_events(&events);
         render::json(&view)?

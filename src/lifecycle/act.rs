@@ -12,10 +12,35 @@ use crate::model::event::{Acknowledged, Details, Handover, Reopened, Resolved};
 use crate::model::sla::Target;
 use crate::model::time::rfc3339;
 use crate::model::{Issue, Notice, OwnerKind, Status, Ts};
-use crate::store::{issues, outbox, NewDelivery};
+use crate::store::{events, issues, outbox, NewDelivery};
 
 use super::escalate::settle_sla;
 use super::{apply, enqueue_page, existing, record, schedule, TRACKER_CHANNEL};
+
+/// A person's change (`ack`, `assign`, `resolve`, `reopen` from the command
+/// line) dated before the issue's last event is refused: written, it would
+/// put the timeline out of order and make durations negative (an ack
+/// "before" the page it answers). Ingest meets the same problem by clamping
+/// a helpdesk's late-arriving time forward, because the helpdesk already
+/// made the change; a person typing `--now` can pick a later time instead.
+pub fn not_before_last_event(tx: &Transaction, id: i64, now: Ts) -> Result<()> {
+    let issue = existing(tx, id)?;
+    let last = events::for_issue(tx, id)?
+        .iter()
+        .map(|e| e.at)
+        .max()
+        .unwrap_or(issue.created_at)
+        .max(issue.created_at);
+    if now < last {
+        return Err(conflict(format!(
+            "issue #{id} changed last at {}; a change dated {} (before that) is refused \
+             (give a later --now)",
+            rfc3339(last),
+            rfc3339(now)
+        )));
+    }
+    Ok(())
+}
 
 /// `ack`: a person takes the issue; escalation stops (until the chain's
 /// acknowledgement timeout, if any, lapses).

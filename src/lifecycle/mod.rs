@@ -21,7 +21,7 @@ pub mod ingest;
 pub mod outcome;
 mod task;
 
-pub use act::{acknowledge, assign, reopen, resolve};
+pub use act::{acknowledge, assign, not_before_last_event, reopen, resolve};
 pub use check::{decide, Decided, Orphans, Paged, SlaMoved};
 pub use escalate::{apply, Applied};
 use task::request_task;

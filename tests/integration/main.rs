@@ -11,6 +11,7 @@ mod support;
 
 mod channels;
 mod cli;
+mod cli_more;
 mod edge;
 mod email;
 mod events;
