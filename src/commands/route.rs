@@ -153,7 +153,7 @@ fn mismatch(route: &Route, input: &RouteInput) -> Option<String> {
     if !route.priority.is_empty()
         && !input
             .priority
-            .is_some_and(|p| route.priority.iter().any(|q| q == p))
+            .is_some_and(|p| route.priority.iter().any(|q| q.eq_ignore_ascii_case(p)))
     {
         return Some(format!(
             "priority {} is not {}",
