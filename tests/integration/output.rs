@@ -1,0 +1,199 @@
+//! Output safety (issue 14): text from outside — titles, descriptions,
+//! tags, sources — goes through create and ingest and comes out of every
+//! human-facing path (list, show, outbox, stderr) with no control
+//! character, out of markdown (report, digest) with no live markup, and out
+//! of Slack and Jira payloads escaped for their markup and within limits.
+
+use crate::support::*;
+use serde_json::{json, Value};
+
+const CONFIG: &str = r#"
+[chains.ops]
+levels = [{ role = "oncall", wait_hours = 0.25 }, { role = "lead", wait_hours = 1 }]
+response_hours = 1
+
+[roles.oncall]
+[roles.lead]
+"#;
+
+/// Strings that try to reach a terminal as controls: OSC retitle, clear
+/// screen, hidden text, cursor moves, a bare CSI (C1), BEL, BS, CR, DEL,
+/// NUL-adjacent C0, and line breaks inside a one-line field.
+const HOSTILE: [&str; 12] = [
+    "retitle \u{1b}]0;pwned\u{7} done",
+    "clear \u{1b}[2J\u{1b}[H screen",
+    "hide \u{1b}[8m secret \u{1b}[0m",
+    "csi \u{9b}2J c1 \u{9d}0;x\u{9c}",
+    "bell \u{7}\u{7} and back\u{8}\u{8}space",
+    "carriage\rreturn overwrite",
+    "del \u{7f} char",
+    "c0 \u{1}\u{2}\u{3}\u{1f} mix",
+    "two\nlines in a title",
+    "tab\tinside",
+    "osc8 \u{1b}]8;;http://evil\u{1b}\\link\u{1b}]8;;\u{1b}\\",
+    "nel \u{85} next line",
+];
+
+/// No byte below 0x20 except `\n` and `\t`, no DEL and no C1 control.
+fn assert_terminal_safe(what: &str, text: &str) {
+    for (i, c) in text.char_indices() {
+        let bad = (c.is_control() && c != '\n' && c != '\t') || c == '\u{7f}';
+        assert!(
+            !bad,
+            "{what}: control U+{:04X} at byte {i} in {text:?}",
+            c as u32
+        );
+    }
+}
+
+fn ingest_line(n: usize, title: &str) -> String {
+    json!({
+        "type": "ticket.created",
+        "source": format!("src\u{1b}[31m{n}"),
+        "external_id": format!("T{n}"),
+        "title": title,
+        "description": format!("desc {title}"),
+        "tags": [format!("tag\u{1b}[5m{n}")],
+        "chain": "ops",
+    })
+    .to_string()
+}
+
+#[test]
+fn hostile_text_reaches_no_terminal_path_with_controls() {
+    let env = Env::init(CONFIG);
+    let mut ids = Vec::new();
+    for title in HOSTILE {
+        let r = env
+            .test()
+            .at(0)
+            .args(["create", "--chain", "ops", "--title", title])
+            .args(["--description", &format!("about: {title}")])
+            .run();
+        assert_terminal_safe("create stderr", &r.stderr);
+        ids.push(r.stdout.trim().parse::<i64>().expect("id"));
+    }
+    let batch: Vec<String> = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(n, t)| ingest_line(n, t))
+        .collect();
+    let path = env.path("batch.jsonl");
+    std::fs::write(&path, batch.join("\n")).expect("write batch");
+    let r = env.at(1, &["ingest", path.to_str().expect("utf-8")]).ok();
+    assert_terminal_safe("ingest stdout", &r.stdout);
+    assert_terminal_safe("ingest stderr", &r.stderr);
+    // Console pages at level 2 quote the titles on stderr.
+    for args in [
+        vec!["check"],
+        vec!["list", "--status", "all", "--limit", "0"],
+        vec!["outbox"],
+        vec!["status"],
+        vec!["events"],
+        vec!["list", "--json", "--limit", "0"],
+        vec!["report", "--days", "1"],
+        vec!["digest"],
+    ] {
+        let r = env.at("+30m", &args);
+        assert_terminal_safe(&format!("{args:?} stdout"), &r.stdout);
+        assert_terminal_safe(&format!("{args:?} stderr"), &r.stderr);
+    }
+    let rows = env
+        .run(&["list", "--status", "all", "--json", "--limit", "0"])
+        .ok()
+        .json();
+    let all: Vec<i64> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(
+        all.len(),
+        2 * HOSTILE.len(),
+        "every hostile title was accepted"
+    );
+    for id in all {
+        let r = env.run(&["show", &id.to_string()]).ok();
+        assert_terminal_safe("show", &r.stdout);
+        assert!(r.stdout.starts_with(&format!("Issue #{id}: ")));
+        assert_eq!(
+            r.stdout.lines().next().map(|l| l.contains('\n')),
+            Some(false)
+        );
+    }
+    // The stored text is kept as it came: only output folds it.
+    let json = env.show(ids[0]);
+    assert_eq!(json["title"], Value::from(HOSTILE[0]));
+}
+
+#[test]
+fn an_error_quoting_outside_text_reaches_stderr_folded() {
+    // An unknown chain named with an escape sequence is echoed in the error.
+    let r = Test::new()
+        .config(CONFIG)
+        .args(["create", "--chain", "x\u{1b}]0;pwned\u{7}", "--title", "t"])
+        .any_code()
+        .run();
+    assert_ne!(r.code, 0, "{r:?}");
+    assert_terminal_safe("error", &r.stderr);
+}
+
+/// Bidi overrides and isolates, and titles of only invisible characters.
+const REFUSED: [(&str, &str); 9] = [
+    ("rlo \u{202e}gnp.exe", "U+202E"),
+    ("lre \u{202a}x", "U+202A"),
+    ("rle \u{202b}x", "U+202B"),
+    ("pdf \u{202c}x", "U+202C"),
+    ("lro \u{202d}x", "U+202D"),
+    ("lri \u{2066}x\u{2069}", "U+2066"),
+    ("fsi \u{2068}x", "U+2068"),
+    ("\u{200b}\u{200b}\u{2060}", "no visible characters"),
+    ("\u{feff} \u{3164}\u{ad}\u{200d}", "no visible characters"),
+];
+
+#[test]
+fn bidi_controls_and_invisible_titles_are_refused_at_create() {
+    let env = Env::init(CONFIG);
+    for (title, why) in REFUSED {
+        env.test()
+            .args(["create", "--chain", "ops", "--title", title])
+            .code(2)
+            .one_line_error(why)
+            .stderr_has("title")
+            .run();
+    }
+    env.test()
+        .args(["create", "--chain", "ops", "--title", "ok"])
+        .args(["--description", "a \u{2067}b"])
+        .code(2)
+        .one_line_error("description")
+        .run();
+    let rows = env.run(&["list", "--json"]).ok().json();
+    assert_eq!(rows.as_array().map(Vec::len), Some(0), "nothing was filed");
+}
+
+#[test]
+fn bidi_controls_and_invisible_titles_are_skipped_at_ingest() {
+    let env = Env::init(CONFIG);
+    let mut lines: Vec<String> = REFUSED
+        .iter()
+        .enumerate()
+        .map(|(n, (t, _))| ingest_line(n, t))
+        .collect();
+    lines.push(ingest_line(99, "fine"));
+    let path = env.path("batch.jsonl");
+    std::fs::write(&path, lines.join("\n")).expect("write batch");
+    let r = env
+        .at(0, &["ingest", path.to_str().expect("utf-8"), "--json"])
+        // Skipped lines need a human: exit 3, as for any skipped line.
+        .code(3);
+    let v = r.json();
+    assert_eq!(v["created"], 1, "{r:?}");
+    assert_eq!(v["skipped"], REFUSED.len(), "{r:?}");
+    for (n, (_, why)) in REFUSED.iter().enumerate() {
+        let p = &v["problems"][n];
+        assert_eq!(p["line"], n + 1);
+        assert!(p["error"].as_str().unwrap_or("").contains(why), "{p}");
+    }
+}
