@@ -197,3 +197,128 @@ fn bidi_controls_and_invisible_titles_are_skipped_at_ingest() {
         assert!(p["error"].as_str().unwrap_or("").contains(why), "{p}");
     }
 }
+
+/// Titles that would be live markdown in a CommonMark/GFM renderer if
+/// they went out as they are; each carries `PWN` so the test can tell user
+/// text from the template's own markup.
+const MARKDOWN: [&str; 20] = [
+    "PWN <script>alert(1)</script>",
+    "PWN [x](http://evil)",
+    "PWN ![img](http://evil/i.png)",
+    "PWN <http://evil> <a@evil.com>",
+    "PWN | a | b |",
+    "PWN \\| escaped pipe | c",
+    "PWN `code` ``two``",
+    "PWN *em* _em_ **strong** __strong__ ~~del~~ ~del~",
+    "# PWN heading",
+    "> PWN quote",
+    "- PWN item",
+    "1. PWN ordered",
+    "PWN trailing backslash \\",
+    "PWN &lt;b&gt; &amp; &#60;i&#62;",
+    "[PWN]: http://evil",
+    "PWN <!-- comment --> <img src=x onerror=alert(1)>",
+    "=== PWN",
+    "PWN\n# second line",
+    "    PWN indented",
+    "PWN [ref][1]\n[1]: http://evil",
+];
+
+/// Parse `md` as GFM (tables, strikethrough) and fail on anything user
+/// text (marked `PWN`) turned into: raw HTML, a link or image, emphasis,
+/// code, a heading, quote or list item. Tables keep their column count: a
+/// row whose title cell holds `PWN` has, right after it, the level cell.
+fn assert_inert_markdown(what: &str, md: &str) {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let mut options = Options::empty();
+    options.insert(Options::ENABLE_TABLES);
+    options.insert(Options::ENABLE_STRIKETHROUGH);
+    let mut live: Vec<String> = Vec::new();
+    let mut columns = 0;
+    let mut row: Vec<String> = Vec::new();
+    for event in Parser::new_ext(md, options) {
+        let is_code = matches!(event, Event::Code(_));
+        match event {
+            Event::Html(h) | Event::InlineHtml(h) => panic!("{what}: raw HTML {h:?} in\n{md}"),
+            Event::Start(Tag::Table(a)) => columns = a.len(),
+            Event::Start(Tag::TableRow | Tag::TableHead) => row.clear(),
+            Event::Start(Tag::TableCell) => row.push(String::new()),
+            Event::End(TagEnd::TableRow | TagEnd::TableHead) => {
+                assert_eq!(row.len(), columns, "{what}: row {row:?}");
+                if let Some(i) = row.iter().position(|c| c.contains("PWN")) {
+                    let next = row.get(i + 1).map(String::as_str).unwrap_or("");
+                    assert!(
+                        next.starts_with('L') || next.starts_with("response"),
+                        "{what}: the title spilled into the next column: {row:?}"
+                    );
+                }
+            }
+            Event::Start(tag) => {
+                if matches!(
+                    tag,
+                    Tag::Link { .. }
+                        | Tag::Image { .. }
+                        | Tag::Emphasis
+                        | Tag::Strong
+                        | Tag::Strikethrough
+                        | Tag::Heading { .. }
+                        | Tag::BlockQuote(_)
+                        | Tag::CodeBlock(_)
+                        | Tag::Item
+                ) {
+                    live.push(format!("{tag:?}"));
+                } else {
+                    live.push(String::new());
+                }
+            }
+            Event::End(_) => {
+                live.pop();
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(cell) = row.last_mut() {
+                    cell.push_str(&t);
+                }
+                if t.contains("PWN") {
+                    assert!(!is_code, "{what}: user text as code {t:?}");
+                    let outer = live.iter().filter(|l| !l.is_empty() && *l != "Item");
+                    let tags: Vec<&String> = outer.collect();
+                    assert!(tags.is_empty(), "{what}: user text {t:?} inside {tags:?}");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn report_and_digest_keep_hostile_titles_inert_in_a_gfm_renderer() {
+    // The report lists the ten longest-open issues: ten titles a run.
+    for titles in MARKDOWN.chunks(10) {
+        let env = Env::init(CONFIG);
+        for (n, title) in titles.iter().enumerate() {
+            env.test()
+                .at(format!("+{n}m"))
+                .args(["create", "--chain", "ops"])
+                .arg(format!("--title={title}"))
+                .run();
+        }
+        // Both levels paged, the response SLA breached, every issue open.
+        env.at("+2h", &["check"]).ok();
+        let report = env.at("+3h", &["report", "--days", "1"]).ok().stdout;
+        for n in 1..=titles.len() {
+            // Every title is in the longest-open table, on its own row.
+            assert!(report.contains(&format!("\n| {n} | ops | ")), "{report}");
+        }
+        assert_inert_markdown("report", &report);
+        let digest = env.at("+3h", &["digest", "--no-record"]).ok().stdout;
+        assert!(digest.contains("PWN"), "{digest}");
+        assert_inert_markdown("digest", &digest);
+        // A list item holding a title stays one item: no title starts another.
+        for line in digest.lines().filter(|l| l.contains("PWN")) {
+            assert!(
+                line.starts_with("- #") || line.starts_with("  - #"),
+                "{line}"
+            );
+        }
+    }
+}

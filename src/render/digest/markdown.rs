@@ -1,5 +1,6 @@
 //! The digest as markdown for people: short sections, lists that stop at
-//! [`super::SHOWN`] with "and N more", user text kept on one line.
+//! [`super::SHOWN`] with "and N more", user text kept on one line and
+//! escaped so none of it becomes markup ([`crate::text::markdown_inline`]).
 
 use std::fmt::Write as _;
 
@@ -7,7 +8,7 @@ use chrono::TimeDelta;
 
 use super::Digest;
 use crate::model::time::human;
-use crate::text::one_line;
+use crate::text::markdown_inline as md;
 
 /// The whole digest, section by section.
 pub fn markdown(d: &Digest) -> String {
@@ -55,11 +56,11 @@ fn at_risk(o: &mut String, d: &Digest) {
             o,
             "- #{} {} — {} {} SLA, {when} (due {}), owner {}",
             r.id,
-            one_line(&r.title),
-            r.chain,
+            md(&r.title),
+            md(&r.chain),
             r.target,
             r.due_at,
-            r.owner
+            md(&r.owner)
         );
     }
     more(o, d.at_risk.total, d.at_risk.items.len());
@@ -82,8 +83,8 @@ fn breaches(o: &mut String, d: &Digest, period: &str) {
             o,
             "- #{} {} — {} {} SLA breached at {} ({state})",
             b.id,
-            one_line(&b.title),
-            b.chain,
+            md(&b.title),
+            md(&b.chain),
             b.target,
             b.at
         );
@@ -104,7 +105,11 @@ fn aging(o: &mut String, d: &Digest) {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} |",
-                a.chain, a.under_4h, a.from_4h_to_24h, a.from_1d_to_3d, a.over_3d
+                md(&a.chain),
+                a.under_4h,
+                a.from_4h_to_24h,
+                a.from_1d_to_3d,
+                a.over_3d
             );
         }
     }
@@ -129,9 +134,9 @@ fn exceptions(o: &mut String, d: &Digest) {
                 o,
                 "  - issue #{} via {} to {}: {}",
                 dl.issue_id,
-                dl.channel,
-                dl.target,
-                one_line(&dl.error)
+                md(&dl.channel),
+                md(&dl.target),
+                md(&dl.error)
             );
         }
     }
@@ -156,7 +161,7 @@ fn exceptions(o: &mut String, d: &Digest) {
             x.exhausted.total
         );
         for e in &x.exhausted.items {
-            let _ = writeln!(o, "  - #{} {} ({})", e.id, one_line(&e.title), e.chain);
+            let _ = writeln!(o, "  - #{} {} ({})", e.id, md(&e.title), md(&e.chain));
         }
         more(o, x.exhausted.total, x.exhausted.items.len());
     }
