@@ -322,3 +322,46 @@ fn report_and_digest_keep_hostile_titles_inert_in_a_gfm_renderer() {
         }
     }
 }
+
+/// Jira v2 renders wiki markup: the Markdown body arrives as wiki markup
+/// (items, code), user text arrives escaped, and the close comment too.
+#[test]
+fn jira_gets_wiki_markup_with_user_text_escaped() {
+    use crate::support::trackers::Fake;
+    use escalate::config::TrackerKind;
+    use escalate::notify::tracker::{self, TaskSpec};
+    use escalate::text::{markdown_escape, markdown_inline};
+
+    let fake = Fake::start();
+    fake.with(|s| s.jira_cloud = true);
+    let t = fake.config(TrackerKind::Jira);
+    escalate::notify::install_crypto();
+    let c = escalate::notify::http::client(std::time::Duration::from_secs(5)).expect("client");
+    let hostile = "*bold* [x|http://evil] {code} !img.png! -s- h1. ~t~ ^u^ +v+ # ?? |";
+    let spec = TaskSpec {
+        marker: "escalate-9".into(),
+        title: "t".into(),
+        body: format!(
+            "escalate escalated issue #9.\n\n- Owner: {}\n\n{}\n\nTimeline: `escalate show 9`.\n",
+            markdown_inline(hostile),
+            markdown_escape(&format!("h1. {hostile}\n- {hostile}"))
+        ),
+    };
+    let task = tracker::ensure(&c, &t, &spec).expect("ensure");
+    let body = fake.tasks()[0].body.clone();
+    let escaped = "\\*bold\\* \\[x\\|http://evil\\] \\{code\\} \\!img.png\\! \\-s\\- h1. \
+                   \\~t\\~ \\^u\\^ \\+v\\+ \\# \\?\\? \\|";
+    assert!(body.contains(&format!("\n* Owner: {escaped}\n")), "{body}");
+    assert!(
+        body.contains(&format!("\nh\u{2060}1. {escaped}\n\\- {escaped}\n")),
+        "{body}"
+    );
+    assert!(body.contains("Timeline: {{escalate show 9}}."), "{body}");
+    assert!(!body.contains("**") && !body.contains('`'), "{body}");
+
+    tracker::close(&c, &t, &task, &format!("Resolved: {hostile}")).expect("close");
+    assert_eq!(
+        fake.tasks()[0].comments,
+        vec![format!("Resolved: {escaped}")]
+    );
+}
