@@ -105,7 +105,7 @@ pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
             .map(|t| relative(t.with_timezone(&chrono::Utc), ctx.now))
             .unwrap_or_else(|| "-".into());
         table.add_row(
-            vec![
+            [
                 v.id.to_string(),
                 format!("#{}", v.issue_id),
                 v.level.to_string(),
