@@ -8,10 +8,25 @@ use chrono::TimeDelta;
 
 use super::Digest;
 use crate::model::time::human;
-use crate::text::markdown_inline as md;
+use crate::text::{markdown_inline as md, one_line};
+
+/// How user text is written: escaped for markdown, or only kept on one
+/// line (inside a Slack code block, where nothing is live and a backslash
+/// would show).
+type Esc = fn(&str) -> String;
 
 /// The whole digest, section by section.
 pub fn markdown(d: &Digest) -> String {
+    render(d, md)
+}
+
+/// The digest's words for a code block (Slack): user text on one line,
+/// not markdown-escaped; [`super::slack`] escapes it for Slack.
+pub fn code_block_text(d: &Digest) -> String {
+    render(d, one_line)
+}
+
+fn render(d: &Digest, md: Esc) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# escalate daily digest — {}", d.generated_at);
     let _ = writeln!(o);
@@ -26,10 +41,10 @@ pub fn markdown(d: &Digest) -> String {
         d.open_issues, d.at_risk.total, d.breaches.total
     );
     let _ = writeln!(o);
-    at_risk(&mut o, d);
-    breaches(&mut o, d, &period);
-    aging(&mut o, d);
-    exceptions(&mut o, d);
+    at_risk(&mut o, d, md);
+    breaches(&mut o, d, &period, md);
+    aging(&mut o, d, md);
+    exceptions(&mut o, d, md);
     checker(&mut o, d, &period);
     let _ = writeln!(o, "-- ");
     let _ = writeln!(
@@ -39,7 +54,7 @@ pub fn markdown(d: &Digest) -> String {
     o
 }
 
-fn at_risk(o: &mut String, d: &Digest) {
+fn at_risk(o: &mut String, d: &Digest, md: Esc) {
     let _ = writeln!(o, "## At risk now");
     let _ = writeln!(o);
     if d.at_risk.items.is_empty() {
@@ -67,7 +82,7 @@ fn at_risk(o: &mut String, d: &Digest) {
     let _ = writeln!(o);
 }
 
-fn breaches(o: &mut String, d: &Digest, period: &str) {
+fn breaches(o: &mut String, d: &Digest, period: &str, md: Esc) {
     let _ = writeln!(o, "## Breaches {period}");
     let _ = writeln!(o);
     if d.breaches.items.is_empty() {
@@ -93,7 +108,7 @@ fn breaches(o: &mut String, d: &Digest, period: &str) {
     let _ = writeln!(o);
 }
 
-fn aging(o: &mut String, d: &Digest) {
+fn aging(o: &mut String, d: &Digest, md: Esc) {
     let _ = writeln!(o, "## Backlog aging (open issues by age)");
     let _ = writeln!(o);
     if d.aging.is_empty() {
@@ -116,7 +131,7 @@ fn aging(o: &mut String, d: &Digest) {
     let _ = writeln!(o);
 }
 
-fn exceptions(o: &mut String, d: &Digest) {
+fn exceptions(o: &mut String, d: &Digest, md: Esc) {
     let _ = writeln!(o, "## Exceptions");
     let _ = writeln!(o);
     let x = &d.exceptions;
