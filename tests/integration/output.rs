@@ -365,3 +365,68 @@ fn jira_gets_wiki_markup_with_user_text_escaped() {
         vec![format!("Resolved: {escaped}")]
     );
 }
+
+/// A storm: 30 issues with 1,000-character hostile titles reach level 2 in
+/// one check, and level 2's Slack gets one grouped message that fits every
+/// documented limit, shows whole items only, and cuts no escape.
+#[test]
+fn a_slack_storm_of_long_hostile_titles_fits_slacks_limits() {
+    use crate::support::peer::Peer;
+    let peer = Peer::start();
+    let env = Env::init(&CONFIG.replace(
+        "[roles.lead]\n",
+        &format!("[roles.lead]\nslack = \"{}\"\n", peer.url("/hook")),
+    ));
+    let units = ["<!channel>&", "*bold*_it_~s~`c`", "&&&&", "é<>"];
+    for n in 0..30 {
+        let unit = units[n % units.len()];
+        let title: String = format!("#{n} {}", unit.repeat(1000))
+            .chars()
+            .take(1000)
+            .collect();
+        env.test()
+            .at(0)
+            .args(["create", "--chain", "ops"])
+            .arg(format!("--title={title}"))
+            .run();
+    }
+    env.at("+20m", &["check"]).ok();
+    let posts = peer.on("/hook");
+    assert_eq!(posts.len(), 1, "one grouped message");
+    let v: Value = serde_json::from_str(&posts[0].body).expect("json");
+    let whole = |s: &str| {
+        for (i, _) in s.match_indices('&') {
+            let rest = &s[i..];
+            assert!(
+                ["&amp;", "&lt;", "&gt;"]
+                    .iter()
+                    .any(|e| rest.starts_with(e)),
+                "an escape cut at {i}: {:?}",
+                rest.chars().take(6).collect::<String>()
+            );
+        }
+    };
+    let text = v["text"].as_str().expect("text");
+    assert!(text.chars().count() <= 40_000);
+    assert!(!text.contains("<!channel>") && !text.contains("*bold*"));
+    whole(text);
+    let blocks = v["blocks"].as_array().expect("blocks");
+    assert!(blocks.len() <= 50);
+    let header = blocks[0]["text"]["text"].as_str().expect("header");
+    assert!(header.chars().count() <= 150);
+    whole(header);
+    let mut shown = 0;
+    let mut more = 0;
+    for b in &blocks[1..blocks.len() - 1] {
+        assert_eq!(b["text"]["type"], "plain_text", "{b}");
+        let t = b["text"]["text"].as_str().expect("section");
+        assert!(t.chars().count() <= 3000);
+        whole(t);
+        shown += t.lines().filter(|l| l.starts_with("• #")).count();
+        if let Some(m) = t.lines().find_map(|l| l.strip_prefix("and ")) {
+            more = m.trim_end_matches(" more").parse::<usize>().expect("N");
+        }
+    }
+    assert!(shown > 0 && more > 0, "{v}");
+    assert_eq!(shown + more, 30);
+}
