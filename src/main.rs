@@ -8,7 +8,12 @@ fn main() {
         Ok(code) => code,
         Err(err) if escalate::error::is_broken_pipe(&err) => escalate::error::Code::Ok,
         Err(err) => {
-            eprintln!("escalate: {err:#}");
+            // The error may quote a peer's reply or a title: no control
+            // characters reach the terminal.
+            eprintln!(
+                "escalate: {}",
+                escalate::text::terminal(&format!("{err:#}"))
+            );
             escalate::error::code_of(&err)
         }
     };

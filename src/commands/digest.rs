@@ -44,7 +44,13 @@ pub fn run(ctx: &Ctx, args: &DigestArgs, io: &mut Io) -> Result<Code> {
         writeln!(io.err, "digest mailed to {to}")?;
         format!("mail:{to}")
     } else if let Some(role) = &args.slack {
-        post(&config, &hooks, &digest::slack(&text))?;
+        // In a code block markdown escapes would show; Slack's own escaping
+        // (in `digest::slack`) is what keeps it inert there.
+        let body = match args.format {
+            DigestFormat::Markdown => digest::code_block_text(&d),
+            DigestFormat::Json => text.clone(),
+        };
+        post(&config, &hooks, &digest::slack(&body))?;
         writeln!(io.err, "digest posted to the Slack contacts of {role}")?;
         format!("slack:{role}")
     } else {

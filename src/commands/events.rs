@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx, args: &EventsArgs, io: &mut Io) -> Result<Code> {
             Ok((top, events::after(tx, cursor, &kinds, BATCH)?))
         })?;
         for e in &batch {
-            let line = e.to_json();
+            let line = crate::text::json_controls(&e.to_json().to_string());
             writeln!(io.out, "{line}")?;
             printed += 1;
             if args.limit.is_some_and(|n| printed >= n) {

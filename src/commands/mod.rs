@@ -97,7 +97,9 @@ pub fn run(cli: Cli) -> Result<Code> {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let mut out = stdout.lock();
-    let mut err = stderr.lock();
+    // Everything on stderr is for people and may quote a peer or a title:
+    // control characters are folded on the way out.
+    let mut err = crate::text::TerminalWriter::new(stderr.lock());
     let mut io = Io {
         out: &mut out,
         err: &mut err,

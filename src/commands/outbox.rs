@@ -83,24 +83,30 @@ pub fn run(ctx: &Ctx, args: &OutboxArgs, io: &mut Io) -> Result<Code> {
         "ID", "ISSUE", "LEVEL", "ROLE", "CHANNEL", "TARGET", "STATUS", "TRIES", "NEXT", "ERROR",
     ]);
     for v in &views {
+        // Roles, targets and peer errors are outside text: one line, no
+        // control characters, in every cell.
         let next = v
             .next_attempt_at
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| relative(t.with_timezone(&chrono::Utc), ctx.now))
             .unwrap_or_else(|| "-".into());
-        table.add_row(vec![
-            v.id.to_string(),
-            format!("#{}", v.issue_id),
-            v.level.to_string(),
-            v.role.clone(),
-            v.channel.clone(),
-            v.target.clone(),
-            v.status.clone(),
-            v.attempts.to_string(),
-            next,
-            v.last_error.clone().unwrap_or_default(),
-        ]);
+        table.add_row(
+            [
+                v.id.to_string(),
+                format!("#{}", v.issue_id),
+                v.level.to_string(),
+                v.role.clone(),
+                v.channel.clone(),
+                v.target.clone(),
+                v.status.clone(),
+                v.attempts.to_string(),
+                next,
+                v.last_error.clone().unwrap_or_default(),
+            ]
+            .iter()
+            .map(|c| crate::text::one_line(c)),
+        );
     }
     writeln!(io.out, "{table}")?;
     warn_truncated(io, shown, total);

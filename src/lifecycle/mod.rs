@@ -9,8 +9,9 @@ use rusqlite::Transaction;
 use crate::config::{Chain, Config};
 use crate::engine::sla::{self};
 use crate::engine::{self, Page};
-use crate::error::no_such_issue;
+use crate::error::{no_such_issue, usage};
 use crate::model::event::{Created, Details, Handover, NewEvent};
+use crate::model::issue::text_problem;
 use crate::model::{Edge, Issue, Notice, OwnerKind, Ts};
 use crate::store::{events, issues, outbox, NewDelivery, NewIssue};
 
@@ -52,6 +53,16 @@ pub fn create(
     actor: &str,
     now: Ts,
 ) -> Result<Issue> {
+    // The one check every new issue passes, whether from `create` or
+    // ingest: text that would mislead a reader is refused, not stored.
+    let problem = text_problem("title", filing.title, true).or_else(|| {
+        filing
+            .description
+            .and_then(|d| text_problem("description", d, false))
+    });
+    if let Some(p) = problem {
+        return Err(usage(p));
+    }
     let engine::Started { state: esc, page } = engine::start(chain, now, 0);
     let clocks = sla::start(&chain.sla, now);
     let next_due = earliest(engine::next_due(&esc, chain), sla::next_due(&clocks));

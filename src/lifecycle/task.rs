@@ -1,5 +1,8 @@
 //! Engineering tasks: reaching a level with `create_task` asks for one
 //! through the outbox, with its text written from the issue as it stands.
+//! The body is markdown (GitHub, Linear; Jira converts it to wiki markup)
+//! with every user string escaped, so a description cannot add links,
+//! images or HTML to the task.
 
 use anyhow::Result;
 use rusqlite::Transaction;
@@ -11,6 +14,7 @@ use crate::model::event::Details;
 use crate::model::time::rfc3339;
 use crate::model::{Issue, Notice, Ts};
 use crate::store::{events, issues, outbox, NewDelivery};
+use crate::text::{markdown_escape, markdown_inline as md};
 
 /// The outbox channel of engineering-task work.
 pub const TRACKER_CHANNEL: &str = "tracker";
@@ -38,22 +42,26 @@ pub(super) fn request_task(
     }
     let mut body = format!(
         "escalate escalated issue #{} to level {} ({}) of chain `{}`.\n\n",
-        issue.id, page.level, page.role, issue.chain
+        issue.id,
+        page.level,
+        md(&page.role),
+        issue.chain
     );
     body.push_str(&format!("- Opened: {}\n", rfc3339(issue.created_at)));
     if let (Some(source), Some(ext)) = (&issue.edge.source, &issue.edge.external_id) {
-        body.push_str(&format!("- Source: {source} ticket {ext}\n"));
+        body.push_str(&format!("- Source: {} ticket {}\n", md(source), md(ext)));
     }
     if let Some(r) = &issue.external_ref {
-        body.push_str(&format!("- Reference: {r}\n"));
+        body.push_str(&format!("- Reference: {}\n", md(r)));
     }
     if let Some(p) = &issue.edge.priority {
-        body.push_str(&format!("- Priority: {p}\n"));
+        body.push_str(&format!("- Priority: {}\n", md(p)));
     }
     if !issue.edge.tags.is_empty() {
-        body.push_str(&format!("- Tags: {}\n", issue.edge.tags.join(", ")));
+        let tags: Vec<String> = issue.edge.tags.iter().map(|t| md(t)).collect();
+        body.push_str(&format!("- Tags: {}\n", tags.join(", ")));
     }
-    body.push_str(&format!("- Owner: {}\n", issue.owner));
+    body.push_str(&format!("- Owner: {}\n", md(&issue.owner)));
     for (name, clock) in [
         ("response", issue.sla.response),
         ("resolution", issue.sla.resolution),
@@ -75,14 +83,16 @@ pub(super) fn request_task(
         };
         if let Some(role) = role {
             body.push_str(&format!(
-                "- {} level {} {role}\n",
+                "- {} level {} {}\n",
                 rfc3339(e.at),
-                e.level.unwrap_or(1)
+                e.level.unwrap_or(1),
+                md(role)
             ));
         }
     }
     if let Some(d) = &issue.description {
-        body.push_str(&format!("\n{d}\n"));
+        // Lines kept (it is a description), markup not.
+        body.push_str(&format!("\n{}\n", markdown_escape(d)));
     }
     body.push_str(&format!(
         "\nTimeline: `escalate show {}`. Resolving the issue in escalate closes this task.\n",

@@ -8,6 +8,58 @@ use super::{Escalation, Ts};
 /// description.
 pub const MAX_TITLE: usize = 1000;
 
+/// Why `text` may not be stored as an issue's `field` (`title`,
+/// `description`), if it may not: a bidi override or isolate (U+202A–202E,
+/// U+2066–2069) makes a terminal or a browser show the text in an order
+/// other than the one stored (a title that reads one way and greps
+/// another), and a title of only invisible characters cannot be told apart
+/// from no title. Create and ingest share this check through
+/// `lifecycle::create`; the messages name the field.
+pub fn text_problem(field: &str, text: &str, is_title: bool) -> Option<String> {
+    if let Some(c) = text.chars().find(|c| is_bidi_control(*c)) {
+        return Some(format!(
+            "{field} contains the bidirectional control U+{:04X}, which would show \
+             the text in another order than it is stored",
+            u32::from(c)
+        ));
+    }
+    if is_title && !text.is_empty() && text.chars().all(is_invisible) {
+        return Some(format!(
+            "{field} has no visible characters (only spaces, controls or zero-width characters)"
+        ));
+    }
+    None
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whitespace, controls, and the characters that render as nothing
+/// (zero-width spaces and joiners, marks, the soft hyphen, fillers).
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{034f}'
+                | '\u{061c}'
+                | '\u{115f}'
+                | '\u{1160}'
+                | '\u{17b4}'
+                | '\u{17b5}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{206a}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+        )
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnerKind {
     /// The role of the issue's current level owns it.

@@ -8,7 +8,7 @@ use super::slack::Payload;
 use crate::model::sla::State;
 use crate::model::time::{human, rfc3339};
 use crate::model::{Delivery, Notice, Ts};
-use crate::text::{self, one_line};
+use crate::text::one_line;
 
 /// Issues listed in one grouped message before "and N more".
 pub const GROUP_CAP: usize = 20;
@@ -147,7 +147,22 @@ pub fn slack(items: &[&Delivery], now: Ts, test: bool) -> Value {
     slack_payload(items, now, test).to_json()
 }
 
-/// The payload behind [`slack`], for [`super::slack::post`].
+/// Slack's documented limits for a message (Block Kit reference): blocks
+/// per message, characters in a section's text, in a header, and in the
+/// top-level `text`.
+pub const SLACK_MAX_BLOCKS: usize = 50;
+pub const SLACK_MAX_SECTION: usize = 3000;
+pub const SLACK_MAX_HEADER: usize = 150;
+pub const SLACK_MAX_TEXT: usize = 40_000;
+
+/// Room kept for the "and N more" line (in a section and in `text`).
+const MORE_ROOM: usize = 32;
+
+/// The payload behind [`slack`], for [`super::slack::post`]. User text goes
+/// in `plain_text` objects (header and item sections), which Slack never
+/// formats: no bold, links or mentions whatever the title holds. Items are
+/// packed whole into sections within Slack's limits; the ones that do not
+/// fit (or pass [`GROUP_CAP`]) become "and N more".
 pub fn slack_payload(items: &[&Delivery], now: Ts, test: bool) -> Payload {
     let prefix = if test { "TEST from escalate: " } else { "" };
     let header = match items {
@@ -155,33 +170,111 @@ pub fn slack_payload(items: &[&Delivery], now: Ts, test: bool) -> Payload {
             "{prefix}{}: issue #{} {}",
             level_label(one),
             one.issue_id,
-            slack_escape(&one_line(&one.title))
+            one_line(&one.title)
         ),
-        many => format!(
-            "{prefix}{} escalations for {}",
-            many.len(),
-            slack_escape(&many[0].role)
-        ),
+        many => format!("{prefix}{} escalations for {}", many.len(), many[0].role),
     };
-    let mut lines: Vec<String> = items
-        .iter()
-        .take(GROUP_CAP)
-        .map(|d| format!("• {}", slack_escape(&summary(d, now))))
-        .collect();
-    if items.len() > GROUP_CAP {
-        lines.push(format!("and {} more", items.len() - GROUP_CAP));
-    }
+    let header = slack_fit(&header, SLACK_MAX_HEADER);
     let next = match items {
         [one] => slack_escape(&next_action(one)),
         _ => "take each: `escalate ack ID --by <you>`".to_string(),
     };
-    Payload::text(format!("{header}\n{}\nNext: {next}", lines.join("\n")))
-        .blocks(vec![
-            json!({ "type": "header", "text": { "type": "plain_text", "text": text::truncate(&header, 150) } }),
-            json!({ "type": "section", "text": { "type": "mrkdwn", "text": text::truncate(&lines.join("\n"), 2900) } }),
-            json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("Next: {next}") } ] }),
-        ])
-        .no_media_previews()
+    let next = format!("Next: {next}");
+    let packed = pack(
+        items,
+        now,
+        header.chars().count() + next.chars().count() + 2,
+    );
+    let text = format!("{header}\n{}\n{next}", packed.lines.join("\n"));
+    let mut blocks = vec![
+        json!({ "type": "header", "text": { "type": "plain_text", "text": header, "emoji": false } }),
+    ];
+    blocks.extend(packed.sections.into_iter().map(|t| {
+        json!({ "type": "section", "text": { "type": "plain_text", "text": t, "emoji": false } })
+    }));
+    blocks.push(json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": next } ] }));
+    Payload::text(text).blocks(blocks).no_media_previews()
+}
+
+/// Item lines, and the same lines grouped into sections.
+struct Packed {
+    lines: Vec<String>,
+    sections: Vec<String>,
+}
+
+/// Whole items into sections of at most [`SLACK_MAX_SECTION`] characters,
+/// at most [`SLACK_MAX_BLOCKS`] blocks in all (header and context take
+/// two), `text` within [`SLACK_MAX_TEXT`] (`used` is already taken); an
+/// "and N more" line for the rest.
+fn pack(items: &[&Delivery], now: Ts, used: usize) -> Packed {
+    let max_sections = SLACK_MAX_BLOCKS - 2;
+    let mut p = Packed {
+        lines: Vec::new(),
+        sections: Vec::new(),
+    };
+    let mut text_len = used;
+    let mut shown = 0;
+    for d in items.iter().take(GROUP_CAP) {
+        let line = format!(
+            "• {}",
+            slack_fit(&summary(d, now), SLACK_MAX_SECTION - MORE_ROOM - 2)
+        );
+        let len = line.chars().count();
+        if text_len + len + 1 + MORE_ROOM > SLACK_MAX_TEXT {
+            break;
+        }
+        let fits_last = p
+            .sections
+            .last()
+            .is_some_and(|s| s.chars().count() + 1 + len + MORE_ROOM <= SLACK_MAX_SECTION);
+        if fits_last {
+            let last = p.sections.last_mut().expect("a section");
+            last.push('\n');
+            last.push_str(&line);
+        } else if p.sections.len() < max_sections {
+            p.sections.push(line.clone());
+        } else {
+            break;
+        }
+        text_len += len + 1;
+        p.lines.push(line);
+        shown += 1;
+    }
+    if items.len() > shown {
+        // MORE_ROOM was kept in the last section and in `text`.
+        let more = format!("and {} more", items.len() - shown);
+        match p.sections.last_mut() {
+            Some(last) => {
+                last.push('\n');
+                last.push_str(&more);
+            }
+            None => p.sections.push(more.clone()),
+        }
+        p.lines.push(more);
+    }
+    p
+}
+
+/// [`slack_escape`] of `s`, at most `max` characters: whole characters and
+/// whole escapes only (never half an `&lt;`), '…' where it was cut.
+pub fn slack_fit(s: &str, max: usize) -> String {
+    let escaped = slack_escape(s);
+    if escaped.chars().count() <= max {
+        return escaped;
+    }
+    let mut out = String::new();
+    let mut len = 0;
+    for c in s.chars() {
+        let piece = slack_escape(c.encode_utf8(&mut [0; 4]));
+        let n = piece.chars().count();
+        if len + n + 1 > max {
+            break;
+        }
+        out.push_str(&piece);
+        len += n;
+    }
+    out.push('…');
+    out
 }
 
 /// Webhook body: a stable, versioned schema.
@@ -209,9 +302,15 @@ pub fn webhook(items: &[&Delivery], now: Ts, test: bool) -> Value {
     })
 }
 
-/// Escape text for Slack mrkdwn: `&`, `<`, `>` (so `<!channel>`, `<!here>`
-/// and `<http://x|click>` are shown, not acted on) and `@` mentions such as
-/// `@everyone` (a word joiner after `@` keeps Slack from linking them).
+/// Escape text for Slack: `&`, `<`, `>` as the entities Slack documents
+/// (so `<!channel>`, `<!here>` and `<http://x|click>` are shown, not acted
+/// on), `@` mentions such as `@everyone` (a word joiner after `@` keeps
+/// Slack from linking them), and the mrkdwn markers `*`, `_`, `~` and
+/// `` ` ``, which Slack has no escape for: a word joiner (U+2060, zero
+/// width) on both sides keeps them from pairing into bold, italics, strike
+/// or code, and cannot close a code block. Blocks also carry user text as
+/// `plain_text`, which Slack never formats; this covers the top-level
+/// `text` (notifications) and the digest's code block.
 pub fn slack_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -220,6 +319,11 @@ pub fn slack_escape(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '@' => out.push_str("@\u{2060}"),
+            '*' | '_' | '~' | '`' => {
+                out.push('\u{2060}');
+                out.push(c);
+                out.push('\u{2060}');
+            }
             c => out.push(c),
         }
     }
@@ -229,6 +333,83 @@ pub fn slack_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn delivery(id: i64, title: String) -> Delivery {
+        let t = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+        Delivery {
+            id,
+            issue_id: id,
+            notice: Notice::Page,
+            epoch: 0,
+            level: 2,
+            repeat: 0,
+            role: "lead".into(),
+            channel: "slack".into(),
+            target: "hook".into(),
+            due_at: t,
+            attempts: 0,
+            title,
+            chain: "ops".into(),
+            created_at: t,
+            payload: None,
+            task: None,
+        }
+    }
+
+    /// Every `&` starts one of the three entities: none was cut.
+    fn assert_whole_entities(s: &str) {
+        for (i, _) in s.match_indices('&') {
+            let rest = &s[i..];
+            assert!(
+                ["&amp;", "&lt;", "&gt;"]
+                    .iter()
+                    .any(|e| rest.starts_with(e)),
+                "cut entity at {i}: {:?}",
+                rest.chars().take(8).collect::<String>()
+            );
+        }
+    }
+
+    #[test]
+    fn slack_storms_fit_every_limit_by_whole_items() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 2, 12, 0, 0).unwrap();
+        let units = ["<", "&", "<!channel>", "*_~`", "a", "é@"];
+        for count in [1, 2, 7, 20, 21, 60] {
+            for len in [10, 149, 150, 600, 1000] {
+                for unit in units {
+                    let items: Vec<Delivery> = (0..count)
+                        .map(|i| delivery(i + 1, unit.repeat(len).chars().take(len).collect()))
+                        .collect();
+                    let refs: Vec<&Delivery> = items.iter().collect();
+                    let v = slack(&refs, now, false);
+                    let text = v["text"].as_str().unwrap();
+                    assert!(text.chars().count() <= SLACK_MAX_TEXT);
+                    assert_whole_entities(text);
+                    let blocks = v["blocks"].as_array().unwrap();
+                    assert!(blocks.len() <= SLACK_MAX_BLOCKS);
+                    let header = blocks[0]["text"]["text"].as_str().unwrap();
+                    assert!(header.chars().count() <= SLACK_MAX_HEADER, "{header}");
+                    assert_whole_entities(header);
+                    let mut shown = 0;
+                    let mut more = 0;
+                    for b in &blocks[1..blocks.len() - 1] {
+                        assert_eq!(b["text"]["type"], "plain_text");
+                        let t = b["text"]["text"].as_str().unwrap();
+                        assert!(t.chars().count() <= SLACK_MAX_SECTION, "{}", t.len());
+                        assert_whole_entities(t);
+                        shown += t.lines().filter(|l| l.starts_with("• #")).count();
+                        if let Some(m) = t.lines().find_map(|l| l.strip_prefix("and ")) {
+                            more = m.trim_end_matches(" more").parse::<usize>().unwrap();
+                        }
+                    }
+                    // Whole items: each shown, or counted in "and N more".
+                    assert!(shown >= 1);
+                    assert_eq!(shown + more, count as usize, "{count} × {len} {unit:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn slack_escaping_defuses_mentions_and_links() {
@@ -238,6 +419,14 @@ mod tests {
             ("@everyone look", "@\u{2060}everyone look"),
             ("<http://x|click>", "&lt;http://x|click&gt;"),
             ("a & b", "a &amp; b"),
+            (
+                "*b* _i_",
+                "\u{2060}*\u{2060}b\u{2060}*\u{2060} \u{2060}_\u{2060}i\u{2060}_\u{2060}",
+            ),
+            (
+                "~s~ `c`",
+                "\u{2060}~\u{2060}s\u{2060}~\u{2060} \u{2060}`\u{2060}c\u{2060}`\u{2060}",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(slack_escape(input), want);

@@ -8,6 +8,7 @@ use crate::engine;
 use crate::model::sla::{Clocks, State};
 use crate::model::time::human;
 use crate::model::{Issue, Status, Ts};
+use crate::text::one_line;
 
 /// The `list` table ("no issues" when there are none), newline-terminated.
 /// Without a config (it may not load) there is no next step and no
@@ -20,7 +21,8 @@ pub fn text(rows: &[Issue], config: Option<&Config>, now: Ts) -> String {
         "ID", "STATUS", "CHAIN", "LEVEL", "OWNER", "AGE", "NEXT", "SLA", "TASK", "TITLE",
     ]);
     for i in rows {
-        t.add_row(row(i, config, now));
+        // Cells are user text: one line each, no control characters.
+        t.add_row(row(i, config, now).iter().map(|c| one_line(c)));
     }
     format!("{t}\n")
 }

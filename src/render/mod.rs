@@ -28,7 +28,7 @@ use serde::Serialize;
 /// The JSON form every command prints: pretty, ending in a newline (so a
 /// terminal prompt starts on its own line, and files end in one).
 pub fn json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
-    let mut s = serde_json::to_string_pretty(value)?;
+    let mut s = crate::text::json_controls(&serde_json::to_string_pretty(value)?);
     s.push('\n');
     Ok(s)
 }

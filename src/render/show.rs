@@ -10,10 +10,16 @@ use crate::engine;
 use crate::model::sla::{Clocks, State, Target};
 use crate::model::time::human;
 use crate::model::{Event, Issue, Status, Ts};
+use crate::text::one_line;
 
 /// The whole `show` text for `issue` and its `events`, at `now`. Without a
-/// config (it may not load) there is no next step to show.
+/// config (it may not load) there is no next step to show. Fields and
+/// events carry user text: control characters are folded on the way out.
 pub fn text(issue: &Issue, events: &[Event], config: Option<&Config>, now: Ts) -> String {
+    crate::text::terminal(&unfolded(issue, events, config, now))
+}
+
+fn unfolded(issue: &Issue, events: &[Event], config: Option<&Config>, now: Ts) -> String {
     let mut o = String::new();
     fields(&mut o, issue);
     let _ = writeln!(
@@ -46,7 +52,7 @@ pub fn text(issue: &Issue, events: &[Event], config: Option<&Config>, now: Ts) -
             local(e.at),
             level,
             e.kind().as_str(),
-            describe(e)
+            one_line(&describe(e))
         );
     }
     o
@@ -54,7 +60,7 @@ pub fn text(issue: &Issue, events: &[Event], config: Option<&Config>, now: Ts) -
 
 /// Title, chain, status, owner, and where the issue came from.
 fn fields(o: &mut String, issue: &Issue) {
-    let _ = writeln!(o, "Issue #{}: {}", issue.id, issue.title);
+    let _ = writeln!(o, "Issue #{}: {}", issue.id, one_line(&issue.title));
     if let Some(d) = &issue.description {
         let _ = writeln!(o, "  {d}");
     }

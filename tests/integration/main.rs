@@ -18,6 +18,7 @@ mod events;
 mod faults;
 mod health;
 mod ingest;
+mod output;
 mod properties;
 mod report;
 mod sla;

@@ -11,6 +11,13 @@
 //! comments (`POST …/issue/{id}/comment`), reads
 //! `GET …/transitions?expand=transitions.fields` to find a closing
 //! transition and its resolution field, and posts it to `…/transitions`.
+//!
+//! v2 renders descriptions and comments as wiki markup, not Markdown: the
+//! task body (Markdown with user text backslash-escaped, see
+//! `lifecycle::task`) is converted by [`wiki`] — list items, code spans and
+//! every escaped character mapped to their wiki forms — and the close
+//! comment (plain text) is escaped by [`wiki_text`]. The smaller change
+//! than v3 and ADF, and it keeps Server and Data Center.
 
 use reqwest::blocking::Client;
 use reqwest::{Method, StatusCode};
@@ -115,7 +122,7 @@ pub(super) fn create(client: &Client, cx: &Ctx, spec: &TaskSpec) -> Result<TaskR
         "fields": {
             "project": { "key": project },
             "summary": title(&spec.title),
-            "description": crate::text::truncate(&spec.body, MAX_DESCRIPTION),
+            "description": crate::text::truncate(&wiki(&spec.body), MAX_DESCRIPTION),
             "issuetype": { "name": issue_type },
             "labels": [spec.marker, LABEL],
         }
@@ -127,6 +134,100 @@ pub(super) fn create(client: &Client, cx: &Ctx, spec: &TaskSpec) -> Result<TaskR
         id: need(&cx, &v, "/id")?,
         key,
     })
+}
+
+/// Characters Jira wiki markup gives a meaning somewhere in a line: bold,
+/// italics, strike/list, underline, super/subscript, tables, images,
+/// numbered lists, citations, links and macros.
+const WIKI_SPECIAL: &[char] = &[
+    '*', '_', '-', '+', '^', '~', '|', '!', '#', '?', '[', ']', '{', '}',
+];
+
+/// One character as wiki text: specials behind a backslash (wiki's escape);
+/// a backslash itself as U+29F5 (two backslashes are wiki's line break,
+/// and a backslash before a special would escape it), which looks the same.
+fn wiki_char(c: char, out: &mut String) {
+    if WIKI_SPECIAL.contains(&c) {
+        out.push('\\');
+        out.push(c);
+    } else if c == '\\' {
+        out.push('\u{29f5}');
+    } else {
+        out.push(c);
+    }
+}
+
+/// The start of a line that would be a wiki block (`h1.` … `h6.`, `bq.`)
+/// gets a word joiner after its first letter, which keeps the text.
+fn wiki_line_start(line: &str, out: &mut String) -> usize {
+    let lower = line.to_ascii_lowercase();
+    let block = (lower.len() >= 3
+        && lower.starts_with('h')
+        && (b'1'..=b'6').contains(&lower.as_bytes()[1])
+        && lower.as_bytes()[2] == b'.')
+        || lower.starts_with("bq.");
+    if block {
+        let first = line.chars().next().expect("a letter");
+        out.push(first);
+        out.push('\u{2060}');
+        first.len_utf8()
+    } else {
+        0
+    }
+}
+
+/// Plain text (a close comment) as wiki text: nothing in it is markup.
+pub(super) fn wiki_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let skip = wiki_line_start(line, &mut out);
+        line[skip..].chars().for_each(|c| wiki_char(c, &mut out));
+    }
+    out
+}
+
+/// The task body, Markdown as `lifecycle::task` writes it, in wiki markup:
+/// `- ` items become `* ` items, `` `code` `` becomes `{{code}}`, a
+/// backslash-escaped character is user text and comes out as wiki text,
+/// and every other character is escaped as well (the template's own text
+/// has no markup but those two).
+pub(super) fn wiki(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len() + markdown.len() / 8);
+    for (i, line) in markdown.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let rest = match line.strip_prefix("- ") {
+            Some(rest) => {
+                out.push_str("* ");
+                rest
+            }
+            None => &line[wiki_line_start(line, &mut out)..],
+        };
+        let mut chars = rest.chars();
+        let mut code = false;
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some(e) => wiki_char(e, &mut out),
+                    None => wiki_char('\\', &mut out),
+                },
+                '`' => {
+                    out.push_str(if code { "}}" } else { "{{" });
+                    code = !code;
+                }
+                c => wiki_char(c, &mut out),
+            }
+        }
+        if code {
+            // An unclosed span (not from the template) must not run on.
+            out.push_str("}}");
+        }
+    }
+    out
 }
 
 /// The transition that closes: by name first, else any into the done
@@ -201,7 +302,7 @@ pub(super) fn close(
         &task.id
     };
     let path = format!("/rest/api/2/issue/{}", encode(id.trim()));
-    let comment = json!({ "body": text });
+    let comment = json!({ "body": wiki_text(text) });
     let comments = format!("{path}/comment");
     request(client, &cx, Method::POST, &comments, Some(&comment))?;
     transition_to_done(client, &cx, &path)
@@ -230,4 +331,77 @@ fn transition_to_done(client: &Client, cx: &Ctx, path: &str) -> Result<(), SendE
     let post = format!("{path}/transitions");
     request(client, &cx, Method::POST, &post, Some(&body))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{wiki, wiki_text, WIKI_SPECIAL};
+    use crate::text::{markdown_escape, markdown_inline};
+
+    const HOSTILE: [&str; 10] = [
+        "*bold* _it_ -strike- +under+ ^sup^ ~sub~",
+        "[link|http://evil] !http://evil/i.png!",
+        "{code}x{code} {color:red}r{color}",
+        "|| a || b || \\\\ break",
+        "# numbered\n* bullet\n- dash",
+        "h1. heading\nbq. quote\nH3. loud",
+        "??cite?? {{mono}}",
+        "`tick` \\ back\\slash",
+        "<b>&amp;</b> @user",
+        "1. one\n> quote",
+    ];
+
+    /// Every wiki special in `s` has a backslash before it, or is one of
+    /// the template's own: a `* ` item start, `{{`, `}}`.
+    fn assert_inert(s: &str) {
+        for line in s.split('\n') {
+            let body = line.strip_prefix("* ").unwrap_or(line);
+            let body = body.replace("{{escalate show 7}}", "");
+            let chars: Vec<char> = body.chars().collect();
+            for (i, c) in chars.iter().enumerate() {
+                if WIKI_SPECIAL.contains(c) {
+                    assert!(i > 0 && chars[i - 1] == '\\', "live {c:?} in {line:?}");
+                }
+                if *c == '\\' {
+                    assert!(
+                        chars.get(i + 1).is_some_and(|n| WIKI_SPECIAL.contains(n)),
+                        "a bare backslash in {line:?}"
+                    );
+                }
+            }
+            let lower = body.to_ascii_lowercase();
+            assert!(
+                !(lower.starts_with("bq.")
+                    || (lower.starts_with('h') && lower.get(2..3) == Some(".")))
+            );
+        }
+    }
+
+    #[test]
+    fn task_bodies_become_wiki_markup_with_user_text_inert() {
+        for h in HOSTILE {
+            let body = format!(
+                "escalate escalated issue #7 to level 2 ({}).\n\n- Owner: {}\n- Tags: {}\n\n{}\n\nTimeline: `escalate show 7`.\n",
+                markdown_inline(h),
+                markdown_inline(h),
+                markdown_inline(h),
+                markdown_escape(h)
+            );
+            let w = wiki(&body);
+            assert!(w.contains("\n* Owner: "), "{w}");
+            assert!(w.contains("Timeline: {{escalate show 7}}."), "{w}");
+            assert_inert(&w);
+            assert_inert(&wiki_text(h));
+        }
+    }
+
+    #[test]
+    fn user_text_keeps_its_characters() {
+        assert_eq!(
+            wiki(&format!("- Owner: {}", markdown_inline("a*b [c] -d \\e"))),
+            "* Owner: a\\*b \\[c\\] \\-d \u{29f5}e"
+        );
+        assert_eq!(wiki_text("Resolved: h1. x"), "Resolved: h1. x");
+        assert_eq!(wiki_text("h1. x"), "h\u{2060}1. x");
+    }
 }

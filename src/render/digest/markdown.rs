@@ -1,5 +1,6 @@
 //! The digest as markdown for people: short sections, lists that stop at
-//! [`super::SHOWN`] with "and N more", user text kept on one line.
+//! [`super::SHOWN`] with "and N more", user text kept on one line and
+//! escaped so none of it becomes markup ([`crate::text::markdown_inline`]).
 
 use std::fmt::Write as _;
 
@@ -7,10 +8,25 @@ use chrono::TimeDelta;
 
 use super::Digest;
 use crate::model::time::human;
-use crate::text::one_line;
+use crate::text::{markdown_inline as md, one_line};
+
+/// How user text is written: escaped for markdown, or only kept on one
+/// line (inside a Slack code block, where nothing is live and a backslash
+/// would show).
+type Esc = fn(&str) -> String;
 
 /// The whole digest, section by section.
 pub fn markdown(d: &Digest) -> String {
+    render(d, md)
+}
+
+/// The digest's words for a code block (Slack): user text on one line,
+/// not markdown-escaped; [`super::slack`] escapes it for Slack.
+pub fn code_block_text(d: &Digest) -> String {
+    render(d, one_line)
+}
+
+fn render(d: &Digest, md: Esc) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# escalate daily digest — {}", d.generated_at);
     let _ = writeln!(o);
@@ -25,10 +41,10 @@ pub fn markdown(d: &Digest) -> String {
         d.open_issues, d.at_risk.total, d.breaches.total
     );
     let _ = writeln!(o);
-    at_risk(&mut o, d);
-    breaches(&mut o, d, &period);
-    aging(&mut o, d);
-    exceptions(&mut o, d);
+    at_risk(&mut o, d, md);
+    breaches(&mut o, d, &period, md);
+    aging(&mut o, d, md);
+    exceptions(&mut o, d, md);
     checker(&mut o, d, &period);
     let _ = writeln!(o, "-- ");
     let _ = writeln!(
@@ -38,7 +54,7 @@ pub fn markdown(d: &Digest) -> String {
     o
 }
 
-fn at_risk(o: &mut String, d: &Digest) {
+fn at_risk(o: &mut String, d: &Digest, md: Esc) {
     let _ = writeln!(o, "## At risk now");
     let _ = writeln!(o);
     if d.at_risk.items.is_empty() {
@@ -55,18 +71,18 @@ fn at_risk(o: &mut String, d: &Digest) {
             o,
             "- #{} {} — {} {} SLA, {when} (due {}), owner {}",
             r.id,
-            one_line(&r.title),
-            r.chain,
+            md(&r.title),
+            md(&r.chain),
             r.target,
             r.due_at,
-            r.owner
+            md(&r.owner)
         );
     }
     more(o, d.at_risk.total, d.at_risk.items.len());
     let _ = writeln!(o);
 }
 
-fn breaches(o: &mut String, d: &Digest, period: &str) {
+fn breaches(o: &mut String, d: &Digest, period: &str, md: Esc) {
     let _ = writeln!(o, "## Breaches {period}");
     let _ = writeln!(o);
     if d.breaches.items.is_empty() {
@@ -82,8 +98,8 @@ fn breaches(o: &mut String, d: &Digest, period: &str) {
             o,
             "- #{} {} — {} {} SLA breached at {} ({state})",
             b.id,
-            one_line(&b.title),
-            b.chain,
+            md(&b.title),
+            md(&b.chain),
             b.target,
             b.at
         );
@@ -92,7 +108,7 @@ fn breaches(o: &mut String, d: &Digest, period: &str) {
     let _ = writeln!(o);
 }
 
-fn aging(o: &mut String, d: &Digest) {
+fn aging(o: &mut String, d: &Digest, md: Esc) {
     let _ = writeln!(o, "## Backlog aging (open issues by age)");
     let _ = writeln!(o);
     if d.aging.is_empty() {
@@ -104,14 +120,18 @@ fn aging(o: &mut String, d: &Digest) {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} |",
-                a.chain, a.under_4h, a.from_4h_to_24h, a.from_1d_to_3d, a.over_3d
+                md(&a.chain),
+                a.under_4h,
+                a.from_4h_to_24h,
+                a.from_1d_to_3d,
+                a.over_3d
             );
         }
     }
     let _ = writeln!(o);
 }
 
-fn exceptions(o: &mut String, d: &Digest) {
+fn exceptions(o: &mut String, d: &Digest, md: Esc) {
     let _ = writeln!(o, "## Exceptions");
     let _ = writeln!(o);
     let x = &d.exceptions;
@@ -129,9 +149,9 @@ fn exceptions(o: &mut String, d: &Digest) {
                 o,
                 "  - issue #{} via {} to {}: {}",
                 dl.issue_id,
-                dl.channel,
-                dl.target,
-                one_line(&dl.error)
+                md(&dl.channel),
+                md(&dl.target),
+                md(&dl.error)
             );
         }
     }
@@ -156,7 +176,7 @@ fn exceptions(o: &mut String, d: &Digest) {
             x.exhausted.total
         );
         for e in &x.exhausted.items {
-            let _ = writeln!(o, "  - #{} {} ({})", e.id, one_line(&e.title), e.chain);
+            let _ = writeln!(o, "  - #{} {} ({})", e.id, md(&e.title), md(&e.chain));
         }
         more(o, x.exhausted.total, x.exhausted.items.len());
     }

@@ -14,7 +14,7 @@ mod markdown;
 mod slack;
 
 pub use build::{build, chain_ends, subject};
-pub use markdown::markdown;
+pub use markdown::{code_block_text, markdown};
 pub use slack::slack;
 
 use serde::Serialize;

@@ -11,6 +11,7 @@ use chrono::TimeDelta;
 
 use super::{ChainReport, Report, SlaLine};
 use crate::model::time::human;
+use crate::text::{markdown_escape, markdown_inline, one_line};
 
 /// Width of the longest bar in the text charts.
 const BAR_WIDTH: u64 = 20;
@@ -308,24 +309,23 @@ fn minute(rfc: &str) -> String {
     rfc.get(..16).unwrap_or(rfc).replace('T', " ")
 }
 
-/// Titles are user text of any length: one line, at most 60 characters.
+/// Titles are user text of any length: one line, at most 60 characters
+/// (cut before escaping, so no escape is cut in half).
 fn title(t: &str) -> String {
-    let one = cell(t);
-    if one.chars().count() > 60 {
+    let one = one_line(t);
+    let cut = if one.chars().count() > 60 {
         let cut: String = one.chars().take(59).collect();
         format!("{}…", cut.trim_end())
     } else {
         one
-    }
+    };
+    markdown_escape(&cut)
 }
 
-/// Table cells are user text: keep them on one line and out of the table
-/// syntax.
+/// Table cells are user text: keep them on one line, out of the table
+/// syntax and out of markdown ([`markdown_inline`]).
 fn cell(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .replace('|', "\\|")
+    markdown_inline(s)
 }
 
 #[cfg(test)]
@@ -363,5 +363,8 @@ mod tests {
         assert_eq!(title("a|b\nc"), "a\\|b c");
         let long = "x".repeat(80);
         assert_eq!(title(&long).chars().count(), 60);
+        // Cut first, escaped after: the escape of the last kept `<` stays.
+        let angles = "<".repeat(80);
+        assert_eq!(title(&angles), format!("{}…", "\\<".repeat(59)));
     }
 }
