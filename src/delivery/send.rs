@@ -26,7 +26,11 @@ pub(super) fn groups(
     now: Ts,
     record: &mut dyn FnMut(&[usize], &SendResult) -> Result<()>,
 ) -> Result<()> {
-    let (done, results) = mpsc::channel::<(usize, Result<(), SendError>)>();
+    // Each result travels with an acknowledgement the worker waits for
+    // before it starts another send: at any moment at most `concurrency`
+    // sends are unrecorded (on the wire, or done and being recorded), so a
+    // kill repeats at most that many.
+    let (done, results) = mpsc::channel::<(usize, SendResult, mpsc::Sender<()>)>();
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let workers = config.delivery.concurrency.min(groups.len()).max(1);
@@ -39,7 +43,8 @@ pub(super) fn groups(
                     let Some(group) = groups.get(g) else { break };
                     let items: Vec<&Delivery> = group.iter().map(|&i| &batch[i]).collect();
                     let result = send_one(config, senders, &items, now);
-                    if done.send((g, result)).is_err() {
+                    let (ack, recorded) = mpsc::channel();
+                    if done.send((g, result, ack)).is_err() || recorded.recv().is_err() {
                         break;
                     }
                 }
@@ -48,12 +53,17 @@ pub(super) fn groups(
         // The workers hold the only senders now: the loop ends with them.
         drop(done);
         let mut outcome = Ok(());
-        for (g, result) in results {
+        for (g, result, ack) in results {
             if outcome.is_ok() {
                 outcome = record(&groups[g], &result);
                 if outcome.is_err() {
                     stop.store(true, Ordering::Relaxed);
                 }
+            }
+            // A worker whose result could not be recorded stops (the
+            // dropped acknowledgement ends its wait with an error).
+            if outcome.is_ok() {
+                let _ = ack.send(());
             }
         }
         outcome
