@@ -699,3 +699,69 @@ fn create_with_an_open_source_and_ref_returns_that_issue() {
         .json();
     assert_eq!(list.as_array().map(Vec::len), Some(7));
 }
+
+/// A tracker whose every answer is `action`, as GitHub.
+fn tracker_at(
+    action: crate::support::http::Action,
+) -> (
+    crate::support::http::Server,
+    escalate::notify::tracker::TrackerConfig,
+) {
+    use crate::support::http::Server;
+    let server = Server::start(move |_| action.clone());
+    let mut t =
+        crate::support::trackers::Fake::start().config(escalate::config::TrackerKind::Github);
+    t.base_url = server.url("");
+    (server, t)
+}
+
+#[test]
+fn trackers_keep_one_deadline_read_bounded_and_follow_no_redirect() {
+    use crate::support::http::Action;
+    use escalate::notify::{tracker, SendError};
+    escalate::notify::install_crypto();
+    // a 2xx whose JSON drips one byte per 200 ms: one deadline, temporary
+    let (_drip, t) = tracker_at(Action::Drip {
+        status: 200,
+        every: Duration::from_millis(200),
+    });
+    let c = escalate::notify::http::client(Duration::from_secs(1)).expect("client");
+    let started = Instant::now();
+    let e = tracker::find(&c, &t, "escalate-1").expect_err("a drip is no answer");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(e, SendError::Temporary(..)), "{e:?}");
+    assert!(e.message().contains("timed out"), "{e:?}");
+    // an endless 2xx body: read up to the cap, then refused (quickly, with
+    // a deadline far away)
+    let (_endless, t) = tracker_at(Action::Endless { status: 200 });
+    let c = escalate::notify::http::client(Duration::from_secs(60)).expect("client");
+    let started = Instant::now();
+    let e = tracker::find(&c, &t, "escalate-1").expect_err("endless");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(e, SendError::Permanent(_)), "{e:?}");
+    assert!(e.message().contains("larger than 4 MiB"), "{e:?}");
+    // an endless error body: quoted, 200 characters at most
+    let (_endless, t) = tracker_at(Action::Endless { status: 500 });
+    let e = tracker::find(&c, &t, "escalate-1").expect_err("500");
+    assert!(matches!(e, SendError::Temporary(..)), "{e:?}");
+    assert!(e.message().len() < 600, "{e:?}");
+    // a redirect carrying the token elsewhere: not followed
+    let evil = crate::support::http::Server::start(|_| Action::json(200, "[]"));
+    let (server, t) =
+        tracker_at(Action::reply(307, "").header("location", &evil.url("/repos/acme/app/issues")));
+    let e = tracker::find(&c, &t, "escalate-1").expect_err("307");
+    assert!(
+        e.message()
+            .contains("redirected to 127.0.0.1 (not followed)"),
+        "{e:?}"
+    );
+    assert_eq!((server.count(), evil.count()), (1, 0));
+}
