@@ -1,4 +1,6 @@
-//! `escalate create`: file an issue, notify level 1, print its id.
+//! `escalate create`: file an issue, print its id, notify level 1. With
+//! `--ref`, a retry while the issue is open finds it instead of filing
+//! another.
 
 use anyhow::Result;
 
@@ -7,9 +9,9 @@ use crate::cli::CreateArgs;
 use crate::config::{Config, RouteInput};
 use crate::delivery;
 use crate::error::{usage, Code};
-use crate::lifecycle::{self, Filing};
+use crate::lifecycle::{self, Filed, Filing};
 use crate::model::issue::MAX_TITLE;
-use crate::model::Edge;
+use crate::model::{Edge, Issue};
 use crate::render::issue::IssueView;
 
 pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
@@ -74,17 +76,27 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
         },
         owner: route.and_then(|r| r.owner.as_deref()),
     };
-    let issue =
-        store.write(|tx| lifecycle::create(tx, &config, chain, &filing, &actor, ctx.now))?;
-
+    let filed = store.write(|tx| lifecycle::file(tx, &config, chain, &filing, &actor, ctx.now))?;
+    let issue = match filed {
+        Filed::New(issue) => issue,
+        Filed::Existing(issue) => {
+            io.warn(format!(
+                "issue #{} ({} ref {}) is already open; not filing another",
+                issue.id,
+                args.source,
+                args.external_ref.as_deref().unwrap_or_default()
+            ));
+            issue
+        }
+    };
+    // The id goes out as soon as the issue is committed, before any
+    // delivery: a caller whose wrapper times out during a slow send still
+    // learns it (and a retry with --ref finds it instead of filing twice).
+    // A closed stdout does not stop the delivery; its error comes after.
+    let printed = print(io, args.json, &issue, &config, ctx);
     // stdout carries the id alone, so console pages go to stderr here.
     let outcome = delivery::deliver_only(&mut store, &config, ctx.now, io.err, Some(issue.id))?;
-    if args.json {
-        let view = IssueView::new(&issue, Some(&config), ctx.now);
-        writeln!(io.out, "{}", serde_json::to_string_pretty(&view)?)?;
-    } else {
-        writeln!(io.out, "{}", issue.id)?;
-    }
+    printed?;
     if outcome.failed() {
         for g in delivery::summarize(&outcome.failures()) {
             io.warn(format!(
@@ -97,6 +109,18 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
         return Ok(Code::Attention);
     }
     Ok(Code::Ok)
+}
+
+/// The id (or the issue as JSON) on stdout, flushed.
+fn print(io: &mut Io, json: bool, issue: &Issue, config: &Config, ctx: &Ctx) -> Result<()> {
+    if json {
+        let view = IssueView::new(issue, Some(config), ctx.now);
+        writeln!(io.out, "{}", serde_json::to_string_pretty(&view)?)?;
+    } else {
+        writeln!(io.out, "{}", issue.id)?;
+    }
+    io.out.flush()?;
+    Ok(())
 }
 
 pub fn unknown_chain(config: &Config, name: &str, path: &std::path::Path) -> anyhow::Error {

@@ -17,7 +17,7 @@ use chrono::TimeDelta;
 
 use crate::config::{Config, Contact};
 use crate::lifecycle::outcome::{self, Failed, Pass, Recorded};
-use crate::model::{Delivery, Notice, Ts};
+use crate::model::{Delivery, Notice, Task, Ts};
 use crate::notify::{console, SendError, Senders};
 use crate::store::{outbox, Store};
 
@@ -66,7 +66,9 @@ pub fn summarize(failures: &[Failed]) -> Vec<FailureGroup> {
     }
     groups
         .into_iter()
-        .map(|((channel, error), ids)| {
+        .map(|((channel, error), mut ids)| {
+            // Outcomes arrive in completion order; name the lowest ids.
+            ids.sort_unstable();
             let count = ids.len();
             FailureGroup {
                 ids: ids.into_iter().take(IDS).collect(),
@@ -186,29 +188,35 @@ pub fn deliver_only(
             let until = now + elapsed() + needed + LEASE;
             store.write(|tx| outbox::extend_lease(tx, &ids, pass.owner, until))?;
         }
-        let mut results = plan.results;
+        let mut rec = Recorder {
+            store: &mut *store,
+            pass: &pass,
+            batch: &batch,
+            outcome: &mut outcome,
+        };
+        // Each outcome is recorded as soon as it is known, in its own short
+        // transaction: a process killed mid-batch repeats only the sends
+        // that were in flight, never the ones already done.
+        // Console lines were written a moment ago, together: one
+        // transaction (a commit per line would cost an fsync per line).
+        rec.each(&plan.results)?;
         if !plan.groups.is_empty() {
             let senders = senders.get_or_insert_with(|| Senders::new(config));
-            results.extend(send::groups(config, senders, &batch, plan.groups, now));
+            send::groups(
+                config,
+                senders,
+                &batch,
+                &plan.groups,
+                now,
+                &mut |rows, r| rec.rows(rows, r, None),
+            )?;
         }
-        let mut made = BTreeMap::new();
         if !plan.tasks.is_empty() {
             let senders = senders.get_or_insert_with(|| Senders::new(config));
-            let (done, tasks) = tasks::work(config, senders, &batch, plan.tasks);
-            results.extend(done);
-            made = tasks;
-        }
-        results.sort_by_key(|(i, _)| *i);
-        let recorded = store.write(|tx| {
-            let mut recorded = Vec::with_capacity(results.len());
-            for (i, r) in &results {
-                let task = made.get(i).map(|t| tasks::task_of(&batch[*i], t));
-                recorded.push(outcome::record(tx, &batch[*i], r, task.as_ref(), &pass)?);
-            }
-            Ok(recorded)
-        })?;
-        for r in recorded {
-            outcome.add(r);
+            tasks::work(config, senders, &batch, plan.tasks, &mut |i, r, made| {
+                let task = made.map(|t| tasks::task_of(&batch[i], t));
+                rec.rows(&[i], r, task.as_ref())
+            })?;
         }
     }
     Ok(outcome)
@@ -226,6 +234,59 @@ fn lease_owner() -> String {
     let n = PASSES.fetch_add(1, Ordering::Relaxed);
     format!("pid-{}-{key:016x}-{n}", std::process::id())
 }
+
+/// Records outcomes of one claimed batch as they come in.
+struct Recorder<'a, 'p> {
+    store: &'a mut Store,
+    pass: &'a Pass<'p>,
+    batch: &'a [Delivery],
+    outcome: &'a mut Outcome,
+}
+
+impl Recorder<'_, '_> {
+    /// Record one send (the rows it covered, indexes into the batch) in one
+    /// write transaction, and count it.
+    fn rows(
+        &mut self,
+        rows: &[usize],
+        result: &Result<(), SendError>,
+        task: Option<&Task>,
+    ) -> Result<()> {
+        let (batch, pass) = (self.batch, self.pass);
+        let recorded = self.store.write(|tx| {
+            rows.iter()
+                .map(|&i| outcome::record(tx, &batch[i], result, task, pass))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        self.count(recorded);
+        Ok(())
+    }
+
+    /// Record several rows, each with its own result, in one transaction.
+    fn each(&mut self, results: &[Sent]) -> Result<()> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let (batch, pass) = (self.batch, self.pass);
+        let recorded = self.store.write(|tx| {
+            results
+                .iter()
+                .map(|(i, r)| outcome::record(tx, &batch[*i], r, None, pass))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        self.count(recorded);
+        Ok(())
+    }
+
+    fn count(&mut self, recorded: Vec<Recorded>) {
+        for r in recorded {
+            self.outcome.add(r);
+        }
+    }
+}
+
+/// What one send did: `Ok` or why not.
+pub(crate) type SendResult = Result<(), SendError>;
 
 /// Index of a row in its batch, and the result of sending it.
 pub(crate) type Sent = (usize, Result<(), SendError>);
@@ -452,6 +513,74 @@ mod delivery_tests {
             .write(|tx| lifecycle::enqueue_page(tx, &config, id, &page, now))
             .expect("enqueue");
         assert_eq!(again, 0, "the unique key refuses a second row");
+    }
+
+    #[test]
+    fn a_page_sent_while_its_issue_was_resolved_is_logged_as_notified() {
+        let (mut store, config, now) = setup();
+        let id = file(&mut store, &config, now);
+        let claimed = store
+            .write(|tx| outbox::claim(tx, now, now + LEASE, "a", 10, None))
+            .expect("claim");
+        assert_eq!(claimed.len(), 1);
+        // resolved while the page is on the wire
+        store
+            .write(|tx| lifecycle::resolve(tx, id, "ann", None, now))
+            .expect("resolve");
+        let pass = Pass {
+            owner: "a",
+            now,
+            max_attempts: 3,
+        };
+        let recorded = store
+            .write(|tx| outcome::record(tx, &claimed[0], &Ok(()), None, &pass))
+            .expect("record");
+        assert_eq!(recorded, Recorded::Sent);
+        let k = kinds(&mut store, id);
+        assert_eq!(k.last().map(String::as_str), Some("notified"), "{k:?}");
+        assert!(k.contains(&"resolved".to_string()), "{k:?}");
+        let sent = store
+            .read(|tx| outbox::count(tx, crate::model::OutboxStatus::Sent))
+            .expect("count");
+        assert_eq!(sent, 1);
+        // another pass's stale claim cannot record it, and a failure of
+        // the cancelled send leaves it cancelled
+        let other = Pass { owner: "b", ..pass };
+        let again = store
+            .write(|tx| outcome::record(tx, &claimed[0], &Ok(()), None, &other))
+            .expect("record");
+        assert_eq!(again, Recorded::NotOurs);
+    }
+
+    #[test]
+    fn a_failed_send_of_a_cancelled_row_leaves_it_cancelled() {
+        let (mut store, config, now) = setup();
+        let id = file(&mut store, &config, now);
+        let claimed = store
+            .write(|tx| outbox::claim(tx, now, now + LEASE, "a", 10, None))
+            .expect("claim");
+        store
+            .write(|tx| lifecycle::resolve(tx, id, "ann", None, now))
+            .expect("resolve");
+        let pass = Pass {
+            owner: "a",
+            now,
+            max_attempts: 3,
+        };
+        let failed = Err(SendError::Temporary("down".into(), None));
+        let recorded = store
+            .write(|tx| outcome::record(tx, &claimed[0], &failed, None, &pass))
+            .expect("record");
+        assert_eq!(recorded, Recorded::NotOurs);
+        let k = kinds(&mut store, id);
+        assert!(
+            !k.iter().any(|e| e == "notified" || e == "delivery_failed"),
+            "{k:?}"
+        );
+        let cancelled = store
+            .read(|tx| outbox::count(tx, crate::model::OutboxStatus::Cancelled))
+            .expect("count");
+        assert_eq!(cancelled, 1);
     }
 
     #[test]

@@ -3,26 +3,33 @@
 
 use std::collections::BTreeMap;
 
+use anyhow::Result;
+
 use crate::config::Config;
 use crate::model::delivery::TaskWork;
 use crate::model::{Delivery, Notice, Task};
 use crate::notify::{tracker, SendError, Senders};
 
-use super::Sent;
+use super::SendResult;
 
-/// Do the task rows of a batch (indexes into `batch`). Task work is rare
-/// and each row is its own conversation with the tracker (look up, create,
-/// comment, close): one at a time. Creates go before closes, and a close may
-/// use a task made in this very pass (a resolve right after the escalation
-/// that asked for it). Returns the results and the tasks made, by row.
+/// Records one task row's result, with the task it made.
+pub(super) type RecordTask<'a> =
+    dyn FnMut(usize, &SendResult, Option<&tracker::TaskRef>) -> Result<()> + 'a;
+
+/// Do the task rows of a batch (indexes into `batch`), handing each result
+/// (and the task it made) to `record` as soon as it is known. Task work is
+/// rare and each row is its own conversation with the tracker (look up,
+/// create, comment, close): one at a time. Creates go before closes, and a
+/// close may use a task made in this very pass (a resolve right after the
+/// escalation that asked for it).
 pub(super) fn work(
     config: &Config,
     senders: &Senders,
     batch: &[Delivery],
     mut rows: Vec<usize>,
-) -> (Vec<Sent>, BTreeMap<usize, tracker::TaskRef>) {
+    record: &mut RecordTask<'_>,
+) -> Result<()> {
     rows.sort_by_key(|&i| batch[i].notice != Notice::TaskCreate);
-    let mut results = Vec::with_capacity(rows.len());
     let mut made: BTreeMap<usize, tracker::TaskRef> = BTreeMap::new();
     for i in rows {
         let fresh = made
@@ -31,14 +38,14 @@ pub(super) fn work(
             .map(|(_, t)| t.clone());
         match task_work(config, senders, &batch[i], fresh) {
             Ok(Some(task)) => {
+                record(i, &Ok(()), Some(&task))?;
                 made.insert(i, task);
-                results.push((i, Ok(())));
             }
-            Ok(None) => results.push((i, Ok(()))),
-            Err(e) => results.push((i, Err(e))),
+            Ok(None) => record(i, &Ok(()), None)?,
+            Err(e) => record(i, &Err(e), None)?,
         }
     }
-    (results, made)
+    Ok(())
 }
 
 /// The task as a tracker made it for an outbox row.

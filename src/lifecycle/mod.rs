@@ -44,6 +44,35 @@ pub struct Filing<'a> {
     pub owner: Option<&'a str>,
 }
 
+/// What [`file`] did.
+#[derive(Debug)]
+pub enum Filed {
+    /// A new issue, level 1 notified.
+    New(Issue),
+    /// An issue with the same source and reference was open: nothing was
+    /// written (a caller retrying a `create` it never heard back from).
+    Existing(Issue),
+}
+
+/// [`create`], unless the filing names a reference (`--ref`) and an issue
+/// with the same source and reference is still open: then that issue. One
+/// transaction, so two concurrent filings cannot both miss each other.
+pub fn file(
+    tx: &Transaction,
+    config: &Config,
+    chain: &Chain,
+    filing: &Filing,
+    actor: &str,
+    now: Ts,
+) -> Result<Filed> {
+    if let Some(r) = filing.external_ref {
+        if let Some(open) = issues::open_by_ref(tx, filing.edge.source.as_deref(), r)? {
+            return Ok(Filed::Existing(open));
+        }
+    }
+    create(tx, config, chain, filing, actor, now).map(Filed::New)
+}
+
 /// File an issue on `chain`: level 1 owns it and is notified.
 pub fn create(
     tx: &Transaction,

@@ -2,7 +2,11 @@
 //! row becomes `notified` (or the task it made, or the task it closed); a
 //! failed one is retried with exponential backoff or declared dead, and
 //! `delivery_failed` says why. Recorded only while the pass holds the
-//! row's lease, so two deliverers never both record a row.
+//! row's lease, so two deliverers never both record a row. A row cancelled
+//! while its send was in flight (the issue resolved mid-send) is still
+//! recorded as sent with its `notified` event: the log says what was sent.
+//! The delivery worker records each send as soon as it ends, one short
+//! transaction per send.
 
 use anyhow::Result;
 use chrono::TimeDelta;

@@ -1,19 +1,44 @@
-//! HTTP POST shared by the Slack and webhook channels, with the outcome
-//! classified for the retry policy. Error texts never include the URL (its
-//! path is the credential).
+//! HTTP shared by the Slack, webhook, subscription and tracker channels,
+//! with the outcome classified for the retry policy. Error texts never
+//! include the URL (its path is the credential).
+//!
+//! Three limits hold for every exchange, whatever the peer does:
+//! - **one deadline** (`delivery.timeout`) for the whole request, the body
+//!   of the answer included: a peer that drips one byte at a time cannot
+//!   stretch it (reqwest's blocking timeout restarts on every read; the
+//!   inner client's total timeout does not);
+//! - **bounded reads**: at most what is kept of an answer is read
+//!   ([`KEEP`] of an error body, [`KEEP_JSON`] of a tracker's JSON);
+//! - **no redirects**: a 3xx is a failure naming where it pointed
+//!   ([`redirected`]), never a re-POST of the body and its signature to
+//!   another host, nor a body-less GET recorded as sent.
 
+use std::io::Read;
 use std::time::Duration;
 
-use reqwest::blocking::Client;
+use reqwest::blocking::{Client, Response};
+use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
 use super::SendError;
 
+/// How much of an error body is read (an excerpt of it is quoted).
+pub const KEEP: usize = 64 * 1024;
+/// How much of a tracker's JSON answer is read: search results and issue
+/// records are a few KiB; anything past this is not an answer we can use.
+pub const KEEP_JSON: usize = 4 * 1024 * 1024;
+/// How much of a peer's error body a message quotes, in characters.
+pub const EXCERPT: usize = 200;
+
 pub fn client(timeout: Duration) -> Result<Client, String> {
     super::install_crypto();
-    Client::builder()
+    // The async builder's timeout is a total deadline, body included; the
+    // blocking one's applies per phase and restarts on every body read.
+    let total = reqwest::Client::builder().timeout(timeout);
+    reqwest::blocking::ClientBuilder::from(total)
         .timeout(timeout)
         .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("escalate/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {}", e.without_url()))
@@ -48,24 +73,85 @@ pub fn post(
     if status.is_success() {
         return Ok(());
     }
+    if status.is_redirection() {
+        return Err(redirected(label, url, status, resp.headers()));
+    }
     let retry_after = resp
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let text: String = resp
-        .text()
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
-    let msg = status_message(label, status, &text);
+    // A body cut short by the deadline or a reset still says something.
+    let (text, _) = read_capped(resp, KEEP);
+    let msg = status_message(label, status, &excerpt(&scrub_url(&text, url)));
     if is_temporary(status) {
         Err(SendError::Temporary(msg, retry_after))
     } else {
         Err(SendError::Permanent(msg))
+    }
+}
+
+/// Read at most `cap` bytes of a body, as (lossy) text, and whether the
+/// read ended in an error (a timeout, a reset) rather than at the end or
+/// the cap. The rest of the body is never read: the connection is dropped.
+pub fn read_capped(resp: Response, cap: usize) -> (String, Option<std::io::Error>) {
+    let mut buf = Vec::with_capacity(cap.min(16 * 1024));
+    let err = resp.take(cap as u64).read_to_end(&mut buf).err();
+    (String::from_utf8_lossy(&buf).into_owned(), err)
+}
+
+/// Remove the URL, and its path (the credential of Slack and most webhook
+/// URLs), from a peer's text before anything of it is cut or shown: a
+/// secret that straddles the cut must not leave half of itself behind.
+fn scrub_url(text: &str, url: &str) -> String {
+    let mut out = text.replace(url, "[redacted]");
+    if let Ok(u) = reqwest::Url::parse(url) {
+        let path = u.path();
+        // A short path ("/", "/hook") is no secret and would scrub words.
+        if path.len() >= 8 {
+            out = out.replace(path, "[redacted]");
+        }
+        if let Some(q) = u.query().filter(|q| q.len() >= 8) {
+            out = out.replace(q, "[redacted]");
+        }
+    }
+    out
+}
+
+/// A peer's text fit to quote: control characters dropped, at most
+/// [`EXCERPT`] characters. Cut only after secrets were removed.
+pub fn excerpt(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .take(EXCERPT)
+        .collect()
+}
+
+/// A 3xx answer, not followed: `LABEL: HTTP 307 …: redirected to HOST (not
+/// followed)`. Only the host is named (the rest of a Location may carry a
+/// token). 301 and 308 say the address moved for good: permanent (fix the
+/// URL, then `outbox retry`). 302, 303 and 307 say "elsewhere for now":
+/// temporary, retried with backoff, dead after `max_attempts`.
+pub fn redirected(label: &str, url: &str, status: StatusCode, headers: &HeaderMap) -> SendError {
+    let host = headers
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|loc| reqwest::Url::parse(url).ok()?.join(loc.trim()).ok())
+        .and_then(|u| u.host_str().map(str::to_string));
+    let to = match host {
+        Some(h) => format!("redirected to {} (not followed)", excerpt(&h)),
+        None => "redirected (not followed)".to_string(),
+    };
+    let msg = status_message(label, status, &to);
+    if matches!(
+        status,
+        StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+    ) || !status.is_redirection()
+    {
+        SendError::Permanent(msg)
+    } else {
+        SendError::Temporary(msg, None)
     }
 }
 
@@ -82,5 +168,63 @@ pub fn status_message(label: &str, status: StatusCode, excerpt: &str) -> String 
         format!("{label}: HTTP {status}")
     } else {
         format!("{label}: HTTP {status}: {excerpt}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_straddling_the_cut_is_redacted_whole() {
+        let url = "https://hooks.example.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXX";
+        for pad in 150..EXCERPT {
+            let body = format!("{}{url} is not a valid hook", "x".repeat(pad));
+            let shown = excerpt(&scrub_url(&body, url));
+            assert!(!shown.contains("XXXXXXXX"), "pad {pad}: {shown}");
+            assert!(!shown.contains("services/T000"), "pad {pad}: {shown}");
+        }
+        // the path alone, echoed without the host
+        let body = format!(
+            "{}/services/T000/B000/XXXXXXXXXXXXXXXXXXXX",
+            "y".repeat(190)
+        );
+        assert!(!excerpt(&scrub_url(&body, url)).contains("/services/T0"));
+    }
+
+    #[test]
+    fn redirects_name_the_host_only_and_classify_by_status() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "location",
+            "https://evil.example:8443/steal?token=s3cr3t"
+                .parse()
+                .expect("value"),
+        );
+        let url = "https://hooks.example.com/x";
+        for (code, permanent) in [
+            (301, true),
+            (302, false),
+            (303, false),
+            (307, false),
+            (308, true),
+        ] {
+            let status = StatusCode::from_u16(code).expect("status");
+            let e = redirected("webhook w", url, status, &h);
+            assert!(
+                e.message()
+                    .ends_with("redirected to evil.example (not followed)"),
+                "{e:?}"
+            );
+            assert!(!e.message().contains("s3cr3t"));
+            assert_eq!(matches!(e, SendError::Permanent(_)), permanent, "{code}");
+        }
+        let e = redirected("w", url, StatusCode::FOUND, &HeaderMap::new());
+        assert!(e.message().ends_with("redirected (not followed)"));
+        // a relative Location names the same host
+        let mut rel = HeaderMap::new();
+        rel.insert("location", "/elsewhere".parse().expect("value"));
+        let e = redirected("w", url, StatusCode::FOUND, &rel);
+        assert!(e.message().contains("redirected to hooks.example.com"));
     }
 }

@@ -413,6 +413,27 @@ pub fn by_source(tx: &Transaction, source: &str, external_id: &str) -> Result<Op
     .sql("reading issue by source")
 }
 
+/// The newest unresolved issue filed with this source and reference: the
+/// idempotency key of `create --source S --ref R` (`source` as `create`
+/// stores it, NULL for a plain CLI filing). Only open issues are scanned
+/// (the `issues_open_chain` partial index covers them).
+pub fn open_by_ref(
+    tx: &Transaction,
+    source: Option<&str>,
+    external_ref: &str,
+) -> Result<Option<Issue>> {
+    tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM issues \
+         WHERE status <> 'resolved' AND source IS ?1 AND external_ref = ?2 \
+         ORDER BY id DESC LIMIT 1"
+    ))
+    .and_then(|mut s| {
+        s.query_row(params![source, external_ref], from_row)
+            .optional()
+    })
+    .sql("reading issue by reference")
+}
+
 /// Record the engineering task created for an issue.
 pub fn set_task(tx: &Transaction, id: i64, task: &Task) -> Result<()> {
     tx.prepare_cached(

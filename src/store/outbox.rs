@@ -194,13 +194,15 @@ pub fn pending(tx: &Transaction, now: Ts) -> Result<Vec<Delivery>> {
 
 /// Record a successful send. False when `owner` no longer holds the row's
 /// lease (another deliverer took it over): then nothing is changed, so a
-/// row is never recorded twice nor flipped back.
+/// row is never recorded twice nor flipped back. A row cancelled while its
+/// send was in flight (a resolve mid-send) still holds our lease and
+/// becomes sent: the log records what was actually sent.
 pub fn mark_sent(tx: &Transaction, id: i64, owner: &str, now: Ts) -> Result<bool> {
     let n = tx
         .prepare_cached(
             "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, \
              lease_until = NULL, lease_owner = NULL, last_error = NULL \
-             WHERE id = ?1 AND status = 'pending' AND lease_owner = ?3",
+             WHERE id = ?1 AND status IN ('pending', 'cancelled') AND lease_owner = ?3",
         )
         .and_then(|mut s| s.execute(params![id, ms(now), owner]))
         .sql("marking notification sent")?;
@@ -355,10 +357,13 @@ pub fn task_target(tx: &Transaction, issue_id: i64) -> Result<Option<String>> {
 
 /// Cancel an issue's pending notifications (pages and SLA warnings) — on
 /// resolve, so nothing decided before it goes out after a reopen. Records
-/// (subscription events, task work) are kept. Returns how many.
+/// (subscription events, task work) are kept. Returns how many. A row being
+/// sent right now keeps its lease owner, so the deliverer can still record
+/// the send it could not take back ([`mark_sent`]); no one claims a
+/// cancelled row, so the stale owner blocks nothing.
 pub fn cancel_notifications(tx: &Transaction, issue_id: i64) -> Result<usize> {
     tx.prepare_cached(
-        "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
+        "UPDATE outbox SET status = 'cancelled' \
          WHERE issue_id = ?1 AND status = 'pending' \
            AND notice NOT IN ('event', 'task_create', 'task_close')",
     )

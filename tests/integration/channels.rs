@@ -425,3 +425,343 @@ fn create_sends_only_its_own_issue_and_reports_only_its_own_failures() {
     );
     assert_eq!(after.len(), 2, "Slack and webhook for #2 only");
 }
+
+// ------------------------------------------------- hostile and slow peers
+
+/// Level 1 posts to Slack on `good` and to a webhook on `bad`; `timeout`
+/// is `[delivery] timeout_seconds`.
+fn two_peers(good: &str, bad: &str, timeout: u32) -> Env {
+    let config = STARTER.replace(
+        "[roles.support_agent]\ndescription = \"Support agents on shift\"\n",
+        &format!(
+            "[roles.support_agent]\nslack = \"{good}\"\nwebhook = {{ env = \"TEST_BAD_HOOK\" }}\n"
+        ),
+    );
+    let config = format!("{config}\n[delivery]\ntimeout_seconds = {timeout}\n");
+    let env = Env::with_config(&config);
+    env.set_var("TEST_BAD_HOOK", bad);
+    env.run(&["init"]).ok();
+    env
+}
+
+/// `create` at minute 0 and how long it took.
+fn timed_create(env: &Env) -> (Run, Duration) {
+    let started = Instant::now();
+    let r = env.at(
+        0,
+        &[
+            "create",
+            "--chain",
+            "customer_issue",
+            "--title",
+            "Login broken",
+        ],
+    );
+    (r, started.elapsed())
+}
+
+/// The webhook row's `last_error` and status.
+fn hook_row(env: &Env) -> (String, String) {
+    let rows = env.outbox("all");
+    let row = rows
+        .iter()
+        .find(|r| r["channel"] == "webhook")
+        .unwrap_or_else(|| panic!("a webhook row: {rows:?}"));
+    (
+        row["last_error"].as_str().unwrap_or("").to_string(),
+        row["status"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+#[test]
+fn a_peer_dripping_its_answer_cannot_stretch_the_deadline() {
+    use crate::support::peer::Body;
+    for status in [503, 400, 200] {
+        let good = Peer::start();
+        let bad = Peer::start();
+        bad.answer_with(status, Body::Drip);
+        let env = two_peers(&good.url("/slack"), &bad.url("/hook"), 1);
+        let (r, took) = timed_create(&env);
+        r.no_panic();
+        assert!(
+            took < Duration::from_secs(6),
+            "HTTP {status}: one byte per 200 ms kept create running for {took:?}: {r:?}"
+        );
+        // the other send of the run is recorded
+        assert_eq!(good.count(), 1, "HTTP {status}");
+        let rows = env.outbox("all");
+        let slack = rows
+            .iter()
+            .find(|r| r["channel"] == "slack")
+            .expect("slack row");
+        assert_eq!(slack["status"], "sent", "HTTP {status}: {rows:?}");
+        let (error, row_status) = hook_row(&env);
+        match status {
+            // a 2xx is a delivery: its body is never waited for
+            200 => assert_eq!(row_status, "sent", "{r:?}"),
+            // the error body is quoted as far as it came before the deadline
+            503 => {
+                assert_eq!(row_status, "pending", "retried: {error}");
+                assert!(error.contains("HTTP 503"), "{error}");
+            }
+            _ => {
+                assert_eq!(row_status, "dead", "{error}");
+                assert!(error.contains("HTTP 400"), "{error}");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_endless_error_body_is_read_only_as_far_as_it_is_kept() {
+    use crate::support::peer::Body;
+    let good = Peer::start();
+    let bad = Peer::start();
+    bad.answer_with(500, Body::Endless);
+    // A deadline far away: only a bounded read ends the send quickly.
+    let env = two_peers(&good.url("/slack"), &bad.url("/hook"), 30);
+    let (r, took) = timed_create(&env);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(took < Duration::from_secs(10), "read for {took:?}");
+    let (error, status) = hook_row(&env);
+    assert_eq!(status, "pending");
+    assert!(error.contains("HTTP 500"), "{error}");
+    // the quoted excerpt is cut to 200 characters
+    let excerpt = error.rsplit(": ").next().unwrap_or("");
+    assert!(excerpt.chars().count() <= 200, "{error}");
+    assert!(r.stderr.len() < 2000, "{r:?}");
+    assert_eq!(good.count(), 1);
+}
+
+#[test]
+fn redirects_are_failures_never_followed() {
+    use crate::support::http::{Action, Server};
+    let evil = Server::start(|_| Action::reply(200, "thanks"));
+    for (code, location, host, status) in [
+        (302, evil.url("/steal?key=s3cr3t"), "127.0.0.1", "pending"),
+        (307, evil.url("/steal"), "127.0.0.1", "pending"),
+        (
+            307,
+            "https://evil.example:8443/x?t=s3cr3t".to_string(),
+            "evil.example",
+            "pending",
+        ),
+        (301, "/moved".to_string(), "127.0.0.1", "dead"),
+        (308, evil.url("/moved"), "127.0.0.1", "dead"),
+    ] {
+        let redirecting = {
+            let location = location.clone();
+            Server::start(move |_| Action::reply(code, "").header("location", &location))
+        };
+        let good = Peer::start();
+        let env = two_peers(&good.url("/slack"), &redirecting.url("/hook/SECRET"), 2);
+        let (r, _) = timed_create(&env);
+        assert_eq!(r.code, 3, "HTTP {code}: {r:?}");
+        let (error, row_status) = hook_row(&env);
+        assert!(
+            error.contains(&format!("HTTP {code}"))
+                && error.contains(&format!("redirected to {host} (not followed)")),
+            "HTTP {code}: {error}"
+        );
+        assert!(
+            !error.contains("s3cr3t") && !error.contains("/steal"),
+            "{error}"
+        );
+        assert_eq!(row_status, status, "HTTP {code}: {error}");
+        assert!(r.stderr.contains("(not followed)"), "{r:?}");
+        assert_eq!(
+            redirecting.count(),
+            1,
+            "HTTP {code}: one POST, no retry in the run"
+        );
+        assert_eq!(good.count(), 1);
+    }
+    assert_eq!(evil.count(), 0, "nothing ever reached the Location");
+}
+
+#[test]
+fn a_page_sent_while_the_issue_is_resolved_is_logged_as_notified() {
+    let good = Peer::start();
+    good.delay(Duration::from_secs(2));
+    let slow = Peer::start();
+    slow.delay(Duration::from_secs(2));
+    let env = two_peers(&good.url("/slack"), &slow.url("/hook"), 10);
+    let child = env
+        .test()
+        .at(0)
+        .args([
+            "create",
+            "--chain",
+            "customer_issue",
+            "--title",
+            "Login broken",
+        ])
+        .spawn_silent();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while slow.count() + good.count() < 2 {
+        assert!(Instant::now() < deadline, "the pages never left");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // both pages are on the wire: resolve now
+    env.at(1, &["resolve", "1", "--note", "fixed"]).ok();
+    let r = Run::wait(child);
+    r.no_panic();
+    let kinds = env.kinds(1);
+    let notified = kinds.iter().filter(|k| *k == "notified").count();
+    assert_eq!(notified, 2, "what was sent is logged: {kinds:?}");
+    assert!(kinds.contains(&"resolved".to_string()), "{kinds:?}");
+    let rows = env.outbox("all");
+    assert!(rows.iter().all(|r| r["status"] == "sent"), "{rows:?}");
+    // and nothing goes out again
+    env.at(120, &["check"]).ok();
+    assert_eq!(slow.count() + good.count(), 2);
+}
+
+#[test]
+fn create_prints_the_id_before_delivering() {
+    use std::io::BufRead;
+    let good = Peer::start();
+    let stuck = Peer::start();
+    stuck.hang();
+    let env = two_peers(&good.url("/slack"), &stuck.url("/hook"), 5);
+    let mut child = env
+        .test()
+        .at(0)
+        .args([
+            "create",
+            "--chain",
+            "customer_issue",
+            "--title",
+            "Login broken",
+        ])
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read");
+    let waited = started.elapsed();
+    assert_eq!(line.trim(), "1");
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the id came while the stuck send was still going ({waited:?})"
+    );
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(3));
+}
+
+#[test]
+fn create_with_an_open_source_and_ref_returns_that_issue() {
+    let env = Env::new();
+    let create = |source: &str, r: &str| {
+        let mut args = vec![
+            "create",
+            "--chain",
+            "customer_issue",
+            "--title",
+            "Login broken",
+        ];
+        if !source.is_empty() {
+            args.extend(["--source", source]);
+        }
+        if !r.is_empty() {
+            args.extend(["--ref", r]);
+        }
+        env.test().at(0).args(args).run()
+    };
+    let first = create("zendesk", "T-1");
+    assert_eq!(first.stdout.trim(), "1");
+    let again = create("zendesk", "T-1");
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(again.stdout.trim(), "1", "the open issue, not another");
+    assert!(again.stderr.contains("already open"), "{again:?}");
+    // one issue, one page
+    assert_eq!(env.kinds(1).iter().filter(|k| *k == "created").count(), 1);
+    // another ref, another source, no ref: new issues
+    assert_eq!(create("zendesk", "T-2").stdout.trim(), "2");
+    assert_eq!(create("intercom", "T-1").stdout.trim(), "3");
+    assert_eq!(create("", "").stdout.trim(), "4");
+    assert_eq!(create("", "").stdout.trim(), "5");
+    // a plain CLI filing with a ref is a key too
+    assert_eq!(create("", "R-9").stdout.trim(), "6");
+    assert_eq!(create("", "R-9").stdout.trim(), "6");
+    // once resolved, the same source and ref opens a new issue
+    env.at(1, &["resolve", "1"]).ok();
+    assert_eq!(create("zendesk", "T-1").stdout.trim(), "7");
+    let list = env
+        .run(&["list", "--status", "all", "--limit", "0", "--json"])
+        .ok()
+        .json();
+    assert_eq!(list.as_array().map(Vec::len), Some(7));
+}
+
+/// A tracker whose every answer is `action`, as GitHub.
+fn tracker_at(
+    action: crate::support::http::Action,
+) -> (
+    crate::support::http::Server,
+    escalate::notify::tracker::TrackerConfig,
+) {
+    use crate::support::http::Server;
+    let server = Server::start(move |_| action.clone());
+    let mut t =
+        crate::support::trackers::Fake::start().config(escalate::config::TrackerKind::Github);
+    t.base_url = server.url("");
+    (server, t)
+}
+
+#[test]
+fn trackers_keep_one_deadline_read_bounded_and_follow_no_redirect() {
+    use crate::support::http::Action;
+    use escalate::notify::{tracker, SendError};
+    escalate::notify::install_crypto();
+    // a 2xx whose JSON drips one byte per 200 ms: one deadline, temporary
+    let (_drip, t) = tracker_at(Action::Drip {
+        status: 200,
+        every: Duration::from_millis(200),
+    });
+    let c = escalate::notify::http::client(Duration::from_secs(1)).expect("client");
+    let started = Instant::now();
+    let e = tracker::find(&c, &t, "escalate-1").expect_err("a drip is no answer");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(e, SendError::Temporary(..)), "{e:?}");
+    assert!(e.message().contains("timed out"), "{e:?}");
+    // an endless 2xx body: read up to the cap, then refused (quickly, with
+    // a deadline far away)
+    let (_endless, t) = tracker_at(Action::Endless { status: 200 });
+    let c = escalate::notify::http::client(Duration::from_secs(60)).expect("client");
+    let started = Instant::now();
+    let e = tracker::find(&c, &t, "escalate-1").expect_err("endless");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(e, SendError::Permanent(_)), "{e:?}");
+    assert!(e.message().contains("larger than 4 MiB"), "{e:?}");
+    // an endless error body: quoted, 200 characters at most
+    let (_endless, t) = tracker_at(Action::Endless { status: 500 });
+    let e = tracker::find(&c, &t, "escalate-1").expect_err("500");
+    assert!(matches!(e, SendError::Temporary(..)), "{e:?}");
+    assert!(e.message().len() < 600, "{e:?}");
+    // a redirect carrying the token elsewhere: not followed
+    let evil = crate::support::http::Server::start(|_| Action::json(200, "[]"));
+    let (server, t) =
+        tracker_at(Action::reply(307, "").header("location", &evil.url("/repos/acme/app/issues")));
+    let e = tracker::find(&c, &t, "escalate-1").expect_err("307");
+    assert!(
+        e.message()
+            .contains("redirected to 127.0.0.1 (not followed)"),
+        "{e:?}"
+    );
+    assert_eq!((server.count(), evil.count()), (1, 0));
+}

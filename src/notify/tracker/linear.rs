@@ -13,8 +13,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::{
-    classify, exchange, need, snippet, title, with_marker, Ctx, Reply, SendError, TaskRef,
-    TaskSpec, TrackerConfig, MARKER_LINE,
+    classify, exchange, need, title, with_marker, Ctx, Reply, SendError, TaskRef, TaskSpec,
+    TrackerConfig, MARKER_LINE,
 };
 
 const FIND: &str = "query($filter: IssueFilter) { issues(filter: $filter, first: 20, includeArchived: true) { nodes { id identifier url description } } }";
@@ -54,7 +54,7 @@ fn graphql(client: &Client, cx: &Ctx, query: &str, variables: Value) -> Result<V
         Some(data) if data.is_object() => Ok(data.clone()),
         _ => Err(cx.permanent(&format!(
             "{label}: unexpected response (no data): {}",
-            snippet(&v.to_string())
+            cx.quote(&v.to_string())
         ))),
     }
 }
@@ -81,7 +81,7 @@ fn graphql_error(cx: &Ctx, reply: &Reply) -> Option<SendError> {
         "{}: HTTP {}: GraphQL error: {}",
         reply.label,
         reply.status,
-        snippet(&messages.join("; "))
+        cx.quote(&messages.join("; "))
     );
     Some(if limited {
         cx.temporary(&msg, reply.retry_after)

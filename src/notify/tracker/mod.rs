@@ -222,11 +222,17 @@ impl<'a> Ctx<'a> {
         SendError::Permanent(self.message(detail))
     }
 
+    /// A peer's text fit to quote: secrets removed first, then cut (a
+    /// token straddling the cut must not leave a part of itself behind).
+    fn quote(&self, text: &str) -> String {
+        snippet(&scrub(self.t, text.to_string()))
+    }
+
     /// A 2xx answer that is not what the API documents.
     fn unexpected(&self, missing: &str, v: &Value) -> SendError {
         self.permanent(&format!(
             "unexpected response (no {missing}): {}",
-            snippet(&v.to_string())
+            self.quote(&v.to_string())
         ))
     }
 
@@ -348,14 +354,39 @@ fn exchange(
     }
     let resp = req.send().map_err(|e| send_error(cx, &label, e))?;
     let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp.text().map_err(|e| {
-        let detail = format!(
-            "{label}: HTTP {status}: reading the body failed: {}",
-            e.without_url()
+    if status.is_redirection() {
+        // Not followed: a redirect would carry the token to another host.
+        return Err(
+            match http::redirected(&label, &url, status, resp.headers()) {
+                SendError::Permanent(m) => cx.permanent(&m),
+                SendError::Temporary(m, _) => cx.temporary(&m, None),
+            },
         );
-        cx.temporary(&detail, None)
-    })?;
+    }
+    let headers = resp.headers().clone();
+    // Bounded: an endless answer must not grow memory. A 2xx is parsed
+    // (so it is read up to a large cap, and refused past it); an error
+    // body is only quoted.
+    let cap = if status.is_success() {
+        http::KEEP_JSON
+    } else {
+        http::KEEP
+    };
+    let (body, err) = http::read_capped(resp, cap + 1);
+    if let Some(e) = err.filter(|_| status.is_success()) {
+        let kind = if e.kind() == std::io::ErrorKind::TimedOut || is_timeout(&e) {
+            "timed out reading the body"
+        } else {
+            "reading the body failed"
+        };
+        return Err(cx.temporary(&format!("{label}: HTTP {status}: {kind}: {e}"), None));
+    }
+    if status.is_success() && body.len() > cap {
+        return Err(cx.permanent(&format!(
+            "{label}: HTTP {status}: unexpected response (larger than {} MiB)",
+            cap / (1024 * 1024)
+        )));
+    }
     Ok(Reply {
         label,
         status,
@@ -363,6 +394,20 @@ fn exchange(
         rate_limited: rate_limited(status, &headers),
         body,
     })
+}
+
+/// Whether an I/O error from reading a body is reqwest's deadline.
+fn is_timeout(e: &std::io::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = e.get_ref().map(|r| r as _);
+    while let Some(s) = source {
+        if s.downcast_ref::<reqwest::Error>()
+            .is_some_and(reqwest::Error::is_timeout)
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// A request that got no answer: worth retrying unless it could not even
@@ -483,11 +528,11 @@ fn classify(cx: &Ctx, reply: Reply) -> Result<Value, SendError> {
             cx.permanent(&format!(
                 "{}: unexpected response (not JSON): {}",
                 reply.label,
-                snippet(&reply.body)
+                cx.quote(&reply.body)
             ))
         });
     }
-    let msg = http::status_message(&reply.label, status, &snippet(reply.body.trim()));
+    let msg = http::status_message(&reply.label, status, &cx.quote(reply.body.trim()));
     if http::is_temporary(status) || reply.rate_limited {
         Err(cx.temporary(&msg, reply.retry_after))
     } else {
@@ -554,6 +599,27 @@ mod tests {
         let basic = "b3BzQGFjbWUudGVzdDp0b2stU0VDUkVULTEyMzQ1Ng==";
         let msg = scrub(&t, format!("bad credentials: Basic {basic}"));
         assert_eq!(msg, "bad credentials: Basic [redacted]");
+    }
+
+    #[test]
+    fn a_token_straddling_the_cut_is_redacted_before_it() {
+        let t = TrackerConfig {
+            name: "gh".into(),
+            kind: TrackerKind::Github,
+            base_url: "https://api.github.test".into(),
+            token: "ghp_SECRETSECRETSECRET0123456789".into(),
+            project: "o/r".into(),
+            issue_type: None,
+            email: None,
+        };
+        let cx = Ctx::new(&t, "find task");
+        // every position where the token crosses the SNIPPET boundary
+        for pad in SNIPPET - t.token.len()..SNIPPET + 1 {
+            let body = format!("{}{} was refused", "x".repeat(pad), t.token);
+            let shown = cx.quote(&body);
+            assert!(!shown.contains("ghp_"), "pad {pad}: {shown}");
+            assert!(!shown.contains("SECRETSEC"), "pad {pad}: {shown}");
+        }
     }
 
     #[test]

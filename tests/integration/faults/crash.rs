@@ -224,3 +224,129 @@ fn crash_sigkill_sweep_dense() {
     assert!(tally.mid_delivery >= 5, "{tally:?}");
     assert!(tally.before_decision >= 1, "{tally:?}");
 }
+
+/// Many receivers, sends in parallel: `check` is SIGKILLed again and again
+/// (once `k` more requests reached the receivers, for each `k` in `kills`),
+/// each rerun past the lease of the one before; then a clean run. Every
+/// outcome is recorded as its send ends, so:
+/// - every row is delivered;
+/// - no row recorded as sent before a kill is posted after it;
+/// - a destination is posted to at most once more than the kills that
+///   landed, and all repeats together are at most the sends in flight
+///   (`concurrency` per kill).
+fn kill_mid_batch_again_and_again(kills: &[usize]) -> usize {
+    const PER_ROLE: usize = 4;
+    const CONCURRENCY: usize = 4;
+    let config = hooked(
+        PER_ROLE,
+        &format!("[delivery]\nconcurrency = {CONCURRENCY}\ntimeout_seconds = 5\n"),
+    );
+    let env = Env::with_config(&config);
+    let quick = Peer::start();
+    point(&env, PER_ROLE, &|p| quick.url(p));
+    env.run(&["init"]).ok();
+    for i in 0..6 {
+        env.create(0, "customer_issue", &format!("crash {i}"));
+    }
+    for i in 0..2 {
+        env.create(0, "system_outage", &format!("outage {i}"));
+    }
+    let peer = Peer::start();
+    peer.delay(Duration::from_millis(40));
+    point(&env, PER_ROLE, &|p| peer.url(p));
+    let mut at = 3 * 24 * 60;
+    let mut landed = 0;
+    // Per kill: (n, k, requests seen at the kill, rows recorded sent by then).
+    let mut recorded = Vec::new();
+    for (n, &k) in kills.iter().enumerate() {
+        let base = peer.count();
+        let mut child = env.test().at(at).args(["check"]).spawn_silent();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while peer.count() < base + k && child.try_wait().expect("try_wait").is_none() {
+            assert!(Instant::now() < deadline, "kill {n}: no request arrived");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        child.kill().expect("SIGKILL");
+        let status = child.wait().expect("reap");
+        let hit = {
+            use std::os::unix::process::ExitStatusExt;
+            status.signal() == Some(9)
+        };
+        landed += usize::from(hit);
+        assert_eq!(integrity(&env.db()), "ok", "kill {n}: right after it");
+        let sent_before: BTreeSet<i64> = env
+            .outbox("all")
+            .iter()
+            .filter(|r| r["status"] == "sent" && int(r, "level") > 1)
+            .map(|r| int(r, "id"))
+            .collect();
+        recorded.push((n, k, peer.count(), sent_before));
+        // The next run (killed in turn, or the last) comes after the lease.
+        at += 6;
+    }
+    let r = env.at(at, &["check"]);
+    assert_eq!(r.code, 0, "the last check: {r:?}");
+    let rows = env.outbox("all");
+    assert!(
+        rows.iter().all(|r| r["status"] == "sent"),
+        "not everything delivered: {rows:?}"
+    );
+    let reqs = peer.requests();
+    for (n, k, seen, sent_before) in &recorded {
+        let resent = posts_per_delivery(&reqs[*seen..], |_| true);
+        for id in sent_before {
+            assert!(
+                !resent.contains_key(id),
+                "kill {n} (after {k} requests): row {id} was recorded as sent, yet sent again"
+            );
+        }
+    }
+    // Sends recorded one by one: some kill found rows already recorded
+    // (recorded per batch, a killed batch records none).
+    assert!(
+        landed < 2 || recorded.iter().any(|(.., sent)| !sent.is_empty()),
+        "no kill found a finished send recorded: {recorded:?}"
+    );
+    let posts = posts_per_delivery(&reqs, |_| true);
+    for row in rows.iter().filter(|r| int(r, "level") > 1) {
+        let id = int(row, "id");
+        let n = posts.get(&id).copied().unwrap_or(0);
+        assert!(n >= 1, "row {id} never posted (lost): {row}");
+        assert!(
+            n <= 1 + landed,
+            "row {id} posted {n} times, {landed} kills: {row}"
+        );
+    }
+    let mut per_path: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &reqs {
+        *per_path.entry(r.path.as_str()).or_insert(0) += 1;
+    }
+    assert!(per_path.len() > 10, "many receivers: {per_path:?}");
+    let repeats: usize = per_path.values().map(|&n| n.saturating_sub(1)).sum();
+    assert!(
+        per_path.values().all(|&n| n <= 1 + landed),
+        "{landed} kills: {per_path:?}"
+    );
+    assert!(
+        repeats <= landed * CONCURRENCY,
+        "{repeats} repeated posts for {landed} kills of {CONCURRENCY} sends in flight: {per_path:?}"
+    );
+    assert_notified_once_per_row(&env, &rows);
+    assert_escalated_once(&env);
+    landed
+}
+
+#[test]
+fn crash_mid_batch_repeats_only_the_sends_in_flight() {
+    let landed = kill_mid_batch_again_and_again(&[2, 5, 9]);
+    assert!(landed >= 1, "the kills land mid-delivery");
+}
+
+#[test]
+#[ignore = "long: run with --ignored"]
+fn crash_mid_batch_repeats_only_the_sends_in_flight_dense() {
+    for first in 1..=6 {
+        let kills: Vec<usize> = (0..6).map(|j| first + 3 * j).collect();
+        kill_mid_batch_again_and_again(&kills);
+    }
+}

@@ -23,7 +23,12 @@
 //!    and never resend a row recorded as sent before the kill, log
 //!    `notified` exactly once per row, keep the event timeline equal to the
 //!    baseline's, and leave `PRAGMA integrity_check` = ok (also checked
-//!    right after the kill).
+//!    right after the kill). `crash_mid_batch_repeats_only_the_sends_in_flight`
+//!    (and its `_dense` variant, ignored as long): 28 receivers, 4 sends in
+//!    flight; the check and each rerun past the lease are killed again after
+//!    the k-th request. Every row is delivered, no row recorded as sent
+//!    before a kill is posted after it, a receiver gets at most 1 + kills
+//!    posts, and all repeats together are at most `concurrency` per kill.
 //! 3. Outage — `outage_*`: the receiver is down for a simulated day of
 //!    checks: refused (a port bound then dropped), HTTP 500, and hanging
 //!    (accepts, never answers; `[delivery] timeout_seconds = 1`). During the

@@ -65,6 +65,13 @@ pub enum Action {
     Hang(Duration),
     /// Drop the connection without answering.
     Close,
+    /// Answer `status` at once (no length: the body runs to the end of the
+    /// connection), then drip the body one byte per `every`, forever (until
+    /// the client hangs up).
+    Drip { status: u16, every: Duration },
+    /// Answer `status` at once, then stream an endless body as fast as the
+    /// client reads it (until it hangs up).
+    Endless { status: u16 },
 }
 
 impl Action {
@@ -159,7 +166,9 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, handler: &Handler) {
     while let Some(mut req) = read(&mut reader) {
         let action = handler(&req);
         req.answered = match action {
-            Action::Reply { status, .. } => Some(status),
+            Action::Reply { status, .. }
+            | Action::Drip { status, .. }
+            | Action::Endless { status } => Some(status),
             Action::Hang(_) | Action::Close => None,
         };
         seen.lock().expect("lock").push(req);
@@ -175,6 +184,8 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, handler: &Handler) {
                 return;
             }
             Action::Close => return,
+            Action::Drip { status, every } => return drip(&mut stream, status, every),
+            Action::Endless { status } => return endless(&mut stream, status),
         };
         if !delay.is_zero() {
             std::thread::sleep(delay);
@@ -188,6 +199,44 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Request>>, handler: &Handler) {
             body.len()
         );
         if stream.write_all(reply.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// Headers of a reply whose body runs until the connection closes.
+fn open_ended(stream: &mut TcpStream, status: u16) -> bool {
+    let head =
+        format!("HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).is_ok()
+}
+
+/// One byte per `every` until the client hangs up (or 10 minutes pass).
+fn drip(stream: &mut TcpStream, status: u16, every: Duration) {
+    if !open_ended(stream, status) {
+        return;
+    }
+    let give_up = std::time::Instant::now() + Duration::from_secs(600);
+    while std::time::Instant::now() < give_up {
+        if stream
+            .write_all(b"x")
+            .and_then(|()| stream.flush())
+            .is_err()
+        {
+            return;
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// An endless body until the client hangs up (or 10 GiB were written).
+fn endless(stream: &mut TcpStream, status: u16) {
+    if !open_ended(stream, status) {
+        return;
+    }
+    let chunk = vec![b'x'; 64 * 1024];
+    for _ in 0..(10 * 1024 * 16) {
+        if stream.write_all(&chunk).is_err() {
             return;
         }
     }

@@ -15,8 +15,21 @@ const HANG: Duration = Duration::from_secs(120);
 struct Mode {
     /// `None`: hang.
     status: Option<u16>,
+    /// How the body goes out.
+    body: Body,
     retry_after: Option<u64>,
     delay: Duration,
+}
+
+/// How a peer sends the body of its answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// `ok`, with its length.
+    Ok,
+    /// One byte per 200 ms, forever.
+    Drip,
+    /// Endless, as fast as it is read.
+    Endless,
 }
 
 pub struct Peer {
@@ -29,6 +42,7 @@ impl Peer {
     pub fn start() -> Peer {
         let mode = Arc::new(Mutex::new(Mode {
             status: Some(200),
+            body: Body::Ok,
             retry_after: None,
             delay: Duration::ZERO,
         }));
@@ -38,6 +52,16 @@ impl Peer {
             let Some(code) = mode.status else {
                 return Action::Hang(HANG);
             };
+            match mode.body {
+                Body::Ok => {}
+                Body::Drip => {
+                    return Action::Drip {
+                        status: code,
+                        every: Duration::from_millis(200),
+                    }
+                }
+                Body::Endless => return Action::Endless { status: code },
+            }
             let reply = Action::reply(code, "ok").after(mode.delay);
             match mode.retry_after {
                 Some(s) => reply.header("retry-after", &s.to_string()),
@@ -54,9 +78,7 @@ impl Peer {
 
     /// Answer with this status from now on (no `Retry-After`).
     pub fn answer(&self, code: u16) {
-        let mut mode = self.mode.lock().expect("lock");
-        mode.status = Some(code);
-        mode.retry_after = None;
+        self.answer_with(code, Body::Ok);
     }
 
     /// Answer with this status and `Retry-After: SECONDS` from now on.
@@ -64,6 +86,14 @@ impl Peer {
         let mut mode = self.mode.lock().expect("lock");
         mode.status = Some(code);
         mode.retry_after = Some(seconds);
+    }
+
+    /// Answer with this status and a body sent this way from now on.
+    pub fn answer_with(&self, code: u16, body: Body) {
+        let mut mode = self.mode.lock().expect("lock");
+        mode.status = Some(code);
+        mode.retry_after = None;
+        mode.body = body;
     }
 
     /// Read requests but never answer them from now on.
