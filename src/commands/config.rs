@@ -86,6 +86,9 @@ pub fn check(ctx: &Ctx, io: &mut Io) -> Result<Code> {
             ));
         }
     }
+    for note in config.destination_notes() {
+        io.warn(note);
+    }
     let problems = config.environment_problems();
     for p in &problems {
         io.warn(format!("{}: {p}", ctx.config_path.display()));

@@ -17,6 +17,7 @@ mod events;
 mod faults;
 mod health;
 mod ingest;
+mod peers;
 mod properties;
 mod report;
 mod sla;
