@@ -7,7 +7,9 @@
 //! `chains` with `sla`, `checker`, `routes`, `subscriptions`) turns its raw
 //! table into typed values with its own checks; `check` holds the value
 //! checks several sections share. `secrets` covers values read from the
-//! environment and their redaction; `error` the `file:line:col` errors.
+//! environment and their redaction; `address` where destination URLs may
+//! point (SSRF); `file` the bounded read of the file itself; `error` the
+//! `file:line:col` errors.
 
 mod address;
 mod chains;
