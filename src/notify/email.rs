@@ -129,7 +129,7 @@ fn build(
         .from(from)
         .to(rcpt)
         .raw_header(subject_header(subject))
-        .message_id(Some(message_id(key, now, &domain)));
+        .message_id(Some(message_id(key, now, &domain, &[to, subject])));
     if let Some(now) = now {
         builder = builder.date(SystemTime::from(now));
     }
@@ -141,15 +141,16 @@ fn build(
 }
 
 /// `<escalate.KEY.HASH@DOMAIN>`: unique per message (the hash covers the
-/// delivery ids and the time), stable for one attempt, and in the sender's
-/// domain as RFC 5322 recommends.
-fn message_id(key: &str, now: Option<Ts>, domain: &str) -> String {
+/// delivery ids, the time, the recipient and the subject), and in the
+/// sender's domain as RFC 5322 recommends.
+fn message_id(key: &str, now: Option<Ts>, domain: &str, salt: &[&str]) -> String {
     use sha2::{Digest, Sha256};
     let stamp = now.map_or_else(
         || format!("{:?}", std::thread::current().id()),
         |t| t.timestamp_micros().to_string(),
     );
-    let digest = Sha256::digest(format!("{key}|{stamp}|{}", std::process::id()).as_bytes());
+    let seed = format!("{key}|{stamp}|{}|{}", std::process::id(), salt.join("|"));
+    let digest = Sha256::digest(seed.as_bytes());
     let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     let key: String = key.chars().take(40).collect();
     format!("<escalate.{key}.{hash}@{domain}>")
