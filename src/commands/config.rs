@@ -99,6 +99,9 @@ fn warnings(config: &Config) -> Vec<String> {
     if config.chains.is_empty() {
         out.push("warning: no chains are defined; `create` will refuse every issue".into());
     }
+    // Loopback and private destinations are allowed (local relays, tests),
+    // but worth a look.
+    out.extend(config.destination_notes());
     out
 }
 

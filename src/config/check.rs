@@ -40,8 +40,10 @@ pub(super) fn hours(h: f64, what: &str) -> Result<TimeDelta, String> {
     Ok(TimeDelta::milliseconds((h * 3_600_000.0).round() as i64))
 }
 
+/// An address, bare (`ops@example.com`) or with a display name
+/// (`Escalate <escalate@example.com>`), as a mail header carries it.
 pub(super) fn check_address(a: &str) -> Result<(), String> {
-    a.parse::<lettre::Address>()
+    a.parse::<lettre::message::Mailbox>()
         .map(|_| ())
         .map_err(|e| format!("`{a}` is not an email address ({e})"))
 }

@@ -34,5 +34,6 @@ pub(super) fn convert(raw: Option<RawDelivery>, src: &Source) -> Result<Delivery
         }
         delivery.max_attempts = *a.get_ref();
     }
+    delivery.allow_link_local = d.allow_link_local.unwrap_or(false);
     Ok(delivery)
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use toml::Spanned;
 
+use super::address::{host_class, HostClass};
 use super::check::check_address;
 use super::error::{ConfigError, Source};
 use super::raw::RawEmail;
@@ -25,6 +26,10 @@ pub(super) fn convert(raw: Option<RawEmail>, src: &Source) -> Result<Option<Emai
     // An explicit `tls` wins over what the URL's scheme implies.
     if let Some(mode) = &e.tls {
         tls = tls_mode(mode, src)?;
+        if let Secret::Literal(url) = &smtp.value {
+            let creds = e.username.is_some() || e.password.is_some();
+            check_plaintext_login(url, tls, creds).map_err(|m| src.at(mode.span(), m))?;
+        }
     }
     Ok(Some(Email {
         from: e.from.into_inner(),
@@ -46,6 +51,24 @@ fn tls_mode(mode: &Spanned<String>, src: &Source) -> Result<TlsMode, ConfigError
             format!("[email] tls = \"{other}\": expected \"starttls\", \"tls\" or \"none\""),
         )),
     }
+}
+
+/// Credentials sent in clear text may cross a network only to this host:
+/// `tls = "none"` with a username or password (in `[email]` or the URL's
+/// userinfo) is refused unless the server is on a loopback address.
+pub(super) fn check_plaintext_login(url: &str, tls: TlsMode, creds: bool) -> Result<(), String> {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return Ok(());
+    };
+    let creds = creds || !u.username().is_empty() || u.password().is_some();
+    if tls != TlsMode::None || !creds || host_class(&u) == HostClass::Loopback {
+        return Ok(());
+    }
+    Err(format!(
+        "[email] tls = \"none\" would send the SMTP password in clear text to {}; \
+         use STARTTLS or smtps://, or a relay on this host (127.0.0.1)",
+        u.host_str().unwrap_or("?")
+    ))
 }
 
 /// `smtp://` (STARTTLS unless tls = "none") or `smtps://` (TLS wrapper).

@@ -7,14 +7,18 @@
 //! `chains` with `sla`, `checker`, `routes`, `subscriptions`) turns its raw
 //! table into typed values with its own checks; `check` holds the value
 //! checks several sections share. `secrets` covers values read from the
-//! environment and their redaction; `error` the `file:line:col` errors.
+//! environment and their redaction; `address` where destination URLs may
+//! point (SSRF); `file` the bounded read of the file itself; `error` the
+//! `file:line:col` errors.
 
+mod address;
 mod chains;
 mod check;
 mod checker;
 mod delivery;
 mod email;
 mod error;
+mod file;
 mod raw;
 mod roles;
 mod routes;
@@ -30,12 +34,13 @@ use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
 
+pub use address::{host_class, HostClass};
 pub use check::check_http_url;
 pub use email::check_smtp_url;
 pub use error::ConfigError;
 pub use secrets::{redact_url, Secret};
 
-use error::{line_col, Source};
+use error::Source;
 use raw::RawConfig;
 
 /// Upper bound on a single wait: anything longer is a typo (minutes vs hours),
@@ -47,8 +52,9 @@ pub const MAX_LEVELS: usize = 100;
 /// Attempts before a temporarily failing notification is declared dead
 /// (`[delivery] max_attempts` overrides it).
 pub const MAX_ATTEMPTS: u32 = 40;
-/// A config file this large is a mistake (wrong file, generated garbage).
-pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+/// A config file this large is a mistake (wrong file, generated garbage);
+/// the largest real ones are a few hundred lines. No more is ever read.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 
 /// The starter file written by `escalate init` and used by `escalate demo`.
 pub const STARTER: &str = include_str!("../../chains.toml");
@@ -305,6 +311,9 @@ pub struct Delivery {
     pub concurrency: usize,
     /// Attempts before a temporarily failing notification is dead.
     pub max_attempts: u32,
+    /// Destinations may be link-local addresses (169.254.0.0/16,
+    /// fe80::/10): off by default, since cloud metadata lives there.
+    pub allow_link_local: bool,
 }
 
 impl Default for Delivery {
@@ -313,6 +322,7 @@ impl Default for Delivery {
             timeout: std::time::Duration::from_secs(10),
             concurrency: 16,
             max_attempts: MAX_ATTEMPTS,
+            allow_link_local: false,
         }
     }
 }
@@ -392,38 +402,10 @@ impl Config {
         }
     }
 
-    /// Read and validate a config file.
+    /// Read (bounded: [`MAX_FILE_BYTES`], regular files only) and
+    /// validate a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read(path).map_err(|e| ConfigError {
-            path: path.to_path_buf(),
-            pos: None,
-            message: match e.kind() {
-                std::io::ErrorKind::NotFound => {
-                    "no such file (run `escalate init` to write a starter, or pass --config)"
-                        .to_string()
-                }
-                _ => format!("cannot read: {e}"),
-            },
-        })?;
-        if text.len() > MAX_FILE_BYTES {
-            return Err(ConfigError {
-                path: path.to_path_buf(),
-                pos: None,
-                message: format!(
-                    "file is {} bytes; a chains file over {} bytes is refused",
-                    text.len(),
-                    MAX_FILE_BYTES
-                ),
-            });
-        }
-        let text = String::from_utf8(text).map_err(|e| ConfigError {
-            path: path.to_path_buf(),
-            pos: Some(line_col(
-                &String::from_utf8_lossy(e.as_bytes()),
-                e.utf8_error().valid_up_to(),
-            )),
-            message: "file is not valid UTF-8".to_string(),
-        })?;
+        let text = file::read(path)?;
         Config::parse(&text, path)
     }
 
@@ -437,8 +419,9 @@ impl Config {
         // trackers, routes name chains).
         let email = email::convert(raw.email, &src)?;
         let delivery = delivery::convert(raw.delivery, &src)?;
-        let roles = roles::convert(raw.roles, email.is_some(), &src)?;
-        let trackers = trackers::convert(raw.trackers, &src)?;
+        let links = delivery.allow_link_local;
+        let roles = roles::convert(raw.roles, email.is_some(), links, &src)?;
+        let trackers = trackers::convert(raw.trackers, links, &src)?;
         let known = chains::Known {
             roles: &roles,
             trackers: &trackers,
@@ -446,7 +429,7 @@ impl Config {
         let chains = chains::convert(raw.chains, &known, &src)?;
         let checker = checker::convert(raw.checker, &src)?;
         let routes = routes::convert(raw.routes, &chains, &src)?;
-        let subscriptions = subscriptions::convert(raw.subscriptions, &src)?;
+        let subscriptions = subscriptions::convert(raw.subscriptions, links, &src)?;
         Ok(Config {
             chains,
             roles,

@@ -50,6 +50,7 @@ pub(super) struct RawDelivery {
     pub(super) timeout_seconds: Option<Spanned<f64>>,
     pub(super) concurrency: Option<Spanned<u32>>,
     pub(super) max_attempts: Option<Spanned<u32>>,
+    pub(super) allow_link_local: Option<bool>,
 }
 
 /// `"literal"` or `{ env = "VAR" }`.
@@ -60,10 +61,46 @@ pub(super) enum RawSecret {
     Env(EnvRef),
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `{ env = "VAR" }`: read from a table and nothing else. A derived
+/// `Deserialize` would also accept a one-element array (serde lets a
+/// struct be read from a sequence of its fields), so inside the untagged
+/// [`RawSecret`] a list of one URL, `slack = ["https://…"]`, was read as
+/// the name of an environment variable: nothing was sent and the URL, a
+/// credential, was printed as `$https://…` wherever the target is shown.
 pub(super) struct EnvRef {
     pub(super) env: String,
+}
+
+impl<'de> Deserialize<'de> for EnvRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(EnvRefVisitor)
+    }
+}
+
+struct EnvRefVisitor;
+
+impl<'de> serde::de::Visitor<'de> for EnvRefVisitor {
+    type Value = EnvRef;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a table { env = \"VAR\" }")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<EnvRef, A::Error> {
+        use serde::de::Error;
+        let mut env = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key != "env" {
+                return Err(A::Error::unknown_field(&key, &["env"]));
+            }
+            if env.is_some() {
+                return Err(A::Error::duplicate_field("env"));
+            }
+            env = Some(map.next_value::<String>()?);
+        }
+        env.map(|env| EnvRef { env })
+            .ok_or_else(|| A::Error::missing_field("env"))
+    }
 }
 
 /// A single value or a list of them.

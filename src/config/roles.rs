@@ -17,18 +17,31 @@ use super::{Contact, Role, Secret};
 pub(super) fn convert(
     raw: BTreeMap<String, Spanned<RawRole>>,
     has_email: bool,
+    allow_link_local: bool,
     src: &Source,
 ) -> Result<BTreeMap<String, Role>, ConfigError> {
     let mut roles = BTreeMap::new();
     for (name, role) in raw {
         check_name("role", &name).map_err(|m| src.at(role.span(), m))?;
-        let role = role_of(name.clone(), role.into_inner(), has_email, src)?;
+        let role = role_of(
+            name.clone(),
+            role.into_inner(),
+            has_email,
+            allow_link_local,
+            src,
+        )?;
         roles.insert(name, role);
     }
     Ok(roles)
 }
 
-fn role_of(name: String, raw: RawRole, has_email: bool, src: &Source) -> Result<Role, ConfigError> {
+fn role_of(
+    name: String,
+    raw: RawRole,
+    has_email: bool,
+    links: bool,
+    src: &Source,
+) -> Result<Role, ConfigError> {
     let RawRole {
         description,
         email,
@@ -38,11 +51,11 @@ fn role_of(name: String, raw: RawRole, has_email: bool, src: &Source) -> Result<
         console,
     } = raw;
     let mut contacts = emails(&name, email, has_email, src)?;
-    for url in urls(&name, "slack", slack, src)? {
+    for url in urls(&name, "slack", slack, links, src)? {
         contacts.push(Contact::Slack(url));
     }
     let hook_secret = webhook_secret.map(|s| secret(s).value);
-    for url in urls(&name, "webhook", webhook, src)? {
+    for url in urls(&name, "webhook", webhook, links, src)? {
         contacts.push(Contact::Webhook {
             url,
             secret: hook_secret.clone(),
@@ -93,12 +106,13 @@ fn urls(
     name: &str,
     key: &str,
     field: Option<Spanned<OneOrMany<RawSecret>>>,
+    allow_link_local: bool,
     src: &Source,
 ) -> Result<Vec<Secret>, ConfigError> {
     let mut urls = Vec::new();
     for (url, span) in spread(field) {
         let url = secret(Spanned::new(span, url));
-        check_literal_url(&url)
+        check_literal_url(&url, allow_link_local)
             .map_err(|m| src.at(url.span.clone(), format!("role `{name}` {key}: {m}")))?;
         urls.push(url.value);
     }

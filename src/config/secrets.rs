@@ -7,8 +7,9 @@ use std::ops::Range;
 
 use toml::Spanned;
 
+use super::address::check_destination;
 use super::check::check_http_url;
-use super::email::check_smtp_url;
+use super::email::{check_plaintext_login, check_smtp_url};
 use super::raw::RawSecret;
 use super::{Config, Contact};
 
@@ -75,10 +76,15 @@ pub(super) fn secret(raw: Spanned<RawSecret>) -> SpannedSecret {
     SpannedSecret { value, span }
 }
 
-/// Literal URLs are checked at load time; env ones by `config check`.
-pub(super) fn check_literal_url(s: &SpannedSecret) -> Result<(), String> {
+/// Literal URLs are checked at load time (well-formed, and not a
+/// link-local or obfuscated address unless allowed); env ones by
+/// `config check`.
+pub(super) fn check_literal_url(s: &SpannedSecret, allow_link_local: bool) -> Result<(), String> {
     match &s.value {
-        Secret::Literal(url) => check_http_url(url),
+        Secret::Literal(url) => {
+            check_http_url(url)?;
+            check_destination(url, allow_link_local)
+        }
         Secret::Env(var) if var.trim().is_empty() => {
             Err("env = \"\" names no variable".to_string())
         }
@@ -129,10 +135,14 @@ impl Config {
                 }
             }
         }
+        problems.extend(self.destination_problems());
         if let Some(e) = &self.email {
             if let Secret::Env(_) = &e.smtp {
                 if let Ok(url) = e.smtp.resolve() {
-                    if let Err(m) = check_smtp_url(&url) {
+                    let creds = e.username.is_some() || e.password.is_some();
+                    let checked = check_smtp_url(&url)
+                        .and_then(|_| check_plaintext_login(&url, e.tls, creds));
+                    if let Err(m) = checked {
                         problems.push(format!("[email] smtp (from the environment): {m}"));
                     }
                 }

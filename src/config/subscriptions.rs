@@ -13,13 +13,14 @@ use crate::model::EventKind;
 /// Every `[[subscriptions]]` entry, in file order.
 pub(super) fn convert(
     raw: Vec<Spanned<RawSubscription>>,
+    allow_link_local: bool,
     src: &Source,
 ) -> Result<Vec<Subscription>, ConfigError> {
     let mut subscriptions: Vec<Subscription> = Vec::new();
     for s in raw {
         let s = s.into_inner();
         let url = secret(s.url);
-        check_literal_url(&url)
+        check_literal_url(&url, allow_link_local)
             .map_err(|m| src.at(url.span.clone(), format!("[[subscriptions]] url: {m}")))?;
         let kinds = kinds(s.kinds.unwrap_or_default(), src)?;
         // The URL's label keys the subscription's cursor: two entries

@@ -149,3 +149,66 @@ fn unused_roles_are_listed() {
     .expect("c");
     assert_eq!(c.unused_roles(), vec!["b"]);
 }
+
+/// `slack`/`webhook` as one value, a list of one and a list of two: every
+/// element is a URL (or `{ env = … }`), never a variable name made of a URL.
+#[test]
+fn url_lists_of_one_and_two_mean_the_same_as_one_value() {
+    use super::{Contact, Secret};
+    let a = "https://hooks.example.com/services/T1/SECRET-A";
+    let b = "http://127.0.0.1:9/hook/SECRET-B";
+    for key in ["slack", "webhook"] {
+        let cases: &[(String, Vec<Secret>)] = &[
+            (format!("\"{a}\""), vec![Secret::Literal(a.into())]),
+            (format!("[\"{a}\"]"), vec![Secret::Literal(a.into())]),
+            (
+                format!("[\"{a}\", \"{b}\"]"),
+                vec![Secret::Literal(a.into()), Secret::Literal(b.into())],
+            ),
+            (
+                "{ env = \"HOOK\" }".into(),
+                vec![Secret::Env("HOOK".into())],
+            ),
+            (
+                "[{ env = \"HOOK\" }]".into(),
+                vec![Secret::Env("HOOK".into())],
+            ),
+            (
+                format!("[{{ env = \"HOOK\" }}, \"{b}\"]"),
+                vec![Secret::Env("HOOK".into()), Secret::Literal(b.into())],
+            ),
+        ];
+        for (value, want) in cases {
+            let toml = format!("[roles.a]\n{key} = {value}\n");
+            let c = parse(&toml).unwrap_or_else(|e| panic!("{toml}: {e}"));
+            let got: Vec<Secret> = c.roles["a"]
+                .contacts
+                .iter()
+                .map(|c| match c {
+                    Contact::Slack(s) | Contact::Webhook { url: s, .. } => s.clone(),
+                    other => panic!("{toml}: unexpected {other:?}"),
+                })
+                .collect();
+            assert_eq!(&got, want, "{toml}");
+            for contact in &c.roles["a"].contacts {
+                assert!(!contact.target().contains("SECRET"), "{toml}: {contact:?}");
+            }
+        }
+        // A list of one bad URL is checked as a URL, not taken as a name.
+        let e = parse(&format!("[roles.a]\n{key} = [\"not a url\"]\n")).expect_err(key);
+        assert!(e.message.contains("malformed URL"), "{e}");
+        // `env` tables still refuse other keys.
+        let e = parse(&format!("[roles.a]\n{key} = [{{ env = \"X\", y = 1 }}]\n")).expect_err(key);
+        assert_eq!(e.pos.map(|p| p.0), Some(2), "{e}");
+    }
+    // Email lists of one and two.
+    let email =
+        "[email]\nfrom = \"e@example.com\"\nsmtp = \"smtp://127.0.0.1:2525\"\ntls = \"none\"\n";
+    for (value, n) in [
+        ("[\"x@example.com\"]", 1),
+        ("[\"x@example.com\", \"y@example.com\"]", 2),
+    ] {
+        let c = parse(&format!("{email}[roles.a]\nemail = {value}\n")).expect(value);
+        assert_eq!(c.roles["a"].contacts.len(), n, "{value}");
+    }
+}

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use toml::Spanned;
 
+use super::address::check_destination;
 use super::check::{check_http_url, check_name};
 use super::error::{ConfigError, Source};
 use super::raw::RawTracker;
@@ -15,20 +16,27 @@ use super::{Secret, Tracker, TrackerKind};
 /// Every `[trackers.NAME]` table.
 pub(super) fn convert(
     raw: BTreeMap<String, Spanned<RawTracker>>,
+    allow_link_local: bool,
     src: &Source,
 ) -> Result<BTreeMap<String, Tracker>, ConfigError> {
     let mut trackers = BTreeMap::new();
     for (name, t) in raw {
         check_name("tracker", &name).map_err(|m| src.at(t.span(), m))?;
-        let tracker = tracker(name.clone(), t.into_inner(), src)?;
+        let tracker = tracker(name.clone(), t.into_inner(), allow_link_local, src)?;
         trackers.insert(name, tracker);
     }
     Ok(trackers)
 }
 
-fn tracker(name: String, t: RawTracker, src: &Source) -> Result<Tracker, ConfigError> {
+fn tracker(
+    name: String,
+    t: RawTracker,
+    allow_link_local: bool,
+    src: &Source,
+) -> Result<Tracker, ConfigError> {
     let kind = kind(&name, &t.kind, src)?;
     check_http_url(t.url.get_ref())
+        .and_then(|()| check_destination(t.url.get_ref(), allow_link_local))
         .map_err(|m| src.at(t.url.span(), format!("[trackers.{name}] url: {m}")))?;
     // Each tracker's API addresses a project its own way; github's needs
     // both halves of "owner/repo".

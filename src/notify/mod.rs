@@ -90,7 +90,9 @@ impl Senders {
                 test,
             ),
             Contact::Email(to) => match (&self.smtp, &config.email) {
-                (Some(Ok(t)), Some(cfg)) => email::send(t, cfg, to, items, now, test),
+                (Some(Ok(t)), Some(cfg)) => {
+                    email::send(t, cfg, to, items, now, test, config.delivery.timeout)
+                }
                 (Some(Err(e)), _) => Err(SendError::Temporary(e.clone(), None)),
                 _ => Err(SendError::Permanent(
                     "no [email] section in the config".into(),

@@ -182,3 +182,220 @@ fn unreachable_server_is_retried_until_it_answers() {
         .json();
     assert!(pending.as_array().expect("rows").is_empty());
 }
+
+/// The plain relay config with `[delivery] timeout_seconds` and the level-1
+/// role's contacts replaced by `contacts`.
+fn strict_config(smtp: &str, from: &str, contacts: &str, timeout: f64) -> String {
+    let roles = STARTER.replace(
+        "[roles.support_agent]\ndescription = \"Support agents on shift\"\n",
+        &format!("[roles.support_agent]\n{contacts}\n"),
+    );
+    format!(
+        "[email]\nfrom = \"{from}\"\nsmtp = \"{smtp}\"\ntls = \"none\"\n\n\
+         [delivery]\ntimeout_seconds = {timeout}\n\n{roles}"
+    )
+}
+
+#[test]
+fn every_mail_has_date_message_id_and_mime_version_and_no_line_over_998_octets() {
+    let titles = [
+        "x".repeat(1000),
+        "é".repeat(1000),
+        "Ω≈ç√∫".repeat(200),
+        format!("{} {}", "a".repeat(500), "b".repeat(499)),
+        "word ".repeat(199) + "end",
+        "Refund stuck for ACME".to_string(),
+        format!("{}=?utf-8?b?QUJD?= {}", "=".repeat(300), ".".repeat(600)),
+    ];
+    let peer = SmtpPeer::plain();
+    let env = Env::init(&strict_config(
+        &peer.url(),
+        "escalate@example.com",
+        "email = \"agent@example.com\"",
+        10.0,
+    ));
+    for (i, title) in titles.iter().enumerate() {
+        let id = env.create(i as i64, "customer_issue", title);
+        assert_eq!(peer.too_long(), 0, "title {i} made a line over 998 octets");
+        assert!(
+            peer.missing_headers().is_empty(),
+            "{:?}",
+            peer.missing_headers()
+        );
+        let mails = peer.mails();
+        assert_eq!(mails.len(), i + 1, "title {i} was not accepted");
+        let m = &mails[i];
+        for line in m.data.split("\r\n") {
+            assert!(
+                line.len() <= 998,
+                "title {i}: a line of {} octets",
+                line.len()
+            );
+        }
+        // The subject and body carry the whole title, however encoded.
+        let subject = m.subject();
+        assert!(subject.contains(&format!("#{id}")), "{subject}");
+        assert!(subject.contains(title.as_str()), "title {i}: {subject}");
+        assert!(m.body().contains(title.as_str()), "title {i}: {}", m.body());
+        // Date is the command's `--now`, not the wall clock.
+        let date = m.header("Date").expect("Date");
+        let parsed = chrono::DateTime::parse_from_rfc2822(&date).expect("RFC 2822 date");
+        assert_eq!(
+            parsed,
+            t0() + chrono::TimeDelta::minutes(i as i64),
+            "{date}"
+        );
+        let message_id = m.header("Message-ID").expect("Message-ID");
+        assert!(
+            message_id.starts_with('<') && message_id.ends_with("@example.com>"),
+            "{message_id}"
+        );
+        assert_eq!(m.header("MIME-Version").as_deref(), Some("1.0"));
+    }
+    let ids: std::collections::HashSet<String> = peer
+        .mails()
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .collect();
+    assert_eq!(ids.len(), titles.len(), "every Message-ID differs");
+}
+
+#[test]
+fn display_names_are_accepted_in_from_and_in_contacts() {
+    let peer = SmtpPeer::plain();
+    let env = Env::init(&strict_config(
+        &peer.url(),
+        "Escalate Bot <escalate@example.com>",
+        "email = [\"Agent Smith <agent@example.com>\", \"\\\"Lead, Support\\\" <lead@example.com>\", \"plain@example.com\"]",
+        10.0,
+    ));
+    env.run(&["config", "check"]).ok();
+    env.create(0, "customer_issue", "Display names");
+    let mails = peer.mails();
+    let mut to: Vec<String> = mails.iter().flat_map(|m| m.to.clone()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["agent@example.com", "lead@example.com", "plain@example.com"]
+    );
+    for m in &mails {
+        assert_eq!(m.from, "escalate@example.com");
+        let from = m.header("From").expect("From");
+        assert!(from.contains("Escalate Bot"), "{from}");
+    }
+    // A display name around a bad address is still refused, in one line.
+    Test::new()
+        .no_db()
+        .config(&strict_config(
+            &peer.url(),
+            "Escalate <not-an-address>",
+            "",
+            10.0,
+        ))
+        .args(["config", "check"])
+        .code(2)
+        .one_line_error("chains.toml:2:")
+        .run();
+}
+
+#[test]
+fn plain_text_credentials_to_a_remote_host_are_a_config_error() {
+    let creds = "username = \"ops\"\npassword = \"pw\"\n";
+    // (smtp URL, extra keys, refused)
+    let cases: &[(&str, &str, bool)] = &[
+        ("smtp://relay.example.com:25", creds, true),
+        ("smtp://ops:pw@relay.example.com:25", "", true),
+        ("smtp://10.0.0.5:25", "password = \"pw\"\n", true),
+        ("smtp://relay.example.com:25", "", false),
+        ("smtp://127.0.0.1:25", creds, false),
+        ("smtp://localhost:25", creds, false),
+        ("smtp://[::1]:25", creds, false),
+    ];
+    for (url, extra, refused) in cases {
+        let config =
+            format!("[email]\nfrom = \"e@example.com\"\nsmtp = \"{url}\"\ntls = \"none\"\n{extra}");
+        let t = Test::new()
+            .no_db()
+            .config(&config)
+            .args(["config", "check"]);
+        if *refused {
+            t.code(2)
+                .one_line_error("chains.toml:4:")
+                .stderr_has("tls = \"none\"")
+                .stderr_lacks("pw")
+                .run();
+        } else {
+            t.run();
+        }
+    }
+    // From the environment: `config check` reports it.
+    Test::new()
+        .no_db()
+        .config(&format!(
+            "[email]\nfrom = \"e@example.com\"\nsmtp = {{ env = \"TEST_SMTP_URL\" }}\ntls = \"none\"\n{creds}"
+        ))
+        .env("TEST_SMTP_URL", "smtp://relay.example.com:25")
+        .args(["config", "check"])
+        .code(2)
+        .stderr_has("clear text")
+        .run();
+}
+
+#[test]
+fn smtp_timeouts_are_reported_in_words() {
+    // Accepts connections (the kernel's backlog) but never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let env = Env::init(&strict_config(
+        &format!("smtp://127.0.0.1:{port}"),
+        "escalate@example.com",
+        "email = \"agent@example.com\"",
+        1.0,
+    ));
+    let r = env
+        .at(0, &["create", "--chain", "customer_issue", "--title", "x"])
+        .code(3);
+    assert!(r.stderr.contains("timed out after 1 s"), "{r:?}");
+    assert!(r.stderr.contains(&format!("127.0.0.1:{port}")), "{r:?}");
+    assert!(!r.stderr.contains("os error"), "{r:?}");
+    assert_eq!(env.outbox("pending").len(), 1, "retried later");
+    drop(silent);
+}
+
+#[test]
+fn a_dripping_greeting_cannot_hold_check_past_the_deadline() {
+    let smtp = SmtpPeer::dripping(std::time::Duration::from_millis(50));
+    let hook = crate::support::peer::Peer::start();
+    let env = Env::init(&strict_config(
+        &smtp.url(),
+        "escalate@example.com",
+        &format!(
+            "email = \"agent@example.com\"\nwebhook = \"{}\"",
+            hook.url("/hook")
+        ),
+        1.0,
+    ));
+    let start = std::time::Instant::now();
+    let r = env
+        .at(
+            0,
+            &["create", "--chain", "customer_issue", "--title", "Drip"],
+        )
+        .code(3);
+    let took = start.elapsed();
+    assert!(took.as_secs() < 8, "create took {took:?}: {r:?}");
+    assert!(r.stderr.contains("timed out after 1 s"), "{r:?}");
+    // The email is retryable; the webhook in the same run was recorded.
+    let pending = env.outbox("pending");
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0]["channel"], "email");
+    assert_eq!(hook.on("/hook").len(), 1);
+    let kinds = env.kinds(1);
+    assert!(kinds.contains(&"notified".to_string()), "{kinds:?}");
+    assert!(kinds.contains(&"delivery_failed".to_string()), "{kinds:?}");
+    // A later check gives up just as fast.
+    let start = std::time::Instant::now();
+    env.at(30, &["check"]).code(3);
+    assert!(start.elapsed().as_secs() < 8);
+    assert!(smtp.mails().is_empty());
+}

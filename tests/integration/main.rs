@@ -19,6 +19,7 @@ mod faults;
 mod health;
 mod ingest;
 mod output;
+mod peers;
 mod properties;
 mod report;
 mod sla;

@@ -1,7 +1,10 @@
 //! A small SMTP server on 127.0.0.1 for the email tests: speaks enough
 //! ESMTP for lettre (EHLO, STARTTLS, AUTH PLAIN/LOGIN, MAIL, RCPT, DATA,
 //! RSET, NOOP, QUIT), records every accepted message, and rejects chosen
-//! recipients with 550. STARTTLS uses a throwaway CA and a leaf certificate
+//! recipients with 550. Strict like the servers users meet: a line over
+//! 998 octets is refused with `500 Line too long` and a message without
+//! `Date`, `Message-ID` or `MIME-Version` with 554. On demand it drips its
+//! greeting one byte at a time (a peer that never quite stops talking). STARTTLS uses a throwaway CA and a leaf certificate
 //! for 127.0.0.1 made with rcgen, so the client must really verify a chain.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -23,12 +26,36 @@ pub struct Mail {
 }
 
 impl Mail {
+    /// The header section, unfolded: one `(name, value)` per header.
+    pub fn headers(&self) -> Vec<(String, String)> {
+        let head = self
+            .data
+            .split_once("\r\n\r\n")
+            .map_or(self.data.as_str(), |(h, _)| h);
+        let mut out: Vec<(String, String)> = Vec::new();
+        for line in head.split("\r\n") {
+            if line.starts_with([' ', '\t']) {
+                if let Some(last) = out.last_mut() {
+                    last.1.push_str(line);
+                }
+            } else if let Some((name, value)) = line.split_once(':') {
+                out.push((name.to_string(), value.trim_start().to_string()));
+            }
+        }
+        out
+    }
+
+    /// The first header called `name` (any case), unfolded.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers()
+            .into_iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// The subject, decoded from RFC 2047 encoded words when it is in them.
     pub fn subject(&self) -> String {
-        self.data
-            .lines()
-            .find_map(|l| l.strip_prefix("Subject: "))
-            .unwrap_or("")
-            .to_string()
+        decode_words(&self.header("Subject").unwrap_or_default())
     }
 
     /// The body as text, whatever transfer encoding lettre chose (7bit,
@@ -53,6 +80,12 @@ impl Mail {
 
 #[derive(Default)]
 struct State {
+    /// Delay between the bytes of a dripped greeting (`None`: at once).
+    drip: Option<std::time::Duration>,
+    /// Lines refused as too long (over 998 octets without CRLF).
+    too_long: usize,
+    /// Messages refused for a missing required header.
+    missing_headers: Vec<String>,
     mails: Vec<Mail>,
     reject: Vec<String>,
     /// RCPT commands seen (accepted or not), for counting attempts.
@@ -135,6 +168,24 @@ impl SmtpPeer {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
+    /// A plain server that sends its greeting one byte every `delay`, for
+    /// minutes: each read gets a byte in time, the exchange never ends.
+    pub fn dripping(delay: std::time::Duration) -> SmtpPeer {
+        let peer = SmtpPeer::plain();
+        peer.state.lock().expect("lock").drip = Some(delay);
+        peer
+    }
+
+    /// Lines refused with `500 Line too long` so far.
+    pub fn too_long(&self) -> usize {
+        self.state.lock().expect("lock").too_long
+    }
+
+    /// Why messages were refused for their headers so far.
+    pub fn missing_headers(&self) -> Vec<String> {
+        self.state.lock().expect("lock").missing_headers.clone()
+    }
+
     /// Answer 550 to RCPT TO this address from now on.
     pub fn reject(&self, address: &str) {
         self.state
@@ -174,7 +225,11 @@ fn session(
     let mut secure = false;
     let mut mail = Mail::default();
     let mut auth = None;
-    reply(reader.get_mut().as_mut(), "220 sink.test ESMTP ready\r\n")?;
+    let drip = state.lock().expect("lock").drip;
+    match drip {
+        Some(delay) => drip_greeting(reader.get_mut().as_mut(), delay)?,
+        None => reply(reader.get_mut().as_mut(), "220 sink.test ESMTP ready\r\n")?,
+    }
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
@@ -246,6 +301,7 @@ fn session(
         } else if upper == "DATA" {
             reply(conn, "354 end with .\r\n")?;
             let mut data = String::new();
+            let mut longest = 0;
             loop {
                 let mut l = String::new();
                 if reader.read_line(&mut l)? == 0 {
@@ -254,12 +310,31 @@ fn session(
                 if l == ".\r\n" {
                     break;
                 }
+                longest = longest.max(l.trim_end_matches(['\r', '\n']).len());
                 data.push_str(l.strip_prefix('.').unwrap_or(&l));
             }
             mail.data = data;
             mail.tls = secure;
-            state.lock().expect("lock").mails.push(mail.clone());
-            reply(reader.get_mut().as_mut(), "250 queued\r\n")?;
+            let verdict = judge(&mail, longest);
+            let conn = reader.get_mut().as_mut();
+            let mut s = state.lock().expect("lock");
+            match verdict {
+                Verdict::TooLong => {
+                    s.too_long += 1;
+                    drop(s);
+                    reply(conn, "500 5.5.2 Line too long\r\n")?;
+                }
+                Verdict::Missing(what) => {
+                    s.missing_headers.push(what.clone());
+                    drop(s);
+                    reply(conn, &format!("554 5.6.0 message lacks {what}\r\n"))?;
+                }
+                Verdict::Ok => {
+                    s.mails.push(mail.clone());
+                    drop(s);
+                    reply(conn, "250 queued\r\n")?;
+                }
+            }
         } else if upper == "QUIT" {
             reply(conn, "221 bye\r\n")?;
             return Ok(());
@@ -269,6 +344,93 @@ fn session(
             reply(conn, "502 unknown\r\n")?;
         }
     }
+}
+
+enum Verdict {
+    Ok,
+    TooLong,
+    Missing(String),
+}
+
+/// What a strict server says of a message: RFC 5322's 998-octet line
+/// limit, and the headers spam filters insist on.
+fn judge(mail: &Mail, longest: usize) -> Verdict {
+    if longest > 998 {
+        return Verdict::TooLong;
+    }
+    let missing: Vec<&str> = ["Date", "Message-ID", "MIME-Version", "From", "Subject"]
+        .into_iter()
+        .filter(|h| mail.header(h).is_none_or(|v| v.trim().is_empty()))
+        .collect();
+    if missing.is_empty() {
+        Verdict::Ok
+    } else {
+        Verdict::Missing(missing.join(", "))
+    }
+}
+
+/// A greeting of many continuation lines, one byte every `delay`, for up
+/// to ten minutes; stops when the client goes away.
+fn drip_greeting(conn: &mut dyn Conn, delay: std::time::Duration) -> std::io::Result<()> {
+    let line = b"220-sink.test still saying hello\r\n";
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while std::time::Instant::now() < until {
+        for b in line {
+            conn.write_all(&[*b])?;
+            conn.flush()?;
+            std::thread::sleep(delay);
+        }
+    }
+    reply(conn, "220 sink.test ESMTP ready\r\n")
+}
+
+/// RFC 2047 encoded words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`) decoded; the
+/// whitespace between two encoded words is dropped, as the RFC says.
+pub fn decode_words(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    let mut last_was_word = false;
+    while !rest.is_empty() {
+        let start = rest.find("=?");
+        let Some(start) = start else {
+            out.push_str(rest);
+            break;
+        };
+        let (before, after) = rest.split_at(start);
+        let word = after
+            .get(2..)
+            .and_then(|a| a.find("?=").map(|end| &a[..end]))
+            .and_then(|inner| {
+                let mut parts = inner.splitn(3, '?');
+                let (_charset, enc, text) = (parts.next()?, parts.next()?, parts.next()?);
+                let bytes = match enc.to_ascii_lowercase().as_str() {
+                    "b" => base64_decode(text),
+                    "q" => unqp(&text.replace('_', " ")),
+                    _ => return None,
+                };
+                Some((
+                    inner.len() + 4,
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ))
+            });
+        match word {
+            Some((len, text)) => {
+                if !(last_was_word && before.trim().is_empty()) {
+                    out.push_str(before);
+                }
+                out.push_str(&text);
+                rest = &after[len..];
+                last_was_word = true;
+            }
+            None => {
+                out.push_str(before);
+                out.push_str("=?");
+                rest = &after[2..];
+                last_was_word = false;
+            }
+        }
+    }
+    out
 }
 
 fn address(line: &str) -> String {
