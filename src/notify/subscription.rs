@@ -58,6 +58,12 @@ pub fn send(
         let k = secret
             .resolve()
             .map_err(|e| SendError::Temporary(format!("subscription {label}: {e}"), None))?;
+        // The same two signatures as webhooks: timestamped (replay-safe)
+        // and the deprecated body-only one.
+        headers.push((
+            "x-escalate-signature-v1",
+            webhook::sign_timestamped(k.as_bytes(), now.timestamp(), body.as_bytes()),
+        ));
         headers.push((
             "x-escalate-signature",
             webhook::sign(k.as_bytes(), body.as_bytes()),

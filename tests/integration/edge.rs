@@ -191,6 +191,16 @@ fn subscriptions_post_chosen_kinds_signed_exactly_once() {
         // Receivers verify the signature over the exact body.
         let sig = p.header("x-escalate-signature").unwrap_or("");
         assert!(sig.starts_with("sha256="), "{sig}");
+        // The replay-safe signature signs the run's time with the body.
+        let v1 = p.header("x-escalate-signature-v1").unwrap_or("");
+        let t: i64 = v1
+            .strip_prefix("t=")
+            .and_then(|r| r.split(',').next())
+            .and_then(|t| t.parse().ok())
+            .expect("t=");
+        let sent_at = chrono::DateTime::parse_from_rfc3339(body["sent_at"].as_str().unwrap_or(""))
+            .expect("sent_at");
+        assert_eq!(t, sent_at.timestamp(), "{v1}");
         for e in body["events"].as_array().expect("events") {
             seen.push((
                 e["kind"].as_str().unwrap_or("").to_string(),
