@@ -22,10 +22,11 @@ pub fn run(ctx: &Ctx, max_age_minutes: Option<f64>, json: bool, io: &mut Io) -> 
     };
     let mut store = ctx.store_read()?;
     let now = ctx.now;
-    let (last, runs, pending, dead, counts) = store.read(|tx| {
+    let (last, future, runs, pending, dead, counts) = store.read(|tx| {
         let counts = digest::sla_counts(tx)?;
         Ok((
-            health::last_run(tx)?,
+            health::last_run(tx, now + health::SKEW)?,
+            health::runs_after(tx, now + health::SKEW)?,
             health::runs_between(tx, now - TimeDelta::hours(24), now + TimeDelta::seconds(1))?,
             outbox::count(tx, OutboxStatus::Pending)?,
             outbox::count(tx, OutboxStatus::Dead)?,
@@ -56,6 +57,7 @@ pub fn run(ctx: &Ctx, max_age_minutes: Option<f64>, json: bool, io: &mut Io) -> 
                 "dead": r.dead,
                 "orphans": r.orphans,
             })),
+            "runs_dated_in_the_future": future.count,
             "runs_last_24h": runs,
             "runs_with_failures_last_24h": failing,
             "outbox_pending": pending,
@@ -103,6 +105,14 @@ pub fn run(ctx: &Ctx, max_age_minutes: Option<f64>, json: bool, io: &mut Io) -> 
             "open issues: {open} ({at_risk} at risk, {breached} breached); \
              outbox: {pending} pending, {dead} dead"
         )?;
+    }
+    if let Some(latest) = future.latest {
+        io.warn(format!(
+            "{} check run(s) are dated in the future (the latest {}): a clock that \
+             jumped ahead or a what-if --now run; they do not count as the checker running",
+            future.count,
+            rfc3339(latest)
+        ));
     }
     if stale {
         let what = match age {

@@ -397,7 +397,8 @@ pub fn collect(tx: &Transaction, now: Ts, chains: &[ChainEnd], limits: Limits) -
         dead: dead(tx, limits.dead)?,
         exhausted: all_exhausted,
         owners: owners(tx)?,
-        last_run_at: super::health::last_run(tx)?.and_then(|r| r.started_at),
+        last_run_at: super::health::last_run(tx, now + super::health::SKEW)?
+            .and_then(|r| r.started_at),
         runs: runs.runs,
         runs_failing: runs.failing,
     })

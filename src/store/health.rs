@@ -44,13 +44,16 @@ pub fn record_run(tx: &Transaction, started_at: Ts, r: &RunRecord) -> Result<()>
 }
 
 /// The most recent run (by its start time), if any.
-pub fn last_run(tx: &Transaction) -> Result<Option<RunRecord>> {
+/// The latest run started at or before `until`: runs stamped later (a host
+/// clock that jumped ahead, a what-if `--now` run against this database)
+/// must not make a stalled checker look alive until that date.
+pub fn last_run(tx: &Transaction, until: Ts) -> Result<Option<RunRecord>> {
     tx.prepare_cached(
         "SELECT started_at, duration_ms, examined, escalations, sla_events, delivered, failed, \
-         dead, orphans FROM runs ORDER BY started_at DESC, id DESC LIMIT 1",
+         dead, orphans FROM runs WHERE started_at <= ?1 ORDER BY started_at DESC, id DESC LIMIT 1",
     )
     .and_then(|mut s| {
-        s.query_row([], |r| {
+        s.query_row([ms(until)], |r| {
             let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
             Ok(RunRecord {
                 started_at: Some(ts(r.get(0)?)?),
@@ -76,6 +79,34 @@ pub struct RunCounts {
     pub runs: u64,
     /// Of those, runs with failed or dead deliveries.
     pub failing: u64,
+}
+
+/// How far ahead of `now` a run may be stamped and still count as having
+/// happened: clocks of two processes on one host, or of hosts sharing a
+/// database, differ by a little.
+pub const SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+/// Runs stamped after `after`, and the latest of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FutureRuns {
+    pub count: u64,
+    pub latest: Option<Ts>,
+}
+
+/// Runs dated after `after`: reported by `status`, never counted as alive.
+pub fn runs_after(tx: &Transaction, after: Ts) -> Result<FutureRuns> {
+    let (count, latest): (i64, Option<i64>) = tx
+        .prepare_cached("SELECT count(*), max(started_at) FROM runs WHERE started_at > ?1")
+        .and_then(|mut s| s.query_row([ms(after)], |r| Ok((r.get(0)?, r.get(1)?))))
+        .sql("reading runs dated in the future")?;
+    let latest = latest
+        .map(ts)
+        .transpose()
+        .sql("reading runs dated in the future")?;
+    Ok(FutureRuns {
+        count: count.max(0) as u64,
+        latest,
+    })
 }
 
 /// Runs started in [since, until) and how many of them had failures.

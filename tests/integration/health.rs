@@ -254,3 +254,27 @@ fn digest_to_slack_posts_an_escaped_code_block_and_fails_loudly() {
         .one_line_error("digest not sent");
     assert_eq!(digest_at(&env, 58)["since"], at_minutes(50));
 }
+
+#[test]
+fn a_run_dated_in_the_future_cannot_silence_the_dead_man_switch() {
+    let env = Env::init(CONFIG);
+    env.create(0, "support", "x");
+    env.at(5, &["check"]).ok();
+    // A what-if run against this database, or a clock that jumped a week.
+    env.at(7 * 24 * 60, &["check"]).ok();
+    // Back at the real time, the checker has been silent for 55 minutes:
+    // the future run does not count, and it is named.
+    let r = env.at(60, &["status"]).code(3);
+    assert!(r.stdout.contains("(55m ago)"), "{r:?}");
+    assert!(
+        r.stderr.contains("1 check run(s) are dated in the future"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("the last check ran 55m ago"), "{r:?}");
+    let v = env.at(60, &["status", "--json"]).code(3).json();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["runs_dated_in_the_future"], 1);
+    // A run within a minute of now (two hosts' clocks) still counts.
+    env.at(61, &["check"]).ok();
+    env.at(60, &["status"]).ok();
+}
