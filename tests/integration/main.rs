@@ -21,5 +21,6 @@ mod ingest;
 mod output;
 mod properties;
 mod report;
+mod retarget;
 mod sla;
 mod trackers;
