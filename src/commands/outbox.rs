@@ -122,7 +122,10 @@ fn warn_truncated(io: &mut Io, shown: usize, total: usize) {
     }
 }
 
-/// `outbox retry ID | --all-dead`.
+/// `outbox retry ID | --all-dead`. Each row's contact is re-resolved from
+/// the current config first (see [`plan`]): a fixed URL or address in
+/// chains.toml is where the retry goes. A row whose role or channel is gone
+/// is named in one line and left as it was; then the exit is 3.
 fn retry(
     ctx: &Ctx,
     store: &mut crate::store::Store,
@@ -130,29 +133,126 @@ fn retry(
     all_dead: bool,
     io: &mut Io,
 ) -> Result<Code> {
-    if all_dead {
-        let n = store.write(|tx| outbox::requeue_dead(tx, ctx.now))?;
-        writeln!(
-            io.out,
-            "requeued {n} dead deliveries; the next `escalate check` sends them"
-        )?;
-    } else if let Some(id) = id {
-        let id = parse_id(id)?;
-        store.write(|tx| {
-            if !outbox::exists(tx, id)? {
-                return Err(no_such_issue(format!("delivery {id} does not exist")));
+    let id = match (all_dead, id) {
+        (true, _) => None,
+        (false, Some(id)) => Some(parse_id(id)?),
+        (false, None) => return Ok(Code::Ok),
+    };
+    let config = ctx.config()?;
+    let (lines, requeued, moved, left) = store.write(|tx| {
+        let rows = outbox::retry_rows(tx, id)?;
+        if let Some(id) = id {
+            match rows.first() {
+                None => return Err(no_such_issue(format!("delivery {id} does not exist"))),
+                Some(r) if !matches!(r.status.as_str(), "dead" | "pending") => {
+                    return Err(no_such_issue(format!(
+                        "delivery {id} was already sent or cancelled; nothing to retry"
+                    )))
+                }
+                Some(_) => {}
             }
-            if !outbox::requeue(tx, id, ctx.now)? {
-                return Err(no_such_issue(format!(
-                    "delivery {id} was already sent or cancelled; nothing to retry"
-                )));
+        }
+        let (mut lines, mut requeued, mut moved, mut left) = (Vec::new(), 0, 0, 0);
+        for row in &rows {
+            match plan(&config, row, |t| outbox::target_taken(tx, row, t))? {
+                Plan::Leave(why) => {
+                    left += 1;
+                    lines.push(format!("delivery {} left {}: {why}", row.id, row.status));
+                    continue;
+                }
+                Plan::Move(target) => {
+                    outbox::retarget(tx, row.id, &target)?;
+                    moved += 1;
+                    lines.push(format!(
+                        "delivery {}: role `{}` {} now goes to {target} (was {})",
+                        row.id, row.role, row.channel, row.target
+                    ));
+                }
+                Plan::Requeue => {}
             }
-            Ok(())
-        })?;
-        writeln!(
-            io.out,
-            "requeued delivery {id}; the next `escalate check` sends it"
-        )?;
+            requeued += usize::from(outbox::requeue(tx, row.id, ctx.now)?);
+        }
+        Ok((lines, requeued, moved, left))
+    })?;
+    for line in &lines {
+        writeln!(io.out, "{}", crate::text::one_line(line))?;
     }
-    Ok(Code::Ok)
+    let moved = if moved > 0 {
+        format!(" ({moved} re-targeted)")
+    } else {
+        String::new()
+    };
+    match id {
+        None => writeln!(
+            io.out,
+            "requeued {requeued} dead deliveries{moved}; the next `escalate check` sends them"
+        )?,
+        Some(id) if requeued > 0 => writeln!(
+            io.out,
+            "requeued delivery {id}{moved}; the next `escalate check` sends it"
+        )?,
+        Some(_) => {}
+    }
+    Ok(if left > 0 { Code::Attention } else { Code::Ok })
+}
+
+/// Channels whose target comes from a role's contacts (subscription events
+/// and tracker work are addressed otherwise and are requeued as they are).
+const ROLE_CHANNELS: [&str; 4] = ["console", "email", "slack", "webhook"];
+
+/// What a retry does with one row.
+#[derive(Debug, PartialEq)]
+enum Plan {
+    /// Its target is still one of its role's contacts: requeue it as it is.
+    Requeue,
+    /// Its role now has a different contact of the same kind: move it there
+    /// (a secret-free target label), then requeue.
+    Move(String),
+    /// Its role, or the role's contacts of that kind, are gone: why.
+    Leave(String),
+}
+
+/// The row's role → that role's current contacts of the row's channel kind.
+/// The row's own target if it is still among them; else the first one that
+/// no other row of the same notification already goes to (`taken`), so two
+/// dead rows of a role whose two URLs both changed move to one each and
+/// nobody hears twice.
+fn plan(
+    config: &crate::config::Config,
+    row: &outbox::RetryRow,
+    mut taken: impl FnMut(&str) -> Result<bool>,
+) -> Result<Plan> {
+    if !ROLE_CHANNELS.contains(&row.channel.as_str()) {
+        return Ok(Plan::Requeue);
+    }
+    let Some(role) = config.roles.get(&row.role) else {
+        return Ok(Plan::Leave(format!(
+            "role `{}` is no longer in the config",
+            row.role
+        )));
+    };
+    let same_kind: Vec<String> = role
+        .contacts
+        .iter()
+        .filter(|c| c.channel() == row.channel)
+        .map(|c| c.target())
+        .collect();
+    if same_kind.contains(&row.target) {
+        return Ok(Plan::Requeue);
+    }
+    if same_kind.is_empty() {
+        return Ok(Plan::Leave(format!(
+            "role `{}` has no {} contact any more",
+            row.role, row.channel
+        )));
+    }
+    for target in same_kind {
+        if !taken(&target)? {
+            return Ok(Plan::Move(target));
+        }
+    }
+    Ok(Plan::Leave(format!(
+        "every {} contact of role `{}` already has this notification",
+        row.channel, row.role
+    )))
 }

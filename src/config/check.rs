@@ -24,20 +24,43 @@ pub(super) fn check_name(what: &str, name: &str) -> Result<(), String> {
     }
 }
 
-/// Hours (fractions allowed) → a duration in whole milliseconds.
+/// Hours (fractions allowed) → a duration in whole milliseconds. Anything
+/// not finite, negative, or over [`MAX_WAIT_HOURS`] (366 days: longer is a
+/// units mistake, not a policy) is refused, naming the bound; the value is
+/// echoed through [`show_number`], so `1e300` never prints 300 digits.
 pub(super) fn hours(h: f64, what: &str) -> Result<TimeDelta, String> {
     if !h.is_finite() {
-        return Err(format!("{what} must be a finite number of hours, not {h}"));
+        return Err(format!(
+            "{what} must be a finite number of hours, not {}",
+            show_number(h)
+        ));
     }
     if h < 0.0 {
-        return Err(format!("{what} must not be negative (got {h})"));
+        return Err(format!(
+            "{what} must not be negative (got {})",
+            show_number(h)
+        ));
     }
     if h > MAX_WAIT_HOURS {
         return Err(format!(
-            "{what} of {h} hours is over a year; that is almost certainly a mistake"
+            "{what} must be at most {MAX_WAIT_HOURS} hours (a year), not {}",
+            show_number(h)
         ));
     }
     Ok(TimeDelta::milliseconds((h * 3_600_000.0).round() as i64))
+}
+
+/// A number from the file as a short echo: plain when it is of a sensible
+/// size (`0.25`, `-3`), scientific otherwise (`1e300`, `-2.5e20`, `1e-9`).
+pub(super) fn show_number(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() || a == 0.0 || (1e-4..1e7).contains(&a) {
+        let s = v.to_string();
+        if s.len() <= 24 {
+            return s;
+        }
+    }
+    format!("{v:e}")
 }
 
 /// An address, bare (`ops@example.com`) or with a display name

@@ -39,6 +39,7 @@ pub use check::check_http_url;
 pub use email::check_smtp_url;
 pub use error::ConfigError;
 pub use secrets::{redact_url, Secret};
+pub use subscriptions::SubscriptionFrom;
 
 use error::Source;
 use raw::RawConfig;
@@ -159,6 +160,8 @@ pub struct Subscription {
     pub secret: Option<Secret>,
     /// Event kinds (empty: all).
     pub kinds: Vec<String>,
+    /// Where its cursor starts the first time it is seen.
+    pub from: SubscriptionFrom,
 }
 
 /// `[checker]`: what `status` expects of the cron job.

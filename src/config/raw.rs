@@ -187,6 +187,8 @@ pub(super) struct RawSubscription {
     pub(super) url: Spanned<RawSecret>,
     pub(super) secret: Option<Spanned<RawSecret>>,
     pub(super) kinds: Option<Vec<Spanned<String>>>,
+    /// `"start"` or `"now"`: where a new subscription's cursor begins.
+    pub(super) from: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

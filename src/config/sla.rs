@@ -91,7 +91,8 @@ fn at_risk(
                     f.span(),
                     format!(
                         "chain `{name}`: at_risk is a fraction of the target between 0 and 1 \
-                         (got {v}; use at_risk_hours for a time before the target)"
+                         (got {}; use at_risk_hours for a time before the target)",
+                        super::check::show_number(v)
                     ),
                 ));
             }

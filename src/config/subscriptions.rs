@@ -1,6 +1,7 @@
 //! `[[subscriptions]]` → [`Subscription`]s: chosen event kinds POSTed,
 //! signed, to a URL. Kinds must be ones the event log records, or the
-//! subscription would silently never fire.
+//! subscription would silently never fire. `from` says where a new
+//! subscription starts reading the log.
 
 use toml::Spanned;
 
@@ -9,6 +10,28 @@ use super::raw::RawSubscription;
 use super::secrets::{check_literal_url, secret};
 use super::Subscription;
 use crate::model::EventKind;
+
+/// `from = "now" | "start"`: where a subscription's cursor begins the
+/// first time a delivery pass sees it. Only that first time: afterwards the
+/// stored cursor is where it is, whatever `from` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SubscriptionFrom {
+    /// Only events written after the subscription is first seen (the
+    /// default, and what every subscription did before `from` existed).
+    #[default]
+    Now,
+    /// The whole event log, oldest first, then everything new.
+    Start,
+}
+
+impl SubscriptionFrom {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionFrom::Now => "now",
+            SubscriptionFrom::Start => "start",
+        }
+    }
+}
 
 /// Every `[[subscriptions]]` entry, in file order.
 pub(super) fn convert(
@@ -23,6 +46,23 @@ pub(super) fn convert(
         check_literal_url(&url, allow_link_local)
             .map_err(|m| src.at(url.span.clone(), format!("[[subscriptions]] url: {m}")))?;
         let kinds = kinds(s.kinds.unwrap_or_default(), src)?;
+        let from = match s.from {
+            None => SubscriptionFrom::default(),
+            Some(f) => match f.get_ref().as_str() {
+                "now" => SubscriptionFrom::Now,
+                "start" => SubscriptionFrom::Start,
+                other => {
+                    return Err(src.at(
+                        f.span(),
+                        format!(
+                            "[[subscriptions]] from = {:?}: use \"now\" (only new events) \
+                             or \"start\" (the whole event log first)",
+                            crate::text::one_line(other)
+                        ),
+                    ))
+                }
+            },
+        };
         // The URL's label keys the subscription's cursor: two entries
         // with one URL would share it and starve each other.
         if subscriptions
@@ -41,6 +81,7 @@ pub(super) fn convert(
             url: url.value,
             secret: s.secret.map(|x| secret(x).value),
             kinds,
+            from,
         });
     }
     Ok(subscriptions)

@@ -80,7 +80,7 @@ fn errors_name_line_and_column() {
         (
             "[roles.a]\n[chains.x]\nlevels = [{ role = \"a\", wait_hours = 100000 }]\n",
             Some((3, 38)),
-            "over a year",
+            "at most 8784 hours (a year)",
         ),
         (
             "[roles.a]\n[chains.x]\nrepeat = 2\nlevels = [{ role = \"a\", wait_hours = 0 }]\n",
@@ -109,6 +109,11 @@ fn errors_name_line_and_column() {
             Some((3, 11)),
             "missing field `role`",
         ),
+        (
+            "[[subscriptions]]\nurl = \"https://h.example\"\nfrom = \"yesterday\"\n",
+            Some((3, 8)),
+            "use \"now\" (only new events) or \"start\"",
+        ),
     ];
     for (input, pos, fragment) in cases {
         let e = parse(input).expect_err(input);
@@ -120,6 +125,86 @@ fn errors_name_line_and_column() {
         assert!(!e.to_string().contains('\n'), "one line: {e}");
         assert!(e.to_string().starts_with("t.toml:"), "{e}");
     }
+}
+
+#[test]
+fn absurd_hours_are_refused_with_the_bound_and_a_short_echo() {
+    // (the chain's lines after `[chains.x]`, expected position, fragment)
+    let lv = |w: &str| format!("levels = [{{ role = \"a\", wait_hours = {w} }}]\n");
+    let cases: Vec<(String, (usize, usize), &str)> = vec![
+        (
+            lv("1e300"),
+            (3, 38),
+            "must be at most 8784 hours (a year), not 1e300",
+        ),
+        (lv("-1e300"), (3, 38), "must not be negative (got -1e300)"),
+        (
+            lv("1.7976931348623157e308"),
+            (3, 38),
+            "not 1.7976931348623157e308",
+        ),
+        (lv("8785"), (3, 38), "at most 8784 hours (a year), not 8785"),
+        (lv("-0.5"), (3, 38), "must not be negative (got -0.5)"),
+        (lv("nan"), (3, 38), "finite number of hours, not NaN"),
+        (lv("-inf"), (3, 38), "finite number of hours, not -inf"),
+        (
+            format!("response_hours = 1e20\n{}", lv("1")),
+            (3, 18),
+            "response_hours must be at most 8784 hours (a year), not 1e20",
+        ),
+        (
+            format!("resolution_hours = -1e-300\n{}", lv("1")),
+            (3, 20),
+            "resolution_hours must not be negative (got -1e-300)",
+        ),
+        (
+            format!("ack_timeout_hours = 1e300\n{}", lv("1")),
+            (3, 21),
+            "ack_timeout_hours must be at most 8784 hours",
+        ),
+        (
+            format!("response_hours = 4\nat_risk_hours = nan\n{}", lv("1")),
+            (4, 17),
+            "at_risk_hours must be a finite number",
+        ),
+        (
+            format!("response_hours = 4\nat_risk = 1e300\n{}", lv("1")),
+            (4, 11),
+            "between 0 and 1 (got 1e300;",
+        ),
+    ];
+    for (chain, pos, fragment) in &cases {
+        let input = format!("[roles.a]\n[chains.x]\n{chain}");
+        let e = parse(&input).expect_err(&input);
+        assert_eq!(e.pos, Some(*pos), "position for {input:?}: {e}");
+        assert!(
+            e.message.contains(fragment),
+            "message for {input:?} lacks {fragment:?}: {e}"
+        );
+        let line = e.to_string();
+        assert!(!line.contains('\n'), "one line: {line}");
+        assert!(line.len() < 200, "short: {line}");
+        assert!(!line.contains("0000000000"), "no digit runs: {line}");
+    }
+    // The bound itself is allowed.
+    parse(&format!("[roles.a]\n[chains.x]\n{}", lv("8784"))).expect("a year parses");
+}
+
+#[test]
+fn subscriptions_start_now_unless_from_says_start() {
+    use super::SubscriptionFrom;
+    let sub = |line: &str| {
+        parse(&format!(
+            "[[subscriptions]]\nurl = \"https://h.example\"\n{line}"
+        ))
+        .expect("parses")
+        .subscriptions[0]
+            .from
+    };
+    assert_eq!(sub(""), SubscriptionFrom::Now);
+    assert_eq!(sub("from = \"now\"\n"), SubscriptionFrom::Now);
+    assert_eq!(sub("from = \"start\"\n"), SubscriptionFrom::Start);
+    assert_eq!(SubscriptionFrom::Start.as_str(), "start");
 }
 
 #[test]

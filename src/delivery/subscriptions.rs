@@ -3,8 +3,9 @@
 //! subscription keeps a cursor into the event log; before a delivery pass,
 //! events written since are enqueued — one outbox row per (subscription,
 //! event), unique — and the cursor moves, in one transaction. A new
-//! subscription starts at the end of the log (no replay of history;
-//! `escalate events` serves that).
+//! subscription starts where its `from` says: `now` (the default) at the
+//! end of the log, `start` at its beginning (the whole history is enqueued,
+//! a batch at a time, then everything new).
 //!
 //! Deliveries to subscribers write no events themselves, so a subscription
 //! to `notified` cannot feed itself.
@@ -12,7 +13,7 @@
 use anyhow::Result;
 use rusqlite::Transaction;
 
-use crate::config::Config;
+use crate::config::{Config, SubscriptionFrom};
 use crate::model::{EventKind, Notice, Ts};
 use crate::notify::subscription::{key, CHANNEL};
 use crate::store::{events, outbox, subscriptions, NewDelivery};
@@ -31,9 +32,13 @@ pub fn enqueue_new(tx: &Transaction, config: &Config, now: Ts) -> Result<u64> {
             .filter(|k| sub.kinds.is_empty() || sub.kinds.iter().any(|s| s == k.as_str()))
             .collect();
         let top = events::max_id(tx)?;
-        let Some(mut cursor) = subscriptions::cursor(tx, &name)? else {
-            subscriptions::set_cursor(tx, &name, top)?;
-            continue;
+        let mut cursor = match (subscriptions::cursor(tx, &name)?, sub.from) {
+            (Some(cursor), _) => cursor,
+            (None, SubscriptionFrom::Now) => {
+                subscriptions::set_cursor(tx, &name, top)?;
+                continue;
+            }
+            (None, SubscriptionFrom::Start) => subscriptions::BEFORE_FIRST_EVENT,
         };
         loop {
             let batch = events::after(tx, cursor, &kinds, BATCH)?;

@@ -380,3 +380,87 @@ pub fn cancel_task_request(tx: &Transaction, issue_id: i64) -> Result<usize> {
     .and_then(|mut s| s.execute([issue_id]))
     .sql("cancelling the task request")
 }
+
+/// A row `outbox retry` may requeue, with what is needed to re-resolve its
+/// contact and to keep the unique key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryRow {
+    pub id: i64,
+    pub issue_id: i64,
+    pub notice: String,
+    pub epoch: u32,
+    pub level: u32,
+    pub repeat: u32,
+    pub role: String,
+    pub channel: String,
+    pub target: String,
+    pub status: String,
+}
+
+/// The rows a retry considers: the one with `id` (whatever its status), or
+/// with None every dead row, oldest first.
+pub fn retry_rows(tx: &Transaction, id: Option<i64>) -> Result<Vec<RetryRow>> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT id, issue_id, notice, epoch, level, repeat, role, channel, target, status \
+             FROM outbox WHERE (?1 IS NULL AND status = 'dead') OR id = ?1 ORDER BY id",
+        )
+        .sql("querying outbox")?;
+    let rows = stmt
+        .query_map([id], |r| {
+            Ok(RetryRow {
+                id: r.get(0)?,
+                issue_id: r.get(1)?,
+                notice: r.get(2)?,
+                epoch: r.get(3)?,
+                level: r.get(4)?,
+                repeat: r.get(5)?,
+                role: r.get(6)?,
+                channel: r.get(7)?,
+                target: r.get(8)?,
+                status: r.get(9)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading outbox")?;
+    Ok(rows)
+}
+
+/// Whether another row of the same notification (issue, notice, epoch,
+/// level, repeat, role, channel) already goes to `target`: moving `row`
+/// there would break the unique key and send twice.
+pub fn target_taken(tx: &Transaction, row: &RetryRow, target: &str) -> Result<bool> {
+    tx.prepare_cached(
+        "SELECT 1 FROM outbox WHERE issue_id = ?1 AND notice = ?2 AND epoch = ?3 \
+         AND level = ?4 AND repeat = ?5 AND role = ?6 AND channel = ?7 AND target = ?8 \
+         AND id <> ?9",
+    )
+    .and_then(|mut s| {
+        s.exists(params![
+            row.issue_id,
+            row.notice,
+            row.epoch,
+            row.level,
+            row.repeat,
+            row.role,
+            row.channel,
+            target,
+            row.id
+        ])
+    })
+    .sql("reading outbox")
+}
+
+/// Point a dead or pending row at a new target (the secret-free label of
+/// its role's current contact); false when no such row or it was already
+/// sent or cancelled.
+pub fn retarget(tx: &Transaction, id: i64, target: &str) -> Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE outbox SET target = ?2, last_error = NULL \
+             WHERE id = ?1 AND status IN ('dead', 'pending')",
+        )
+        .and_then(|mut s| s.execute(params![id, target]))
+        .sql("retargeting delivery")?;
+    Ok(n == 1)
+}

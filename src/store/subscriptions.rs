@@ -6,6 +6,9 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::SqlContext;
 
+/// A cursor before every event (ids start at 1): `from = "start"`.
+pub const BEFORE_FIRST_EVENT: i64 = 0;
+
 /// The subscription's cursor; None for a subscription never seen.
 pub fn cursor(tx: &Transaction, sub: &str) -> Result<Option<i64>> {
     tx.prepare_cached("SELECT last_event_id FROM subscription_cursors WHERE sub = ?1")

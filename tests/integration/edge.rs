@@ -219,3 +219,49 @@ fn subscriptions_post_chosen_kinds_signed_exactly_once() {
     // Deliveries to subscribers are not logged as issue events.
     assert!(!env.kinds(id).contains(&"delivery_failed".to_string()));
 }
+
+/// The issue ids of the `created` events a subscription receives when it
+/// is added after two issues exist, with `from` as given (None: unset).
+fn created_events_seen(from: Option<&str>) -> (Vec<i64>, Vec<i64>) {
+    let server = Server::start(|_| Action::json(200, "{}"));
+    let env = Env::init(STARTER);
+    let old = vec![
+        env.create(0, "customer_issue", "Before the subscription"),
+        env.create(1, "customer_issue", "Also before"),
+    ];
+    let from = from
+        .map(|f| format!("from = \"{f}\"\n"))
+        .unwrap_or_default();
+    env.write_config(&format!(
+        "{STARTER}\n[[subscriptions]]\nurl = \"{}\"\nkinds = [\"created\"]\n{from}",
+        server.url("/hook")
+    ));
+    env.at(2, &["check"]).ok();
+    let new = env.create(3, "customer_issue", "After the subscription");
+    env.at(4, &["check"]).ok();
+    env.at(5, &["check"]).ok();
+    let mut seen = Vec::new();
+    for p in server.requests() {
+        for e in p.json()["events"].as_array().cloned().unwrap_or_default() {
+            assert_eq!(e["kind"], "created");
+            seen.push(e["issue_id"].as_i64().unwrap_or(0));
+        }
+    }
+    let mut all = old;
+    all.push(new);
+    (seen, all)
+}
+
+#[test]
+fn subscription_from_start_receives_the_history_once_then_new_events() {
+    let (seen, all) = created_events_seen(Some("start"));
+    assert_eq!(seen, all, "history in order, each event once");
+}
+
+#[test]
+fn subscription_from_now_and_by_default_receives_only_new_events() {
+    for from in [Some("now"), None] {
+        let (seen, all) = created_events_seen(from);
+        assert_eq!(seen, all[2..], "from = {from:?}");
+    }
+}

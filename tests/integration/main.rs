@@ -22,5 +22,6 @@ mod output;
 mod peers;
 mod properties;
 mod report;
+mod retarget;
 mod sla;
 mod trackers;

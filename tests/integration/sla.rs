@@ -245,7 +245,10 @@ fn bad_sla_settings_are_one_line_errors() {
         ("breach_notify = [\"lead\"]", "breach_notify needs a target"),
         ("at_risk = 0.5", "at_risk needs a target"),
         ("response_hours = \"soon\"", "response_hours"),
-        ("response_hours = 9000", "over a year"),
+        (
+            "response_hours = 9000",
+            "at most 8784 hours (a year), not 9000",
+        ),
     ];
     for (lines, fragment) in cases {
         let config = format!(

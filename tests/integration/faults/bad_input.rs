@@ -68,7 +68,11 @@ fn toml_cases() -> Vec<(&'static str, Vec<u8>, Vec<String>)> {
         ("chain with empty levels", format!("{R}[chains.x]\nlevels = []\n"), &[":3:", "chain `x` has no levels"]),
         // absurd values
         ("negative wait", format!("{R}[chains.x]\nlevels = [{{ role = \"a\", wait_hours = -2 }}]\n"), &[":4:", "wait_hours", "negative"]),
-        ("a wait of 11 years", format!("{R}[chains.x]\nlevels = [{{ role = \"a\", wait_hours = 100000 }}]\n"), &[":4:", "wait_hours", "over a year"]),
+        ("a wait of 11 years", format!("{R}[chains.x]\nlevels = [{{ role = \"a\", wait_hours = 100000 }}]\n"), &[":4:", "wait_hours", "at most 8784 hours (a year)"]),
+        ("a wait of 1e300 hours", format!("{R}[chains.x]\nlevels = [{{ role = \"a\", wait_hours = 1e300 }}]\n"), &[":4:38:", "wait_hours must be at most 8784 hours (a year), not 1e300"]),
+        ("a wait of -1e300 hours", format!("{R}[chains.x]\nlevels = [{{ role = \"a\", wait_hours = -1e300 }}]\n"), &[":4:38:", "must not be negative (got -1e300)"]),
+        ("a response target of 1e20 hours", chain_x("response_hours = 1e20\n"), &[":5:18:", "response_hours must be at most 8784 hours (a year), not 1e20"]),
+        ("a resolution target of nan", chain_x("resolution_hours = nan\n"), &[":5:20:", "resolution_hours must be a finite number of hours, not NaN"]),
         ("a wait of nan", format!("{R}[chains.x]\nlevels = [{{ role = \"a\", wait_hours = nan }}]\n"), &[":4:", "wait_hours", "finite"]),
         ("an infinite wait", format!("{R}[chains.x]\nlevels = [{{ role = \"a\", wait_hours = inf }}]\n"), &[":4:", "wait_hours", "finite"]),
         ("repeat 5000 times", chain_x("repeat = 5000\n"), &[":5:", "repeat must be at most 1000"]),
