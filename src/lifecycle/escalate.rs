@@ -31,6 +31,9 @@ pub fn apply(
     now: Ts,
 ) -> Result<Applied> {
     let mut pages = Vec::new();
+    // The page that follows a lapsed acknowledgement re-notifies the level
+    // the issue is at: its message says so, not "escalation".
+    let mut lapsed_page = false;
     for action in &decision.actions {
         match action {
             Action::AckExpired { at } => {
@@ -53,6 +56,7 @@ pub fn apply(
                     Details::AckExpired(lapsed),
                 )?;
                 issue.acked_by = None;
+                lapsed_page = true;
             }
             Action::Capped { from, to } => {
                 let owner_from = issue.owner.clone();
@@ -74,6 +78,19 @@ pub fn apply(
                     SYSTEM,
                     Details::Capped(capped),
                 )?;
+                // The new top level's role is told it now holds the issue,
+                // once per cap (the outbox key holds the epoch and level).
+                let role = role_at(config, &issue.chain, *to);
+                if !role.is_empty() {
+                    let page = Page {
+                        epoch: issue.esc.epoch,
+                        level: *to,
+                        repeat: 0,
+                        due_at: now,
+                        role,
+                    };
+                    enqueue(tx, config, issue.id, Notice::ChainShortened, &page, now)?;
+                }
             }
             Action::Page(page) => {
                 let owner_from = issue.owner.clone();
@@ -96,7 +113,11 @@ pub fn apply(
                 };
                 let details = Details::Escalated(escalated);
                 record(tx, issue.id, now, Some(page.level), SYSTEM, details)?;
-                enqueue_page(tx, config, issue.id, page, now)?;
+                if std::mem::take(&mut lapsed_page) {
+                    enqueue(tx, config, issue.id, Notice::AckLapsed, page, now)?;
+                } else {
+                    enqueue_page(tx, config, issue.id, page, now)?;
+                }
                 if page.repeat == 0 {
                     request_task(tx, config, issue, page, now)?;
                 }

@@ -18,6 +18,11 @@ pub enum OutboxStatus {
 pub enum Notice {
     /// An escalation step (or repeat) reached this contact's role.
     Page,
+    /// An acknowledgement lapsed: the current level's role is paged again.
+    AckLapsed,
+    /// The chain was shortened below the issue's level: the new top level's
+    /// role is told it now owns the issue.
+    ChainShortened,
     /// An SLA clock turned at risk or was breached.
     Sla(Target, SlaState),
     /// An event for a `[[subscriptions]]` URL (the payload is the event).
@@ -32,6 +37,8 @@ impl Notice {
     pub fn as_str(self) -> &'static str {
         match self {
             Notice::Page => "page",
+            Notice::AckLapsed => "ack_lapsed",
+            Notice::ChainShortened => "chain_shortened",
             Notice::Sla(Target::Response, SlaState::Breached) => "response_breached",
             Notice::Sla(Target::Response, _) => "response_at_risk",
             Notice::Sla(Target::Resolution, SlaState::Breached) => "resolution_breached",
@@ -45,6 +52,8 @@ impl Notice {
     pub fn parse(s: &str) -> Option<Notice> {
         Some(match s {
             "page" => Notice::Page,
+            "ack_lapsed" => Notice::AckLapsed,
+            "chain_shortened" => Notice::ChainShortened,
             "response_at_risk" => Notice::Sla(Target::Response, SlaState::AtRisk),
             "response_breached" => Notice::Sla(Target::Response, SlaState::Breached),
             "resolution_at_risk" => Notice::Sla(Target::Resolution, SlaState::AtRisk),

@@ -41,6 +41,13 @@ fn level_label(d: &Delivery) -> String {
         };
         return format!("SLA {} {word} (level {})", target.as_str(), d.level);
     }
+    match d.notice {
+        Notice::AckLapsed => return format!("ACK LAPSED: re-notifying level {}", d.level),
+        Notice::ChainShortened => {
+            return format!("CHAIN SHORTENED: level {} is now the top level", d.level)
+        }
+        _ => {}
+    }
     if d.repeat > 0 {
         format!("Level {}, repeat {}", d.level, d.repeat)
     } else {
@@ -48,12 +55,42 @@ fn level_label(d: &Delivery) -> String {
     }
 }
 
+/// What a grouped message holds, by kind, only the kinds present: "2
+/// escalations, 1 SLA warning". An SLA warning or an ack lapse is not an
+/// escalation.
+pub fn counts(items: &[&Delivery]) -> String {
+    const KINDS: [(&str, &str); 5] = [
+        ("escalation", "escalations"),
+        ("ack lapse", "ack lapses"),
+        ("shortened chain", "shortened chains"),
+        ("SLA warning", "SLA warnings"),
+        ("notification", "notifications"),
+    ];
+    let mut n = [0usize; KINDS.len()];
+    for d in items {
+        n[match d.notice {
+            Notice::Page => 0,
+            Notice::AckLapsed => 1,
+            Notice::ChainShortened => 2,
+            Notice::Sla(..) => 3,
+            Notice::Event | Notice::TaskCreate | Notice::TaskClose => 4,
+        }] += 1;
+    }
+    KINDS
+        .iter()
+        .zip(n)
+        .filter(|&(_, n)| n > 0)
+        .map(|(&(one, many), n)| format!("{n} {}", if n == 1 { one } else { many }))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The one-line form, as the seed printed it, with the context a pager
 /// needs: chain, how long the issue has been open, how late this page is.
 pub fn line(d: &Delivery, now: Ts) -> String {
     let label = match d.notice {
         Notice::Page => format!("ESCALATION {}", level_label(d)),
-        Notice::Sla(..) => level_label(d),
+        Notice::Sla(..) | Notice::AckLapsed | Notice::ChainShortened => level_label(d),
         Notice::Event => "EVENT".to_string(),
         Notice::TaskCreate => "TASK create".to_string(),
         Notice::TaskClose => "TASK close".to_string(),
@@ -118,7 +155,7 @@ pub fn email(items: &[&Delivery], now: Ts, test: bool) -> Email {
             one.issue_id,
             one_line(&one.title)
         ),
-        many => format!("{tag} {} escalations for {}", many.len(), many[0].role),
+        many => format!("{tag} {} for {}", counts(many), many[0].role),
     };
     for d in items.iter().take(GROUP_CAP) {
         body.push_str(&format!(
@@ -172,7 +209,7 @@ pub fn slack_payload(items: &[&Delivery], now: Ts, test: bool) -> Payload {
             one.issue_id,
             one_line(&one.title)
         ),
-        many => format!("{prefix}{} escalations for {}", many.len(), many[0].role),
+        many => format!("{prefix}{} for {}", counts(many), many[0].role),
     };
     let header = slack_fit(&header, SLACK_MAX_HEADER);
     let next = match items {
@@ -288,7 +325,9 @@ pub fn webhook(items: &[&Delivery], now: Ts, test: bool) -> Value {
         "notifications": items.iter().map(|d| json!({
             "delivery_id": d.id,
             "issue_id": d.issue_id,
-            // "page", or an SLA warning: "response_at_risk", "resolution_breached", …
+            // "page", "ack_lapsed" (a re-page after an acknowledgement lapsed),
+            // "chain_shortened" (the new top level of a shortened chain), or an
+            // SLA warning: "response_at_risk", "resolution_breached", …
             "notice": d.notice.as_str(),
             "title": d.title,
             "chain": d.chain,
@@ -409,6 +448,87 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn of(notice: Notice, id: i64) -> Delivery {
+        Delivery {
+            notice,
+            ..delivery(id, format!("issue {id}"))
+        }
+    }
+
+    #[test]
+    fn grouped_headers_count_sla_warnings_apart_from_escalations() {
+        use crate::model::sla::{State, Target};
+        let now = Utc.with_ymd_and_hms(2026, 11, 2, 12, 0, 0).unwrap();
+        let at_risk = Notice::Sla(Target::Response, State::AtRisk);
+        let cases: Vec<(Vec<Notice>, &str)> = vec![
+            (
+                vec![Notice::Page, Notice::Page, at_risk],
+                "2 escalations, 1 SLA warning",
+            ),
+            (
+                vec![Notice::Page, at_risk, at_risk],
+                "1 escalation, 2 SLA warnings",
+            ),
+            (vec![at_risk, at_risk], "2 SLA warnings"),
+            (vec![Notice::Page, Notice::Page], "2 escalations"),
+            (
+                vec![Notice::Page, Notice::AckLapsed, Notice::ChainShortened],
+                "1 escalation, 1 ack lapse, 1 shortened chain",
+            ),
+        ];
+        for (notices, want) in cases {
+            let items: Vec<Delivery> = notices
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| of(n, i as i64 + 1))
+                .collect();
+            let refs: Vec<&Delivery> = items.iter().collect();
+            assert_eq!(counts(&refs), want);
+            let header = format!("{want} for lead");
+            let v = slack(&refs, now, false);
+            assert_eq!(v["blocks"][0]["text"]["text"], header.as_str());
+            assert!(v["text"].as_str().unwrap().starts_with(&header));
+            let e = email(&refs, now, false);
+            assert_eq!(e.subject, format!("[escalate] {header}"));
+        }
+    }
+
+    #[test]
+    fn an_ack_lapse_and_a_shortened_chain_are_not_called_escalations() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 2, 12, 0, 0).unwrap();
+        let lapse = of(Notice::AckLapsed, 1);
+        let l = line(&lapse, now);
+        assert!(
+            l.starts_with("[ACK LAPSED: re-notifying level 2] Issue #1"),
+            "{l}"
+        );
+        let e = email(&[&lapse], now, false);
+        assert!(
+            e.subject.contains("ACK LAPSED: re-notifying level 2"),
+            "{}",
+            e.subject
+        );
+        assert!(!e.subject.contains("ESCALATION"), "{}", e.subject);
+        let v = slack(&[&lapse], now, false);
+        let header = v["blocks"][0]["text"]["text"].as_str().unwrap();
+        assert!(
+            header.starts_with("ACK LAPSED: re-notifying level 2"),
+            "{header}"
+        );
+        assert_eq!(
+            webhook(&[&lapse], now, false)["notifications"][0]["notice"],
+            "ack_lapsed"
+        );
+        let capped = of(Notice::ChainShortened, 2);
+        let l = line(&capped, now);
+        assert!(
+            l.starts_with("[CHAIN SHORTENED: level 2 is now the top level] Issue #2"),
+            "{l}"
+        );
+        let page = line(&of(Notice::Page, 3), now);
+        assert!(page.starts_with("[ESCALATION Level 2] Issue #3"), "{page}");
     }
 
     #[test]

@@ -162,7 +162,10 @@ pub fn claim(
 fn stale(notice: Notice, issue_status: &str) -> bool {
     match notice {
         Notice::Event | Notice::TaskCreate | Notice::TaskClose => false,
-        Notice::Page | Notice::Sla(Target::Response, _) => issue_status != "open",
+        Notice::Page
+        | Notice::AckLapsed
+        | Notice::ChainShortened
+        | Notice::Sla(Target::Response, _) => issue_status != "open",
         Notice::Sla(Target::Resolution, _) => issue_status == "resolved",
     }
 }

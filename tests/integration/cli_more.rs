@@ -316,3 +316,82 @@ fn an_ack_lapse_repage_is_not_called_an_escalation() {
     let run = env.at(200, &["check", "--dry-run"]).ok();
     assert!(run.stdout.contains("would escalate to level 2"), "{run:?}");
 }
+
+#[test]
+fn an_ack_lapse_repage_is_delivered_as_an_ack_lapse() {
+    let env = Env::init(ROUTED);
+    let id = env.create(0, "c", "Login broken").to_string();
+    env.at(10, &["ack", &id, "--by", "ann"]).ok();
+    // the ack lapses at +70m: the message re-notifies level 1
+    let run = env.at(75, &["check"]).ok();
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains(&format!(
+            "[ACK LAPSED: re-notifying level 1] Issue #{id}: 'Login broken' -> agent"
+        )),
+        "{run:?}"
+    );
+    assert!(!all.contains("ESCALATION"), "{run:?}");
+    // a real escalation keeps its name
+    let run = env.at(200, &["check"]).ok();
+    assert_eq!(
+        pages(&run.stdout),
+        vec![(id.parse().unwrap(), 2)],
+        "{run:?}"
+    );
+}
+
+/// Three levels, an hour apart; [`TWO_LEVELS`] is the same chain shortened.
+const THREE_LEVELS: &str = r#"
+[chains.c]
+levels = [
+  { level = 1, role = "agent", wait_hours = 1 },
+  { level = 2, role = "lead", wait_hours = 1 },
+  { level = 3, role = "head", wait_hours = 1 },
+]
+
+[roles.agent]
+[roles.lead]
+[roles.head]
+"#;
+
+const TWO_LEVELS: &str = r#"
+[chains.c]
+levels = [
+  { level = 1, role = "agent", wait_hours = 1 },
+  { level = 2, role = "lead", wait_hours = 1 },
+]
+
+[roles.agent]
+[roles.lead]
+[roles.head]
+"#;
+
+#[test]
+fn a_shortened_chain_tells_the_new_top_level_once() {
+    let env = Env::init(THREE_LEVELS);
+    let id = env.create(0, "c", "Login broken");
+    let run = env.at(130, &["check"]).ok();
+    assert_eq!(pages(&run.stdout), vec![(id, 2), (id, 3)], "{run:?}");
+    env.write_config(TWO_LEVELS);
+    let run = env.at(135, &["check"]).ok();
+    let told: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("[CHAIN SHORTENED"))
+        .collect();
+    assert_eq!(told.len(), 1, "{run:?}");
+    assert!(
+        told[0].starts_with(&format!(
+            "[CHAIN SHORTENED: level 2 is now the top level] Issue #{id}: 'Login broken' -> lead"
+        )),
+        "{run:?}"
+    );
+    assert!(pages(&run.stdout).is_empty(), "{run:?}");
+    assert_eq!(env.show(id)["owner"], "lead");
+    // the cap is told once
+    let run = env.at(140, &["check"]).ok();
+    assert!(!run.stdout.contains("CHAIN SHORTENED"), "{run:?}");
+    let run = env.at(600, &["check"]).ok();
+    assert!(!run.stdout.contains("CHAIN SHORTENED"), "{run:?}");
+}

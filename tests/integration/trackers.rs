@@ -504,3 +504,43 @@ fn a_parsed_tracker_section_resolves_its_token() {
         "{e}"
     );
 }
+
+#[test]
+fn github_and_linear_close_comments_show_the_note_as_written() {
+    use escalate::text::markdown_escape;
+    let note = "Resolved in escalate by @ann at 2026-11-02T09:00:00Z: \
+                see [docs](http://evil.example) **now** <b>hi</b> @everyone\n# not a heading";
+    for kind in [TrackerKind::Github, TrackerKind::Linear] {
+        let fake = Fake::start();
+        if kind == TrackerKind::Linear {
+            fake.with(|s| {
+                s.linear_states = vec![
+                    json!({ "id": "s-done", "name": "Done", "type": "completed", "position": 1.0 }),
+                ];
+            });
+        }
+        let t = fake.config(kind);
+        let c = c();
+        let created = tracker::ensure(&c, &t, &spec("escalate-7")).expect("ensure");
+        tracker::close(&c, &t, &created, note).expect("close");
+        let comments = &fake.tasks()[0].comments;
+        assert_eq!(comments, &vec![markdown_escape(note)], "{kind:?}");
+        let comment = &comments[0];
+        for live in ["[docs](", "**now**", "<b>", "\n# ", "http://"] {
+            assert!(
+                !comment.contains(live),
+                "{kind:?}: {live} live in {comment}"
+            );
+        }
+        // every mention, link and markup character is backslash-escaped
+        let chars: Vec<char> = comment.chars().collect();
+        for (i, c) in chars.iter().enumerate() {
+            if matches!(c, '@' | '[' | ']' | '*' | '<' | '>' | '#') {
+                assert_eq!(chars[i - 1], '\\', "{kind:?}: bare {c} in {comment}");
+            }
+        }
+        // the words are all still there
+        assert!(comment.contains("Resolved in escalate by"), "{comment}");
+        assert!(comment.contains("2026-11-02T09:00:00Z"), "{comment}");
+    }
+}

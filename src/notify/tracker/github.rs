@@ -12,6 +12,8 @@ use reqwest::blocking::Client;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::text::markdown_escape;
+
 use super::{
     encode, need, request, snippet, title, with_marker, Ctx, SendError, TaskRef, TaskSpec,
     TrackerConfig, LABEL,
@@ -126,7 +128,9 @@ pub(super) fn close(
     let repo = repo(&cx)?;
     let n = number(&cx, task)?;
     let path = format!("/repos/{repo}/issues/{n}");
-    let comment = json!({ "body": text });
+    // The comment holds user text (who resolved it, the note): escaped so
+    // GitHub shows it as written, never as mentions, links or markup.
+    let comment = json!({ "body": markdown_escape(text) });
     request(
         client,
         &cx,

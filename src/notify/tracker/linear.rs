@@ -12,6 +12,8 @@ use reqwest::blocking::Client;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::text::markdown_escape;
+
 use super::{
     classify, exchange, need, title, with_marker, Ctx, Reply, SendError, TaskRef, TaskSpec,
     TrackerConfig, MARKER_LINE,
@@ -168,7 +170,10 @@ pub(super) fn close(
     text: &str,
 ) -> Result<(), SendError> {
     let cx = Ctx::new(t, "comment on issue");
-    let input = json!({ "input": { "issueId": task.id, "body": text } });
+    // The comment holds user text (who resolved it, the note): escaped so
+    // Linear shows it as written, never as mentions, links or markup.
+    let body = markdown_escape(text);
+    let input = json!({ "input": { "issueId": task.id, "body": body } });
     let data = graphql(client, &cx, COMMENT, input)?;
     succeeded(&cx, &data, "commentCreate")?;
     let cx = cx.call("list workflow states");

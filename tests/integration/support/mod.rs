@@ -609,11 +609,14 @@ impl<'e> Test<'e> {
     }
 }
 
-/// Console notification lines: (issue id, level) for each.
+/// Console notification lines that page a level (escalations, repeats and
+/// ack-lapse re-pages): (issue id, level) for each.
 pub fn pages(text: &str) -> Vec<(i64, u32)> {
     text.lines()
         .filter_map(|l| {
-            let rest = l.strip_prefix("[ESCALATION Level ")?;
+            let rest = l
+                .strip_prefix("[ESCALATION Level ")
+                .or_else(|| l.strip_prefix("[ACK LAPSED: re-notifying level "))?;
             let (level, rest) = rest.split_once([']', ','])?;
             let id = rest.split_once("Issue #")?.1.split_once(':')?.0;
             Some((id.parse().ok()?, level.trim().parse().ok()?))
