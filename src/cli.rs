@@ -356,7 +356,9 @@ pub struct OutboxArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxAction {
-    /// Requeue a dead (or pending) delivery for the next run, attempts reset.
+    /// Requeue a dead (or pending) delivery for the next run, attempts reset;
+    /// a contact no longer in the config is re-targeted to the role's
+    /// current one of the same kind.
     #[command(after_help = EX_OUTBOX_RETRY)]
     Retry {
         /// Outbox row id (see `escalate outbox --status dead`).

@@ -16,11 +16,12 @@ use crate::model::EventKind;
 /// stored cursor is where it is, whatever `from` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SubscriptionFrom {
-    /// Only events written after the subscription is first seen (the
-    /// default, and what every subscription did before `from` existed).
-    #[default]
+    /// Only events written after the subscription is first seen.
     Now,
-    /// The whole event log, oldest first, then everything new.
+    /// The whole event log, oldest first, then everything new (the
+    /// default: a subscriber added after the first events must not miss
+    /// them; before `from` existed a subscription started at the end).
+    #[default]
     Start,
 }
 

@@ -191,7 +191,7 @@ fn absurd_hours_are_refused_with_the_bound_and_a_short_echo() {
 }
 
 #[test]
-fn subscriptions_start_now_unless_from_says_start() {
+fn subscriptions_start_at_the_start_unless_from_says_now() {
     use super::SubscriptionFrom;
     let sub = |line: &str| {
         parse(&format!(
@@ -201,7 +201,7 @@ fn subscriptions_start_now_unless_from_says_start() {
         .subscriptions[0]
             .from
     };
-    assert_eq!(sub(""), SubscriptionFrom::Now);
+    assert_eq!(sub(""), SubscriptionFrom::Start);
     assert_eq!(sub("from = \"now\"\n"), SubscriptionFrom::Now);
     assert_eq!(sub("from = \"start\"\n"), SubscriptionFrom::Start);
     assert_eq!(SubscriptionFrom::Start.as_str(), "start");
