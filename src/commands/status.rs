@@ -14,126 +14,158 @@ use crate::model::time::{human, rfc3339};
 use crate::model::OutboxStatus;
 use crate::store::{digest, health, outbox};
 
+/// What `status` reads, in one transaction.
+struct Health {
+    expected: TimeDelta,
+    last: Option<health::RunRecord>,
+    /// Now minus the last run's start (None: never ran).
+    age: Option<TimeDelta>,
+    future: health::FutureRuns,
+    runs: health::RunCounts,
+    pending: u64,
+    dead: u64,
+    counts: digest::SlaCounts,
+}
+
+impl Health {
+    fn stale(&self) -> bool {
+        self.age.is_none_or(|a| a > self.expected)
+    }
+}
+
 pub fn run(ctx: &Ctx, max_age_minutes: Option<f64>, json: bool, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;
     let expected = match max_age_minutes {
         Some(m) => TimeDelta::milliseconds((m * 60_000.0).round() as i64),
         None => config.checker.expected_interval,
     };
-    let mut store = ctx.store_read()?;
     let now = ctx.now;
-    let (last, future, runs, pending, dead, counts) = store.read(|tx| {
-        let counts = digest::sla_counts(tx)?;
-        Ok((
-            health::last_run(tx, now + health::SKEW)?,
-            health::runs_after(tx, now + health::SKEW)?,
-            health::runs_between(tx, now - TimeDelta::hours(24), now + TimeDelta::seconds(1))?,
-            outbox::count(tx, OutboxStatus::Pending)?,
-            outbox::count(tx, OutboxStatus::Dead)?,
-            counts,
-        ))
+    let h = ctx.store_read()?.read(|tx| {
+        let last = health::last_run(tx, now + health::SKEW)?;
+        Ok(Health {
+            expected,
+            age: last.as_ref().and_then(|r| r.started_at).map(|t| now - t),
+            last,
+            future: health::runs_after(tx, now + health::SKEW)?,
+            runs: health::runs_between(
+                tx,
+                now - TimeDelta::hours(24),
+                now + TimeDelta::seconds(1),
+            )?,
+            pending: outbox::count(tx, OutboxStatus::Pending)?,
+            dead: outbox::count(tx, OutboxStatus::Dead)?,
+            counts: digest::sla_counts(tx)?,
+        })
     })?;
-    let health::RunCounts { runs, failing } = runs;
+    if json {
+        writeln!(io.out, "{}", serde_json::to_string_pretty(&to_json(&h))?)?;
+    } else {
+        print_text(&h, io)?;
+    }
+    Ok(verdict(&h, io))
+}
+
+fn to_json(h: &Health) -> serde_json::Value {
+    json!({
+        "ok": !h.stale(),
+        "expected_interval_seconds": h.expected.num_seconds(),
+        "last_run": h.last.as_ref().map(|r| json!({
+            "started_at": r.started_at.map(rfc3339),
+            "age_seconds": h.age.map(|a| a.num_seconds()),
+            "duration_ms": r.duration_ms,
+            "examined": r.examined,
+            "escalations": r.escalations,
+            "sla_events": r.sla_events,
+            "delivered": r.delivered,
+            "failed": r.failed,
+            "dead": r.dead,
+            "orphans": r.orphans,
+        })),
+        "runs_dated_in_the_future": h.future.count,
+        "runs_last_24h": h.runs.runs,
+        "runs_with_failures_last_24h": h.runs.failing,
+        "outbox_pending": h.pending,
+        "outbox_dead": h.dead,
+        "open_issues": h.counts.open,
+        "sla_at_risk": h.counts.at_risk,
+        "sla_breached": h.counts.breached,
+    })
+}
+
+fn print_text(h: &Health, io: &mut Io) -> Result<()> {
+    match (&h.last, h.age) {
+        (Some(r), Some(age)) => {
+            let when = if age.num_seconds() >= 0 {
+                format!("{} ago", human(age))
+            } else {
+                format!("in {} (clock skew?)", human(-age))
+            };
+            writeln!(
+                io.out,
+                "last check: {} ({when}), took {} ms",
+                r.started_at.map(rfc3339).unwrap_or_default(),
+                r.duration_ms
+            )?;
+            writeln!(
+                io.out,
+                "  examined {}, escalations {}, SLA events {}, delivered {}, failed {}, \
+                 dead {}, orphaned {}",
+                r.examined, r.escalations, r.sla_events, r.delivered, r.failed, r.dead, r.orphans
+            )?;
+        }
+        _ => writeln!(io.out, "last check: never")?,
+    }
+    let health::RunCounts { runs, failing } = h.runs;
+    writeln!(
+        io.out,
+        "runs in the last 24 h: {runs} ({failing} with delivery failures)"
+    )?;
     let digest::SlaCounts {
         open,
         at_risk,
         breached,
-    } = counts;
-    let age = last.as_ref().and_then(|r| r.started_at).map(|t| now - t);
-    let stale = age.is_none_or(|a| a > expected);
-    if json {
-        let v = json!({
-            "ok": !stale,
-            "expected_interval_seconds": expected.num_seconds(),
-            "last_run": last.as_ref().map(|r| json!({
-                "started_at": r.started_at.map(rfc3339),
-                "age_seconds": age.map(|a| a.num_seconds()),
-                "duration_ms": r.duration_ms,
-                "examined": r.examined,
-                "escalations": r.escalations,
-                "sla_events": r.sla_events,
-                "delivered": r.delivered,
-                "failed": r.failed,
-                "dead": r.dead,
-                "orphans": r.orphans,
-            })),
-            "runs_dated_in_the_future": future.count,
-            "runs_last_24h": runs,
-            "runs_with_failures_last_24h": failing,
-            "outbox_pending": pending,
-            "outbox_dead": dead,
-            "open_issues": open,
-            "sla_at_risk": at_risk,
-            "sla_breached": breached,
-        });
-        writeln!(io.out, "{}", serde_json::to_string_pretty(&v)?)?;
-    } else {
-        match (&last, age) {
-            (Some(r), Some(age)) => {
-                let when = if age.num_seconds() >= 0 {
-                    format!("{} ago", human(age))
-                } else {
-                    format!("in {} (clock skew?)", human(-age))
-                };
-                writeln!(
-                    io.out,
-                    "last check: {} ({when}), took {} ms",
-                    r.started_at.map(rfc3339).unwrap_or_default(),
-                    r.duration_ms
-                )?;
-                writeln!(
-                    io.out,
-                    "  examined {}, escalations {}, SLA events {}, delivered {}, failed {}, \
-                     dead {}, orphaned {}",
-                    r.examined,
-                    r.escalations,
-                    r.sla_events,
-                    r.delivered,
-                    r.failed,
-                    r.dead,
-                    r.orphans
-                )?;
-            }
-            _ => writeln!(io.out, "last check: never")?,
-        }
-        writeln!(
-            io.out,
-            "runs in the last 24 h: {runs} ({failing} with delivery failures)"
-        )?;
-        writeln!(
-            io.out,
-            "open issues: {open} ({at_risk} at risk, {breached} breached); \
-             outbox: {pending} pending, {dead} dead"
-        )?;
-    }
-    if let Some(latest) = future.latest {
+    } = h.counts;
+    writeln!(
+        io.out,
+        "open issues: {open} ({at_risk} at risk, {breached} breached); \
+         outbox: {} pending, {} dead",
+        h.pending, h.dead
+    )?;
+    Ok(())
+}
+
+/// Warnings on stderr, and the exit code: attention when the checker is
+/// stale or notifications are dead.
+fn verdict(h: &Health, io: &mut Io) -> Code {
+    if let Some(latest) = h.future.latest {
         io.warn(format!(
             "{} check run(s) are dated in the future (the latest {}): a clock that \
              jumped ahead or a what-if --now run; they do not count as the checker running",
-            future.count,
+            h.future.count,
             rfc3339(latest)
         ));
     }
-    if stale {
-        let what = match age {
+    if h.stale() {
+        let what = match h.age {
             Some(a) => format!(
                 "the last check ran {} ago, more than the expected {}",
                 human(a),
-                human(expected)
+                human(h.expected)
             ),
             None => "no check has ever run on this database".to_string(),
         };
         io.warn(format!(
             "{what} — is the cron job running? (crontab: */5 * * * * escalate check)"
         ));
-        return Ok(Code::Attention);
+        return Code::Attention;
     }
-    if dead > 0 {
+    if h.dead > 0 {
         io.warn(format!(
-            "{dead} notification(s) are dead: `escalate outbox --status dead`, then \
-             `escalate outbox retry --all-dead`"
+            "{} notification(s) are dead: `escalate outbox --status dead`, then \
+             `escalate outbox retry --all-dead`",
+            h.dead
         ));
-        return Ok(Code::Attention);
+        return Code::Attention;
     }
-    Ok(Code::Ok)
+    Code::Ok
 }

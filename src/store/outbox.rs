@@ -332,16 +332,6 @@ pub fn requeue(tx: &Transaction, id: i64, now: Ts) -> Result<bool> {
     Ok(n == 1)
 }
 
-/// Requeue every dead row; returns how many.
-pub fn requeue_dead(tx: &Transaction, now: Ts) -> Result<usize> {
-    tx.prepare_cached(
-        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?1, \
-         lease_until = NULL, lease_owner = NULL WHERE status = 'dead'",
-    )
-    .and_then(|mut s| s.execute([ms(now)]))
-    .sql("requeueing dead deliveries")
-}
-
 pub fn exists(tx: &Transaction, id: i64) -> Result<bool> {
     tx.prepare_cached("SELECT 1 FROM outbox WHERE id = ?1")
         .and_then(|mut s| s.exists([id]))
