@@ -14,22 +14,7 @@ use crate::cli::IngestArgs;
 use crate::delivery;
 use crate::error::{usage, Code};
 use crate::lifecycle::ingest::{self, Effect};
-use crate::model::issue;
 use crate::model::ticket::{self, TicketEvent};
-
-/// Why an event's title or description is refused (see
-/// [`issue::text_problem`]), if it is.
-fn text_problem(ev: &TicketEvent) -> Option<String> {
-    let title = ev
-        .title
-        .as_deref()
-        .map(|t| issue::text_problem("`title`", t, true));
-    let description = ev
-        .description
-        .as_deref()
-        .map(|d| issue::text_problem("`description`", d, false));
-    title.flatten().or(description.flatten())
-}
 
 /// Progress is drawn only for batches at least this large (and only on a
 /// terminal).
@@ -90,13 +75,6 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
     let strict = args.strict;
     let outcome = store.write(|tx| {
         for (line, ev) in &events {
-            // The title check `create` passes, for updates too: one bad
-            // line is skipped like any other, not a failed batch.
-            if let Some(p) = text_problem(ev) {
-                rejected.push((*line, p));
-                bar.inc(1);
-                continue;
-            }
             match ingest::apply(tx, &config, ev, now)? {
                 Ok(effect) => count(&mut tally, effect),
                 Err(e) => rejected.push((*line, e)),

@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::issue::MAX_TITLE;
+use super::issue::{text_problem, MAX_TITLE};
 use super::Ts;
 
 mod html;
@@ -206,10 +206,28 @@ pub fn parse_line(line: &str) -> Result<Option<TicketEvent>, String> {
     for k in KNOWN {
         obj.remove(*k);
     }
+    if let Some(p) = misleading(&event) {
+        return Err(p);
+    }
     Ok(Some(TicketEvent {
         extra: obj,
         ..event
     }))
+}
+
+/// The check every new issue passes ([`text_problem`]), applied to every
+/// line, updates too: a line with misleading text is malformed, reported
+/// and skipped like any other.
+fn misleading(ev: &TicketEvent) -> Option<String> {
+    let title = ev
+        .title
+        .as_deref()
+        .and_then(|t| text_problem("`title`", t, true));
+    title.or_else(|| {
+        ev.description
+            .as_deref()
+            .and_then(|d| text_problem("`description`", d, false))
+    })
 }
 
 /// Words of the description a fallback title takes.
