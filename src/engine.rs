@@ -14,6 +14,7 @@
 
 use chrono::TimeDelta;
 
+pub mod calendar;
 pub mod sla;
 
 use crate::config::Chain;

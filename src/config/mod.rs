@@ -12,6 +12,7 @@
 //! `file:line:col` errors.
 
 mod address;
+pub mod calendars;
 mod chains;
 mod check;
 mod checker;
