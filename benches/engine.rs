@@ -36,6 +36,7 @@ fn chain(waits_hours: &[i64], repeat: u32) -> Chain {
         repeat,
         ack_timeout: Some(TimeDelta::hours(2)),
         sla: Sla::default(),
+        calendar: Default::default(),
     }
 }
 

@@ -11,6 +11,11 @@
 //! `a + wait(s) + … + wait(L-1) + r·wait(n)`: measured from the schedule, never
 //! from when a check happened to run, so no drift (seed bug B2) and a late
 //! check walks through every step that came due (B3), each once.
+//!
+//! Waits are open time of the chain's calendar (`engine::calendar`): step
+//! (L, r) is due when that much open time has passed since `a`. Because
+//! adding open time in steps equals adding it at once, this keeps every
+//! property above; with the built-in `always` calendar it is plain addition.
 
 use chrono::TimeDelta;
 
@@ -181,7 +186,7 @@ pub fn next_due(state: &Escalation, chain: &Chain) -> Option<Ts> {
 /// When an acknowledgement lapses under the chain's current config.
 pub fn ack_expiry(state: &Escalation, chain: &Chain) -> Option<Ts> {
     let acked = state.acked_at?;
-    acked.checked_add_signed(chain.ack_timeout?)
+    calendar::add(&chain.calendar, acked, chain.ack_timeout?)
 }
 
 /// The step after the current one in this epoch, with its due time.
@@ -209,7 +214,7 @@ fn due_of(s: &Escalation, chain: &Chain, level: u32, repeat: u32) -> Option<Ts> 
         let interval = chain.level(level)?.wait;
         offset = offset.checked_add(&interval.checked_mul(i32::try_from(repeat).ok()?)?)?;
     }
-    s.epoch_at.checked_add_signed(offset)
+    calendar::add(&chain.calendar, s.epoch_at, offset)
 }
 
 fn last_level(chain: &Chain) -> u32 {

@@ -4,9 +4,14 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{Ctx, Io};
+use chrono::SecondsFormat;
+
+use crate::config::calendars::Calendar;
 use crate::config::{Chain, Config, Contact};
+use crate::engine::calendar;
 use crate::error::Code;
 use crate::model::time::human;
+use crate::model::Ts;
 
 /// `config check --json`: the validated config in summary, durations in
 /// seconds, and the same warnings and problems stderr gets.
@@ -16,8 +21,65 @@ struct Summary {
     ok: bool,
     roles: Vec<String>,
     chains: Vec<ChainSummary>,
+    calendars: Vec<CalendarSummary>,
     warnings: Vec<String>,
     problems: Vec<String>,
+}
+
+/// A calendar some chain uses, and when it next opens.
+#[derive(Serialize)]
+struct CalendarSummary {
+    name: String,
+    timezone: String,
+    hours: String,
+    holidays: Vec<String>,
+    /// The first open instant at or after the command's `now` (UTC), and
+    /// the same in the calendar's zone.
+    next_open: Option<String>,
+    next_open_local: Option<String>,
+}
+
+fn calendar_summary(cal: &Calendar, now: Ts) -> CalendarSummary {
+    let next = calendar::next_open(cal, now);
+    CalendarSummary {
+        name: cal.name.clone(),
+        timezone: cal.tz.name().to_string(),
+        hours: cal.describe_week(),
+        holidays: cal.holidays.iter().map(|d| d.to_string()).collect(),
+        next_open: next.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        next_open_local: next.map(|t| {
+            t.with_timezone(&cal.tz)
+                .format("%a %Y-%m-%d %H:%M %Z")
+                .to_string()
+        }),
+    }
+}
+
+/// The calendars chains use (`always` aside: it is always open).
+fn used_calendars(config: &Config) -> Vec<&Calendar> {
+    config
+        .calendars
+        .values()
+        .filter(|c| !c.is_always())
+        .filter(|c| config.chains.values().any(|ch| ch.calendar.name == c.name))
+        .map(AsRef::as_ref)
+        .collect()
+}
+
+fn print_calendars(config: &Config, now: Ts, io: &mut Io) -> Result<()> {
+    for cal in used_calendars(config) {
+        let s = calendar_summary(cal, now);
+        writeln!(io.out)?;
+        writeln!(io.out, "calendar {} ({}): {}", s.name, s.timezone, s.hours)?;
+        if !s.holidays.is_empty() {
+            writeln!(io.out, "  closed on {}", s.holidays.join(", "))?;
+        }
+        match (s.next_open_local, s.next_open) {
+            (Some(local), Some(utc)) => writeln!(io.out, "  next open: {local} ({utc})")?,
+            _ => writeln!(io.out, "  never open again")?,
+        }
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -31,6 +93,7 @@ struct ChainSummary {
     sla_response_seconds: Option<i64>,
     sla_resolution_seconds: Option<i64>,
     breach_notify: Vec<String>,
+    calendar: String,
 }
 
 #[derive(Serialize)]
@@ -79,6 +142,7 @@ fn chain_summary(config: &Config, chain: &Chain) -> ChainSummary {
         sla_response_seconds: chain.sla.response.map(|t| t.num_seconds()),
         sla_resolution_seconds: chain.sla.resolution.map(|t| t.num_seconds()),
         breach_notify: chain.sla.breach_notify.clone(),
+        calendar: chain.calendar.name.clone(),
     }
 }
 
@@ -117,6 +181,10 @@ pub fn check(ctx: &Ctx, json: bool, io: &mut Io) -> Result<Code> {
                 .chains
                 .values()
                 .map(|c| chain_summary(&config, c))
+                .collect(),
+            calendars: used_calendars(&config)
+                .into_iter()
+                .map(|c| calendar_summary(c, ctx.now))
                 .collect(),
             warnings: warnings(&config),
             problems,
@@ -168,6 +236,13 @@ pub fn check(ctx: &Ctx, json: bool, io: &mut Io) -> Result<Code> {
         if let Some(t) = chain.ack_timeout {
             writeln!(io.out, "  an acknowledgement lapses after {}", human(t))?;
         }
+        if !chain.calendar.is_always() {
+            writeln!(
+                io.out,
+                "  waits and SLA targets count open hours of calendar {}",
+                chain.calendar.name
+            )?;
+        }
         let sla = &chain.sla;
         for (name, target) in [("response", sla.response), ("resolution", sla.resolution)] {
             if let Some(t) = target {
@@ -187,6 +262,7 @@ pub fn check(ctx: &Ctx, json: bool, io: &mut Io) -> Result<Code> {
             )?;
         }
     }
+    print_calendars(&config, ctx.now, io)?;
     let problems = config.environment_problems();
     for p in &problems {
         io.warn(format!("{}: {p}", ctx.config_path.display()));

@@ -6,10 +6,19 @@
 //! what cannot be meant: an unknown zone, reversed or overlapping ranges, a
 //! malformed time or date.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{NaiveDate, Weekday};
 use chrono_tz::Tz;
+use toml::Spanned;
+
+use super::check::check_name;
+use super::error::{ConfigError, Source};
+use super::raw::RawCalendar;
+use super::MAX_FILE_BYTES;
 
 /// The built-in calendar: 24/7 in UTC, the default of every chain.
 pub const ALWAYS: &str = "always";
@@ -33,6 +42,12 @@ pub struct Calendar {
     pub week: [Vec<Range>; 7],
     /// Dates (local) on which the calendar is closed all day.
     pub holidays: BTreeSet<NaiveDate>,
+}
+
+impl Default for Calendar {
+    fn default() -> Self {
+        Calendar::always()
+    }
 }
 
 impl Calendar {
@@ -64,10 +79,216 @@ impl Calendar {
             })
     }
 
+    /// A short digest of what is open when (zone, hours, holidays; not the
+    /// name): part of a chain's fingerprint, so editing a calendar
+    /// re-anchors the open issues that use it, once.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let text = format!("{}|{:?}|{:?}", self.tz.name(), self.week, self.holidays);
+        let hash = Sha256::digest(text.as_bytes());
+        hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The week as written, runs of days with the same hours grouped:
+    /// `mon-fri 09:00-17:00; sat 10:00-14:00`.
+    pub fn describe_week(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < 7 {
+            let mut j = i;
+            while j + 1 < 7 && self.week[j + 1] == self.week[i] {
+                j += 1;
+            }
+            if !self.week[i].is_empty() {
+                let days = if i == j {
+                    DAY_NAMES[i].to_string()
+                } else {
+                    format!("{}-{}", DAY_NAMES[i], DAY_NAMES[j])
+                };
+                let hours: Vec<String> = self.week[i].iter().map(|r| show(*r)).collect();
+                parts.push(format!("{days} {}", hours.join(", ")));
+            }
+            i = j + 1;
+        }
+        parts.join("; ")
+    }
+
     /// The open ranges of a weekday.
     pub fn hours(&self, day: Weekday) -> &[Range] {
         &self.week[day.num_days_from_monday() as usize]
     }
+}
+
+/// Every `[calendars.NAME]` table, plus the built-in `always` (which may
+/// not be redefined). `dir` is where relative `holidays_file` paths start:
+/// the config file's directory.
+pub(super) fn convert(
+    raw: BTreeMap<String, Spanned<RawCalendar>>,
+    dir: &Path,
+    src: &Source,
+) -> Result<BTreeMap<String, Arc<Calendar>>, ConfigError> {
+    let mut out = BTreeMap::new();
+    out.insert(ALWAYS.to_string(), Arc::new(Calendar::always()));
+    for (name, cal) in raw {
+        let span = cal.span();
+        check_name("calendar", &name).map_err(|m| src.at(span.clone(), m))?;
+        if name == ALWAYS {
+            return Err(src.at(
+                span,
+                "calendar `always` is built in (24/7 UTC) and cannot be redefined",
+            ));
+        }
+        let cal = calendar_of(&name, cal.into_inner(), dir, src)?;
+        out.insert(name, Arc::new(cal));
+    }
+    Ok(out)
+}
+
+fn calendar_of(
+    name: &str,
+    raw: RawCalendar,
+    dir: &Path,
+    src: &Source,
+) -> Result<Calendar, ConfigError> {
+    let tz: Tz = raw.timezone.get_ref().trim().parse().map_err(|_| {
+        src.at(
+            raw.timezone.span(),
+            format!(
+                "calendar `{name}`: unknown time zone `{}` (use an IANA name such as America/New_York)",
+                raw.timezone.get_ref()
+            ),
+        )
+    })?;
+    let week = week(name, &raw, src)?;
+    if week.iter().all(Vec::is_empty) {
+        return Err(src.at(
+            raw.timezone.span(),
+            format!(
+                "calendar `{name}` is never open: give it `hours`, e.g. mon-fri = \"09:00-17:00\""
+            ),
+        ));
+    }
+    let mut holidays = BTreeSet::new();
+    for d in &raw.holidays {
+        let date = NaiveDate::parse_from_str(d.get_ref().trim(), "%Y-%m-%d").map_err(|_| {
+            src.at(
+                d.span(),
+                format!(
+                    "calendar `{name}`: holiday `{}` is not a date like 2026-12-25",
+                    d.get_ref()
+                ),
+            )
+        })?;
+        holidays.insert(date);
+    }
+    if let Some(file) = &raw.holidays_file {
+        let path = dir.join(file.get_ref());
+        let dates = holidays_file(&path).map_err(|m| {
+            src.at(
+                file.span(),
+                format!("calendar `{name}`: holidays_file {}: {m}", path.display()),
+            )
+        })?;
+        holidays.extend(dates);
+    }
+    Ok(Calendar {
+        name: name.to_string(),
+        tz,
+        week,
+        holidays,
+    })
+}
+
+/// The `hours` table → ranges per weekday; a day named by two keys is an
+/// error (which would win is not obvious).
+fn week(name: &str, raw: &RawCalendar, src: &Source) -> Result<[Vec<Range>; 7], ConfigError> {
+    let mut week: [Option<Vec<Range>>; 7] = Default::default();
+    for (key, specs) in &raw.hours {
+        let at = |m: String| {
+            src.at(
+                specs.span(),
+                format!("calendar `{name}`, hours `{key}`: {m}"),
+            )
+        };
+        let mut ranges = Vec::new();
+        for spec in specs.get_ref().items() {
+            ranges.push(range(spec).map_err(at)?);
+        }
+        let ranges = normalise(ranges).map_err(at)?;
+        for day in days(key).map_err(at)? {
+            let slot = &mut week[day.num_days_from_monday() as usize];
+            if slot.is_some() {
+                return Err(at(format!("{} is given by two keys", day_name(day))));
+            }
+            *slot = Some(ranges.clone());
+        }
+    }
+    Ok(week.map(Option::unwrap_or_default))
+}
+
+const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn day_name(d: Weekday) -> &'static str {
+    DAY_NAMES[d.num_days_from_monday() as usize]
+}
+
+/// The closed dates of an iCalendar file: every day covered by an all-day
+/// event (`DTSTART;VALUE=DATE`, `DTEND` exclusive, one day when absent).
+/// Events with a time of day do not close a whole day and are refused, so
+/// a wrong file (a meeting calendar) is noticed rather than half-used.
+fn holidays_file(path: &Path) -> Result<Vec<NaiveDate>, String> {
+    let text = read_bounded(path)?;
+    let cal: icalendar::Calendar = text
+        .parse()
+        .map_err(|e: String| format!("not an iCalendar file: {}", first_line(&e)))?;
+    let mut out = Vec::new();
+    for event in cal.components.iter().filter_map(|c| c.as_event()) {
+        use icalendar::{Component, DatePerhapsTime};
+        let summary = event.get_summary().unwrap_or("(no summary)").to_string();
+        let start = match event.get_start() {
+            Some(DatePerhapsTime::Date(d)) => d,
+            Some(DatePerhapsTime::DateTime(_)) => {
+                return Err(format!(
+                    "event `{summary}` has a time of day; holidays are all-day events"
+                ))
+            }
+            None => return Err(format!("event `{summary}` has no DTSTART")),
+        };
+        let end = match event.get_end() {
+            Some(DatePerhapsTime::Date(d)) if d > start => d,
+            _ => start.succ_opt().unwrap_or(start),
+        };
+        out.extend(start.iter_days().take_while(|d| *d < end).take(366));
+    }
+    Ok(out)
+}
+
+fn first_line(s: &str) -> String {
+    crate::text::one_line(s.lines().next().unwrap_or(s))
+}
+
+/// A regular file's text, at most [`MAX_FILE_BYTES`].
+fn read_bounded(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".to_string());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(format!("over {MAX_FILE_BYTES} bytes"));
+    }
+    String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string())
+}
+
+/// The directory relative `holidays_file` paths start from.
+pub(super) fn base_dir(config: &Path) -> PathBuf {
+    config
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Days named by an `hours` key: `mon`…`sun` or a range such as `mon-fri`
@@ -237,6 +458,18 @@ mod tests {
             e.contains("09:00-12:00") && e.contains("11:40-17:00"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn weeks_are_described_as_written() {
+        let mut c = Calendar::always();
+        assert_eq!(c.describe_week(), "mon-sun 00:00-24:00");
+        c.week[5] = vec![Range {
+            start: 600,
+            end: 840,
+        }];
+        c.week[6] = Vec::new();
+        assert_eq!(c.describe_week(), "mon-fri 00:00-24:00; sat 10:00-14:00");
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! trackers are converted first because levels refer to them by name.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::TimeDelta;
 use toml::Spanned;
 
+use super::calendars::{Calendar, ALWAYS};
 use super::check::{check_name, hours};
 use super::error::{ConfigError, Source};
 use super::raw::{RawChain, RawLevel};
@@ -16,6 +18,7 @@ use super::{sla, Chain, Level, Role, Tracker, MAX_LEVELS, MAX_REPEAT};
 pub(super) struct Known<'a> {
     pub(super) roles: &'a BTreeMap<String, Role>,
     pub(super) trackers: &'a BTreeMap<String, Tracker>,
+    pub(super) calendars: &'a BTreeMap<String, Arc<Calendar>>,
 }
 
 /// Every `[chains.NAME]` table.
@@ -59,7 +62,9 @@ fn chain_of(
     }
     let repeat = repeat(&name, chain.repeat.as_ref(), &levels, src)?;
     let ack_timeout = ack_timeout(&name, chain.ack_timeout_hours.as_ref(), src)?;
-    let sla = sla::convert(&name, &chain, known.roles, src)?;
+    let calendar = calendar(&name, chain.calendar.as_ref(), known, src)?;
+    let mut sla = sla::convert(&name, &chain, known.roles, src)?;
+    sla.calendar = Arc::clone(&calendar);
     Ok(Chain {
         name,
         description: chain.description,
@@ -67,6 +72,28 @@ fn chain_of(
         repeat,
         ack_timeout,
         sla,
+        calendar,
+    })
+}
+
+/// The calendar that counts the chain's waits and SLA time (`always` when
+/// none is named).
+fn calendar(
+    name: &str,
+    key: Option<&Spanned<String>>,
+    known: &Known,
+    src: &Source,
+) -> Result<Arc<Calendar>, ConfigError> {
+    let wanted = key.map_or(ALWAYS, |k| k.get_ref().as_str());
+    known.calendars.get(wanted).cloned().ok_or_else(|| {
+        let names: Vec<&str> = known.calendars.keys().map(String::as_str).collect();
+        src.at(
+            key.map(Spanned::span).unwrap_or_default(),
+            format!(
+                "chain `{name}`: no calendar `{wanted}` (defined: {})",
+                names.join(", ")
+            ),
+        )
     })
 }
 

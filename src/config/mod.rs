@@ -73,6 +73,8 @@ pub struct Config {
     pub routes: Vec<Route>,
     pub trackers: BTreeMap<String, Tracker>,
     pub subscriptions: Vec<Subscription>,
+    /// By name, `always` included.
+    pub calendars: BTreeMap<String, std::sync::Arc<calendars::Calendar>>,
 }
 
 /// A routing rule: which chain (and first owner) an incoming issue gets.
@@ -190,6 +192,8 @@ pub struct Sla {
     pub at_risk: AtRisk,
     /// Roles told about a breach besides the issue's owner.
     pub breach_notify: Vec<String>,
+    /// Counts the targets' hours (the chain's calendar).
+    pub calendar: std::sync::Arc<calendars::Calendar>,
 }
 
 /// When a running SLA clock turns "at risk".
@@ -231,6 +235,8 @@ pub struct Chain {
     /// After this long an acknowledgement lapses and escalation resumes.
     pub ack_timeout: Option<TimeDelta>,
     pub sla: Sla,
+    /// Counts the waits, the acknowledgement timeout and the SLA targets.
+    pub calendar: std::sync::Arc<calendars::Calendar>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -365,6 +371,11 @@ impl Chain {
             ms(self.sla.resolution),
             self.sla.at_risk
         ));
+        // The calendar decides every due instant; `always` adds nothing, so
+        // fingerprints stored before calendars existed still match.
+        if !self.calendar.is_always() {
+            s.push_str(&format!(";c{}", self.calendar.digest()));
+        }
         s
     }
 
@@ -426,11 +437,26 @@ impl Config {
         let links = delivery.allow_link_local;
         let roles = roles::convert(raw.roles, email.is_some(), links, &src)?;
         let trackers = trackers::convert(raw.trackers, links, &src)?;
+        let calendar_spans: BTreeMap<String, std::ops::Range<usize>> = raw
+            .calendars
+            .iter()
+            .map(|(name, c)| (name.clone(), c.span()))
+            .collect();
+        let calendars = calendars::convert(raw.calendars, &calendars::base_dir(path), &src)?;
         let known = chains::Known {
             roles: &roles,
             trackers: &trackers,
+            calendars: &calendars,
         };
         let chains = chains::convert(raw.chains, &known, &src)?;
+        for (name, span) in calendar_spans {
+            if !chains.values().any(|c| c.calendar.name == name) {
+                return Err(src.at(
+                    span,
+                    format!("calendar `{name}` is not used by any chain (remove it or name it with `calendar = \"{name}\"`)"),
+                ));
+            }
+        }
         let checker = checker::convert(raw.checker, &src)?;
         let routes = routes::convert(raw.routes, &chains, &src)?;
         let subscriptions = subscriptions::convert(raw.subscriptions, links, &src)?;
@@ -443,6 +469,7 @@ impl Config {
             routes,
             trackers,
             subscriptions,
+            calendars,
         })
     }
 

@@ -25,6 +25,20 @@ pub(super) struct RawConfig {
     pub(super) trackers: BTreeMap<String, Spanned<RawTracker>>,
     #[serde(default)]
     pub(super) subscriptions: Vec<Spanned<RawSubscription>>,
+    #[serde(default)]
+    pub(super) calendars: BTreeMap<String, Spanned<RawCalendar>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCalendar {
+    pub(super) timezone: Spanned<String>,
+    /// Day key (`mon`, `mon-fri`) → `"09:00-17:00"`, a list of ranges, or `"24h"`.
+    #[serde(default)]
+    pub(super) hours: BTreeMap<String, Spanned<OneOrMany<String>>>,
+    #[serde(default)]
+    pub(super) holidays: Vec<Spanned<String>>,
+    pub(super) holidays_file: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +126,13 @@ pub(super) enum OneOrMany<T> {
 }
 
 impl<T> OneOrMany<T> {
+    pub(super) fn items(&self) -> &[T] {
+        match self {
+            OneOrMany::One(t) => std::slice::from_ref(t),
+            OneOrMany::Many(v) => v,
+        }
+    }
+
     pub(super) fn into_vec(self) -> Vec<T> {
         match self {
             OneOrMany::One(t) => vec![t],
@@ -147,6 +168,7 @@ pub(super) struct RawChain {
     pub(super) at_risk: Option<Spanned<f64>>,
     pub(super) at_risk_hours: Option<Spanned<f64>>,
     pub(super) breach_notify: Option<Vec<Spanned<String>>>,
+    pub(super) calendar: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -48,6 +48,7 @@ pub(super) fn convert(
         resolution,
         at_risk,
         breach_notify,
+        calendar: Default::default(),
     })
 }
 

@@ -297,3 +297,7 @@ fn url_lists_of_one_and_two_mean_the_same_as_one_value() {
         assert_eq!(c.roles["a"].contacts.len(), n, "{value}");
     }
 }
+
+#[cfg(test)]
+#[path = "tests_calendars.rs"]
+mod calendars;

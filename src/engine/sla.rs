@@ -13,15 +13,19 @@
 
 use chrono::TimeDelta;
 
+use super::calendar;
 use crate::config::Sla;
 use crate::model::sla::{Change, Clock, Clocks, State, Target};
 use crate::model::Ts;
 
-/// A pending clock for a target of `target` hours from `created`.
+/// A pending clock for a target of `target` hours from `created`, counted
+/// in the SLA's calendar (plain time if the calendar never opens again,
+/// which config validation makes all but impossible).
 fn clock(created: Ts, target: TimeDelta, sla: &Sla) -> Clock {
+    let at = |d: TimeDelta| calendar::add(&sla.calendar, created, d).unwrap_or(created + d);
     Clock {
-        risk_at: created + sla.at_risk.offset(target),
-        due_at: created + target,
+        risk_at: at(sla.at_risk.offset(target)),
+        due_at: at(target),
         state: State::Pending,
         settled_at: None,
     }
@@ -171,6 +175,7 @@ mod tests {
             resolution: Some(TimeDelta::hours(8)),
             at_risk: AtRisk::Fraction(0.8),
             breach_notify: vec![],
+            calendar: Default::default(),
         }
     }
 

@@ -31,6 +31,7 @@ fn chain(waits: &[f64], repeat: u32, ack_timeout: Option<f64>) -> Chain {
         repeat,
         ack_timeout: ack_timeout.map(h),
         sla: Default::default(),
+        calendar: Default::default(),
     }
 }
 

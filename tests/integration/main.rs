@@ -9,6 +9,7 @@
 
 mod support;
 
+mod calendars;
 mod channels;
 mod cli;
 mod cli_more;

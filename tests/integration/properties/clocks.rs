@@ -29,6 +29,7 @@ fn slas() -> impl Strategy<Value = Sla> {
             resolution: resolution.map(TimeDelta::milliseconds),
             at_risk,
             breach_notify: vec![],
+            calendar: Default::default(),
         })
 }
 

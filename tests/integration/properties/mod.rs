@@ -77,6 +77,7 @@ fn make_chain(waits_min: &[i64], repeat: u32, ack_min: Option<i64>) -> Chain {
         repeat,
         ack_timeout: ack_min.map(TimeDelta::minutes),
         sla: Sla::default(),
+        calendar: Default::default(),
     }
 }
 
