@@ -163,6 +163,27 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         mail_to: Option<String>,
     },
+    /// Print the timeline an issue would have on a chain (pages, SLA at
+    /// risk and breaches, UTC and calendar-local times) without touching
+    /// any database: a what-if before changing the config.
+    #[command(after_help = EX_SIMULATE)]
+    Simulate {
+        /// The chain to simulate.
+        #[arg(long, value_name = "NAME")]
+        chain: String,
+        /// When the issue is filed: a date or RFC 3339 (default: now).
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// Someone acknowledges it then.
+        #[arg(long, value_name = "TIME")]
+        ack_at: Option<String>,
+        /// Someone resolves it then.
+        #[arg(long, value_name = "TIME")]
+        resolve_at: Option<String>,
+        /// Print JSON: {"timeline": [{"kind", "level", "at", "local", …}]}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Validate the configuration.
     #[command(subcommand)]
     #[command(after_help = EX_CONFIG_CHECK)]
@@ -505,6 +526,11 @@ const EX_REPORT: &str = "Examples:
   escalate report --days 30 --chain customer
   escalate report --since 2026-11-01 --until 2026-12-01 --format csv
   escalate report --mail-to ops@example.com";
+
+const EX_SIMULATE: &str = "Examples:
+  escalate simulate --chain customer_issue
+  escalate simulate --chain customer_issue --from 2026-12-04T16:00:00-05:00
+  escalate simulate --chain system_outage --ack-at 2026-12-04T21:20:00Z --json";
 
 const EX_CONFIG_CHECK: &str = "Examples:
   escalate config check

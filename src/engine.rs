@@ -20,6 +20,7 @@
 use chrono::TimeDelta;
 
 pub mod calendar;
+pub mod simulate;
 pub mod sla;
 
 use crate::config::Chain;

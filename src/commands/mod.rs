@@ -19,6 +19,7 @@ mod report;
 mod resolve;
 mod route;
 mod show;
+mod simulate;
 mod status;
 
 use std::io::Write;
@@ -137,6 +138,22 @@ pub fn run(cli: Cli) -> Result<Code> {
             report::run_with(&ctx, &opts, &mut io)
         }
         Command::Config(ConfigCommand::Check { json }) => config::check(&ctx, json, &mut io),
+        Command::Simulate {
+            chain,
+            from,
+            ack_at,
+            resolve_at,
+            json,
+        } => {
+            let opts = simulate::Options {
+                chain,
+                from,
+                ack_at,
+                resolve_at,
+                json,
+            };
+            simulate::run(&ctx, &opts, &mut io)
+        }
         Command::Demo => demo::run(&mut io),
         Command::Notify(NotifyCommand::Test { role, json }) => {
             notify::test(&ctx, &role, json, &mut io)

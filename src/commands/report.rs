@@ -147,7 +147,7 @@ fn window(now: Ts, opts: &Options) -> Result<(Ts, Ts)> {
 }
 
 /// RFC 3339 (any offset, stored as UTC) or a bare date, meaning midnight UTC.
-fn parse_date(flag: &str, s: &str) -> Result<Ts> {
+pub(super) fn parse_date(flag: &str, s: &str) -> Result<Ts> {
     let t = s.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         let d = d.with_timezone(&Utc);

@@ -17,6 +17,7 @@ pub mod issue;
 pub mod list;
 pub mod report;
 pub mod show;
+pub mod simulate;
 pub mod table;
 pub mod time;
 

@@ -168,3 +168,95 @@ fn a_bad_calendar_is_a_config_error_with_its_position() {
         r.stderr
     );
 }
+
+#[test]
+fn simulate_prints_the_timeline_without_a_database() {
+    let env = Env::with_config(CONFIG);
+    let json = env
+        .run(&[
+            "simulate", "--chain", "support", "--from", FRIDAY_4PM, "--json",
+        ])
+        .ok()
+        .json();
+    let got: Vec<(String, String, String)> = json["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or("").to_string(),
+                e["at"].as_str().unwrap_or("").to_string(),
+                e["local"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        (
+            "notified",
+            "2026-12-04T21:00:00Z",
+            "Fri 2026-12-04 16:00 EST",
+        ),
+        (
+            "at_risk",
+            "2026-12-07T14:36:00Z",
+            "Mon 2026-12-07 09:36 EST",
+        ),
+        (
+            "breached",
+            "2026-12-07T15:00:00Z",
+            "Mon 2026-12-07 10:00 EST",
+        ),
+        (
+            "escalated",
+            "2026-12-07T17:00:00Z",
+            "Mon 2026-12-07 12:00 EST",
+        ),
+    ];
+    let want: Vec<(String, String, String)> = want
+        .iter()
+        .map(|(k, a, l)| (k.to_string(), a.to_string(), l.to_string()))
+        .collect();
+    assert_eq!(got, want, "{json}");
+    assert_eq!(json["timezone"], "America/New_York");
+    let text = env
+        .run(&["simulate", "--chain", "support", "--from", FRIDAY_4PM])
+        .ok()
+        .stdout;
+    assert!(
+        text.contains("2026-12-07T17:00:00Z  Mon 2026-12-07 12:00 EST    L2 lead paged"),
+        "{text}"
+    );
+    assert!(!env.db().exists(), "simulate must not create a database");
+    // What the same issue meets when someone acknowledges on Monday at 09:15.
+    let acked = env
+        .run(&[
+            "simulate",
+            "--chain",
+            "support",
+            "--from",
+            FRIDAY_4PM,
+            "--ack-at",
+            "2026-12-07T14:15:00Z",
+            "--json",
+        ])
+        .ok()
+        .json();
+    let kinds: Vec<&str> = acked["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["notified", "sla_met", "acknowledged"], "{acked}");
+}
+
+#[test]
+fn simulate_refuses_an_unknown_chain_and_a_bad_time() {
+    let env = Env::with_config(CONFIG);
+    let r = env.run(&["simulate", "--chain", "nope"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("no chain `nope`"), "{}", r.stderr);
+    let r = env.run(&["simulate", "--chain", "support", "--from", "friday"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("invalid --from `friday`"), "{}", r.stderr);
+}
