@@ -37,6 +37,8 @@ fn chain(waits_hours: &[i64], repeat: u32) -> Chain {
         ack_timeout: Some(TimeDelta::hours(2)),
         sla: Sla::default(),
         calendar: Default::default(),
+        policies: Vec::new(),
+        policy: None,
     }
 }
 

@@ -108,6 +108,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Change an issue's priority: the chain's SLA policy for it is picked
+    /// again and its targets re-evaluated from creation.
+    #[command(after_help = EX_PRIORITY)]
+    Priority {
+        /// Issue id.
+        id: String,
+        /// The new priority (matched case-insensitively against policies).
+        priority: String,
+        /// Who made the change (default: $USER).
+        #[arg(long, value_name = "WHO")]
+        by: Option<String>,
+        /// Print the result as JSON (see README "JSON output").
+        #[arg(long)]
+        json: bool,
+    },
     /// Reopen a resolved issue; escalation restarts at level 1.
     #[command(after_help = EX_REOPEN)]
     Reopen {
@@ -171,6 +186,9 @@ pub enum Command {
         /// The chain to simulate.
         #[arg(long, value_name = "NAME")]
         chain: String,
+        /// The issue's priority (picks the chain's SLA policy).
+        #[arg(long, value_name = "P")]
+        priority: Option<String>,
         /// When the issue is filed: a date or RFC 3339 (default: now).
         #[arg(long, value_name = "TIME")]
         from: Option<String>,
@@ -527,9 +545,14 @@ const EX_REPORT: &str = "Examples:
   escalate report --since 2026-11-01 --until 2026-12-01 --format csv
   escalate report --mail-to ops@example.com";
 
+const EX_PRIORITY: &str = "Examples:
+  escalate priority 12 urgent
+  escalate priority 12 low --by carol --json";
+
 const EX_SIMULATE: &str = "Examples:
   escalate simulate --chain customer_issue
   escalate simulate --chain customer_issue --from 2026-12-04T16:00:00-05:00
+  escalate simulate --chain customer_issue --priority urgent
   escalate simulate --chain system_outage --ack-at 2026-12-04T21:20:00Z --json";
 
 const EX_CONFIG_CHECK: &str = "Examples:

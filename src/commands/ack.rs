@@ -18,7 +18,7 @@ pub fn run(ctx: &Ctx, id: &str, by: &str, json: bool, io: &mut Io) -> Result<Cod
     })?;
     // When the ack lapses (not when an SLA clock next needs a check).
     let lapses = config
-        .chain(&issue.chain)
+        .chain_for(&issue)
         .and_then(|c| crate::engine::next_due(&issue.esc, c));
     if json {
         let mut view = ActionView::new(&issue, "acknowledged", by, ctx.now);

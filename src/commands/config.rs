@@ -4,7 +4,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{Ctx, Io};
-use chrono::SecondsFormat;
+use chrono::{SecondsFormat, TimeDelta};
 
 use crate::config::calendars::Calendar;
 use crate::config::{Chain, Config, Contact};
@@ -94,6 +94,64 @@ struct ChainSummary {
     sla_resolution_seconds: Option<i64>,
     breach_notify: Vec<String>,
     calendar: String,
+    policies: Vec<PolicySummary>,
+}
+
+/// One `[[chains.NAME.sla]]` policy.
+#[derive(Serialize)]
+struct PolicySummary {
+    policy: u32,
+    /// Empty: every issue the earlier policies did not take.
+    priorities: Vec<String>,
+    sla_response_seconds: Option<i64>,
+    sla_resolution_seconds: Option<i64>,
+    calendar: String,
+    /// The clocks a pause stops.
+    pause: Vec<&'static str>,
+}
+
+fn policy_summaries(chain: &Chain) -> Vec<PolicySummary> {
+    chain
+        .policies
+        .iter()
+        .map(|p| {
+            let e = &p.effective;
+            PolicySummary {
+                policy: e.policy.unwrap_or_default(),
+                priorities: p.priorities.clone(),
+                sla_response_seconds: e.sla.response.map(|t| t.num_seconds()),
+                sla_resolution_seconds: e.sla.resolution.map(|t| t.num_seconds()),
+                calendar: e.calendar.name.clone(),
+                pause: e.sla.pause.iter().map(|t| t.as_str()).collect(),
+            }
+        })
+        .collect()
+}
+
+/// `  SLA policy 1 (urgent, high): response 1h, resolution -, calendar always`.
+fn print_policies(chain: &Chain, io: &mut Io) -> Result<()> {
+    for p in policy_summaries(chain) {
+        let which = if p.priorities.is_empty() {
+            "any other priority".to_string()
+        } else {
+            p.priorities.join(", ")
+        };
+        let target = |s: Option<i64>| s.map_or("-".to_string(), |s| human(TimeDelta::seconds(s)));
+        let pause = if p.pause.is_empty() {
+            "nothing".to_string()
+        } else {
+            p.pause.join(" and ")
+        };
+        writeln!(
+            io.out,
+            "  SLA policy {} ({which}): response {}, resolution {}, calendar {}, a pause stops {pause}",
+            p.policy,
+            target(p.sla_response_seconds),
+            target(p.sla_resolution_seconds),
+            p.calendar
+        )?;
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -143,6 +201,7 @@ fn chain_summary(config: &Config, chain: &Chain) -> ChainSummary {
         sla_resolution_seconds: chain.sla.resolution.map(|t| t.num_seconds()),
         breach_notify: chain.sla.breach_notify.clone(),
         calendar: chain.calendar.name.clone(),
+        policies: policy_summaries(chain),
     }
 }
 
@@ -254,6 +313,7 @@ pub fn check(ctx: &Ctx, json: bool, io: &mut Io) -> Result<Code> {
                 )?;
             }
         }
+        print_policies(chain, io)?;
         if !sla.breach_notify.is_empty() {
             writeln!(
                 io.out,

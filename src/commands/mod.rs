@@ -14,6 +14,7 @@ mod init;
 mod list;
 mod notify;
 mod outbox;
+mod priority;
 mod reopen;
 mod report;
 mod resolve;
@@ -116,6 +117,12 @@ pub fn run(cli: Cli) -> Result<Code> {
             resolve::run(&ctx, &id, by.as_deref(), note.as_deref(), json, &mut io)
         }
         Command::Reopen { id, by, json } => reopen::run(&ctx, &id, by.as_deref(), json, &mut io),
+        Command::Priority {
+            id,
+            priority,
+            by,
+            json,
+        } => priority::run(&ctx, &id, &priority, by.as_deref(), json, &mut io),
         Command::Check { dry_run } => check::run(&ctx, dry_run, &mut io),
         Command::List(args) => list::run(&ctx, &args, &mut io),
         Command::Show { id, json } => show::run(&ctx, &id, json, &mut io),
@@ -140,6 +147,7 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Config(ConfigCommand::Check { json }) => config::check(&ctx, json, &mut io),
         Command::Simulate {
             chain,
+            priority,
             from,
             ack_at,
             resolve_at,
@@ -147,6 +155,7 @@ pub fn run(cli: Cli) -> Result<Code> {
         } => {
             let opts = simulate::Options {
                 chain,
+                priority,
                 from,
                 ack_at,
                 resolve_at,
@@ -242,7 +251,7 @@ pub fn check_printable(flag: &str, raw: &str, t: Ts) -> Result<()> {
 #[derive(Debug, Serialize)]
 pub struct ActionView {
     pub id: i64,
-    /// `acknowledged`, `assigned`, `resolved` or `reopened`.
+    /// `acknowledged`, `assigned`, `resolved`, `reopened` or `priority_changed`.
     pub action: &'static str,
     /// The status afterwards: open, acknowledged or resolved.
     pub status: String,

@@ -12,6 +12,7 @@ use crate::render::{self, simulate::View};
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub chain: String,
+    pub priority: Option<String>,
     pub from: Option<String>,
     pub ack_at: Option<String>,
     pub resolve_at: Option<String>,
@@ -28,6 +29,7 @@ pub fn run(ctx: &Ctx, opts: &Options, io: &mut Io) -> Result<Code> {
             names.join(", ")
         ))
     })?;
+    let chain = chain.for_priority(opts.priority.as_deref());
     let time = |flag: &str, v: &Option<String>| {
         v.as_deref()
             .map(|s| super::report::parse_date(flag, s))

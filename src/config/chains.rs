@@ -62,10 +62,19 @@ fn chain_of(
     }
     let repeat = repeat(&name, chain.repeat.as_ref(), &levels, src)?;
     let ack_timeout = ack_timeout(&name, chain.ack_timeout_hours.as_ref(), src)?;
-    let calendar = calendar(&name, chain.calendar.as_ref(), known, src)?;
-    let mut sla = sla::convert(&name, &chain, known.roles, src)?;
+    let calendar = calendar(
+        &format!("chain `{name}`"),
+        chain.calendar.as_ref(),
+        known,
+        src,
+    )?;
+    let policy_targets = chain
+        .sla
+        .iter()
+        .any(|p| p.get_ref().response_hours.is_some() || p.get_ref().resolution_hours.is_some());
+    let mut sla = sla::convert(&name, &chain, known.roles, policy_targets, src)?;
     sla.calendar = Arc::clone(&calendar);
-    Ok(Chain {
+    let mut base = Chain {
         name,
         description: chain.description,
         levels,
@@ -73,13 +82,17 @@ fn chain_of(
         ack_timeout,
         sla,
         calendar,
-    })
+        policies: Vec::new(),
+        policy: None,
+    };
+    base.policies = super::policies::convert(&base, &chain.sla, known, src)?;
+    Ok(base)
 }
 
-/// The calendar that counts the chain's waits and SLA time (`always` when
-/// none is named).
-fn calendar(
-    name: &str,
+/// The calendar a chain or policy names (`always` when none is); `who`
+/// names the owner in messages.
+pub(super) fn calendar(
+    who: &str,
     key: Option<&Spanned<String>>,
     known: &Known,
     src: &Source,
@@ -90,7 +103,7 @@ fn calendar(
         src.at(
             key.map(Spanned::span).unwrap_or_default(),
             format!(
-                "chain `{name}`: no calendar `{wanted}` (defined: {})",
+                "{who}: no calendar `{wanted}` (defined: {})",
                 names.join(", ")
             ),
         )

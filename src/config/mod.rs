@@ -20,6 +20,7 @@ mod delivery;
 mod email;
 mod error;
 mod file;
+mod policies;
 mod raw;
 mod roles;
 mod routes;
@@ -183,7 +184,7 @@ impl Default for Checker {
 }
 
 /// A chain's SLA targets, measured from an issue's creation.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Sla {
     /// Created → first acknowledgement.
     pub response: Option<TimeDelta>,
@@ -194,6 +195,14 @@ pub struct Sla {
     pub breach_notify: Vec<String>,
     /// Counts the targets' hours (the chain's calendar).
     pub calendar: std::sync::Arc<calendars::Calendar>,
+    /// The clocks that stop while the issue is paused (default: both).
+    pub pause: Vec<crate::model::sla::Target>,
+}
+
+impl Sla {
+    pub fn pause_is_default(&self) -> bool {
+        self.pause == crate::model::sla::Target::ALL
+    }
 }
 
 /// When a running SLA clock turns "at risk".
@@ -203,6 +212,19 @@ pub enum AtRisk {
     Fraction(f64),
     /// This long before the target.
     Before(TimeDelta),
+}
+
+impl Default for Sla {
+    fn default() -> Self {
+        Sla {
+            response: None,
+            resolution: None,
+            at_risk: AtRisk::default(),
+            breach_notify: Vec::new(),
+            calendar: Default::default(),
+            pause: crate::model::sla::Target::ALL.to_vec(),
+        }
+    }
 }
 
 impl Default for AtRisk {
@@ -237,6 +259,31 @@ pub struct Chain {
     pub sla: Sla,
     /// Counts the waits, the acknowledgement timeout and the SLA targets.
     pub calendar: std::sync::Arc<calendars::Calendar>,
+    /// `[[chains.NAME.sla]]` in order: the first whose priorities match an
+    /// issue's gives its SLA and calendar ([`Chain::for_priority`]).
+    pub policies: Vec<Policy>,
+    /// For a policy's effective chain: its 1-based position.
+    pub policy: Option<u32>,
+}
+
+/// An SLA policy: the issues it covers and the chain they escalate on (the
+/// chain's levels with the policy's targets, pause rule and calendar).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Lower-case priorities; empty: any issue, with or without one.
+    pub priorities: Vec<String>,
+    pub effective: std::sync::Arc<Chain>,
+}
+
+impl Policy {
+    pub fn matches(&self, priority: Option<&str>) -> bool {
+        self.priorities.is_empty()
+            || priority.is_some_and(|p| {
+                self.priorities
+                    .iter()
+                    .any(|q| q.eq_ignore_ascii_case(p.trim()))
+            })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -376,7 +423,26 @@ impl Chain {
         if !self.calendar.is_always() {
             s.push_str(&format!(";c{}", self.calendar.digest()));
         }
+        if !self.sla.pause_is_default() {
+            s.push_str(&format!(";z{:?}", self.sla.pause));
+        }
+        for p in &self.policies {
+            s.push_str(&format!(
+                ";P{}={}",
+                p.priorities.join(","),
+                p.effective.fingerprint()
+            ));
+        }
         s
+    }
+
+    /// The chain an issue of `priority` escalates on: the first matching
+    /// policy's, else this one.
+    pub fn for_priority(&self, priority: Option<&str>) -> &Chain {
+        self.policies
+            .iter()
+            .find(|p| p.matches(priority))
+            .map_or(self, |p| &p.effective)
     }
 
     pub fn level(&self, n: u32) -> Option<&Level> {
@@ -395,6 +461,13 @@ pub struct RouteMatch<'a> {
 impl Config {
     pub fn chain(&self, name: &str) -> Option<&Chain> {
         self.chains.get(name)
+    }
+
+    /// The chain `issue` escalates on: its chain, narrowed to the SLA policy
+    /// its priority matches.
+    pub fn chain_for(&self, issue: &crate::model::Issue) -> Option<&Chain> {
+        self.chain(&issue.chain)
+            .map(|c| c.for_priority(issue.edge.priority.as_deref()))
     }
 
     /// The first route matching `input`.
@@ -450,7 +523,11 @@ impl Config {
         };
         let chains = chains::convert(raw.chains, &known, &src)?;
         for (name, span) in calendar_spans {
-            if !chains.values().any(|c| c.calendar.name == name) {
+            let uses = |c: &Chain| c.calendar.name == name;
+            if !chains
+                .values()
+                .any(|c| uses(c) || c.policies.iter().any(|p| uses(&p.effective)))
+            {
                 return Err(src.at(
                     span,
                     format!("calendar `{name}` is not used by any chain (remove it or name it with `calendar = \"{name}\"`)"),

@@ -169,6 +169,22 @@ pub(super) struct RawChain {
     pub(super) at_risk_hours: Option<Spanned<f64>>,
     pub(super) breach_notify: Option<Vec<Spanned<String>>>,
     pub(super) calendar: Option<Spanned<String>>,
+    /// `[[chains.NAME.sla]]`: SLA policies by priority, first match wins.
+    #[serde(default)]
+    pub(super) sla: Vec<Spanned<RawPolicy>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPolicy {
+    pub(super) priority: Option<Spanned<OneOrMany<String>>>,
+    pub(super) response_hours: Option<Spanned<f64>>,
+    pub(super) resolution_hours: Option<Spanned<f64>>,
+    pub(super) at_risk: Option<Spanned<f64>>,
+    pub(super) at_risk_hours: Option<Spanned<f64>>,
+    pub(super) calendar: Option<Spanned<String>>,
+    /// Which clocks stop while the issue is paused (default: both).
+    pub(super) pause: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Deserialize)]

@@ -13,60 +13,76 @@ use super::error::{ConfigError, Source};
 use super::raw::RawChain;
 use super::{AtRisk, Role, Sla};
 
-/// The SLA of chain `name`; `roles` are the ones `breach_notify` may name.
+/// The SLA keys of a chain or of one of its `[[chains.NAME.sla]]` policies.
+pub(super) struct Keys<'a> {
+    pub(super) response_hours: Option<&'a Spanned<f64>>,
+    pub(super) resolution_hours: Option<&'a Spanned<f64>>,
+    pub(super) at_risk: Option<&'a Spanned<f64>>,
+    pub(super) at_risk_hours: Option<&'a Spanned<f64>>,
+}
+
+impl<'a> Keys<'a> {
+    pub(super) fn of_chain(c: &'a RawChain) -> Keys<'a> {
+        Keys {
+            response_hours: c.response_hours.as_ref(),
+            resolution_hours: c.resolution_hours.as_ref(),
+            at_risk: c.at_risk.as_ref(),
+            at_risk_hours: c.at_risk_hours.as_ref(),
+        }
+    }
+}
+
+/// The SLA of chain `name`; `roles` are the ones `breach_notify` may name
+/// (which needs a target, of the chain or of one of its policies).
 pub(super) fn convert(
     name: &str,
     chain: &RawChain,
     roles: &BTreeMap<String, Role>,
+    policy_targets: bool,
     src: &Source,
 ) -> Result<Sla, ConfigError> {
-    let response = target(name, chain.response_hours.as_ref(), "response_hours", src)?;
-    let resolution = target(
-        name,
-        chain.resolution_hours.as_ref(),
-        "resolution_hours",
-        src,
-    )?;
+    let mut sla = targets(&format!("chain `{name}`"), &Keys::of_chain(chain), src)?;
+    let has_target = sla.response.is_some() || sla.resolution.is_some() || policy_targets;
+    sla.breach_notify = breach_notify(name, chain, roles, has_target, src)?;
+    Ok(sla)
+}
+
+/// Targets and the at-risk rule of `keys`; `who` names their owner in
+/// messages (`chain `x``, `chain `x`, sla policy 2`).
+pub(super) fn targets(who: &str, keys: &Keys, src: &Source) -> Result<Sla, ConfigError> {
+    let response = target(who, keys.response_hours, "response_hours", src)?;
+    let resolution = target(who, keys.resolution_hours, "resolution_hours", src)?;
     let has_target = response.is_some() || resolution.is_some();
     let shortest = [response, resolution].into_iter().flatten().min();
-    let at_risk = at_risk(name, chain, shortest, src)?;
-    if (chain.at_risk.is_some() || chain.at_risk_hours.is_some()) && !has_target {
-        let span = chain
-            .at_risk
-            .as_ref()
-            .map(Spanned::span)
-            .or_else(|| chain.at_risk_hours.as_ref().map(Spanned::span))
-            .unwrap_or_default();
+    let at_risk = at_risk(who, keys, shortest, src)?;
+    if let (false, Some(span)) = (
+        has_target,
+        keys.at_risk.or(keys.at_risk_hours).map(Spanned::span),
+    ) {
         return Err(src.at(
             span,
-            format!("chain `{name}`: at_risk needs a target (response_hours or resolution_hours)"),
+            format!("{who}: at_risk needs a target (response_hours or resolution_hours)"),
         ));
     }
-    let breach_notify = breach_notify(name, chain, roles, has_target, src)?;
     Ok(Sla {
         response,
         resolution,
         at_risk,
-        breach_notify,
-        calendar: Default::default(),
+        ..Sla::default()
     })
 }
 
-/// An optional duration key of the chain (`key` names it in messages).
+/// An optional duration key (`key` names it in messages).
 fn target(
-    name: &str,
+    who: &str,
     h: Option<&Spanned<f64>>,
     key: &str,
     src: &Source,
 ) -> Result<Option<TimeDelta>, ConfigError> {
     let Some(h) = h else { return Ok(None) };
-    let d =
-        hours(*h.get_ref(), &format!("chain `{name}`: {key}")).map_err(|m| src.at(h.span(), m))?;
+    let d = hours(*h.get_ref(), &format!("{who}: {key}")).map_err(|m| src.at(h.span(), m))?;
     if d.is_zero() {
-        return Err(src.at(
-            h.span(),
-            format!("chain `{name}`: {key} must be greater than 0"),
-        ));
+        return Err(src.at(h.span(), format!("{who}: {key} must be greater than 0")));
     }
     Ok(Some(d))
 }
@@ -75,15 +91,15 @@ fn target(
 /// it), not both; before the shortest target, or it would never be "at
 /// risk" ahead of a breach.
 fn at_risk(
-    name: &str,
-    chain: &RawChain,
+    who: &str,
+    keys: &Keys,
     shortest: Option<TimeDelta>,
     src: &Source,
 ) -> Result<AtRisk, ConfigError> {
-    match (&chain.at_risk, &chain.at_risk_hours) {
+    match (keys.at_risk, keys.at_risk_hours) {
         (Some(_), Some(h)) => Err(src.at(
             h.span(),
-            format!("chain `{name}`: set at_risk (a fraction) or at_risk_hours, not both"),
+            format!("{who}: set at_risk (a fraction) or at_risk_hours, not both"),
         )),
         (Some(f), None) => {
             let v = *f.get_ref();
@@ -91,7 +107,7 @@ fn at_risk(
                 return Err(src.at(
                     f.span(),
                     format!(
-                        "chain `{name}`: at_risk is a fraction of the target between 0 and 1 \
+                        "{who}: at_risk is a fraction of the target between 0 and 1 \
                          (got {}; use at_risk_hours for a time before the target)",
                         super::check::show_number(v)
                     ),
@@ -100,13 +116,13 @@ fn at_risk(
             Ok(AtRisk::Fraction(v))
         }
         (None, Some(h)) => {
-            let d = target(name, Some(h), "at_risk_hours", src)?.unwrap_or_default();
+            let d = target(who, Some(h), "at_risk_hours", src)?.unwrap_or_default();
             if let Some(t) = shortest {
                 if d >= t {
                     return Err(src.at(
                         h.span(),
                         format!(
-                            "chain `{name}`: at_risk_hours must be less than the shortest SLA \
+                            "{who}: at_risk_hours must be less than the shortest SLA \
                              target ({})",
                             crate::model::time::human(t)
                         ),

@@ -301,3 +301,7 @@ fn url_lists_of_one_and_two_mean_the_same_as_one_value() {
 #[cfg(test)]
 #[path = "tests_calendars.rs"]
 mod calendars;
+
+#[cfg(test)]
+#[path = "tests_policies.rs"]
+mod policies;

@@ -176,6 +176,7 @@ mod tests {
             at_risk: AtRisk::Fraction(0.8),
             breach_notify: vec![],
             calendar: Default::default(),
+            pause: crate::model::sla::Target::ALL.to_vec(),
         }
     }
 

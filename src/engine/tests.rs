@@ -32,6 +32,8 @@ fn chain(waits: &[f64], repeat: u32, ack_timeout: Option<f64>) -> Chain {
         ack_timeout: ack_timeout.map(h),
         sla: Default::default(),
         calendar: Default::default(),
+        policies: Vec::new(),
+        policy: None,
     }
 }
 

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::engine::{self};
 use crate::error::conflict;
 use crate::model::delivery::TaskWork;
-use crate::model::event::{Acknowledged, Details, Handover, Reopened, Resolved};
+use crate::model::event::{Acknowledged, Details, Handover, PriorityChanged, Reopened, Resolved};
 use crate::model::sla::Target;
 use crate::model::time::rfc3339;
 use crate::model::{Issue, Notice, OwnerKind, Status, Ts};
@@ -46,7 +46,7 @@ pub fn not_before_last_event(tx: &Transaction, id: i64, now: Ts) -> Result<()> {
 /// acknowledgement timeout, if any, lapses).
 pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> Result<Issue> {
     let mut issue = existing(tx, id)?;
-    let chain = config.chain(&issue.chain);
+    let chain = config.chain_for(&issue);
     match issue.esc.status {
         Status::Resolved => {
             return Err(conflict(format!(
@@ -192,7 +192,7 @@ pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
             issue.esc.status.as_str()
         )));
     }
-    let chain = config.chain(&issue.chain).ok_or_else(|| {
+    let chain = config.chain_for(&issue).ok_or_else(|| {
         crate::error::usage(format!(
             "issue #{id} is on chain `{}`, which is no longer in the config; \
              add it back before reopening",
@@ -230,4 +230,62 @@ pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
     issues::save(tx, &issue)?;
     enqueue_page(tx, config, id, &page, now)?;
     Ok(issue)
+}
+
+/// `priority ID P`: the issue's SLA policy is picked again by its new
+/// priority.
+pub fn set_priority(
+    tx: &Transaction,
+    config: &Config,
+    id: i64,
+    priority: &str,
+    by: &str,
+    now: Ts,
+) -> Result<Issue> {
+    let mut issue = existing(tx, id)?;
+    reprioritize(
+        tx,
+        config,
+        &mut issue,
+        Some(priority.trim().to_string()),
+        by,
+        now,
+    )?;
+    Ok(issue)
+}
+
+/// A new priority for `issue` (from `priority` or a helpdesk update): the
+/// SLA targets are re-evaluated from creation under the policy it picks, as
+/// Zendesk does. Running clocks take the new instants and met or breached
+/// ones keep their outcome (`sla::rearm`); escalation waits follow the
+/// policy's calendar from the schedule's anchor. Recorded as
+/// `priority_changed`.
+pub(super) fn reprioritize(
+    tx: &Transaction,
+    config: &Config,
+    issue: &mut Issue,
+    to: Option<String>,
+    by: &str,
+    now: Ts,
+) -> Result<()> {
+    let from = std::mem::replace(&mut issue.edge.priority, to.clone());
+    let chain = config.chain_for(issue);
+    if issue.esc.status != Status::Resolved {
+        if let Some(c) = chain {
+            issue.sla = crate::engine::sla::rearm(
+                &issue.sla,
+                &c.sla,
+                issue.created_at,
+                issue.first_acked_at,
+            );
+        }
+        issue.next_due_at = schedule(issue, chain);
+    }
+    let details = Details::PriorityChanged(PriorityChanged {
+        from,
+        to,
+        policy: chain.and_then(|c| c.policy),
+    });
+    record(tx, issue.id, now, Some(issue.esc.level), by, details)?;
+    issues::save(tx, issue)
 }

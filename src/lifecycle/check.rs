@@ -69,6 +69,7 @@ pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
                 let current = chain.fingerprint();
                 if fingerprint.as_deref() != Some(current.as_str()) {
                     for mut issue in issues::unresolved_in_chain(tx, &name)? {
+                        let chain = chain.for_priority(issue.edge.priority.as_deref());
                         let clocks = sla::rearm(
                             &issue.sla,
                             &chain.sla,
@@ -114,7 +115,7 @@ pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
         }
     }
     for mut issue in issues::due(tx, now)? {
-        let Some(chain) = config.chain(&issue.chain) else {
+        let Some(chain) = config.chain_for(&issue) else {
             // Orphaned: reported above, never lost, never a crash — and
             // parked, so it costs later checks nothing until its chain is
             // back (then the fingerprint mismatch reschedules it).

@@ -181,7 +181,7 @@ pub(super) fn record_sla(
         if state == State::Met {
             continue;
         }
-        let chain = config.chain(&issue.chain);
+        let chain = config.chain_for(issue);
         let mut roles = vec![match issue.owner_kind {
             OwnerKind::Role => issue.owner.clone(),
             OwnerKind::Person => role_at(config, &issue.chain, issue.esc.level),

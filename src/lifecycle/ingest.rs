@@ -77,14 +77,25 @@ fn apply_inner(
                     "unknown {ticket}: send its ticket.created first"
                 )));
             };
+            let before = issue.edge.priority.clone();
             let mut changed = merge(&mut issue, ev);
             let when = at.max(issue.created_at);
+            // A new priority is its own audit event, with the SLA policy
+            // picked again (below); the rest is one `updated`.
+            let new_priority = changed.iter().any(|c| c == "priority").then(|| {
+                changed.retain(|c| c != "priority");
+                std::mem::replace(&mut issue.edge.priority, before)
+            });
             if !changed.is_empty() {
                 let details = Details::Updated(Updated {
                     changed: changed.clone(),
                 });
                 record(tx, issue.id, when, Some(issue.esc.level), &actor, details)?;
                 issues::save(tx, &issue)?;
+            }
+            if let Some(to) = new_priority {
+                super::act::reprioritize(tx, config, &mut issue, to, &actor, when)?;
+                changed.push("priority".to_string());
             }
             if let Some(who) = &ev.assignee {
                 let owned = issue.owner_kind == OwnerKind::Person && issue.owner == *who;

@@ -22,7 +22,7 @@ pub mod ingest;
 pub mod outcome;
 mod task;
 
-pub use act::{acknowledge, assign, not_before_last_event, reopen, resolve};
+pub use act::{acknowledge, assign, not_before_last_event, reopen, resolve, set_priority};
 pub use check::{decide, Decided, Orphans, Paged, SlaMoved};
 pub use escalate::{apply, Applied};
 use task::request_task;
@@ -92,10 +92,14 @@ pub fn create(
     if let Some(p) = problem {
         return Err(usage(p));
     }
+    // The SLA policy the priority picks (targets and calendar); the chain's
+    // name and fingerprint stay the chain's own.
+    let fingerprint = chain.fingerprint();
+    let chain = chain.for_priority(filing.edge.priority.as_deref());
     let engine::Started { state: esc, page } = engine::start(chain, now, 0);
     let clocks = sla::start(&chain.sla, now);
     let next_due = earliest(engine::next_due(&esc, chain), sla::next_due(&clocks));
-    issues::ensure_chain(tx, &chain.name, &chain.fingerprint())?;
+    issues::ensure_chain(tx, &chain.name, &fingerprint)?;
     let id = issues::insert(
         tx,
         &NewIssue {

@@ -37,11 +37,13 @@ pub enum EventKind {
     TaskCreated,
     /// The engineering task was commented on and closed.
     TaskClosed,
+    /// The priority changed; SLA targets re-evaluated from creation.
+    PriorityChanged,
 }
 
 impl EventKind {
     /// Every kind, for validating filters.
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::Created,
         EventKind::Escalated,
         EventKind::Notified,
@@ -59,6 +61,7 @@ impl EventKind {
         EventKind::Deduplicated,
         EventKind::TaskCreated,
         EventKind::TaskClosed,
+        EventKind::PriorityChanged,
     ];
 
     pub fn parse(s: &str) -> Option<EventKind> {
@@ -84,6 +87,7 @@ impl EventKind {
             EventKind::Deduplicated => "deduplicated",
             EventKind::TaskCreated => "task_created",
             EventKind::TaskClosed => "task_closed",
+            EventKind::PriorityChanged => "priority_changed",
         }
     }
 }
@@ -226,6 +230,15 @@ pub struct TaskCreated {
     pub url: String,
 }
 
+/// A new priority, and the SLA policy it picked (None: the chain's own
+/// targets).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PriorityChanged {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub policy: Option<u32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct TaskClosed {
     pub tracker: String,
@@ -252,6 +265,7 @@ pub enum Details {
     Deduplicated(Deduplicated),
     TaskCreated(TaskCreated),
     TaskClosed(TaskClosed),
+    PriorityChanged(PriorityChanged),
     /// Details that do not fit their kind's shape (written by hand, or by a
     /// version of escalate with other fields): kept as they are, never an
     /// error, so a timeline always prints.
@@ -279,6 +293,7 @@ impl Details {
             Details::Deduplicated(_) => K::Deduplicated,
             Details::TaskCreated(_) => K::TaskCreated,
             Details::TaskClosed(_) => K::TaskClosed,
+            Details::PriorityChanged(_) => K::PriorityChanged,
             Details::Other(kind, _) => *kind,
         }
     }
@@ -303,6 +318,7 @@ impl Details {
             Details::Deduplicated(d) => serde_json::to_value(d),
             Details::TaskCreated(d) => serde_json::to_value(d),
             Details::TaskClosed(d) => serde_json::to_value(d),
+            Details::PriorityChanged(d) => serde_json::to_value(d),
             Details::Other(_, v) => Ok(v.clone()),
         };
         // Plain structs of strings and numbers always serialize.
@@ -337,6 +353,7 @@ impl Details {
             K::Deduplicated => typed(&v, Details::Deduplicated),
             K::TaskCreated => typed(&v, Details::TaskCreated),
             K::TaskClosed => typed(&v, Details::TaskClosed),
+            K::PriorityChanged => typed(&v, Details::PriorityChanged),
         };
         parsed.unwrap_or(Details::Other(kind, v))
     }

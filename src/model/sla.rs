@@ -13,6 +13,8 @@ pub enum Target {
 }
 
 impl Target {
+    pub const ALL: [Target; 2] = [Target::Response, Target::Resolution];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Target::Response => "response",

@@ -47,6 +47,17 @@ pub fn describe(e: &Event) -> String {
             d.key.as_deref().unwrap_or(""),
             d.tracker
         ),
+        Details::PriorityChanged(d) => {
+            let policy = d.policy.map_or("the chain's own SLA".to_string(), |p| {
+                format!("SLA policy {p}")
+            });
+            format!(
+                "priority {} → {} by {}; {policy}, targets re-evaluated from creation",
+                d.from.as_deref().unwrap_or("none"),
+                d.to.as_deref().unwrap_or("none"),
+                e.actor
+            )
+        }
         Details::Other(kind, _) => kind.as_str().to_string(),
     }
 }

@@ -122,7 +122,7 @@ impl IssueView {
     /// The view at `now`; `config` (when it loads) adds the next escalation
     /// and the orphaned mark.
     pub fn new(issue: &Issue, config: Option<&Config>, now: Ts) -> IssueView {
-        let chain = config.and_then(|c| c.chain(&issue.chain));
+        let chain = config.and_then(|c| c.chain_for(issue));
         let edge = &issue.edge;
         IssueView {
             id: issue.id,

@@ -28,7 +28,7 @@ pub fn text(rows: &[Issue], config: Option<&Config>, now: Ts) -> String {
 }
 
 fn row(i: &Issue, config: Option<&Config>, now: Ts) -> Vec<String> {
-    let chain = config.and_then(|c| c.chain(&i.chain));
+    let chain = config.and_then(|c| c.chain_for(i));
     let orphaned = config.is_some() && chain.is_none();
     let escalation = chain.and_then(|c| engine::next_due(&i.esc, c));
     let next = match (i.esc.status, escalation) {

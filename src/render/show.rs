@@ -115,7 +115,7 @@ fn fields(o: &mut String, issue: &Issue) {
 /// The next escalation or acknowledgement lapse; for an open issue on a
 /// chain the config no longer has, why there is none.
 fn next(o: &mut String, issue: &Issue, config: Option<&Config>, now: Ts) {
-    let chain = config.and_then(|c| c.chain(&issue.chain));
+    let chain = config.and_then(|c| c.chain_for(issue));
     let orphaned = config.is_some() && chain.is_none();
     if orphaned && issue.esc.status != Status::Resolved {
         let _ = writeln!(

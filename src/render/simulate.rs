@@ -14,6 +14,8 @@ use crate::model::Ts;
 #[derive(Debug, Serialize)]
 pub struct View {
     pub chain: String,
+    /// The SLA policy applied (1-based), if one matched.
+    pub policy: Option<u32>,
     pub calendar: String,
     pub timezone: String,
     pub from: String,
@@ -39,6 +41,7 @@ impl View {
     pub fn new(chain: &Chain, from: Ts, t: &Timeline) -> View {
         View {
             chain: chain.name.clone(),
+            policy: chain.policy,
             calendar: chain.calendar.name.clone(),
             timezone: chain.calendar.tz.name().to_string(),
             from: rfc3339(from),
@@ -70,9 +73,13 @@ fn local(chain: &Chain, t: Ts) -> String {
 /// The table: when, local time, what happens.
 pub fn text(v: &View) -> String {
     let mut o = String::new();
+    let policy = v
+        .policy
+        .map(|p| format!(", sla policy {p}"))
+        .unwrap_or_default();
     let _ = writeln!(
         o,
-        "chain {}, calendar {} ({}), filed {}",
+        "chain {}{policy}, calendar {} ({}), filed {}",
         v.chain, v.calendar, v.timezone, v.from
     );
     for l in &v.timeline {

@@ -196,7 +196,10 @@ fn show_orders_the_timeline_by_time_then_id() {
     // the text form lists the same order
     let text = env.at("+6h", &["show", "1"]).ok().stdout;
     let timeline = text.split("Timeline:").nth(1).expect("a timeline");
-    let updated = timeline.find(" updated ").expect("an update line");
+    // A priority change is its own event (`priority_changed`).
+    let updated = timeline
+        .find("priority none → high")
+        .expect("a priority line");
     let escalated = timeline.find(" escalated ").expect("an escalation line");
     assert!(updated < escalated, "{text}");
 }

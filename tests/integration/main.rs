@@ -21,6 +21,7 @@ mod health;
 mod ingest;
 mod output;
 mod peers;
+mod policies;
 mod properties;
 mod report;
 mod retarget;

@@ -34,8 +34,11 @@ fn chain(calendar: Calendar, repeat: u32, ack_hours: Option<i64>) -> Chain {
             at_risk: AtRisk::Fraction(0.5),
             breach_notify: vec![],
             calendar: Arc::clone(&calendar),
+            pause: crate::model::sla::Target::ALL.to_vec(),
         },
         calendar,
+        policies: Vec::new(),
+        policy: None,
     }
 }
 

@@ -30,6 +30,7 @@ fn slas() -> impl Strategy<Value = Sla> {
             at_risk,
             breach_notify: vec![],
             calendar: Default::default(),
+            pause: Target::ALL.to_vec(),
         })
 }
 

@@ -78,6 +78,8 @@ fn make_chain(waits_min: &[i64], repeat: u32, ack_min: Option<i64>) -> Chain {
         ack_timeout: ack_min.map(TimeDelta::minutes),
         sla: Sla::default(),
         calendar: Default::default(),
+        policies: Vec::new(),
+        policy: None,
     }
 }
 
