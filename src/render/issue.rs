@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::engine;
-use crate::model::sla::{Clock, State};
+use crate::model::sla::{Clock, Clocks, State};
 use crate::model::time::rfc3339;
 use crate::model::{Event, Issue, Ts};
 
@@ -70,11 +70,17 @@ pub struct ClockView {
     pub settled_at: Option<String>,
     /// Seconds left until the deadline while it runs (negative: overdue).
     pub left_seconds: Option<i64>,
+    /// False when `state` is what the clock reached by now but no `check`
+    /// has recorded yet (its event and notification are still to come).
+    pub recorded: bool,
 }
 
 impl ClockView {
-    fn new(c: &Clock, now: Ts) -> ClockView {
+    /// `c` as stored; the view shows where it stands at `now`.
+    fn new(stored: &Clock, now: Ts) -> ClockView {
+        let c = live_clock(stored, now);
         ClockView {
+            recorded: c.state == stored.state,
             state: state_word(c.state),
             at_risk_at: rfc3339(c.risk_at),
             due_at: rfc3339(c.due_at),
@@ -82,6 +88,21 @@ impl ClockView {
             left_seconds: c.left(now).map(|d| d.num_seconds()),
         }
     }
+}
+
+/// The clocks as they stand at `now`, whatever the last `check` recorded:
+/// a view judged at the moment it runs never shows a passed deadline as
+/// running.
+pub fn live(clocks: &Clocks, now: Ts) -> Clocks {
+    engine::sla::tick(clocks, now).clocks
+}
+
+fn live_clock(c: &Clock, now: Ts) -> Clock {
+    let one = Clocks {
+        response: Some(*c),
+        resolution: None,
+    };
+    live(&one, now).response.unwrap_or(*c)
 }
 
 /// The JSON word for a clock state: "ok" rather than "pending", because a
@@ -144,7 +165,7 @@ impl IssueView {
                 .and_then(|c| engine::next_due(&issue.esc, c))
                 .map(rfc3339),
             next_check_at: issue.next_due_at.map(rfc3339),
-            sla_state: issue.sla.summary().map(state_word),
+            sla_state: live(&issue.sla, now).summary().map(state_word),
             sla: SlaView {
                 response: issue.sla.response.map(|c| ClockView::new(&c, now)),
                 resolution: issue.sla.resolution.map(|c| ClockView::new(&c, now)),

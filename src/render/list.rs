@@ -62,7 +62,24 @@ fn row(i: &Issue, config: Option<&Config>, now: Ts) -> Vec<String> {
 /// The SLA column: the worst state, with time left while a clock runs
 /// ("at risk, 12m left", "ok, 3h left", "breached", "met"; "-" without
 /// targets).
-pub fn sla_cell(clocks: &Clocks, now: Ts) -> String {
+pub fn sla_cell(stored: &Clocks, now: Ts) -> String {
+    let clocks = super::issue::live(stored, now);
+    // A state reached by now that the stored clock (the last check) lacks.
+    let unrecorded = |s: State| {
+        [
+            (stored.response, clocks.response),
+            (stored.resolution, clocks.resolution),
+        ]
+        .into_iter()
+        .any(|(a, b)| b.map(|c| c.state) == Some(s) && a.map(|c| c.state) != Some(s))
+    };
+    let mark = |s: State| {
+        if unrecorded(s) {
+            " (not yet recorded)"
+        } else {
+            ""
+        }
+    };
     let Some(worst) = clocks.summary() else {
         return "-".to_string();
     };
@@ -73,12 +90,12 @@ pub fn sla_cell(clocks: &Clocks, now: Ts) -> String {
         .filter(|c| !c.state.is_final())
         .min_by_key(|c| c.due_at);
     match (worst, running) {
-        (State::Breached, _) => "breached".to_string(),
+        (State::Breached, _) => format!("breached{}", mark(State::Breached)),
         (_, Some(c)) => {
             let word = if c.state == State::AtRisk {
-                "at risk"
+                format!("at risk{}", mark(State::AtRisk))
             } else {
-                "ok"
+                "ok".to_string()
             };
             let left = c.due_at - now;
             if left.num_seconds() >= 0 {

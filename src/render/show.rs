@@ -134,11 +134,18 @@ fn next(o: &mut String, issue: &Issue, config: Option<&Config>, now: Ts) {
 }
 
 /// One line per SLA target.
-pub fn sla_lines(clocks: &Clocks, now: Ts) -> Vec<String> {
+pub fn sla_lines(stored: &Clocks, now: Ts) -> Vec<String> {
+    let clocks = super::issue::live(stored, now);
     let mut out = Vec::new();
     for target in [Target::Response, Target::Resolution] {
         let Some(c) = clocks.get(target) else {
             continue;
+        };
+        let recorded = stored.get(target).map(|s| s.state) == Some(c.state);
+        let note = if recorded {
+            ""
+        } else {
+            " (not yet recorded: the next check records it)"
         };
         let name = target.as_str();
         let line = match c.state {
@@ -149,12 +156,12 @@ pub fn sla_lines(clocks: &Clocks, now: Ts) -> Vec<String> {
                     "ok"
                 };
                 format!(
-                    "{name:<10} {word}: due {} ({})",
+                    "{name:<10} {word}: due {} ({}){note}",
                     local(c.due_at),
                     relative(c.due_at, now)
                 )
             }
-            State::Breached => format!("{name:<10} BREACHED at {}", local(c.due_at)),
+            State::Breached => format!("{name:<10} BREACHED at {}{note}", local(c.due_at)),
             State::Met => format!(
                 "{name:<10} met at {} ({} before the deadline)",
                 c.settled_at.map(local).unwrap_or_default(),

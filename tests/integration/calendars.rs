@@ -260,3 +260,38 @@ fn simulate_refuses_an_unknown_chain_and_a_bad_time() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("invalid --from `friday`"), "{}", r.stderr);
 }
+
+#[test]
+fn views_judge_sla_at_the_moment_they_run() {
+    let env = Env::init(CONFIG);
+    let id = env.create(FRIDAY_4PM, "support", "Nobody checked");
+    // Monday 10:30 EST, no check since Friday: the 2 h response target
+    // (Monday 10:00) has passed though nothing recorded it.
+    let monday = "2026-12-07T15:30:00Z";
+    let show = env
+        .at(monday, &["show", &id.to_string(), "--json"])
+        .ok()
+        .json();
+    assert_eq!(show["sla_state"], "breached", "{show}");
+    assert_eq!(show["sla"]["response"]["state"], "breached");
+    assert_eq!(show["sla"]["response"]["recorded"], false);
+    let text = env.at(monday, &["show", &id.to_string()]).ok().stdout;
+    assert!(
+        text.contains("BREACHED at") && text.contains("not yet recorded"),
+        "{text}"
+    );
+    let list = env.at(monday, &["list"]).ok().stdout;
+    assert!(list.contains("breached (not yet recorded)"), "{list}");
+    // Once a check records it, the mark goes.
+    env.at(monday, &["check"]).ok();
+    let show = env
+        .at(monday, &["show", &id.to_string(), "--json"])
+        .ok()
+        .json();
+    assert_eq!(show["sla"]["response"]["recorded"], true);
+    let list = env.at(monday, &["list"]).ok().stdout;
+    assert!(
+        list.contains("breached") && !list.contains("not yet"),
+        "{list}"
+    );
+}
