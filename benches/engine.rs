@@ -143,5 +143,54 @@ fn rendering(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, advance, sla_tick, config_parse, rendering);
+/// The same decision on `always` and on a business-hours calendar: an issue
+/// filed 30 days ago whose level 3 (4 + 8 + 24 open hours later) just
+/// came due, so each step's due instant is counted over weeks of open
+/// hours. The memo of a year's spans is warm (as for every issue after the
+/// first in one `check`); the cold build is measured on its own.
+fn calendar(c: &mut Criterion) {
+    use escalate::config::calendars::{range, Calendar};
+    use std::sync::Arc;
+    let mut g = c.benchmark_group("calendar");
+    let mut office = Calendar::always();
+    office.name = "office".into();
+    office.tz = chrono_tz::Tz::America__New_York;
+    office.week = std::array::from_fn(|d| {
+        if d < 5 {
+            vec![range("09:00-17:00").expect("range")]
+        } else {
+            Vec::new()
+        }
+    });
+    let plain = chain(&[4, 8, 24, 48], 0);
+    let mut business = plain.clone();
+    business.calendar = Arc::new(office.clone());
+    let filed = t0() - TimeDelta::days(30);
+    for (name, ch) in [("always", &plain), ("business hours", &business)] {
+        let state = engine::start(ch, filed, 0).state;
+        let due = engine::next_due(&state, ch).expect("due");
+        let state = engine::advance(&state, ch, due).state;
+        let due = engine::next_due(&state, ch).expect("due");
+        assert_eq!(engine::advance(&state, ch, due).actions.len(), 1);
+        g.bench_function(format!("advance, level 3 due, {name}"), |b| {
+            b.iter(|| engine::advance(black_box(&state), black_box(ch), black_box(due)))
+        });
+    }
+    g.bench_function("a year of spans, cold (once per process and year)", |b| {
+        b.iter(|| {
+            let fresh = office.clone();
+            engine::calendar::add(&fresh, black_box(t0()), TimeDelta::hours(40))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    advance,
+    sla_tick,
+    config_parse,
+    rendering,
+    calendar
+);
 criterion_main!(benches);

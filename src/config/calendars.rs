@@ -42,6 +42,55 @@ pub struct Calendar {
     pub week: [Vec<Range>; 7],
     /// Dates (local) on which the calendar is closed all day.
     pub holidays: BTreeSet<NaiveDate>,
+    /// The engine's precomputed open spans, a year at a time (filled on
+    /// first use; not part of what the calendar *is*).
+    pub memo: Memo,
+}
+
+/// A year's open spans as UTC milliseconds, with the open time before each
+/// (so that "when has N hours of open time passed" is a binary search).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct YearSpans {
+    pub start: Vec<i64>,
+    pub end: Vec<i64>,
+    /// Open milliseconds of the year before span i.
+    pub before: Vec<i64>,
+}
+
+/// A per-process memo of [`YearSpans`] by local year. Equal, cloned and
+/// printed as empty: it only ever holds what the fields above determine.
+#[derive(Default)]
+pub struct Memo(std::sync::Mutex<std::collections::HashMap<i32, Arc<YearSpans>>>);
+
+impl Memo {
+    /// The spans of `year`, built by `build` the first time.
+    pub fn year(&self, year: i32, build: impl FnOnce() -> YearSpans) -> Arc<YearSpans> {
+        // A poisoned lock only means another thread panicked mid-insert of
+        // a value it had fully built: the map is still sound.
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(map.entry(year).or_insert_with(|| Arc::new(build())))
+    }
+}
+
+impl Clone for Memo {
+    fn clone(&self) -> Self {
+        Memo::default()
+    }
+}
+
+impl PartialEq for Memo {
+    fn eq(&self, _: &Memo) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Memo")
+    }
 }
 
 impl Default for Calendar {
@@ -62,6 +111,7 @@ impl Calendar {
             tz: Tz::UTC,
             week: std::array::from_fn(|_| day.clone()),
             holidays: BTreeSet::new(),
+            memo: Memo::default(),
         }
     }
 
@@ -196,6 +246,7 @@ fn calendar_of(
         tz,
         week,
         holidays,
+        memo: Memo::default(),
     })
 }
 

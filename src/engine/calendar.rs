@@ -19,12 +19,20 @@
 use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::config::calendars::{Calendar, Range, DAY_MINUTES};
+use crate::config::calendars::{Calendar, Range, YearSpans, DAY_MINUTES};
 use crate::model::Ts;
 
 /// How far ahead a search for open time goes before giving up: a calendar
 /// closed for longer than this (every date a holiday) has no answer.
 const HORIZON_DAYS: u64 = 3 * 366;
+const HORIZON_YEARS: i32 = 4;
+
+// The arithmetic runs on a year's open spans, computed once per process and
+// year (`YearSpans`: a few hundred spans, built in well under a millisecond)
+// with the open time before each, so a wait of any length is a binary
+// search per year crossed instead of a walk over every day since the
+// schedule's anchor. `walk` keeps the day-by-day definition, which the tests
+// hold the index to.
 
 /// The instant at which `open` of open time has passed since `from` (None
 /// when the calendar does not open again within three years). A zero wait
@@ -37,14 +45,22 @@ pub fn add(cal: &Calendar, from: Ts, open: TimeDelta) -> Option<Ts> {
     if cal.is_always() {
         return from.checked_add_signed(open);
     }
-    let mut left = open;
-    for (start, end) in spans(cal, from) {
-        let start = start.max(from);
-        let here = end - start;
-        if here >= left {
-            return Some(start + left);
+    let (mut at, mut left) = (ms(from), open.num_milliseconds());
+    let mut year = local_year(cal, from);
+    for _ in 0..HORIZON_YEARS {
+        let ys = year_spans(cal, year);
+        let target = cumulative(&ys, at) + left;
+        let total = year_total(&ys);
+        if target <= total && !ys.start.is_empty() {
+            // The span the target falls in: the last one with less open
+            // time before it (target > 0, and before[0] = 0). A target equal
+            // to a span's end lands on that end, not the next opening.
+            let j = ys.before.partition_point(|&b| b < target).saturating_sub(1);
+            return ts(ys.start[j] + (target - ys.before[j]));
         }
-        left -= here;
+        left = target - total;
+        year += 1;
+        at = i64::MIN;
     }
     None
 }
@@ -57,24 +73,133 @@ pub fn open_between(cal: &Calendar, a: Ts, b: Ts) -> TimeDelta {
     if cal.is_always() {
         return b - a;
     }
-    let mut total = TimeDelta::zero();
-    for (start, end) in spans(cal, a) {
-        if start >= b {
-            break;
-        }
-        total += end.min(b) - start.max(a);
+    let (ya, yb) = (local_year(cal, a), local_year(cal, b));
+    let mut total = 0;
+    for year in ya..=yb {
+        let ys = year_spans(cal, year);
+        let from = if year == ya {
+            cumulative(&ys, ms(a))
+        } else {
+            0
+        };
+        let to = if year == yb {
+            cumulative(&ys, ms(b))
+        } else {
+            year_total(&ys)
+        };
+        total += to - from;
     }
-    total
+    TimeDelta::milliseconds(total)
 }
 
 /// The first open instant at or after `at` (None: closed for three years).
 pub fn next_open(cal: &Calendar, at: Ts) -> Option<Ts> {
-    spans(cal, at).next().map(|(start, _)| start.max(at))
+    if cal.is_always() {
+        return Some(at);
+    }
+    let t = ms(at);
+    let first = local_year(cal, at);
+    (first..first + HORIZON_YEARS).find_map(|year| {
+        let ys = year_spans(cal, year);
+        let i = ys.end.partition_point(|&e| e <= t);
+        (i < ys.start.len())
+            .then(|| ts(ys.start[i].max(t)))
+            .flatten()
+    })
 }
 
 /// Whether the calendar is open at `at`.
 pub fn is_open(cal: &Calendar, at: Ts) -> bool {
     next_open(cal, at) == Some(at)
+}
+
+/// Open milliseconds of the year's spans before instant `t` (ms).
+fn cumulative(ys: &YearSpans, t: i64) -> i64 {
+    let i = ys.end.partition_point(|&e| e <= t);
+    let inside = match ys.start.get(i) {
+        Some(&s) if s < t => t - s,
+        _ => 0,
+    };
+    ys.before.get(i).copied().unwrap_or_else(|| year_total(ys)) + inside
+}
+
+fn year_total(ys: &YearSpans) -> i64 {
+    match (ys.before.last(), ys.start.last(), ys.end.last()) {
+        (Some(b), Some(s), Some(e)) => b + (e - s),
+        _ => 0,
+    }
+}
+
+/// The local year `t` falls in, in the calendar's zone.
+fn local_year(cal: &Calendar, t: Ts) -> i32 {
+    chrono::Datelike::year(&t.with_timezone(&cal.tz))
+}
+
+/// The open spans of every local date of `year`, memoised on the calendar.
+fn year_spans(cal: &Calendar, year: i32) -> std::sync::Arc<YearSpans> {
+    cal.memo.year(year, || {
+        let mut ys = YearSpans::default();
+        let (Some(first), Some(next)) = (
+            NaiveDate::from_ymd_opt(year, 1, 1),
+            NaiveDate::from_ymd_opt(year + 1, 1, 1),
+        ) else {
+            return ys;
+        };
+        let mut open = 0;
+        for date in first.iter_days().take_while(|d| *d < next) {
+            if cal.holidays.contains(&date) {
+                continue;
+            }
+            for (s, e) in day_spans(cal, date) {
+                ys.start.push(ms(s));
+                ys.end.push(ms(e));
+                ys.before.push(open);
+                open += ms(e) - ms(s);
+            }
+        }
+        ys
+    })
+}
+
+fn ms(t: Ts) -> i64 {
+    t.timestamp_millis()
+}
+
+fn ts(ms: i64) -> Option<Ts> {
+    Utc.timestamp_millis_opt(ms).single()
+}
+
+/// The day-by-day definition the index must agree with (tests only).
+#[cfg(test)]
+pub(crate) mod walk {
+    use super::*;
+
+    pub fn add(cal: &Calendar, from: Ts, open: TimeDelta) -> Option<Ts> {
+        if open <= TimeDelta::zero() {
+            return Some(from);
+        }
+        let mut left = open;
+        for (start, end) in spans(cal, from) {
+            let start = start.max(from);
+            let here = end - start;
+            if here >= left {
+                return Some(start + left);
+            }
+            left -= here;
+        }
+        None
+    }
+
+    pub fn open_between(cal: &Calendar, a: Ts, b: Ts) -> TimeDelta {
+        let mut total = TimeDelta::zero();
+        for (start, end) in spans(cal, a) {
+            if start >= b {
+                break;
+            }
+            total += end.min(b) - start.max(a);
+        }
+        total.max(TimeDelta::zero())
+    }
 }
 
 /// The open spans that end after `from`, in order, as UTC instants; a span

@@ -196,3 +196,47 @@ fn adding_in_steps_equals_adding_at_once() {
         assert_eq!(open_between(&c, from, end), x + y);
     }
 }
+
+#[test]
+fn the_year_index_agrees_with_the_day_by_day_walk() {
+    let calendars = [
+        cal(
+            NY,
+            &["mon-fri"],
+            &["09:00-17:00"],
+            &["2026-12-25", "2027-01-01"],
+        ),
+        cal(BERLIN, &["mon-sun"], &["00:00-08:00", "20:00-24:00"], &[]),
+        cal(
+            KOLKATA,
+            &["mon-thu"],
+            &["09:30-13:00", "14:00-18:30"],
+            &["2026-10-02"],
+        ),
+        cal(NY, &["sun"], &["01:30-03:00"], &[]),
+    ];
+    let mut seed = 11_u64;
+    let mut next = || {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        seed >> 33
+    };
+    for c in &calendars {
+        for _ in 0..300 {
+            // Around both DST changes of 2026 and across the new year.
+            let from = utc("2026-02-20T00:00:00Z") + TimeDelta::minutes((next() % 480_000) as i64);
+            let d = TimeDelta::minutes((next() % 20_000) as i64);
+            // (Past three years the two give up at slightly different
+            // points: a safety bound, not a result.)
+            if let Some(end) = walk::add(c, from, d) {
+                assert_eq!(add(c, from, d), Some(end), "{} from {from} + {d}", c.name);
+            }
+            let to = from + TimeDelta::minutes((next() % 40_000) as i64);
+            assert_eq!(
+                open_between(c, from, to),
+                walk::open_between(c, from, to),
+                "{} {from}..{to}",
+                c.name
+            );
+        }
+    }
+}

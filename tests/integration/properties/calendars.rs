@@ -59,6 +59,7 @@ fn calendars() -> impl Strategy<Value = Calendar> {
                 .into_iter()
                 .filter_map(|d| first.checked_add_days(chrono::Days::new(d)))
                 .collect(),
+            memo: Default::default(),
         }
     })
 }
