@@ -46,8 +46,8 @@ pub fn add(cal: &Calendar, from: Ts, open: TimeDelta) -> Option<Ts> {
         return from.checked_add_signed(open);
     }
     let (mut at, mut left) = (ms(from), open.num_milliseconds());
-    let mut year = local_year(cal, from);
-    for _ in 0..HORIZON_YEARS {
+    let first = local_year(cal, from);
+    for year in first..first + HORIZON_YEARS {
         let ys = year_spans(cal, year);
         let target = cumulative(&ys, at) + left;
         let total = year_total(&ys);
@@ -59,7 +59,6 @@ pub fn add(cal: &Calendar, from: Ts, open: TimeDelta) -> Option<Ts> {
             return ts(ys.start[j] + (target - ys.before[j]));
         }
         left = target - total;
-        year += 1;
         at = i64::MIN;
     }
     None
