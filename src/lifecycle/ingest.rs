@@ -58,6 +58,7 @@ fn apply_inner(
     match ev.kind {
         Kind::Created => match existing {
             Some(mut issue) if issue.esc.status != Status::Resolved => {
+                let before = issue.clone();
                 issue.edge.dedup_count += 1;
                 let changed = merge(&mut issue, ev);
                 let details = Details::Deduplicated(Deduplicated {
@@ -66,7 +67,7 @@ fn apply_inner(
                 });
                 let (when, level) = (at.max(issue.created_at), Some(issue.esc.level));
                 record(tx, issue.id, when, level, &actor, details)?;
-                issues::save(tx, &issue)?;
+                issues::save_changes(tx, &before, &issue)?;
                 Ok(Ok(Effect::Deduplicated(issue.id)))
             }
             _ => create(tx, config, ev, at, &actor),
@@ -77,6 +78,7 @@ fn apply_inner(
                     "unknown {ticket}: send its ticket.created first"
                 )));
             };
+            let before = issue.clone();
             let mut changed = merge(&mut issue, ev);
             let when = at.max(issue.created_at);
             if !changed.is_empty() {
@@ -84,7 +86,9 @@ fn apply_inner(
                     changed: changed.clone(),
                 });
                 record(tx, issue.id, when, Some(issue.esc.level), &actor, details)?;
-                issues::save(tx, &issue)?;
+                // Only what the ticket changed: a title edit leaves the
+                // status and SLA indexes alone.
+                issues::save_changes(tx, &before, &issue)?;
             }
             if let Some(who) = &ev.assignee {
                 let owned = issue.owner_kind == OwnerKind::Person && issue.owner == *who;
