@@ -80,8 +80,18 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
     }
 
     let started = std::time::Instant::now();
-    let decided = store.write(|tx| decide(tx, &config, now))?;
-    let outcome = delivery::deliver(&mut store, &config, now, io.out)?;
+    // The decisions and the lease on their console lines commit together:
+    // one fsync, and nothing is printed before it.
+    let run = delivery::Run::new(&config, now, None);
+    let (decided, first) = store.write(|tx| {
+        let decided = decide(tx, &config, now)?;
+        Ok((decided, run.claim_console(tx, &config)?))
+    })?;
+    // Console lines are buffered and flushed once per delivery batch (a
+    // write per line costs a syscall per escalation).
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut *io.out);
+    let outcome = run.deliver(&mut store, &config, &mut out, first)?;
+    drop(out);
     // The run log is the dead-man switch behind `escalate status`.
     let record = health::RunRecord {
         started_at: Some(now),
@@ -148,5 +158,94 @@ fn describe_sla(change: &Change) -> String {
         Change::Met { at, .. } => {
             format!("{target} SLA met at {}", crate::model::time::rfc3339(*at))
         }
+    }
+}
+
+#[cfg(test)]
+mod cost_guard {
+    //! Issue 15's CI-cheap guard: a check's SQLite work follows the issues
+    //! that are due, not the open ones. The same pass over 50 due issues is
+    //! measured beside 200 and beside 2,000 issues that are not due; the
+    //! count may not grow with them (a change that reads, decodes or updates
+    //! every open issue adds thousands of steps and fails here).
+
+    use chrono::{TimeDelta, TimeZone, Utc};
+
+    use super::*;
+    use crate::config::{Config, STARTER};
+    use crate::lifecycle::{self, Filing};
+    use crate::model::Ts;
+    use crate::store::{vm_work, OpenMode, Store, DEFAULT_BUSY_TIMEOUT};
+
+    const DUE: usize = 50;
+
+    /// VM steps of one `check` over `DUE` due issues and `idle` not-due
+    /// ones, and the console lines it printed.
+    fn check_cost(idle: usize) -> (u64, usize) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config_path = dir.path().join("chains.toml");
+        std::fs::write(&config_path, STARTER).expect("config");
+        let db_path = dir.path().join("escalate.db");
+        let config = Config::parse(STARTER, &config_path).expect("starter config");
+        let now: Ts = Utc
+            .with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+            .single()
+            .expect("time");
+        let mut store = Store::open(&db_path, OpenMode::Create, DEFAULT_BUSY_TIMEOUT).expect("db");
+        // customer_issue: level 2 is due 4 h after filing, the SLA clocks
+        // later. Filed 5 h ago: due now; filed 1 h ago: due in 3 h.
+        file(&mut store, &config, now - TimeDelta::hours(5), DUE);
+        file(&mut store, &config, now - TimeDelta::hours(1), idle);
+        // Level 1's pages go out at filing time, not in the measured check.
+        let mut sink = Vec::new();
+        delivery::deliver(&mut store, &config, now - TimeDelta::hours(1), &mut sink)
+            .expect("first pages");
+        drop(store);
+        let ctx = Ctx {
+            config_path,
+            db_path,
+            now,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut io = Io {
+            out: &mut out,
+            err: &mut err,
+        };
+        let (code, steps) = vm_work::measure(|| run(&ctx, false, &mut io).expect("check"));
+        assert_eq!(code, Code::Ok, "{}", String::from_utf8_lossy(&err));
+        (steps, out.iter().filter(|&&b| b == b'\n').count())
+    }
+
+    fn file(store: &mut Store, config: &Config, at: Ts, n: usize) {
+        let chain = config.chain("customer_issue").expect("chain");
+        store
+            .write(|tx| {
+                for _ in 0..n {
+                    let filing = Filing {
+                        title: "cost guard",
+                        ..Filing::default()
+                    };
+                    lifecycle::create(tx, config, chain, &filing, "test", at)?;
+                }
+                Ok(())
+            })
+            .expect("filing");
+    }
+
+    #[test]
+    fn check_work_follows_due_issues_not_open_ones() {
+        let (small, lines) = check_cost(200);
+        assert_eq!(lines, DUE, "one console page per due issue");
+        let (large, lines) = check_cost(2_000);
+        assert_eq!(lines, DUE);
+        // B-tree seeks get a level deeper with 10× the rows; per-issue
+        // work for 1,800 more issues would add far more than this.
+        let allowed = small + small / 10;
+        assert!(
+            large <= allowed,
+            "check did {large} VM steps beside 2,000 idle issues, {small} beside 200 \
+             (allowed {allowed}): it does work for issues that are not due"
+        );
     }
 }

@@ -76,7 +76,14 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
         },
         owner: route.and_then(|r| r.owner.as_deref()),
     };
-    let filed = store.write(|tx| lifecycle::file(tx, &config, chain, &filing, &actor, ctx.now))?;
+    // The filing and the lease on its console lines commit together (one
+    // fsync); the lines are printed after commit.
+    let (filed, run, first) = store.write(|tx| {
+        let filed = lifecycle::file(tx, &config, chain, &filing, &actor, ctx.now)?;
+        let run = delivery::Run::new(&config, ctx.now, Some(filed.issue().id));
+        let first = run.claim_console(tx, &config)?;
+        Ok((filed, run, first))
+    })?;
     let issue = match filed {
         Filed::New(issue) => issue,
         Filed::Existing(issue) => {
@@ -95,7 +102,7 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, io: &mut Io) -> Result<Code> {
     // A closed stdout does not stop the delivery; its error comes after.
     let printed = print(io, args.json, &issue, &config, ctx);
     // stdout carries the id alone, so console pages go to stderr here.
-    let outcome = delivery::deliver_only(&mut store, &config, ctx.now, io.err, Some(issue.id))?;
+    let outcome = run.deliver(&mut store, &config, io.err, first)?;
     printed?;
     if outcome.failed() {
         for g in delivery::summarize(&outcome.failures()) {

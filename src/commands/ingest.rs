@@ -55,6 +55,7 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
     }
 
     let mut store = ctx.store()?;
+    store.statement_journal_in_memory()?;
     let now = ctx.now;
     let bar = if events.len() >= PROGRESS_FROM {
         let bar = ProgressBar::new(events.len() as u64);
@@ -73,6 +74,8 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
     };
     let mut rejected: Vec<(usize, String)> = Vec::new();
     let strict = args.strict;
+    // The batch and the lease on its console lines commit together.
+    let run = delivery::Run::new(&config, now, None);
     let outcome = store.write(|tx| {
         for (line, ev) in &events {
             match ingest::apply(tx, &config, ev, now)? {
@@ -89,18 +92,24 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
                 rejected.len()
             )));
         }
-        Ok(())
+        run.claim_console(tx, &config)
     });
     bar.finish_and_clear();
-    if let Err(e) = outcome {
-        report(io, &name, &rejected);
-        return Err(e);
-    }
+    let first = match outcome {
+        Ok(first) => first,
+        Err(e) => {
+            report(io, &name, &rejected);
+            return Err(e);
+        }
+    };
     problems.extend(rejected);
     problems.sort();
 
     // Console pages go to stderr: stdout carries the summary.
-    let delivered = delivery::deliver(&mut store, &config, now, io.err)?;
+    // Buffered: flushed once per delivery batch, not once per line.
+    let mut err = std::io::BufWriter::with_capacity(1 << 16, &mut *io.err);
+    let delivered = run.deliver(&mut store, &config, &mut err, first)?;
+    drop(err);
     report(io, &name, &problems);
     if args.json {
         let v = json!({

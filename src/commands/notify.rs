@@ -65,7 +65,9 @@ pub fn test(ctx: &Ctx, role: &str, json: bool, io: &mut Io) -> Result<Code> {
         // goes to stderr instead.
         let console_out: &mut dyn std::io::Write = if json { io.err } else { io.out };
         let result = match contact {
-            Contact::Console => console::send(&d, ctx.now, console_out),
+            Contact::Console => {
+                console::send(&d, ctx.now, console_out).and_then(|()| console::flush(console_out))
+            }
             other => senders.send(&config, other, &[&d], ctx.now, true),
         };
         let error = match result {

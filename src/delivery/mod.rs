@@ -20,6 +20,7 @@ use crate::lifecycle::outcome::{self, Failed, Pass, Recorded};
 use crate::model::{Delivery, Notice, Task, Ts};
 use crate::notify::{console, SendError, Senders};
 use crate::store::{outbox, Store};
+use rusqlite::Transaction;
 
 /// How long a claimed row is reserved for the process delivering it. A
 /// process that dies mid-send releases its rows when the lease runs out.
@@ -152,27 +153,121 @@ pub fn deliver_only(
     console: &mut dyn Write,
     only: Option<i64>,
 ) -> Result<Outcome> {
-    let pass = Pass {
-        owner: &lease_owner(),
-        now,
-        max_attempts: config.delivery.max_attempts,
-    };
-    // Leases guard real processes against each other: they count the real
-    // time this pass has taken on top of `now` (which may be simulated).
-    let started = std::time::Instant::now();
-    let elapsed = || TimeDelta::from_std(started.elapsed()).unwrap_or(TimeDelta::zero());
-    let mut outcome = Outcome::default();
-    let mut senders: Option<Senders> = None;
-    if !config.subscriptions.is_empty() {
-        store.write(|tx| subscriptions::enqueue_new(tx, config, now))?;
-    }
-    loop {
-        let batch = store
-            .write(|tx| outbox::claim(tx, now, now + elapsed() + LEASE, pass.owner, BATCH, only))?;
-        if batch.is_empty() {
-            break;
+    let run = Run::new(config, now, only);
+    let first = store.write(|tx| run.claim_console(tx, config))?;
+    run.deliver(store, config, console, first)
+}
+
+/// One delivery pass, in two steps so that a command can take the first
+/// inside its own write transaction: [`Run::claim_console`] leases the
+/// console rows there (the decision and the lease commit together, one
+/// fsync instead of two), [`Run::deliver`] sends after commit.
+pub struct Run {
+    owner: String,
+    now: Ts,
+    only: Option<i64>,
+    max_attempts: u32,
+    /// Leases guard real processes against each other: they count the real
+    /// time this pass has taken on top of `now` (which may be simulated).
+    started: std::time::Instant,
+}
+
+impl Run {
+    /// A pass at `now`, over every ready row or (`only`) one issue's.
+    pub fn new(config: &Config, now: Ts, only: Option<i64>) -> Run {
+        Run {
+            owner: lease_owner(),
+            now,
+            only,
+            max_attempts: config.delivery.max_attempts,
+            started: std::time::Instant::now(),
         }
-        let plan = Plan::of(&batch, now, console);
+    }
+
+    fn lease_until(&self) -> Ts {
+        let elapsed = TimeDelta::from_std(self.started.elapsed()).unwrap_or(TimeDelta::zero());
+        self.now + elapsed + LEASE
+    }
+
+    /// In the caller's write transaction: enqueue what subscribers are owed,
+    /// then lease every console row ready now, all at once (a console line
+    /// cannot be slow, so no batch limit is needed to keep leases short).
+    pub fn claim_console(&self, tx: &Transaction, config: &Config) -> Result<Vec<Delivery>> {
+        if !config.subscriptions.is_empty() {
+            subscriptions::enqueue_new(tx, config, self.now)?;
+        }
+        let claim = outbox::Claim {
+            now: self.now,
+            lease_until: self.lease_until(),
+            owner: &self.owner,
+            limit: usize::MAX,
+            only: self.only,
+            console_only: true,
+        };
+        outbox::claim(tx, &claim)
+    }
+
+    /// Deliver `first` (claimed by [`Run::claim_console`], committed), then
+    /// every other pending row ready at `now`: console lines to `console`,
+    /// flushed once per batch; every other contact gets one message per run
+    /// listing its notifications, sent `concurrency` at a time.
+    pub fn deliver(
+        self,
+        store: &mut Store,
+        config: &Config,
+        console: &mut dyn Write,
+        first: Vec<Delivery>,
+    ) -> Result<Outcome> {
+        let pass = Pass {
+            owner: &self.owner,
+            now: self.now,
+            max_attempts: self.max_attempts,
+        };
+        let mut outcome = Outcome::default();
+        let mut senders: Option<Senders> = None;
+        let mut batch = first;
+        loop {
+            if batch.is_empty() {
+                let claim = outbox::Claim {
+                    now: self.now,
+                    lease_until: self.lease_until(),
+                    owner: &self.owner,
+                    limit: BATCH,
+                    only: self.only,
+                    console_only: false,
+                };
+                batch = store.write(|tx| outbox::claim(tx, &claim))?;
+                if batch.is_empty() {
+                    break;
+                }
+            }
+            self.batch(
+                store,
+                config,
+                console,
+                &batch,
+                &pass,
+                &mut senders,
+                &mut outcome,
+            )?;
+            batch.clear();
+        }
+        Ok(outcome)
+    }
+
+    /// Send one claimed batch and record each outcome.
+    #[allow(clippy::too_many_arguments)]
+    fn batch(
+        &self,
+        store: &mut Store,
+        config: &Config,
+        console: &mut dyn Write,
+        batch: &[Delivery],
+        pass: &Pass,
+        senders: &mut Option<Senders>,
+        outcome: &mut Outcome,
+    ) -> Result<()> {
+        let plan = Plan::of(batch, self.now, console);
         // A batch that can take longer than the lease (many slow
         // destinations, task work) keeps its rows for as long as it may need.
         let rounds = plan
@@ -185,14 +280,14 @@ pub fn deliver_only(
             .unwrap_or(TimeDelta::hours(24));
         if needed > LEASE {
             let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
-            let until = now + elapsed() + needed + LEASE;
+            let until = self.lease_until() + needed;
             store.write(|tx| outbox::extend_lease(tx, &ids, pass.owner, until))?;
         }
         let mut rec = Recorder {
-            store: &mut *store,
-            pass: &pass,
-            batch: &batch,
-            outcome: &mut outcome,
+            store,
+            pass,
+            batch,
+            outcome,
         };
         // Each outcome is recorded as soon as it is known, in its own short
         // transaction: a process killed mid-batch repeats only the sends
@@ -205,21 +300,21 @@ pub fn deliver_only(
             send::groups(
                 config,
                 senders,
-                &batch,
+                batch,
                 &plan.groups,
-                now,
+                self.now,
                 &mut |rows, r| rec.rows(rows, r, None),
             )?;
         }
         if !plan.tasks.is_empty() {
             let senders = senders.get_or_insert_with(|| Senders::new(config));
-            tasks::work(config, senders, &batch, plan.tasks, &mut |i, r, made| {
+            tasks::work(config, senders, batch, plan.tasks, &mut |i, r, made| {
                 let task = made.map(|t| tasks::task_of(&batch[i], t));
                 rec.rows(&[i], r, task.as_ref())
             })?;
         }
+        Ok(())
     }
-    Ok(outcome)
 }
 
 /// A lease owner name unique to this pass among all processes: the pid
@@ -314,6 +409,16 @@ impl Plan {
                 groups.entry((&d.channel, &d.target)).or_default().push(i);
             }
         }
+        // One flush for the batch's lines (not one write per line); a line
+        // is sent once it is out of our buffer, so a failed flush fails
+        // every line of the batch that had not failed already.
+        if !results.is_empty() {
+            if let Err(e) = console::flush(console) {
+                for (_, r) in results.iter_mut().filter(|(_, r)| r.is_ok()) {
+                    *r = Err(e.clone());
+                }
+            }
+        }
         Plan {
             results,
             groups: groups.into_values().collect(),
@@ -372,6 +477,26 @@ mod delivery_tests {
     use crate::lifecycle::{self, Filing};
     use crate::store::{events, issues};
     use chrono::TimeZone;
+
+    /// `outbox::claim` of any channel.
+    fn claim(
+        tx: &Transaction,
+        now: Ts,
+        lease_until: Ts,
+        owner: &str,
+        limit: usize,
+        only: Option<i64>,
+    ) -> Result<Vec<Delivery>> {
+        let c = outbox::Claim {
+            now,
+            lease_until,
+            owner,
+            limit,
+            only,
+            console_only: false,
+        };
+        outbox::claim(tx, &c)
+    }
 
     fn setup() -> (Store, Config, Ts) {
         let config = Config::parse(STARTER, std::path::Path::new("chains.toml")).expect("starter");
@@ -520,7 +645,7 @@ mod delivery_tests {
         let (mut store, config, now) = setup();
         let id = file(&mut store, &config, now);
         let claimed = store
-            .write(|tx| outbox::claim(tx, now, now + LEASE, "a", 10, None))
+            .write(|tx| claim(tx, now, now + LEASE, "a", 10, None))
             .expect("claim");
         assert_eq!(claimed.len(), 1);
         // resolved while the page is on the wire
@@ -557,7 +682,7 @@ mod delivery_tests {
         let (mut store, config, now) = setup();
         let id = file(&mut store, &config, now);
         let claimed = store
-            .write(|tx| outbox::claim(tx, now, now + LEASE, "a", 10, None))
+            .write(|tx| claim(tx, now, now + LEASE, "a", 10, None))
             .expect("claim");
         store
             .write(|tx| lifecycle::resolve(tx, id, "ann", None, now))
@@ -588,16 +713,16 @@ mod delivery_tests {
         let (mut store, config, now) = setup();
         file(&mut store, &config, now);
         let first = store
-            .write(|tx| outbox::claim(tx, now, now + LEASE, "a", 10, None))
+            .write(|tx| claim(tx, now, now + LEASE, "a", 10, None))
             .expect("claim");
         assert_eq!(first.len(), 1);
         let second = store
-            .write(|tx| outbox::claim(tx, now, now + LEASE, "b", 10, None))
+            .write(|tx| claim(tx, now, now + LEASE, "b", 10, None))
             .expect("claim");
         assert!(second.is_empty());
         // a deliverer that died releases its rows when the lease runs out
         let later = store
-            .write(|tx| outbox::claim(tx, now + LEASE, now + LEASE * 2, "b", 10, None))
+            .write(|tx| claim(tx, now + LEASE, now + LEASE * 2, "b", 10, None))
             .expect("claim");
         assert_eq!(later.len(), 1);
     }

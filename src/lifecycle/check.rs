@@ -125,7 +125,7 @@ pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
         decided.examined += 1;
         let decision = engine::advance(&issue.esc, chain, now);
         let title = issue.title.clone();
-        let applied = super::apply(tx, config, &mut issue, &decision, now)?;
+        let applied = super::apply_stored(tx, config, &mut issue, &decision, now)?;
         for page in applied.pages {
             decided.pages.push(Paged {
                 issue_id: issue.id,

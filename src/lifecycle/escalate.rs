@@ -30,6 +30,34 @@ pub fn apply(
     decision: &Decision,
     now: Ts,
 ) -> Result<Applied> {
+    let applied = apply_unsaved(tx, config, issue, decision, now)?;
+    issues::save(tx, issue)?;
+    Ok(applied)
+}
+
+/// [`apply`] to an issue exactly as it was read from the store (as `check`
+/// reads due issues): only the columns the decision changed are written.
+pub fn apply_stored(
+    tx: &Transaction,
+    config: &Config,
+    issue: &mut Issue,
+    decision: &Decision,
+    now: Ts,
+) -> Result<Applied> {
+    let before = issue.clone();
+    let applied = apply_unsaved(tx, config, issue, decision, now)?;
+    issues::save_changes(tx, &before, issue)?;
+    Ok(applied)
+}
+
+/// Everything [`apply`] does but saving the issue.
+fn apply_unsaved(
+    tx: &Transaction,
+    config: &Config,
+    issue: &mut Issue,
+    decision: &Decision,
+    now: Ts,
+) -> Result<Applied> {
     let mut pages = Vec::new();
     // The page that follows a lapsed acknowledgement re-notifies the level
     // the issue is at: its message says so, not "escalation".
@@ -131,7 +159,6 @@ pub fn apply(
     record_sla(tx, issue, &changes, now, Some(config))?;
     issue.sla = clocks;
     issue.next_due_at = earliest(decision.next_due, sla::next_due(&issue.sla));
-    issues::save(tx, issue)?;
     Ok(Applied {
         pages,
         sla: changes,

@@ -58,6 +58,7 @@ fn apply_inner(
     match ev.kind {
         Kind::Created => match existing {
             Some(mut issue) if issue.esc.status != Status::Resolved => {
+                let before = issue.clone();
                 issue.edge.dedup_count += 1;
                 let changed = merge(&mut issue, ev);
                 let details = Details::Deduplicated(Deduplicated {
@@ -66,7 +67,7 @@ fn apply_inner(
                 });
                 let (when, level) = (at.max(issue.created_at), Some(issue.esc.level));
                 record(tx, issue.id, when, level, &actor, details)?;
-                issues::save(tx, &issue)?;
+                issues::save_changes(tx, &before, &issue)?;
                 Ok(Ok(Effect::Deduplicated(issue.id)))
             }
             _ => create(tx, config, ev, at, &actor),
@@ -77,21 +78,23 @@ fn apply_inner(
                     "unknown {ticket}: send its ticket.created first"
                 )));
             };
-            let before = issue.edge.priority.clone();
+            let before = issue.clone();
             let mut changed = merge(&mut issue, ev);
             let when = at.max(issue.created_at);
             // A new priority is its own audit event, with the SLA policy
             // picked again (below); the rest is one `updated`.
             let new_priority = changed.iter().any(|c| c == "priority").then(|| {
                 changed.retain(|c| c != "priority");
-                std::mem::replace(&mut issue.edge.priority, before)
+                std::mem::replace(&mut issue.edge.priority, before.edge.priority.clone())
             });
             if !changed.is_empty() {
                 let details = Details::Updated(Updated {
                     changed: changed.clone(),
                 });
                 record(tx, issue.id, when, Some(issue.esc.level), &actor, details)?;
-                issues::save(tx, &issue)?;
+                // Only what the ticket changed: a title edit leaves the
+                // status and SLA indexes alone.
+                issues::save_changes(tx, &before, &issue)?;
             }
             if let Some(to) = new_priority {
                 super::act::reprioritize(tx, config, &mut issue, to, &actor, when)?;

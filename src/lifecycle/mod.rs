@@ -24,7 +24,7 @@ mod task;
 
 pub use act::{acknowledge, assign, not_before_last_event, reopen, resolve, set_priority};
 pub use check::{decide, Decided, Orphans, Paged, SlaMoved};
-pub use escalate::{apply, Applied};
+pub use escalate::{apply, apply_stored, Applied};
 use task::request_task;
 pub use task::TRACKER_CHANNEL;
 
@@ -52,6 +52,15 @@ pub enum Filed {
     /// An issue with the same source and reference was open: nothing was
     /// written (a caller retrying a `create` it never heard back from).
     Existing(Issue),
+}
+
+impl Filed {
+    /// The issue filed or found.
+    pub fn issue(&self) -> &Issue {
+        match self {
+            Filed::New(issue) | Filed::Existing(issue) => issue,
+        }
+    }
 }
 
 /// [`create`], unless the filing names a reference (`--ref`) and an issue

@@ -24,18 +24,32 @@ pub fn once<T>(
     if seen.is_some() {
         return Ok(None);
     }
-    tx.execute_batch("SAVEPOINT ingest_event")?;
+    // Cached statements: a batch of 100,000 events would otherwise parse
+    // and plan these three times per event.
+    tx.prepare_cached("SAVEPOINT ingest_event")
+        .and_then(|mut s| s.execute([]))
+        .sql("opening a savepoint")?;
     match apply() {
         Ok(Ok(effect)) => {
             tx.prepare_cached("INSERT INTO ingested (key, at) VALUES (?1, ?2)")
                 .and_then(|mut s| s.execute(params![key, ms(now)]))
                 .sql("remembering an ingested event")?;
-            tx.execute_batch("RELEASE ingest_event")?;
+            release(tx)?;
             Ok(Some(Ok(effect)))
         }
         other => {
-            tx.execute_batch("ROLLBACK TO ingest_event; RELEASE ingest_event")?;
+            tx.prepare_cached("ROLLBACK TO ingest_event")
+                .and_then(|mut s| s.execute([]))
+                .sql("rolling back an event")?;
+            release(tx)?;
             other.map(Some)
         }
     }
+}
+
+fn release(tx: &Transaction) -> Result<()> {
+    tx.prepare_cached("RELEASE ingest_event")
+        .and_then(|mut s| s.execute([]))
+        .sql("releasing a savepoint")?;
+    Ok(())
 }

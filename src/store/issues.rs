@@ -2,6 +2,7 @@
 //! the chain bookkeeping behind live config changes and orphan detection.
 
 use anyhow::Result;
+use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use super::{ms, ts, ts_opt, SqlContext};
@@ -247,6 +248,86 @@ pub fn save(tx: &Transaction, issue: &Issue) -> Result<()> {
     })
     .sql("saving issue")?;
     Ok(())
+}
+
+/// Write back the columns of `after` that differ from `before` (the same
+/// issue as it was read). An UPDATE costs index upkeep and CHECKs for every
+/// column it names, changed or not: an escalation that moves the level,
+/// owner and due time leaves the status, SLA and source indexes alone.
+pub fn save_changes(tx: &Transaction, before: &Issue, after: &Issue) -> Result<()> {
+    let mut set = String::new();
+    let mut values: Vec<Value> = vec![Value::Integer(after.id)];
+    let old = mutable_columns(before);
+    for ((column, new), (_, old)) in mutable_columns(after).into_iter().zip(old) {
+        if new != old {
+            push_column(&mut set, &mut values, column, new);
+        }
+    }
+    if before.edge.tags != after.edge.tags {
+        let tags = serde_json::to_string(&after.edge.tags).unwrap_or_else(|_| "[]".into());
+        push_column(&mut set, &mut values, "tags", Value::Text(tags));
+    }
+    if before.edge.details != after.edge.details {
+        let details = serde_json::Value::Object(after.edge.details.clone()).to_string();
+        push_column(&mut set, &mut values, "details", Value::Text(details));
+    }
+    if set.is_empty() {
+        return Ok(());
+    }
+    // Few distinct column sets occur, so the cache keeps each one prepared.
+    tx.prepare_cached(&format!("UPDATE issues SET {set} WHERE id = ?1"))
+        .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
+        .sql("saving issue")?;
+    Ok(())
+}
+
+fn push_column(set: &mut String, values: &mut Vec<Value>, column: &str, value: Value) {
+    let sep = if set.is_empty() { "" } else { ", " };
+    set.push_str(&format!("{sep}{column} = ?{}", values.len() + 1));
+    values.push(value);
+}
+
+/// The columns [`save`] writes (tags and details aside), as stored.
+fn mutable_columns(i: &Issue) -> [(&'static str, Value); 31] {
+    let int = |v: i64| Value::Integer(v);
+    let time = |t: Option<Ts>| t.map_or(Value::Null, |t| Value::Integer(ms(t)));
+    let text = |t: Option<&str>| t.map_or(Value::Null, |t| Value::Text(t.to_string()));
+    let (r1, r2, r3, r4) = clock_to(i.sla.response.as_ref());
+    let (s1, s2, s3, s4) = clock_to(i.sla.resolution.as_ref());
+    let task = i.edge.task.as_ref();
+    [
+        ("status", text(Some(i.esc.status.as_str()))),
+        ("level", int(i64::from(i.esc.level))),
+        ("max_level", int(i64::from(i.max_level))),
+        ("repeat", int(i64::from(i.esc.repeat))),
+        ("epoch", int(i64::from(i.esc.epoch))),
+        ("epoch_level", int(i64::from(i.esc.epoch_level))),
+        ("epoch_at", int(ms(i.esc.epoch_at))),
+        ("owner", text(Some(&i.owner))),
+        ("owner_kind", text(Some(i.owner_kind.as_str()))),
+        ("acked_at", time(i.esc.acked_at)),
+        ("acked_by", text(i.acked_by.as_deref())),
+        ("resolved_at", time(i.resolved_at)),
+        ("resolved_by", text(i.resolved_by.as_deref())),
+        ("next_due_at", time(i.next_due_at)),
+        ("first_acked_at", time(i.first_acked_at)),
+        ("response_risk_at", r1.map_or(Value::Null, int)),
+        ("response_due_at", r2.map_or(Value::Null, int)),
+        ("response_state", text(r3)),
+        ("response_settled_at", r4.map_or(Value::Null, int)),
+        ("resolution_risk_at", s1.map_or(Value::Null, int)),
+        ("resolution_due_at", s2.map_or(Value::Null, int)),
+        ("resolution_state", text(s3)),
+        ("resolution_settled_at", s4.map_or(Value::Null, int)),
+        ("priority", text(i.edge.priority.as_deref())),
+        ("dedup_count", int(i64::from(i.edge.dedup_count))),
+        ("task_tracker", text(task.map(|t| t.tracker.as_str()))),
+        ("task_key", text(task.map(|t| t.key.as_str()))),
+        ("task_url", text(task.map(|t| t.url.as_str()))),
+        ("task_id", text(task.map(|t| t.id.as_str()))),
+        ("title", text(Some(&i.title))),
+        ("description", text(i.description.as_deref())),
+    ]
 }
 
 /// Issues whose next escalation step is due at or before `now`: an index

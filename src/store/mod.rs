@@ -112,6 +112,11 @@ impl Store {
             .map_err(|e| database(format!("cannot open database {shown}: {e}")))?;
         conn.busy_timeout(busy_timeout)
             .map_err(|e| database(format!("database {shown}: {e}")))?;
+        // Room for every statement one command prepares (the default 16
+        // made a check re-prepare statements it had just evicted).
+        conn.set_prepared_statement_cache_capacity(64);
+        #[cfg(test)]
+        vm_work::install(&conn);
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -182,6 +187,17 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()
             .expect("rows");
         rows.join(" / ")
+    }
+
+    /// Keep statement journals in memory. Every page a savepoint first
+    /// touches is copied to one, and `ingest` opens a savepoint per event:
+    /// on disk that was ~30 KB of temp-file writes per event, most of a
+    /// 100,000-event batch. Only for such batches: it also keeps temp tables
+    /// and sort spills in memory, which `report` must not do.
+    pub fn statement_journal_in_memory(&self) -> Result<()> {
+        self.conn
+            .pragma_update(None, "temp_store", "MEMORY")
+            .map_err(|e| self.classify(e))
     }
 
     pub fn path(&self) -> &Path {
@@ -396,6 +412,39 @@ pub fn ts(ms: i64) -> rusqlite::Result<Ts> {
 
 pub fn ts_opt(ms: Option<i64>) -> rusqlite::Result<Option<Ts>> {
     ms.map(ts).transpose()
+}
+
+/// Test-only: how much SQLite virtual-machine work the current thread's
+/// connections do, for tests that pin how a command's cost grows (the
+/// `check` cost guard). Counts progress-handler calls (about one per loop
+/// step: a row visited, a record written), only on connections opened by
+/// [`Store::open`] inside [`vm_work::measure`].
+#[cfg(test)]
+pub(crate) mod vm_work {
+    use std::cell::Cell;
+
+    thread_local! {
+        static STEPS: Cell<Option<u64>> = const { Cell::new(None) };
+    }
+
+    /// Run `f` and return what it returned and the VM steps it took.
+    pub fn measure<T>(f: impl FnOnce() -> T) -> (T, u64) {
+        STEPS.with(|s| s.set(Some(0)));
+        let value = f();
+        (value, STEPS.with(Cell::take).unwrap_or(0))
+    }
+
+    pub(super) fn install(conn: &rusqlite::Connection) {
+        if STEPS.with(Cell::get).is_none() {
+            return;
+        }
+        let count = || {
+            STEPS.with(|s| s.set(s.get().map(|n| n + 1)));
+            false
+        };
+        conn.progress_handler(1, Some(count))
+            .expect("installing the progress handler");
+    }
 }
 
 /// Context for errors from queries.

@@ -97,20 +97,26 @@ pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
     Ok(n == 1)
 }
 
+/// What [`claim`] takes.
+pub struct Claim<'a> {
+    pub now: Ts,
+    pub lease_until: Ts,
+    /// The lease owner name of the claiming pass.
+    pub owner: &'a str,
+    pub limit: usize,
+    /// Only this issue's rows.
+    pub only: Option<i64>,
+    /// Only console rows (which cannot be slow to send).
+    pub console_only: bool,
+}
+
 /// Claim up to `limit` pending rows that are ready at `now` and not leased by
 /// a live deliverer. Notifications that no longer matter are cancelled
 /// instead: any of a resolved issue, and pages and response warnings of an
 /// issue someone acknowledged since (the resolution clock still runs, so its
 /// warnings still go out). Events for subscribers and task work are never
 /// cancelled: they are records, not pages.
-pub fn claim(
-    tx: &Transaction,
-    now: Ts,
-    lease_until: Ts,
-    owner: &str,
-    limit: usize,
-    only: Option<i64>,
-) -> Result<Vec<Delivery>> {
+pub fn claim(tx: &Transaction, c: &Claim) -> Result<Vec<Delivery>> {
     // Only the rows about to be claimed are examined (a sweep of every
     // pending row per batch made a large backlog quadratic).
     let mut select = tx
@@ -120,6 +126,7 @@ pub fn claim(
              WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 \
                AND (o.lease_until IS NULL OR o.lease_until <= ?1) \
                AND (?3 IS NULL OR o.issue_id = ?3) \
+               AND (?4 = 0 OR o.channel = 'console') \
              ORDER BY o.next_attempt_at, o.id LIMIT ?2"
         ))
         .sql("querying outbox")?;
@@ -132,10 +139,11 @@ pub fn claim(
     let mut lease = tx
         .prepare_cached("UPDATE outbox SET lease_until = ?2, lease_owner = ?3 WHERE id = ?1")
         .sql("leasing outbox rows")?;
+    let limit = i64::try_from(c.limit).unwrap_or(i64::MAX);
     let mut claimed = Vec::new();
     loop {
         let rows = select
-            .query_map(params![ms(now), limit as i64, only], |r| {
+            .query_map(params![ms(c.now), limit, c.only, c.console_only], |r| {
                 Ok((delivery_from_row(r)?, r.get::<_, String>(19)?))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
@@ -146,13 +154,13 @@ pub fn claim(
                 cancel.execute([d.id]).sql("cancelling a notification")?;
             } else {
                 lease
-                    .execute(params![d.id, ms(lease_until), owner])
+                    .execute(params![d.id, ms(c.lease_until), c.owner])
                     .sql("leasing outbox row")?;
                 claimed.push(d);
             }
         }
         // A batch that was all cancelled says nothing about what follows.
-        if !claimed.is_empty() || seen < limit {
+        if !claimed.is_empty() || seen < c.limit {
             return Ok(claimed);
         }
     }
