@@ -177,6 +177,10 @@ pub enum Command {
         /// Mail the markdown report to ADDR through [email].
         #[arg(long, value_name = "ADDR")]
         mail_to: Option<String>,
+        /// Rank the issues that escalate most by this key (default: chain);
+        /// with --format csv, the ranking is the CSV.
+        #[arg(long, value_enum, value_name = "KEY")]
+        by: Option<ReportBy>,
     },
     /// Print the timeline an issue would have on a chain (pages, SLA at
     /// risk and breaches, UTC and calendar-local times) without touching
@@ -477,6 +481,17 @@ pub enum StatusFilter {
     All,
 }
 
+/// What `report --by` ranks the issues that escalate most by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportBy {
+    Chain,
+    Priority,
+    Source,
+    /// An issue counts under each of its tags.
+    Tag,
+    Route,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Markdown,
@@ -543,7 +558,8 @@ const EX_REPORT: &str = "Examples:
   escalate report
   escalate report --days 30 --chain customer
   escalate report --since 2026-11-01 --until 2026-12-01 --format csv
-  escalate report --mail-to ops@example.com";
+  escalate report --mail-to ops@example.com
+  escalate report --by priority --format csv";
 
 const EX_PRIORITY: &str = "Examples:
   escalate priority 12 urgent

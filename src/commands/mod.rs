@@ -133,6 +133,7 @@ pub fn run(cli: Cli) -> Result<Code> {
             chain,
             format,
             mail_to,
+            by,
         } => {
             let opts = report::Options {
                 days,
@@ -141,6 +142,7 @@ pub fn run(cli: Cli) -> Result<Code> {
                 chain,
                 format,
                 mail_to,
+                by,
             };
             report::run_with(&ctx, &opts, &mut io)
         }

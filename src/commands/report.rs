@@ -8,12 +8,12 @@ use anyhow::Result;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use super::{Ctx, Io};
-use crate::cli::Format;
+use crate::cli::{Format, ReportBy};
 use crate::config::Config;
 use crate::error::{not_sent, usage, Code};
 use crate::model::Ts;
 use crate::render::{self, report};
-use crate::store::report::{self as queries, Scope};
+use crate::store::report::{self as queries, GroupBy, Scope};
 use crate::text::one_line;
 
 /// The command line of `report`, after clap.
@@ -27,6 +27,7 @@ pub struct Options {
     /// None: markdown, or nothing at all when mailing.
     pub format: Option<Format>,
     pub mail_to: Option<String>,
+    pub by: Option<ReportBy>,
 }
 
 /// The last `days` days, printed in `format` (`escalate demo` calls this).
@@ -80,7 +81,14 @@ pub fn run_with(ctx: &Ctx, opts: &Options, io: &mut Io) -> Result<Code> {
         until,
         chain,
     };
-    let data = store.read(|tx| queries::collect(tx, &scope, report::TOP))?;
+    let by = match opts.by {
+        None | Some(ReportBy::Chain) => GroupBy::Chain,
+        Some(ReportBy::Priority) => GroupBy::Priority,
+        Some(ReportBy::Source) => GroupBy::Source,
+        Some(ReportBy::Tag) => GroupBy::Tag,
+        Some(ReportBy::Route) => GroupBy::Route,
+    };
+    let data = store.read(|tx| queries::collect_by(tx, &scope, report::TOP, by))?;
     let built = report::build(&scope, data, &roles);
 
     if let (Some(to), Some(config)) = (&opts.mail_to, &config) {

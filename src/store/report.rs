@@ -546,6 +546,140 @@ pub fn delivery(tx: &Transaction, scope: &Scope) -> Result<Vec<ChannelFailures>>
     Ok(rows)
 }
 
+/// What `report --by` groups the "escalate most" table by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GroupBy {
+    #[default]
+    Chain,
+    Priority,
+    Source,
+    /// An issue counts under each of its tags (and `(no tag)` without one).
+    Tag,
+    Route,
+}
+
+impl GroupBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Chain => "chain",
+            GroupBy::Priority => "priority",
+            GroupBy::Source => "source",
+            GroupBy::Tag => "tag",
+            GroupBy::Route => "route",
+        }
+    }
+
+    /// The group of issue `i` (and the join that yields it, for tags).
+    /// Priorities compare without case, as policies match them.
+    fn sql(self) -> (&'static str, &'static str) {
+        match self {
+            GroupBy::Chain => ("i.chain", ""),
+            GroupBy::Priority => (
+                "coalesce(lower(nullif(trim(i.priority), '')), '(none)')",
+                "",
+            ),
+            GroupBy::Source => ("coalesce(i.source, '(none)')", ""),
+            GroupBy::Route => ("coalesce(i.route, '(none)')", ""),
+            GroupBy::Tag => (
+                "coalesce(t.value, '(no tag)')",
+                "LEFT JOIN json_each(CASE WHEN json_valid(i.tags) THEN i.tags ELSE '[]' END) t",
+            ),
+        }
+    }
+}
+
+/// One group of involved issues and how many of them escalated (were
+/// paged at level 2 or higher in the window).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRow {
+    pub group: String,
+    pub involved: u64,
+    pub escalated: u64,
+}
+
+/// Involved issues and escalations per group, by group name.
+pub fn escalation_by(tx: &Transaction, scope: &Scope, by: GroupBy) -> Result<Vec<GroupRow>> {
+    let (since, until, chain) = bind(scope);
+    let (group, join) = by.sql();
+    let sql = format!(
+        "SELECT g, count(DISTINCT id), count(DISTINCT CASE WHEN esc THEN id END) FROM ( \
+           SELECT i.id AS id, {group} AS g, EXISTS (SELECT 1 FROM events e \
+             WHERE e.issue_id = i.id AND e.kind = 'escalated' AND e.level >= 2 \
+               AND e.at >= ?1 AND e.at < ?2) AS esc \
+           FROM issues i {join} WHERE {INVOLVED}) \
+         GROUP BY g ORDER BY g"
+    );
+    let mut stmt = tx
+        .prepare_cached(&sql)
+        .sql("preparing grouped escalations")?;
+    let rows = stmt
+        .query_map(params![since, until, chain], |r| {
+            Ok(GroupRow {
+                group: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                involved: count(r.get(1)?),
+                escalated: count(r.get(2)?),
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading grouped escalations")?;
+    Ok(rows)
+}
+
+/// SLA outcomes recorded in the window for issues of one priority.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrioritySla {
+    /// Lower-case; `(none)` for issues without one.
+    pub priority: String,
+    pub response: SlaCount,
+    pub resolution: SlaCount,
+}
+
+/// SLA outcomes per priority (empty when no issue with an outcome in the
+/// window has a priority: the per-chain figures say it all then).
+pub fn sla_by_priority(tx: &Transaction, scope: &Scope) -> Result<Vec<PrioritySla>> {
+    let (since, until, chain) = bind(scope);
+    let (group, _) = GroupBy::Priority.sql();
+    let sql = format!(
+        "SELECT {group} AS p, json_extract(e.details, '$.target') AS target, \
+           coalesce(sum(e.kind = 'sla_met'), 0), coalesce(sum(e.kind = 'breached'), 0) \
+         FROM events e JOIN issues i ON i.id = e.issue_id \
+         WHERE e.kind IN ('sla_met', 'breached') AND e.at >= ?1 AND e.at < ?2 \
+           AND (?3 IS NULL OR i.chain = ?3) AND json_valid(e.details) \
+         GROUP BY p, target ORDER BY p"
+    );
+    let mut stmt = tx.prepare_cached(&sql).sql("preparing SLA by priority")?;
+    let mut q = stmt
+        .query(params![since, until, chain])
+        .sql("counting SLA by priority")?;
+    let mut out: Vec<PrioritySla> = Vec::new();
+    while let Some(r) = q.next().sql("counting SLA by priority")? {
+        let p: String = r.get(0).sql("counting SLA by priority")?;
+        let target: Option<String> = r.get(1).sql("counting SLA by priority")?;
+        let outcome = SlaCount {
+            met: count(r.get(2).sql("counting SLA by priority")?),
+            breached: count(r.get(3).sql("counting SLA by priority")?),
+        };
+        if out.last().is_none_or(|l| l.priority != p) {
+            out.push(PrioritySla {
+                priority: p,
+                response: SlaCount::default(),
+                resolution: SlaCount::default(),
+            });
+        }
+        if let Some(line) = out.last_mut() {
+            match target.as_deref() {
+                Some("response") => line.response = outcome,
+                Some("resolution") => line.resolution = outcome,
+                _ => {}
+            }
+        }
+    }
+    if out.iter().all(|l| l.priority == "(none)") {
+        out.clear();
+    }
+    Ok(out)
+}
+
 /// Everything a report shows, read in one snapshot.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Data {
@@ -554,11 +688,25 @@ pub struct Data {
     pub longest_open: Vec<OpenIssue>,
     pub worst_breaches: Vec<Breach>,
     pub delivery: Vec<ChannelFailures>,
+    /// `report --by` other than chain: the grouped escalation figures.
+    pub grouped: Option<(GroupBy, Vec<GroupRow>)>,
+    pub sla_by_priority: Vec<PrioritySla>,
 }
 
 /// Run every report query; `top` bounds the two lists.
 pub fn collect(tx: &Transaction, scope: &Scope, top: u32) -> Result<Data> {
+    collect_by(tx, scope, top, GroupBy::Chain)
+}
+
+/// [`collect`], with the "escalate most" table grouped by `by`.
+pub fn collect_by(tx: &Transaction, scope: &Scope, top: u32, by: GroupBy) -> Result<Data> {
+    let grouped = match by {
+        GroupBy::Chain => None,
+        other => Some((other, escalation_by(tx, scope, other)?)),
+    };
     Ok(Data {
+        grouped,
+        sla_by_priority: sla_by_priority(tx, scope)?,
         chains: chains(tx, scope)?,
         levels: levels(tx, scope)?,
         longest_open: longest_open(tx, scope, top)?,

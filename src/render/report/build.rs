@@ -4,14 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    BreachLine, ChainReport, ChainRoles, ChannelLine, Delivery, LevelCount, LevelLine, OpenLine,
-    Ranked, Report, SlaView, Totals, Window,
+    BreachLine, ChainReport, ChainRoles, ChannelLine, Delivery, GroupLine, Grouped, LevelCount,
+    LevelLine, OpenLine, PrioritySlaLine, Ranked, Report, SlaView, Totals, Window,
 };
 use crate::config::Config;
 use crate::model::time::rfc3339;
 use crate::model::Ts;
 use crate::store::report::{
-    Breach, ChannelFailures, Data, LevelReached, OpenIssue, ReportRow, Scope,
+    Breach, ChannelFailures, Data, GroupBy, GroupRow, LevelReached, OpenIssue, ReportRow, Scope,
 };
 
 /// Shape the queried figures into a report. `configured` lists the chains
@@ -23,6 +23,8 @@ pub fn build(scope: &Scope, data: Data, configured: &ChainRoles) -> Report {
         longest_open,
         worst_breaches,
         delivery,
+        grouped,
+        sla_by_priority,
     } = data;
     // Configured chains show even when nothing happened on them: a quiet
     // week is news too.
@@ -55,6 +57,15 @@ pub fn build(scope: &Scope, data: Data, configured: &ChainRoles) -> Report {
         totals,
         chains,
         escalating_most,
+        escalating_by: grouped.map(|(by, rows)| grouped_ranking(by, rows)),
+        sla_by_priority: sla_by_priority
+            .into_iter()
+            .map(|p| PrioritySlaLine {
+                priority: p.priority,
+                response: p.response.into(),
+                resolution: p.resolution.into(),
+            })
+            .collect(),
         longest_open: longest_open
             .into_iter()
             .map(|o| open_line(o, scope.until))
@@ -158,6 +169,31 @@ fn ranking(chains: &[ChainReport]) -> Vec<Ranked> {
             .then(a.chain.cmp(&b.chain))
     });
     ranked
+}
+
+/// Groups with involved issues, highest escalation rate first (then most
+/// escalated, then by name), as for chains.
+fn grouped_ranking(by: GroupBy, rows: Vec<GroupRow>) -> Grouped {
+    let mut lines: Vec<GroupLine> = rows
+        .into_iter()
+        .filter(|r| r.involved > 0)
+        .map(|r| GroupLine {
+            escalation_rate: rate(r.escalated, r.involved).unwrap_or(0.0),
+            group: r.group,
+            escalated: r.escalated,
+            involved: r.involved,
+        })
+        .collect();
+    lines.sort_by(|a, b| {
+        b.escalation_rate
+            .total_cmp(&a.escalation_rate)
+            .then(b.escalated.cmp(&a.escalated))
+            .then(a.group.cmp(&b.group))
+    });
+    Grouped {
+        by: by.as_str(),
+        rows: lines,
+    }
 }
 
 fn open_line(o: OpenIssue, until: Ts) -> OpenLine {

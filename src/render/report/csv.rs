@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result};
 
-use super::{ChainReport, Report};
+use super::{ChainReport, Grouped, Report};
 
 /// The columns, in order: the header row.
 const HEADER: [&str; 22] = [
@@ -33,13 +33,36 @@ const HEADER: [&str; 22] = [
     "resolution_sla_met_percent",
 ];
 
-/// The header and one row per chain, each line ending in `\n`.
+/// The header and one row per chain, each line ending in `\n`; with
+/// `report --by KEY` (other than chain), the grouped ranking instead:
+/// `KEY,involved,escalated,escalation_rate`, highest rate first.
 pub fn csv(r: &Report) -> Result<String> {
+    if let Some(g) = &r.escalating_by {
+        return grouped(g);
+    }
     let mut w = ::csv::Writer::from_writer(Vec::new());
     w.write_record(HEADER).context("writing the CSV header")?;
     for c in &r.chains {
         w.write_record(row(c))
             .with_context(|| format!("writing the CSV row of chain `{}`", c.chain))?;
+    }
+    let bytes = w.into_inner().context("finishing the CSV")?;
+    String::from_utf8(bytes).context("the CSV is not UTF-8")
+}
+
+fn grouped(g: &Grouped) -> Result<String> {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record([g.by, "involved", "escalated", "escalation_rate"])
+        .context("writing the CSV header")?;
+    for l in &g.rows {
+        let row = [
+            l.group.clone(),
+            l.involved.to_string(),
+            l.escalated.to_string(),
+            l.escalation_rate.to_string(),
+        ];
+        w.write_record(row)
+            .with_context(|| format!("writing the CSV row of `{}`", l.group))?;
     }
     let bytes = w.into_inner().context("finishing the CSV")?;
     String::from_utf8(bytes).context("the CSV is not UTF-8")
@@ -140,6 +163,8 @@ mod tests {
             totals: Totals::default(),
             chains,
             escalating_most: Vec::new(),
+            escalating_by: None,
+            sla_by_priority: Vec::new(),
             longest_open: Vec::new(),
             worst_breaches: Vec::new(),
             delivery: crate::render::report::Delivery {

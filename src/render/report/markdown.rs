@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use chrono::TimeDelta;
 
-use super::{ChainReport, Report, SlaLine};
+use super::{ChainReport, Grouped, Report, SlaLine};
 use crate::model::time::human;
 use crate::text::{markdown_escape, markdown_inline, one_line};
 
@@ -21,6 +21,7 @@ pub fn markdown(r: &Report) -> String {
     let mut s = String::new();
     heading(&mut s, r);
     by_chain(&mut s, r);
+    sla_by_priority(&mut s, r);
     escalating_most(&mut s, r);
     let active: Vec<&ChainReport> = r.chains.iter().filter(|c| c.involved > 0).collect();
     if !active.is_empty() {
@@ -122,6 +123,9 @@ fn by_chain(s: &mut String, r: &Report) {
 }
 
 fn escalating_most(s: &mut String, r: &Report) {
+    if let Some(g) = &r.escalating_by {
+        return escalating_by(s, g);
+    }
     if r.escalating_most.is_empty() {
         return;
     }
@@ -135,6 +139,44 @@ fn escalating_most(s: &mut String, r: &Report) {
             percent(Some(e.escalation_rate * 100.0)),
             e.escalated,
             e.involved
+        );
+    }
+}
+
+/// `report --by KEY`: the ranking by that key.
+fn escalating_by(s: &mut String, g: &Grouped) {
+    if g.rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Issues that escalate most, by {}\n", g.by);
+    for (i, e) in g.rows.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "{}. {}: {} ({} of {})",
+            i + 1,
+            cell(&e.group),
+            percent(Some(e.escalation_rate * 100.0)),
+            e.escalated,
+            e.involved
+        );
+    }
+}
+
+/// SLA met per priority, when issues have priorities.
+fn sla_by_priority(s: &mut String, r: &Report) {
+    if r.sla_by_priority.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## SLA by priority\n");
+    let _ = writeln!(s, "| priority | response SLA met | resolution SLA met |");
+    let _ = writeln!(s, "|---|---|---|");
+    for p in &r.sla_by_priority {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            cell(&p.priority),
+            sla(&p.response),
+            sla(&p.resolution)
         );
     }
 }

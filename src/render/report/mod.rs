@@ -37,6 +37,11 @@ pub struct Report {
     pub chains: Vec<ChainReport>,
     /// Chains with issues in the window, highest escalation rate first.
     pub escalating_most: Vec<Ranked>,
+    /// With `report --by` (other than chain): the same ranking by that key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalating_by: Option<Grouped>,
+    /// SLA met per priority (empty when no issue has one).
+    pub sla_by_priority: Vec<PrioritySlaLine>,
     /// Issues still open at the end of the window, oldest first.
     pub longest_open: Vec<OpenLine>,
     /// SLA targets breached in the window, largest overshoot first.
@@ -164,6 +169,29 @@ pub struct Ranked {
     pub escalation_rate: f64,
     pub escalated: u64,
     pub involved: u64,
+}
+
+/// The "escalate most" ranking by another key than chain.
+#[derive(Debug, Serialize)]
+pub struct Grouped {
+    /// priority, source, tag or route.
+    pub by: &'static str,
+    pub rows: Vec<GroupLine>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GroupLine {
+    pub group: String,
+    pub escalation_rate: f64,
+    pub escalated: u64,
+    pub involved: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PrioritySlaLine {
+    pub priority: String,
+    pub response: SlaLine,
+    pub resolution: SlaLine,
 }
 
 #[derive(Debug, Serialize)]
