@@ -29,8 +29,16 @@ pub fn run(ctx: &Ctx, args: &ListArgs, io: &mut Io) -> Result<Code> {
     } else {
         None
     };
-    let (rows, total) =
-        store.read(|tx| issues::list(tx, filter, args.chain.as_deref(), sla_state, args.limit))?;
+    let (rows, total) = store.read(|tx| {
+        issues::list(
+            tx,
+            filter,
+            args.chain.as_deref(),
+            sla_state,
+            args.limit,
+            ctx.now,
+        )
+    })?;
 
     let text = if args.json {
         let views: Vec<IssueView> = rows

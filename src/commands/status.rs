@@ -54,7 +54,7 @@ pub fn run(ctx: &Ctx, max_age_minutes: Option<f64>, json: bool, io: &mut Io) -> 
             )?,
             pending: outbox::count(tx, OutboxStatus::Pending)?,
             dead: outbox::count(tx, OutboxStatus::Dead)?,
-            counts: digest::sla_counts(tx)?,
+            counts: digest::sla_counts(tx, ctx.now)?,
         })
     })?;
     if json {

@@ -281,13 +281,6 @@ pub fn dead(tx: &Transaction, limit: usize) -> Result<Listed<Dead>> {
     })
 }
 
-/// Open issues with a clock at risk (matches index `issues_open_at_risk`).
-pub const AT_RISK_COUNT: &str = "SELECT count(*) FROM issues WHERE status <> 'resolved' \
-     AND (response_state = 'at_risk' OR resolution_state = 'at_risk')";
-/// Open issues with a clock breached (matches index `issues_open_breached`).
-pub const BREACHED_COUNT: &str = "SELECT count(*) FROM issues WHERE status <> 'resolved' \
-     AND (response_state = 'breached' OR resolution_state = 'breached')";
-
 /// Unresolved issues by SLA state, from [`sla_counts`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SlaCounts {
@@ -302,19 +295,87 @@ pub struct SlaCounts {
 /// Unresolved issues: total, with a clock at risk, with a clock breached.
 /// The last two read the small partial indexes of issues in trouble; their
 /// WHERE clauses must match those indexes' exactly.
-pub fn sla_counts(tx: &Transaction) -> Result<SlaCounts> {
+///
+/// Judged at `now`, not only from what the last `check` recorded: a clock
+/// whose deadline passed since then counts as breached, one past its
+/// at-risk instant as at risk. The recorded states come from their partial
+/// indexes; the unrecorded ones can only be among issues whose next check
+/// is due (`next_due_at <= now`: a running clock's next instant is part of
+/// it), so the cost stays with the issues in trouble and the overdue ones.
+pub fn sla_counts(tx: &Transaction, now: Ts) -> Result<SlaCounts> {
     let count = |sql: &str| -> Result<u64> {
         tx.prepare_cached(sql)
-            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+            .and_then(|mut s| s.query_row([ms(now)], |r| r.get::<_, i64>(0)))
             .map(|n| n.max(0) as u64)
             .sql("counting open issues")
     };
     Ok(SlaCounts {
-        open: count("SELECT count(*) FROM issues WHERE status <> 'resolved'")?,
-        at_risk: count(AT_RISK_COUNT)?,
-        breached: count(BREACHED_COUNT)?,
+        open: count("SELECT count(*) FROM issues WHERE status <> 'resolved' AND ?1 = ?1")?,
+        at_risk: count(AT_RISK_LIVE)? + count(AT_RISK_UNRECORDED)?,
+        breached: count(BREACHED_COUNT_NOW)? + count(BREACHED_UNRECORDED)?,
     })
 }
+
+/// A running clock of `c` (response or resolution) past its deadline at ?1.
+macro_rules! live_breached {
+    ($c:literal) => {
+        concat!(
+            "(",
+            $c,
+            "_state IN ('pending', 'at_risk') AND ",
+            $c,
+            "_due_at <= ?1)"
+        )
+    };
+}
+
+/// A running clock of `c` past its at-risk instant, before its deadline.
+macro_rules! live_at_risk {
+    ($c:literal) => {
+        concat!(
+            "(",
+            $c,
+            "_state IN ('pending', 'at_risk') AND ",
+            $c,
+            "_risk_at <= ?1 AND ",
+            $c,
+            "_due_at > ?1)"
+        )
+    };
+}
+
+/// Recorded breaches (index `issues_open_breached`), with ?1 bound for
+/// uniformity.
+pub const BREACHED_COUNT_NOW: &str = "SELECT count(*) FROM issues WHERE status <> 'resolved' \
+     AND (response_state = 'breached' OR resolution_state = 'breached') AND ?1 = ?1";
+/// Breaches no check has recorded yet: among issues due for a check.
+pub const BREACHED_UNRECORDED: &str = concat!(
+    "SELECT count(*) FROM issues WHERE next_due_at <= ?1 AND status <> 'resolved' ",
+    // IS, not =: a chain without one target has NULL there.
+    "AND NOT (response_state IS 'breached' OR resolution_state IS 'breached') AND (",
+    live_breached!("response"),
+    " OR ",
+    live_breached!("resolution"),
+    ")"
+);
+/// Issues recorded at risk (index `issues_open_at_risk`) still at risk now.
+pub const AT_RISK_LIVE: &str = concat!(
+    "SELECT count(*) FROM issues WHERE status <> 'resolved' ",
+    "AND (response_state = 'at_risk' OR resolution_state = 'at_risk') AND (",
+    live_at_risk!("response"),
+    " OR ",
+    live_at_risk!("resolution"),
+    ")"
+);
+/// At risk now without a recorded at-risk clock: among issues due for a check.
+pub const AT_RISK_UNRECORDED: &str = concat!(
+    "SELECT count(*) FROM issues WHERE next_due_at <= ?1 AND status <> 'resolved' ",
+    "AND NOT (response_state IS 'at_risk' OR resolution_state IS 'at_risk') AND (",
+    live_at_risk!("response"),
+    " OR ",
+    live_at_risk!("resolution"),
+    ")"
+);
 
 /// One chain's top, for [`exhausted`]: how many levels the chain has and
 /// how many repeats its last level makes.
@@ -371,7 +432,7 @@ pub fn collect(tx: &Transaction, now: Ts, chains: &[ChainEnd], limits: Limits) -
         .filter(|t| *t <= now)
         .unwrap_or(now - chrono::TimeDelta::hours(24));
     let upto = super::events::max_id(tx)?;
-    let open = sla_counts(tx)?.open;
+    let open = sla_counts(tx, now)?.open;
     let breaches = match last {
         Some(l) => breaches(tx, l.last_event_id, upto, None, limits.listed)?,
         None => breaches(tx, 0, upto, Some(since), limits.listed)?,

@@ -443,6 +443,7 @@ pub fn list(
     chain: Option<&str>,
     sla_state: Option<sla::State>,
     limit: u64,
+    now: Ts,
 ) -> Result<(Vec<Issue>, u64)> {
     let (status_sql, status_arg) = match filter {
         IssueFilter::Unresolved => ("status <> 'resolved'", None),
@@ -450,18 +451,31 @@ pub fn list(
         IssueFilter::All => ("1", None),
     };
     let chain_sql = if chain.is_some() { "chain = ?2" } else { "1" };
-    let sla_sql = if sla_state.is_some() {
-        "(response_state = ?3 OR resolution_state = ?3)"
-    } else {
-        "1"
+    // Judged at `now` (?4), not only as the last check recorded it: a
+    // running clock past its deadline is breached, one past its at-risk
+    // instant (and before its deadline) is at risk.
+    let sla_sql = match sla_state {
+        Some(sla::State::Breached) => {
+            "(response_state = 'breached' OR resolution_state = 'breached' \
+              OR (response_state IN ('pending', 'at_risk') AND response_due_at <= ?4) \
+              OR (resolution_state IN ('pending', 'at_risk') AND resolution_due_at <= ?4))"
+        }
+        Some(sla::State::AtRisk) => {
+            "((response_state IN ('pending', 'at_risk') AND response_risk_at <= ?4 \
+                AND response_due_at > ?4) \
+              OR (resolution_state IN ('pending', 'at_risk') AND resolution_risk_at <= ?4 \
+                AND resolution_due_at > ?4))"
+        }
+        Some(_) => "(response_state = ?3 OR resolution_state = ?3)",
+        None => "1",
     };
     let where_sql = format!("WHERE {status_sql} AND {chain_sql} AND {sla_sql}");
     let sla_arg = sla_state.map(sla::State::as_str);
-    let args = params![status_arg, chain, sla_arg];
+    let args = params![status_arg, chain, sla_arg, ms(now)];
     let total: u64 = tx
         .prepare(&format!(
             "SELECT count(*) FROM issues {where_sql} AND (?1 IS NULL OR 1) AND (?2 IS NULL OR 1) \
-             AND (?3 IS NULL OR 1)"
+             AND (?3 IS NULL OR 1) AND ?4 = ?4"
         ))
         .and_then(|mut s| s.query_row(args, |r| r.get::<_, i64>(0)))
         .map(|n| n.max(0) as u64)
@@ -474,7 +488,7 @@ pub fn list(
     let mut stmt = tx
         .prepare(&format!(
             "SELECT {COLUMNS} FROM issues {where_sql} AND (?1 IS NULL OR 1) AND (?2 IS NULL OR 1) \
-             AND (?3 IS NULL OR 1) ORDER BY id{limit_sql}"
+             AND (?3 IS NULL OR 1) AND ?4 = ?4 ORDER BY id{limit_sql}"
         ))
         .sql("querying issues")?;
     let rows = stmt

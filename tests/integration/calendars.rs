@@ -282,6 +282,25 @@ fn views_judge_sla_at_the_moment_they_run() {
     );
     let list = env.at(monday, &["list"]).ok().stdout;
     assert!(list.contains("breached (not yet recorded)"), "{list}");
+    let breached = env
+        .at(monday, &["list", "--breached", "--json"])
+        .ok()
+        .json();
+    assert_eq!(breached.as_array().map(Vec::len), Some(1), "{breached}");
+    let at_risk = env.at(monday, &["list", "--at-risk", "--json"]).ok().json();
+    assert_eq!(
+        at_risk.as_array().map(Vec::len),
+        Some(0),
+        "past its deadline: {at_risk}"
+    );
+    // Monday 09:40: past the at-risk instant (09:36), before the deadline.
+    let risky = env
+        .at("2026-12-07T14:40:00Z", &["list", "--at-risk", "--json"])
+        .ok()
+        .json();
+    assert_eq!(risky.as_array().map(Vec::len), Some(1), "{risky}");
+    let status = env.at(monday, &["status", "--json"]).json();
+    assert_eq!(status["sla_breached"], 1, "{status}");
     // Once a check records it, the mark goes.
     env.at(monday, &["check"]).ok();
     let show = env
