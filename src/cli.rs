@@ -186,26 +186,7 @@ pub enum Command {
     /// risk and breaches, UTC and calendar-local times) without touching
     /// any database: a what-if before changing the config.
     #[command(after_help = EX_SIMULATE)]
-    Simulate {
-        /// The chain to simulate.
-        #[arg(long, value_name = "NAME")]
-        chain: String,
-        /// The issue's priority (picks the chain's SLA policy).
-        #[arg(long, value_name = "P")]
-        priority: Option<String>,
-        /// When the issue is filed: a date or RFC 3339 (default: now).
-        #[arg(long, value_name = "TIME")]
-        from: Option<String>,
-        /// Someone acknowledges it then.
-        #[arg(long, value_name = "TIME")]
-        ack_at: Option<String>,
-        /// Someone resolves it then.
-        #[arg(long, value_name = "TIME")]
-        resolve_at: Option<String>,
-        /// Print JSON: {"timeline": [{"kind", "level", "at", "local", …}]}.
-        #[arg(long)]
-        json: bool,
-    },
+    Simulate(SimulateArgs),
     /// Validate the configuration.
     #[command(subcommand)]
     #[command(after_help = EX_CONFIG_CHECK)]
@@ -444,6 +425,28 @@ pub struct CreateArgs {
     #[arg(long = "ref", value_name = "EXTERNAL_ID")]
     pub external_ref: Option<String>,
     /// Print the issue as JSON instead of its id.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The chain to simulate.
+    #[arg(long, value_name = "NAME")]
+    pub chain: String,
+    /// The issue's priority (picks the chain's SLA policy).
+    #[arg(long, value_name = "P")]
+    pub priority: Option<String>,
+    /// When the issue is filed: a date or RFC 3339 (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Someone acknowledges it then.
+    #[arg(long, value_name = "TIME")]
+    pub ack_at: Option<String>,
+    /// Someone resolves it then.
+    #[arg(long, value_name = "TIME")]
+    pub resolve_at: Option<String>,
+    /// Print JSON: {"timeline": [{"kind", "level", "at", "local", …}]}.
     #[arg(long)]
     pub json: bool,
 }

@@ -147,24 +147,7 @@ pub fn run(cli: Cli) -> Result<Code> {
             report::run_with(&ctx, &opts, &mut io)
         }
         Command::Config(ConfigCommand::Check { json }) => config::check(&ctx, json, &mut io),
-        Command::Simulate {
-            chain,
-            priority,
-            from,
-            ack_at,
-            resolve_at,
-            json,
-        } => {
-            let opts = simulate::Options {
-                chain,
-                priority,
-                from,
-                ack_at,
-                resolve_at,
-                json,
-            };
-            simulate::run(&ctx, &opts, &mut io)
-        }
+        Command::Simulate(args) => simulate::run(&ctx, &args, &mut io),
         Command::Demo => demo::run(&mut io),
         Command::Notify(NotifyCommand::Test { role, json }) => {
             notify::test(&ctx, &role, json, &mut io)

@@ -4,22 +4,12 @@
 use anyhow::Result;
 
 use super::{Ctx, Io};
+use crate::cli::SimulateArgs;
 use crate::engine::simulate::{self, Scenario};
 use crate::error::{usage, Code};
 use crate::render::{self, simulate::View};
 
-/// What the flags ask.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    pub chain: String,
-    pub priority: Option<String>,
-    pub from: Option<String>,
-    pub ack_at: Option<String>,
-    pub resolve_at: Option<String>,
-    pub json: bool,
-}
-
-pub fn run(ctx: &Ctx, opts: &Options, io: &mut Io) -> Result<Code> {
+pub fn run(ctx: &Ctx, opts: &SimulateArgs, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;
     let chain = config.chain(&opts.chain).ok_or_else(|| {
         let names: Vec<&str> = config.chains.keys().map(String::as_str).collect();
