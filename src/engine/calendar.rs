@@ -150,10 +150,18 @@ fn year_spans(cal: &Calendar, year: i32) -> std::sync::Arc<YearSpans> {
                 continue;
             }
             for (s, e) in day_spans(cal, date) {
-                ys.start.push(ms(s));
+                // Spans must not overlap for the binary searches: two ranges
+                // around a break inside an hour that occurs twice could
+                // (the first ends at its second occurrence); the overlap
+                // is open once.
+                let start = ys.end.last().map_or(ms(s), |&prev| ms(s).max(prev));
+                if ms(e) <= start {
+                    continue;
+                }
+                ys.start.push(start);
                 ys.end.push(ms(e));
                 ys.before.push(open);
-                open += ms(e) - ms(s);
+                open += ms(e) - start;
             }
         }
         ys

@@ -240,3 +240,15 @@ fn the_year_index_agrees_with_the_day_by_day_walk() {
         }
     }
 }
+
+#[test]
+fn a_break_inside_the_repeated_hour_counts_each_instant_once() {
+    // New York, 1 November 2026: 01:00–02:00 happens twice. A break from
+    // 01:15 to 01:45 ends the first range at the second 01:15 (06:15 UTC)
+    // and starts the second at the first 01:45 (05:45 UTC): open once.
+    let c = cal(NY, &["sun"], &["00:00-01:15", "01:45-03:00"], &[]);
+    let sunday = local(NY, "2026-11-01 00:00");
+    // 00:00 EDT (04:00 UTC) to 03:00 EST (08:00 UTC): four real hours.
+    assert_eq!(open_between(&c, sunday, sunday + h(30.0)), h(4.0));
+    assert_eq!(add(&c, sunday, h(4.0)), Some(utc("2026-11-01T08:00:00Z")));
+}
