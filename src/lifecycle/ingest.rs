@@ -60,7 +60,8 @@ fn apply_inner(
             Some(mut issue) if issue.esc.status != Status::Resolved => {
                 let before = issue.clone();
                 issue.edge.dedup_count += 1;
-                let changed = merge(&mut issue, ev);
+                let mut changed = merge(&mut issue, ev);
+                let new_priority = take_priority(&mut issue, &before, &mut changed);
                 let details = Details::Deduplicated(Deduplicated {
                     count: issue.edge.dedup_count,
                     changed,
@@ -68,6 +69,9 @@ fn apply_inner(
                 let (when, level) = (at.max(issue.created_at), Some(issue.esc.level));
                 record(tx, issue.id, when, level, &actor, details)?;
                 issues::save_changes(tx, &before, &issue)?;
+                if let Some(to) = new_priority {
+                    super::act::reprioritize(tx, config, &mut issue, to, &actor, when)?;
+                }
                 Ok(Ok(Effect::Deduplicated(issue.id)))
             }
             _ => create(tx, config, ev, at, &actor),
@@ -81,12 +85,7 @@ fn apply_inner(
             let before = issue.clone();
             let mut changed = merge(&mut issue, ev);
             let when = at.max(issue.created_at);
-            // A new priority is its own audit event, with the SLA policy
-            // picked again (below); the rest is one `updated`.
-            let new_priority = changed.iter().any(|c| c == "priority").then(|| {
-                changed.retain(|c| c != "priority");
-                std::mem::replace(&mut issue.edge.priority, before.edge.priority.clone())
-            });
+            let new_priority = take_priority(&mut issue, &before, &mut changed);
             if !changed.is_empty() {
                 let details = Details::Updated(Updated {
                     changed: changed.clone(),
@@ -241,6 +240,20 @@ fn create(
     };
     let issue = lifecycle::create(tx, config, chain, &filing, actor, at)?;
     Ok(Ok(Effect::Created(issue.id)))
+}
+
+/// A new priority is its own audit event (`priority_changed`, with the SLA
+/// policy picked again), not part of `updated`/`deduplicated`: take it back
+/// out of what `merge` did, and return it for [`super::act::reprioritize`].
+fn take_priority(
+    issue: &mut Issue,
+    before: &Issue,
+    changed: &mut Vec<String>,
+) -> Option<Option<String>> {
+    changed.iter().any(|c| c == "priority").then(|| {
+        changed.retain(|c| c != "priority");
+        std::mem::replace(&mut issue.edge.priority, before.edge.priority.clone())
+    })
 }
 
 /// Merge the event's fields into the issue; the names of what changed.
