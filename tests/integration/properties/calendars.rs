@@ -78,9 +78,13 @@ proptest! {
     ) {
         let from = at(from);
         let (x, y) = (TimeDelta::milliseconds(x), TimeDelta::milliseconds(y));
-        let once = calendar::add(&cal, from, x + y);
         let steps = calendar::add(&cal, from, x).and_then(|m| calendar::add(&cal, m, y));
-        prop_assert_eq!(once, steps);
+        // A calendar open half an hour a week needs years for six days of
+        // open time: past the search horizon (a safety bound) there is no
+        // answer at once, while two shorter searches may each find one.
+        if let Some(once) = calendar::add(&cal, from, x + y) {
+            prop_assert_eq!(Some(once), steps);
+        }
         if let Some(end) = calendar::add(&cal, from, x) {
             prop_assert!(end >= from);
             prop_assert_eq!(calendar::open_between(&cal, from, end), x);
