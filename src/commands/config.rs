@@ -205,9 +205,37 @@ fn chain_summary(config: &Config, chain: &Chain) -> ChainSummary {
     }
 }
 
+/// Chains (or policies) whose whole schedule, counted in their calendar's
+/// open time from now, ends past the three years a calendar search covers:
+/// the steps beyond would never fall due, so say so rather than go quiet.
+fn beyond_horizon(config: &Config, now: Ts) -> Vec<String> {
+    let all = config
+        .chains
+        .values()
+        .flat_map(|c| std::iter::once(c).chain(c.policies.iter().map(|p| p.effective.as_ref())));
+    all.filter(|c| !c.calendar.is_always())
+        .filter_map(|c| {
+            let last = c.levels.last().map_or(TimeDelta::zero(), |l| l.wait);
+            let total = c.offsets().last().copied().unwrap_or_default()
+                + last * i32::try_from(c.repeat).unwrap_or(i32::MAX).min(1000);
+            calendar::add(&c.calendar, now, total).is_none().then(|| {
+                let which = c.policy.map_or(String::new(), |p| format!(", sla policy {p},"));
+                format!(
+                    "warning: chain `{}`{which} needs {} of calendar `{}` open time for its whole schedule, \
+                     more than it gives in three years: later steps would never fall due",
+                    c.name,
+                    human(total),
+                    c.calendar.name
+                )
+            })
+        })
+        .collect()
+}
+
 /// The warnings `config check` prints, without the `escalate: ` prefix.
-fn warnings(config: &Config) -> Vec<String> {
+fn warnings(config: &Config, now: Ts) -> Vec<String> {
     let mut out = Vec::new();
+    out.extend(beyond_horizon(config, now));
     for role in config.roles.values() {
         if role.contacts == [Contact::Console] {
             out.push(format!(
@@ -245,7 +273,7 @@ pub fn check(ctx: &Ctx, json: bool, io: &mut Io) -> Result<Code> {
                 .into_iter()
                 .map(|c| calendar_summary(c, ctx.now))
                 .collect(),
-            warnings: warnings(&config),
+            warnings: warnings(&config, ctx.now),
             problems,
         };
         writeln!(io.out, "{}", serde_json::to_string_pretty(&summary)?)?;
@@ -327,7 +355,7 @@ pub fn check(ctx: &Ctx, json: bool, io: &mut Io) -> Result<Code> {
     for p in &problems {
         io.warn(format!("{}: {p}", ctx.config_path.display()));
     }
-    for w in warnings(&config) {
+    for w in warnings(&config, ctx.now) {
         io.warn(w);
     }
     if !problems.is_empty() {

@@ -314,3 +314,34 @@ fn views_judge_sla_at_the_moment_they_run() {
         "{list}"
     );
 }
+
+#[test]
+fn config_check_warns_when_a_schedule_outruns_its_calendar() {
+    let sparse = r#"
+[calendars.rare]
+timezone = "UTC"
+hours = { mon = "00:00-00:30" }
+
+[chains.slow]
+calendar = "rare"
+levels = [{ role = "agent", wait_hours = 200 }, { role = "lead", wait_hours = 1 }]
+
+[roles.agent]
+[roles.lead]
+"#;
+    let env = Env::with_config(sparse);
+    let r = env.at(FRIDAY_4PM, &["config", "check"]);
+    assert!(
+        r.stderr
+            .contains("warning: chain `slow` needs 8d 8h of calendar `rare` open time"),
+        "{}",
+        r.stderr
+    );
+    // The office calendar is fine.
+    let ok = Env::with_config(CONFIG).at(FRIDAY_4PM, &["config", "check"]);
+    assert!(
+        !ok.stderr.contains("open time for its whole schedule"),
+        "{}",
+        ok.stderr
+    );
+}
