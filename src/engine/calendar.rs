@@ -22,9 +22,8 @@ use chrono_tz::Tz;
 use crate::config::calendars::{Calendar, Range, YearSpans, DAY_MINUTES};
 use crate::model::Ts;
 
-/// How far ahead a search for open time goes before giving up: a calendar
-/// closed for longer than this (every date a holiday) has no answer.
-const HORIZON_DAYS: u64 = 3 * 366;
+/// How many calendar years a search for open time covers before giving up:
+/// a calendar closed for longer than that has no answer.
 const HORIZON_YEARS: i32 = 4;
 
 // The arithmetic runs on a year's open spans, computed once per process and
@@ -207,20 +206,23 @@ pub(crate) mod walk {
         }
         total.max(TimeDelta::zero())
     }
-}
 
-/// The open spans that end after `from`, in order, as UTC instants; a span
-/// may start before `from`. Adjacent spans (midnight in a 24h week) stay
-/// separate; callers sum across them.
-pub fn spans(cal: &Calendar, from: Ts) -> impl Iterator<Item = (Ts, Ts)> + '_ {
-    // A date's ranges lie within that local date, so the first date that can
-    // hold an open instant after `from` is `from`'s own local date.
-    let first = from.with_timezone(&cal.tz).date_naive();
-    (0..HORIZON_DAYS)
-        .filter_map(move |n| first.checked_add_days(Days::new(n)))
-        .filter(move |d| !cal.holidays.contains(d))
-        .flat_map(move |d| day_spans(cal, d))
-        .filter(move |&(_, end)| end > from)
+    /// The day walk gives up after three years of dates.
+    const HORIZON_DAYS: u64 = 3 * 366;
+
+    /// The open spans that end after `from`, in order, as UTC instants; a span
+    /// may start before `from`. Adjacent spans (midnight in a 24h week) stay
+    /// separate; callers sum across them.
+    fn spans(cal: &Calendar, from: Ts) -> impl Iterator<Item = (Ts, Ts)> + '_ {
+        // A date's ranges lie within that local date, so the first date that can
+        // hold an open instant after `from` is `from`'s own local date.
+        let first = from.with_timezone(&cal.tz).date_naive();
+        (0..HORIZON_DAYS)
+            .filter_map(move |n| first.checked_add_days(Days::new(n)))
+            .filter(move |d| !cal.holidays.contains(d))
+            .flat_map(move |d| day_spans(cal, d))
+            .filter(move |&(_, end)| end > from)
+    }
 }
 
 /// The open spans of one local date.

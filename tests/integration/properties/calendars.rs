@@ -123,13 +123,3 @@ proptest! {
         );
     }
 }
-
-fn pages_of(d: &Decision) -> Vec<&Page> {
-    d.actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Page(p) => Some(p),
-            _ => None,
-        })
-        .collect()
-}

@@ -142,3 +142,14 @@ fn cadences() -> impl Strategy<Value = Vec<i64>> {
         v
     })
 }
+
+/// The pages of a decision, in order.
+fn pages_of(d: &Decision) -> Vec<&Page> {
+    d.actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Page(p) => Some(p),
+            _ => None,
+        })
+        .collect()
+}

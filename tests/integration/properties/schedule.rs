@@ -30,16 +30,6 @@ fn due_in(chain: &Chain, epoch_level: u32, anchor: Ts, level: u32, repeat: u32) 
         .map(|s| s.2)
 }
 
-fn pages_of(d: &Decision) -> Vec<&Page> {
-    d.actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Page(p) => Some(p),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Invariants of any single `advance(prev, chain, now) = d`, whatever led
 /// to `prev`: pages are due by `now`, on the right role, in schedule order
 /// within the decision's epoch; the level never falls within an epoch;
