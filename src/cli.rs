@@ -123,6 +123,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Pause an issue (waiting on the customer, snoozed): nothing escalates
+    /// and the SLA clocks its policy's `pause` names stop until it resumes.
+    #[command(after_help = EX_PAUSE)]
+    Pause(PauseArgs),
+    /// End a pause; every later due time moves by the open calendar time
+    /// the pause lasted.
+    #[command(after_help = EX_RESUME)]
+    Resume {
+        /// Issue id.
+        id: String,
+        /// Who resumed it (default: $USER).
+        #[arg(long, value_name = "WHO")]
+        by: Option<String>,
+        /// Print the result as JSON (see README "JSON output").
+        #[arg(long)]
+        json: bool,
+    },
     /// Reopen a resolved issue; escalation restarts at level 1.
     #[command(after_help = EX_REOPEN)]
     Reopen {
@@ -430,6 +447,25 @@ pub struct CreateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// Issue id.
+    pub id: String,
+    /// Resume on its own then: a time (RFC 3339 or a date) or a duration
+    /// from now (`90m`, `4h`, `2d`, `1w`).
+    #[arg(long, value_name = "TIME|DURATION")]
+    pub until: Option<String>,
+    /// Why (kept in the timeline, shown by `show`, `list` and the digest).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Who paused it (default: $USER).
+    #[arg(long, value_name = "WHO")]
+    pub by: Option<String>,
+    /// Print the result as JSON (see README "JSON output").
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// The chain to simulate.
     #[arg(long, value_name = "NAME")]
@@ -446,6 +482,9 @@ pub struct SimulateArgs {
     /// Someone resolves it then.
     #[arg(long, value_name = "TIME")]
     pub resolve_at: Option<String>,
+    /// It is paused from FROM to TO (times as for --from); repeatable.
+    #[arg(long, value_name = "FROM..TO")]
+    pub pause: Vec<String>,
     /// Print JSON: {"timeline": [{"kind", "level", "at", "local", …}]}.
     #[arg(long)]
     pub json: bool,
@@ -568,11 +607,21 @@ const EX_PRIORITY: &str = "Examples:
   escalate priority 12 urgent
   escalate priority 12 low --by carol --json";
 
+const EX_PAUSE: &str = "Examples:
+  escalate pause 12 --reason 'waiting on customer logs'
+  escalate pause 12 --until 4h --by carol
+  escalate pause 12 --until 2026-12-07T09:00:00-05:00 --json";
+
+const EX_RESUME: &str = "Examples:
+  escalate resume 12
+  escalate resume 12 --by carol --json";
+
 const EX_SIMULATE: &str = "Examples:
   escalate simulate --chain customer_issue
   escalate simulate --chain customer_issue --from 2026-12-04T16:00:00-05:00
   escalate simulate --chain customer_issue --priority urgent
-  escalate simulate --chain system_outage --ack-at 2026-12-04T21:20:00Z --json";
+  escalate simulate --chain system_outage --ack-at 2026-12-04T21:20:00Z --json
+  escalate simulate --chain customer_issue --pause 2026-12-04T17:00:00Z..2026-12-07T15:00:00Z";
 
 const EX_CONFIG_CHECK: &str = "Examples:
   escalate config check

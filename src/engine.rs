@@ -16,6 +16,13 @@
 //! (L, r) is due when that much open time has passed since `a`. Because
 //! adding open time in steps equals adding it at once, this keeps every
 //! property above; with the built-in `always` calendar it is plain addition.
+//!
+//! Pauses. A paused issue (`hold`) takes no step due after the instant it
+//! was paused; steps that came due before it are still owed and taken. On
+//! resume, the open time the pause lasted is added to `held`, and every
+//! later step of the epoch (and an acknowledgement's expiry) is due that
+//! much open time later: the schedule stays anchored, only shifted by the
+//! time nobody could act. A pause resumed at once adds nothing.
 
 use chrono::TimeDelta;
 
@@ -73,6 +80,8 @@ pub fn start(chain: &Chain, at: Ts, epoch: u32) -> Started {
         epoch_level: 1,
         epoch_at: at,
         acked_at: None,
+        hold: None,
+        held: TimeDelta::zero(),
     };
     let page = Page {
         epoch,
@@ -87,6 +96,8 @@ pub fn start(chain: &Chain, at: Ts, epoch: u32) -> Started {
 /// Bring an issue to where its schedule says it should be at `now`.
 pub fn advance(state: &Escalation, chain: &Chain, now: Ts) -> Decision {
     let mut s = state.clone();
+    // Nothing after the pause began is due while it lasts.
+    let now = s.hold.map_or(now, |h| h.min(now));
     let mut actions = Vec::new();
     if s.status == Status::Resolved {
         return Decision {
@@ -115,6 +126,7 @@ pub fn advance(state: &Escalation, chain: &Chain, now: Ts) -> Decision {
                 s.epoch_level = s.level;
                 s.epoch_at = at;
                 s.repeat = 0;
+                s.held = TimeDelta::zero();
                 actions.push(Action::Page(Page {
                     epoch: s.epoch,
                     level: s.level,
@@ -166,8 +178,17 @@ pub fn advance(state: &Escalation, chain: &Chain, now: Ts) -> Decision {
     }
 }
 
-/// When the issue next needs attention from `check`.
+/// When the issue next needs attention from `check` (while paused: only a
+/// step that came due before the pause).
 pub fn next_due(state: &Escalation, chain: &Chain) -> Option<Ts> {
+    let due = next_due_unpaused(state, chain);
+    match state.hold {
+        Some(h) => due.filter(|d| *d <= h),
+        None => due,
+    }
+}
+
+fn next_due_unpaused(state: &Escalation, chain: &Chain) -> Option<Ts> {
     match state.status {
         Status::Resolved => None,
         Status::Acknowledged => ack_expiry(state, chain),
@@ -187,7 +208,39 @@ pub fn next_due(state: &Escalation, chain: &Chain) -> Option<Ts> {
 /// When an acknowledgement lapses under the chain's current config.
 pub fn ack_expiry(state: &Escalation, chain: &Chain) -> Option<Ts> {
     let acked = state.acked_at?;
-    calendar::add(&chain.calendar, acked, chain.ack_timeout?)
+    let wait = chain.ack_timeout?.checked_add(&state.held)?;
+    calendar::add(&chain.calendar, acked, wait)
+}
+
+/// The issue is paused at `at` (a pause already running keeps its start).
+pub fn pause(state: &Escalation, at: Ts) -> Escalation {
+    Escalation {
+        hold: Some(state.hold.unwrap_or(at)),
+        ..state.clone()
+    }
+}
+
+/// The pause ends at `at`: the open time it lasted (in the chain's
+/// calendar) is added to `held`.
+pub fn resume(state: &Escalation, chain: &Chain, at: Ts) -> Escalation {
+    let mut s = state.clone();
+    if let Some(h) = s.hold.take() {
+        let paused = calendar::open_between(&chain.calendar, h, at);
+        s.held = s.held.checked_add(&paused).unwrap_or(s.held);
+    }
+    s
+}
+
+/// An acknowledgement at `at` restarts what `held` counts (its expiry is
+/// measured from the ack): a pause running across it counts from `at`.
+pub fn acknowledged(state: &Escalation, at: Ts) -> Escalation {
+    Escalation {
+        status: Status::Acknowledged,
+        acked_at: Some(at),
+        hold: state.hold.map(|h| h.max(at)),
+        held: TimeDelta::zero(),
+        ..state.clone()
+    }
 }
 
 /// The step after the current one in this epoch, with its due time.
@@ -207,7 +260,7 @@ fn next_step(s: &Escalation, chain: &Chain) -> Option<(u32, u32, Ts)> {
 /// Due time of step (level, repeat) in the state's epoch; None on overflow
 /// (a due time past the year 262143 is "never").
 fn due_of(s: &Escalation, chain: &Chain, level: u32, repeat: u32) -> Option<Ts> {
-    let mut offset = TimeDelta::zero();
+    let mut offset = s.held;
     for l in s.epoch_level..level {
         offset = offset.checked_add(&chain.level(l)?.wait)?;
     }

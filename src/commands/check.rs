@@ -61,6 +61,15 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
                 crate::model::time::rfc3339(page.due_at)
             )?;
         }
+        for r in &decided.resumed {
+            writeln!(
+                io.out,
+                "would resume: issue #{} '{}' (its pause ended at {})",
+                r.issue_id,
+                r.title,
+                crate::model::time::rfc3339(r.at)
+            )?;
+        }
         for m in &decided.sla {
             let (id, title, change) = (m.issue_id, &m.title, &m.change);
             writeln!(
@@ -72,7 +81,8 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
         for d in &pending {
             writeln!(io.out, "would deliver: {}", message::line(d, now))?;
         }
-        if decided.pages.is_empty() && decided.sla.is_empty() && pending.is_empty() {
+        let quiet = decided.pages.is_empty() && decided.sla.is_empty();
+        if quiet && decided.resumed.is_empty() && pending.is_empty() {
             writeln!(io.out, "nothing is due")?;
         }
         attention |= report_orphans(&decided, io);

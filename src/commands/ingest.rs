@@ -31,6 +31,8 @@ struct Tally {
     updated: u64,
     resolved: u64,
     reopened: u64,
+    paused: u64,
+    resumed: u64,
     unchanged: u64,
     duplicate: u64,
 }
@@ -119,6 +121,8 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
             "updated": tally.updated,
             "resolved": tally.resolved,
             "reopened": tally.reopened,
+            "paused": tally.paused,
+            "resumed": tally.resumed,
             "unchanged": tally.unchanged,
             "duplicate": tally.duplicate,
             "skipped": problems.len(),
@@ -129,13 +133,15 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
         writeln!(
             io.out,
             "{name}: {} line(s): {} created, {} deduplicated, {} updated, {} resolved, \
-             {} reopened, {} unchanged, {} already ingested, {} skipped",
+             {} reopened, {} paused, {} resumed, {} unchanged, {} already ingested, {} skipped",
             tally.lines,
             tally.created,
             tally.deduplicated,
             tally.updated,
             tally.resolved,
             tally.reopened,
+            tally.paused,
+            tally.resumed,
             tally.unchanged,
             tally.duplicate,
             problems.len()
@@ -163,6 +169,8 @@ fn count(t: &mut Tally, effect: Effect) {
         Effect::Updated(_) => t.updated += 1,
         Effect::Resolved(_) => t.resolved += 1,
         Effect::Reopened(_) => t.reopened += 1,
+        Effect::Paused(_) => t.paused += 1,
+        Effect::Resumed(_) => t.resumed += 1,
         Effect::Unchanged(_) => t.unchanged += 1,
         Effect::Duplicate => t.duplicate += 1,
     }

@@ -14,6 +14,7 @@ mod init;
 mod list;
 mod notify;
 mod outbox;
+mod pause;
 mod priority;
 mod reopen;
 mod report;
@@ -123,6 +124,8 @@ pub fn run(cli: Cli) -> Result<Code> {
             by,
             json,
         } => priority::run(&ctx, &id, &priority, by.as_deref(), json, &mut io),
+        Command::Pause(args) => pause::pause(&ctx, &args, &mut io),
+        Command::Resume { id, by, json } => pause::resume(&ctx, &id, by.as_deref(), json, &mut io),
         Command::Check { dry_run } => check::run(&ctx, dry_run, &mut io),
         Command::List(args) => list::run(&ctx, &args, &mut io),
         Command::Show { id, json } => show::run(&ctx, &id, json, &mut io),
@@ -236,7 +239,8 @@ pub fn check_printable(flag: &str, raw: &str, t: Ts) -> Result<()> {
 #[derive(Debug, Serialize)]
 pub struct ActionView {
     pub id: i64,
-    /// `acknowledged`, `assigned`, `resolved`, `reopened` or `priority_changed`.
+    /// `acknowledged`, `assigned`, `resolved`, `reopened`, `priority_changed`,
+    /// `paused` or `resumed`.
     pub action: &'static str,
     /// The status afterwards: open, acknowledged or resolved.
     pub status: String,
@@ -247,6 +251,9 @@ pub struct ActionView {
     /// When an acknowledgement lapses and escalation resumes, if it does.
     pub escalation_resumes_at: Option<String>,
     pub note: Option<String>,
+    /// `paused`: when the pause ends on its own (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_until: Option<String>,
 }
 
 impl ActionView {
@@ -261,6 +268,7 @@ impl ActionView {
             at: crate::model::time::rfc3339(at),
             escalation_resumes_at: None,
             note: None,
+            paused_until: None,
         }
     }
 

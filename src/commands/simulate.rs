@@ -7,6 +7,8 @@ use super::{Ctx, Io};
 use crate::cli::SimulateArgs;
 use crate::engine::simulate::{self, Scenario};
 use crate::error::{usage, Code};
+use crate::model::time::rfc3339;
+use crate::model::Ts;
 use crate::render::{self, simulate::View};
 
 pub fn run(ctx: &Ctx, opts: &SimulateArgs, io: &mut Io) -> Result<Code> {
@@ -30,6 +32,7 @@ pub fn run(ctx: &Ctx, opts: &SimulateArgs, io: &mut Io) -> Result<Code> {
         from,
         ack_at: time("--ack-at", &opts.ack_at)?,
         resolve_at: time("--resolve-at", &opts.resolve_at)?,
+        pauses: pauses(&opts.pause, from)?,
     };
     for (flag, t) in [
         ("--ack-at", scenario.ack_at),
@@ -47,4 +50,46 @@ pub fn run(ctx: &Ctx, opts: &SimulateArgs, io: &mut Io) -> Result<Code> {
     };
     write!(io.out, "{text}")?;
     Ok(Code::Ok)
+}
+
+/// `--pause FROM..TO`, each a time as for `--from`: in order, each
+/// ending after it starts, none overlapping another or before `--from`.
+fn pauses(raw: &[String], from: Ts) -> Result<Vec<(Ts, Ts)>> {
+    let mut out = Vec::with_capacity(raw.len());
+    for r in raw {
+        let (a, b) = r.split_once("..").ok_or_else(|| {
+            usage(format!(
+                "invalid --pause `{}`: expected FROM..TO (2026-12-04T17:00:00Z..2026-12-07T09:00:00Z)",
+                r.escape_debug()
+            ))
+        })?;
+        let (a, b) = (
+            super::report::parse_date("--pause", a)?,
+            super::report::parse_date("--pause", b)?,
+        );
+        if b <= a {
+            return Err(usage(format!(
+                "--pause `{}` ends before it starts",
+                r.escape_debug()
+            )));
+        }
+        if a < from {
+            return Err(usage(format!(
+                "--pause `{}` starts before --from",
+                r.escape_debug()
+            )));
+        }
+        out.push((a, b));
+    }
+    out.sort();
+    if let Some(w) = out.windows(2).find(|w| w[1].0 < w[0].1) {
+        return Err(usage(format!(
+            "--pause ranges overlap ({}..{} and {}..{})",
+            rfc3339(w[0].0),
+            rfc3339(w[0].1),
+            rfc3339(w[1].0),
+            rfc3339(w[1].1)
+        )));
+    }
+    Ok(out)
 }

@@ -70,6 +70,7 @@ pub struct Config {
     pub email: Option<Email>,
     pub delivery: Delivery,
     pub checker: Checker,
+    pub digest: Digest,
     /// `[[routes]]`, in order: the first match places an incoming issue.
     pub routes: Vec<Route>,
     pub trackers: BTreeMap<String, Tracker>,
@@ -166,6 +167,22 @@ pub struct Subscription {
     pub kinds: Vec<String>,
     /// Where its cursor starts the first time it is seen.
     pub from: SubscriptionFrom,
+}
+
+/// `[digest]`: what the daily digest flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Digest {
+    /// Issues paused longer than this are listed (a pause forgotten is an
+    /// issue nobody works on).
+    pub long_pause: TimeDelta,
+}
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest {
+            long_pause: TimeDelta::hours(72),
+        }
+    }
 }
 
 /// `[checker]`: what `status` expects of the cron job.
@@ -535,6 +552,7 @@ impl Config {
             }
         }
         let checker = checker::convert(raw.checker, &src)?;
+        let digest = checker::digest(raw.digest, &src)?;
         let routes = routes::convert(raw.routes, &chains, &src)?;
         let subscriptions = subscriptions::convert(raw.subscriptions, links, &src)?;
         Ok(Config {
@@ -543,6 +561,7 @@ impl Config {
             email,
             delivery,
             checker,
+            digest,
             routes,
             trackers,
             subscriptions,

@@ -19,6 +19,7 @@ pub(super) struct RawConfig {
     pub(super) email: Option<RawEmail>,
     pub(super) delivery: Option<RawDelivery>,
     pub(super) checker: Option<RawChecker>,
+    pub(super) digest: Option<RawDigest>,
     #[serde(default)]
     pub(super) routes: Vec<Spanned<RawRoute>>,
     #[serde(default)]
@@ -45,6 +46,12 @@ pub(super) struct RawCalendar {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawChecker {
     pub(super) expected_interval_minutes: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDigest {
+    pub(super) long_pause_hours: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]

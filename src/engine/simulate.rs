@@ -1,9 +1,9 @@
 //! What-if timelines (`escalate simulate`): every page, at-risk and breach
 //! an issue filed at a given instant would meet on a chain, with optional
-//! acknowledgement and resolution instants. Pure: it replays the same
-//! decisions `check`, `ack` and `resolve` make (`engine::advance`,
-//! `sla::tick`, `sla::settle`), with checks assumed on time, so what it
-//! shows is what the product will do.
+//! acknowledgement and resolution instants and pauses. Pure: it replays the
+//! same decisions `check`, `ack`, `resolve`, `pause` and `resume` make
+//! (`engine::advance`, `sla::tick`, `sla::settle`, `sla::shift`), with
+//! checks assumed on time, so what it shows is what the product will do.
 
 use crate::config::Chain;
 use crate::engine::{self, sla, Action};
@@ -29,6 +29,8 @@ pub enum Kind {
     Acknowledged,
     AckExpired,
     Resolved,
+    Paused,
+    Resumed,
 }
 
 impl Kind {
@@ -42,6 +44,8 @@ impl Kind {
             Kind::Acknowledged => "acknowledged",
             Kind::AckExpired => "ack_expired",
             Kind::Resolved => "resolved",
+            Kind::Paused => "paused",
+            Kind::Resumed => "resumed",
         }
     }
 }
@@ -61,12 +65,25 @@ pub struct Entry {
     pub target: Option<Target>,
 }
 
-/// The what-if: filed at `from`, acknowledged and resolved when given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The what-if: filed at `from`, acknowledged, resolved and paused when
+/// given. Pauses are `(from, to)` pairs; the command refuses overlapping or
+/// reversed ones.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Scenario {
     pub from: Ts,
     pub ack_at: Option<Ts>,
     pub resolve_at: Option<Ts>,
+    pub pauses: Vec<(Ts, Ts)>,
+}
+
+/// Something a person (or the helpdesk) does in the scenario; at one
+/// instant, in this order, and after the checks due then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Act {
+    Resume,
+    Pause,
+    Ack,
+    Resolve,
 }
 
 /// The timeline, in time order; `cut` when it was longer than
@@ -84,32 +101,38 @@ pub fn run(chain: &Chain, s: &Scenario) -> Timeline {
         chain,
         state: started.state,
         clocks: sla::start(&chain.sla, s.from),
+        since: None,
         out: Vec::new(),
     };
     sim.page(Kind::Notified, &started.page);
-    let mut ack_at = s.ack_at.filter(|t| *t >= s.from);
-    let resolve_at = s.resolve_at.filter(|t| *t >= s.from);
+    let acts = acts(s);
+    let mut next_act = 0;
     while sim.out.len() < MAX_ENTRIES {
-        let next = [
+        let due = [
             engine::next_due(&sim.state, chain),
             sla::next_due(&sim.clocks),
         ]
         .into_iter()
         .flatten()
         .min();
-        // A person's action at the same instant as a due step comes after
-        // it, as `ack`/`resolve` first bring the issue up to date.
-        match (next, ack_at, resolve_at) {
-            (n, _, Some(r)) if n.is_none_or(|n| r < n) && ack_at.is_none_or(|a| r < a) => {
-                sim.resolve(r);
-                break;
+        let act = acts.get(next_act).copied();
+        match (due, act) {
+            // A check due at the same instant as an act runs first, as the
+            // commands bring the issue up to date before they act.
+            (Some(n), a) if a.is_none_or(|(at, _)| n <= at) => sim.check(n),
+            (_, Some((at, act))) => {
+                next_act += 1;
+                match act {
+                    Act::Pause => sim.pause(at),
+                    Act::Resume => sim.resume(at),
+                    Act::Ack => sim.ack(at),
+                    Act::Resolve => {
+                        sim.resolve(at);
+                        break;
+                    }
+                }
             }
-            (n, Some(a), _) if n.is_none_or(|n| a < n) => {
-                sim.ack(a);
-                ack_at = None;
-            }
-            (Some(n), _, _) => sim.check(n),
-            (None, _, _) => break,
+            _ => break,
         }
     }
     let cut = sim.out.len() >= MAX_ENTRIES;
@@ -120,10 +143,26 @@ pub fn run(chain: &Chain, s: &Scenario) -> Timeline {
     }
 }
 
+/// The scenario's acts in time order (those before filing dropped).
+fn acts(s: &Scenario) -> Vec<(Ts, Act)> {
+    let mut acts: Vec<(Ts, Act)> = s
+        .pauses
+        .iter()
+        .flat_map(|&(a, b)| [(a, Act::Pause), (b, Act::Resume)])
+        .chain(s.ack_at.map(|a| (a, Act::Ack)))
+        .chain(s.resolve_at.map(|r| (r, Act::Resolve)))
+        .filter(|(at, _)| *at >= s.from)
+        .collect();
+    acts.sort();
+    acts
+}
+
 struct Sim<'a> {
     chain: &'a Chain,
     state: Escalation,
     clocks: crate::model::sla::Clocks,
+    /// Paused since (the issue's pause, which the SLA clocks follow).
+    since: Option<Ts>,
     out: Vec<Entry>,
 }
 
@@ -141,14 +180,31 @@ impl Sim<'_> {
         let walked = sla::settle(&self.clocks, &[Target::Response], at);
         self.clocks = walked.clocks;
         self.changes(&walked.changes);
-        self.state.status = Status::Acknowledged;
-        self.state.acked_at = Some(at);
+        self.state = engine::acknowledged(&self.state, at);
         self.push(Kind::Acknowledged, at, None);
+    }
+
+    fn pause(&mut self, at: Ts) {
+        if self.since.is_none() && self.state.status != Status::Resolved {
+            self.state = engine::pause(&self.state, at);
+            self.clocks = sla::pause(&self.clocks, &self.chain.sla, at);
+            self.since = Some(at);
+            self.push(Kind::Paused, at, None);
+        }
+    }
+
+    fn resume(&mut self, at: Ts) {
+        if self.since.take().is_some() {
+            self.state = engine::resume(&self.state, self.chain, at);
+            self.clocks = sla::resume(&self.clocks, &self.chain.sla, at);
+            self.push(Kind::Resumed, at, None);
+        }
     }
 
     fn resolve(&mut self, at: Ts) {
         self.advance_to(at);
-        let walked = sla::settle(&self.clocks, &[Target::Response, Target::Resolution], at);
+        let targets = [Target::Response, Target::Resolution];
+        let walked = sla::settle(&self.clocks, &targets, at);
         self.clocks = walked.clocks;
         self.changes(&walked.changes);
         self.state.status = Status::Resolved;

@@ -28,6 +28,7 @@ fn clock(created: Ts, target: TimeDelta, sla: &Sla) -> Clock {
         due_at: at(target),
         state: State::Pending,
         settled_at: None,
+        hold: None,
     }
 }
 
@@ -36,7 +37,47 @@ pub fn start(sla: &Sla, created: Ts) -> Clocks {
     Clocks {
         response: sla.response.map(|t| clock(created, t, sla)),
         resolution: sla.resolution.map(|t| clock(created, t, sla)),
+        held: TimeDelta::zero(),
     }
+}
+
+/// The issue is paused at `at`: the running clocks `sla.pause` names stop
+/// (one already stopped keeps its start).
+pub fn pause(clocks: &Clocks, sla: &Sla, at: Ts) -> Clocks {
+    let mut out = *clocks;
+    for &target in &sla.pause {
+        if let Some(c) = out.get_mut(target).as_mut() {
+            if !c.state.is_final() && c.hold.is_none() {
+                c.hold = Some(at);
+            }
+        }
+    }
+    out
+}
+
+/// The pause ends at `at`: each stopped clock's instants still ahead of
+/// its stop move by the open time in between (in the SLA's calendar),
+/// which `held` accumulates.
+pub fn resume(clocks: &Clocks, sla: &Sla, at: Ts) -> Clocks {
+    let mut out = *clocks;
+    let mut longest = TimeDelta::zero();
+    for target in Target::ALL {
+        let Some(c) = out.get_mut(target).as_mut() else {
+            continue;
+        };
+        let Some(since) = c.hold.take() else { continue };
+        let d = calendar::open_between(&sla.calendar, since, at);
+        longest = longest.max(d);
+        let later = |t: Ts| calendar::add(&sla.calendar, t, d).unwrap_or(t + d);
+        if c.risk_at > since {
+            c.risk_at = later(c.risk_at);
+        }
+        if c.due_at > since {
+            c.due_at = later(c.due_at);
+        }
+    }
+    out.held = out.held.checked_add(&longest).unwrap_or(out.held);
+    out
 }
 
 /// After the chain's targets changed: running clocks take the new instants
@@ -46,6 +87,17 @@ pub fn start(sla: &Sla, created: Ts) -> Clocks {
 /// breached — rather than warned about.
 pub fn rearm(clocks: &Clocks, sla: &Sla, created: Ts, first_ack: Option<Ts>) -> Clocks {
     let mut fresh = start(sla, created);
+    // Pauses that ended still count: their open time moves the fresh
+    // instants as it moved the old ones.
+    if clocks.held > TimeDelta::zero() {
+        for &target in &sla.pause {
+            if let Some(c) = fresh.get_mut(target).as_mut() {
+                let later = |t: Ts| calendar::add(&sla.calendar, t, clocks.held).unwrap_or(t);
+                c.risk_at = later(c.risk_at);
+                c.due_at = later(c.due_at);
+            }
+        }
+    }
     if let (None, Some(c), Some(ack)) = (clocks.response, fresh.response.as_mut(), first_ack) {
         let met = ack <= c.due_at;
         c.state = if met { State::Met } else { State::Breached };
@@ -53,9 +105,11 @@ pub fn rearm(clocks: &Clocks, sla: &Sla, created: Ts, first_ack: Option<Ts>) -> 
     }
     let pick = |old: Option<Clock>, new: Option<Clock>| match old {
         Some(c) if c.state.is_final() => Some(c),
-        // At risk stays at risk: the warning was given and is not repeated.
+        // At risk stays at risk: the warning was given and is not repeated;
+        // a stopped clock stays stopped.
         Some(c) => new.map(|n| Clock {
             state: c.state,
+            hold: c.hold,
             ..n
         }),
         None => new,
@@ -63,6 +117,7 @@ pub fn rearm(clocks: &Clocks, sla: &Sla, created: Ts, first_ack: Option<Ts>) -> 
     Clocks {
         response: pick(clocks.response, fresh.response),
         resolution: pick(clocks.resolution, fresh.resolution),
+        held: clocks.held,
     }
 }
 
@@ -75,13 +130,14 @@ pub struct Walked {
 }
 
 /// Walk running clocks to `now` while nobody has acted: at risk at its
-/// instant, breached at its deadline.
+/// instant, breached at its deadline (a stopped clock only to its stop).
 pub fn tick(clocks: &Clocks, now: Ts) -> Walked {
     let mut out = *clocks;
     let mut changes = Vec::new();
     for target in [Target::Response, Target::Resolution] {
         if let Some(c) = out.get_mut(target) {
-            walk(c, target, now, true, &mut changes);
+            let until = c.hold.map_or(now, |h| h.min(now));
+            walk(c, target, until, true, &mut changes);
         }
     }
     changes.sort_by_key(Change::at);
@@ -94,13 +150,18 @@ pub fn tick(clocks: &Clocks, now: Ts) -> Walked {
 /// The issue was acknowledged (response) or resolved (both targets) at
 /// `at`: what no check recorded yet is recorded first — an at-risk instant
 /// or a deadline that passed before `at` — then the target is met unless it
-/// was breached.
+/// was breached. A stopped clock is walked only to its stop: a deadline
+/// that fell inside the pause did not pass.
 pub fn settle(clocks: &Clocks, targets: &[Target], at: Ts) -> Walked {
     let mut out = *clocks;
     let mut changes = Vec::new();
     for &target in targets {
         if let Some(c) = out.get_mut(target) {
-            walk(c, target, at, false, &mut changes);
+            match c.hold.filter(|h| *h < at) {
+                Some(since) => walk(c, target, since, true, &mut changes),
+                None => walk(c, target, at, false, &mut changes),
+            }
+            c.hold = None;
             if !c.state.is_final() {
                 c.state = State::Met;
                 c.settled_at = Some(at);
@@ -135,6 +196,7 @@ fn walk(c: &mut Clock, target: Target, now: Ts, inclusive: bool, changes: &mut V
     if c.state == State::AtRisk && passed(c.due_at) {
         c.state = State::Breached;
         c.settled_at = Some(c.due_at);
+        c.hold = None;
         changes.push(Change::Breached {
             target,
             at: c.due_at,
@@ -142,15 +204,19 @@ fn walk(c: &mut Clock, target: Target, now: Ts, inclusive: bool, changes: &mut V
     }
 }
 
-/// The next instant a running clock changes on its own, if any.
+/// The next instant a running clock changes on its own, if any (a stopped
+/// clock: only an instant that passed before it stopped).
 pub fn next_due(clocks: &Clocks) -> Option<Ts> {
     [clocks.response, clocks.resolution]
         .into_iter()
         .flatten()
-        .filter_map(|c| match c.state {
-            State::Pending => Some(c.risk_at),
-            State::AtRisk => Some(c.due_at),
-            State::Breached | State::Met => None,
+        .filter_map(|c| {
+            let at = match c.state {
+                State::Pending => c.risk_at,
+                State::AtRisk => c.due_at,
+                State::Breached | State::Met => return None,
+            };
+            c.hold.is_none_or(|h| at <= h).then_some(at)
         })
         .min()
 }

@@ -83,8 +83,7 @@ pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts
     }
     let from = std::mem::replace(&mut issue.owner, by.to_string());
     issue.owner_kind = OwnerKind::Person;
-    issue.esc.status = Status::Acknowledged;
-    issue.esc.acked_at = Some(now);
+    issue.esc = engine::acknowledged(&issue.esc, now);
     issue.acked_by = Some(by.to_string());
     issue.first_acked_at.get_or_insert(now);
     let expires = chain.and_then(|c| engine::next_due(&issue.esc, c));
@@ -134,6 +133,10 @@ pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts)
         )));
     }
     issue.esc.status = Status::Resolved;
+    // Resolving ends a pause: nothing waits on the customer any more (the
+    // `resolved` event says why the pause ended).
+    issue.esc.hold = None;
+    issue.pause = None;
     issue.resolved_at = Some(now);
     issue.resolved_by = Some(by.to_string());
     issue.next_due_at = None;

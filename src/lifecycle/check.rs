@@ -28,6 +28,15 @@ pub struct SlaMoved {
     pub change: Change,
 }
 
+/// A pause a check ended because its `--until` passed.
+#[derive(Debug)]
+pub struct Resumed {
+    pub issue_id: i64,
+    pub title: String,
+    /// The pause's end (the instant recorded).
+    pub at: Ts,
+}
+
 /// Unresolved issues on a chain that is not in the config.
 #[derive(Debug)]
 pub struct Orphans {
@@ -56,6 +65,8 @@ pub struct Decided {
     pub orphans: Vec<Orphans>,
     /// Issues whose due time was recomputed after a config change.
     pub rescheduled: usize,
+    /// Pauses that ended on their own.
+    pub resumed: Vec<Resumed>,
 }
 
 /// The decision phase, inside the caller's transaction.
@@ -123,9 +134,19 @@ pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
             continue;
         };
         decided.examined += 1;
+        let before = issue.clone();
+        // A pause whose end passed is over since that instant: the steps
+        // due after it are taken from there, as if a check had run then.
+        if let Some(at) = super::pause::expire(tx, config, &mut issue, now)? {
+            decided.resumed.push(Resumed {
+                issue_id: issue.id,
+                title: issue.title.clone(),
+                at,
+            });
+        }
         let decision = engine::advance(&issue.esc, chain, now);
         let title = issue.title.clone();
-        let applied = super::apply_stored(tx, config, &mut issue, &decision, now)?;
+        let applied = super::apply_stored(tx, config, &before, &mut issue, &decision, now)?;
         for page in applied.pages {
             decided.pages.push(Paged {
                 issue_id: issue.id,

@@ -35,18 +35,18 @@ pub fn apply(
     Ok(applied)
 }
 
-/// [`apply`] to an issue exactly as it was read from the store (as `check`
-/// reads due issues): only the columns the decision changed are written.
+/// [`apply`] to an issue that was `before` in the store (as `check` read
+/// it): only the columns that changed since are written.
 pub fn apply_stored(
     tx: &Transaction,
     config: &Config,
+    before: &Issue,
     issue: &mut Issue,
     decision: &Decision,
     now: Ts,
 ) -> Result<Applied> {
-    let before = issue.clone();
     let applied = apply_unsaved(tx, config, issue, decision, now)?;
-    issues::save_changes(tx, &before, issue)?;
+    issues::save_changes(tx, before, issue)?;
     Ok(applied)
 }
 
@@ -158,7 +158,8 @@ fn apply_unsaved(
     let sla::Walked { changes, clocks } = sla::tick(&issue.sla, now);
     record_sla(tx, issue, &changes, now, Some(config))?;
     issue.sla = clocks;
-    issue.next_due_at = earliest(decision.next_due, sla::next_due(&issue.sla));
+    let due = earliest(decision.next_due, sla::next_due(&issue.sla));
+    issue.next_due_at = earliest(due, super::pause_end(issue));
     Ok(Applied {
         pages,
         sla: changes,

@@ -22,6 +22,10 @@ pub enum Effect {
     Updated(i64),
     Resolved(i64),
     Reopened(i64),
+    /// A waiting status (`pending`, `on-hold`, `waiting`) paused it.
+    Paused(i64),
+    /// `open`/`new` ended its pause.
+    Resumed(i64),
     /// Valid, but nothing to change (already resolved, same values).
     Unchanged(i64),
     /// The very same event was ingested before.
@@ -116,6 +120,9 @@ fn apply_inner(
             if opening && issue.esc.status == Status::Resolved {
                 return reopen(tx, config, issue.id, &issue.chain, &actor, when);
             }
+            if let Some(effect) = pause_by_status(tx, config, &mut issue, status, &actor, when)? {
+                return Ok(Ok(effect));
+            }
             Ok(Ok(if changed.is_empty() {
                 Effect::Unchanged(issue.id)
             } else {
@@ -144,6 +151,48 @@ fn apply_inner(
             reopen(tx, config, issue.id, &issue.chain, &actor, when)
         }
     }
+}
+
+/// A helpdesk status that means "waiting on the customer" pauses an open
+/// issue; `open`/`new` ends the pause. Helpdesks spell these differently
+/// (Zendesk `hold`, Jira `Waiting for customer`), so any case, and `-`,
+/// `_` or a space between words, is accepted.
+fn pause_by_status(
+    tx: &Transaction,
+    config: &Config,
+    issue: &mut Issue,
+    status: Option<String>,
+    actor: &str,
+    when: Ts,
+) -> Result<Option<Effect>> {
+    let Some(status) = status else {
+        return Ok(None);
+    };
+    if issue.esc.status == Status::Resolved {
+        return Ok(None);
+    }
+    let word = status.replace(['-', '_'], " ");
+    let waiting = matches!(
+        word.as_str(),
+        "pending" | "hold" | "on hold" | "waiting" | "waiting on customer" | "waiting for customer"
+    );
+    let opening = matches!(word.as_str(), "open" | "new" | "reopened");
+    let reason = format!("ticket status {status}");
+    if waiting && issue.pause.is_none() {
+        let hold = lifecycle::Hold {
+            until: None,
+            reason: Some(&reason),
+        };
+        super::pause::stop(tx, config, issue, hold, actor, when)?;
+        issues::save(tx, issue)?;
+        return Ok(Some(Effect::Paused(issue.id)));
+    }
+    if opening && issue.pause.is_some() {
+        super::pause::release(tx, config, issue, actor, Some(&reason), when, when)?;
+        issues::save(tx, issue)?;
+        return Ok(Some(Effect::Resumed(issue.id)));
+    }
+    Ok(None)
 }
 
 fn reopen(

@@ -20,11 +20,13 @@ mod check;
 mod escalate;
 pub mod ingest;
 pub mod outcome;
+mod pause;
 mod task;
 
 pub use act::{acknowledge, assign, not_before_last_event, reopen, resolve, set_priority};
-pub use check::{decide, Decided, Orphans, Paged, SlaMoved};
+pub use check::{decide, Decided, Orphans, Paged, Resumed, SlaMoved};
 pub use escalate::{apply, apply_stored, Applied};
+pub use pause::{pause, resume, Hold};
 use task::request_task;
 pub use task::TRACKER_CHANNEL;
 
@@ -150,13 +152,20 @@ pub fn create(
     Ok(issue)
 }
 
-/// When an issue next needs a check: its next escalation step or the next
-/// instant one of its SLA clocks changes, whichever comes first.
+/// When an issue next needs a check: its next escalation step, the next
+/// instant one of its SLA clocks changes, or the end of its pause,
+/// whichever comes first.
 pub fn schedule(issue: &Issue, chain: Option<&Chain>) -> Option<Ts> {
-    earliest(
+    let due = earliest(
         chain.and_then(|c| engine::next_due(&issue.esc, c)),
         sla::next_due(&issue.sla),
-    )
+    );
+    earliest(due, pause_end(issue))
+}
+
+/// When the issue's pause ends on its own, if it does.
+fn pause_end(issue: &Issue) -> Option<Ts> {
+    issue.pause.as_ref().and_then(|p| p.until)
 }
 
 pub(super) fn earliest(a: Option<Ts>, b: Option<Ts>) -> Option<Ts> {

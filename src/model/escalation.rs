@@ -2,6 +2,8 @@
 //! epoch its schedule is anchored to. The engine reasons about these; the
 //! store keeps them.
 
+use chrono::TimeDelta;
+
 use super::Ts;
 
 /// Lifecycle of an issue.
@@ -45,4 +47,12 @@ pub struct Escalation {
     /// When the current epoch started (its first step's due time).
     pub epoch_at: Ts,
     pub acked_at: Option<Ts>,
+    /// Paused since (escalation stops; steps that came due before it still
+    /// fire). Moved to the acknowledgement instant when an ack arrives
+    /// while paused, because an ack restarts what `held` counts from.
+    pub hold: Option<Ts>,
+    /// Open calendar time paused in this epoch (since the acknowledgement,
+    /// while acknowledged): every later step, and the ack's expiry, is due
+    /// that much open time later.
+    pub held: TimeDelta,
 }

@@ -39,11 +39,15 @@ pub enum EventKind {
     TaskClosed,
     /// The priority changed; SLA targets re-evaluated from creation.
     PriorityChanged,
+    /// Paused: escalation and the policy's SLA clocks stop.
+    Paused,
+    /// The pause ended; later due times moved by its open time.
+    Resumed,
 }
 
 impl EventKind {
     /// Every kind, for validating filters.
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::Created,
         EventKind::Escalated,
         EventKind::Notified,
@@ -62,6 +66,8 @@ impl EventKind {
         EventKind::TaskCreated,
         EventKind::TaskClosed,
         EventKind::PriorityChanged,
+        EventKind::Paused,
+        EventKind::Resumed,
     ];
 
     pub fn parse(s: &str) -> Option<EventKind> {
@@ -88,6 +94,8 @@ impl EventKind {
             EventKind::TaskCreated => "task_created",
             EventKind::TaskClosed => "task_closed",
             EventKind::PriorityChanged => "priority_changed",
+            EventKind::Paused => "paused",
+            EventKind::Resumed => "resumed",
         }
     }
 }
@@ -239,6 +247,34 @@ pub struct PriorityChanged {
     pub policy: Option<u32>,
 }
 
+/// A pause began (or a running one got a new end or reason: `since` is
+/// then the original start).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Paused {
+    #[serde(with = "rfc3339_serde")]
+    pub since: Ts,
+    #[serde(default, with = "rfc3339_serde::option")]
+    pub until: Option<Ts>,
+    pub reason: Option<String>,
+    /// The SLA targets whose clocks stopped (the policy's `pause`).
+    pub stopped: Vec<String>,
+}
+
+/// A pause ended, by a person, the helpdesk, or its `--until`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resumed {
+    #[serde(with = "rfc3339_serde")]
+    pub paused_at: Ts,
+    /// Wall-clock length of the pause.
+    pub paused_seconds: i64,
+    /// Open time of the calendar it lasted: what later due times
+    /// moved by.
+    pub open_seconds: i64,
+    pub reason: Option<String>,
+    #[serde(with = "rfc3339_serde")]
+    pub recorded_at: Ts,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct TaskClosed {
     pub tracker: String,
@@ -266,6 +302,8 @@ pub enum Details {
     TaskCreated(TaskCreated),
     TaskClosed(TaskClosed),
     PriorityChanged(PriorityChanged),
+    Paused(Paused),
+    Resumed(Resumed),
     /// Details that do not fit their kind's shape (written by hand, or by a
     /// version of escalate with other fields): kept as they are, never an
     /// error, so a timeline always prints.
@@ -294,6 +332,8 @@ impl Details {
             Details::TaskCreated(_) => K::TaskCreated,
             Details::TaskClosed(_) => K::TaskClosed,
             Details::PriorityChanged(_) => K::PriorityChanged,
+            Details::Paused(_) => K::Paused,
+            Details::Resumed(_) => K::Resumed,
             Details::Other(kind, _) => *kind,
         }
     }
@@ -319,6 +359,8 @@ impl Details {
             Details::TaskCreated(d) => serde_json::to_value(d),
             Details::TaskClosed(d) => serde_json::to_value(d),
             Details::PriorityChanged(d) => serde_json::to_value(d),
+            Details::Paused(d) => serde_json::to_value(d),
+            Details::Resumed(d) => serde_json::to_value(d),
             Details::Other(_, v) => Ok(v.clone()),
         };
         // Plain structs of strings and numbers always serialize.
@@ -354,6 +396,8 @@ impl Details {
             K::TaskCreated => typed(&v, Details::TaskCreated),
             K::TaskClosed => typed(&v, Details::TaskClosed),
             K::PriorityChanged => typed(&v, Details::PriorityChanged),
+            K::Paused => typed(&v, Details::Paused),
+            K::Resumed => typed(&v, Details::Resumed),
         };
         parsed.unwrap_or(Details::Other(kind, v))
     }

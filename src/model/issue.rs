@@ -97,6 +97,19 @@ pub struct Issue {
     pub first_acked_at: Option<Ts>,
     pub sla: Clocks,
     pub edge: Edge,
+    /// Set while the issue is paused (waiting on the customer, snoozed).
+    pub pause: Option<Pause>,
+}
+
+/// A running pause: escalation stops, and so do the SLA clocks the policy's
+/// `pause` names (`Clock::hold`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pause {
+    pub since: Ts,
+    /// Resumes on its own then (`pause --until`).
+    pub until: Option<Ts>,
+    pub reason: Option<String>,
+    pub by: String,
 }
 
 /// Where an issue came from and what was made for it outside: the

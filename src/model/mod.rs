@@ -13,7 +13,7 @@ pub mod time;
 pub use delivery::{Delivery, Notice, OutboxStatus};
 pub use escalation::{Escalation, Status};
 pub use event::{Details, Event, EventKind, NewEvent};
-pub use issue::{Edge, Issue, OwnerKind, Task};
+pub use issue::{Edge, Issue, OwnerKind, Pause, Task};
 
 /// An instant. Always UTC inside; local time is for display and calendars.
 pub type Ts = chrono::DateTime<chrono::Utc>;

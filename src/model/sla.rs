@@ -72,12 +72,17 @@ pub struct Clock {
     pub state: State,
     /// When it became final: the deadline (breached) or the ack/resolve (met).
     pub settled_at: Option<Ts>,
+    /// Stopped since (the issue is paused and its policy's `pause` names
+    /// this target): nothing after this instant happens to the clock until
+    /// it resumes.
+    pub hold: Option<Ts>,
 }
 
 impl Clock {
-    /// Time left until the deadline (negative once past), for running clocks.
+    /// Time left until the deadline (negative once past), for running clocks;
+    /// a stopped clock's is frozen at its pause.
     pub fn left(&self, now: Ts) -> Option<TimeDelta> {
-        (!self.state.is_final()).then(|| self.due_at - now)
+        (!self.state.is_final()).then(|| self.due_at - self.hold.map_or(now, |h| h.min(now)))
     }
 }
 
@@ -86,6 +91,10 @@ impl Clock {
 pub struct Clocks {
     pub response: Option<Clock>,
     pub resolution: Option<Clock>,
+    /// Open calendar time the clocks were stopped, over every pause that
+    /// ended: a re-evaluation from creation (a priority or config change)
+    /// adds it back.
+    pub held: TimeDelta,
 }
 
 impl Clocks {

@@ -58,6 +58,26 @@ pub fn describe(e: &Event) -> String {
                 e.actor
             )
         }
+        Details::Paused(d) => {
+            let until = d
+                .until
+                .map_or(String::new(), |u| format!(" until {}", rfc3339(u)));
+            let clocks = match d.stopped.len() {
+                0 => "escalation stopped".to_string(),
+                _ => format!("escalation and {} SLA stopped", list(&d.stopped)),
+            };
+            let why = d.reason.as_deref().map_or(String::new(), |r| format!(": {r}"));
+            format!("paused by {}{until}; {clocks}{why}", e.actor)
+        }
+        Details::Resumed(d) => {
+            let why = d.reason.as_deref().map_or(String::new(), |r| format!(" ({r})"));
+            format!(
+                "resumed by {}{why} after {}; due times moved by {} of open time",
+                e.actor,
+                human(TimeDelta::seconds(d.paused_seconds)),
+                human(TimeDelta::seconds(d.open_seconds))
+            )
+        }
         Details::Other(kind, _) => kind.as_str().to_string(),
     }
 }

@@ -51,8 +51,46 @@ pub struct IssueView {
     pub task: Option<Value>,
     /// True when the issue's chain is missing from the config.
     pub orphaned: bool,
+    /// The running pause, null when not paused.
+    pub pause: Option<PauseView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventView>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PauseView {
+    pub since: String,
+    /// When it ends on its own (null: until someone resumes it).
+    pub until: Option<String>,
+    pub reason: Option<String>,
+    pub by: String,
+    /// Wall-clock seconds paused so far (to its end, once that passed).
+    pub paused_seconds: i64,
+    /// Which SLA clocks it stopped.
+    pub stopped: Vec<&'static str>,
+}
+
+impl PauseView {
+    fn new(issue: &Issue, now: Ts) -> Option<PauseView> {
+        let p = issue.pause.as_ref()?;
+        let end = p.until.map_or(now, |u| u.min(now));
+        let stopped = [
+            ("response", issue.sla.response),
+            ("resolution", issue.sla.resolution),
+        ]
+        .into_iter()
+        .filter(|(_, c)| c.is_some_and(|c| c.hold.is_some()))
+        .map(|(name, _)| name)
+        .collect();
+        Some(PauseView {
+            since: rfc3339(p.since),
+            until: p.until.map(rfc3339),
+            reason: p.reason.clone(),
+            by: p.by.clone(),
+            paused_seconds: (end - p.since).num_seconds().max(0),
+            stopped,
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -68,8 +106,11 @@ pub struct ClockView {
     pub at_risk_at: String,
     pub due_at: String,
     pub settled_at: Option<String>,
-    /// Seconds left until the deadline while it runs (negative: overdue).
+    /// Seconds left until the deadline while it runs (negative: overdue;
+    /// frozen while stopped).
     pub left_seconds: Option<i64>,
+    /// True while a pause stops this clock (its due time moves on resume).
+    pub stopped: bool,
     /// False when `state` is what the clock reached by now but no `check`
     /// has recorded yet (its event and notification are still to come).
     pub recorded: bool,
@@ -86,6 +127,7 @@ impl ClockView {
             due_at: rfc3339(c.due_at),
             settled_at: c.settled_at.map(rfc3339),
             left_seconds: c.left(now).map(|d| d.num_seconds()),
+            stopped: c.hold.is_some(),
         }
     }
 }
@@ -101,6 +143,7 @@ fn live_clock(c: &Clock, now: Ts) -> Clock {
     let one = Clocks {
         response: Some(*c),
         resolution: None,
+        held: chrono::TimeDelta::zero(),
     };
     live(&one, now).response.unwrap_or(*c)
 }
@@ -182,6 +225,7 @@ impl IssueView {
                 .as_ref()
                 .map(|t| serde_json::json!({ "tracker": t.tracker, "key": t.key, "url": t.url })),
             orphaned: config.is_some_and(|c| c.chain(&issue.chain).is_none()),
+            pause: PauseView::new(issue, now),
             events: None,
         }
     }

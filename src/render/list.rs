@@ -31,9 +31,15 @@ fn row(i: &Issue, config: Option<&Config>, now: Ts) -> Vec<String> {
     let chain = config.and_then(|c| c.chain_for(i));
     let orphaned = config.is_some() && chain.is_none();
     let escalation = chain.and_then(|c| engine::next_due(&i.esc, c));
+    let pause = i.pause.as_ref().filter(|_| i.esc.status != Status::Resolved);
     let next = match (i.esc.status, escalation) {
         (Status::Resolved, _) => "-".to_string(),
         _ if orphaned => "orphaned".to_string(),
+        _ if pause.is_some() => match pause.and_then(|p| p.until) {
+            Some(u) if u > now => format!("paused, resumes {}", relative(u, now)),
+            Some(_) => "resumes at next check".to_string(),
+            None => "paused".to_string(),
+        },
         (_, Some(t)) => relative(t, now),
         (_, None) => "-".to_string(),
     };
@@ -42,9 +48,13 @@ fn row(i: &Issue, config: Option<&Config>, now: Ts) -> Vec<String> {
         Some(r) => human(r - i.created_at),
         None => human(now - i.created_at),
     };
+    let status = match pause {
+        Some(p) => format!("{} (paused {})", i.esc.status.as_str(), human(now - p.since)),
+        None => i.esc.status.as_str().to_string(),
+    };
     vec![
         i.id.to_string(),
-        i.esc.status.as_str().to_string(),
+        status,
         i.chain.clone(),
         i.esc.level.to_string(),
         i.owner.clone(),
@@ -97,8 +107,10 @@ pub fn sla_cell(stored: &Clocks, now: Ts) -> String {
             } else {
                 "ok".to_string()
             };
-            let left = c.due_at - now;
-            if left.num_seconds() >= 0 {
+            let left = c.left(now).unwrap_or_default();
+            if c.hold.is_some() {
+                format!("{word}, {} left (stopped)", human(left))
+            } else if left.num_seconds() >= 0 {
                 format!("{word}, {} left", human(left))
             } else {
                 format!("{word}, {} over", human(-left))

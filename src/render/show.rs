@@ -22,6 +22,9 @@ pub fn text(issue: &Issue, events: &[Event], config: Option<&Config>, now: Ts) -
 fn unfolded(issue: &Issue, events: &[Event], config: Option<&Config>, now: Ts) -> String {
     let mut o = String::new();
     fields(&mut o, issue);
+    if let Some(line) = pause_line(issue, now) {
+        let _ = writeln!(o, "  paused:  {line}");
+    }
     let _ = writeln!(
         o,
         "  created: {} ({})",
@@ -112,6 +115,31 @@ fn fields(o: &mut String, issue: &Issue) {
     }
 }
 
+/// How long the issue has been paused, until when, by whom and why
+/// (None: not paused). A pause whose end has passed is over; the next check
+/// records that at its end.
+pub fn pause_line(issue: &Issue, now: Ts) -> Option<String> {
+    let p = issue.pause.as_ref()?;
+    let ended = p.until.filter(|u| *u <= now);
+    let lasted = human(ended.unwrap_or(now) - p.since);
+    let mut line = match ended {
+        Some(u) => format!(
+            "since {} for {lasted}, ended {} (not yet recorded: the next check resumes it)",
+            local(p.since),
+            local(u)
+        ),
+        None => format!("since {} ({lasted})", local(p.since)),
+    };
+    if let (Some(u), None) = (p.until, ended) {
+        line.push_str(&format!(", until {} ({})", local(u), relative(u, now)));
+    }
+    line.push_str(&format!(", by {}", p.by));
+    if let Some(r) = &p.reason {
+        line.push_str(&format!(": {}", one_line(r)));
+    }
+    Some(line)
+}
+
 /// The next escalation or acknowledgement lapse; for an open issue on a
 /// chain the config no longer has, why there is none.
 fn next(o: &mut String, issue: &Issue, config: Option<&Config>, now: Ts) {
@@ -123,6 +151,12 @@ fn next(o: &mut String, issue: &Issue, config: Option<&Config>, now: Ts) {
             "  next:    none: chain `{}` is not in the config (orphaned)",
             issue.chain
         );
+    } else if issue.pause.is_some() && issue.esc.status != Status::Resolved {
+        let until = issue.pause.as_ref().and_then(|p| p.until);
+        let when = until.map_or("until someone resumes it".to_string(), |u| {
+            format!("until {}", local(u))
+        });
+        let _ = writeln!(o, "  next:    nothing escalates while paused ({when})");
     } else if let Some(t) = chain.and_then(|c| engine::next_due(&issue.esc, c)) {
         let what = if issue.esc.status == Status::Acknowledged {
             "acknowledgement lapses"
@@ -149,6 +183,15 @@ pub fn sla_lines(stored: &Clocks, now: Ts) -> Vec<String> {
         };
         let name = target.as_str();
         let line = match c.state {
+            State::Pending | State::AtRisk if c.hold.is_some() => {
+                let word = if c.state == State::AtRisk {
+                    "AT RISK"
+                } else {
+                    "ok"
+                };
+                let left = c.left(now).unwrap_or_default();
+                format!("{name:<10} {word}: stopped while paused, {} left{note}", human(left))
+            }
             State::Pending | State::AtRisk => {
                 let word = if c.state == State::AtRisk {
                     "AT RISK"

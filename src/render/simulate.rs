@@ -25,7 +25,7 @@ pub struct View {
 }
 
 /// One entry: `kind` is notified, escalated, at_risk, breached, sla_met,
-/// acknowledged, ack_expired or resolved.
+/// acknowledged, ack_expired, paused, resumed or resolved.
 #[derive(Debug, Serialize)]
 pub struct Line {
     pub kind: &'static str,
@@ -105,6 +105,9 @@ fn what(l: &Line) -> String {
         "sla_met" => format!("{target} SLA met"),
         "acknowledged" => format!("acknowledged at L{}", l.level),
         "ack_expired" => "acknowledgement lapsed".to_string(),
-        _ => format!("resolved at L{}", l.level),
+        "paused" => format!("paused at L{}: escalation and SLA clocks stop", l.level),
+        "resumed" => "resumed: later due times move by the paused open time".to_string(),
+        "resolved" => format!("resolved at L{}", l.level),
+        other => other.to_string(),
     }
 }

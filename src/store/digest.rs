@@ -24,15 +24,18 @@ pub struct RiskRow {
 pub fn at_risk(tx: &Transaction, now: Ts, limit: usize) -> Result<Listed<RiskRow>> {
     // One row per (issue, target); computed from the instants, so it is
     // right even when the checker lags (a deadline that passed unrecorded
-    // is the checker's problem, which the digest reports separately).
+    // is the checker's problem, which the digest reports separately). A
+    // clock a pause stopped is judged at its stop.
     let sql = "FROM (SELECT id, chain, title, owner, 'response' AS target, \
                  response_due_at AS due_at FROM issues \
                WHERE status <> 'resolved' AND response_state IN ('pending', 'at_risk') \
-                 AND response_risk_at <= ?1 AND response_due_at > ?1 \
+                 AND response_risk_at <= min(?1, coalesce(response_hold_at, ?1)) \
+                 AND response_due_at > min(?1, coalesce(response_hold_at, ?1)) \
              UNION ALL SELECT id, chain, title, owner, 'resolution', resolution_due_at \
                FROM issues WHERE status <> 'resolved' \
-                 AND resolution_state IN ('pending', 'at_risk') AND resolution_risk_at <= ?1 \
-                 AND resolution_due_at > ?1)";
+                 AND resolution_state IN ('pending', 'at_risk') \
+                 AND resolution_risk_at <= min(?1, coalesce(resolution_hold_at, ?1)) \
+                 AND resolution_due_at > min(?1, coalesce(resolution_hold_at, ?1)))";
     let total: i64 = tx
         .prepare_cached(&format!("SELECT count(*) {sql}"))
         .and_then(|mut s| s.query_row([ms(now)], |r| r.get(0)))
@@ -316,7 +319,8 @@ pub fn sla_counts(tx: &Transaction, now: Ts) -> Result<SlaCounts> {
     })
 }
 
-/// A running clock of `c` (response or resolution) past its deadline at ?1.
+/// A running clock of `c` (response or resolution) past its deadline at ?1
+/// (a stopped clock: at its stop, `min` being SQLite's two-argument one).
 macro_rules! live_breached {
     ($c:literal) => {
         concat!(
@@ -324,7 +328,9 @@ macro_rules! live_breached {
             $c,
             "_state IN ('pending', 'at_risk') AND ",
             $c,
-            "_due_at <= ?1)"
+            "_due_at <= min(?1, coalesce(",
+            $c,
+            "_hold_at, ?1)))"
         )
     };
 }
@@ -337,9 +343,13 @@ macro_rules! live_at_risk {
             $c,
             "_state IN ('pending', 'at_risk') AND ",
             $c,
-            "_risk_at <= ?1 AND ",
+            "_risk_at <= min(?1, coalesce(",
             $c,
-            "_due_at > ?1)"
+            "_hold_at, ?1)) AND ",
+            $c,
+            "_due_at > min(?1, coalesce(",
+            $c,
+            "_hold_at, ?1)))"
         )
     };
 }
@@ -377,6 +387,53 @@ pub const AT_RISK_UNRECORDED: &str = concat!(
     ")"
 );
 
+/// An issue paused for long.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LongPause {
+    pub id: i64,
+    pub chain: String,
+    pub title: String,
+    pub since: Ts,
+    pub until: Option<Ts>,
+    pub reason: Option<String>,
+    pub by: String,
+}
+
+/// Unresolved issues paused since `before` or earlier, oldest pause first,
+/// at most `limit`; and how many there are (index `issues_paused`).
+pub fn long_pauses(tx: &Transaction, before: Ts, limit: usize) -> Result<Listed<LongPause>> {
+    let filter = "FROM issues WHERE paused_at IS NOT NULL AND paused_at <= ?1 \
+                  AND status <> 'resolved'";
+    let total: i64 = tx
+        .prepare_cached(&format!("SELECT count(*) {filter}"))
+        .and_then(|mut s| s.query_row([ms(before)], |r| r.get(0)))
+        .sql("counting long pauses")?;
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "SELECT id, chain, title, paused_at, paused_until, pause_reason, paused_by {filter} \
+             ORDER BY paused_at, id LIMIT ?2"
+        ))
+        .sql("querying long pauses")?;
+    let rows = stmt
+        .query_map(params![ms(before), limit as i64], |r| {
+            Ok(LongPause {
+                id: r.get(0)?,
+                chain: r.get(1)?,
+                title: r.get(2)?,
+                since: ts(r.get(3)?)?,
+                until: super::ts_opt(r.get(4)?)?,
+                reason: r.get(5)?,
+                by: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading long pauses")?;
+    Ok(Listed {
+        rows,
+        total: total.max(0) as u64,
+    })
+}
+
 /// One chain's top, for [`exhausted`]: how many levels the chain has and
 /// how many repeats its last level makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -393,6 +450,8 @@ pub struct Limits {
     pub listed: usize,
     /// Dead deliveries (each carries an error line, so fewer).
     pub dead: usize,
+    /// Pauses longer than this are listed.
+    pub long_pause: chrono::TimeDelta,
 }
 
 /// Everything a digest shows, as queried by [`collect`].
@@ -412,6 +471,8 @@ pub struct Data {
     pub aging: Vec<Aging>,
     pub dead: Listed<Dead>,
     pub exhausted: Listed<Exhausted>,
+    /// Issues paused longer than [`Limits::long_pause`].
+    pub long_pauses: Listed<LongPause>,
     /// Unresolved issues per (chain, owner kind, owner): see [`owners`].
     pub owners: Vec<OwnerCount>,
     /// When the last check run started, if one ever did.
@@ -457,6 +518,7 @@ pub fn collect(tx: &Transaction, now: Ts, chains: &[ChainEnd], limits: Limits) -
         aging: aging(tx, now)?,
         dead: dead(tx, limits.dead)?,
         exhausted: all_exhausted,
+        long_pauses: long_pauses(tx, now - limits.long_pause, limits.listed)?,
         owners: owners(tx)?,
         last_run_at: super::health::last_run(tx, now + super::health::SKEW)?
             .and_then(|r| r.started_at),

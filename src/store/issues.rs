@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use super::{ms, ts, ts_opt, SqlContext};
 use crate::model::sla::{self, Clock, Clocks};
-use crate::model::{Edge, Escalation, Issue, Listed, OwnerKind, Status, Task, Ts};
+use crate::model::{Edge, Escalation, Issue, Listed, OwnerKind, Pause, Status, Task, Ts};
 
 pub struct NewIssue<'a> {
     pub chain: &'a str,
@@ -35,11 +35,13 @@ const COLUMNS: &str = "id, chain, title, description, external_ref, status, leve
     resolved_at, resolved_by, next_due_at, first_acked_at, response_risk_at, response_due_at, \
     response_state, response_settled_at, resolution_risk_at, resolution_due_at, resolution_state, \
     resolution_settled_at, source, external_id, priority, tags, details, dedup_count, route, \
-    task_tracker, task_key, task_url, task_id";
+    task_tracker, task_key, task_url, task_id, esc_hold_at, esc_held_ms, sla_held_ms, \
+    response_hold_at, resolution_hold_at, paused_at, paused_until, pause_reason, paused_by";
 
 /// An SLA clock from four columns starting at `at` (risk, due, state,
-/// settled); no state means the chain set no such target.
-fn clock_from(r: &Row, at: usize) -> rusqlite::Result<Option<Clock>> {
+/// settled) and its hold at `hold`; no state means the chain set no such
+/// target.
+fn clock_from(r: &Row, at: usize, hold: usize) -> rusqlite::Result<Option<Clock>> {
     let state: Option<String> = r.get(at + 2)?;
     let Some(state) = state else { return Ok(None) };
     let state = sla::State::parse(&state).ok_or_else(|| {
@@ -58,6 +60,7 @@ fn clock_from(r: &Row, at: usize) -> rusqlite::Result<Option<Clock>> {
         due_at: ts(due)?,
         state,
         settled_at: ts_opt(r.get(at + 3)?)?,
+        hold: ts_opt(r.get(hold)?)?,
     }))
 }
 
@@ -100,6 +103,8 @@ fn from_row(r: &Row) -> rusqlite::Result<Issue> {
             epoch_level: r.get(10)?,
             epoch_at: ts(r.get(11)?)?,
             acked_at: ts_opt(r.get(15)?)?,
+            hold: ts_opt(r.get(40)?)?,
+            held: chrono::TimeDelta::milliseconds(r.get(41)?),
         },
         max_level: r.get(7)?,
         owner: r.get(12)?,
@@ -115,8 +120,9 @@ fn from_row(r: &Row) -> rusqlite::Result<Issue> {
         next_due_at: ts_opt(r.get(19)?)?,
         first_acked_at: ts_opt(r.get(20)?)?,
         sla: Clocks {
-            response: clock_from(r, 21)?,
-            resolution: clock_from(r, 25)?,
+            response: clock_from(r, 21, 43)?,
+            resolution: clock_from(r, 25, 44)?,
+            held: chrono::TimeDelta::milliseconds(r.get(42)?),
         },
         edge: Edge {
             source: r.get(29)?,
@@ -138,6 +144,15 @@ fn from_row(r: &Row) -> rusqlite::Result<Issue> {
                 }),
                 _ => None,
             },
+        },
+        pause: match ts_opt(r.get(45)?)? {
+            Some(since) => Some(Pause {
+                since,
+                until: ts_opt(r.get(46)?)?,
+                reason: r.get(47)?,
+                by: r.get::<_, Option<String>>(48)?.unwrap_or_default(),
+            }),
+            None => None,
         },
     })
 }
@@ -195,58 +210,19 @@ pub fn get(tx: &Transaction, id: i64) -> Result<Option<Issue>> {
 
 /// Write back every mutable column of an issue.
 pub fn save(tx: &Transaction, issue: &Issue) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE issues SET status = ?2, level = ?3, max_level = ?4, repeat = ?5, epoch = ?6, \
-         epoch_level = ?7, epoch_at = ?8, owner = ?9, owner_kind = ?10, acked_at = ?11, \
-         acked_by = ?12, resolved_at = ?13, resolved_by = ?14, next_due_at = ?15, \
-         first_acked_at = ?16, response_risk_at = ?17, response_due_at = ?18, \
-         response_state = ?19, response_settled_at = ?20, resolution_risk_at = ?21, \
-         resolution_due_at = ?22, resolution_state = ?23, resolution_settled_at = ?24, \
-         priority = ?25, tags = ?26, details = ?27, dedup_count = ?28, task_tracker = ?29, \
-         task_key = ?30, task_url = ?31, task_id = ?32, title = ?33, description = ?34 \
-         WHERE id = ?1",
-    )
-    .and_then(|mut s| {
-        let (r1, r2, r3, r4) = clock_to(issue.sla.response.as_ref());
-        let (s1, s2, s3, s4) = clock_to(issue.sla.resolution.as_ref());
-        s.execute(params![
-            issue.id,
-            issue.esc.status.as_str(),
-            issue.esc.level,
-            issue.max_level,
-            issue.esc.repeat,
-            issue.esc.epoch,
-            issue.esc.epoch_level,
-            ms(issue.esc.epoch_at),
-            issue.owner,
-            issue.owner_kind.as_str(),
-            issue.esc.acked_at.map(ms),
-            issue.acked_by,
-            issue.resolved_at.map(ms),
-            issue.resolved_by,
-            issue.next_due_at.map(ms),
-            issue.first_acked_at.map(ms),
-            r1,
-            r2,
-            r3,
-            r4,
-            s1,
-            s2,
-            s3,
-            s4,
-            issue.edge.priority,
-            serde_json::to_string(&issue.edge.tags).unwrap_or_else(|_| "[]".into()),
-            serde_json::Value::Object(issue.edge.details.clone()).to_string(),
-            issue.edge.dedup_count,
-            issue.edge.task.as_ref().map(|t| t.tracker.clone()),
-            issue.edge.task.as_ref().map(|t| t.key.clone()),
-            issue.edge.task.as_ref().map(|t| t.url.clone()),
-            issue.edge.task.as_ref().map(|t| t.id.clone()),
-            issue.title,
-            issue.description,
-        ])
-    })
-    .sql("saving issue")?;
+    let mut set = String::new();
+    let mut values: Vec<Value> = vec![Value::Integer(issue.id)];
+    for (column, value) in mutable_columns(issue) {
+        push_column(&mut set, &mut values, column, value);
+    }
+    let tags = serde_json::to_string(&issue.edge.tags).unwrap_or_else(|_| "[]".into());
+    push_column(&mut set, &mut values, "tags", Value::Text(tags));
+    let details = serde_json::Value::Object(issue.edge.details.clone()).to_string();
+    push_column(&mut set, &mut values, "details", Value::Text(details));
+    // The same text every time, so the statement cache keeps it prepared.
+    tx.prepare_cached(&format!("UPDATE issues SET {set} WHERE id = ?1"))
+        .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
+        .sql("saving issue")?;
     Ok(())
 }
 
@@ -288,13 +264,15 @@ fn push_column(set: &mut String, values: &mut Vec<Value>, column: &str, value: V
 }
 
 /// The columns [`save`] writes (tags and details aside), as stored.
-fn mutable_columns(i: &Issue) -> [(&'static str, Value); 31] {
+fn mutable_columns(i: &Issue) -> [(&'static str, Value); 40] {
     let int = |v: i64| Value::Integer(v);
     let time = |t: Option<Ts>| t.map_or(Value::Null, |t| Value::Integer(ms(t)));
     let text = |t: Option<&str>| t.map_or(Value::Null, |t| Value::Text(t.to_string()));
     let (r1, r2, r3, r4) = clock_to(i.sla.response.as_ref());
     let (s1, s2, s3, s4) = clock_to(i.sla.resolution.as_ref());
     let task = i.edge.task.as_ref();
+    let pause = i.pause.as_ref();
+    let hold = |c: Option<&Clock>| time(c.and_then(|c| c.hold));
     [
         ("status", text(Some(i.esc.status.as_str()))),
         ("level", int(i64::from(i.esc.level))),
@@ -327,6 +305,15 @@ fn mutable_columns(i: &Issue) -> [(&'static str, Value); 31] {
         ("task_id", text(task.map(|t| t.id.as_str()))),
         ("title", text(Some(&i.title))),
         ("description", text(i.description.as_deref())),
+        ("esc_hold_at", time(i.esc.hold)),
+        ("esc_held_ms", int(i.esc.held.num_milliseconds())),
+        ("sla_held_ms", int(i.sla.held.num_milliseconds())),
+        ("response_hold_at", hold(i.sla.response.as_ref())),
+        ("resolution_hold_at", hold(i.sla.resolution.as_ref())),
+        ("paused_at", time(pause.map(|p| p.since))),
+        ("paused_until", time(pause.and_then(|p| p.until))),
+        ("pause_reason", text(pause.and_then(|p| p.reason.as_deref()))),
+        ("paused_by", text(pause.map(|p| p.by.as_str()))),
     ]
 }
 
@@ -453,18 +440,23 @@ pub fn list(
     let chain_sql = if chain.is_some() { "chain = ?2" } else { "1" };
     // Judged at `now` (?4), not only as the last check recorded it: a
     // running clock past its deadline is breached, one past its at-risk
-    // instant (and before its deadline) is at risk.
+    // instant (and before its deadline) is at risk; a stopped clock (the
+    // issue is paused) is judged at its stop.
     let sla_sql = match sla_state {
         Some(sla::State::Breached) => {
             "(response_state = 'breached' OR resolution_state = 'breached' \
-              OR (response_state IN ('pending', 'at_risk') AND response_due_at <= ?4) \
-              OR (resolution_state IN ('pending', 'at_risk') AND resolution_due_at <= ?4))"
+              OR (response_state IN ('pending', 'at_risk') \
+                AND response_due_at <= min(?4, coalesce(response_hold_at, ?4))) \
+              OR (resolution_state IN ('pending', 'at_risk') \
+                AND resolution_due_at <= min(?4, coalesce(resolution_hold_at, ?4))))"
         }
         Some(sla::State::AtRisk) => {
-            "((response_state IN ('pending', 'at_risk') AND response_risk_at <= ?4 \
-                AND response_due_at > ?4) \
-              OR (resolution_state IN ('pending', 'at_risk') AND resolution_risk_at <= ?4 \
-                AND resolution_due_at > ?4))"
+            "((response_state IN ('pending', 'at_risk') \
+                AND response_risk_at <= min(?4, coalesce(response_hold_at, ?4)) \
+                AND response_due_at > min(?4, coalesce(response_hold_at, ?4))) \
+              OR (resolution_state IN ('pending', 'at_risk') \
+                AND resolution_risk_at <= min(?4, coalesce(resolution_hold_at, ?4)) \
+                AND resolution_due_at > min(?4, coalesce(resolution_hold_at, ?4))))"
         }
         Some(_) => "(response_state = ?3 OR resolution_state = ?3)",
         None => "1",

@@ -82,6 +82,7 @@ fn nobody_acts_on_a_business_calendar() {
             from: at("2026-12-04T21:00:00Z"), // Friday 16:00 EST
             ack_at: None,
             resolve_at: None,
+            pauses: vec![],
         },
     );
     assert_eq!(
@@ -107,6 +108,7 @@ fn an_ack_in_time_meets_the_response_target_and_stops_the_pages() {
             from: at("2026-12-01T09:00:00Z"),
             ack_at: Some(at("2026-12-01T09:30:00Z")),
             resolve_at: Some(at("2026-12-03T09:00:00Z")),
+            pauses: vec![],
         },
     );
     assert_eq!(
@@ -128,6 +130,7 @@ fn a_lapsed_ack_resumes_the_pages_at_the_current_level() {
             from: at("2026-12-01T09:00:00Z"),
             ack_at: Some(at("2026-12-01T13:00:00Z")),
             resolve_at: None,
+            pauses: vec![],
         },
     );
     assert_eq!(
@@ -159,6 +162,7 @@ fn a_resolution_before_filing_is_ignored_and_long_timelines_are_cut() {
             from,
             ack_at: None,
             resolve_at: Some(from - TimeDelta::hours(1)),
+            pauses: vec![],
         },
     );
     // 1 + 2 SLA + 1 + 1000 repeats: under the cap, and nothing resolved.

@@ -2,7 +2,8 @@
 //! and checked against the config (orphaned chains, unknown owners).
 
 use super::{
-    AgingLine, BreachLine, Checker, DeadLine, Digest, Exceptions, ExhaustedLine, Listing, RiskLine,
+    AgingLine, BreachLine, Checker, DeadLine, Digest, Exceptions, ExhaustedLine, Listing,
+    PauseLine, RiskLine,
 };
 use crate::config::Config;
 use crate::model::time::rfc3339;
@@ -62,6 +63,17 @@ pub fn build(data: Data, config: &Config, now: Ts) -> Digest {
                 chain: e.chain,
                 title: e.title,
             }),
+            long_pauses: listing(data.long_pauses, |p| PauseLine {
+                id: p.id,
+                chain: p.chain,
+                title: p.title,
+                since: rfc3339(p.since),
+                paused_seconds: (now - p.since).num_seconds(),
+                until: p.until.map(rfc3339),
+                reason: p.reason,
+                by: p.by,
+            }),
+            long_pause_seconds: config.digest.long_pause.num_seconds(),
         },
         checker: Checker {
             last_run_at: data.last_run_at.map(rfc3339),

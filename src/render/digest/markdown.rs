@@ -180,6 +180,30 @@ fn exceptions(o: &mut String, d: &Digest, md: Esc) {
         }
         more(o, x.exhausted.total, x.exhausted.items.len());
     }
+    if x.long_pauses.total > 0 {
+        let _ = writeln!(
+            o,
+            "- {} issue(s) paused for more than {}:",
+            x.long_pauses.total,
+            human(TimeDelta::seconds(x.long_pause_seconds))
+        );
+        for p in &x.long_pauses.items {
+            let why = p
+                .reason
+                .as_deref()
+                .map_or(String::new(), |r| format!(": {}", md(r)));
+            let _ = writeln!(
+                o,
+                "  - #{} {} ({}), paused {} ago by {}{why}",
+                p.id,
+                md(&p.title),
+                md(&p.chain),
+                human(TimeDelta::seconds(p.paused_seconds)),
+                md(&p.by)
+            );
+        }
+        more(o, x.long_pauses.total, x.long_pauses.items.len());
+    }
     let _ = writeln!(o);
 }
 

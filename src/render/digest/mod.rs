@@ -27,10 +27,15 @@ pub const SHOWN: usize = 20;
 /// What [`crate::store::digest::collect`] fetches for a digest: [`SHOWN`]
 /// rows per list, and the five newest dead deliveries (each with its error,
 /// so fewer).
-pub const LIMITS: Limits = Limits {
-    listed: SHOWN,
-    dead: 5,
-};
+/// How many rows each list holds; pauses longer than `long_pause` (from
+/// `[digest] long_pause_hours`) are listed.
+pub fn limits(long_pause: chrono::TimeDelta) -> Limits {
+    Limits {
+        listed: SHOWN,
+        dead: 5,
+        long_pause,
+    }
+}
 
 #[derive(Debug, Serialize)]
 pub struct Digest {
@@ -94,6 +99,22 @@ pub struct Exceptions {
     pub unreachable_owners: Vec<(String, u64)>,
     /// Open issues nobody acknowledged with the chain exhausted.
     pub exhausted: Listing<ExhaustedLine>,
+    /// Issues paused longer than `long_pause_seconds`: a forgotten pause is
+    /// an issue nobody works on.
+    pub long_pauses: Listing<PauseLine>,
+    pub long_pause_seconds: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PauseLine {
+    pub id: i64,
+    pub chain: String,
+    pub title: String,
+    pub since: String,
+    pub paused_seconds: i64,
+    pub until: Option<String>,
+    pub reason: Option<String>,
+    pub by: String,
 }
 
 impl<T> Default for Listing<T> {
@@ -136,5 +157,6 @@ impl Exceptions {
             && self.orphaned.is_empty()
             && self.unreachable_owners.is_empty()
             && self.exhausted.total == 0
+            && self.long_pauses.total == 0
     }
 }
