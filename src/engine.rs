@@ -18,11 +18,12 @@
 //! property above; with the built-in `always` calendar it is plain addition.
 //!
 //! Pauses. A paused issue (`hold`) takes no step due after the instant it
-//! was paused; steps that came due before it are still owed and taken. On
-//! resume, the open time the pause lasted is added to `held`, and every
-//! later step of the epoch (and an acknowledgement's expiry) is due that
-//! much open time later: the schedule stays anchored, only shifted by the
-//! time nobody could act. A pause resumed at once adds nothing.
+//! was paused; steps that came due before it are still owed and taken (by
+//! a check during the pause, or at the resume). On resume, the open time
+//! the pause lasted is added to `held`, and every later step of the epoch
+//! (and an acknowledgement's expiry) is due that much open time later: the
+//! schedule stays anchored, only shifted by the time nobody could act. A
+//! pause resumed at once adds nothing.
 
 use chrono::TimeDelta;
 
@@ -220,15 +221,18 @@ pub fn pause(state: &Escalation, at: Ts) -> Escalation {
     }
 }
 
-/// The pause ends at `at`: the open time it lasted (in the chain's
-/// calendar) is added to `held`.
-pub fn resume(state: &Escalation, chain: &Chain, at: Ts) -> Escalation {
-    let mut s = state.clone();
-    if let Some(h) = s.hold.take() {
+/// The pause ends at `at`. First the steps that came due before it began
+/// and that no check took are taken, at their own instants (they were owed
+/// before anyone paused); then the open time the pause lasted (in the
+/// chain's calendar) is added to `held`, which moves every later step.
+pub fn resume(state: &Escalation, chain: &Chain, at: Ts) -> Decision {
+    let mut d = advance(state, chain, at);
+    if let Some(h) = d.state.hold.take() {
         let paused = calendar::open_between(&chain.calendar, h, at);
-        s.held = s.held.checked_add(&paused).unwrap_or(s.held);
+        d.state.held = d.state.held.checked_add(&paused).unwrap_or(d.state.held);
     }
-    s
+    d.next_due = next_due(&d.state, chain);
+    d
 }
 
 /// An acknowledgement at `at` restarts what `held` counts (its expiry is

@@ -76,12 +76,12 @@ pub struct Scenario {
     pub pauses: Vec<(Ts, Ts)>,
 }
 
-/// Something a person (or the helpdesk) does in the scenario; at one
-/// instant, in this order, and after the checks due then.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// Something a person (or the helpdesk) does in the scenario, after the
+/// checks due at its instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Act {
-    Resume,
     Pause,
+    Resume,
     Ack,
     Resolve,
 }
@@ -143,7 +143,10 @@ pub fn run(chain: &Chain, s: &Scenario) -> Timeline {
     }
 }
 
-/// The scenario's acts in time order (those before filing dropped).
+/// The scenario's acts in time order (those before filing dropped). At
+/// one instant they keep this order: the pauses as given (a pause ending as
+/// the next begins resumes first; one of no length pauses, then resumes),
+/// then the ack, then the resolve.
 fn acts(s: &Scenario) -> Vec<(Ts, Act)> {
     let mut acts: Vec<(Ts, Act)> = s
         .pauses
@@ -153,7 +156,7 @@ fn acts(s: &Scenario) -> Vec<(Ts, Act)> {
         .chain(s.resolve_at.map(|r| (r, Act::Resolve)))
         .filter(|(at, _)| *at >= s.from)
         .collect();
-    acts.sort();
+    acts.sort_by_key(|(at, _)| *at);
     acts
 }
 
@@ -195,7 +198,8 @@ impl Sim<'_> {
 
     fn resume(&mut self, at: Ts) {
         if self.since.take().is_some() {
-            self.state = engine::resume(&self.state, self.chain, at);
+            let decision = engine::resume(&self.state, self.chain, at);
+            self.take(&decision);
             self.clocks = sla::resume(&self.clocks, &self.chain.sla, at);
             self.push(Kind::Resumed, at, None);
         }
@@ -214,6 +218,11 @@ impl Sim<'_> {
     /// Bring the escalation up to `at`: every page due by then.
     fn advance_to(&mut self, at: Ts) {
         let decision = engine::advance(&self.state, self.chain, at);
+        self.take(&decision);
+    }
+
+    /// The decision's pages and lapses, and its state.
+    fn take(&mut self, decision: &engine::Decision) {
         for action in &decision.actions {
             match action {
                 Action::Page(p) => self.page(Kind::Escalated, p),
@@ -221,7 +230,7 @@ impl Sim<'_> {
                 Action::Capped { .. } => {}
             }
         }
-        self.state = decision.state;
+        self.state = decision.state.clone();
     }
 
     fn changes(&mut self, changes: &[Change]) {

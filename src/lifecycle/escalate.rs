@@ -51,7 +51,7 @@ pub fn apply_stored(
 }
 
 /// Everything [`apply`] does but saving the issue.
-fn apply_unsaved(
+pub(super) fn apply_unsaved(
     tx: &Transaction,
     config: &Config,
     issue: &mut Issue,

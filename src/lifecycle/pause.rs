@@ -134,7 +134,12 @@ pub(super) fn release(
     let chain = config.chain_for(issue);
     let open = match chain {
         Some(c) => {
-            issue.esc = engine::resume(&issue.esc, c, at);
+            // Steps owed from before the pause are taken first, at their
+            // own instants (a check may not have run since they came due);
+            // the SLA clocks likewise record what passed before they
+            // stopped, then move.
+            let decision = engine::resume(&issue.esc, c, at);
+            super::escalate::apply_unsaved(tx, config, issue, &decision, now)?;
             issue.sla = sla::resume(&issue.sla, &c.sla, at);
             calendar::open_between(&c.calendar, pause.since, at)
         }

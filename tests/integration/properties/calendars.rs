@@ -34,7 +34,7 @@ fn day() -> impl Strategy<Value = Vec<Range>> {
     })
 }
 
-fn calendars() -> impl Strategy<Value = Calendar> {
+pub(super) fn calendars() -> impl Strategy<Value = Calendar> {
     let zone = prop_oneof![
         Just(Tz::America__New_York),
         Just(Tz::Europe__Berlin),

@@ -6,7 +6,7 @@ use super::*;
 /// Targets of 1 min – 72 h (response) and 1 min – 10 days (resolution), each
 /// optional, in whole milliseconds; at risk as a fraction in (0, 1) or a time
 /// before the target shorter than the shortest target (as config demands).
-fn slas() -> impl Strategy<Value = Sla> {
+pub(super) fn slas() -> impl Strategy<Value = Sla> {
     (
         prop::option::of(MIN..=72 * 60 * MIN),
         prop::option::of(MIN..=10 * DAY),

@@ -14,6 +14,7 @@
 mod calendars;
 mod clocks;
 mod config;
+mod pauses;
 mod schedule;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
