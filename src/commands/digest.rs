@@ -29,7 +29,8 @@ pub fn run(ctx: &Ctx, args: &DigestArgs, io: &mut Io) -> Result<Code> {
     let mut store = ctx.store()?;
     let now = ctx.now;
     let chains = digest::chain_ends(&config);
-    let data = store.read(|tx| q::collect(tx, now, &chains, digest::limits(config.digest.long_pause)))?;
+    let data =
+        store.read(|tx| q::collect(tx, now, &chains, digest::limits(config.digest.long_pause)))?;
     let since = data.since;
     let d = digest::build(data, &config, now);
     let text = match args.format {

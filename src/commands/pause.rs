@@ -24,7 +24,11 @@ pub fn pause(ctx: &Ctx, args: &PauseArgs, io: &mut Io) -> Result<Code> {
         .as_deref()
         .map(|u| parse_until(u, ctx.now))
         .transpose()?;
-    let reason = args.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let reason = args
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
     if let Some(r) = reason {
         if r.chars().count() > MAX_REASON {
             return Err(usage(format!(
@@ -66,11 +70,9 @@ pub fn resume(ctx: &Ctx, id: &str, by: Option<&str>, json: bool, io: &mut Io) ->
         Ok((lifecycle::resume(tx, &config, id, &by, ctx.now)?, since))
     })?;
     let lasted = since.map_or(String::new(), |s| format!(" after {}", human(ctx.now - s)));
-    let next = issue
-        .next_due_at
-        .map_or("nothing is due".to_string(), |t| {
-            format!("next due {}", rfc3339(t))
-        });
+    let next = issue.next_due_at.map_or("nothing is due".to_string(), |t| {
+        format!("next due {}", rfc3339(t))
+    });
     if json {
         let mut view = ActionView::new(&issue, "resumed", &by, ctx.now);
         view.note = Some(format!("resumed{lasted}; {next}"));
@@ -94,9 +96,12 @@ fn parse_until(raw: &str, now: Ts) -> Result<Ts> {
             raw.escape_debug()
         ))
     })?;
-    let d = TimeDelta::from_std(d).ok().filter(|d| *d > TimeDelta::zero());
+    let d = TimeDelta::from_std(d)
+        .ok()
+        .filter(|d| *d > TimeDelta::zero());
     let until = d.and_then(|d| now.checked_add_signed(d));
-    let until = until.ok_or_else(|| usage(format!("--until `{}` is out of range", raw.escape_debug())))?;
+    let until =
+        until.ok_or_else(|| usage(format!("--until `{}` is out of range", raw.escape_debug())))?;
     super::check_printable("--until", raw, until)?;
     Ok(until)
 }

@@ -120,7 +120,8 @@ fn apply_inner(
             if opening && issue.esc.status == Status::Resolved {
                 return reopen(tx, config, issue.id, &issue.chain, &actor, when);
             }
-            if let Some(effect) = pause_by_status(tx, config, &mut issue, status, &actor, when)? {
+            let raw = ev.status.as_deref();
+            if let Some(effect) = pause_by_status(tx, config, &mut issue, raw, &actor, when)? {
                 return Ok(Ok(effect));
             }
             Ok(Ok(if changed.is_empty() {
@@ -161,7 +162,7 @@ fn pause_by_status(
     tx: &Transaction,
     config: &Config,
     issue: &mut Issue,
-    status: Option<String>,
+    status: Option<&str>,
     actor: &str,
     when: Ts,
 ) -> Result<Option<Effect>> {
@@ -171,7 +172,7 @@ fn pause_by_status(
     if issue.esc.status == Status::Resolved {
         return Ok(None);
     }
-    let word = status.replace(['-', '_'], " ");
+    let word = status.trim().to_ascii_lowercase().replace(['-', '_'], " ");
     let waiting = matches!(
         word.as_str(),
         "pending" | "hold" | "on hold" | "waiting" | "waiting on customer" | "waiting for customer"

@@ -182,6 +182,14 @@ pub(super) fn expire(
     if until > now {
         return Ok(None);
     }
-    release(tx, config, issue, super::SYSTEM, Some("pause ended"), until, now)?;
+    release(
+        tx,
+        config,
+        issue,
+        super::SYSTEM,
+        Some("pause ended"),
+        until,
+        now,
+    )?;
     Ok(Some(until))
 }

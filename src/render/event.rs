@@ -66,11 +66,17 @@ pub fn describe(e: &Event) -> String {
                 0 => "escalation stopped".to_string(),
                 _ => format!("escalation and {} SLA stopped", list(&d.stopped)),
             };
-            let why = d.reason.as_deref().map_or(String::new(), |r| format!(": {r}"));
+            let why = d
+                .reason
+                .as_deref()
+                .map_or(String::new(), |r| format!(": {r}"));
             format!("paused by {}{until}; {clocks}{why}", e.actor)
         }
         Details::Resumed(d) => {
-            let why = d.reason.as_deref().map_or(String::new(), |r| format!(" ({r})"));
+            let why = d
+                .reason
+                .as_deref()
+                .map_or(String::new(), |r| format!(" ({r})"));
             format!(
                 "resumed by {}{why} after {}; due times moved by {} of open time",
                 e.actor,

@@ -31,7 +31,10 @@ fn row(i: &Issue, config: Option<&Config>, now: Ts) -> Vec<String> {
     let chain = config.and_then(|c| c.chain_for(i));
     let orphaned = config.is_some() && chain.is_none();
     let escalation = chain.and_then(|c| engine::next_due(&i.esc, c));
-    let pause = i.pause.as_ref().filter(|_| i.esc.status != Status::Resolved);
+    let pause = i
+        .pause
+        .as_ref()
+        .filter(|_| i.esc.status != Status::Resolved);
     let next = match (i.esc.status, escalation) {
         (Status::Resolved, _) => "-".to_string(),
         _ if orphaned => "orphaned".to_string(),
@@ -49,7 +52,11 @@ fn row(i: &Issue, config: Option<&Config>, now: Ts) -> Vec<String> {
         None => human(now - i.created_at),
     };
     let status = match pause {
-        Some(p) => format!("{} (paused {})", i.esc.status.as_str(), human(now - p.since)),
+        Some(p) => format!(
+            "{} (paused {})",
+            i.esc.status.as_str(),
+            human(now - p.since)
+        ),
         None => i.esc.status.as_str().to_string(),
     };
     vec![

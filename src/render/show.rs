@@ -190,7 +190,10 @@ pub fn sla_lines(stored: &Clocks, now: Ts) -> Vec<String> {
                     "ok"
                 };
                 let left = c.left(now).unwrap_or_default();
-                format!("{name:<10} {word}: stopped while paused, {} left{note}", human(left))
+                format!(
+                    "{name:<10} {word}: stopped while paused, {} left{note}",
+                    human(left)
+                )
             }
             State::Pending | State::AtRisk => {
                 let word = if c.state == State::AtRisk {

@@ -312,7 +312,10 @@ fn mutable_columns(i: &Issue) -> [(&'static str, Value); 40] {
         ("resolution_hold_at", hold(i.sla.resolution.as_ref())),
         ("paused_at", time(pause.map(|p| p.since))),
         ("paused_until", time(pause.and_then(|p| p.until))),
-        ("pause_reason", text(pause.and_then(|p| p.reason.as_deref()))),
+        (
+            "pause_reason",
+            text(pause.and_then(|p| p.reason.as_deref())),
+        ),
         ("paused_by", text(pause.map(|p| p.by.as_str()))),
     ]
 }
