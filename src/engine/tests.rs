@@ -341,7 +341,7 @@ fn human_durations() {
 fn with_pauses(c: &Chain, pauses: &[(f64, f64)], checks: &[f64]) -> Vec<(u32, u32, i64)> {
     let mut state = start(c, t0(), 0).state;
     let mut out = Vec::new();
-    let mut take = |d: &Decision, out: &mut Vec<(u32, u32, i64)>| {
+    let take = |d: &Decision, out: &mut Vec<(u32, u32, i64)>| {
         for a in &d.actions {
             if let Action::Page(p) = a {
                 out.push((p.level, p.repeat, (p.due_at - t0()).num_minutes()));
