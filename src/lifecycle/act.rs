@@ -179,6 +179,7 @@ pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts)
                 channel: TRACKER_CHANNEL,
                 target: &tracker,
                 due_at: now,
+                person: None,
             },
             now,
         )?;
@@ -217,8 +218,8 @@ pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
     }
     let engine::Started { state: esc, page } = engine::start(chain, now, issue.esc.epoch + 1);
     issue.esc = esc;
-    issue.owner = page.role.clone();
-    issue.owner_kind = OwnerKind::Role;
+    let reach = super::oncall::reach(tx, config, &page.role, now)?;
+    super::escalate::take_owner(&mut issue, &page.role, &reach);
     issue.acked_by = None;
     issue.resolved_at = None;
     issue.resolved_by = None;
@@ -231,7 +232,7 @@ pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
     };
     record(tx, id, now, Some(1), by, Details::Reopened(reopened))?;
     issues::save(tx, &issue)?;
-    enqueue_page(tx, config, id, &page, now)?;
+    enqueue_page(tx, config, id, &page, &reach, now)?;
     Ok(issue)
 }
 

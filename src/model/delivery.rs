@@ -86,6 +86,11 @@ pub struct Delivery {
     pub payload: Option<String>,
     /// The engineering task, when one was created.
     pub task: Option<Task>,
+    /// The on-call person the page went to (None: the role's own contacts).
+    pub person: Option<String>,
+    /// That person's Slack member id, filled in by delivery from the config
+    /// for messages to the role's Slack channel (`<@U…>`).
+    pub mention: Option<String>,
 }
 
 /// What an outbox row for task work carries (its `payload`): the task to

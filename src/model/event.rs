@@ -121,6 +121,9 @@ pub struct Created {
     pub external_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
+    /// The person on call level 1's page went to (roles with rotations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_call: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,6 +136,13 @@ pub struct Escalated {
     pub late_seconds: i64,
     pub owner_from: String,
     pub owner_to: String,
+    /// The person on call the page went to (roles with rotations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_call: Option<String>,
+    /// The role has rotations and nobody was on call: the page went to
+    /// the role's own channels only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gap: bool,
 }
 
 /// One outbox row as the delivery events name it.

@@ -21,12 +21,14 @@ pub struct NewDelivery<'a> {
     pub channel: &'a str,
     pub target: &'a str,
     pub due_at: Ts,
+    /// The on-call person this row pages or names (None: the role's own).
+    pub person: Option<&'a str>,
 }
 
 /// Columns selected for a [`Delivery`], joined with its issue.
 const DELIVERY_COLUMNS: &str = "o.id, o.issue_id, o.epoch, o.level, o.repeat, o.role, o.channel, \
     o.target, o.due_at, o.attempts, i.title, i.chain, i.created_at, o.notice, o.payload, \
-    i.task_tracker, i.task_key, i.task_url, i.task_id";
+    i.task_tracker, i.task_key, i.task_url, i.task_id, o.person";
 
 fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
@@ -54,6 +56,8 @@ fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
         chain: r.get(11)?,
         created_at: ts(r.get(12)?)?,
         payload: r.get(14)?,
+        person: r.get(19)?,
+        mention: None,
         task: match (
             r.get::<_, Option<String>>(15)?,
             r.get::<_, Option<String>>(16)?,
@@ -75,8 +79,8 @@ pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
     let n = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO outbox (issue_id, epoch, level, repeat, role, channel, target, \
-             due_at, created_at, next_attempt_at, notice, payload) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
+             due_at, created_at, next_attempt_at, notice, payload, person) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -91,6 +95,7 @@ pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
                 ms(now),
                 d.notice.as_str(),
                 d.payload,
+                d.person,
             ])
         })
         .sql("enqueueing notification")?;
