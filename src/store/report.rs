@@ -972,6 +972,69 @@ mod tests {
         assert!(a.time_to_ack.is_empty());
     }
 
+    /// Clock 1 for urgent issues, counting half of every interval.
+    struct Halves;
+
+    impl Clocks for Halves {
+        fn clock(&mut self, _: &str, priority: Option<&str>) -> usize {
+            usize::from(priority == Some("urgent"))
+        }
+
+        fn measure(&self, clock: usize, a: i64, b: i64) -> i64 {
+            if clock == 1 {
+                (b - a) / 2
+            } else {
+                b - a
+            }
+        }
+    }
+
+    /// Each sample is measured on its issue's clock and kept apart from
+    /// the other clock's: no spread pools two clocks.
+    #[test]
+    fn durations_and_stays_are_measured_and_kept_per_clock() {
+        let mut store = Store::open_in_memory().expect("store");
+        store
+            .write(|tx| {
+                for (id, resolved) in [(1, 60), (2, 40)] {
+                    issue(
+                        tx,
+                        id,
+                        "a",
+                        0,
+                        Some(resolved),
+                        &[(0, "created", 1), (resolved, "resolved", 1)],
+                    );
+                }
+                tx.execute("UPDATE issues SET priority = 'urgent' WHERE id = 2", [])
+                    .expect("priority");
+                Ok(())
+            })
+            .expect("fixture");
+        let scope = Scope {
+            since: t(0),
+            until: t(100),
+            chain: None,
+        };
+        let rows = store
+            .read(|tx| chains(tx, &scope, &mut Halves))
+            .expect("chains");
+        let resolve = &rows["a"].time_to_resolve;
+        let one = |secs| Spread {
+            count: 1,
+            median: Some(secs),
+            p90: Some(secs),
+        };
+        assert_eq!(resolve.get(&0), Some(&one(3600)));
+        assert_eq!(resolve.get(&1), Some(&one(1200)));
+        let levels = store
+            .read(|tx| levels(tx, &scope, &mut Halves))
+            .expect("levels");
+        assert_eq!(levels[0].stay.get(&0), Some(&one(3600)));
+        assert_eq!(levels[0].stay.get(&1), Some(&one(1200)));
+        assert_eq!((levels[0].reached, levels[0].resolved), (2, 2));
+    }
+
     /// The report's cost follows the window: its entry points use the
     /// time indexes rather than scanning every event.
     #[test]
