@@ -25,6 +25,7 @@ mod peers;
 mod policies;
 mod properties;
 mod report;
+mod report_hours;
 mod retarget;
 mod sla;
 mod trackers;
