@@ -425,6 +425,7 @@ pub enum OncallAction {
         json: bool,
     },
     /// Overrides not yet over (--all: every one ever made, cancelled too).
+    #[command(after_help = EX_ONCALL_OVERRIDES)]
     Overrides {
         #[arg(long)]
         all: bool,
@@ -432,6 +433,7 @@ pub enum OncallAction {
         json: bool,
     },
     /// Cancel an override (it stays listed by `overrides --all`).
+    #[command(after_help = EX_ONCALL_CANCEL)]
     Cancel {
         /// Override id (see `escalate oncall overrides`).
         id: String,
@@ -678,6 +680,14 @@ const EX_ONCALL: &str = "Examples:
 const EX_ONCALL_OVERRIDE: &str = "Examples:
   escalate oncall override support_agent --person dana --until 8h
   escalate oncall override support_agent --person dana --from 2026-12-24T17:00:00Z --until 2026-12-27T09:00:00Z --by carol";
+
+const EX_ONCALL_OVERRIDES: &str = "Examples:
+  escalate oncall overrides
+  escalate oncall overrides --all --json";
+
+const EX_ONCALL_CANCEL: &str = "Examples:
+  escalate oncall cancel 3
+  escalate oncall cancel 3 --by carol";
 
 const EX_PAUSE: &str = "Examples:
   escalate pause 12 --reason 'waiting on customer logs'

@@ -128,6 +128,14 @@ fn contact_for(config: &Config, d: &Delivery) -> Option<Contact> {
                 .flat_map(|r| r.contacts.iter())
                 .find(|c| matches(c))
         })
+        // A person's own contacts (the one on call, a member, an assignee).
+        .or_else(|| {
+            config
+                .people
+                .values()
+                .flat_map(|p| p.contacts.iter())
+                .find(|c| matches(c))
+        })
         .cloned()
 }
 

@@ -31,6 +31,8 @@ pub enum Notice {
     TaskCreate,
     /// Comment on and close the issue's task (the payload is the comment).
     TaskClose,
+    /// The issue was assigned to this row's person.
+    Assigned,
 }
 
 impl Notice {
@@ -46,6 +48,7 @@ impl Notice {
             Notice::Event => "event",
             Notice::TaskCreate => "task_create",
             Notice::TaskClose => "task_close",
+            Notice::Assigned => "assigned",
         }
     }
 
@@ -61,6 +64,7 @@ impl Notice {
             "event" => Notice::Event,
             "task_create" => Notice::TaskCreate,
             "task_close" => Notice::TaskClose,
+            "assigned" => Notice::Assigned,
             _ => return None,
         })
     }

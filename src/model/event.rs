@@ -501,6 +501,8 @@ mod tests {
             late_seconds: 60,
             owner_from: "tier1".into(),
             owner_to: "lead".into(),
+            on_call: None,
+            gap: false,
         });
         let v = d.to_json();
         assert_eq!(

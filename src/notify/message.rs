@@ -46,6 +46,10 @@ fn level_label(d: &Delivery) -> String {
         Notice::ChainShortened => {
             return format!("CHAIN SHORTENED: level {} is now the top level", d.level)
         }
+        Notice::Assigned => {
+            let who = d.person.as_deref().map_or(String::new(), one_line);
+            return format!("ASSIGNED to {who} (level {})", d.level);
+        }
         _ => {}
     }
     if d.repeat > 0 {
@@ -73,7 +77,7 @@ pub fn counts(items: &[&Delivery]) -> String {
             Notice::AckLapsed => 1,
             Notice::ChainShortened => 2,
             Notice::Sla(..) => 3,
-            Notice::Event | Notice::TaskCreate | Notice::TaskClose => 4,
+            Notice::Event | Notice::TaskCreate | Notice::TaskClose | Notice::Assigned => 4,
         }] += 1;
     }
     KINDS
@@ -90,7 +94,9 @@ pub fn counts(items: &[&Delivery]) -> String {
 pub fn line(d: &Delivery, now: Ts) -> String {
     let label = match d.notice {
         Notice::Page => format!("ESCALATION {}", level_label(d)),
-        Notice::Sla(..) | Notice::AckLapsed | Notice::ChainShortened => level_label(d),
+        Notice::Sla(..) | Notice::AckLapsed | Notice::ChainShortened | Notice::Assigned => {
+            level_label(d)
+        }
         Notice::Event => "EVENT".to_string(),
         Notice::TaskCreate => "TASK create".to_string(),
         Notice::TaskClose => "TASK close".to_string(),
@@ -422,6 +428,8 @@ mod tests {
             created_at: t,
             payload: None,
             task: None,
+            person: None,
+            mention: None,
         }
     }
 

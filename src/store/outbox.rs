@@ -149,7 +149,7 @@ pub fn claim(tx: &Transaction, c: &Claim) -> Result<Vec<Delivery>> {
     loop {
         let rows = select
             .query_map(params![ms(c.now), limit, c.only, c.console_only], |r| {
-                Ok((delivery_from_row(r)?, r.get::<_, String>(19)?))
+                Ok((delivery_from_row(r)?, r.get::<_, String>(20)?))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .sql("reading outbox")?;
@@ -179,7 +179,7 @@ fn stale(notice: Notice, issue_status: &str) -> bool {
         | Notice::AckLapsed
         | Notice::ChainShortened
         | Notice::Sla(Target::Response, _) => issue_status != "open",
-        Notice::Sla(Target::Resolution, _) => issue_status == "resolved",
+        Notice::Sla(Target::Resolution, _) | Notice::Assigned => issue_status == "resolved",
     }
 }
 
@@ -197,7 +197,7 @@ pub fn pending(tx: &Transaction, now: Ts) -> Result<Vec<Delivery>> {
         .sql("querying outbox")?;
     let rows = stmt
         .query_map([ms(now)], |r| {
-            Ok((delivery_from_row(r)?, r.get::<_, String>(19)?))
+            Ok((delivery_from_row(r)?, r.get::<_, String>(20)?))
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading outbox")?;

@@ -19,6 +19,7 @@ mod events;
 mod faults;
 mod health;
 mod ingest;
+mod oncall;
 mod output;
 mod pause;
 mod peers;
