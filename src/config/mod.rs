@@ -26,6 +26,7 @@ mod raw;
 mod roles;
 mod routes;
 mod secrets;
+pub mod server;
 mod sla;
 mod subscriptions;
 #[cfg(test)]
@@ -72,6 +73,8 @@ pub struct Config {
     pub delivery: Delivery,
     pub checker: Checker,
     pub digest: Digest,
+    /// `[server]`: what `escalate serve` needs.
+    pub server: server::Server,
     /// `[[routes]]`, in order: the first match places an incoming issue.
     pub routes: Vec<Route>,
     pub trackers: BTreeMap<String, Tracker>,
@@ -586,6 +589,7 @@ impl Config {
         }
         let checker = checker::convert(raw.checker, &src)?;
         let digest = checker::digest(raw.digest, &src)?;
+        let server = server::convert(raw.server, &src)?;
         let routes = routes::convert(raw.routes, &chains, &src)?;
         let subscriptions = subscriptions::convert(raw.subscriptions, links, &src)?;
         Ok(Config {
@@ -595,6 +599,7 @@ impl Config {
             delivery,
             checker,
             digest,
+            server,
             routes,
             trackers,
             subscriptions,

@@ -20,6 +20,7 @@ pub(super) struct RawConfig {
     pub(super) delivery: Option<RawDelivery>,
     pub(super) checker: Option<RawChecker>,
     pub(super) digest: Option<RawDigest>,
+    pub(super) server: Option<RawServer>,
     #[serde(default)]
     pub(super) routes: Vec<Spanned<RawRoute>>,
     #[serde(default)]
@@ -76,6 +77,17 @@ pub(super) struct RawCalendar {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawChecker {
     pub(super) expected_interval_minutes: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    pub(super) public_url: Option<Spanned<String>>,
+    pub(super) secret: Option<Spanned<RawSecret>>,
+    pub(super) slack_signing_secret: Option<Spanned<RawSecret>>,
+    pub(super) ingest_token: Option<Spanned<RawSecret>>,
+    pub(super) check_every: Option<Spanned<String>>,
+    pub(super) link_ttl_hours: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]

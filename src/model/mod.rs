@@ -6,6 +6,7 @@ pub mod delivery;
 pub mod escalation;
 pub mod event;
 pub mod issue;
+pub mod link;
 pub mod sla;
 pub mod ticket;
 pub mod time;
