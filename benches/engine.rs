@@ -130,6 +130,8 @@ fn rendering(c: &mut Criterion) {
         task: None,
         person: None,
         mention: None,
+        issue_epoch: 0,
+        links: None,
     };
     let now = t0() + TimeDelta::hours(4) + TimeDelta::minutes(7);
     g.bench_function("line", |b| {

@@ -55,6 +55,8 @@ pub fn test(ctx: &Ctx, role: &str, json: bool, io: &mut Io) -> Result<Code> {
         task: None,
         person: None,
         mention: None,
+        issue_epoch: 0,
+        links: None,
     };
     let senders = Senders::new(&config);
     let mut failed = 0;

@@ -66,7 +66,9 @@ pub(super) fn convert(raw: Option<RawServer>, src: &Source) -> Result<Server, Co
             if !v.is_finite() || v <= 0.0 || v > 24.0 * 90.0 {
                 return Err(src.at(
                     h.span(),
-                    format!("[server] link_ttl_hours must be more than 0 and at most 90 days (got {v})"),
+                    format!(
+                        "[server] link_ttl_hours must be more than 0 and at most 90 days (got {v})"
+                    ),
                 ));
             }
             hours(v)

@@ -17,6 +17,8 @@ use chrono::TimeDelta;
 
 use crate::config::{Config, Contact};
 use crate::lifecycle::outcome::{self, Failed, Pass, Recorded};
+use crate::model::delivery::Links;
+use crate::model::link;
 use crate::model::{Delivery, Notice, Task, Ts};
 use crate::notify::{console, SendError, Senders};
 use crate::store::{outbox, Store};
@@ -139,16 +141,52 @@ fn contact_for(config: &Config, d: &Delivery) -> Option<Contact> {
         .cloned()
 }
 
-/// The Slack member id of each row's on-call person, for the `<@U…>` in
-/// messages to the role's Slack channel (the config is the source: an id
-/// changed since the page was decided is the one that reaches them now).
-fn mention(config: &Config, batch: &mut [Delivery]) {
+/// What each row's message needs from the config at send time: the Slack
+/// member id of its on-call person, for the `<@U…>` in messages to the
+/// role's Slack channel (an id changed since the page was decided is the
+/// one that reaches them now), and signed action links when `serve` has a
+/// public URL.
+fn annotate(config: &Config, now: crate::model::Ts, batch: &mut [Delivery]) {
+    let server = &config.server;
+    let secret = server.secret.as_ref().and_then(|s| s.resolve().ok());
     for d in batch.iter_mut() {
         d.mention = d
             .person
             .as_deref()
             .and_then(|p| config.people.get(p))
             .and_then(|p| p.slack_id.clone());
+        if let (Some(url), Some(secret)) = (&server.public_url, &secret) {
+            d.links = Some(links(url, secret.as_bytes(), d, now + server.link_ttl));
+        }
+    }
+}
+
+/// Ack, resolve and snooze links for `d`, good until `expires`, recorded
+/// as the person (or role) the notification is for.
+fn links(base: &str, secret: &[u8], d: &Delivery, expires: crate::model::Ts) -> Links {
+    let token = |action| {
+        link::sign(
+            secret,
+            &link::Link {
+                issue_id: d.issue_id,
+                action,
+                epoch: d.issue_epoch,
+                expires: expires.timestamp(),
+                actor: d.person.clone().unwrap_or_else(|| d.role.clone()),
+            },
+        )
+    };
+    let tokens = [
+        token(link::Action::Ack),
+        token(link::Action::Resolve),
+        token(link::Action::Snooze),
+    ];
+    let url = |t: &str| format!("{base}/a/{t}");
+    Links {
+        ack: url(&tokens[0]),
+        resolve: url(&tokens[1]),
+        snooze: url(&tokens[2]),
+        tokens,
     }
 }
 
@@ -262,7 +300,7 @@ impl Run {
                     break;
                 }
             }
-            mention(config, &mut batch);
+            annotate(config, self.now, &mut batch);
             self.batch(
                 store,
                 config,

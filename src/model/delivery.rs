@@ -95,6 +95,21 @@ pub struct Delivery {
     /// That person's Slack member id, filled in by delivery from the config
     /// for messages to the role's Slack channel (`<@U…>`).
     pub mention: Option<String>,
+    /// The issue's escalation epoch now (signed into action links, so a
+    /// link from before a reopen is refused).
+    pub issue_epoch: u32,
+    /// Action links, filled in by delivery when `serve` has a public URL.
+    pub links: Option<Links>,
+}
+
+/// Signed action links for one notification (`escalate serve`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    pub ack: String,
+    pub resolve: String,
+    pub snooze: String,
+    /// The bare tokens, for Slack buttons that act in place.
+    pub tokens: [String; 3],
 }
 
 /// What an outbox row for task work carries (its `payload`): the task to

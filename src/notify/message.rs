@@ -187,6 +187,12 @@ pub fn email(items: &[&Delivery], now: Ts, test: bool) -> Email {
             rfc3339(d.due_at),
             next_action(d)
         ));
+        if let Some(l) = &d.links {
+            body.push_str(&format!(
+                "  acknowledge: {}\n  resolve: {}\n  snooze 1 h: {}\n\n",
+                l.ack, l.resolve, l.snooze
+            ));
+        }
     }
     if items.len() > GROUP_CAP {
         body.push_str(&format!("and {} more\n", items.len() - GROUP_CAP));
@@ -262,6 +268,7 @@ pub fn slack_payload(items: &[&Delivery], now: Ts, test: bool) -> Payload {
     blocks.extend(packed.sections.into_iter().map(|t| {
         json!({ "type": "section", "text": { "type": "plain_text", "text": t, "emoji": false } })
     }));
+    blocks.extend(buttons(items));
     blocks.push(json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": next } ] }));
     Payload::text(text).blocks(blocks).no_media_previews()
 }
@@ -270,6 +277,40 @@ pub fn slack_payload(items: &[&Delivery], now: Ts, test: bool) -> Payload {
 struct Packed {
     lines: Vec<String>,
     sections: Vec<String>,
+}
+
+/// Most items of one message that get their own row of buttons.
+const BUTTON_ROWS: usize = 5;
+
+/// Block Kit buttons per item (`escalate serve` with a public URL): Ack,
+/// Resolve, Snooze 1 h. Each opens the item's signed link (a confirmation
+/// page); its `value` is the token, so a Slack app whose interactivity URL
+/// is `/slack/actions` acts in place. Labels are ours; the issue id is a
+/// number, so nothing from outside goes into these blocks.
+fn buttons(items: &[&Delivery]) -> Vec<Value> {
+    items
+        .iter()
+        .take(BUTTON_ROWS)
+        .filter_map(|d| {
+            let l = d.links.as_ref()?;
+            let urls = [&l.ack, &l.resolve, &l.snooze];
+            let elements: Vec<Value> = crate::model::link::Action::ALL
+                .iter()
+                .zip(urls)
+                .zip(&l.tokens)
+                .map(|((a, url), token)| {
+                    json!({
+                        "type": "button",
+                        "action_id": format!("{}-{}", a.as_str(), d.id),
+                        "text": { "type": "plain_text", "text": format!("{} #{}", a.label(), d.issue_id) },
+                        "url": url,
+                        "value": token,
+                    })
+                })
+                .collect();
+            Some(json!({ "type": "actions", "elements": elements }))
+        })
+        .collect()
 }
 
 /// Whole items into sections of at most [`SLACK_MAX_SECTION`] characters,
@@ -372,6 +413,10 @@ pub fn webhook(items: &[&Delivery], now: Ts, test: bool) -> Value {
             "created_at": rfc3339(d.created_at),
             "due_at": rfc3339(d.due_at),
             "late_seconds": (now - d.due_at).num_seconds(),
+            // Signed action links (`escalate serve` with a public_url), or null.
+            "links": d.links.as_ref().map(|l| json!({
+                "ack": l.ack, "resolve": l.resolve, "snooze": l.snooze,
+            })),
         })).collect::<Vec<_>>(),
     })
 }
@@ -430,6 +475,8 @@ mod tests {
             task: None,
             person: None,
             mention: None,
+            issue_epoch: 0,
+            links: None,
         }
     }
 

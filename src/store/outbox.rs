@@ -28,7 +28,7 @@ pub struct NewDelivery<'a> {
 /// Columns selected for a [`Delivery`], joined with its issue.
 const DELIVERY_COLUMNS: &str = "o.id, o.issue_id, o.epoch, o.level, o.repeat, o.role, o.channel, \
     o.target, o.due_at, o.attempts, i.title, i.chain, i.created_at, o.notice, o.payload, \
-    i.task_tracker, i.task_key, i.task_url, i.task_id, o.person";
+    i.task_tracker, i.task_key, i.task_url, i.task_id, o.person, i.epoch";
 
 fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
@@ -57,7 +57,9 @@ fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
         created_at: ts(r.get(12)?)?,
         payload: r.get(14)?,
         person: r.get(19)?,
+        issue_epoch: r.get(20)?,
         mention: None,
+        links: None,
         task: match (
             r.get::<_, Option<String>>(15)?,
             r.get::<_, Option<String>>(16)?,
@@ -149,7 +151,7 @@ pub fn claim(tx: &Transaction, c: &Claim) -> Result<Vec<Delivery>> {
     loop {
         let rows = select
             .query_map(params![ms(c.now), limit, c.only, c.console_only], |r| {
-                Ok((delivery_from_row(r)?, r.get::<_, String>(20)?))
+                Ok((delivery_from_row(r)?, r.get::<_, String>(21)?))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .sql("reading outbox")?;
@@ -197,7 +199,7 @@ pub fn pending(tx: &Transaction, now: Ts) -> Result<Vec<Delivery>> {
         .sql("querying outbox")?;
     let rows = stmt
         .query_map([ms(now)], |r| {
-            Ok((delivery_from_row(r)?, r.get::<_, String>(20)?))
+            Ok((delivery_from_row(r)?, r.get::<_, String>(21)?))
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading outbox")?;
