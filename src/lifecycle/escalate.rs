@@ -138,6 +138,8 @@ pub(super) fn apply_unsaved(
                     late_seconds: late.num_seconds(),
                     owner_from,
                     owner_to: issue.owner.clone(),
+                    manual: false,
+                    reason: None,
                 };
                 let details = Details::Escalated(escalated);
                 record(tx, issue.id, now, Some(page.level), SYSTEM, details)?;

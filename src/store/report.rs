@@ -376,7 +376,8 @@ fn durations(
 
 /// Per (chain, level): reach, stays and how they ended.
 ///
-/// A *stay* at a level begins with `created` or `reopened` (level 1), an
+/// A *stay* at a level begins with `created`, `reopened` or `moved` (level
+/// 1 of its chain; a moved issue counts under the chain it is on now), an
 /// `escalated` event to a level other than the one before (a page at the
 /// same level is a repeat, not a new stay) or a `capped` event; it ends at
 /// the next such event or at `resolved`. It is *completed* when it ended by
@@ -393,7 +394,7 @@ pub fn levels(tx: &Transaction, scope: &Scope) -> Result<Vec<LevelReached>> {
              lag(e.level) OVER (PARTITION BY e.issue_id ORDER BY e.at, e.id) AS prev_level \
            FROM issues i CROSS JOIN events e ON e.issue_id = i.id \
            WHERE {INVOLVED} AND e.at < ?2 \
-             AND e.kind IN ('created', 'escalated', 'resolved', 'reopened', 'capped')), \
+             AND e.kind IN ('created', 'escalated', 'resolved', 'reopened', 'capped', 'moved')), \
          marks AS ( \
            SELECT * FROM ev WHERE NOT (kind = 'escalated' AND level IS prev_level)), \
          bounds AS ( \
@@ -447,7 +448,7 @@ pub fn longest_open(tx: &Transaction, scope: &Scope, limit: u32) -> Result<Vec<O
             "SELECT i.id, i.chain, i.title, i.owner, i.created_at, \
                i.first_acked_at IS NOT NULL AND i.first_acked_at < ?1, \
                coalesce((SELECT e.level FROM events e WHERE e.issue_id = i.id \
-                   AND e.kind IN ('created', 'escalated', 'reopened', 'capped') AND e.at < ?1 \
+                   AND e.kind IN ('created', 'escalated', 'reopened', 'capped', 'moved') AND e.at < ?1 \
                    ORDER BY e.at DESC, e.id DESC LIMIT 1), i.level) \
              FROM issues i \
              WHERE +i.created_at < ?1 AND (i.resolved_at IS NULL OR i.resolved_at >= ?1) \

@@ -20,6 +20,7 @@ mod faults;
 mod health;
 mod ingest;
 mod output;
+mod own;
 mod pause;
 mod peers;
 mod policies;
