@@ -770,6 +770,40 @@ mod tests {
         }
     }
 
+    /// A move ends the stay at the old chain's level and starts one at the
+    /// new chain's level 1 (the issue counts under the chain it is on now).
+    #[test]
+    fn a_move_ends_a_stay_and_starts_one_at_level_one() {
+        let mut store = Store::open_in_memory().expect("store");
+        store
+            .write(|tx| {
+                issue(
+                    tx,
+                    1,
+                    "b",
+                    0,
+                    None,
+                    &[(0, "created", 1), (10, "escalated", 2), (30, "moved", 1)],
+                );
+                Ok(())
+            })
+            .expect("fixture");
+        let scope = Scope {
+            since: t(0),
+            until: t(100),
+            chain: None,
+        };
+        let levels = store.read(|tx| levels(tx, &scope)).expect("levels");
+        let (l1, l2) = (&levels[0], &levels[1]);
+        // L1 from 0 to 10 (escalated), and again from 30 on.
+        assert_eq!((l1.level, l1.escalated, l1.still_there), (1, 1, 1));
+        // L2 from 10 to 30: ended by the move, neither escalated nor resolved.
+        assert_eq!(
+            (l2.level, l2.escalated, l2.resolved, l2.still_there),
+            (2, 0, 0, 0)
+        );
+    }
+
     #[test]
     fn stays_skip_repeats_and_percentiles_are_nearest_rank() {
         let mut store = Store::open_in_memory().expect("store");

@@ -647,3 +647,20 @@ fn move_refusals_change_nothing() {
     assert_eq!(show(&env, &id)["chain"], "support");
     assert_eq!(pending(&env), vec![]);
 }
+
+#[test]
+fn an_orphaned_issue_can_be_moved_to_a_chain_that_exists() {
+    let env = Env::init(CONFIG);
+    let id = file(&env, 0, "support", None);
+    // The support chain leaves the config: the issue is an orphan.
+    let without = CONFIG.replace("[chains.support]", "[chains.retired]");
+    env.write_config(&without);
+    env.at(5, &["check"]).code(3);
+    env.at(6, &["escalate", &id, "--by", "a"])
+        .code(2)
+        .one_line_error("issue #1 is on chain `support`, which is no longer in the config");
+    env.at(7, &["move", &id, "--chain", "outage", "--by", "a"])
+        .ok();
+    assert_eq!(show(&env, &id)["orphaned"], false);
+    env.at(8, &["check"]).ok();
+}
