@@ -128,6 +128,8 @@ fn rendering(c: &mut Criterion) {
         created_at: t0(),
         payload: None,
         task: None,
+        person: None,
+        mention: None,
     };
     let now = t0() + TimeDelta::hours(4) + TimeDelta::minutes(7);
     g.bench_function("line", |b| {

@@ -15,6 +15,22 @@
 //! WAL mode as the application expects. The `chains` table holds each chain's
 //! current fingerprint, so `check` reschedules nothing.
 //!
+//! # Business-hours calendars
+//!
+//! A chain with a `calendar` (see `scripts/bench-business.toml`: the starter
+//! chains on mon-fri 09:00-17:00 America/New_York with holidays) gets the
+//! same workload in that calendar's time: everything below is drawn in
+//! *open time* (ms of open time since an anchor two years before `--now`)
+//! and each instant is mapped to the wall clock with
+//! `engine::calendar::add` as it is written. So a step due `w` after
+//! creation is due when the engine says it is (`add(created, w)`), ages
+//! and ack windows are open time (30 days of open time is about four
+//! months of office hours), and issues are filed, acknowledged and resolved
+//! while the office is open. `--now` must fall in open hours for the due
+//! issues to have come due in the last 5 minutes (e.g.
+//! 2026-11-02T15:00:00Z, Monday 10:00 in New York); a chain on `always` is
+//! generated exactly as before.
+//!
 //! # The model
 //!
 //! Every issue follows the engine's schedule (epoch 0, anchored at its
@@ -62,6 +78,7 @@ use chrono::{DateTime, Utc};
 use clap::Parser;
 use rusqlite::{params, Connection};
 
+use escalate::config::calendars::Calendar;
 use escalate::config::{Chain, Config};
 use escalate::store::{OpenMode, Store};
 
@@ -192,8 +209,61 @@ struct Target {
     due: i64,
 }
 
+/// Open time ↔ wall clock for one chain: identity on a 24/7 calendar;
+/// otherwise open-time ms since `anchor` (a wall instant) are mapped with
+/// the engine's own calendar arithmetic, so due instants agree with it.
+struct Timeline {
+    cal: Option<std::sync::Arc<Calendar>>,
+    /// Wall ms; open-time coordinates count from here (o = anchor here).
+    anchor: i64,
+}
+
+impl Timeline {
+    fn new(cal: &std::sync::Arc<Calendar>, now: i64) -> Timeline {
+        Timeline {
+            cal: (!cal.is_always()).then(|| std::sync::Arc::clone(cal)),
+            // Two years back: further than any drawn age (at most ~70 days
+            // of open time) reaches, within the engine's search horizon.
+            anchor: now - 730 * DAY,
+        }
+    }
+
+    /// The open-time coordinate of wall instant `t` (≥ anchor).
+    fn open(&self, t: i64) -> i64 {
+        let Some(cal) = &self.cal else {
+            return t;
+        };
+        let (Some(a), Some(b)) = (
+            DateTime::<Utc>::from_timestamp_millis(self.anchor),
+            DateTime::<Utc>::from_timestamp_millis(t),
+        ) else {
+            return t;
+        };
+        self.anchor + escalate::engine::calendar::open_between(cal, a, b).num_milliseconds()
+    }
+
+    /// The wall instant at which open-time coordinate `o` is reached.
+    fn wall(&self, o: i64) -> i64 {
+        let Some(cal) = &self.cal else {
+            return o;
+        };
+        DateTime::<Utc>::from_timestamp_millis(self.anchor)
+            .and_then(|a| {
+                escalate::engine::calendar::add(
+                    cal,
+                    a,
+                    chrono::TimeDelta::milliseconds(o - self.anchor),
+                )
+            })
+            .map_or(o, |t| t.timestamp_millis())
+    }
+}
+
 /// A chain, precomputed for generation.
 struct Model {
+    timeline: Timeline,
+    /// `--now` in the timeline's open time: what the draws count back from.
+    now: i64,
     name: String,
     name_json: String,
     fingerprint: String,
@@ -215,7 +285,7 @@ struct Model {
 }
 
 impl Model {
-    fn new(chain: &Chain, config: &Config) -> Model {
+    fn new(chain: &Chain, config: &Config, now: i64) -> Model {
         let mut steps = Vec::new();
         let mut at = 0i64;
         for (i, level) in chain.levels.iter().enumerate() {
@@ -266,7 +336,10 @@ impl Model {
                 .map(|c| (c.channel(), c.target(), json_str(&c.target())))
                 .collect()
         };
+        let timeline = Timeline::new(&chain.calendar, now);
         Model {
+            now: timeline.open(now),
+            timeline,
             name: chain.name.clone(),
             name_json: json_str(&chain.name),
             fingerprint: chain.fingerprint(),
@@ -356,7 +429,7 @@ struct Plan {
     with_ref: bool,
 }
 
-fn draw_open(models: &[Model], due_chains: &[usize], due: bool, now: i64, rng: &mut Rng) -> Plan {
+fn draw_open(models: &[Model], due_chains: &[usize], due: bool, rng: &mut Rng) -> Plan {
     let (creator, person, title) = (
         if rng.chance(FILED_BY_PERSON) {
             1 + rng.below(USERS.len() as u64) as u8
@@ -374,7 +447,7 @@ fn draw_open(models: &[Model], due_chains: &[usize], due: bool, now: i64, rng: &
         let window = m.window(k);
         // The next step came due `late` ago, after the previous check.
         let late = rng.range(0, CHECK_CADENCE.min(window));
-        let next = now - late;
+        let next = m.now - late;
         let created = next - m.next_at(k).unwrap_or(0);
         return Plan {
             created,
@@ -401,10 +474,10 @@ fn draw_open(models: &[Model], due_chains: &[usize], due: bool, now: i64, rng: &
             Some(t) => rng.range(0, t),
             None => rng.range(0, (OPEN_SPAN - into).max(1)),
         };
-        let acked = now - age;
+        let acked = m.now - age;
         return Plan {
             created: acked - into,
-            state_at: now,
+            state_at: m.now,
             acked: Some(acked),
             resolved: None,
             kind: Kind::Acked,
@@ -419,8 +492,8 @@ fn draw_open(models: &[Model], due_chains: &[usize], due: bool, now: i64, rng: &
     let end = m.next_at(k).unwrap_or(OPEN_SPAN.max(start + 1));
     let age = rng.range(start, end);
     Plan {
-        created: now - age,
-        state_at: now,
+        created: m.now - age,
+        state_at: m.now,
         acked: None,
         resolved: None,
         kind: Kind::Open,
@@ -433,7 +506,7 @@ fn draw_open(models: &[Model], due_chains: &[usize], due: bool, now: i64, rng: &
     }
 }
 
-fn draw_resolved(models: &[Model], now: i64, rng: &mut Rng) -> Plan {
+fn draw_resolved(models: &[Model], rng: &mut Rng) -> Plan {
     let c = rng.below(models.len() as u64) as usize;
     let m = &models[c];
     let k = Model::pick(&m.sit, rng);
@@ -445,10 +518,10 @@ fn draw_resolved(models: &[Model], now: i64, rng: &mut Rng) -> Plan {
         (None, into)
     };
     let age = resolved_after + rng.range(0, RESOLVED_SPAN);
-    let created = now - age;
+    let created = m.now - age;
     Plan {
         created,
-        state_at: now,
+        state_at: m.now,
         acked: acked_after.map(|a| created + a),
         resolved: Some(created + resolved_after),
         kind: Kind::Resolved,
@@ -605,7 +678,7 @@ fn main() -> Result<()> {
     let models: Vec<Model> = config
         .chains
         .values()
-        .map(|c| Model::new(c, &config))
+        .map(|c| Model::new(c, &config, now))
         .collect();
     if models.is_empty() {
         bail!("{} has no chains", config_path.display());
@@ -640,19 +713,13 @@ fn main() -> Result<()> {
     let mut rng = Rng(args.seed);
     let mut plans = Vec::with_capacity((args.open + args.resolved) as usize);
     for i in 0..args.open {
-        plans.push(draw_open(
-            &models,
-            &due_chains,
-            i < due_count,
-            now,
-            &mut rng,
-        ));
+        plans.push(draw_open(&models, &due_chains, i < due_count, &mut rng));
     }
     for _ in 0..args.resolved {
-        plans.push(draw_resolved(&models, now, &mut rng));
+        plans.push(draw_resolved(&models, &mut rng));
     }
     // Ids follow creation time, as they would in a real database.
-    plans.sort_by_key(|p| p.created);
+    plans.sort_by_key(|p| models[p.chain as usize].timeline.wall(p.created));
 
     let mut conn = Connection::open(&args.db)?;
     let counts = load(&mut conn, &models, &plans, now, args.outbox)?;
@@ -766,6 +833,9 @@ fn load(
         for (i, p) in plans.iter().enumerate() {
             let id = i as i64 + 1;
             let m = &models[p.chain as usize];
+            // Everything below is open time of the chain's calendar; `w`
+            // maps an instant to the wall clock as it is written.
+            let w = |o: i64| m.timeline.wall(o);
             let k = p.step as usize;
             let step = m.steps[k];
             let person = USERS[p.person as usize];
@@ -819,7 +889,7 @@ fn load(
                         r#"{{"role":{},"repeat":{},"epoch":0,"due_at":"{}","late_seconds":0,"owner_from":{},"owner_to":{}}}"#,
                         m.role_json(s.level),
                         s.repeat,
-                        rfc3339(at),
+                        rfc3339(w(at)),
                         m.role_json(prev.level),
                         m.role_json(s.level)
                     ),
@@ -857,7 +927,7 @@ fn load(
                         r#"{{"owner_from":{},"owner_to":{},"ack_expires_at":{}}}"#,
                         m.role_json(step.level),
                         json_str(person),
-                        expires.map_or("null".to_string(), |e| format!("\"{}\"", rfc3339(e)))
+                        expires.map_or("null".to_string(), |e| format!("\"{}\"", rfc3339(w(e))))
                     ),
                 });
                 owner = person.to_string();
@@ -907,10 +977,10 @@ fn load(
                     details: format!(
                         r#"{{"target":"{}","due_at":"{}","left_seconds":{},"owner":{},"recorded_at":"{}"}}"#,
                         c.target,
-                        rfc3339(c.due),
-                        (c.due - c.at) / 1000,
+                        rfc3339(w(c.due)),
+                        (w(c.due) - w(c.at)) / 1000,
                         owner_json,
-                        rfc3339(c.at)
+                        rfc3339(w(c.at))
                     ),
                 });
                 if c.by_person {
@@ -951,7 +1021,7 @@ fn load(
                             details: format!(
                                 r#"{{"channel":"{channel}","target":{target_json},"role":{},"epoch":0,"repeat":0,"attempt":1,"late_seconds":{}}}"#,
                                 json_str(role),
-                                (c.at - c.due) / 1000
+                                (w(c.at) - w(c.due)) / 1000
                             ),
                         });
                         if outbox {
@@ -981,32 +1051,32 @@ fn load(
                 status,
                 step.level,
                 step.repeat,
-                p.created,
+                w(p.created),
                 owner,
                 owner_kind,
-                p.acked,
+                p.acked.map(w),
                 p.acked.map(|_| person),
-                p.resolved,
+                p.resolved.map(w),
                 p.resolved.map(|_| person),
-                next_due,
-                response.risk,
-                response.due,
+                next_due.map(w),
+                response.risk.map(w),
+                response.due.map(w),
                 response.state,
-                response.settled,
-                resolution.risk,
-                resolution.due,
+                response.settled.map(w),
+                resolution.risk.map(w),
+                resolution.due.map(w),
                 resolution.state,
-                resolution.settled,
+                resolution.settled.map(w),
             ])?;
             counts.issues += 1;
             for r in &rows {
-                sent.execute(params![id, r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7])?;
+                sent.execute(params![id, r.0, r.1, r.2, r.3, r.4, r.5, w(r.6), w(r.7)])?;
             }
             counts.outbox += rows.len() as u64;
             // Time order; ties keep the order they were decided in.
             evs.sort_by_key(|e| (e.at, e.phase));
             for e in &evs {
-                event.execute(params![id, e.at, e.kind, e.level, e.actor, e.details])?;
+                event.execute(params![id, w(e.at), e.kind, e.level, e.actor, e.details])?;
             }
             counts.events += evs.len() as u64;
         }

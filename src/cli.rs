@@ -253,6 +253,10 @@ pub enum Command {
     /// List deliveries (pending by default), or requeue failed ones.
     #[command(after_help = EX_OUTBOX)]
     Outbox(OutboxArgs),
+    /// Who is on call for each role now (or at TIME), the schedule of one
+    /// role, and overrides.
+    #[command(after_help = EX_ONCALL)]
+    Oncall(OncallArgs),
     /// Is the checker alive? The last check run and the backlog; exit 3 when
     /// no check ran within the expected interval (a dead-man switch).
     #[command(after_help = EX_STATUS)]
@@ -413,6 +417,64 @@ pub enum NotifyCommand {
         /// Print each contact's result as JSON (see README "JSON output").
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct OncallArgs {
+    #[command(subcommand)]
+    pub action: Option<OncallAction>,
+    /// Only this role (with --days: its schedule).
+    pub role: Option<String>,
+    /// At this instant instead of now (RFC 3339 or a date).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Print ROLE's resolved schedule for this many days (1–90).
+    #[arg(long, value_name = "N", requires = "role", value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub days: Option<u32>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OncallAction {
+    /// Put PERSON on call for ROLE from --from until --until (beats every
+    /// rotation layer; overrides of one role may not overlap).
+    #[command(after_help = EX_ONCALL_OVERRIDE)]
+    Override {
+        role: String,
+        #[arg(long, value_name = "NAME")]
+        person: String,
+        /// Start (RFC 3339 or a date; default now).
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// End: a time, or a duration after --from (`12h`, `3d`).
+        #[arg(long, value_name = "TIME|DURATION")]
+        until: String,
+        /// Who made it (default: $USER).
+        #[arg(long, value_name = "WHO")]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Overrides not yet over (--all: every one ever made, cancelled too).
+    #[command(after_help = EX_ONCALL_OVERRIDES)]
+    Overrides {
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel an override (it stays listed by `overrides --all`).
+    #[command(after_help = EX_ONCALL_CANCEL)]
+    Cancel {
+        /// Override id (see `escalate oncall overrides`).
+        id: String,
+        /// Who cancelled it (default: $USER).
+        #[arg(long, value_name = "WHO")]
+        by: Option<String>,
     },
 }
 
@@ -694,6 +756,26 @@ const EX_REPORT: &str = "Examples:
 const EX_PRIORITY: &str = "Examples:
   escalate priority 12 urgent
   escalate priority 12 low --by carol --json";
+
+const EX_ONCALL: &str = "Examples:
+  escalate oncall
+  escalate oncall support_agent --days 14
+  escalate oncall --at 2026-12-25T03:00:00Z --json
+  escalate oncall override support_agent --person dana --from 2026-12-24 --until 2d
+  escalate oncall overrides
+  escalate oncall cancel 3";
+
+const EX_ONCALL_OVERRIDE: &str = "Examples:
+  escalate oncall override support_agent --person dana --until 8h
+  escalate oncall override support_agent --person dana --from 2026-12-24T17:00:00Z --until 2026-12-27T09:00:00Z --by carol";
+
+const EX_ONCALL_OVERRIDES: &str = "Examples:
+  escalate oncall overrides
+  escalate oncall overrides --all --json";
+
+const EX_ONCALL_CANCEL: &str = "Examples:
+  escalate oncall cancel 3
+  escalate oncall cancel 3 --by carol";
 
 const EX_PAUSE: &str = "Examples:
   escalate pause 12 --reason 'waiting on customer logs'

@@ -17,10 +17,21 @@ pub fn run(
     let id = parse_id(id)?;
     check_actor(to)?;
     let by = default_actor(by)?;
+    let config = ctx.config()?;
+    if !config.people.is_empty()
+        && !config.people.contains_key(to)
+        && !config.roles.contains_key(to)
+    {
+        io.warn(format!(
+            "`{}` is neither a person nor a role in the config: nobody is told, and the digest \
+             lists the issue under unreachable owners",
+            crate::text::one_line(to)
+        ));
+    }
     let mut store = ctx.store()?;
     let issue = store.write(|tx| {
         lifecycle::not_before_last_event(tx, id, ctx.now)?;
-        lifecycle::assign(tx, id, to, &by, ctx.now)
+        lifecycle::assign(tx, &config, id, to, &by, ctx.now)
     })?;
     if json {
         ActionView::new(&issue, "assigned", &by, ctx.now).print(io)?;

@@ -232,12 +232,51 @@ fn beyond_horizon(config: &Config, now: Ts) -> Vec<String> {
         .collect()
 }
 
+/// How far ahead `config check` looks for on-call gaps.
+const GAP_HORIZON_DAYS: i64 = 30;
+
+/// People nobody can reach, and rotation roles with nobody on call at
+/// times in the next 30 days (layers only: overrides live in the
+/// database, which `config check` does not read).
+fn oncall_warnings(config: &Config, now: Ts) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in config.people.values().filter(|p| p.contacts.is_empty()) {
+        out.push(format!(
+            "warning: person `{}` has no contacts (email, slack, webhook): their pages reach \
+             only their role's own channels",
+            p.name
+        ));
+    }
+    let until = now + chrono::TimeDelta::days(GAP_HORIZON_DAYS);
+    for role in config.roles.values().filter(|r| !r.rotations.is_empty()) {
+        let stretches = crate::engine::oncall::schedule(role, now, until, &[]);
+        let gaps: Vec<_> = stretches.iter().filter(|s| s.on_call.is_none()).collect();
+        let Some(first) = gaps.first() else { continue };
+        let total = gaps
+            .iter()
+            .fold(chrono::TimeDelta::zero(), |t, s| t + (s.until - s.from));
+        out.push(format!(
+            "warning: role `{}` has nobody on call for {} of the next {GAP_HORIZON_DAYS} days \
+             ({} gap(s), the first {} to {}); pages then go to the role's own channels \
+             (overrides not counted)",
+            role.name,
+            crate::model::time::human(total),
+            gaps.len(),
+            crate::model::time::rfc3339(first.from),
+            crate::model::time::rfc3339(first.until)
+        ));
+    }
+    out
+}
+
 /// The warnings `config check` prints, without the `escalate: ` prefix.
 fn warnings(config: &Config, now: Ts) -> Vec<String> {
     let mut out = Vec::new();
     out.extend(beyond_horizon(config, now));
+    out.extend(oncall_warnings(config, now));
     for role in config.roles.values() {
-        if role.contacts == [Contact::Console] {
+        let people = !role.members.is_empty() || !role.rotations.is_empty();
+        if role.contacts == [Contact::Console] && !people {
             out.push(format!(
                 "warning: role `{}` has no contacts: its notifications only print on the console",
                 role.name

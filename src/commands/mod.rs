@@ -13,6 +13,7 @@ mod ingest;
 mod init;
 mod list;
 mod notify;
+mod oncall;
 mod outbox;
 mod own;
 mod pause;
@@ -161,6 +162,7 @@ pub fn run(cli: Cli) -> Result<Code> {
             notify::test(&ctx, &role, json, &mut io)
         }
         Command::Outbox(args) => outbox::run(&ctx, &args, &mut io),
+        Command::Oncall(args) => oncall::run(&ctx, args, &mut io),
         Command::Status { max_age, json } => status::run(&ctx, max_age, json, &mut io),
         Command::Digest(args) => digest::run(&ctx, &args, &mut io),
         Command::Events(args) => events::run(&ctx, &args, &mut io),

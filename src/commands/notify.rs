@@ -53,6 +53,8 @@ pub fn test(ctx: &Ctx, role: &str, json: bool, io: &mut Io) -> Result<Code> {
         created_at: ctx.now,
         payload: None,
         task: None,
+        person: None,
+        mention: None,
     };
     let senders = Senders::new(&config);
     let mut failed = 0;

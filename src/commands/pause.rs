@@ -85,7 +85,7 @@ pub fn resume(ctx: &Ctx, id: &str, by: Option<&str>, json: bool, io: &mut Io) ->
 
 /// `--until`: an instant (RFC 3339 or a date, as everywhere) or a duration
 /// from now (`90m`, `4h`, `1d 12h`).
-fn parse_until(raw: &str, now: Ts) -> Result<Ts> {
+pub(super) fn parse_until(raw: &str, now: Ts) -> Result<Ts> {
     if let Ok(t) = super::report::parse_date("--until", raw) {
         return Ok(t);
     }

@@ -88,8 +88,11 @@ pub fn run_with(ctx: &Ctx, opts: &Options, io: &mut Io) -> Result<Code> {
         Some(ReportBy::Tag) => GroupBy::Tag,
         Some(ReportBy::Route) => GroupBy::Route,
     };
-    let data = store.read(|tx| queries::collect_by(tx, &scope, report::TOP, by))?;
-    let built = report::build(&scope, data, &roles);
+    // Durations are counted on each issue's calendar (from the config; wall
+    // time for a chain it does not know).
+    let mut clocks = report::ReportClocks::new(config.as_ref());
+    let data = store.read(|tx| queries::collect_by(tx, &scope, report::TOP, by, &mut clocks))?;
+    let built = report::build(&scope, data, &roles, &mut clocks);
 
     if let (Some(to), Some(config)) = (&opts.mail_to, &config) {
         if let Some(email) = &config.email {

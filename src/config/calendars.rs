@@ -17,7 +17,7 @@ use toml::Spanned;
 
 use super::check::check_name;
 use super::error::{ConfigError, Source};
-use super::raw::RawCalendar;
+use super::raw::{OneOrMany, RawCalendar};
 use super::MAX_FILE_BYTES;
 
 /// The built-in calendar: 24/7 in UTC, the default of every chain.
@@ -209,7 +209,7 @@ fn calendar_of(
             ),
         )
     })?;
-    let week = week(name, &raw, src)?;
+    let week = week(&format!("calendar `{name}`"), &raw.hours, src)?;
     if week.iter().all(Vec::is_empty) {
         return Err(src.at(
             raw.timezone.span(),
@@ -250,17 +250,17 @@ fn calendar_of(
     })
 }
 
-/// The `hours` table → ranges per weekday; a day named by two keys is an
-/// error (which would win is not obvious).
-fn week(name: &str, raw: &RawCalendar, src: &Source) -> Result<[Vec<Range>; 7], ConfigError> {
+/// An `hours` table (of a calendar, or of a rotation layer: `who` names
+/// it) → ranges per weekday; a day named by two keys is an error (which
+/// would win is not obvious).
+pub(super) fn week(
+    who: &str,
+    hours: &BTreeMap<String, Spanned<OneOrMany<String>>>,
+    src: &Source,
+) -> Result<[Vec<Range>; 7], ConfigError> {
     let mut week: [Option<Vec<Range>>; 7] = Default::default();
-    for (key, specs) in &raw.hours {
-        let at = |m: String| {
-            src.at(
-                specs.span(),
-                format!("calendar `{name}`, hours `{key}`: {m}"),
-            )
-        };
+    for (key, specs) in hours {
+        let at = |m: String| src.at(specs.span(), format!("{who}, hours `{key}`: {m}"));
         let mut ranges = Vec::new();
         for spec in specs.get_ref().items() {
             ranges.push(range(spec).map_err(at)?);

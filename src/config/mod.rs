@@ -20,6 +20,7 @@ mod delivery;
 mod email;
 mod error;
 mod file;
+mod people;
 mod policies;
 mod raw;
 mod roles;
@@ -77,6 +78,7 @@ pub struct Config {
     pub subscriptions: Vec<Subscription>,
     /// By name, `always` included.
     pub calendars: BTreeMap<String, std::sync::Arc<calendars::Calendar>>,
+    pub people: BTreeMap<String, Person>,
 }
 
 /// A routing rule: which chain (and first owner) an incoming issue gets.
@@ -319,6 +321,36 @@ pub struct Role {
     pub name: String,
     pub description: Option<String>,
     pub contacts: Vec<Contact>,
+    /// People told of every page, besides the contacts.
+    pub members: Vec<String>,
+    /// On-call layers, in order: a later layer wins where it has someone.
+    pub rotations: Vec<Rotation>,
+}
+
+/// `[people.NAME]`: someone a page, an assignment or an SLA notice can
+/// reach.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Person {
+    pub name: String,
+    /// A Slack member id (`U…`), mentioned in the role's Slack messages.
+    pub slack_id: Option<String>,
+    /// Email, a personal Slack webhook, a webhook.
+    pub contacts: Vec<Contact>,
+    pub timezone: Option<chrono_tz::Tz>,
+}
+
+/// One on-call layer of a role: members take turns of `shift` from `start`
+/// (local wall-clock time in `tz`, so hand-offs keep their local hour
+/// across DST changes), within `hours` when given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rotation {
+    pub name: String,
+    pub members: Vec<String>,
+    pub start: chrono::NaiveDateTime,
+    pub tz: chrono_tz::Tz,
+    pub shift: TimeDelta,
+    /// The part of the week the layer covers (None: all of it).
+    pub hours: Option<std::sync::Arc<calendars::Calendar>>,
 }
 
 /// Where a notification goes. Roles with no contacts print to the console.
@@ -525,7 +557,8 @@ impl Config {
         let email = email::convert(raw.email, &src)?;
         let delivery = delivery::convert(raw.delivery, &src)?;
         let links = delivery.allow_link_local;
-        let roles = roles::convert(raw.roles, email.is_some(), links, &src)?;
+        let people = people::convert(raw.people, email.is_some(), links, &src)?;
+        let roles = roles::convert(raw.roles, &people, email.is_some(), links, &src)?;
         let trackers = trackers::convert(raw.trackers, links, &src)?;
         let calendar_spans: BTreeMap<String, std::ops::Range<usize>> = raw
             .calendars
@@ -566,6 +599,7 @@ impl Config {
             trackers,
             subscriptions,
             calendars,
+            people,
         })
     }
 

@@ -28,6 +28,36 @@ pub(super) struct RawConfig {
     pub(super) subscriptions: Vec<Spanned<RawSubscription>>,
     #[serde(default)]
     pub(super) calendars: BTreeMap<String, Spanned<RawCalendar>>,
+    #[serde(default)]
+    pub(super) people: BTreeMap<String, Spanned<RawPerson>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPerson {
+    pub(super) email: Option<Spanned<String>>,
+    /// A Slack member id (`U…`): mentioned in the role's Slack messages.
+    pub(super) slack_id: Option<Spanned<String>>,
+    /// A personal Slack incoming webhook.
+    pub(super) slack: Option<Spanned<RawSecret>>,
+    pub(super) webhook: Option<Spanned<RawSecret>>,
+    pub(super) timezone: Option<Spanned<String>>,
+}
+
+/// `[[roles.NAME.rotations]]`: one on-call layer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRotation {
+    pub(super) name: Option<String>,
+    pub(super) members: Spanned<Vec<Spanned<String>>>,
+    /// Local date and time of the first hand-off (`2026-12-07T09:00`).
+    pub(super) start: Spanned<String>,
+    pub(super) timezone: Spanned<String>,
+    /// `1d`, `1w`, `12h`: each member's turn.
+    pub(super) shift: Spanned<String>,
+    /// The part of the week this layer covers (as a calendar's `hours`).
+    #[serde(default)]
+    pub(super) hours: BTreeMap<String, Spanned<OneOrMany<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -246,4 +276,9 @@ pub(super) struct RawRole {
     pub(super) webhook_secret: Option<Spanned<RawSecret>>,
     /// Also print on the console (the default when a role has no contacts).
     pub(super) console: Option<bool>,
+    /// People told of every page of this role.
+    pub(super) members: Option<Spanned<Vec<Spanned<String>>>>,
+    /// On-call layers: a later layer wins where it has someone on call.
+    #[serde(default)]
+    pub(super) rotations: Vec<Spanned<RawRotation>>,
 }

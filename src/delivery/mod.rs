@@ -128,7 +128,28 @@ fn contact_for(config: &Config, d: &Delivery) -> Option<Contact> {
                 .flat_map(|r| r.contacts.iter())
                 .find(|c| matches(c))
         })
+        // A person's own contacts (the one on call, a member, an assignee).
+        .or_else(|| {
+            config
+                .people
+                .values()
+                .flat_map(|p| p.contacts.iter())
+                .find(|c| matches(c))
+        })
         .cloned()
+}
+
+/// The Slack member id of each row's on-call person, for the `<@U…>` in
+/// messages to the role's Slack channel (the config is the source: an id
+/// changed since the page was decided is the one that reaches them now).
+fn mention(config: &Config, batch: &mut [Delivery]) {
+    for d in batch.iter_mut() {
+        d.mention = d
+            .person
+            .as_deref()
+            .and_then(|p| config.people.get(p))
+            .and_then(|p| p.slack_id.clone());
+    }
 }
 
 /// Deliver every pending notification that is ready at `now`: console lines
@@ -241,6 +262,7 @@ impl Run {
                     break;
                 }
             }
+            mention(config, &mut batch);
             self.batch(
                 store,
                 config,
@@ -635,7 +657,7 @@ mod delivery_tests {
         let chain = config.chain("customer_issue").expect("chain");
         let crate::engine::Started { page, .. } = crate::engine::start(chain, issue.created_at, 0);
         let again = store
-            .write(|tx| lifecycle::enqueue_page(tx, &config, id, &page, now))
+            .write(|tx| lifecycle::enqueue_page(tx, &config, id, &page, &Default::default(), now))
             .expect("enqueue");
         assert_eq!(again, 0, "the unique key refuses a second row");
     }

@@ -60,6 +60,7 @@ pub fn enqueue_new(tx: &Transaction, config: &Config, now: Ts) -> Result<u64> {
                         channel: CHANNEL,
                         target: &name,
                         due_at: e.at,
+                        person: None,
                     },
                     now,
                 )?;

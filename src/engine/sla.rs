@@ -428,4 +428,48 @@ mod tests {
             State::Pending
         );
     }
+
+    #[test]
+    fn a_pause_stops_the_clocks_it_names_and_moves_them_on_resume() {
+        let sla = Sla {
+            pause: vec![Target::Resolution],
+            ..sla()
+        };
+        let c = start(&sla, t(0));
+        let c = pause(&c, &sla, t(10));
+        assert_eq!(
+            c.response.and_then(|r| r.hold),
+            None,
+            "response keeps running"
+        );
+        assert_eq!(c.resolution.and_then(|r| r.hold), Some(t(10)));
+        // Far past both deadlines: only the running response clock breaches.
+        let Walked { changes, clocks } = tick(&c, t(1000));
+        assert_eq!(
+            kinds(&changes),
+            vec![
+                (Target::Response, "at_risk", 48),
+                (Target::Response, "breached", 60)
+            ]
+        );
+        assert_eq!(next_due(&clocks), None);
+        // Resumed after 990 minutes: resolution's instants move by them.
+        let c = resume(&clocks, &sla, t(1000));
+        let r = c.resolution.expect("resolution");
+        assert_eq!((r.risk_at, r.due_at), (t(384 + 990), t(480 + 990)));
+        assert_eq!(c.held, TimeDelta::minutes(990));
+        // A re-evaluation from creation keeps the paused time.
+        let again = rearm(&c, &sla, t(0), None);
+        assert_eq!(again.resolution.map(|r| r.due_at), Some(t(480 + 990)));
+    }
+
+    #[test]
+    fn a_deadline_inside_the_pause_is_not_a_breach_when_settled() {
+        let c = pause(&start(&sla(), t(0)), &sla(), t(30));
+        // Acknowledged at 90 minutes, during the pause: the 60-minute
+        // deadline fell inside it.
+        let Walked { changes, clocks } = settle(&c, &[Target::Response], t(90));
+        assert_eq!(kinds(&changes), vec![(Target::Response, "met", 90)]);
+        assert_eq!(clocks.response.and_then(|r| r.hold), None);
+    }
 }

@@ -335,3 +335,97 @@ fn human_durations() {
         assert_eq!(crate::model::time::human(d), want);
     }
 }
+
+/// Pauses, as (pause, resume) hours from t0, then checks at `checks`:
+/// every page as (level, repeat, due minutes).
+fn with_pauses(c: &Chain, pauses: &[(f64, f64)], checks: &[f64]) -> Vec<(u32, u32, i64)> {
+    let mut state = start(c, t0(), 0).state;
+    let mut out = Vec::new();
+    let take = |d: &Decision, out: &mut Vec<(u32, u32, i64)>| {
+        for a in &d.actions {
+            if let Action::Page(p) = a {
+                out.push((p.level, p.repeat, (p.due_at - t0()).num_minutes()));
+            }
+        }
+    };
+    let mut steps: Vec<(f64, u8)> = pauses
+        .iter()
+        .flat_map(|&(a, b)| [(a, 0), (b, 1)])
+        .chain(checks.iter().map(|&c| (c, 2)))
+        .collect();
+    steps.sort_by(|x, y| x.0.total_cmp(&y.0));
+    for (at, what) in steps {
+        let now = t0() + h(at);
+        match what {
+            0 => state = pause(&state, now),
+            1 => {
+                let d = resume(&state, c, now);
+                take(&d, &mut out);
+                state = d.state;
+            }
+            _ => {
+                let d = advance(&state, c, now);
+                take(&d, &mut out);
+                state = d.state;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_pause_moves_later_steps_by_its_length() {
+    // Paused 1 h–3 h: level 2 (due at 4 h) moves to 6 h, level 3 to 14 h.
+    let pages = with_pauses(&customer(), &[(1.0, 3.0)], &every(0.25, 15.0));
+    assert_eq!(pages, vec![(2, 0, 360), (3, 0, 840)]);
+}
+
+#[test]
+fn nothing_is_due_while_paused() {
+    let c = customer();
+    let s = pause(&start(&c, t0(), 0).state, t0() + h(1.0));
+    assert_eq!(next_due(&s, &c), None);
+    let d = advance(&s, &c, t0() + h(100.0));
+    assert!(d.actions.is_empty());
+    assert_eq!(d.next_due, None);
+}
+
+#[test]
+fn a_step_due_before_the_pause_is_owed_at_its_own_instant() {
+    let c = customer();
+    // Level 2 came due at 4 h; nobody checked before the 5 h pause.
+    let s = pause(&start(&c, t0(), 0).state, t0() + h(5.0));
+    assert_eq!(next_due(&s, &c), Some(t0() + h(4.0)));
+    // A check during the pause takes it, and nothing after the pause.
+    let pages = with_pauses(&c, &[(5.0, 9.0)], &[6.0]);
+    assert_eq!(pages, vec![(2, 0, 240)]);
+    // No check during the pause: the resume takes it, then level 3 (due at
+    // 12 h) moves by the 4 paused hours.
+    let pages = with_pauses(&c, &[(5.0, 9.0)], &[20.0]);
+    assert_eq!(pages, vec![(2, 0, 240), (3, 0, 960)]);
+}
+
+#[test]
+fn back_to_back_and_empty_pauses_add_up() {
+    let c = customer();
+    let one = with_pauses(
+        &c,
+        &[(1.0, 2.0), (2.0, 3.0), (3.0, 3.0)],
+        &every(0.25, 15.0),
+    );
+    assert_eq!(one, with_pauses(&c, &[(1.0, 3.0)], &every(0.25, 15.0)));
+}
+
+#[test]
+fn an_ack_during_a_pause_lapses_its_timeout_after_the_resume() {
+    let c = outage(); // ack timeout 2 h
+    let mut s = pause(&start(&c, t0(), 0).state, t0() + h(0.1));
+    s = acknowledged(&s, t0() + h(0.5));
+    assert_eq!(s.hold, Some(t0() + h(0.5)), "the pause counts from the ack");
+    assert_eq!(ack_expiry(&s, &c), Some(t0() + h(2.5)));
+    assert_eq!(next_due(&s, &c), None, "no lapse while paused");
+    let d = resume(&s, &c, t0() + h(3.0));
+    // 2.5 h paused after the ack: the lapse moves from 2.5 h to 5 h.
+    assert_eq!(d.next_due, Some(t0() + h(5.0)));
+    assert!(d.actions.is_empty());
+}

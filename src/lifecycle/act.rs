@@ -100,7 +100,15 @@ pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts
 }
 
 /// `assign`: give the issue to someone. Escalation continues until they ack.
-pub fn assign(tx: &Transaction, id: i64, to: &str, by: &str, now: Ts) -> Result<Issue> {
+/// A configured person is told (their contacts, notice `assigned`).
+pub fn assign(
+    tx: &Transaction,
+    config: &Config,
+    id: i64,
+    to: &str,
+    by: &str,
+    now: Ts,
+) -> Result<Issue> {
     let mut issue = existing(tx, id)?;
     if issue.esc.status == Status::Resolved {
         return Err(conflict(format!(
@@ -119,7 +127,49 @@ pub fn assign(tx: &Transaction, id: i64, to: &str, by: &str, now: Ts) -> Result<
     let level = Some(issue.esc.level);
     record(tx, id, now, level, by, Details::Assigned(handover))?;
     issues::save(tx, &issue)?;
+    tell_assignee(tx, config, &issue, to, now)?;
     Ok(issue)
+}
+
+/// An outbox row per contact of the assignee, when the config knows them.
+/// Each assignment is its own notice: its `repeat` is the count of
+/// assignments so far, so the unique key never swallows a later one.
+fn tell_assignee(
+    tx: &Transaction,
+    config: &Config,
+    issue: &Issue,
+    to: &str,
+    now: Ts,
+) -> Result<()> {
+    let Some(person) = config.people.get(to) else {
+        return Ok(());
+    };
+    let nth = events::for_issue(tx, issue.id)?
+        .iter()
+        .filter(|e| matches!(e.details, Details::Assigned(_)))
+        .count();
+    let role = super::role_at(config, &issue.chain, issue.esc.level);
+    for contact in &person.contacts {
+        let target = contact.target();
+        outbox::enqueue(
+            tx,
+            &NewDelivery {
+                issue_id: issue.id,
+                notice: Notice::Assigned,
+                payload: None,
+                epoch: issue.esc.epoch,
+                level: issue.esc.level,
+                repeat: u32::try_from(nth).unwrap_or(u32::MAX),
+                role: &role,
+                channel: contact.channel(),
+                target: &target,
+                due_at: now,
+                person: Some(to),
+            },
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 /// `resolve`: close the issue; pending notifications are cancelled.
@@ -179,6 +229,7 @@ pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts)
                 channel: TRACKER_CHANNEL,
                 target: &tracker,
                 due_at: now,
+                person: None,
             },
             now,
         )?;
@@ -217,8 +268,8 @@ pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
     }
     let engine::Started { state: esc, page } = engine::start(chain, now, issue.esc.epoch + 1);
     issue.esc = esc;
-    issue.owner = page.role.clone();
-    issue.owner_kind = OwnerKind::Role;
+    let reach = super::oncall::reach(tx, config, &page.role, now)?;
+    super::escalate::take_owner(&mut issue, &page.role, &reach);
     issue.acked_by = None;
     issue.resolved_at = None;
     issue.resolved_by = None;
@@ -231,7 +282,7 @@ pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
     };
     record(tx, id, now, Some(1), by, Details::Reopened(reopened))?;
     issues::save(tx, &issue)?;
-    enqueue_page(tx, config, id, &page, now)?;
+    enqueue_page(tx, config, id, &page, &reach, now)?;
     Ok(issue)
 }
 

@@ -12,6 +12,7 @@ use crate::model::sla::{Change, State, Target};
 use crate::model::{Issue, Notice, OwnerKind, Ts};
 use crate::store::issues;
 
+use super::oncall::{self, Reach};
 use super::{earliest, enqueue, enqueue_page, record, request_task, role_at, SYSTEM};
 
 /// What applying a decision did.
@@ -117,17 +118,28 @@ pub(super) fn apply_unsaved(
                         due_at: now,
                         role,
                     };
-                    enqueue(tx, config, issue.id, Notice::ChainShortened, &page, now)?;
+                    let reach = Reach::default();
+                    enqueue(
+                        tx,
+                        config,
+                        issue.id,
+                        Notice::ChainShortened,
+                        &page,
+                        &reach,
+                        now,
+                    )?;
                 }
             }
             Action::Page(page) => {
                 let owner_from = issue.owner.clone();
-                // Reaching a new level hands the issue to that level's role
-                // (an assignee who has not acked is escalated past); a repeat
-                // keeps a person owner.
+                // Resolved now, at the decision: a late check pages whoever
+                // is on call when it runs, the one who can act.
+                let reach = oncall::reach(tx, config, &page.role, now)?;
+                // Reaching a new level hands the issue to that level's role,
+                // or to the person on call for it (an assignee who has not
+                // acked is escalated past); a repeat keeps a person owner.
                 if page.repeat == 0 || issue.owner_kind == OwnerKind::Role {
-                    issue.owner = page.role.clone();
-                    issue.owner_kind = OwnerKind::Role;
+                    take_owner(issue, &page.role, &reach);
                 }
                 let late = now - page.due_at;
                 let escalated = Escalated {
@@ -140,13 +152,15 @@ pub(super) fn apply_unsaved(
                     owner_to: issue.owner.clone(),
                     manual: false,
                     reason: None,
+                    on_call: reach.person.clone(),
+                    gap: reach.gap,
                 };
                 let details = Details::Escalated(escalated);
                 record(tx, issue.id, now, Some(page.level), SYSTEM, details)?;
                 if std::mem::take(&mut lapsed_page) {
-                    enqueue(tx, config, issue.id, Notice::AckLapsed, page, now)?;
+                    enqueue(tx, config, issue.id, Notice::AckLapsed, page, &reach, now)?;
                 } else {
-                    enqueue_page(tx, config, issue.id, page, now)?;
+                    enqueue_page(tx, config, issue.id, page, &reach, now)?;
                 }
                 if page.repeat == 0 {
                     request_task(tx, config, issue, page, now)?;
@@ -212,10 +226,15 @@ pub(super) fn record_sla(
             continue;
         }
         let chain = config.chain_for(issue);
-        let mut roles = vec![match issue.owner_kind {
-            OwnerKind::Role => issue.owner.clone(),
-            OwnerKind::Person => role_at(config, &issue.chain, issue.esc.level),
-        }];
+        let mut roles = vec![roles_first(config, issue)];
+        // The owning person hears of it themselves (with their role's own
+        // channels), when the config knows how to reach them.
+        let owner = Reach {
+            person: (issue.owner_kind == OwnerKind::Person
+                && config.people.contains_key(&issue.owner))
+            .then(|| issue.owner.clone()),
+            gap: false,
+        };
         if state == State::Breached {
             for r in chain.map(|c| c.sla.breach_notify.as_slice()).unwrap_or(&[]) {
                 if !roles.contains(r) {
@@ -231,10 +250,47 @@ pub(super) fn record_sla(
                 due_at,
                 role,
             };
-            enqueue(tx, config, issue.id, Notice::Sla(target, state), &page, now)?;
+            let reach = if page.role == roles_first(config, issue) {
+                owner.clone()
+            } else {
+                Reach::default()
+            };
+            enqueue(
+                tx,
+                config,
+                issue.id,
+                Notice::Sla(target, state),
+                &page,
+                &reach,
+                now,
+            )?;
         }
     }
     Ok(())
+}
+
+/// The role an SLA notice tells first: the owner's role (the current
+/// level's, when a person owns the issue).
+fn roles_first(config: &Config, issue: &Issue) -> String {
+    match issue.owner_kind {
+        OwnerKind::Role => issue.owner.clone(),
+        OwnerKind::Person => role_at(config, &issue.chain, issue.esc.level),
+    }
+}
+
+/// The issue's owner after a page of `role`: the person on call for it, or
+/// the role itself.
+pub(super) fn take_owner(issue: &mut Issue, role: &str, reach: &Reach) {
+    match &reach.person {
+        Some(p) => {
+            issue.owner = p.clone();
+            issue.owner_kind = OwnerKind::Person;
+        }
+        None => {
+            issue.owner = role.to_string();
+            issue.owner_kind = OwnerKind::Role;
+        }
+    }
 }
 
 /// Settle SLA targets because a person acted at `now`.

@@ -106,7 +106,7 @@ fn apply_inner(
             if let Some(who) = &ev.assignee {
                 let owned = issue.owner_kind == OwnerKind::Person && issue.owner == *who;
                 if issue.esc.status != Status::Resolved && !owned {
-                    lifecycle::assign(tx, issue.id, who, &actor, when)?;
+                    lifecycle::assign(tx, config, issue.id, who, &actor, when)?;
                     changed.push("assignee".to_string());
                 }
             }

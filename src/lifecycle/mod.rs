@@ -19,6 +19,7 @@ mod act;
 mod check;
 mod escalate;
 pub mod ingest;
+pub mod oncall;
 pub mod outcome;
 mod own;
 mod pause;
@@ -113,6 +114,12 @@ pub fn create(
     let clocks = sla::start(&chain.sla, now);
     let next_due = earliest(engine::next_due(&esc, chain), sla::next_due(&clocks));
     issues::ensure_chain(tx, &chain.name, &fingerprint)?;
+    // Level 1's person on call owns it from the start, when it has one.
+    let reach = oncall::reach(tx, config, &page.role, now)?;
+    let (owner, owner_kind) = match &reach.person {
+        Some(p) => (p.as_str(), OwnerKind::Person),
+        None => (page.role.as_str(), OwnerKind::Role),
+    };
     let id = issues::insert(
         tx,
         &NewIssue {
@@ -121,7 +128,8 @@ pub fn create(
             description: filing.description,
             external_ref: filing.external_ref,
             esc: &esc,
-            owner: &page.role,
+            owner,
+            owner_kind,
             created_at: now,
             next_due_at: next_due,
             sla: &clocks,
@@ -132,20 +140,20 @@ pub fn create(
         chain: chain.name.clone(),
         title: filing.title.to_string(),
         external_ref: filing.external_ref.map(str::to_string),
-        owner: page.role.clone(),
+        owner: owner.to_string(),
         source: filing.edge.source.clone(),
         external_id: filing.edge.external_id.clone(),
         route: filing.edge.route.clone(),
+        on_call: reach.person.clone(),
     };
     record(tx, id, now, Some(1), actor, Details::Created(created))?;
-    enqueue_page(tx, config, id, &page, now)?;
+    enqueue_page(tx, config, id, &page, &reach, now)?;
     let mut issue =
         issues::get(tx, id)?.ok_or_else(|| anyhow::anyhow!("issue {id} vanished after insert"))?;
     if let Some(owner) = filing.owner {
-        issue.owner = owner.to_string();
         issue.owner_kind = OwnerKind::Person;
         let handover = Handover {
-            owner_from: page.role.clone(),
+            owner_from: std::mem::replace(&mut issue.owner, owner.to_string()),
             owner_to: owner.to_string(),
         };
         record(tx, id, now, Some(1), actor, Details::Assigned(handover))?;
@@ -177,16 +185,18 @@ pub(super) fn earliest(a: Option<Ts>, b: Option<Ts>) -> Option<Ts> {
     }
 }
 
-/// Enqueue one outbox row per contact of the page's role; returns how many
-/// were new (a page decided twice enqueues nothing the second time).
+/// Enqueue one outbox row per contact of the page's role (its own
+/// contacts, its members, and the person on call, `reach`); returns how
+/// many were new (a page decided twice enqueues nothing the second time).
 pub fn enqueue_page(
     tx: &Transaction,
     config: &Config,
     issue_id: i64,
     page: &Page,
+    reach: &oncall::Reach,
     now: Ts,
 ) -> Result<u32> {
-    enqueue(tx, config, issue_id, Notice::Page, page, now)
+    enqueue(tx, config, issue_id, Notice::Page, page, reach, now)
 }
 
 pub(super) fn enqueue(
@@ -195,10 +205,27 @@ pub(super) fn enqueue(
     issue_id: i64,
     notice: Notice,
     page: &Page,
+    reach: &oncall::Reach,
     now: Ts,
 ) -> Result<u32> {
+    let person = reach.person.as_deref();
+    let mut contacts = config.contacts(&page.role);
+    let members = config.roles.get(&page.role).map(|r| r.members.as_slice());
+    for name in members
+        .unwrap_or(&[])
+        .iter()
+        .map(String::as_str)
+        .chain(person)
+    {
+        if let Some(p) = config.people.get(name) {
+            contacts.extend(p.contacts.iter().cloned());
+        }
+    }
+    // One message per destination, whoever else it also stands for.
+    let mut seen = std::collections::HashSet::new();
+    contacts.retain(|c| seen.insert((c.channel(), c.target())));
     let mut n = 0;
-    for contact in config.contacts(&page.role) {
+    for contact in contacts {
         let target = contact.target();
         let fresh = outbox::enqueue(
             tx,
@@ -213,6 +240,7 @@ pub(super) fn enqueue(
                 channel: contact.channel(),
                 target: &target,
                 due_at: page.due_at,
+                person,
             },
             now,
         )?;

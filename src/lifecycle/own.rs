@@ -15,7 +15,8 @@ use crate::model::time::rfc3339;
 use crate::model::{Issue, OwnerKind, Status, Ts};
 use crate::store::{events, issues, outbox};
 
-use super::{apply, enqueue_page, existing, record, request_task, role_at, schedule};
+use super::escalate::take_owner;
+use super::{apply, enqueue_page, existing, oncall, record, request_task, role_at, schedule};
 
 /// What `escalate escalate` asks for.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,7 +30,8 @@ pub struct Raise<'a> {
 /// there (a new epoch at that level, its waits counted from now); that
 /// level's role owns the issue. Escalating goes up: the level must be above
 /// the current one, except at the top, where it pages the top again and
-/// restarts its repeats. An acknowledgement is cleared (a deliberate
+/// restarts its repeats. A role with rotations reaches its person on call
+/// now, who owns the issue, as for any page. An acknowledgement is cleared (a deliberate
 /// hand-up: the acker gives it away). Paused issues are refused: a pause
 /// says nobody can act yet, so paging now contradicts it.
 pub fn escalate_now(
@@ -86,8 +88,11 @@ pub fn escalate_now(
     let Started { state, page } = manual::start_at(chain, level, now, issue.esc.epoch + 1);
     issue.esc = state;
     issue.acked_by = None;
-    let owner_from = std::mem::replace(&mut issue.owner, page.role.clone());
-    issue.owner_kind = OwnerKind::Role;
+    // Like any page: a role with rotations reaches its person on call now,
+    // who owns the issue.
+    let reach = oncall::reach(tx, config, &page.role, now)?;
+    let owner_from = issue.owner.clone();
+    take_owner(&mut issue, &page.role, &reach);
     issue.max_level = issue.max_level.max(level);
     let escalated = Escalated {
         role: page.role.clone(),
@@ -99,12 +104,14 @@ pub fn escalate_now(
         owner_to: issue.owner.clone(),
         manual: true,
         reason: raise.reason.map(str::to_string),
+        on_call: reach.person.clone(),
+        gap: reach.gap,
     };
     // Kind `escalated`, so the report counts it like any page above level 1
     // (someone above level 1 was pulled in); the actor and `manual` say a
     // person did it.
     record(tx, id, now, Some(level), by, Details::Escalated(escalated))?;
-    enqueue_page(tx, config, id, &page, now)?;
+    enqueue_page(tx, config, id, &page, &reach, now)?;
     request_task(tx, config, &issue, &page, now)?;
     issue.next_due_at = schedule(&issue, Some(chain));
     issues::save(tx, &issue)?;
@@ -131,7 +138,8 @@ pub fn note(tx: &Transaction, id: i64, text: &str, by: &str, now: Ts) -> Result<
 
 /// `unack ID`: withdraw an acknowledgement; escalation resumes as if it had
 /// never been given: open at the same level and epoch, the level's role
-/// owns it, and the next step is due where the schedule put it (steps that
+/// owns it (as when an ack lapses; the next page reaches the person on
+/// call), and the next step is due where the schedule put it (steps that
 /// came due while it was acked are owed now; the next check pages them).
 /// The first acknowledgement stays on record: a response SLA met is not
 /// un-met.
@@ -202,8 +210,8 @@ pub struct Reroute<'a> {
 }
 
 /// `move ID --chain NAME`: re-route the issue. Escalation restarts at the
-/// new chain's level 1 now (a new epoch; its role owns the issue and is
-/// paged), the SLA targets are re-evaluated from creation under the new
+/// new chain's level 1 now (a new epoch; its role, or its person on call,
+/// owns the issue and is paged), the SLA targets are re-evaluated from creation under the new
 /// chain's policy for the issue's priority (met and breached ones keep
 /// their outcome), and notifications still pending from the old chain are
 /// cancelled. An acknowledgement is cleared, as on any hand-over to a new
@@ -241,8 +249,9 @@ pub fn move_to(
     let Started { state, page } = engine::start(chain, now, issue.esc.epoch + 1);
     issue.esc = state;
     issue.acked_by = None;
-    let owner_from = std::mem::replace(&mut issue.owner, page.role.clone());
-    issue.owner_kind = OwnerKind::Role;
+    let reach = oncall::reach(tx, config, &page.role, now)?;
+    let owner_from = issue.owner.clone();
+    take_owner(&mut issue, &page.role, &reach);
     // How far it got counts on the chain it is on (the report groups by
     // chain); the old chain's levels stay in the timeline.
     issue.max_level = 1;
@@ -266,9 +275,10 @@ pub fn move_to(
         owner_from,
         owner_to: issue.owner.clone(),
         policy: chain.policy,
+        on_call: reach.person.clone(),
     };
     record(tx, id, now, Some(1), by, Details::Moved(moved))?;
-    enqueue_page(tx, config, id, &page, now)?;
+    enqueue_page(tx, config, id, &page, &reach, now)?;
     request_task(tx, config, &issue, &page, now)?;
     issues::save(tx, &issue)?;
     Ok(issue)

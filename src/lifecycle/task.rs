@@ -120,6 +120,7 @@ pub(super) fn request_task(
             channel: TRACKER_CHANNEL,
             target: &tracker,
             due_at: now,
+            person: None,
         },
         now,
     )?;

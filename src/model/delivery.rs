@@ -31,6 +31,8 @@ pub enum Notice {
     TaskCreate,
     /// Comment on and close the issue's task (the payload is the comment).
     TaskClose,
+    /// The issue was assigned to this row's person.
+    Assigned,
 }
 
 impl Notice {
@@ -46,6 +48,7 @@ impl Notice {
             Notice::Event => "event",
             Notice::TaskCreate => "task_create",
             Notice::TaskClose => "task_close",
+            Notice::Assigned => "assigned",
         }
     }
 
@@ -61,6 +64,7 @@ impl Notice {
             "event" => Notice::Event,
             "task_create" => Notice::TaskCreate,
             "task_close" => Notice::TaskClose,
+            "assigned" => Notice::Assigned,
             _ => return None,
         })
     }
@@ -86,6 +90,11 @@ pub struct Delivery {
     pub payload: Option<String>,
     /// The issue's engineering task, when one was created.
     pub task: Option<Task>,
+    /// The on-call person the page went to (None: the role's own contacts).
+    pub person: Option<String>,
+    /// That person's Slack member id, filled in by delivery from the config
+    /// for messages to the role's Slack channel (`<@U…>`).
+    pub mention: Option<String>,
 }
 
 /// What an outbox row for task work carries (its `payload`): the task to

@@ -134,6 +134,9 @@ pub struct Created {
     pub external_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
+    /// The person on call level 1's page went to (roles with rotations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_call: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,6 +156,13 @@ pub struct Escalated {
     /// Why, when a person escalated and said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The person on call the page went to (roles with rotations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_call: Option<String>,
+    /// The role has rotations and nobody was on call: the page went to
+    /// the role's own channels only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gap: bool,
 }
 
 /// One outbox row as the delivery events name it.
@@ -333,6 +343,9 @@ pub struct Moved {
     /// The SLA policy of the new chain the priority picked (None: the
     /// chain's own targets).
     pub policy: Option<u32>,
+    /// The person on call for the new level 1 (roles with rotations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_call: Option<String>,
 }
 
 /// An event's typed details: one variant per [`EventKind`].
@@ -559,6 +572,8 @@ mod tests {
             owner_to: "lead".into(),
             manual: false,
             reason: None,
+            on_call: None,
+            gap: false,
         });
         let v = d.to_json();
         assert_eq!(
@@ -594,6 +609,8 @@ mod tests {
             owner_to: "lead".into(),
             manual: true,
             reason: Some("key account".into()),
+            on_call: None,
+            gap: false,
         });
         let v = d.to_json();
         assert_eq!(v["manual"], true);

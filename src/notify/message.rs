@@ -46,6 +46,10 @@ fn level_label(d: &Delivery) -> String {
         Notice::ChainShortened => {
             return format!("CHAIN SHORTENED: level {} is now the top level", d.level)
         }
+        Notice::Assigned => {
+            let who = d.person.as_deref().map_or(String::new(), one_line);
+            return format!("ASSIGNED to {who} (level {})", d.level);
+        }
         _ => {}
     }
     if d.repeat > 0 {
@@ -73,7 +77,7 @@ pub fn counts(items: &[&Delivery]) -> String {
             Notice::AckLapsed => 1,
             Notice::ChainShortened => 2,
             Notice::Sla(..) => 3,
-            Notice::Event | Notice::TaskCreate | Notice::TaskClose => 4,
+            Notice::Event | Notice::TaskCreate | Notice::TaskClose | Notice::Assigned => 4,
         }] += 1;
     }
     KINDS
@@ -90,7 +94,9 @@ pub fn counts(items: &[&Delivery]) -> String {
 pub fn line(d: &Delivery, now: Ts) -> String {
     let label = match d.notice {
         Notice::Page => format!("ESCALATION {}", level_label(d)),
-        Notice::Sla(..) | Notice::AckLapsed | Notice::ChainShortened => level_label(d),
+        Notice::Sla(..) | Notice::AckLapsed | Notice::ChainShortened | Notice::Assigned => {
+            level_label(d)
+        }
         Notice::Event => "EVENT".to_string(),
         Notice::TaskCreate => "TASK create".to_string(),
         Notice::TaskClose => "TASK close".to_string(),
@@ -99,12 +105,21 @@ pub fn line(d: &Delivery, now: Ts) -> String {
         "[{label}] Issue #{}: '{}' -> {} ({}) [{}, open {}, {}]",
         d.issue_id,
         one_line(&d.title),
-        d.role,
+        owner_of(d),
         d.target,
         d.chain,
         human(now - d.created_at),
         lateness(d, now)
     )
+}
+
+/// Who the notification is for: the role, or the person on call for it
+/// (`carol, on call for support_agent`).
+pub fn owner_of(d: &Delivery) -> String {
+    match &d.person {
+        Some(p) => format!("{}, on call for {}", one_line(p), d.role),
+        None => d.role.clone(),
+    }
 }
 
 /// The next action, in one line.
@@ -118,12 +133,13 @@ pub fn next_action(d: &Delivery) -> String {
 /// Plain-text line for email and Slack summaries (no escaping).
 fn summary(d: &Delivery, now: Ts) -> String {
     format!(
-        "#{} {} — {}, {}, owner {}, open {}, {}",
+        "#{} {} — {}, {}, owner {} since {}, open {}, {}",
         d.issue_id,
         one_line(&d.title),
         d.chain,
         level_label(d),
-        d.role,
+        owner_of(d),
+        rfc3339(d.due_at),
         human(now - d.created_at),
         lateness(d, now)
     )
@@ -159,12 +175,13 @@ pub fn email(items: &[&Delivery], now: Ts, test: bool) -> Email {
     };
     for d in items.iter().take(GROUP_CAP) {
         body.push_str(&format!(
-            "Issue #{}: {}\n  chain {}, {}, owner {}\n  open {}, {} (due {})\n  next: {}\n\n",
+            "Issue #{}: {}\n  chain {}, {}, owner {} since {}\n  open {}, {} (due {})\n  next: {}\n\n",
             d.issue_id,
             one_line(&d.title),
             d.chain,
             level_label(d),
-            d.role,
+            owner_of(d),
+            rfc3339(d.due_at),
             human(now - d.created_at),
             lateness(d, now),
             rfc3339(d.due_at),
@@ -226,6 +243,22 @@ pub fn slack_payload(items: &[&Delivery], now: Ts, test: bool) -> Payload {
     let mut blocks = vec![
         json!({ "type": "header", "text": { "type": "plain_text", "text": header, "emoji": false } }),
     ];
+    // The one mention escalate emits: the on-call person, by the member id
+    // the config validated (letters and digits only).
+    let mentions: Vec<String> = items
+        .iter()
+        .filter_map(|d| d.mention.as_deref())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|id| format!("<@{id}>"))
+        .collect();
+    let text = if mentions.is_empty() {
+        text
+    } else {
+        let who = mentions.join(" ");
+        blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("{who}: you are on call") } }));
+        format!("{who}: you are on call\n{text}")
+    };
     blocks.extend(packed.sections.into_iter().map(|t| {
         json!({ "type": "section", "text": { "type": "plain_text", "text": t, "emoji": false } })
     }));
@@ -334,6 +367,8 @@ pub fn webhook(items: &[&Delivery], now: Ts, test: bool) -> Value {
             "level": d.level,
             "repeat": d.repeat,
             "role": d.role,
+            // The person on call the page went to (null: the role's own).
+            "on_call": d.person,
             "created_at": rfc3339(d.created_at),
             "due_at": rfc3339(d.due_at),
             "late_seconds": (now - d.due_at).num_seconds(),
@@ -393,6 +428,8 @@ mod tests {
             created_at: t,
             payload: None,
             task: None,
+            person: None,
+            mention: None,
         }
     }
 

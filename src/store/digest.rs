@@ -123,6 +123,56 @@ pub fn breaches(
     })
 }
 
+/// A page that found nobody on call for its role (a rotation gap).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GapRow {
+    pub issue_id: i64,
+    pub title: String,
+    pub role: String,
+    pub at: Ts,
+}
+
+/// Pages in (after_id, upto_id] (or, for a first digest, after
+/// `first_since`) that fell in a rotation gap, newest first, at most
+/// `limit`; and how many there are.
+pub fn gap_pages(
+    tx: &Transaction,
+    after_id: i64,
+    upto_id: i64,
+    first_since: Option<Ts>,
+    limit: usize,
+) -> Result<Listed<GapRow>> {
+    let since = first_since.map(ms);
+    let filter = "FROM events e JOIN issues i ON i.id = e.issue_id \
+         WHERE e.kind = 'escalated' AND e.id > ?1 AND e.id <= ?2 \
+           AND (?3 IS NULL OR e.at > ?3) AND json_extract(e.details, '$.gap') = 1";
+    let total: i64 = tx
+        .prepare_cached(&format!("SELECT count(*) {filter}"))
+        .and_then(|mut s| s.query_row(params![after_id, upto_id, since], |r| r.get(0)))
+        .sql("counting on-call gaps")?;
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "SELECT i.id, i.title, json_extract(e.details, '$.role'), e.at {filter} \
+             ORDER BY e.at DESC, e.id DESC LIMIT ?4"
+        ))
+        .sql("querying on-call gaps")?;
+    let rows = stmt
+        .query_map(params![after_id, upto_id, since, limit as i64], |r| {
+            Ok(GapRow {
+                issue_id: r.get(0)?,
+                title: r.get(1)?,
+                role: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                at: ts(r.get(3)?)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading on-call gaps")?;
+    Ok(Listed {
+        rows,
+        total: total.max(0) as u64,
+    })
+}
+
 /// One chain's unresolved issues by age, from [`aging`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Aging {
@@ -473,6 +523,8 @@ pub struct Data {
     pub exhausted: Listed<Exhausted>,
     /// Issues paused longer than [`Limits::long_pause`].
     pub long_pauses: Listed<LongPause>,
+    /// Pages in the period that found nobody on call.
+    pub gaps: Listed<GapRow>,
     /// Unresolved issues per (chain, owner kind, owner): see [`owners`].
     pub owners: Vec<OwnerCount>,
     /// When the last check run started, if one ever did.
@@ -498,6 +550,10 @@ pub fn collect(tx: &Transaction, now: Ts, chains: &[ChainEnd], limits: Limits) -
         Some(l) => breaches(tx, l.last_event_id, upto, None, limits.listed)?,
         None => breaches(tx, 0, upto, Some(since), limits.listed)?,
     };
+    let gaps = match last {
+        Some(l) => gap_pages(tx, l.last_event_id, upto, None, limits.listed)?,
+        None => gap_pages(tx, 0, upto, Some(since), limits.listed)?,
+    };
     let mut all_exhausted = Listed::default();
     for c in chains {
         // One shared budget across chains: the list shows `listed` in all.
@@ -519,6 +575,7 @@ pub fn collect(tx: &Transaction, now: Ts, chains: &[ChainEnd], limits: Limits) -
         dead: dead(tx, limits.dead)?,
         exhausted: all_exhausted,
         long_pauses: long_pauses(tx, now - limits.long_pause, limits.listed)?,
+        gaps,
         owners: owners(tx)?,
         last_run_at: super::health::last_run(tx, now + super::health::SKEW)?
             .and_then(|r| r.started_at),

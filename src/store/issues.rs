@@ -16,6 +16,7 @@ pub struct NewIssue<'a> {
     pub external_ref: Option<&'a str>,
     pub esc: &'a Escalation,
     pub owner: &'a str,
+    pub owner_kind: OwnerKind,
     pub created_at: Ts,
     pub next_due_at: Option<Ts>,
     pub sla: &'a Clocks,
@@ -164,7 +165,7 @@ pub fn insert(tx: &Transaction, new: &NewIssue) -> Result<i64> {
          response_risk_at, response_due_at, response_state, resolution_risk_at, \
          resolution_due_at, resolution_state, source, external_id, priority, tags, details, \
          route) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, 'role', ?12, ?13, \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?26, ?12, ?13, \
          ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     )
     .and_then(|mut s| {
@@ -196,6 +197,7 @@ pub fn insert(tx: &Transaction, new: &NewIssue) -> Result<i64> {
             serde_json::to_string(&new.edge.tags).unwrap_or_else(|_| "[]".into()),
             serde_json::Value::Object(new.edge.details.clone()).to_string(),
             new.edge.route,
+            new.owner_kind.as_str(),
         ])
     })
     .sql("inserting issue")?;

@@ -6,6 +6,7 @@ pub mod events;
 pub mod health;
 pub mod ingested;
 pub mod issues;
+pub mod oncall;
 pub mod outbox;
 pub mod report;
 pub mod subscriptions;

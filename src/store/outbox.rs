@@ -21,12 +21,14 @@ pub struct NewDelivery<'a> {
     pub channel: &'a str,
     pub target: &'a str,
     pub due_at: Ts,
+    /// The on-call person this row pages or names (None: the role's own).
+    pub person: Option<&'a str>,
 }
 
 /// Columns selected for a [`Delivery`], joined with its issue.
 const DELIVERY_COLUMNS: &str = "o.id, o.issue_id, o.epoch, o.level, o.repeat, o.role, o.channel, \
     o.target, o.due_at, o.attempts, i.title, i.chain, i.created_at, o.notice, o.payload, \
-    i.task_tracker, i.task_key, i.task_url, i.task_id";
+    i.task_tracker, i.task_key, i.task_url, i.task_id, o.person";
 
 fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
@@ -54,6 +56,8 @@ fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
         chain: r.get(11)?,
         created_at: ts(r.get(12)?)?,
         payload: r.get(14)?,
+        person: r.get(19)?,
+        mention: None,
         task: match (
             r.get::<_, Option<String>>(15)?,
             r.get::<_, Option<String>>(16)?,
@@ -75,8 +79,8 @@ pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
     let n = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO outbox (issue_id, epoch, level, repeat, role, channel, target, \
-             due_at, created_at, next_attempt_at, notice, payload) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
+             due_at, created_at, next_attempt_at, notice, payload, person) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -91,6 +95,7 @@ pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
                 ms(now),
                 d.notice.as_str(),
                 d.payload,
+                d.person,
             ])
         })
         .sql("enqueueing notification")?;
@@ -144,7 +149,7 @@ pub fn claim(tx: &Transaction, c: &Claim) -> Result<Vec<Delivery>> {
     loop {
         let rows = select
             .query_map(params![ms(c.now), limit, c.only, c.console_only], |r| {
-                Ok((delivery_from_row(r)?, r.get::<_, String>(19)?))
+                Ok((delivery_from_row(r)?, r.get::<_, String>(20)?))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .sql("reading outbox")?;
@@ -174,7 +179,7 @@ fn stale(notice: Notice, issue_status: &str) -> bool {
         | Notice::AckLapsed
         | Notice::ChainShortened
         | Notice::Sla(Target::Response, _) => issue_status != "open",
-        Notice::Sla(Target::Resolution, _) => issue_status == "resolved",
+        Notice::Sla(Target::Resolution, _) | Notice::Assigned => issue_status == "resolved",
     }
 }
 
@@ -192,7 +197,7 @@ pub fn pending(tx: &Transaction, now: Ts) -> Result<Vec<Delivery>> {
         .sql("querying outbox")?;
     let rows = stmt
         .query_map([ms(now)], |r| {
-            Ok((delivery_from_row(r)?, r.get::<_, String>(19)?))
+            Ok((delivery_from_row(r)?, r.get::<_, String>(20)?))
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading outbox")?;

@@ -1,7 +1,12 @@
-//! Queries behind `report`: aggregates over a window [since, until), computed
-//! in SQLite and streamed back a row per chain, per (chain, level) or per
-//! top-10 entry — never a row per issue, so a report over years of history
-//! costs memory in proportion to the number of chains, not of issues.
+//! Queries behind `report`: aggregates over a window [since, until). Counts
+//! are computed in SQLite and come back a row per chain, per (chain, level)
+//! or per group. Durations are different: which clock measures one (wall
+//! time, or the open time of a business-hours calendar) depends on the
+//! issue's chain and priority through the config, which SQL does not see.
+//! So the samples (an ack, a resolution, a completed stay, a breach) are
+//! streamed one row at a time, measured by the caller's [`Clocks`], and
+//! kept as one `i64` each until their percentiles are picked: memory grows
+//! by 8 bytes per sample, never by a row's text.
 //!
 //! An issue is *involved* in a window when it was open at any moment of it:
 //! created before `until` and not resolved before `since` (an issue opened
@@ -9,9 +14,9 @@
 //! the issue's current columns, so an issue resolved and reopened later
 //! counts as open through the window.
 //!
-//! Medians and 90th percentiles are nearest-rank, picked with window
-//! functions: rank (n+1)/2 and (9n+9)/10 of the n values in a group ordered
-//! ascending (integer division), so they are always observed values.
+//! Medians and 90th percentiles are nearest-rank: rank (n+1)/2 and
+//! (9n+9)/10 of the n values of a group ordered ascending (integer
+//! division), so they are always observed values.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +33,35 @@ pub struct Scope<'a> {
     pub until: Ts,
     pub chain: Option<&'a str>,
 }
+
+/// How the report measures one issue's durations. The caller knows the
+/// config: it maps an issue's chain and priority to a clock (an index it
+/// defines; wall-clock time or one calendar's open time) and measures an
+/// interval on it. Called once per sample, so it must be cheap (a memoised
+/// calendar, a cached lookup).
+pub trait Clocks {
+    /// The clock that governs issues of `chain` with `priority`.
+    fn clock(&mut self, chain: &str, priority: Option<&str>) -> usize;
+    /// The length of [a, b) in milliseconds on `clock` (a, b: ms since the
+    /// epoch; zero when b ≤ a).
+    fn measure(&self, clock: usize, a: i64, b: i64) -> i64;
+}
+
+/// Every duration in wall-clock time, as clock 0 (no config at hand).
+pub struct WallClock;
+
+impl Clocks for WallClock {
+    fn clock(&mut self, _: &str, _: Option<&str>) -> usize {
+        0
+    }
+
+    fn measure(&self, _: usize, a: i64, b: i64) -> i64 {
+        (b - a).max(0)
+    }
+}
+
+/// Spreads of one measure by the clock that measured them.
+pub type ByClock = BTreeMap<usize, Spread>;
 
 /// A sample's size, median and 90th percentile, in seconds (None when the
 /// sample is empty).
@@ -63,10 +97,11 @@ pub struct ReportRow {
     pub breached: u64,
     /// Highest level reached (issues.max_level of involved issues) → issues.
     pub highest_level: BTreeMap<u32, u64>,
-    /// Created → first acknowledgement, for issues first acknowledged in the window.
-    pub time_to_ack: Spread,
-    /// Created → resolved, for issues resolved in the window.
-    pub time_to_resolve: Spread,
+    /// Created → first acknowledgement, for issues first acknowledged in
+    /// the window, by clock.
+    pub time_to_ack: ByClock,
+    /// Created → resolved, for issues resolved in the window, by clock.
+    pub time_to_resolve: ByClock,
     pub response_sla: SlaCount,
     pub resolution_sla: SlaCount,
 }
@@ -88,8 +123,8 @@ pub struct LevelReached {
     /// Issues whose stay at this level began in the window.
     pub reached: u64,
     /// Completed stays (left by escalation higher or resolution) that ended
-    /// in the window: how long they lasted.
-    pub stay: Spread,
+    /// in the window: how long they lasted, by clock.
+    pub stay: ByClock,
     /// Stays ended in the window by escalation to a higher level.
     pub escalated: u64,
     /// Stays ended in the window by resolution.
@@ -125,8 +160,11 @@ pub struct Breach {
     /// The acknowledgement (response) or resolution that came late, if it
     /// came before `until`.
     pub settled_at: Option<Ts>,
-    /// From the deadline to the settlement, or to `until` when still unmet.
+    /// From the deadline to the settlement, or to `until` when still unmet,
+    /// measured on `clock`.
     pub overshoot_seconds: i64,
+    /// The clock of the issue ([`Clocks::clock`]).
+    pub clock: usize,
 }
 
 /// Delivery trouble on one channel.
@@ -147,12 +185,6 @@ pub struct ChannelFailures {
 const INVOLVED: &str = "+i.created_at < ?2 AND (i.resolved_at IS NULL OR i.resolved_at >= ?1) \
                         AND (?3 IS NULL OR i.chain = ?3)";
 
-/// Nearest-rank median and p90 over a `ranked` set with columns `v`
-/// (value), `rn` (1-based rank by v in its group) and `n` (group size).
-const PICK: &str = "MAX(n), \
-                    MAX(CASE WHEN rn = (n + 1) / 2 THEN v END), \
-                    MAX(CASE WHEN rn = (9 * n + 9) / 10 THEN v END)";
-
 fn bind<'a>(s: &'a Scope) -> (i64, i64, Option<&'a str>) {
     (ms(s.since), ms(s.until), s.chain)
 }
@@ -165,13 +197,20 @@ fn level(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(0)
 }
 
-fn spread(n: Option<i64>, median_ms: Option<i64>, p90_ms: Option<i64>) -> Spread {
+/// Nearest-rank median and p90 of millisecond samples, in seconds.
+fn spread(mut v: Vec<i64>) -> Spread {
+    v.sort_unstable();
+    let n = v.len();
+    let pick = |rank: usize| v.get(rank.checked_sub(1)?).map(|x| x.div_euclid(1000));
     Spread {
-        count: count(n.unwrap_or(0)),
-        median: median_ms.map(|v| v.div_euclid(1000)),
-        p90: p90_ms.map(|v| v.div_euclid(1000)),
+        count: n as u64,
+        median: pick(n.div_ceil(2)),
+        p90: pick((9 * n).div_ceil(10)),
     }
 }
+
+/// Samples per (key, clock), turned into spreads at the end.
+type Samples<K> = BTreeMap<(K, usize), Vec<i64>>;
 
 /// Whether any issue was ever filed on `chain` (for telling a chain that
 /// left the config from a typo).
@@ -194,13 +233,17 @@ fn row(rows: &mut BTreeMap<String, ReportRow>, name: String) -> &mut ReportRow {
 
 /// Per-chain figures for every chain with involved issues or SLA outcomes in
 /// the window, by chain name.
-pub fn chains(tx: &Transaction, scope: &Scope) -> Result<BTreeMap<String, ReportRow>> {
+pub fn chains(
+    tx: &Transaction,
+    scope: &Scope,
+    clocks: &mut dyn Clocks,
+) -> Result<BTreeMap<String, ReportRow>> {
     let mut rows: BTreeMap<String, ReportRow> = BTreeMap::new();
     counts(tx, scope, &mut rows)?;
     highest_levels(tx, scope, &mut rows)?;
     escalations(tx, scope, &mut rows)?;
     sla_outcomes(tx, scope, &mut rows)?;
-    durations(tx, scope, &mut rows)?;
+    durations(tx, scope, clocks, &mut rows)?;
     Ok(rows)
 }
 
@@ -329,47 +372,47 @@ fn sla_outcomes(
     Ok(())
 }
 
-/// Time to first acknowledgement and to resolution.
+/// Time to first acknowledgement and to resolution, one row per sample
+/// (through the first_acked_at and resolved_at indexes), each measured on
+/// its issue's clock.
 fn durations(
     tx: &Transaction,
     scope: &Scope,
+    clocks: &mut dyn Clocks,
     rows: &mut BTreeMap<String, ReportRow>,
 ) -> Result<()> {
     let (since, until, chain) = bind(scope);
-    // Time to first acknowledgement and to resolution, through the
-    // first_acked_at and resolved_at indexes.
-    let sql = format!(
-        "WITH samples (chain, metric, v) AS ( \
-           SELECT chain, 'ack', first_acked_at - created_at FROM issues \
-            WHERE first_acked_at >= ?1 AND first_acked_at < ?2 AND (?3 IS NULL OR chain = ?3) \
-           UNION ALL \
-           SELECT chain, 'resolve', resolved_at - created_at FROM issues \
-            WHERE resolved_at >= ?1 AND resolved_at < ?2 AND (?3 IS NULL OR chain = ?3)), \
-         ranked AS ( \
-           SELECT chain, metric, v, \
-             row_number() OVER (PARTITION BY chain, metric ORDER BY v) AS rn, \
-             count(*) OVER (PARTITION BY chain, metric) AS n \
-           FROM samples) \
-         SELECT chain, metric, {PICK} FROM ranked GROUP BY chain, metric"
-    );
-    let mut stmt = tx.prepare_cached(&sql).sql("preparing durations")?;
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT chain, priority, 0, created_at, first_acked_at FROM issues \
+              WHERE first_acked_at >= ?1 AND first_acked_at < ?2 AND (?3 IS NULL OR chain = ?3) \
+             UNION ALL \
+             SELECT chain, priority, 1, created_at, resolved_at FROM issues \
+              WHERE resolved_at >= ?1 AND resolved_at < ?2 AND (?3 IS NULL OR chain = ?3)",
+        )
+        .sql("preparing durations")?;
     let mut q = stmt
         .query(params![since, until, chain])
         .sql("measuring durations")?;
+    let (mut ack, mut resolve): (Samples<String>, Samples<String>) = Default::default();
     while let Some(r) = q.next().sql("measuring durations")? {
         let name: String = r.get(0).sql("measuring durations")?;
-        let metric: String = r.get(1).sql("measuring durations")?;
-        let s = spread(
-            r.get(2).sql("measuring durations")?,
+        let priority: Option<String> = r.get(1).sql("measuring durations")?;
+        let metric: i64 = r.get(2).sql("measuring durations")?;
+        let (a, b): (i64, i64) = (
             r.get(3).sql("measuring durations")?,
             r.get(4).sql("measuring durations")?,
         );
-        let c = row(rows, name);
-        if metric == "ack" {
-            c.time_to_ack = s;
-        } else {
-            c.time_to_resolve = s;
-        }
+        let clock = clocks.clock(&name, priority.as_deref());
+        let v = clocks.measure(clock, a, b);
+        let into = if metric == 0 { &mut ack } else { &mut resolve };
+        into.entry((name, clock)).or_default().push(v);
+    }
+    for ((name, clock), v) in ack {
+        row(rows, name).time_to_ack.insert(clock, spread(v));
+    }
+    for ((name, clock), v) in resolve {
+        row(rows, name).time_to_resolve.insert(clock, spread(v));
     }
     Ok(())
 }
@@ -386,11 +429,20 @@ fn durations(
 /// stays that began before `since` are followed so that their end can count.
 /// CROSS JOIN fixes the join order: involved issues first (few), then their
 /// events by the (issue_id, id) index — not every level event ever recorded.
-pub fn levels(tx: &Transaction, scope: &Scope) -> Result<Vec<LevelReached>> {
+///
+/// One row per stay comes back (the stays of the involved issues, not of
+/// every issue), so each completed one is measured on its issue's clock.
+/// `first` marks the first stay of an issue at a level that began in the
+/// window, so an issue reopened at level 1 is reached once.
+pub fn levels(
+    tx: &Transaction,
+    scope: &Scope,
+    clocks: &mut dyn Clocks,
+) -> Result<Vec<LevelReached>> {
     let (since, until, chain) = bind(scope);
     let sql = format!(
         "WITH ev AS ( \
-           SELECT e.issue_id, i.chain, e.id, e.at, e.kind, e.level, \
+           SELECT e.issue_id, i.chain, i.priority, e.id, e.at, e.kind, e.level, \
              lag(e.level) OVER (PARTITION BY e.issue_id ORDER BY e.at, e.id) AS prev_level \
            FROM issues i CROSS JOIN events e ON e.issue_id = i.id \
            WHERE {INVOLVED} AND e.at < ?2 \
@@ -398,46 +450,61 @@ pub fn levels(tx: &Transaction, scope: &Scope) -> Result<Vec<LevelReached>> {
          marks AS ( \
            SELECT * FROM ev WHERE NOT (kind = 'escalated' AND level IS prev_level)), \
          bounds AS ( \
-           SELECT issue_id, chain, kind, level, at AS start_at, \
+           SELECT issue_id, chain, priority, id, kind, level, at AS start_at, \
              lead(kind) OVER w AS next_kind, lead(level) OVER w AS next_level, \
              lead(at) OVER w AS end_at \
            FROM marks WINDOW w AS (PARTITION BY issue_id ORDER BY at, id)), \
          stays AS ( \
-           SELECT chain, level, issue_id, start_at, end_at, \
-             CASE WHEN end_at >= ?1 AND (next_kind = 'resolved' \
-                    OR (next_kind = 'escalated' AND next_level > level)) \
-                  THEN end_at - start_at END AS v, \
-             CASE WHEN end_at >= ?1 AND next_kind = 'resolved' THEN 1 ELSE 0 END AS resolved, \
-             CASE WHEN end_at >= ?1 AND next_kind = 'escalated' AND next_level > level \
-                  THEN 1 ELSE 0 END AS escalated \
-           FROM bounds WHERE kind <> 'resolved' AND level IS NOT NULL), \
-         ranked AS ( \
-           SELECT *, \
-             row_number() OVER (PARTITION BY chain, level, v IS NULL ORDER BY v) AS rn, \
-             count(v) OVER (PARTITION BY chain, level) AS n \
-           FROM stays) \
-         SELECT chain, level, \
-           count(DISTINCT CASE WHEN start_at >= ?1 THEN issue_id END), \
-           sum(escalated), sum(resolved), sum(end_at IS NULL), {PICK} \
-         FROM ranked GROUP BY chain, level ORDER BY chain, level"
+           SELECT chain, priority, level, start_at, end_at, \
+             CASE WHEN end_at >= ?1 AND next_kind = 'resolved' THEN 2 \
+                  WHEN end_at >= ?1 AND next_kind = 'escalated' AND next_level > level THEN 1 \
+                  ELSE 0 END AS ended, \
+             CASE WHEN start_at >= ?1 THEN row_number() OVER ( \
+                    PARTITION BY issue_id, level, start_at >= ?1 ORDER BY start_at, id) END AS nth \
+           FROM bounds WHERE kind <> 'resolved' AND level IS NOT NULL) \
+         SELECT chain, priority, level, nth IS 1, start_at, end_at, ended FROM stays"
     );
     let mut stmt = tx.prepare_cached(&sql).sql("preparing level stays")?;
-    let rows = stmt
-        .query_map(params![since, until, chain], |r| {
-            let n: Option<i64> = r.get(6)?;
-            Ok(LevelReached {
-                chain: r.get(0)?,
-                level: level(r.get(1)?),
-                reached: count(r.get(2)?),
-                escalated: count(r.get(3)?),
-                resolved: count(r.get(4)?),
-                still_there: count(r.get(5)?),
-                stay: spread(n, r.get(7)?, r.get(8)?),
-            })
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+    let mut q = stmt
+        .query(params![since, until, chain])
         .sql("reading level stays")?;
-    Ok(rows)
+    let mut found: BTreeMap<(String, u32), LevelReached> = BTreeMap::new();
+    let mut stays: Samples<(String, u32)> = BTreeMap::new();
+    while let Some(r) = q.next().sql("reading level stays")? {
+        let name: String = r.get(0).sql("reading level stays")?;
+        let priority: Option<String> = r.get(1).sql("reading level stays")?;
+        let l = level(r.get(2).sql("reading level stays")?);
+        let first: bool = r.get(3).sql("reading level stays")?;
+        let start: i64 = r.get(4).sql("reading level stays")?;
+        let end: Option<i64> = r.get(5).sql("reading level stays")?;
+        let ended: i64 = r.get(6).sql("reading level stays")?;
+        let key = (name, l);
+        let line = found
+            .entry(key.clone())
+            .or_insert_with_key(|(chain, level)| LevelReached {
+                chain: chain.clone(),
+                level: *level,
+                ..LevelReached::default()
+            });
+        line.reached += u64::from(first);
+        match (ended, end) {
+            (1, _) => line.escalated += 1,
+            (2, _) => line.resolved += 1,
+            (_, None) => line.still_there += 1,
+            _ => {}
+        }
+        if let (1 | 2, Some(end)) = (ended, end) {
+            let clock = clocks.clock(&key.0, priority.as_deref());
+            let v = clocks.measure(clock, start, end);
+            stays.entry((key, clock)).or_default().push(v);
+        }
+    }
+    for ((key, clock), v) in stays {
+        if let Some(line) = found.get_mut(&key) {
+            line.stay.insert(clock, spread(v));
+        }
+    }
+    Ok(found.into_values().collect())
 }
 
 /// The issues open longest at `until`, oldest first (at most `limit`).
@@ -474,10 +541,18 @@ pub fn longest_open(tx: &Transaction, scope: &Scope, limit: u32) -> Result<Vec<O
 }
 
 /// SLA targets breached in the window, largest overshoot first (at most
-/// `limit`). The overshoot runs from the deadline to the late ack or
-/// resolution, or to `until` when it had not come by then.
-pub fn worst_breaches(tx: &Transaction, scope: &Scope, limit: u32) -> Result<Vec<Breach>> {
+/// `limit`; ties by id, then target). The overshoot runs from the deadline
+/// to the late ack or resolution, or to `until` when it had not come by
+/// then, measured on the issue's clock: every breach of the window is
+/// measured (the order depends on it), and only the top `limit` are kept.
+pub fn worst_breaches(
+    tx: &Transaction,
+    scope: &Scope,
+    limit: u32,
+    clocks: &mut dyn Clocks,
+) -> Result<Vec<Breach>> {
     let (since, until, chain) = bind(scope);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let mut stmt = tx
         .prepare_cached(
             "WITH b AS ( \
@@ -487,34 +562,53 @@ pub fn worst_breaches(tx: &Transaction, scope: &Scope, limit: u32) -> Result<Vec
                WHERE e.kind = 'breached' AND e.at >= ?1 AND e.at < ?2 AND json_valid(e.details) \
                GROUP BY e.issue_id, target), \
              t AS ( \
-               SELECT i.id, i.chain, i.title, b.target, \
+               SELECT i.id, i.chain, i.priority, i.title, b.target, \
                  coalesce(CASE b.target WHEN 'response' THEN i.response_due_at \
                           ELSE i.resolution_due_at END, b.breached_at) AS due, \
                  CASE b.target WHEN 'response' THEN coalesce(i.first_acked_at, i.resolved_at) \
                    ELSE i.resolved_at END AS done \
                FROM b JOIN issues i ON i.id = b.issue_id \
                WHERE b.target IN ('response', 'resolution') AND (?3 IS NULL OR i.chain = ?3)) \
-             SELECT id, chain, title, target, due, CASE WHEN done < ?2 THEN done END, \
-               max(0, coalesce(CASE WHEN done < ?2 THEN done END, ?2) - due) AS over \
-             FROM t ORDER BY over DESC, id, target LIMIT ?4",
+             SELECT id, chain, priority, title, target, due, CASE WHEN done < ?2 THEN done END \
+             FROM t",
         )
         .sql("preparing worst breaches")?;
-    let rows = stmt
-        .query_map(params![since, until, chain, limit], |r| {
-            let over: i64 = r.get(6)?;
-            Ok(Breach {
-                id: r.get(0)?,
-                chain: r.get(1)?,
-                title: r.get(2)?,
-                target: r.get(3)?,
-                due_at: ts(r.get(4)?)?,
-                settled_at: r.get::<_, Option<i64>>(5)?.map(ts).transpose()?,
-                overshoot_seconds: over.div_euclid(1000),
-            })
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+    let mut q = stmt
+        .query(params![since, until, chain])
         .sql("reading worst breaches")?;
-    Ok(rows)
+    let mut top: Vec<Breach> = Vec::new();
+    let order = |a: &Breach, b: &Breach| {
+        b.overshoot_seconds
+            .cmp(&a.overshoot_seconds)
+            .then(a.id.cmp(&b.id))
+            .then(a.target.cmp(&b.target))
+    };
+    while let Some(r) = q.next().sql("reading worst breaches")? {
+        let name: String = r.get(1).sql("reading worst breaches")?;
+        let priority: Option<String> = r.get(2).sql("reading worst breaches")?;
+        let due: i64 = r.get(5).sql("reading worst breaches")?;
+        let settled: Option<i64> = r.get(6).sql("reading worst breaches")?;
+        let clock = clocks.clock(&name, priority.as_deref());
+        let over = clocks.measure(clock, due, settled.unwrap_or(until));
+        top.push(Breach {
+            id: r.get(0).sql("reading worst breaches")?,
+            chain: name,
+            title: r.get(3).sql("reading worst breaches")?,
+            target: r.get(4).sql("reading worst breaches")?,
+            due_at: ts(due).sql("reading worst breaches")?,
+            settled_at: settled.map(ts).transpose().sql("reading worst breaches")?,
+            overshoot_seconds: over.div_euclid(1000),
+            clock,
+        });
+        // Bounded: titles of a busy window's every breach are not kept.
+        if top.len() >= limit.saturating_mul(4).max(64) {
+            top.sort_by(order);
+            top.truncate(limit);
+        }
+    }
+    top.sort_by(order);
+    top.truncate(limit);
+    Ok(top)
 }
 
 /// Failed delivery attempts in the window and dead notifications, by channel.
@@ -694,13 +788,20 @@ pub struct Data {
     pub sla_by_priority: Vec<PrioritySla>,
 }
 
-/// Run every report query; `top` bounds the two lists.
-pub fn collect(tx: &Transaction, scope: &Scope, top: u32) -> Result<Data> {
-    collect_by(tx, scope, top, GroupBy::Chain)
+/// Run every report query; `top` bounds the two lists, `clocks` measures
+/// the durations.
+pub fn collect(tx: &Transaction, scope: &Scope, top: u32, clocks: &mut dyn Clocks) -> Result<Data> {
+    collect_by(tx, scope, top, GroupBy::Chain, clocks)
 }
 
 /// [`collect`], with the "escalate most" table grouped by `by`.
-pub fn collect_by(tx: &Transaction, scope: &Scope, top: u32, by: GroupBy) -> Result<Data> {
+pub fn collect_by(
+    tx: &Transaction,
+    scope: &Scope,
+    top: u32,
+    by: GroupBy,
+    clocks: &mut dyn Clocks,
+) -> Result<Data> {
     let grouped = match by {
         GroupBy::Chain => None,
         other => Some((other, escalation_by(tx, scope, other)?)),
@@ -708,10 +809,10 @@ pub fn collect_by(tx: &Transaction, scope: &Scope, top: u32, by: GroupBy) -> Res
     Ok(Data {
         grouped,
         sla_by_priority: sla_by_priority(tx, scope)?,
-        chains: chains(tx, scope)?,
-        levels: levels(tx, scope)?,
+        chains: chains(tx, scope, clocks)?,
+        levels: levels(tx, scope, clocks)?,
         longest_open: longest_open(tx, scope, top)?,
-        worst_breaches: worst_breaches(tx, scope, top)?,
+        worst_breaches: worst_breaches(tx, scope, top, clocks)?,
         delivery: delivery(tx, scope)?,
     })
 }
@@ -793,7 +894,9 @@ mod tests {
             until: t(100),
             chain: None,
         };
-        let levels = store.read(|tx| levels(tx, &scope)).expect("levels");
+        let levels = store
+            .read(|tx| levels(tx, &scope, &mut WallClock))
+            .expect("levels");
         let (l1, l2) = (&levels[0], &levels[1]);
         // L1 from 0 to 10 (escalated), and again from 30 on.
         assert_eq!((l1.level, l1.escalated, l1.still_there), (1, 1, 1));
@@ -860,12 +963,14 @@ mod tests {
             until: t(100),
             chain: None,
         };
-        let levels = store.read(|tx| levels(tx, &scope)).expect("levels");
+        let levels = store
+            .read(|tx| levels(tx, &scope, &mut WallClock))
+            .expect("levels");
         let l1 = &levels[0];
         assert_eq!((l1.level, l1.reached), (1, 3));
         // stays 5, 10, 20, 40 minutes: median rank 2 (10), p90 rank 4 (40)
         assert_eq!(
-            l1.stay,
+            l1.stay[&0],
             Spread {
                 count: 4,
                 median: Some(600),
@@ -876,7 +981,7 @@ mod tests {
         let l2 = &levels[1];
         assert_eq!((l2.level, l2.reached), (2, 3));
         assert_eq!(
-            l2.stay,
+            l2.stay[&0],
             Spread {
                 count: 1,
                 median: Some(3000),
@@ -885,21 +990,86 @@ mod tests {
         );
         assert_eq!((l2.escalated, l2.resolved, l2.still_there), (0, 1, 2));
 
-        let rows = store.read(|tx| chains(tx, &scope)).expect("chains");
+        let rows = store
+            .read(|tx| chains(tx, &scope, &mut WallClock))
+            .expect("chains");
         let a = &rows["a"];
         assert_eq!(
             (a.involved, a.opened, a.resolved, a.still_open, a.escalated),
             (3, 3, 1, 2, 3)
         );
         assert_eq!(
-            a.time_to_resolve,
+            a.time_to_resolve[&0],
             Spread {
                 count: 1,
                 median: Some(3600),
                 p90: Some(3600)
             }
         );
-        assert_eq!(a.time_to_ack, Spread::default());
+        assert!(a.time_to_ack.is_empty());
+    }
+
+    /// Clock 1 for urgent issues, counting half of every interval.
+    struct Halves;
+
+    impl Clocks for Halves {
+        fn clock(&mut self, _: &str, priority: Option<&str>) -> usize {
+            usize::from(priority == Some("urgent"))
+        }
+
+        fn measure(&self, clock: usize, a: i64, b: i64) -> i64 {
+            if clock == 1 {
+                (b - a) / 2
+            } else {
+                b - a
+            }
+        }
+    }
+
+    /// Each sample is measured on its issue's clock and kept apart from
+    /// the other clock's: no spread pools two clocks.
+    #[test]
+    fn durations_and_stays_are_measured_and_kept_per_clock() {
+        let mut store = Store::open_in_memory().expect("store");
+        store
+            .write(|tx| {
+                for (id, resolved) in [(1, 60), (2, 40)] {
+                    issue(
+                        tx,
+                        id,
+                        "a",
+                        0,
+                        Some(resolved),
+                        &[(0, "created", 1), (resolved, "resolved", 1)],
+                    );
+                }
+                tx.execute("UPDATE issues SET priority = 'urgent' WHERE id = 2", [])
+                    .expect("priority");
+                Ok(())
+            })
+            .expect("fixture");
+        let scope = Scope {
+            since: t(0),
+            until: t(100),
+            chain: None,
+        };
+        let rows = store
+            .read(|tx| chains(tx, &scope, &mut Halves))
+            .expect("chains");
+        let resolve = &rows["a"].time_to_resolve;
+        let one = |secs| Spread {
+            count: 1,
+            median: Some(secs),
+            p90: Some(secs),
+        };
+        assert_eq!(resolve.get(&0), Some(&one(3600)));
+        assert_eq!(resolve.get(&1), Some(&one(1200)));
+        let levels = store
+            .read(|tx| levels(tx, &scope, &mut Halves))
+            .expect("levels");
+        assert_eq!(levels[0].stay.get(&0), Some(&one(3600)));
+        assert_eq!(levels[0].stay.get(&1), Some(&one(1200)));
+        assert_eq!((levels[0].reached, levels[0].resolved), (2, 2));
     }
 
     /// The report's cost follows the window: its entry points use the

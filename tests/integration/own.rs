@@ -664,3 +664,93 @@ fn an_orphaned_issue_can_be_moved_to_a_chain_that_exists() {
     assert_eq!(show(&env, &id)["orphaned"], false);
     env.at(8, &["check"]).ok();
 }
+
+/// `lead` and `oncall` have rotations: ann is the lead on call on Monday 2
+/// November 2026 (UTC days from midnight), bob holds `oncall` all week.
+/// Their webhooks differ by host, which `outbox` shows (paths are redacted).
+const ROTATIONS: &str = r#"
+[people.ann]
+webhook = "http://127.0.0.1:9/ann"
+[people.bob]
+webhook = "http://127.0.0.2:9/bob"
+
+[roles.agent]
+[roles.lead]
+[[roles.lead.rotations]]
+members = ["ann", "bob"]
+start = "2026-11-02T00:00"
+timezone = "UTC"
+shift = "1d"
+[roles.oncall]
+[[roles.oncall.rotations]]
+members = ["bob"]
+start = "2026-11-02T00:00"
+timezone = "UTC"
+shift = "1w"
+
+[chains.support]
+levels = [
+  { role = "agent", wait_hours = 1 },
+  { role = "lead", wait_hours = 2 },
+]
+
+[chains.outage]
+levels = [{ role = "oncall", wait_hours = 1 }]
+"#;
+
+#[test]
+fn manual_pages_reach_the_person_on_call_who_owns_the_issue() {
+    let env = Env::init(ROTATIONS);
+    let id = file(&env, 0, "support", None);
+    env.at(10, &["escalate", &id, "--by", "dana"]).ok();
+    let s = show(&env, &id);
+    assert_eq!(
+        (s["owner"].clone(), s["owner_kind"].clone()),
+        ("ann".into(), "person".into())
+    );
+    let e = last_event(&env, &id);
+    assert_eq!(e["details"]["on_call"], "ann");
+    assert_eq!(e["details"]["owner_to"], "ann");
+    let targets = |status: &str| -> Vec<String> {
+        let mut rows: Vec<String> = env
+            .outbox("all")
+            .iter()
+            .filter(|r| r["status"] == status)
+            .map(|r| {
+                let target = r["target"].as_str().unwrap_or("");
+                let who = if target.starts_with("http://127.0.0.1:9/") {
+                    "ann"
+                } else if target.starts_with("http://127.0.0.2:9/") {
+                    "bob"
+                } else {
+                    target
+                };
+                format!("{} {who}", r["role"].as_str().unwrap_or(""))
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    // The role's own channel (console here) and the person on call.
+    assert_eq!(targets("pending"), ["lead ann", "lead console"]);
+    // Moved: the new chain's level 1 reaches bob, on call for `oncall`.
+    env.at(20, &["move", &id, "--chain", "outage", "--by", "dana"])
+        .ok();
+    let s = show(&env, &id);
+    assert_eq!(
+        (s["owner"].clone(), s["owner_kind"].clone()),
+        ("bob".into(), "person".into())
+    );
+    assert_eq!(last_event(&env, &id)["details"]["on_call"], "bob");
+    assert_eq!(targets("pending"), ["oncall bob", "oncall console"]);
+    assert_eq!(targets("cancelled"), ["lead ann", "lead console"]);
+    // Unack hands it back to the level's role (the next page reaches the
+    // person on call), as when an ack lapses.
+    env.at(30, &["ack", &id, "--by", "bob"]).ok();
+    env.at(40, &["unack", &id, "--by", "bob"]).ok();
+    let s = show(&env, &id);
+    assert_eq!(
+        (s["owner"].clone(), s["owner_kind"].clone()),
+        ("oncall".into(), "role".into())
+    );
+}

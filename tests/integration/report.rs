@@ -112,8 +112,29 @@ fn chain<'a>(r: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no chain {name}: {r:#}"))
 }
 
+/// A spread in wall-clock seconds (the fixtures' chains are on `always`).
 fn spread(count: u64, median: Option<i64>, p90: Option<i64>) -> Value {
-    json!({"count": count, "median_seconds": median, "p90_seconds": p90})
+    json!({"count": count, "median_seconds": median, "p90_seconds": p90,
+           "basis": "wall", "calendar": "always"})
+}
+
+/// A level line whose completed stays are all on `always`.
+fn level_line(
+    level: u32,
+    role: &str,
+    reached: u64,
+    stay: (u64, Option<i64>, Option<i64>),
+    ended: (u64, u64, u64),
+) -> Value {
+    let by_calendar = if stay.0 == 0 {
+        json!([])
+    } else {
+        json!([{"basis": "wall", "calendar": "always", "timezone": null,
+                "stay": spread(stay.0, stay.1, stay.2)}])
+    };
+    json!({"level": level, "role": role, "reached": reached,
+           "stay": spread(stay.0, stay.1, stay.2), "stay_by_calendar": by_calendar,
+           "escalated": ended.0, "resolved": ended.1, "still_there": ended.2})
 }
 
 #[test]
@@ -156,12 +177,9 @@ fn hand_computed_fixture_in_json() {
     assert_eq!(
         s["levels"],
         json!([
-            {"level": 1, "role": "agent", "reached": 3, "stay": spread(3, Some(3600), Some(3600)),
-             "escalated": 2, "resolved": 1, "still_there": 0},
-            {"level": 2, "role": "lead", "reached": 2, "stay": spread(2, Some(5400), Some(7200)),
-             "escalated": 1, "resolved": 1, "still_there": 0},
-            {"level": 3, "role": "manager", "reached": 1, "stay": spread(0, None, None),
-             "escalated": 0, "resolved": 0, "still_there": 1},
+            level_line(1, "agent", 3, (3, Some(3600), Some(3600)), (2, 1, 0)),
+            level_line(2, "lead", 2, (2, Some(5400), Some(7200)), (1, 1, 0)),
+            level_line(3, "manager", 1, (0, None, None), (0, 0, 1)),
         ])
     );
 
@@ -183,10 +201,8 @@ fn hand_computed_fixture_in_json() {
     assert_eq!(
         o["levels"],
         json!([
-            {"level": 1, "role": "oncall", "reached": 2, "stay": spread(1, Some(1800), Some(1800)),
-             "escalated": 1, "resolved": 0, "still_there": 1},
-            {"level": 2, "role": "cto", "reached": 1, "stay": spread(1, Some(4800), Some(4800)),
-             "escalated": 0, "resolved": 1, "still_there": 0},
+            level_line(1, "oncall", 2, (1, Some(1800), Some(1800)), (1, 0, 1)),
+            level_line(2, "cto", 1, (1, Some(4800), Some(4800)), (0, 1, 0)),
         ])
     );
     assert_eq!(
@@ -246,12 +262,14 @@ fn hand_computed_fixture_in_json() {
         r["worst_breaches"],
         json!([
             {"id": 3, "chain": "support", "title": "Invoices missing", "target": "response",
-             "due_at": "2026-11-02T09:50:00Z", "settled_at": null, "overshoot_seconds": 15_000},
+             "due_at": "2026-11-02T09:50:00Z", "settled_at": null, "overshoot_seconds": 15_000,
+             "basis": "wall", "calendar": "always"},
             {"id": 3, "chain": "support", "title": "Invoices missing", "target": "resolution",
-             "due_at": "2026-11-02T12:20:00Z", "settled_at": null, "overshoot_seconds": 6_000},
+             "due_at": "2026-11-02T12:20:00Z", "settled_at": null, "overshoot_seconds": 6_000,
+             "basis": "wall", "calendar": "always"},
             {"id": 2, "chain": "support", "title": "Refund stuck", "target": "response",
              "due_at": "2026-11-02T09:30:00Z", "settled_at": "2026-11-02T10:10:00Z",
-             "overshoot_seconds": 2_400},
+             "overshoot_seconds": 2_400, "basis": "wall", "calendar": "always"},
         ])
     );
 }
@@ -297,7 +315,7 @@ fn chain_filter_and_csv_carry_the_same_figures() {
         "{csv}"
     );
     assert!(
-        lines[1].starts_with("ops,true,2,2,1,1,1,0.5,0,L1=1;L2=1,0,,,1,6600,6600,"),
+        lines[1].starts_with("ops,true,2,2,1,1,1,0.5,0,L1=1;L2=1,wall,always,0,,,1,6600,6600,"),
         "{csv}"
     );
     assert!(
@@ -481,11 +499,19 @@ All chains, 2h: every issue open at any moment of the window.
 |---|---:|---:|---:|---:|---:|---:|---:|
 | web | 2 | 2 | 1 | 1 | 1 | 50% | 0 |
 
-## Response times and SLA
+## Response times
 
-| chain | to ack, median | to ack, p90 | to resolve, median | to resolve, p90 | response SLA met | resolution SLA met |
-|---|---:|---:|---:|---:|---:|---:|
-| web | — | — | 1h 30m | 1h 30m | — | — |
+Counted in the hours of each issue's calendar (its chain's, or its SLA policy's): `business h` is open time of that calendar, the others wall-clock time.
+
+| chain | hours counted | to ack, median | to ack, p90 | to resolve, median | to resolve, p90 |
+|---|---|---:|---:|---:|---:|
+| web | wall clock (calendar `always`) | — | — | 1h 30m | 1h 30m |
+
+## SLA met
+
+| chain | response SLA met | resolution SLA met |
+|---|---:|---:|
+| web | — | — |
 
 ## Chains that escalate most
 
@@ -505,6 +531,8 @@ Reached in the window:
     L1 agent  ████████████████████ 2
     L2 lead   ██████████ 1
 
+Stays counted in: wall clock (calendar `always`).
+
 | level | reached | median stay | p90 stay | escalated up | resolved there | still there |
 |---|---:|---:|---:|---:|---:|---:|
 | L1 agent | 2 | 1h | 1h | 1 | 0 | 1 |
@@ -512,7 +540,7 @@ Reached in the window:
 
 ## Longest open at the end
 
-| # | chain | title | level | owner | opened (UTC) | open for |
+| # | chain | title | level | owner | opened (UTC) | open for (wall clock) |
 |---:|---|---|---:|---|---|---:|
 | 2 | web | Slow search \\| filters | L1 | agent (no ack) | 2026-11-02 09:30 | 1h 30m |
 

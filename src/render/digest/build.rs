@@ -2,7 +2,7 @@
 //! and checked against the config (orphaned chains, unknown owners).
 
 use super::{
-    AgingLine, BreachLine, Checker, DeadLine, Digest, Exceptions, ExhaustedLine, Listing,
+    AgingLine, BreachLine, Checker, DeadLine, Digest, Exceptions, ExhaustedLine, GapLine, Listing,
     PauseLine, RiskLine,
 };
 use crate::config::Config;
@@ -74,6 +74,12 @@ pub fn build(data: Data, config: &Config, now: Ts) -> Digest {
                 by: p.by,
             }),
             long_pause_seconds: config.digest.long_pause.num_seconds(),
+            oncall_gaps: listing(data.gaps, |g| GapLine {
+                issue_id: g.issue_id,
+                title: g.title,
+                role: g.role,
+                at: rfc3339(g.at),
+            }),
         },
         checker: Checker {
             last_run_at: data.last_run_at.map(rfc3339),
@@ -109,8 +115,15 @@ fn owners(rows: &[OwnerCount], config: &Config) -> (Counts, Counts) {
             add(&mut orphaned, &r.chain, r.open);
             continue;
         }
-        let lost =
-            r.owner.is_empty() || (r.owner_kind == "role" && !config.roles.contains_key(&r.owner));
+        // A person owner the config cannot reach (once it lists people at
+        // all): nobody is told about the issue.
+        let unknown_person = r.owner_kind == "person"
+            && !config.people.is_empty()
+            && !config.people.contains_key(&r.owner)
+            && !config.roles.contains_key(&r.owner);
+        let lost = r.owner.is_empty()
+            || (r.owner_kind == "role" && !config.roles.contains_key(&r.owner))
+            || unknown_person;
         if lost {
             add(&mut unreachable, &r.owner, r.open);
         }

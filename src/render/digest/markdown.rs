@@ -165,7 +165,10 @@ fn exceptions(o: &mut String, d: &Digest, md: Esc) {
         let who = if owner.is_empty() {
             "nobody".to_string()
         } else {
-            format!("role `{owner}`, which is not in the config")
+            format!(
+                "`{}`, which the config does not know (no such role or person)",
+                md(owner)
+            )
         };
         let _ = writeln!(o, "- {n} open issue(s) owned by {who}");
     }
@@ -179,6 +182,24 @@ fn exceptions(o: &mut String, d: &Digest, md: Esc) {
             let _ = writeln!(o, "  - #{} {} ({})", e.id, md(&e.title), md(&e.chain));
         }
         more(o, x.exhausted.total, x.exhausted.items.len());
+    }
+    if x.oncall_gaps.total > 0 {
+        let _ = writeln!(
+            o,
+            "- {} page(s) found nobody on call and went to the role's own channels:",
+            x.oncall_gaps.total
+        );
+        for g in &x.oncall_gaps.items {
+            let _ = writeln!(
+                o,
+                "  - #{} {} ({} at {})",
+                g.issue_id,
+                md(&g.title),
+                md(&g.role),
+                g.at
+            );
+        }
+        more(o, x.oncall_gaps.total, x.oncall_gaps.items.len());
     }
     if x.long_pauses.total > 0 {
         let _ = writeln!(

@@ -103,6 +103,17 @@ pub struct Exceptions {
     /// an issue nobody works on.
     pub long_pauses: Listing<PauseLine>,
     pub long_pause_seconds: i64,
+    /// Pages that found nobody on call for their role (they went to the
+    /// role's own channels).
+    pub oncall_gaps: Listing<GapLine>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GapLine {
+    pub issue_id: i64,
+    pub title: String,
+    pub role: String,
+    pub at: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -158,5 +169,6 @@ impl Exceptions {
             && self.unreachable_owners.is_empty()
             && self.exhausted.total == 0
             && self.long_pauses.total == 0
+            && self.oncall_gaps.total == 0
     }
 }

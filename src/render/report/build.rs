@@ -3,20 +3,29 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::clocks::{Basis, ReportClocks};
 use super::{
-    BreachLine, ChainReport, ChainRoles, ChannelLine, Delivery, GroupLine, Grouped, LevelCount,
-    LevelLine, OpenLine, PrioritySlaLine, Ranked, Report, SlaView, Totals, Window,
+    BreachLine, ChainReport, ChainRoles, ChannelLine, ClockDurations, ClockStay, Delivery,
+    GroupLine, Grouped, LevelCount, LevelLine, OpenLine, PrioritySlaLine, Ranked, Report, SlaView,
+    SpreadView, Totals, Window,
 };
 use crate::config::Config;
 use crate::model::time::rfc3339;
 use crate::model::Ts;
 use crate::store::report::{
-    Breach, ChannelFailures, Data, GroupBy, GroupRow, LevelReached, OpenIssue, ReportRow, Scope,
+    Breach, ByClock, ChannelFailures, Data, GroupBy, GroupRow, LevelReached, OpenIssue, ReportRow,
+    Scope, Spread,
 };
 
 /// Shape the queried figures into a report. `configured` lists the chains
-/// of the config that the report covers (all, or the `--chain` one).
-pub fn build(scope: &Scope, data: Data, configured: &ChainRoles) -> Report {
+/// of the config that the report covers (all, or the `--chain` one);
+/// `clocks` are the ones the figures were measured with.
+pub fn build(
+    scope: &Scope,
+    data: Data,
+    configured: &ChainRoles,
+    clocks: &mut ReportClocks,
+) -> Report {
     let Data {
         chains: mut rows,
         levels,
@@ -44,7 +53,7 @@ pub fn build(scope: &Scope, data: Data, configured: &ChainRoles) -> Report {
         totals.add(&r);
         let found = by_chain.remove(&name).unwrap_or_default();
         let roles = configured.get(&name).map(Vec::as_slice);
-        chains.push(chain_report(name, r, roles, found));
+        chains.push(chain_report(name, r, roles, found, clocks));
     }
     let escalating_most = ranking(&chains);
     Report {
@@ -70,7 +79,10 @@ pub fn build(scope: &Scope, data: Data, configured: &ChainRoles) -> Report {
             .into_iter()
             .map(|o| open_line(o, scope.until))
             .collect(),
-        worst_breaches: worst_breaches.into_iter().map(breach_line).collect(),
+        worst_breaches: worst_breaches
+            .into_iter()
+            .map(|b| breach_line(b, clocks))
+            .collect(),
         delivery: delivery_lines(delivery),
     }
 }
@@ -94,7 +106,10 @@ fn chain_report(
     r: ReportRow,
     roles: Option<&[String]>,
     found: Vec<LevelReached>,
+    clocks: &mut ReportClocks,
 ) -> ChainReport {
+    // What a chain (or level) without samples is labelled with.
+    let own = clocks.default_of(&name);
     let mut found: BTreeMap<u32, LevelReached> = found.into_iter().map(|l| (l.level, l)).collect();
     // Every configured level, reached or not (a level nobody reached is a
     // finding), then any level only the history knows.
@@ -115,12 +130,13 @@ fn chain_report(
         .map(|level| {
             let l = found.remove(&level).unwrap_or_default();
             LevelLine {
+                stay: summary(&l.stay, own, clocks),
+                stay_by_calendar: stays_by_calendar(&l.stay, clocks),
                 level,
                 role: roles
                     .and_then(|r| r.get(usize::try_from(level).ok()?.checked_sub(1)?))
                     .cloned(),
                 reached: l.reached,
-                stay: l.stay.into(),
                 escalated: l.escalated,
                 resolved: l.resolved,
                 still_there: l.still_there,
@@ -137,8 +153,9 @@ fn chain_report(
         escalation_rate: rate(r.escalated, r.involved),
         breached: r.breached,
         highest_level,
-        time_to_ack: r.time_to_ack.into(),
-        time_to_resolve: r.time_to_resolve.into(),
+        time_to_ack: summary(&r.time_to_ack, own, clocks),
+        time_to_resolve: summary(&r.time_to_resolve, own, clocks),
+        by_calendar: by_calendar(&r.time_to_ack, &r.time_to_resolve, own, clocks),
         sla: SlaView {
             response: r.response_sla.into(),
             resolution: r.resolution_sla.into(),
@@ -209,8 +226,90 @@ fn open_line(o: OpenIssue, until: Ts) -> OpenLine {
     }
 }
 
-fn breach_line(b: Breach) -> BreachLine {
+/// One clock's spread, labelled.
+fn view(s: &Spread, b: &Basis) -> SpreadView {
+    SpreadView {
+        count: s.count,
+        median_seconds: s.median,
+        p90_seconds: s.p90,
+        basis: b.basis,
+        calendar: b.calendar.clone(),
+    }
+}
+
+/// A measure's figures when one clock measured all of it (or `own`'s empty
+/// figures without samples); `mixed`, with the count only, when several
+/// did: pooling open hours of one calendar with wall time (or another
+/// calendar's hours) would make a median of nothing real.
+fn summary(by: &ByClock, own: usize, clocks: &ReportClocks) -> SpreadView {
+    let mut it = by.iter();
+    match (it.next(), it.next()) {
+        (None, _) => view(&Spread::default(), clocks.basis(own)),
+        (Some((&clock, s)), None) => view(s, clocks.basis(clock)),
+        (Some(_), Some(_)) => SpreadView {
+            count: by.values().map(|s| s.count).sum(),
+            median_seconds: None,
+            p90_seconds: None,
+            basis: "mixed",
+            calendar: None,
+        },
+    }
+}
+
+/// Times to ack and to resolve per clock that measured either (`own`
+/// alone when neither has samples).
+fn by_calendar(
+    ack: &ByClock,
+    resolve: &ByClock,
+    own: usize,
+    clocks: &ReportClocks,
+) -> Vec<ClockDurations> {
+    let mut keys: BTreeSet<usize> = ack.keys().chain(resolve.keys()).copied().collect();
+    if keys.is_empty() {
+        keys.insert(own);
+    }
+    let mut out: Vec<ClockDurations> = keys
+        .into_iter()
+        .map(|clock| {
+            let b = clocks.basis(clock);
+            let get = |m: &ByClock| view(&m.get(&clock).copied().unwrap_or_default(), b);
+            ClockDurations {
+                basis: b.basis,
+                calendar: b.calendar.clone(),
+                timezone: b.timezone.clone(),
+                time_to_ack: get(ack),
+                time_to_resolve: get(resolve),
+            }
+        })
+        .collect();
+    // Clock numbers follow the order samples came in; names are stable.
+    out.sort_by(|a, b| a.calendar.cmp(&b.calendar));
+    out
+}
+
+/// A level's completed stays per clock, by calendar name.
+fn stays_by_calendar(stay: &ByClock, clocks: &ReportClocks) -> Vec<ClockStay> {
+    let mut out: Vec<ClockStay> = stay
+        .iter()
+        .map(|(&clock, s)| {
+            let b = clocks.basis(clock);
+            ClockStay {
+                basis: b.basis,
+                calendar: b.calendar.clone(),
+                timezone: b.timezone.clone(),
+                stay: view(s, b),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.calendar.cmp(&b.calendar));
+    out
+}
+
+fn breach_line(b: Breach, clocks: &ReportClocks) -> BreachLine {
+    let basis = clocks.basis(b.clock);
     BreachLine {
+        basis: basis.basis,
+        calendar: basis.calendar.clone(),
         id: b.id,
         chain: b.chain,
         title: b.title,

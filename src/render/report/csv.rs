@@ -2,13 +2,21 @@
 //! seconds, empty where there is no value. Quoting (RFC 4180: only fields
 //! with a comma, quote or line break) is the `csv` crate's; chain names are
 //! user text, so they may need it.
+//!
+//! The duration columns say what they count: `durations_basis` is
+//! `business` (seconds of open time of calendar `durations_calendar`),
+//! `wall` (elapsed seconds) or `mixed`. A mixed chain's row (issues on
+//! several calendars) leaves the medians empty and is followed by one row
+//! per calendar that fills only the chain, basis and duration columns, so
+//! no cell pools business and wall time and summing a column of counts
+//! still counts each issue once.
 
 use anyhow::{Context, Result};
 
-use super::{ChainReport, Grouped, Report};
+use super::{ChainReport, ClockDurations, Grouped, Report};
 
 /// The columns, in order: the header row.
-const HEADER: [&str; 22] = [
+const HEADER: [&str; 24] = [
     "chain",
     "configured",
     "involved",
@@ -19,6 +27,8 @@ const HEADER: [&str; 22] = [
     "escalation_rate",
     "breached",
     "highest_level",
+    "durations_basis",
+    "durations_calendar",
     "ack_count",
     "ack_median_seconds",
     "ack_p90_seconds",
@@ -45,6 +55,12 @@ pub fn csv(r: &Report) -> Result<String> {
     for c in &r.chains {
         w.write_record(row(c))
             .with_context(|| format!("writing the CSV row of chain `{}`", c.chain))?;
+        if c.by_calendar.len() > 1 {
+            for d in &c.by_calendar {
+                w.write_record(clock_row(c, d))
+                    .with_context(|| format!("writing the CSV rows of chain `{}`", c.chain))?;
+            }
+        }
     }
     let bytes = w.into_inner().context("finishing the CSV")?;
     String::from_utf8(bytes).context("the CSV is not UTF-8")
@@ -70,8 +86,15 @@ fn grouped(g: &Grouped) -> Result<String> {
 
 /// One chain's fields, in [`HEADER`] order. Numbers are formatted here,
 /// not by the writer, so rates read `0.5` and `1` as they always have.
-fn row(c: &ChainReport) -> [String; 22] {
-    let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+fn row(c: &ChainReport) -> [String; 24] {
+    // A mixed chain's medians are in its per-calendar rows: here one
+    // measure may be on one clock and the other on another.
+    let mixed = basis_of(c) == "mixed";
+    let opt = |v: Option<i64>| {
+        v.filter(|_| !mixed)
+            .map(|x| x.to_string())
+            .unwrap_or_default()
+    };
     let optf = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     let highest: Vec<String> = c
         .highest_level
@@ -89,6 +112,8 @@ fn row(c: &ChainReport) -> [String; 22] {
         optf(c.escalation_rate),
         c.breached.to_string(),
         highest.join(";"),
+        basis_of(c).to_string(),
+        calendars_of(c),
         c.time_to_ack.count.to_string(),
         opt(c.time_to_ack.median_seconds),
         opt(c.time_to_ack.p90_seconds),
@@ -104,6 +129,42 @@ fn row(c: &ChainReport) -> [String; 22] {
     ]
 }
 
+/// The basis of a chain's duration columns: its one clock's, or `mixed`.
+fn basis_of(c: &ChainReport) -> &'static str {
+    match c.by_calendar.as_slice() {
+        [one] => one.basis,
+        _ => "mixed",
+    }
+}
+
+/// The calendar(s) behind a chain's durations, `;`-separated when several.
+fn calendars_of(c: &ChainReport) -> String {
+    let names: Vec<&str> = c
+        .by_calendar
+        .iter()
+        .filter_map(|d| d.calendar.as_deref())
+        .collect();
+    names.join(";")
+}
+
+/// A mixed chain's durations on one clock: only the chain, basis and
+/// duration columns are filled.
+fn clock_row(c: &ChainReport, d: &ClockDurations) -> [String; 24] {
+    let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+    let mut out: [String; 24] = Default::default();
+    out[0] = c.chain.clone();
+    out[1] = c.configured.to_string();
+    out[10] = d.basis.to_string();
+    out[11] = d.calendar.clone().unwrap_or_default();
+    out[12] = d.time_to_ack.count.to_string();
+    out[13] = opt(d.time_to_ack.median_seconds);
+    out[14] = opt(d.time_to_ack.p90_seconds);
+    out[15] = d.time_to_resolve.count.to_string();
+    out[16] = opt(d.time_to_resolve.median_seconds);
+    out[17] = opt(d.time_to_resolve.p90_seconds);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +175,8 @@ mod tests {
             count: 0,
             median_seconds: None,
             p90_seconds: None,
+            basis: "wall",
+            calendar: Some("always".into()),
         };
         let sla = || SlaLine {
             met: 0,
@@ -139,7 +202,22 @@ mod tests {
                 count: 1,
                 median_seconds: Some(6600),
                 p90_seconds: Some(6600),
+                basis: "wall",
+                calendar: Some("always".into()),
             },
+            by_calendar: vec![ClockDurations {
+                basis: "wall",
+                calendar: Some("always".into()),
+                timezone: None,
+                time_to_ack: spread(),
+                time_to_resolve: SpreadView {
+                    count: 1,
+                    median_seconds: Some(6600),
+                    p90_seconds: Some(6600),
+                    basis: "wall",
+                    calendar: Some("always".into()),
+                },
+            }],
             sla: SlaView {
                 response: sla(),
                 resolution: SlaLine {
@@ -182,7 +260,7 @@ mod tests {
         assert_eq!(lines[0], HEADER.join(","));
         assert_eq!(
             lines[1],
-            "ops,true,3,3,2,1,2,0.6667,0,L1=3,0,,,1,6600,6600,0,0,,1,0,100"
+            "ops,true,3,3,2,1,2,0.6667,0,L1=3,wall,always,0,,,1,6600,6600,0,0,,1,0,100"
         );
         assert!(text.ends_with("100\n"), "{text:?}");
     }

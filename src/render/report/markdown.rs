@@ -3,13 +3,16 @@
 //! blocks.
 //!
 //! Times are UTC, labelled: the report is mailed to people in other time
-//! zones, and one zone keeps the numbers comparable.
+//! zones, and one zone keeps the numbers comparable. Durations say what
+//! they count: `3.5 business h` is open time of the calendar named in the
+//! row (or cell), `1h 10m` is elapsed time; a chain whose issues run on
+//! several calendars gets a row per calendar, never a pooled figure.
 
 use std::fmt::Write as _;
 
 use chrono::TimeDelta;
 
-use super::{ChainReport, Grouped, Report, SlaLine};
+use super::{ChainReport, ClockDurations, Grouped, Report, SlaLine};
 use crate::model::time::human;
 use crate::text::{markdown_escape, markdown_inline, one_line};
 
@@ -101,21 +104,39 @@ fn by_chain(s: &mut String, r: &Report) {
             c.breached
         );
     }
-    let _ = writeln!(s, "\n## Response times and SLA\n");
+    let _ = writeln!(s, "\n## Response times\n");
     let _ = writeln!(
         s,
-        "| chain | to ack, median | to ack, p90 | to resolve, median | to resolve, p90 | response SLA met | resolution SLA met |"
+        "Counted in the hours of each issue's calendar (its chain's, or its SLA \
+         policy's): `business h` is open time of that calendar, the others wall-clock time.\n"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "| chain | hours counted | to ack, median | to ack, p90 | to resolve, median | to resolve, p90 |"
+    );
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|");
+    for c in &r.chains {
+        for d in &c.by_calendar {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                cell(&c.chain),
+                counted(d),
+                span(d.time_to_ack.median_seconds, d.basis),
+                span(d.time_to_ack.p90_seconds, d.basis),
+                span(d.time_to_resolve.median_seconds, d.basis),
+                span(d.time_to_resolve.p90_seconds, d.basis)
+            );
+        }
+    }
+    let _ = writeln!(s, "\n## SLA met\n");
+    let _ = writeln!(s, "| chain | response SLA met | resolution SLA met |");
+    let _ = writeln!(s, "|---|---:|---:|");
     for c in &r.chains {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} |",
             cell(&c.chain),
-            duration(c.time_to_ack.median_seconds),
-            duration(c.time_to_ack.p90_seconds),
-            duration(c.time_to_resolve.median_seconds),
-            duration(c.time_to_resolve.p90_seconds),
             sla(&c.sla.response),
             sla(&c.sla.resolution)
         );
@@ -210,23 +231,71 @@ fn chain_breakdown(s: &mut String, c: &ChainReport) {
         .map(|l| (label(l.level), l.reached))
         .collect();
     bars(s, &reached);
+    let mixed = c.levels.iter().any(|l| l.stay.basis == "mixed");
+    let mut clocks: Vec<String> = c
+        .levels
+        .iter()
+        .flat_map(|l| &l.stay_by_calendar)
+        .map(|st| counted_parts(st.basis, st.calendar.as_deref(), st.timezone.as_deref()))
+        .collect();
+    clocks.sort();
+    clocks.dedup();
+    match clocks.as_slice() {
+        [] => {}
+        [one] => {
+            let _ = writeln!(s, "\nStays counted in: {one}.");
+        }
+        _ => {
+            let _ = writeln!(s, "\nStays counted in the hours of each issue's calendar.");
+        }
+    }
     let _ = writeln!(
         s,
         "\n| level | reached | median stay | p90 stay | escalated up | resolved there | still there |"
     );
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
     for l in &c.levels {
+        let (median, p90) = if l.stay.basis == "mixed" {
+            let see = "by calendar, below".to_string();
+            (see.clone(), see)
+        } else {
+            (
+                span(l.stay.median_seconds, l.stay.basis),
+                span(l.stay.p90_seconds, l.stay.basis),
+            )
+        };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {median} | {p90} | {} | {} | {} |",
             label(l.level),
             l.reached,
-            duration(l.stay.median_seconds),
-            duration(l.stay.p90_seconds),
             l.escalated,
             l.resolved,
             l.still_there
         );
+    }
+    if mixed {
+        // Several calendars at one level: a row per calendar, so no median
+        // pools open hours with elapsed time.
+        let _ = writeln!(s, "\nStays by calendar:\n");
+        let _ = writeln!(
+            s,
+            "| level | hours counted | stays | median stay | p90 stay |"
+        );
+        let _ = writeln!(s, "|---|---|---:|---:|---:|");
+        for l in &c.levels {
+            for st in &l.stay_by_calendar {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} |",
+                    label(l.level),
+                    counted_parts(st.basis, st.calendar.as_deref(), st.timezone.as_deref()),
+                    st.stay.count,
+                    span(st.stay.median_seconds, st.basis),
+                    span(st.stay.p90_seconds, st.basis)
+                );
+            }
+        }
     }
 }
 
@@ -238,7 +307,7 @@ fn longest_open(s: &mut String, r: &Report) {
     }
     let _ = writeln!(
         s,
-        "| # | chain | title | level | owner | opened (UTC) | open for |"
+        "| # | chain | title | level | owner | opened (UTC) | open for (wall clock) |"
     );
     let _ = writeln!(s, "|---:|---|---|---:|---|---|---:|");
     for o in &r.longest_open {
@@ -283,7 +352,7 @@ fn worst_breaches(s: &mut String, r: &Report) {
             title(&b.title),
             b.target,
             minute(&b.due_at),
-            human(TimeDelta::seconds(b.overshoot_seconds))
+            over_by(b.overshoot_seconds, b.basis, b.calendar.as_deref())
         );
     }
 }
@@ -331,8 +400,54 @@ fn bars(s: &mut String, rows: &[(String, u64)]) {
     }
 }
 
-fn duration(secs: Option<i64>) -> String {
-    secs.map_or_else(|| "—".to_string(), |v| human(TimeDelta::seconds(v)))
+/// A duration in its basis: open time of a calendar as `3.5 business h`
+/// (`40 business min` under an hour), elapsed time as `1h 10m`.
+fn span(secs: Option<i64>, basis: &str) -> String {
+    match secs {
+        None => "—".to_string(),
+        Some(v) if basis == "business" => business(v),
+        Some(v) => human(TimeDelta::seconds(v)),
+    }
+}
+
+/// Open seconds as business hours, one decimal, `.0` dropped. Hours rather
+/// than days: a business day is as long as the calendar says.
+fn business(secs: i64) -> String {
+    if secs < 3600 {
+        return format!("{} business min", secs.div_euclid(60));
+    }
+    let tenths = (secs * 10 + 1800) / 3600;
+    if tenths % 10 == 0 {
+        format!("{} business h", tenths / 10)
+    } else {
+        format!("{}.{} business h", tenths / 10, tenths % 10)
+    }
+}
+
+/// What one clock counts, for a table cell.
+fn counted(d: &ClockDurations) -> String {
+    counted_parts(d.basis, d.calendar.as_deref(), d.timezone.as_deref())
+}
+
+fn counted_parts(basis: &str, calendar: Option<&str>, timezone: Option<&str>) -> String {
+    match (basis, calendar) {
+        ("business", Some(name)) => format!(
+            "business hours, calendar `{}` ({})",
+            cell(name),
+            timezone.unwrap_or("?")
+        ),
+        (_, Some(name)) => format!("wall clock (calendar `{}`)", cell(name)),
+        (_, None) => "wall clock (chain not in config)".to_string(),
+    }
+}
+
+/// A breach's overshoot, its calendar named when it counts business hours
+/// (rows of one table may differ).
+fn over_by(secs: i64, basis: &str, calendar: Option<&str>) -> String {
+    match (basis, calendar) {
+        ("business", Some(name)) => format!("{} (calendar `{}`)", business(secs), cell(name)),
+        _ => human(TimeDelta::seconds(secs)),
+    }
 }
 
 fn percent(p: Option<f64>) -> String {
@@ -386,6 +501,20 @@ mod tests {
         assert_eq!(lines[0], format!("    L1       {} 40", "█".repeat(20)));
         assert_eq!(lines[1], "    L2 lead  █ 1");
         assert_eq!(lines[2], "    L3       0");
+    }
+
+    #[test]
+    fn business_time_reads_in_hours_with_its_unit() {
+        assert_eq!(business(2 * 3600), "2 business h");
+        assert_eq!(business(3 * 3600 + 1800), "3.5 business h");
+        assert_eq!(business(4200), "1.2 business h");
+        assert_eq!(business(600), "10 business min");
+        assert_eq!(span(Some(4200), "wall"), "1h 10m");
+        assert_eq!(span(None, "business"), "—");
+        assert_eq!(
+            over_by(7200, "business", Some("office")),
+            "2 business h (calendar `office`)"
+        );
     }
 
     #[test]

@@ -9,12 +9,19 @@
 //! [`Report`] (pure: no clock, no database), and one module per form renders
 //! it: [`markdown`] (plain enough to read when piped to `mail`), [`csv`] (one
 //! row per chain) and JSON ([`crate::render::json`], durations in seconds).
+//!
+//! Durations are counted on the clock of each issue's calendar
+//! ([`clocks`]): business hours where a calendar governs the issue, wall
+//! time on `always`. Each figure carries its basis; figures of different
+//! clocks are shown side by side, never pooled.
 
 mod build;
+mod clocks;
 mod csv;
 mod markdown;
 
 pub use build::{build, chain_roles, subject};
+pub use clocks::{Basis, ReportClocks};
 pub use csv::csv;
 pub use markdown::markdown;
 
@@ -22,7 +29,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::store::report::{SlaCount, Spread};
+use crate::store::report::SlaCount;
 use build::round;
 
 /// How many entries the "longest open" and "worst breaches" lists show.
@@ -90,10 +97,15 @@ pub struct ChainReport {
     /// Highest level reached by the involved issues: every level of the
     /// chain (zeros included) and any level only the history knows.
     pub highest_level: Vec<LevelCount>,
-    /// Created → first acknowledgement, issues first acknowledged in the window.
+    /// Created → first acknowledgement, issues first acknowledged in the
+    /// window: the figures of the chain's one clock, or `basis: "mixed"`
+    /// without figures when its issues are on several (see `by_calendar`).
     pub time_to_ack: SpreadView,
-    /// Created → resolved, issues resolved in the window.
+    /// Created → resolved, issues resolved in the window (as `time_to_ack`).
     pub time_to_resolve: SpreadView,
+    /// Both, per clock that governs issues of the chain in the window (at
+    /// least one entry: the chain's own calendar when nothing happened).
+    pub by_calendar: Vec<ClockDurations>,
     pub sla: SlaView,
     pub levels: Vec<LevelLine>,
 }
@@ -104,21 +116,36 @@ pub struct LevelCount {
     pub issues: u64,
 }
 
-#[derive(Debug, Serialize, PartialEq, Eq)]
+/// A sample's size, median and p90, and what they count: seconds of open
+/// time of `calendar` (`basis: "business"`), elapsed seconds (`"wall"`), or
+/// no figures because the sample spans several clocks (`"mixed"`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SpreadView {
     pub count: u64,
     pub median_seconds: Option<i64>,
     pub p90_seconds: Option<i64>,
+    pub basis: &'static str,
+    pub calendar: Option<String>,
 }
 
-impl From<Spread> for SpreadView {
-    fn from(s: Spread) -> Self {
-        SpreadView {
-            count: s.count,
-            median_seconds: s.median,
-            p90_seconds: s.p90,
-        }
-    }
+/// A chain's times to ack and to resolve on one clock.
+#[derive(Debug, Serialize)]
+pub struct ClockDurations {
+    pub basis: &'static str,
+    pub calendar: Option<String>,
+    /// The calendar's zone (business hours only).
+    pub timezone: Option<String>,
+    pub time_to_ack: SpreadView,
+    pub time_to_resolve: SpreadView,
+}
+
+/// One level's completed stays on one clock.
+#[derive(Debug, Serialize)]
+pub struct ClockStay {
+    pub basis: &'static str,
+    pub calendar: Option<String>,
+    pub timezone: Option<String>,
+    pub stay: SpreadView,
 }
 
 #[derive(Debug, Serialize)]
@@ -153,8 +180,11 @@ pub struct LevelLine {
     pub role: Option<String>,
     /// Issues that reached the level in the window.
     pub reached: u64,
-    /// Completed stays (left by escalation or resolution in the window).
+    /// Completed stays (left by escalation or resolution in the window), as
+    /// `time_to_ack`: one clock's figures or `mixed`.
     pub stay: SpreadView,
+    /// The same per clock (empty without completed stays).
+    pub stay_by_calendar: Vec<ClockStay>,
     /// Stays that ended in the window by escalation to a higher level.
     pub escalated: u64,
     /// Stays that ended in the window by resolution.
@@ -205,7 +235,8 @@ pub struct OpenLine {
     pub owner: String,
     pub acknowledged: bool,
     pub created_at: String,
-    /// Open for this long at the end of the window.
+    /// Open for this long at the end of the window (wall-clock time: an
+    /// age, not a target that a calendar counts).
     pub age_seconds: i64,
 }
 
@@ -218,7 +249,10 @@ pub struct BreachLine {
     pub due_at: String,
     /// The late acknowledgement or resolution, if it came by the end.
     pub settled_at: Option<String>,
+    /// Deadline → settlement (or the window's end), on the issue's clock.
     pub overshoot_seconds: i64,
+    pub basis: &'static str,
+    pub calendar: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

@@ -1,0 +1,139 @@
+//! On-call overrides: add, list, cancel, and the live ones of a role. Rows
+//! are never deleted (a cancel stamps who and when), so the table is its
+//! own audit trail.
+
+use anyhow::Result;
+use rusqlite::{params, OptionalExtension, Row, Transaction};
+
+use super::{ms, ts, ts_opt, SqlContext};
+use crate::engine::oncall::Override;
+use crate::model::Ts;
+
+/// An override row with its audit columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideRow {
+    pub o: Override,
+    pub created_by: String,
+    pub created_at: Ts,
+    pub cancelled_by: Option<String>,
+    pub cancelled_at: Option<Ts>,
+}
+
+/// What [`add`] stores.
+pub struct NewOverride<'a> {
+    pub role: &'a str,
+    pub person: &'a str,
+    pub from: Ts,
+    pub until: Ts,
+    pub by: &'a str,
+}
+
+const COLUMNS: &str =
+    "id, role, person, from_at, until_at, created_by, created_at, cancelled_by, cancelled_at";
+
+fn from_row(r: &Row) -> rusqlite::Result<OverrideRow> {
+    Ok(OverrideRow {
+        o: Override {
+            id: r.get(0)?,
+            role: r.get(1)?,
+            person: r.get(2)?,
+            from: ts(r.get(3)?)?,
+            until: ts(r.get(4)?)?,
+        },
+        created_by: r.get(5)?,
+        created_at: ts(r.get(6)?)?,
+        cancelled_by: r.get(7)?,
+        cancelled_at: ts_opt(r.get(8)?)?,
+    })
+}
+
+pub fn add(tx: &Transaction, o: &NewOverride, now: Ts) -> Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO oncall_overrides (role, person, from_at, until_at, created_by, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            o.role,
+            o.person,
+            ms(o.from),
+            ms(o.until),
+            o.by,
+            ms(now)
+        ])
+    })
+    .sql("adding an override")?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// A live override of `role` overlapping [from, until), if any.
+pub fn overlapping(
+    tx: &Transaction,
+    role: &str,
+    from: Ts,
+    until: Ts,
+) -> Result<Option<OverrideRow>> {
+    tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM oncall_overrides WHERE role = ?1 AND cancelled_at IS NULL \
+         AND until_at > ?2 AND from_at < ?3 ORDER BY from_at LIMIT 1"
+    ))
+    .and_then(|mut s| {
+        s.query_row(params![role, ms(from), ms(until)], from_row)
+            .optional()
+    })
+    .sql("reading overrides")
+}
+
+/// Live overrides (not cancelled) that end after `after`, of one role or
+/// all, in start order.
+pub fn live(tx: &Transaction, role: Option<&str>, after: Ts) -> Result<Vec<Override>> {
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM oncall_overrides WHERE cancelled_at IS NULL \
+             AND until_at > ?1 AND (?2 IS NULL OR role = ?2) ORDER BY from_at, id"
+        ))
+        .sql("reading overrides")?;
+    let rows = stmt
+        .query_map(params![ms(after), role], from_row)
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("reading overrides")?;
+    Ok(rows.into_iter().map(|r| r.o).collect())
+}
+
+/// Every override, newest first (`all`), or only the live ones that have
+/// not ended by `now`.
+pub fn list(tx: &Transaction, all: bool, now: Ts) -> Result<Vec<OverrideRow>> {
+    let filter = if all {
+        "1"
+    } else {
+        "cancelled_at IS NULL AND until_at > ?1"
+    };
+    let mut stmt = tx
+        .prepare(&format!(
+            "SELECT {COLUMNS} FROM oncall_overrides WHERE {filter} AND ?1 = ?1 \
+             ORDER BY from_at DESC, id DESC"
+        ))
+        .sql("listing overrides")?;
+    let rows = stmt
+        .query_map([ms(now)], from_row)
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .sql("listing overrides")?;
+    Ok(rows)
+}
+
+pub fn get(tx: &Transaction, id: i64) -> Result<Option<OverrideRow>> {
+    tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM oncall_overrides WHERE id = ?1"
+    ))
+    .and_then(|mut s| s.query_row([id], from_row).optional())
+    .sql("reading an override")
+}
+
+pub fn cancel(tx: &Transaction, id: i64, by: &str, now: Ts) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE oncall_overrides SET cancelled_by = ?2, cancelled_at = ?3 WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![id, by, ms(now)]))
+    .sql("cancelling an override")?;
+    Ok(())
+}
