@@ -13,8 +13,12 @@ pub fn describe(e: &Event) -> String {
     match &e.details {
         Details::Created(d) => format!("filed on {}, owner {}", d.chain, d.owner),
         Details::Escalated(d) if d.manual => {
+            let on_call = d
+                .on_call
+                .as_deref()
+                .map_or(String::new(), |p| format!(" ({p} on call)"));
             format!(
-                "escalated to {} by {}{}",
+                "escalated to {}{on_call} by {}{}",
                 d.role,
                 e.actor,
                 because(d.reason.as_deref())

@@ -711,6 +711,11 @@ fn manual_pages_reach_the_person_on_call_who_owns_the_issue() {
     let e = last_event(&env, &id);
     assert_eq!(e["details"]["on_call"], "ann");
     assert_eq!(e["details"]["owner_to"], "ann");
+    let text = env.at(11, &["show", &id]).ok().stdout;
+    assert!(
+        text.contains("escalated to lead (ann on call) by dana"),
+        "{text}"
+    );
     let targets = |status: &str| -> Vec<String> {
         let mut rows: Vec<String> = env
             .outbox("all")
