@@ -152,6 +152,41 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Page the next level (or --level N) now and re-anchor the schedule
+    /// there; that level's role owns the issue and an ack is cleared.
+    #[command(after_help = EX_ESCALATE)]
+    Escalate(EscalateArgs),
+    /// Add a work note to an issue's timeline (any issue, resolved too).
+    #[command(after_help = EX_NOTE)]
+    Note {
+        /// Issue id.
+        id: String,
+        /// The note (one argument: quote it).
+        text: String,
+        /// Who wrote it.
+        #[arg(long, value_name = "WHO")]
+        by: String,
+        /// Print the result as JSON (see README "JSON output").
+        #[arg(long)]
+        json: bool,
+    },
+    /// Withdraw an acknowledgement: escalation resumes as if it had never
+    /// been acked (steps that came due meanwhile are paged by the next check).
+    #[command(after_help = EX_UNACK)]
+    Unack {
+        /// Issue id.
+        id: String,
+        /// Who withdrew it.
+        #[arg(long, value_name = "WHO")]
+        by: String,
+        /// Print the result as JSON (see README "JSON output").
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-route an issue to another chain: its level 1 is paged and owns
+    /// it, SLA targets re-evaluated under that chain's policy.
+    #[command(name = "move", after_help = EX_MOVE)]
+    Move(MoveArgs),
     /// The cron job: escalate every issue that is due, then deliver.
     #[command(after_help = EX_CHECK)]
     Check {
@@ -528,6 +563,43 @@ pub struct PauseArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct EscalateArgs {
+    /// Issue id.
+    pub id: String,
+    /// The level to page (default: the one above the current level); at
+    /// the top level, the top level again.
+    #[arg(long, value_name = "N")]
+    pub level: Option<u32>,
+    /// Who escalated it.
+    #[arg(long, value_name = "WHO")]
+    pub by: String,
+    /// Why (kept in the timeline).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Print the result as JSON (see README "JSON output").
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// Issue id.
+    pub id: String,
+    /// The chain to move it to.
+    #[arg(long, value_name = "NAME")]
+    pub chain: String,
+    /// Who moved it.
+    #[arg(long, value_name = "WHO")]
+    pub by: String,
+    /// Why (kept in the timeline).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Print the result as JSON (see README "JSON output").
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// The chain to simulate.
     #[arg(long, value_name = "NAME")]
@@ -642,6 +714,22 @@ const EX_RESOLVE: &str = "Examples:
 const EX_REOPEN: &str = "Examples:
   escalate reopen 12
   escalate reopen 12 --by alice --json";
+
+const EX_ESCALATE: &str = "Examples:
+  escalate escalate 12 --by alice --reason 'customer is a key account'
+  escalate escalate 12 --level 3 --by alice --json";
+
+const EX_NOTE: &str = "Examples:
+  escalate note 12 --by alice 'asked the customer for logs'
+  escalate note 12 --by alice 'root cause: expired certificate' --json";
+
+const EX_UNACK: &str = "Examples:
+  escalate unack 12 --by alice
+  escalate unack 12 --by alice --json";
+
+const EX_MOVE: &str = "Examples:
+  escalate move 12 --chain system_outage --by alice --reason 'it is an outage'
+  escalate move 12 --chain customer_issue --by alice --json";
 
 const EX_CHECK: &str = "Examples:
   escalate check

@@ -28,6 +28,7 @@
 use chrono::TimeDelta;
 
 pub mod calendar;
+pub mod manual;
 pub mod oncall;
 pub mod simulate;
 pub mod sla;

@@ -15,6 +15,7 @@ mod list;
 mod notify;
 mod oncall;
 mod outbox;
+mod own;
 mod pause;
 mod priority;
 mod reopen;
@@ -127,6 +128,10 @@ pub fn run(cli: Cli) -> Result<Code> {
         } => priority::run(&ctx, &id, &priority, by.as_deref(), json, &mut io),
         Command::Pause(args) => pause::pause(&ctx, &args, &mut io),
         Command::Resume { id, by, json } => pause::resume(&ctx, &id, by.as_deref(), json, &mut io),
+        Command::Escalate(args) => own::escalate(&ctx, &args, &mut io),
+        Command::Note { id, text, by, json } => own::note(&ctx, &id, &text, &by, json, &mut io),
+        Command::Unack { id, by, json } => own::unack(&ctx, &id, &by, json, &mut io),
+        Command::Move(args) => own::move_to(&ctx, &args, &mut io),
         Command::Check { dry_run } => check::run(&ctx, dry_run, &mut io),
         Command::List(args) => list::run(&ctx, &args, &mut io),
         Command::Show { id, json } => show::run(&ctx, &id, json, &mut io),
@@ -242,7 +247,7 @@ pub fn check_printable(flag: &str, raw: &str, t: Ts) -> Result<()> {
 pub struct ActionView {
     pub id: i64,
     /// `acknowledged`, `assigned`, `resolved`, `reopened`, `priority_changed`,
-    /// `paused` or `resumed`.
+    /// `paused`, `resumed`, `escalated`, `noted`, `unacknowledged` or `moved`.
     pub action: &'static str,
     /// The status afterwards: open, acknowledged or resolved.
     pub status: String,
@@ -256,6 +261,9 @@ pub struct ActionView {
     /// `paused`: when the pause ends on its own (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused_until: Option<String>,
+    /// `moved`: the chain it is on now (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
 }
 
 impl ActionView {
@@ -271,6 +279,7 @@ impl ActionView {
             escalation_resumes_at: None,
             note: None,
             paused_until: None,
+            chain: None,
         }
     }
 

@@ -150,6 +150,8 @@ pub(super) fn apply_unsaved(
                     late_seconds: late.num_seconds(),
                     owner_from,
                     owner_to: issue.owner.clone(),
+                    manual: false,
+                    reason: None,
                     on_call: reach.person.clone(),
                     gap: reach.gap,
                 };

@@ -21,12 +21,14 @@ mod escalate;
 pub mod ingest;
 pub mod oncall;
 pub mod outcome;
+mod own;
 mod pause;
 mod task;
 
 pub use act::{acknowledge, assign, not_before_last_event, reopen, resolve, set_priority};
 pub use check::{decide, Decided, Orphans, Paged, Resumed, SlaMoved};
 pub use escalate::{apply, apply_stored, Applied};
+pub use own::{escalate_now, move_to, note, unacknowledge, Raise, Reroute};
 pub use pause::{pause, resume, Hold};
 use task::request_task;
 pub use task::TRACKER_CHANNEL;

@@ -43,11 +43,18 @@ pub enum EventKind {
     Paused,
     /// The pause ended; later due times moved by its open time.
     Resumed,
+    /// A work note in the timeline (`escalate note`).
+    Noted,
+    /// An acknowledgement withdrawn (`escalate unack`): escalation resumes
+    /// as if it had never been acked.
+    Unacknowledged,
+    /// Re-routed to another chain (`escalate move`); its level 1 is paged.
+    Moved,
 }
 
 impl EventKind {
     /// Every kind, for validating filters.
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::Created,
         EventKind::Escalated,
         EventKind::Notified,
@@ -68,6 +75,9 @@ impl EventKind {
         EventKind::PriorityChanged,
         EventKind::Paused,
         EventKind::Resumed,
+        EventKind::Noted,
+        EventKind::Unacknowledged,
+        EventKind::Moved,
     ];
 
     pub fn parse(s: &str) -> Option<EventKind> {
@@ -96,6 +106,9 @@ impl EventKind {
             EventKind::PriorityChanged => "priority_changed",
             EventKind::Paused => "paused",
             EventKind::Resumed => "resumed",
+            EventKind::Noted => "noted",
+            EventKind::Unacknowledged => "unacknowledged",
+            EventKind::Moved => "moved",
         }
     }
 }
@@ -136,6 +149,13 @@ pub struct Escalated {
     pub late_seconds: i64,
     pub owner_from: String,
     pub owner_to: String,
+    /// A person paged this level with `escalate escalate` (the event's actor)
+    /// instead of the schedule; absent for scheduled pages.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manual: bool,
+    /// Why, when a person escalated and said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// The person on call the page went to (roles with rotations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_call: Option<String>,
@@ -291,6 +311,43 @@ pub struct TaskClosed {
     pub key: Option<String>,
 }
 
+/// A work note.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Noted {
+    pub text: String,
+}
+
+/// An acknowledgement withdrawn: the issue is open again at its level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unacknowledged {
+    /// Who had acknowledged it.
+    pub acked_by: Option<String>,
+    pub owner_from: String,
+    pub owner_to: String,
+    /// When the schedule next pages (now or earlier: steps that came due
+    /// while it was acked are owed and the next check takes them).
+    #[serde(with = "rfc3339_serde::option")]
+    pub next_due_at: Option<Ts>,
+}
+
+/// Re-routed from one chain to another; escalation restarts at the new
+/// chain's level 1 in a new epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Moved {
+    pub from: String,
+    pub to: String,
+    pub reason: Option<String>,
+    pub epoch: u32,
+    pub owner_from: String,
+    pub owner_to: String,
+    /// The SLA policy of the new chain the priority picked (None: the
+    /// chain's own targets).
+    pub policy: Option<u32>,
+    /// The person on call for the new level 1 (roles with rotations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_call: Option<String>,
+}
+
 /// An event's typed details: one variant per [`EventKind`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Details {
@@ -314,6 +371,9 @@ pub enum Details {
     PriorityChanged(PriorityChanged),
     Paused(Paused),
     Resumed(Resumed),
+    Noted(Noted),
+    Unacknowledged(Unacknowledged),
+    Moved(Moved),
     /// Details that do not fit their kind's shape (written by hand, or by a
     /// version of escalate with other fields): kept as they are, never an
     /// error, so a timeline always prints.
@@ -344,6 +404,9 @@ impl Details {
             Details::PriorityChanged(_) => K::PriorityChanged,
             Details::Paused(_) => K::Paused,
             Details::Resumed(_) => K::Resumed,
+            Details::Noted(_) => K::Noted,
+            Details::Unacknowledged(_) => K::Unacknowledged,
+            Details::Moved(_) => K::Moved,
             Details::Other(kind, _) => *kind,
         }
     }
@@ -371,6 +434,9 @@ impl Details {
             Details::PriorityChanged(d) => serde_json::to_value(d),
             Details::Paused(d) => serde_json::to_value(d),
             Details::Resumed(d) => serde_json::to_value(d),
+            Details::Noted(d) => serde_json::to_value(d),
+            Details::Unacknowledged(d) => serde_json::to_value(d),
+            Details::Moved(d) => serde_json::to_value(d),
             Details::Other(_, v) => Ok(v.clone()),
         };
         // Plain structs of strings and numbers always serialize.
@@ -408,6 +474,9 @@ impl Details {
             K::PriorityChanged => typed(&v, Details::PriorityChanged),
             K::Paused => typed(&v, Details::Paused),
             K::Resumed => typed(&v, Details::Resumed),
+            K::Noted => typed(&v, Details::Noted),
+            K::Unacknowledged => typed(&v, Details::Unacknowledged),
+            K::Moved => typed(&v, Details::Moved),
         };
         parsed.unwrap_or(Details::Other(kind, v))
     }
@@ -501,6 +570,8 @@ mod tests {
             late_seconds: 60,
             owner_from: "tier1".into(),
             owner_to: "lead".into(),
+            manual: false,
+            reason: None,
             on_call: None,
             gap: false,
         });
@@ -522,6 +593,38 @@ mod tests {
             created.to_json(),
             serde_json::json!({"chain": "c", "title": "t", "ref": null, "owner": "o"})
         );
+    }
+
+    /// A page a person caused says so; a scheduled one keeps its old shape
+    /// (no `manual`, no `reason`), so older events read back unchanged.
+    #[test]
+    fn a_manual_escalation_carries_its_flag_and_reason() {
+        let d = Details::Escalated(Escalated {
+            role: "lead".into(),
+            repeat: 0,
+            epoch: 2,
+            due_at: t(),
+            late_seconds: 0,
+            owner_from: "tier1".into(),
+            owner_to: "lead".into(),
+            manual: true,
+            reason: Some("key account".into()),
+            on_call: None,
+            gap: false,
+        });
+        let v = d.to_json();
+        assert_eq!(v["manual"], true);
+        assert_eq!(v["reason"], "key account");
+        assert_eq!(Details::from_json(EventKind::Escalated, v), d);
+        let moved = Details::Moved(Moved {
+            from: "a".into(),
+            to: "b".into(),
+            epoch: 1,
+            ..Moved::default()
+        });
+        assert_eq!(Details::from_json(EventKind::Moved, moved.to_json()), moved);
+        let noted = Details::Noted(Noted { text: "hi".into() });
+        assert_eq!(noted.to_json(), serde_json::json!({"text": "hi"}));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use chrono::TimeDelta;
 
-use crate::model::event::{DeliveryFailed, Details, Escalated};
+use crate::model::event::{DeliveryFailed, Details, Escalated, Moved, Unacknowledged};
 use crate::model::time::{human, rfc3339};
 use crate::model::Event;
 
@@ -12,6 +12,18 @@ use crate::model::Event;
 pub fn describe(e: &Event) -> String {
     match &e.details {
         Details::Created(d) => format!("filed on {}, owner {}", d.chain, d.owner),
+        Details::Escalated(d) if d.manual => {
+            let on_call = d
+                .on_call
+                .as_deref()
+                .map_or(String::new(), |p| format!(" ({p} on call)"));
+            format!(
+                "escalated to {}{on_call} by {}{}",
+                d.role,
+                e.actor,
+                because(d.reason.as_deref())
+            )
+        }
         Details::Escalated(d) => escalated(d),
         Details::Notified(d) => format!("notified {} via {}", d.sent.role, d.sent.channel),
         Details::DeliveryFailed(d) => delivery_failed(d),
@@ -84,8 +96,37 @@ pub fn describe(e: &Event) -> String {
                 human(TimeDelta::seconds(d.open_seconds))
             )
         }
+        Details::Noted(d) => format!("note by {}: {}", e.actor, d.text),
+        Details::Unacknowledged(d) => unacknowledged(d, &e.actor),
+        Details::Moved(d) => moved(d, &e.actor),
         Details::Other(kind, _) => kind.as_str().to_string(),
     }
+}
+
+/// `: reason` when a person gave one.
+fn because(reason: Option<&str>) -> String {
+    reason.map_or(String::new(), |r| format!(": {r}"))
+}
+
+fn unacknowledged(d: &Unacknowledged, actor: &str) -> String {
+    let next = d
+        .next_due_at
+        .map_or(String::new(), |t| format!("; next step due {}", rfc3339(t)));
+    format!(
+        "acknowledgement by {} withdrawn by {actor}; owner back to {}, escalation resumes{next}",
+        d.acked_by.as_deref().unwrap_or("someone"),
+        d.owner_to
+    )
+}
+
+fn moved(d: &Moved, actor: &str) -> String {
+    format!(
+        "moved from chain {} to {} by {actor}; escalation restarts at level 1, owner {}{}",
+        d.from,
+        d.to,
+        d.owner_to,
+        because(d.reason.as_deref())
+    )
 }
 
 fn escalated(d: &Escalated) -> String {

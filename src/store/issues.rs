@@ -360,6 +360,15 @@ pub fn set_next_due(tx: &Transaction, id: i64, next_due: Option<Ts>) -> Result<(
     Ok(())
 }
 
+/// Put an issue on another chain (`move`). Not among the columns [`save`]
+/// writes: only a move changes it, and the caller saves the rest.
+pub fn set_chain(tx: &Transaction, id: i64, chain: &str) -> Result<()> {
+    tx.prepare_cached("UPDATE issues SET chain = ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![id, chain]))
+        .sql("moving issue to another chain")?;
+    Ok(())
+}
+
 /// A chain some issue has used, with the schedule fingerprint its issues
 /// were last computed with.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -419,7 +419,8 @@ fn durations(
 
 /// Per (chain, level): reach, stays and how they ended.
 ///
-/// A *stay* at a level begins with `created` or `reopened` (level 1), an
+/// A *stay* at a level begins with `created`, `reopened` or `moved` (level
+/// 1 of its chain; a moved issue counts under the chain it is on now), an
 /// `escalated` event to a level other than the one before (a page at the
 /// same level is a repeat, not a new stay) or a `capped` event; it ends at
 /// the next such event or at `resolved`. It is *completed* when it ended by
@@ -445,7 +446,7 @@ pub fn levels(
              lag(e.level) OVER (PARTITION BY e.issue_id ORDER BY e.at, e.id) AS prev_level \
            FROM issues i CROSS JOIN events e ON e.issue_id = i.id \
            WHERE {INVOLVED} AND e.at < ?2 \
-             AND e.kind IN ('created', 'escalated', 'resolved', 'reopened', 'capped')), \
+             AND e.kind IN ('created', 'escalated', 'resolved', 'reopened', 'capped', 'moved')), \
          marks AS ( \
            SELECT * FROM ev WHERE NOT (kind = 'escalated' AND level IS prev_level)), \
          bounds AS ( \
@@ -514,7 +515,7 @@ pub fn longest_open(tx: &Transaction, scope: &Scope, limit: u32) -> Result<Vec<O
             "SELECT i.id, i.chain, i.title, i.owner, i.created_at, \
                i.first_acked_at IS NOT NULL AND i.first_acked_at < ?1, \
                coalesce((SELECT e.level FROM events e WHERE e.issue_id = i.id \
-                   AND e.kind IN ('created', 'escalated', 'reopened', 'capped') AND e.at < ?1 \
+                   AND e.kind IN ('created', 'escalated', 'reopened', 'capped', 'moved') AND e.at < ?1 \
                    ORDER BY e.at DESC, e.id DESC LIMIT 1), i.level) \
              FROM issues i \
              WHERE +i.created_at < ?1 AND (i.resolved_at IS NULL OR i.resolved_at >= ?1) \
@@ -868,6 +869,42 @@ mod tests {
             )
             .expect("event");
         }
+    }
+
+    /// A move ends the stay at the old chain's level and starts one at the
+    /// new chain's level 1 (the issue counts under the chain it is on now).
+    #[test]
+    fn a_move_ends_a_stay_and_starts_one_at_level_one() {
+        let mut store = Store::open_in_memory().expect("store");
+        store
+            .write(|tx| {
+                issue(
+                    tx,
+                    1,
+                    "b",
+                    0,
+                    None,
+                    &[(0, "created", 1), (10, "escalated", 2), (30, "moved", 1)],
+                );
+                Ok(())
+            })
+            .expect("fixture");
+        let scope = Scope {
+            since: t(0),
+            until: t(100),
+            chain: None,
+        };
+        let levels = store
+            .read(|tx| levels(tx, &scope, &mut WallClock))
+            .expect("levels");
+        let (l1, l2) = (&levels[0], &levels[1]);
+        // L1 from 0 to 10 (escalated), and again from 30 on.
+        assert_eq!((l1.level, l1.escalated, l1.still_there), (1, 1, 1));
+        // L2 from 10 to 30: ended by the move, neither escalated nor resolved.
+        assert_eq!(
+            (l2.level, l2.escalated, l2.resolved, l2.still_there),
+            (2, 0, 0, 0)
+        );
     }
 
     #[test]

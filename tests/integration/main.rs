@@ -21,6 +21,7 @@ mod health;
 mod ingest;
 mod oncall;
 mod output;
+mod own;
 mod pause;
 mod peers;
 mod policies;
