@@ -253,6 +253,14 @@ pub enum Command {
     /// List deliveries (pending by default), or requeue failed ones.
     #[command(after_help = EX_OUTBOX)]
     Outbox(OutboxArgs),
+    /// Serve action links, helpdesk webhooks, health and metrics over HTTP
+    /// (optional; cron and the CLI keep working beside it).
+    #[command(after_help = EX_SERVE)]
+    Serve {
+        /// Address to listen on.
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8025")]
+        listen: String,
+    },
     /// Who is on call for each role now (or at TIME), the schedule of one
     /// role, and overrides.
     #[command(after_help = EX_ONCALL)]
@@ -756,6 +764,10 @@ const EX_REPORT: &str = "Examples:
 const EX_PRIORITY: &str = "Examples:
   escalate priority 12 urgent
   escalate priority 12 low --by carol --json";
+
+const EX_SERVE: &str = "Examples:
+  escalate serve
+  escalate serve --listen 0.0.0.0:8025   # behind a TLS reverse proxy";
 
 const EX_ONCALL: &str = "Examples:
   escalate oncall

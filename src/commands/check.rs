@@ -216,6 +216,7 @@ mod cost_guard {
             db_path,
             now,
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            fixed_now: true,
         };
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut io = Io {

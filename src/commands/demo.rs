@@ -72,6 +72,7 @@ pub fn run(io: &mut Io) -> Result<Code> {
         db_path,
         now: start,
         busy_timeout: Duration::from_secs(10),
+        fixed_now: true,
     };
     Store::open(&ctx.db_path, OpenMode::Create, ctx.busy_timeout)?;
 

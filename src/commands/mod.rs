@@ -22,6 +22,7 @@ mod reopen;
 mod report;
 mod resolve;
 mod route;
+mod serve;
 mod show;
 mod simulate;
 mod status;
@@ -48,6 +49,8 @@ pub struct Ctx {
     pub db_path: PathBuf,
     pub now: Ts,
     pub busy_timeout: Duration,
+    /// `now` was given (`--now`, `ESCALATE_NOW`), not read from the clock.
+    pub fixed_now: bool,
 }
 
 impl Ctx {
@@ -98,6 +101,7 @@ pub fn run(cli: Cli) -> Result<Code> {
         db_path: cli.global.db,
         now,
         busy_timeout: Duration::from_secs_f64(secs),
+        fixed_now: cli.global.now.is_some(),
     };
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
@@ -163,6 +167,7 @@ pub fn run(cli: Cli) -> Result<Code> {
         }
         Command::Outbox(args) => outbox::run(&ctx, &args, &mut io),
         Command::Oncall(args) => oncall::run(&ctx, args, &mut io),
+        Command::Serve { listen } => serve::run(&ctx, &listen, &mut io),
         Command::Status { max_age, json } => status::run(&ctx, max_age, json, &mut io),
         Command::Digest(args) => digest::run(&ctx, &args, &mut io),
         Command::Events(args) => events::run(&ctx, &args, &mut io),

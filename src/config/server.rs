@@ -53,7 +53,7 @@ pub(super) fn convert(raw: Option<RawServer>, src: &Source) -> Result<Server, Co
     if public_url.is_some() && link_secret.is_none() {
         return Err(src.at(
             public_span,
-            "[server] public_url needs `secret` (it signs the action links)".to_string(),
+            "[server] public_url needs `secret` (it signs the action links)",
         ));
     }
     let check_every = match raw.check_every {

@@ -6,6 +6,8 @@ pub mod events;
 pub mod health;
 pub mod ingested;
 pub mod issues;
+pub mod links;
+pub mod metrics;
 pub mod oncall;
 pub mod outbox;
 pub mod report;

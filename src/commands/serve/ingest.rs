@@ -1,0 +1,161 @@
+//! `POST /ingest`: helpdesk events in the ingest schema (one object or an
+//! array of them), authenticated by `[server] ingest_token` as a bearer
+//! token. Idempotent like `escalate ingest`: an event seen before changes
+//! nothing. The batch is one transaction; its notifications go out after
+//! commit, console lines to the server's stderr.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hmac::Mac;
+use serde_json::{json, Value};
+
+use super::App;
+use crate::delivery;
+use crate::lifecycle::ingest::{self, Effect};
+use crate::model::ticket::{self, TicketEvent};
+
+/// Events accepted in one request.
+const MAX_EVENTS: usize = 10_000;
+
+/// Whether the request carries `Authorization: Bearer <token>`, compared in
+/// constant time (through an HMAC of both sides, so lengths leak nothing).
+pub fn bearer_ok(headers: &HeaderMap, token: &str) -> bool {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let tag = |s: &str| {
+        let mut m = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(b"escalate-bearer")
+            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+        m.update(s.as_bytes());
+        m.finalize().into_bytes()
+    };
+    !given.is_empty() && subtle_eq(&tag(given), &tag(token))
+}
+
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn answer(status: StatusCode, v: Value) -> Response {
+    (status, axum::Json(v)).into_response()
+}
+
+/// `/ingest`.
+pub async fn generic(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(token) = app
+        .config
+        .server
+        .ingest_token
+        .as_ref()
+        .and_then(|t| t.resolve().ok())
+    else {
+        return answer(
+            StatusCode::NOT_FOUND,
+            json!({"error": "ingest over HTTP is not enabled: set [server] ingest_token"}),
+        );
+    };
+    if !bearer_ok(&headers, &token) {
+        return answer(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "missing or wrong bearer token"}),
+        );
+    }
+    let events = match parse(&body) {
+        Ok(e) => e,
+        Err(e) => return answer(StatusCode::UNPROCESSABLE_ENTITY, json!({ "error": e })),
+    };
+    apply(&app, events).await
+}
+
+/// The body's events: one object or an array; each checked as an ingest
+/// line is, so a bad one is named by its index.
+pub fn parse(body: &[u8]) -> Result<Vec<Result<TicketEvent, String>>, String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let items = match v {
+        Value::Array(items) => items,
+        Value::Object(_) => vec![v],
+        _ => return Err("expected an event object or an array of them".into()),
+    };
+    if items.len() > MAX_EVENTS {
+        return Err(format!("at most {MAX_EVENTS} events per request"));
+    }
+    Ok(items
+        .into_iter()
+        .map(|item| match ticket::parse_line(&item.to_string()) {
+            Ok(Some(ev)) => Ok(ev),
+            Ok(None) => Err("empty event".to_string()),
+            Err(e) => Err(e),
+        })
+        .collect())
+}
+
+/// Apply parsed events in one transaction, then deliver; the answer counts
+/// what each did and names the ones refused.
+pub async fn apply(app: &Arc<App>, events: Vec<Result<TicketEvent, String>>) -> Response {
+    let done = app
+        .db(move |app, store| {
+            let now = app.now();
+            let run = delivery::Run::new(&app.config, now, None);
+            let mut counts = std::collections::BTreeMap::<&'static str, u64>::new();
+            let mut problems = Vec::new();
+            let first = store.write(|tx| {
+                for (i, ev) in events.iter().enumerate() {
+                    let outcome = match ev {
+                        Ok(ev) => ingest::apply(tx, &app.config, ev, now)?,
+                        Err(e) => Err(e.clone()),
+                    };
+                    match outcome {
+                        Ok(effect) => *counts.entry(word(effect)).or_default() += 1,
+                        Err(e) => problems.push(json!({"index": i, "error": e})),
+                    }
+                }
+                run.claim_console(tx, &app.config)
+            })?;
+            let mut log = Vec::new();
+            let delivered = run.deliver(store, &app.config, &mut log, first)?;
+            if !log.is_empty() {
+                eprint!("{}", String::from_utf8_lossy(&log));
+            }
+            Ok((counts, problems, delivered.failed()))
+        })
+        .await;
+    match done {
+        Ok((counts, problems, _)) => {
+            let status = if problems.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let mut v = json!(counts);
+            v["problems"] = json!(problems);
+            answer(status, v)
+        }
+        Err(e) => {
+            eprintln!("escalate serve: ingest failed: {e:#}");
+            answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "the database is busy or unavailable; nothing was written, retry"}),
+            )
+        }
+    }
+}
+
+fn word(e: Effect) -> &'static str {
+    match e {
+        Effect::Created(_) => "created",
+        Effect::Deduplicated(_) => "deduplicated",
+        Effect::Updated(_) => "updated",
+        Effect::Resolved(_) => "resolved",
+        Effect::Reopened(_) => "reopened",
+        Effect::Paused(_) => "paused",
+        Effect::Resumed(_) => "resumed",
+        Effect::Unchanged(_) => "unchanged",
+        Effect::Duplicate => "duplicate",
+    }
+}

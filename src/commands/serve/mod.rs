@@ -1,0 +1,207 @@
+//! `escalate serve`: one optional long-running process beside cron. It
+//! shares the database and its locking with every other command (each
+//! request is one `Store::write` transaction, so it never leaves one half
+//! done), and adds what a shell cannot: signed action links (`/a/TOKEN`),
+//! helpdesk webhooks (`/ingest`), health and metrics, and, with
+//! `check_every`, the check itself.
+//!
+//! Limits: a body-size cap, a timeout on each request (reading its body
+//! included), a bound on requests in flight, and a per-client rate limit on
+//! the action and ingest routes. Logs name routes and outcomes, never a
+//! token or secret. SIGTERM or Ctrl-C stops accepting, lets requests in
+//! flight finish, then exits.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::Utc;
+
+use super::{Ctx, Io};
+use crate::config::Config;
+use crate::error::{usage, Code};
+use crate::model::Ts;
+use crate::store::Store;
+
+mod actions;
+mod ingest;
+mod limit;
+mod metrics;
+mod page;
+
+/// Largest request body (an ingest batch of a few thousand events).
+const MAX_BODY: usize = 4 << 20;
+/// Longest a request may take, reading its body included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Requests handled at once; more wait for a slot.
+const MAX_IN_FLIGHT: usize = 64;
+
+/// What every handler shares.
+pub struct App {
+    config: Config,
+    store: Mutex<Store>,
+    db_path: PathBuf,
+    busy_timeout: Duration,
+    config_path: PathBuf,
+    /// `--now`/`ESCALATE_NOW` given: the server's clock stands still (tests).
+    fixed_now: Option<Ts>,
+    limits: limit::Limits,
+}
+
+impl App {
+    /// The server's idea of now.
+    pub fn now(&self) -> Ts {
+        self.fixed_now.unwrap_or_else(Utc::now)
+    }
+
+    /// Run `f` on the database off the async threads (SQLite blocks).
+    pub async fn db<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&App, &mut Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let app = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let mut store = app
+                .store
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the database handle was poisoned by a panic"))?;
+            f(&app, &mut store)
+        })
+        .await
+        .context("database task")?
+    }
+
+    /// A `Ctx` for reusing a command (the in-process check) at `now`.
+    fn ctx(&self, now: Ts) -> Ctx {
+        Ctx {
+            config_path: self.config_path.clone(),
+            db_path: self.db_path.clone(),
+            now,
+            busy_timeout: self.busy_timeout,
+            fixed_now: self.fixed_now.is_some(),
+        }
+    }
+}
+
+pub fn run(ctx: &Ctx, listen: &str, io: &mut Io) -> Result<Code> {
+    let addr: SocketAddr = listen.parse().map_err(|_| {
+        usage(format!(
+            "--listen `{}` is not HOST:PORT (e.g. 127.0.0.1:8025)",
+            listen.escape_debug()
+        ))
+    })?;
+    let config = ctx.config()?;
+    let store = ctx.store()?;
+    let app = Arc::new(App {
+        limits: limit::Limits::default(),
+        config,
+        store: Mutex::new(store),
+        db_path: ctx.db_path.clone(),
+        busy_timeout: ctx.busy_timeout,
+        config_path: ctx.config_path.clone(),
+        fixed_now: ctx.fixed_now.then_some(ctx.now),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the server runtime")?;
+    runtime.block_on(serve(app, addr, io))
+}
+
+async fn serve(app: Arc<App>, addr: SocketAddr, io: &mut Io<'_>) -> Result<Code> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener.local_addr().context("listening address")?;
+    // The one line a supervisor (and a test) waits for.
+    writeln!(io.out, "escalate serve: listening on http://{local}")?;
+    io.out.flush()?;
+    if let Some(every) = app.config.server.check_every {
+        tokio::spawn(check_loop(Arc::clone(&app), every));
+    }
+    let router = router(Arc::clone(&app));
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .context("serving")?;
+    eprintln!("escalate serve: stopped");
+    Ok(Code::Ok)
+}
+
+fn router(app: Arc<App>) -> Router {
+    let limited = Router::new()
+        .route("/a/{token}", get(actions::confirm).post(actions::act))
+        .route("/ingest", post(ingest::generic))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            limit::per_client,
+        ));
+    Router::new()
+        .route("/healthz", get(metrics::healthz))
+        .route("/metrics", get(metrics::metrics))
+        .merge(limited)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_IN_FLIGHT))
+        .with_state(app)
+}
+
+/// SIGTERM (systemd, docker) or Ctrl-C.
+async fn shutdown() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    eprintln!("escalate serve: shutting down (finishing requests in flight)");
+}
+
+/// `check_every`: run the check command in-process, one at a time, its
+/// console output to stderr.
+async fn check_loop(app: Arc<App>, every: chrono::TimeDelta) {
+    let period = every.to_std().unwrap_or(Duration::from_secs(300));
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        let app = Arc::clone(&app);
+        let done = tokio::task::spawn_blocking(move || {
+            let ctx = app.ctx(app.now());
+            let mut out = Vec::new();
+            let mut err = Vec::new();
+            let mut io = Io {
+                out: &mut out,
+                err: &mut err,
+            };
+            let r = super::check::run(&ctx, false, &mut io);
+            let mut stderr = std::io::stderr().lock();
+            let _ = std::io::Write::write_all(&mut stderr, &out);
+            let _ = std::io::Write::write_all(&mut stderr, &err);
+            r
+        })
+        .await;
+        match done {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => eprintln!("escalate serve: check failed: {e:#}"),
+            Err(e) => eprintln!("escalate serve: check task failed: {e}"),
+        }
+    }
+}
