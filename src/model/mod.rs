@@ -1,6 +1,7 @@
 //! Domain types every layer shares: issues, their escalation state and SLA
-//! clocks, outbox deliveries, events, and the time helpers. No I/O, no
-//! config: the bottom layer.
+//! clocks, outbox deliveries, events, and the time helpers; ticket events
+//! as they come in (`ticket`, and `webhook` for helpdesks' own payloads).
+//! No I/O, no config: the bottom layer.
 
 pub mod delivery;
 pub mod escalation;
@@ -9,6 +10,7 @@ pub mod issue;
 pub mod sla;
 pub mod ticket;
 pub mod time;
+pub mod webhook;
 
 pub use delivery::{Delivery, Notice, OutboxStatus};
 pub use escalation::{Escalation, Status};
