@@ -35,6 +35,11 @@ use super::Ts;
 #[cfg(test)]
 mod tests;
 
+/// The `source` of Zendesk's events, and its `[sources.zendesk]` table.
+pub const ZENDESK: &str = "zendesk";
+/// The `source` of Intercom's events, and its `[sources.intercom]` table.
+pub const INTERCOM: &str = "intercom";
+
 /// The header carrying Zendesk's signature (base64 HMAC-SHA256).
 pub const ZENDESK_SIGNATURE: &str = "X-Zendesk-Webhook-Signature";
 /// The header carrying the timestamp Zendesk signed with the body.
@@ -68,7 +73,7 @@ const ENDED: &[&str] = &["solved", "closed", "deleted", "archived", "scrubbed"];
 /// | `ticket.priority_changed`, `subject_changed`, `description_changed`, `tags_changed` | updated with that field (tags: the ticket's whole list) |
 /// | `ticket.agent_assignment_changed`, `group_assignment_changed` | updated: `assignee_id` or `group_id` in the details (Zendesk ids are not escalate people, so the owner is left alone) |
 /// | `ticket.soft_deleted`, `permanently_deleted`, `marked_as_spam` | resolved, with a note saying why |
-/// | `ticket.undeleted` | reopened |
+/// | `ticket.undeleted` | reopened, unless it comes back solved or closed |
 /// | any other `zen:event-type:…` (comments, users, organizations) | none: ignored |
 pub fn zendesk(body: &[u8]) -> Result<Vec<TicketEvent>, String> {
     let obj = object(body)?;
@@ -111,7 +116,7 @@ pub fn zendesk(body: &[u8]) -> Result<Vec<TicketEvent>, String> {
         None => text(detail, "updated_at")?,
     };
     let zd = Line {
-        source: "zendesk",
+        source: ZENDESK,
         external_id: &ticket,
         id: &id,
         at: at.as_deref(),
@@ -229,7 +234,14 @@ pub fn zendesk(body: &[u8]) -> Result<Vec<TicketEvent>, String> {
             put(&mut m, "note", Some(why.to_string()));
             Ok(vec![finish(m)?])
         }
-        "undeleted" => Ok(vec![finish(zd.start(Kind::Reopened))?]),
+        "undeleted" => {
+            // A ticket comes back with the status it had: one deleted
+            // after it was solved still needs nobody.
+            if text(detail, "status")?.as_deref().is_some_and(ended) {
+                return Ok(Vec::new());
+            }
+            Ok(vec![finish(zd.start(Kind::Reopened))?])
+        }
         // Comments, followers, custom fields, SLA policies: nothing an
         // escalation follows.
         _ => Ok(Vec::new()),
@@ -257,6 +269,7 @@ fn ended(status: &str) -> bool {
 /// | `conversation.admin.snoozed` | updated, status `pending`: pauses it |
 /// | `conversation.user.replied` | updated with the conversation's state (a reply reopens or unsnoozes it in Intercom) |
 /// | `conversation.priority.updated` | updated: priority `high` when marked priority |
+/// | `conversation.deleted` | resolved, with a note saying why |
 /// | `ping` and any other topic | none: ignored |
 pub fn intercom(body: &[u8]) -> Result<Vec<TicketEvent>, String> {
     let obj = object(body)?;
@@ -281,6 +294,7 @@ pub fn intercom(body: &[u8]) -> Result<Vec<TicketEvent>, String> {
         "conversation.admin.snoozed",
         "conversation.user.replied",
         "conversation.priority.updated",
+        "conversation.deleted",
     ];
     if !handled.contains(&topic.as_str()) {
         // `ping` (sent when the webhook is saved), contacts, admin replies
@@ -306,7 +320,7 @@ pub fn intercom(body: &[u8]) -> Result<Vec<TicketEvent>, String> {
     .next();
     let at = at.map(|t| t.to_rfc3339());
     let ic = Line {
-        source: "intercom",
+        source: INTERCOM,
         external_id: &conversation,
         id: &id,
         at: at.as_deref(),
@@ -347,6 +361,12 @@ pub fn intercom(body: &[u8]) -> Result<Vec<TicketEvent>, String> {
         "conversation.admin.snoozed" => {
             let mut m = ic.start(Kind::Updated);
             put(&mut m, "status", Some("pending".to_string()));
+            Ok(vec![finish(m)?])
+        }
+        "conversation.deleted" => {
+            // Its payload identifies the conversation and nothing more.
+            let mut m = ic.start(Kind::Resolved);
+            put(&mut m, "note", Some("deleted in Intercom".to_string()));
             Ok(vec![finish(m)?])
         }
         "conversation.user.replied" => {

@@ -251,6 +251,12 @@ fn zendesk_deletion_and_spam_resolve_and_undelete_reopens() {
     }
     let ev = one(zendesk_of(&zd("undeleted", json!({}), json!({}))));
     assert_eq!(ev.kind, Kind::Reopened);
+    let solved = zd("undeleted", json!({"status": "SOLVED"}), json!({}));
+    assert_eq!(
+        zendesk_of(&solved),
+        Ok(vec![]),
+        "back solved: nothing to reopen"
+    );
 }
 
 #[test]
@@ -512,6 +518,15 @@ fn intercom_reply_and_priority_follow_the_conversation() {
         (ev.kind, ev.priority.as_deref()),
         (Kind::Updated, Some("high"))
     );
+    // Deleted: a minimal payload, the conversation's id.
+    let v = json!({"type": "notification_event", "topic": "conversation.deleted", "id": "n9",
+                   "created_at": 1793613600, "data": {"item": {"type": "conversation", "id": "123"}}});
+    let ev = one(intercom(&body(&v)));
+    assert_eq!(
+        (ev.kind, ev.note.as_deref()),
+        (Kind::Resolved, Some("deleted in Intercom"))
+    );
+    assert_eq!(ev.external_id, "123");
 }
 
 #[test]
