@@ -90,10 +90,13 @@ pub fn zendesk(body: &[u8]) -> Result<Vec<TicketEvent>, String> {
             short(&kind)
         ));
     };
-    let Some(action) = name.strip_prefix("ticket.") else {
-        // Users, organizations, articles: not tickets, nothing to escalate.
+    let action = name.strip_prefix("ticket.").unwrap_or_default();
+    if !ZENDESK_FOLLOWED.contains(&action) {
+        // Users, organizations, comments, custom fields: nothing an
+        // escalation follows, whatever else the payload holds.
         return Ok(Vec::new());
-    };
+    }
+    let kind = short(&kind);
     let id = required_id(&obj, "id", "event `id`")?;
     let detail = match obj.get("detail") {
         Some(Value::Object(d)) => d,
@@ -242,11 +245,26 @@ pub fn zendesk(body: &[u8]) -> Result<Vec<TicketEvent>, String> {
             }
             Ok(vec![finish(zd.start(Kind::Reopened))?])
         }
-        // Comments, followers, custom fields, SLA policies: nothing an
-        // escalation follows.
+        // Not in ZENDESK_FOLLOWED: returned above.
         _ => Ok(Vec::new()),
     }
 }
+
+/// The ticket events [`zendesk`] maps (after `zen:event-type:ticket.`).
+const ZENDESK_FOLLOWED: &[&str] = &[
+    "created",
+    "status_changed",
+    "priority_changed",
+    "subject_changed",
+    "description_changed",
+    "tags_changed",
+    "agent_assignment_changed",
+    "group_assignment_changed",
+    "soft_deleted",
+    "permanently_deleted",
+    "marked_as_spam",
+    "undeleted",
+];
 
 /// Whether a Zendesk status (any case) means the ticket needs nobody.
 fn ended(status: &str) -> bool {
@@ -670,13 +688,24 @@ fn unix(obj: &Map<String, Value>, key: &str) -> Result<Option<Ts>, String> {
     }
 }
 
-/// A vendor's value quoted in a message: bounded, whatever was sent.
+/// A vendor's value quoted in a message: bounded and on one line (control
+/// characters escaped), whatever was sent.
 fn short(s: &str) -> String {
     const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        return s.to_string();
+    let mut out: String = s
+        .chars()
+        .take(MAX)
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
+    if s.chars().nth(MAX).is_some() {
+        out.push('…');
     }
-    let mut cut: String = s.chars().take(MAX).collect();
-    cut.push('…');
-    cut
+    out
 }

@@ -323,6 +323,8 @@ fn zendesk_ignores_what_it_does_not_follow() {
     ] {
         let v = json!({"type": kind, "id": "e", "detail": {"id": "1"}});
         assert_eq!(zendesk_of(&v), Ok(vec![]), "{kind}");
+        // Ignored before anything else is read.
+        assert_eq!(zendesk_of(&json!({ "type": kind })), Ok(vec![]), "{kind}");
     }
 }
 
@@ -379,10 +381,13 @@ fn zendesk_refuses_what_it_cannot_read() {
         );
         assert!(!e.contains('\n'), "{e}");
     }
-    // A vendor's value quoted in an error is bounded.
+    // A vendor's value quoted in an error is bounded, on one line.
     let v = json!({"type": "x".repeat(10_000)});
     let e = zendesk_of(&v).expect_err("unknown");
     assert!(e.len() < 200, "{}", e.len());
+    let v = json!({"type": "ticket.created\nFAKE: line"});
+    let e = zendesk_of(&v).expect_err("unknown");
+    assert!(!e.contains('\n') && e.contains("\\n"), "{e}");
 }
 
 #[test]
