@@ -2,7 +2,9 @@
 //! the checks that a request really came from the vendor. Pure: bytes in,
 //! events out; no clock (the caller passes `now`), no config, no I/O. The
 //! HTTP server (`escalate serve`, `POST /ingest/zendesk` and
-//! `POST /ingest/intercom`) verifies the signature over the raw body, then
+//! `POST /ingest/intercom`) hands the raw body and the signature headers
+//! to [`zendesk_request`] or [`intercom_request`] (signature, then the
+//! timestamp's age, then the payload; [`Rejected`] says 401 or 422), then
 //! applies each event with `lifecycle::ingest::apply` as `ingest` does.
 //!
 //! Each payload is rewritten into the ingest schema and read by
@@ -465,6 +467,64 @@ fn closing_part(item: &Map<String, Value>) -> Result<(Option<String>, Option<Str
         _ => None,
     };
     Ok((by, text(part, "body")?))
+}
+
+// ---------------------------------------------------------------- requests
+
+/// Why a webhook request is turned away, and so what to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejected {
+    /// 401, nothing stored: no signature, one that does not verify, or
+    /// (Zendesk) a timestamp outside the tolerance. The reason is for the
+    /// server's log; it names no secret and no expected value.
+    Unauthorized(&'static str),
+    /// 422, nothing stored: signed by the vendor, but not a payload we can
+    /// read (the message says why).
+    Unreadable(String),
+}
+
+/// One `POST /ingest/zendesk`, checked and read: the signature over the
+/// timestamp and the raw body first (so an unsigned request learns nothing
+/// more), then the timestamp's freshness (within [`ZENDESK_TOLERANCE`] of
+/// `now`), then the payload. `timestamp` and `signature` are the
+/// [`ZENDESK_TIMESTAMP`] and [`ZENDESK_SIGNATURE`] headers, None when
+/// absent. A replay within the tolerance carries the same event id, so
+/// ingest takes it as the duplicate it is.
+pub fn zendesk_request(
+    secret: &[u8],
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: Ts,
+) -> Result<Vec<TicketEvent>, Rejected> {
+    let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
+        return Err(Rejected::Unauthorized("no signature or timestamp"));
+    };
+    if !verify_zendesk(secret, timestamp, body, signature) {
+        return Err(Rejected::Unauthorized("bad signature"));
+    }
+    if !fresh(timestamp, now, ZENDESK_TOLERANCE) {
+        return Err(Rejected::Unauthorized("stale or unreadable timestamp"));
+    }
+    zendesk(body).map_err(Rejected::Unreadable)
+}
+
+/// One `POST /ingest/intercom`, checked and read: the [`INTERCOM_SIGNATURE`]
+/// header (None when absent) over the raw body, then the payload. Intercom
+/// signs no timestamp, so a replay cannot be told by its age; it carries
+/// the notification's id, and ingest takes it as a duplicate.
+pub fn intercom_request(
+    secret: &[u8],
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<Vec<TicketEvent>, Rejected> {
+    let Some(signature) = signature else {
+        return Err(Rejected::Unauthorized("no signature"));
+    };
+    if !verify_intercom(secret, body, signature) {
+        return Err(Rejected::Unauthorized("bad signature"));
+    }
+    intercom(body).map_err(Rejected::Unreadable)
 }
 
 // ------------------------------------------------------------- signatures

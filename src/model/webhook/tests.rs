@@ -748,3 +748,67 @@ fn freshness_is_within_the_tolerance_either_way() {
     }
     assert!(fresh("2026-11-02T08:00:00Z", now, TimeDelta::hours(1)));
 }
+
+#[test]
+fn requests_are_checked_signature_then_time_then_payload() {
+    let b = fixture!("zendesk/events/ticket-created.json");
+    let (secret, ts) = (b"zd-signing-secret".as_slice(), "2026-11-02T09:00:01Z");
+    let now = utc("2026-11-02T09:01:00Z");
+    let sig = Some(ZD_FIXTURE_SIG);
+    let ok = zendesk_request(secret, Some(ts), sig, b, now).expect("accepted");
+    assert_eq!(ok.len(), 1);
+    let unauthorized =
+        |r: Result<Vec<TicketEvent>, Rejected>| matches!(r, Err(Rejected::Unauthorized(_)));
+    assert!(unauthorized(zendesk_request(secret, None, sig, b, now)));
+    assert!(unauthorized(zendesk_request(
+        secret,
+        Some(ts),
+        None,
+        b,
+        now
+    )));
+    assert!(unauthorized(zendesk_request(
+        b"other",
+        Some(ts),
+        sig,
+        b,
+        now
+    )));
+    assert!(unauthorized(zendesk_request(
+        secret,
+        Some(ts),
+        sig,
+        b"{}",
+        now
+    )));
+    // The same signed request an hour later: a replay.
+    let later = now + TimeDelta::hours(1);
+    assert_eq!(
+        zendesk_request(secret, Some(ts), sig, b, later),
+        Err(Rejected::Unauthorized("stale or unreadable timestamp"))
+    );
+    // Signed but not a payload we read: 422, not 401.
+    let junk = b"not json";
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
+    mac.update(ts.as_bytes());
+    mac.update(junk);
+    let junk_sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    assert!(matches!(
+        zendesk_request(secret, Some(ts), Some(&junk_sig), junk, now),
+        Err(Rejected::Unreadable(m)) if m.contains("not JSON")
+    ));
+
+    let b = fixture!("intercom/conversation-user-created.json");
+    let secret = b"ic-client-secret".as_slice();
+    assert_eq!(
+        intercom_request(secret, Some(IC_FIXTURE_SIG), b).map(|v| v.len()),
+        Ok(1)
+    );
+    assert!(unauthorized(intercom_request(secret, None, b)));
+    assert!(unauthorized(intercom_request(b"", Some(IC_FIXTURE_SIG), b)));
+    assert!(unauthorized(intercom_request(
+        secret,
+        Some(IC_FIXTURE_SIG),
+        b"{}"
+    )));
+}
