@@ -4,7 +4,7 @@
 //! This module holds the public types and the entry points ([`Config::load`],
 //! [`Config::parse`]). serde reads the file into the shapes in `raw`; then
 //! one module per section (`email`, `delivery`, `roles`, `trackers`,
-//! `chains` with `sla`, `checker`, `routes`, `subscriptions`) turns its raw
+//! `chains` with `sla`, `checker`, `routes`, `subscriptions`, `sources`) turns its raw
 //! table into typed values with its own checks; `check` holds the value
 //! checks several sections share. `secrets` covers values read from the
 //! environment and their redaction; `address` where destination URLs may
@@ -28,6 +28,7 @@ mod routes;
 mod secrets;
 pub mod server;
 mod sla;
+mod sources;
 mod subscriptions;
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,7 @@ pub use check::check_http_url;
 pub use email::check_smtp_url;
 pub use error::ConfigError;
 pub use secrets::{redact_url, Secret};
+pub use sources::TicketSource;
 pub use subscriptions::SubscriptionFrom;
 
 use error::Source;
@@ -82,6 +84,8 @@ pub struct Config {
     /// By name, `always` included.
     pub calendars: BTreeMap<String, std::sync::Arc<calendars::Calendar>>,
     pub people: BTreeMap<String, Person>,
+    /// `[sources.NAME]`: per ticket source settings (webhook secrets).
+    pub sources: BTreeMap<String, TicketSource>,
 }
 
 /// A routing rule: which chain (and first owner) an incoming issue gets.
@@ -592,6 +596,7 @@ impl Config {
         let server = server::convert(raw.server, &src)?;
         let routes = routes::convert(raw.routes, &chains, &src)?;
         let subscriptions = subscriptions::convert(raw.subscriptions, links, &src)?;
+        let sources = sources::convert(raw.sources, &src)?;
         Ok(Config {
             chains,
             roles,
@@ -605,6 +610,7 @@ impl Config {
             subscriptions,
             calendars,
             people,
+            sources,
         })
     }
 

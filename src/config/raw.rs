@@ -31,6 +31,8 @@ pub(super) struct RawConfig {
     pub(super) calendars: BTreeMap<String, Spanned<RawCalendar>>,
     #[serde(default)]
     pub(super) people: BTreeMap<String, Spanned<RawPerson>>,
+    #[serde(default)]
+    pub(super) sources: BTreeMap<String, Spanned<RawSource>>,
 }
 
 #[derive(Deserialize)]
@@ -293,4 +295,11 @@ pub(super) struct RawRole {
     /// On-call layers: a later layer wins where it has someone on call.
     #[serde(default)]
     pub(super) rotations: Vec<Spanned<RawRotation>>,
+}
+
+/// `[sources.NAME]`: settings of one ticket source.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSource {
+    pub(super) webhook_secret: Option<Spanned<RawSecret>>,
 }

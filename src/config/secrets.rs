@@ -121,6 +121,11 @@ impl Config {
                 check(format!("[[subscriptions]] #{} secret", i + 1), secret);
             }
         }
+        for s in self.sources.values() {
+            if let Some(secret) = &s.webhook_secret {
+                check(format!("[sources.{}] webhook_secret", s.name), secret);
+            }
+        }
         for role in self.roles.values() {
             for c in &role.contacts {
                 match c {

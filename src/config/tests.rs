@@ -305,3 +305,7 @@ mod calendars;
 #[cfg(test)]
 #[path = "tests_policies.rs"]
 mod policies;
+
+#[cfg(test)]
+#[path = "tests_sources.rs"]
+mod sources;

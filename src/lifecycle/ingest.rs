@@ -341,3 +341,6 @@ fn merge(issue: &mut Issue, ev: &TicketEvent) -> Vec<String> {
     }
     changed
 }
+
+#[cfg(test)]
+mod tests;

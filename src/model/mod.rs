@@ -1,6 +1,7 @@
 //! Domain types every layer shares: issues, their escalation state and SLA
-//! clocks, outbox deliveries, events, and the time helpers. No I/O, no
-//! config: the bottom layer.
+//! clocks, outbox deliveries, events, and the time helpers; ticket events
+//! as they come in (`ticket`, and `webhook` for helpdesks' own payloads).
+//! No I/O, no config: the bottom layer.
 
 pub mod delivery;
 pub mod escalation;
@@ -10,6 +11,7 @@ pub mod link;
 pub mod sla;
 pub mod ticket;
 pub mod time;
+pub mod webhook;
 
 pub use delivery::{Delivery, Notice, OutboxStatus};
 pub use escalation::{Escalation, Status};

@@ -29,7 +29,8 @@ use sha2::{Digest, Sha256};
 use super::issue::{text_problem, MAX_TITLE};
 use super::Ts;
 
-mod html;
+// Also read by `webhook`, whose subjects (Intercom's) are HTML too.
+pub(super) mod html;
 
 /// Longest source or external id.
 const MAX_ID: usize = 200;
