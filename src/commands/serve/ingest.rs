@@ -17,6 +17,7 @@ use super::App;
 use crate::delivery;
 use crate::lifecycle::ingest::{self, Effect};
 use crate::model::ticket::{self, TicketEvent};
+use crate::model::webhook;
 
 /// Events accepted in one request.
 const MAX_EVENTS: usize = 10_000;
@@ -157,5 +158,70 @@ fn word(e: Effect) -> &'static str {
         Effect::Resumed(_) => "resumed",
         Effect::Unchanged(_) => "unchanged",
         Effect::Duplicate => "duplicate",
+    }
+}
+
+/// `/ingest/zendesk`: Zendesk's event-subscribed ticket webhooks, signed
+/// with `[sources.zendesk] webhook_secret` (timestamp within 5 minutes).
+pub async fn zendesk(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let Some(secret) = source_secret(&app, webhook::ZENDESK) else {
+        return not_enabled(webhook::ZENDESK);
+    };
+    let checked = webhook::zendesk_request(
+        secret.as_bytes(),
+        header(webhook::ZENDESK_TIMESTAMP),
+        header(webhook::ZENDESK_SIGNATURE),
+        &body,
+        app.now(),
+    );
+    vendor(&app, webhook::ZENDESK, checked).await
+}
+
+/// `/ingest/intercom`: Intercom conversation webhooks, signed (`X-Hub-Signature`)
+/// with `[sources.intercom] webhook_secret`.
+pub async fn intercom(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(secret) = source_secret(&app, webhook::INTERCOM) else {
+        return not_enabled(webhook::INTERCOM);
+    };
+    let signature = headers
+        .get(webhook::INTERCOM_SIGNATURE)
+        .and_then(|v| v.to_str().ok());
+    let checked = webhook::intercom_request(secret.as_bytes(), signature, &body);
+    vendor(&app, webhook::INTERCOM, checked).await
+}
+
+fn source_secret(app: &App, source: &str) -> Option<String> {
+    app.config
+        .webhook_secret(source)
+        .and_then(|s| s.resolve().ok())
+}
+
+fn not_enabled(source: &str) -> Response {
+    answer(
+        StatusCode::NOT_FOUND,
+        json!({"error": format!("{source} webhooks are not enabled: set [sources.{source}] webhook_secret")}),
+    )
+}
+
+/// A vendor request checked by `model::webhook`: 401 or 422 with nothing
+/// stored, or its events applied like `/ingest`'s.
+async fn vendor(
+    app: &Arc<App>,
+    source: &str,
+    checked: Result<Vec<TicketEvent>, webhook::Rejected>,
+) -> Response {
+    match checked {
+        Ok(events) => apply(app, events.into_iter().map(Ok).collect()).await,
+        Err(webhook::Rejected::Unauthorized(why)) => {
+            eprintln!("escalate serve: {source} webhook refused: {why}");
+            answer(
+                StatusCode::UNAUTHORIZED,
+                json!({"error": "signature missing, wrong or stale"}),
+            )
+        }
+        Err(webhook::Rejected::Unreadable(why)) => {
+            answer(StatusCode::UNPROCESSABLE_ENTITY, json!({ "error": why }))
+        }
     }
 }

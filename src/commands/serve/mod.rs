@@ -141,6 +141,8 @@ fn router(app: Arc<App>) -> Router {
     let limited = Router::new()
         .route("/a/{token}", get(actions::confirm).post(actions::act))
         .route("/ingest", post(ingest::generic))
+        .route("/ingest/zendesk", post(ingest::zendesk))
+        .route("/ingest/intercom", post(ingest::intercom))
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),
             limit::per_client,
