@@ -103,6 +103,17 @@ pub fn run(cli: Cli) -> Result<Code> {
         busy_timeout: Duration::from_secs_f64(secs),
         fixed_now: cli.global.now.is_some(),
     };
+    if let Command::Serve { listen } = &cli.command {
+        // The server logs from many threads: no lock on stdout or stderr
+        // may be held for its whole life (another thread's `eprintln!`
+        // would wait forever).
+        let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+        let mut io = Io {
+            out: &mut out,
+            err: &mut err,
+        };
+        return serve::run(&ctx, listen, &mut io);
+    }
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let mut out = stdout.lock();
@@ -167,7 +178,7 @@ pub fn run(cli: Cli) -> Result<Code> {
         }
         Command::Outbox(args) => outbox::run(&ctx, &args, &mut io),
         Command::Oncall(args) => oncall::run(&ctx, args, &mut io),
-        Command::Serve { listen } => serve::run(&ctx, &listen, &mut io),
+        Command::Serve { .. } => unreachable!("served above"),
         Command::Status { max_age, json } => status::run(&ctx, max_age, json, &mut io),
         Command::Digest(args) => digest::run(&ctx, &args, &mut io),
         Command::Events(args) => events::run(&ctx, &args, &mut io),

@@ -29,5 +29,6 @@ mod properties;
 mod report;
 mod report_hours;
 mod retarget;
+mod serve;
 mod sla;
 mod trackers;
