@@ -39,6 +39,7 @@ fn chain(waits_hours: &[i64], repeat: u32) -> Chain {
         calendar: Default::default(),
         policies: Vec::new(),
         policy: None,
+        runbook: None,
     }
 }
 
@@ -132,6 +133,10 @@ fn rendering(c: &mut Criterion) {
         mention: None,
         issue_epoch: 0,
         links: None,
+        source: None,
+        external_id: None,
+        ticket_url: None,
+        runbook: None,
     };
     let now = t0() + TimeDelta::hours(4) + TimeDelta::minutes(7);
     g.bench_function("line", |b| {

@@ -57,6 +57,10 @@ pub fn test(ctx: &Ctx, role: &str, json: bool, io: &mut Io) -> Result<Code> {
         mention: None,
         issue_epoch: 0,
         links: None,
+        source: None,
+        external_id: None,
+        ticket_url: None,
+        runbook: None,
     };
     let senders = Senders::new(&config);
     let mut failed = 0;

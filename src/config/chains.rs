@@ -74,6 +74,15 @@ fn chain_of(
         .any(|p| p.get_ref().response_hours.is_some() || p.get_ref().resolution_hours.is_some());
     let mut sla = sla::convert(&name, &chain, known.roles, policy_targets, src)?;
     sla.calendar = Arc::clone(&calendar);
+    let runbook = match &chain.runbook {
+        Some(u) => {
+            let url = u.get_ref().trim().to_string();
+            super::check::check_http_url(&url)
+                .map_err(|m| src.at(u.span(), format!("chain `{name}` runbook: {m}")))?;
+            Some(url)
+        }
+        None => None,
+    };
     let mut base = Chain {
         name,
         description: chain.description,
@@ -84,6 +93,7 @@ fn chain_of(
         calendar,
         policies: Vec::new(),
         policy: None,
+        runbook,
     };
     base.policies = super::policies::convert(&base, &chain.sla, known, src)?;
     Ok(base)

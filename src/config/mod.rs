@@ -290,6 +290,8 @@ pub struct Chain {
     pub policies: Vec<Policy>,
     /// For a policy's effective chain: its 1-based position.
     pub policy: Option<u32>,
+    /// `runbook`: a URL shown in messages, the board and `show`.
+    pub runbook: Option<String>,
 }
 
 /// An SLA policy: the issues it covers and the chain they escalate on (the

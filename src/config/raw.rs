@@ -220,6 +220,8 @@ pub(super) struct RawChain {
     pub(super) at_risk_hours: Option<Spanned<f64>>,
     pub(super) breach_notify: Option<Vec<Spanned<String>>>,
     pub(super) calendar: Option<Spanned<String>>,
+    /// A URL shown in messages, the board and `show`: what to do.
+    pub(super) runbook: Option<Spanned<String>>,
     /// `[[chains.NAME.sla]]`: SLA policies by priority, first match wins.
     #[serde(default)]
     pub(super) sla: Vec<Spanned<RawPolicy>>,
@@ -302,4 +304,6 @@ pub(super) struct RawRole {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSource {
     pub(super) webhook_secret: Option<Spanned<RawSecret>>,
+    /// `https://acme.zendesk.com/agent/tickets/{external_id}`.
+    pub(super) ticket_url: Option<Spanned<String>>,
 }

@@ -28,6 +28,9 @@ pub struct TicketSource {
     /// secret, Intercom's client secret); None: its native endpoint
     /// accepts nothing.
     pub webhook_secret: Option<Secret>,
+    /// The ticket's page at the source, `{external_id}` standing for the
+    /// ticket id: a deep link in messages, the board and `show`.
+    pub ticket_url: Option<String>,
 }
 
 /// Every `[sources.NAME]` table.
@@ -38,7 +41,28 @@ pub(super) fn convert(
     let mut sources = BTreeMap::new();
     for (name, s) in raw {
         check_name("source", &name).map_err(|m| src.at(s.span(), m))?;
-        let RawSource { webhook_secret } = s.into_inner();
+        let RawSource {
+            webhook_secret,
+            ticket_url,
+        } = s.into_inner();
+        let ticket_url = match ticket_url {
+            Some(u) => {
+                let url = u.get_ref().trim().to_string();
+                let sample = url.replace(PLACEHOLDER, "1");
+                let problem = if url.contains(PLACEHOLDER) {
+                    super::check::check_http_url(&sample).err()
+                } else {
+                    Some(format!(
+                        "must contain {PLACEHOLDER} (where the ticket id goes)"
+                    ))
+                };
+                if let Some(p) = problem {
+                    return Err(src.at(u.span(), format!("[sources.{name}] ticket_url: {p}")));
+                }
+                Some(url)
+            }
+            None => None,
+        };
         let webhook_secret = match webhook_secret {
             None => None,
             Some(raw) => {
@@ -63,13 +87,32 @@ pub(super) fn convert(
             TicketSource {
                 name,
                 webhook_secret,
+                ticket_url,
             },
         );
     }
     Ok(sources)
 }
 
+/// Where the ticket id goes in a `ticket_url`.
+const PLACEHOLDER: &str = "{external_id}";
+
 impl Config {
+    /// The deep link to `external_id` at `source`, the id percent-encoded
+    /// (an id is outside text: it must not change the URL's shape).
+    pub fn ticket_url(&self, source: &str, external_id: &str) -> Option<String> {
+        let url = self.sources.get(source)?.ticket_url.as_ref()?;
+        let id =
+            percent_encoding::utf8_percent_encode(external_id, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        Some(url.replace(PLACEHOLDER, &id))
+    }
+
+    /// The runbook of `chain`, if it has one.
+    pub fn runbook(&self, chain: &str) -> Option<&str> {
+        self.chain(chain)?.runbook.as_deref()
+    }
+
     /// The webhook secret configured for `source`, if any (resolve it when
     /// a request comes: an env var is read then, not at load).
     pub fn webhook_secret(&self, source: &str) -> Option<&Secret> {

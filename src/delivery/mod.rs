@@ -155,6 +155,11 @@ fn annotate(config: &Config, now: crate::model::Ts, batch: &mut [Delivery]) {
             .as_deref()
             .and_then(|p| config.people.get(p))
             .and_then(|p| p.slack_id.clone());
+        d.ticket_url = match (&d.source, &d.external_id) {
+            (Some(s), Some(id)) => config.ticket_url(s, id),
+            _ => None,
+        };
+        d.runbook = config.runbook(&d.chain).map(str::to_string);
         if let (Some(url), Some(secret)) = (&server.public_url, &secret) {
             d.links = Some(links(url, secret.as_bytes(), d, now + server.link_ttl));
         }

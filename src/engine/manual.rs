@@ -90,6 +90,7 @@ mod tests {
             calendar: Default::default(),
             policies: Vec::new(),
             policy: None,
+            runbook: None,
         }
     }
 

@@ -34,6 +34,7 @@ fn chain(waits: &[f64], repeat: u32, ack_timeout: Option<f64>) -> Chain {
         calendar: Default::default(),
         policies: Vec::new(),
         policy: None,
+        runbook: None,
     }
 }
 

@@ -100,6 +100,13 @@ pub struct Delivery {
     pub issue_epoch: u32,
     /// Action links, filled in by delivery when `serve` has a public URL.
     pub links: Option<Links>,
+    /// The helpdesk ticket the issue mirrors, if any.
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+    /// Deep links filled in by delivery from the config: the ticket at its
+    /// source (`[sources.NAME] ticket_url`) and the chain's runbook.
+    pub ticket_url: Option<String>,
+    pub runbook: Option<String>,
 }
 
 /// Signed action links for one notification (`escalate serve`).

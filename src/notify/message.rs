@@ -187,6 +187,11 @@ pub fn email(items: &[&Delivery], now: Ts, test: bool) -> Email {
             rfc3339(d.due_at),
             next_action(d)
         ));
+        for (what, url) in [("ticket", &d.ticket_url), ("runbook", &d.runbook)] {
+            if let Some(url) = url {
+                body.push_str(&format!("  {what}: {url}\n"));
+            }
+        }
         if let Some(l) = &d.links {
             body.push_str(&format!(
                 "  acknowledge: {}\n  resolve: {}\n  snooze 1 h: {}\n\n",
@@ -268,6 +273,7 @@ pub fn slack_payload(items: &[&Delivery], now: Ts, test: bool) -> Payload {
     blocks.extend(packed.sections.into_iter().map(|t| {
         json!({ "type": "section", "text": { "type": "plain_text", "text": t, "emoji": false } })
     }));
+    blocks.extend(deep_links(items));
     blocks.extend(buttons(items));
     blocks.push(json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": next } ] }));
     Payload::text(text).blocks(blocks).no_media_previews()
@@ -277,6 +283,35 @@ pub fn slack_payload(items: &[&Delivery], now: Ts, test: bool) -> Payload {
 struct Packed {
     lines: Vec<String>,
     sections: Vec<String>,
+}
+
+/// A context block of deep links (ticket, runbook) per item that has any.
+/// The URLs come from the config, the ticket id percent-encoded into its
+/// URL; they are escaped for mrkdwn and cannot carry a `|` label.
+fn deep_links(items: &[&Delivery]) -> Vec<Value> {
+    items
+        .iter()
+        .take(BUTTON_ROWS)
+        .filter_map(|d| {
+            let links: Vec<String> = [("ticket", &d.ticket_url), ("runbook", &d.runbook)]
+                .into_iter()
+                .filter_map(|(label, url)| {
+                    // Slack's three entities only: the mrkdwn markers are
+                    // literal inside a link, and a word joiner would break it.
+                    let url = url
+                        .as_ref()?
+                        .replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('>', "&gt;")
+                        .replace('|', "%7C");
+                    Some(format!("<{url}|{label} #{}>", d.issue_id))
+                })
+                .collect();
+            (!links.is_empty()).then(|| {
+                json!({ "type": "context", "elements": [ { "type": "mrkdwn", "text": links.join(" · ") } ] })
+            })
+        })
+        .collect()
 }
 
 /// Most items of one message that get their own row of buttons.
@@ -413,6 +448,9 @@ pub fn webhook(items: &[&Delivery], now: Ts, test: bool) -> Value {
             "created_at": rfc3339(d.created_at),
             "due_at": rfc3339(d.due_at),
             "late_seconds": (now - d.due_at).num_seconds(),
+            // Deep links from the config, or null.
+            "ticket_url": d.ticket_url,
+            "runbook": d.runbook,
             // Signed action links (`escalate serve` with a public_url), or null.
             "links": d.links.as_ref().map(|l| json!({
                 "ack": l.ack, "resolve": l.resolve, "snooze": l.snooze,
@@ -477,6 +515,10 @@ mod tests {
             mention: None,
             issue_epoch: 0,
             links: None,
+            source: None,
+            external_id: None,
+            ticket_url: None,
+            runbook: None,
         }
     }
 

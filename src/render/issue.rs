@@ -53,6 +53,10 @@ pub struct IssueView {
     pub orphaned: bool,
     /// The running pause, null when not paused.
     pub pause: Option<PauseView>,
+    /// The ticket at its source (`[sources.NAME] ticket_url`), or null.
+    pub ticket_url: Option<String>,
+    /// The chain's runbook, or null.
+    pub runbook: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventView>>,
 }
@@ -226,6 +230,13 @@ impl IssueView {
                 .map(|t| serde_json::json!({ "tracker": t.tracker, "key": t.key, "url": t.url })),
             orphaned: config.is_some_and(|c| c.chain(&issue.chain).is_none()),
             pause: PauseView::new(issue, now),
+            ticket_url: match (config, &edge.source, &edge.external_id) {
+                (Some(c), Some(s), Some(id)) => c.ticket_url(s, id),
+                _ => None,
+            },
+            runbook: config
+                .and_then(|c| c.runbook(&issue.chain))
+                .map(str::to_string),
             events: None,
         }
     }

@@ -25,6 +25,9 @@ fn unfolded(issue: &Issue, events: &[Event], config: Option<&Config>, now: Ts) -
     if let Some(line) = pause_line(issue, now) {
         let _ = writeln!(o, "  paused:  {line}");
     }
+    for (what, url) in deep_links(issue, config) {
+        let _ = writeln!(o, "  {what} {url}");
+    }
     let _ = writeln!(
         o,
         "  created: {} ({})",
@@ -113,6 +116,23 @@ fn fields(o: &mut String, issue: &Issue) {
     if let Some(task) = &edge.task {
         let _ = writeln!(o, "  task:    {} {} {}", task.tracker, task.key, task.url);
     }
+}
+
+/// The issue's ticket at its source and its chain's runbook, from the
+/// config.
+pub fn deep_links(issue: &Issue, config: Option<&Config>) -> Vec<(&'static str, String)> {
+    let Some(config) = config else {
+        return Vec::new();
+    };
+    let ticket = match (&issue.edge.source, &issue.edge.external_id) {
+        (Some(s), Some(id)) => config.ticket_url(s, id),
+        _ => None,
+    };
+    let runbook = config.runbook(&issue.chain).map(str::to_string);
+    [("ticket: ", ticket), ("runbook:", runbook)]
+        .into_iter()
+        .filter_map(|(w, u)| u.map(|u| (w, u)))
+        .collect()
 }
 
 /// How long the issue has been paused, until when, by whom and why

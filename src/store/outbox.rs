@@ -28,7 +28,7 @@ pub struct NewDelivery<'a> {
 /// Columns selected for a [`Delivery`], joined with its issue.
 const DELIVERY_COLUMNS: &str = "o.id, o.issue_id, o.epoch, o.level, o.repeat, o.role, o.channel, \
     o.target, o.due_at, o.attempts, i.title, i.chain, i.created_at, o.notice, o.payload, \
-    i.task_tracker, i.task_key, i.task_url, i.task_id, o.person, i.epoch";
+    i.task_tracker, i.task_key, i.task_url, i.task_id, o.person, i.epoch, i.source, i.external_id";
 
 fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
@@ -58,6 +58,10 @@ fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
         payload: r.get(14)?,
         person: r.get(19)?,
         issue_epoch: r.get(20)?,
+        source: r.get(21)?,
+        external_id: r.get(22)?,
+        ticket_url: None,
+        runbook: None,
         mention: None,
         links: None,
         task: match (
@@ -151,7 +155,7 @@ pub fn claim(tx: &Transaction, c: &Claim) -> Result<Vec<Delivery>> {
     loop {
         let rows = select
             .query_map(params![ms(c.now), limit, c.only, c.console_only], |r| {
-                Ok((delivery_from_row(r)?, r.get::<_, String>(21)?))
+                Ok((delivery_from_row(r)?, r.get::<_, String>(23)?))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .sql("reading outbox")?;
@@ -199,7 +203,7 @@ pub fn pending(tx: &Transaction, now: Ts) -> Result<Vec<Delivery>> {
         .sql("querying outbox")?;
     let rows = stmt
         .query_map([ms(now)], |r| {
-            Ok((delivery_from_row(r)?, r.get::<_, String>(21)?))
+            Ok((delivery_from_row(r)?, r.get::<_, String>(23)?))
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading outbox")?;

@@ -34,11 +34,13 @@ ingest_token = {{ env = "TEST_INGEST_TOKEN" }}
 
 [sources.zendesk]
 webhook_secret = "{ZENDESK_SECRET}"
+ticket_url = "https://acme.zendesk.com/agent/tickets/{{external_id}}"
 [sources.intercom]
 webhook_secret = "{INTERCOM_SECRET}"
 
 [chains.support]
 response_hours = 2
+runbook = "https://wiki.example.com/run_book?team=support&x=<1>"
 levels = [
   {{ role = "agent", wait_hours = 1 }},
   {{ role = "lead", wait_hours = 4 }},
@@ -467,5 +469,39 @@ fn sigterm_lets_the_request_in_flight_finish_then_stops() {
     assert!(
         TcpStream::connect(("127.0.0.1", served.port)).is_err(),
         "stopped listening"
+    );
+}
+
+#[test]
+fn messages_and_show_carry_the_ticket_and_the_runbook() {
+    let hook = Server::start(|_| Reply::reply(200, "ok"));
+    let env = Env::init(&config(&hook.url("/agent")));
+    let path = env.path("one.jsonl");
+    std::fs::write(
+        &path,
+        r#"{"type":"ticket.created","source":"zendesk","external_id":"4/2 x","title":"Login fails"}"#,
+    )
+    .expect("write");
+    env.at(NOW, &["ingest", path.to_str().expect("path")]).ok();
+    let body = hook.requests().first().expect("a webhook").json();
+    let n = &body["notifications"][0];
+    assert_eq!(
+        n["ticket_url"], "https://acme.zendesk.com/agent/tickets/4%2F2%20x",
+        "{n}"
+    );
+    assert_eq!(
+        n["runbook"],
+        "https://wiki.example.com/run_book?team=support&x=<1>"
+    );
+    let v = env.at(NOW, &["show", "1", "--json"]).json();
+    assert_eq!(v["ticket_url"], n["ticket_url"]);
+    let text = env.at(NOW, &["show", "1"]).ok().stdout;
+    assert!(
+        text.contains("ticket:  https://acme.zendesk.com/agent/tickets/4%2F2%20x"),
+        "{text}"
+    );
+    assert!(
+        text.contains("runbook: https://wiki.example.com/run_book"),
+        "{text}"
     );
 }

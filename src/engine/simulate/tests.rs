@@ -39,6 +39,7 @@ fn chain(calendar: Calendar, repeat: u32, ack_hours: Option<i64>) -> Chain {
         calendar,
         policies: Vec::new(),
         policy: None,
+        runbook: None,
     }
 }
 

@@ -82,6 +82,7 @@ fn make_chain(waits_min: &[i64], repeat: u32, ack_min: Option<i64>) -> Chain {
         calendar: Default::default(),
         policies: Vec::new(),
         policy: None,
+        runbook: None,
     }
 }
 
