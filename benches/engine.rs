@@ -40,6 +40,7 @@ fn chain(waits_hours: &[i64], repeat: u32) -> Chain {
         policies: Vec::new(),
         policy: None,
         runbook: None,
+        rendered: None,
     }
 }
 

@@ -61,6 +61,7 @@ pub fn test(ctx: &Ctx, role: &str, json: bool, io: &mut Io) -> Result<Code> {
         external_id: None,
         ticket_url: None,
         runbook: None,
+        rendered: None,
     };
     let senders = Senders::new(&config);
     let mut failed = 0;

@@ -30,6 +30,7 @@ pub mod server;
 mod sla;
 mod sources;
 mod subscriptions;
+pub mod templates;
 #[cfg(test)]
 mod tests;
 mod trackers;
@@ -77,6 +78,8 @@ pub struct Config {
     pub digest: Digest,
     /// `[server]`: what `escalate serve` needs.
     pub server: server::Server,
+    /// `[templates]`: custom notification lines.
+    pub templates: templates::Templates,
     /// `[[routes]]`, in order: the first match places an incoming issue.
     pub routes: Vec<Route>,
     pub trackers: BTreeMap<String, Tracker>,
@@ -596,6 +599,7 @@ impl Config {
         let checker = checker::convert(raw.checker, &src)?;
         let digest = checker::digest(raw.digest, &src)?;
         let server = server::convert(raw.server, &src)?;
+        let templates = templates::convert(raw.templates, &src)?;
         let routes = routes::convert(raw.routes, &chains, &src)?;
         let subscriptions = subscriptions::convert(raw.subscriptions, links, &src)?;
         let sources = sources::convert(raw.sources, &src)?;
@@ -607,6 +611,7 @@ impl Config {
             checker,
             digest,
             server,
+            templates,
             routes,
             trackers,
             subscriptions,

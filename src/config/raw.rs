@@ -22,6 +22,8 @@ pub(super) struct RawConfig {
     pub(super) digest: Option<RawDigest>,
     pub(super) server: Option<RawServer>,
     #[serde(default)]
+    pub(super) templates: BTreeMap<String, Spanned<BTreeMap<String, Spanned<String>>>>,
+    #[serde(default)]
     pub(super) routes: Vec<Spanned<RawRoute>>,
     #[serde(default)]
     pub(super) trackers: BTreeMap<String, Spanned<RawTracker>>,

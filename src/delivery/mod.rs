@@ -163,6 +163,47 @@ fn annotate(config: &Config, now: crate::model::Ts, batch: &mut [Delivery]) {
         if let (Some(url), Some(secret)) = (&server.public_url, &secret) {
             d.links = Some(links(url, secret.as_bytes(), d, now + server.link_ttl));
         }
+        d.rendered = template_kind(d.notice)
+            .and_then(|kind| config.templates.render(kind, &d.channel, &vars(d, now)));
+    }
+}
+
+/// The `[templates]` kind a notice is shown with, if any.
+fn template_kind(n: Notice) -> Option<&'static str> {
+    use crate::model::sla::State;
+    match n {
+        Notice::Page | Notice::AckLapsed | Notice::ChainShortened => Some("page"),
+        Notice::Sla(_, State::Breached) => Some("breach"),
+        Notice::Sla(..) => Some("at_risk"),
+        _ => None,
+    }
+}
+
+/// What a template sees of `d`.
+fn vars(d: &Delivery, now: Ts) -> crate::config::templates::Vars {
+    let target = match d.notice {
+        Notice::Sla(t, _) => Some(t.as_str().to_string()),
+        _ => None,
+    };
+    crate::config::templates::Vars {
+        id: d.issue_id,
+        title: d.title.clone(),
+        chain: d.chain.clone(),
+        level: d.level,
+        repeat: d.repeat,
+        role: d.role.clone(),
+        owner: d.person.clone().unwrap_or_else(|| d.role.clone()),
+        on_call: d.person.clone(),
+        notice: d.notice.as_str().to_string(),
+        target,
+        due_at: crate::model::time::rfc3339(d.due_at),
+        late: crate::notify::message::lateness(d, now),
+        open_for: crate::model::time::human(now - d.created_at),
+        ticket_url: d.ticket_url.clone(),
+        runbook: d.runbook.clone(),
+        ack_url: d.links.as_ref().map(|l| l.ack.clone()),
+        resolve_url: d.links.as_ref().map(|l| l.resolve.clone()),
+        snooze_url: d.links.as_ref().map(|l| l.snooze.clone()),
     }
 }
 

@@ -107,6 +107,9 @@ pub struct Delivery {
     /// source (`[sources.NAME] ticket_url`) and the chain's runbook.
     pub ticket_url: Option<String>,
     pub runbook: Option<String>,
+    /// The line a `[templates]` entry made for this row's channel (its
+    /// variables already escaped for it), in place of the built-in one.
+    pub rendered: Option<String>,
 }
 
 /// Signed action links for one notification (`escalate serve`).

@@ -92,6 +92,9 @@ pub fn counts(items: &[&Delivery]) -> String {
 /// The one-line form, as the seed printed it, with the context a pager
 /// needs: chain, how long the issue has been open, how late this page is.
 pub fn line(d: &Delivery, now: Ts) -> String {
+    if let Some(r) = &d.rendered {
+        return r.clone();
+    }
     let label = match d.notice {
         Notice::Page => format!("ESCALATION {}", level_label(d)),
         Notice::Sla(..) | Notice::AckLapsed | Notice::ChainShortened | Notice::Assigned => {
@@ -174,7 +177,10 @@ pub fn email(items: &[&Delivery], now: Ts, test: bool) -> Email {
         many => format!("{tag} {} for {}", counts(many), many[0].role),
     };
     for d in items.iter().take(GROUP_CAP) {
-        body.push_str(&format!(
+        if let Some(r) = &d.rendered {
+            body.push_str(&format!("{r}\n"));
+        } else {
+            body.push_str(&format!(
             "Issue #{}: {}\n  chain {}, {}, owner {} since {}\n  open {}, {} (due {})\n  next: {}\n\n",
             d.issue_id,
             one_line(&d.title),
@@ -187,6 +193,7 @@ pub fn email(items: &[&Delivery], now: Ts, test: bool) -> Email {
             rfc3339(d.due_at),
             next_action(d)
         ));
+        }
         for (what, url) in [("ticket", &d.ticket_url), ("runbook", &d.runbook)] {
             if let Some(url) = url {
                 body.push_str(&format!("  {what}: {url}\n"));
@@ -361,10 +368,13 @@ fn pack(items: &[&Delivery], now: Ts, used: usize) -> Packed {
     let mut text_len = used;
     let mut shown = 0;
     for d in items.iter().take(GROUP_CAP) {
-        let line = format!(
-            "• {}",
-            slack_fit(&summary(d, now), SLACK_MAX_SECTION - MORE_ROOM - 2)
-        );
+        let room = SLACK_MAX_SECTION - MORE_ROOM - 2;
+        // A template's line is escaped already (variable by variable).
+        let text = match &d.rendered {
+            Some(r) => crate::text::truncate(r, room),
+            None => slack_fit(&summary(d, now), room),
+        };
+        let line = format!("• {text}");
         let len = line.chars().count();
         if text_len + len + 1 + MORE_ROOM > SLACK_MAX_TEXT {
             break;
@@ -459,33 +469,7 @@ pub fn webhook(items: &[&Delivery], now: Ts, test: bool) -> Value {
     })
 }
 
-/// Escape text for Slack: `&`, `<`, `>` as the entities Slack documents
-/// (so `<!channel>`, `<!here>` and `<http://x|click>` are shown, not acted
-/// on), `@` mentions such as `@everyone` (a word joiner after `@` keeps
-/// Slack from linking them), and the mrkdwn markers `*`, `_`, `~` and
-/// `` ` ``, which Slack has no escape for: a word joiner (U+2060, zero
-/// width) on both sides keeps them from pairing into bold, italics, strike
-/// or code, and cannot close a code block. Blocks also carry user text as
-/// `plain_text`, which Slack never formats; this covers the top-level
-/// `text` (notifications) and the digest's code block.
-pub fn slack_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '@' => out.push_str("@\u{2060}"),
-            '*' | '_' | '~' | '`' => {
-                out.push('\u{2060}');
-                out.push(c);
-                out.push('\u{2060}');
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::text::slack_escape;
 
 #[cfg(test)]
 mod tests {
@@ -519,6 +503,7 @@ mod tests {
             external_id: None,
             ticket_url: None,
             runbook: None,
+            rendered: None,
         }
     }
 

@@ -62,6 +62,7 @@ fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
         external_id: r.get(22)?,
         ticket_url: None,
         runbook: None,
+        rendered: None,
         mention: None,
         links: None,
         task: match (

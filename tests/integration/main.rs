@@ -31,4 +31,5 @@ mod report_hours;
 mod retarget;
 mod serve;
 mod sla;
+mod templates;
 mod trackers;

@@ -22,6 +22,21 @@ pub fn build(data: Data, config: &Config, now: Ts) -> Digest {
         last_event_id: data.upto,
         open_issues: data.open,
         at_risk: listing(data.at_risk, |r| RiskLine {
+            rendered: config.templates.render(
+                "digest_line",
+                "markdown",
+                &crate::config::templates::Vars {
+                    id: r.id,
+                    title: r.title.clone(),
+                    chain: r.chain.clone(),
+                    owner: r.owner.clone(),
+                    target: Some(r.target.clone()),
+                    due_at: rfc3339(r.due_at),
+                    late: crate::model::time::human(r.due_at - now),
+                    notice: format!("{}_at_risk", r.target),
+                    ..Default::default()
+                },
+            ),
             left_seconds: (r.due_at - now).num_seconds(),
             due_at: rfc3339(r.due_at),
             id: r.id,

@@ -61,6 +61,10 @@ fn at_risk(o: &mut String, d: &Digest, md: Esc) {
         let _ = writeln!(o, "Nothing is at risk.");
     }
     for r in &d.at_risk.items {
+        if let Some(line) = &r.rendered {
+            let _ = writeln!(o, "- {line}");
+            continue;
+        }
         let left = TimeDelta::seconds(r.left_seconds);
         let when = if r.left_seconds >= 0 {
             format!("{} left", human(left))

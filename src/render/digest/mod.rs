@@ -68,6 +68,9 @@ pub struct RiskLine {
     pub target: String,
     pub due_at: String,
     pub left_seconds: i64,
+    /// The line `[templates.digest_line] markdown` made (escaped already).
+    #[serde(skip)]
+    pub rendered: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
