@@ -172,6 +172,34 @@ fn markdown_line(line: &str, out: &mut String) {
     }
 }
 
+/// Escape text for Slack: `&`, `<`, `>` as the entities Slack documents
+/// (so `<!channel>`, `<!here>` and `<http://x|click>` are shown, not acted
+/// on), `@` mentions such as `@everyone` (a word joiner after `@` keeps
+/// Slack from linking them), and the mrkdwn markers `*`, `_`, `~` and
+/// `` ` ``, which Slack has no escape for: a word joiner (U+2060, zero
+/// width) on both sides keeps them from pairing into bold, italics, strike
+/// or code, and cannot close a code block. Blocks also carry user text as
+/// `plain_text`, which Slack never formats; this covers the top-level
+/// `text` (notifications) and the digest's code block.
+pub fn slack_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '@' => out.push_str("@\u{2060}"),
+            '*' | '_' | '~' | '`' => {
+                out.push('\u{2060}');
+                out.push(c);
+                out.push('\u{2060}');
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -227,32 +255,4 @@ mod tests {
         assert_eq!(m("www.x.org a@b.c"), "www\\.x.org a\\@b.c");
         assert_eq!(m("*_~`!"), "\\*\\_\\~\\`\\!");
     }
-}
-
-/// Escape text for Slack: `&`, `<`, `>` as the entities Slack documents
-/// (so `<!channel>`, `<!here>` and `<http://x|click>` are shown, not acted
-/// on), `@` mentions such as `@everyone` (a word joiner after `@` keeps
-/// Slack from linking them), and the mrkdwn markers `*`, `_`, `~` and
-/// `` ` ``, which Slack has no escape for: a word joiner (U+2060, zero
-/// width) on both sides keeps them from pairing into bold, italics, strike
-/// or code, and cannot close a code block. Blocks also carry user text as
-/// `plain_text`, which Slack never formats; this covers the top-level
-/// `text` (notifications) and the digest's code block.
-pub fn slack_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '@' => out.push_str("@\u{2060}"),
-            '*' | '_' | '~' | '`' => {
-                out.push('\u{2060}');
-                out.push(c);
-                out.push('\u{2060}');
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
