@@ -40,7 +40,6 @@ fn chain(waits_hours: &[i64], repeat: u32) -> Chain {
         policies: Vec::new(),
         policy: None,
         runbook: None,
-        rendered: None,
     }
 }
 
@@ -138,6 +137,7 @@ fn rendering(c: &mut Criterion) {
         external_id: None,
         ticket_url: None,
         runbook: None,
+        rendered: None,
     };
     let now = t0() + TimeDelta::hours(4) + TimeDelta::minutes(7);
     g.bench_function("line", |b| {
