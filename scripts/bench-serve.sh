@@ -10,9 +10,12 @@ cd "$(dirname "$0")/.."
 secs=${1:-20}
 conns=${2:-8}
 cargo build --release --locked --quiet
-bin=$PWD/${CARGO_TARGET_DIR:-target}/release/escalate
+target=${CARGO_TARGET_DIR:-target}
+case $target in /*) ;; *) target=$PWD/$target ;; esac
+bin=$target/release/escalate
 dir=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 cd "$dir"
 cat > chains.toml <<'TOML'
 [server]
@@ -34,14 +37,20 @@ TOML
 pid=$!
 sleep 1
 cat > ingest.lua <<'LUA'
+-- Each thread gets its own number (setup runs in the main state), so
+-- the two threads never send the same ticket.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
 local n = 0
-local thread_id = math.random(1, 1000000000)
 wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer bench-token"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
   n = n + 1
-  local id = thread_id .. "-" .. n
+  local id = tostring(tid) .. "-" .. n
   local body = string.format(
     '{"type":"ticket.created","source":"bench","external_id":"%s","title":"Load test %s","id":"e-%s"}',
     id, id, id)
