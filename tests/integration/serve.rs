@@ -505,3 +505,28 @@ fn messages_and_show_carry_the_ticket_and_the_runbook() {
         "{text}"
     );
 }
+
+#[test]
+fn check_every_runs_the_check_in_process() {
+    let hook = Server::start(|_| Reply::reply(200, "ok"));
+    let env = Env::init(&format!(
+        "{}\n",
+        config(&hook.url("/agent")).replace(
+            "ingest_token = { env = \"TEST_INGEST_TOKEN\" }",
+            "ingest_token = { env = \"TEST_INGEST_TOKEN\" }\ncheck_every = \"10s\""
+        )
+    ));
+    let served = Served::start(&env);
+    // The first tick is at once: the checker is healthy within moments.
+    let mut code = 0;
+    for _ in 0..50 {
+        code = served.get("/healthz").0;
+        if code == 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(code, 200);
+    let status = env.at(NOW, &["status", "--json"]).json();
+    assert_eq!(status["runs_last_24h"], 1, "{status}");
+}
