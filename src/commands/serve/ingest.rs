@@ -1,9 +1,11 @@
 //! `POST /ingest`: helpdesk events in the ingest schema (one object or an
 //! array of them), authenticated by `[server] ingest_token` as a bearer
 //! token. Idempotent like `escalate ingest`: an event seen before changes
-//! nothing. The batch is one transaction; its notifications go out after
-//! commit, console lines to the server's stderr.
+//! nothing. Requests are committed in groups (every request waiting, one
+//! transaction, one fsync: [`writer`]); notifications go out after commit,
+//! console lines to the server's stderr.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -96,38 +98,34 @@ pub fn parse(body: &[u8]) -> Result<Vec<Result<TicketEvent, String>>, String> {
         .collect())
 }
 
-/// Apply parsed events in one transaction, then deliver; the answer counts
-/// what each did and names the ones refused.
+/// Ingest requests queued for the writer at most (more wait to send).
+pub const QUEUE: usize = 1024;
+/// Requests committed together at most.
+const MAX_BATCH: usize = 256;
+
+/// What one request did: counts by effect, and the events refused.
+type Outcome = (BTreeMap<&'static str, u64>, Vec<Value>);
+
+/// One request's events, and where its answer goes.
+pub struct Job {
+    events: Vec<Result<TicketEvent, String>>,
+    reply: tokio::sync::oneshot::Sender<Result<Outcome, String>>,
+}
+
+/// Apply parsed events (through the writer, in one transaction with the
+/// other requests waiting), then answer with what each did and name the
+/// ones refused.
 pub async fn apply(app: &Arc<App>, events: Vec<Result<TicketEvent, String>>) -> Response {
-    let done = app
-        .db(move |app, store| {
-            let now = app.now();
-            let run = delivery::Run::new(&app.config, now, None);
-            let mut counts = std::collections::BTreeMap::<&'static str, u64>::new();
-            let mut problems = Vec::new();
-            let first = store.write(|tx| {
-                for (i, ev) in events.iter().enumerate() {
-                    let outcome = match ev {
-                        Ok(ev) => ingest::apply(tx, &app.config, ev, now)?,
-                        Err(e) => Err(e.clone()),
-                    };
-                    match outcome {
-                        Ok(effect) => *counts.entry(word(effect)).or_default() += 1,
-                        Err(e) => problems.push(json!({"index": i, "error": e})),
-                    }
-                }
-                run.claim_console(tx, &app.config)
-            })?;
-            let mut log = Vec::new();
-            let delivered = run.deliver(store, &app.config, &mut log, first)?;
-            if !log.is_empty() {
-                eprint!("{}", String::from_utf8_lossy(&log));
-            }
-            Ok((counts, problems, delivered.failed()))
-        })
-        .await;
+    let (reply, answer_rx) = tokio::sync::oneshot::channel();
+    let sent = app.ingest.send(Job { events, reply }).await;
+    let done = match sent {
+        Ok(()) => answer_rx
+            .await
+            .unwrap_or_else(|_| Err("the writer stopped".into())),
+        Err(_) => Err("the writer stopped".into()),
+    };
     match done {
-        Ok((counts, problems, _)) => {
+        Ok((counts, problems)) => {
             let status = if problems.is_empty() {
                 StatusCode::OK
             } else {
@@ -138,13 +136,80 @@ pub async fn apply(app: &Arc<App>, events: Vec<Result<TicketEvent, String>>) -> 
             answer(status, v)
         }
         Err(e) => {
-            eprintln!("escalate serve: ingest failed: {e:#}");
+            eprintln!("escalate serve: ingest failed: {e}");
             answer(
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({"error": "the database is busy or unavailable; nothing was written, retry"}),
             )
         }
     }
+}
+
+/// Group commit: take every request waiting (up to [`MAX_BATCH`]), apply
+/// them all in one transaction, deliver after commit, answer each. A
+/// database failure fails the whole group (nothing of it was written) and
+/// every request is told to retry.
+pub async fn writer(app: Arc<App>, mut rx: tokio::sync::mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let (batches, replies): (Vec<_>, Vec<_>) =
+            jobs.into_iter().map(|j| (j.events, j.reply)).unzip();
+        let done = app.db(move |app, store| commit(app, store, &batches)).await;
+        match done {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                let why = format!("{e:#}");
+                for reply in replies {
+                    let _ = reply.send(Err(why.clone()));
+                }
+            }
+        }
+    }
+}
+
+fn commit(
+    app: &App,
+    store: &mut crate::store::Store,
+    batches: &[Vec<Result<TicketEvent, String>>],
+) -> anyhow::Result<Vec<Outcome>> {
+    let now = app.now();
+    let run = delivery::Run::new(&app.config, now, None);
+    let mut outcomes = Vec::with_capacity(batches.len());
+    let first = store.write(|tx| {
+        outcomes.clear();
+        for events in batches {
+            let mut counts = BTreeMap::<&'static str, u64>::new();
+            let mut problems = Vec::new();
+            for (i, ev) in events.iter().enumerate() {
+                let outcome = match ev {
+                    Ok(ev) => ingest::apply(tx, &app.config, ev, now)?,
+                    Err(e) => Err(e.clone()),
+                };
+                match outcome {
+                    Ok(effect) => *counts.entry(word(effect)).or_default() += 1,
+                    Err(e) => problems.push(json!({"index": i, "error": e})),
+                }
+            }
+            outcomes.push((counts, problems));
+        }
+        run.claim_console(tx, &app.config)
+    })?;
+    let mut log = Vec::new();
+    run.deliver(store, &app.config, &mut log, first)?;
+    if !log.is_empty() {
+        eprint!("{}", String::from_utf8_lossy(&log));
+    }
+    Ok(outcomes)
 }
 
 fn word(e: Effect) -> &'static str {

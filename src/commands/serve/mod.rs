@@ -51,6 +51,9 @@ pub struct App {
     /// `--now`/`ESCALATE_NOW` given: the server's clock stands still (tests).
     fixed_now: Option<Ts>,
     limits: limit::Limits,
+    /// Ingest requests wait here for the writer, which commits every
+    /// request waiting in one transaction (one fsync for many).
+    ingest: tokio::sync::mpsc::Sender<ingest::Job>,
 }
 
 impl App {
@@ -97,7 +100,9 @@ pub fn run(ctx: &Ctx, listen: &str, io: &mut Io) -> Result<Code> {
     })?;
     let config = ctx.config()?;
     let store = ctx.store()?;
+    let (ingest, jobs) = tokio::sync::mpsc::channel(ingest::QUEUE);
     let app = Arc::new(App {
+        ingest,
         limits: limit::Limits::default(),
         config,
         store: Mutex::new(store),
@@ -111,10 +116,15 @@ pub fn run(ctx: &Ctx, listen: &str, io: &mut Io) -> Result<Code> {
         .enable_all()
         .build()
         .context("starting the server runtime")?;
-    runtime.block_on(serve(app, addr, io))
+    runtime.block_on(serve(app, jobs, addr, io))
 }
 
-async fn serve(app: Arc<App>, addr: SocketAddr, io: &mut Io<'_>) -> Result<Code> {
+async fn serve(
+    app: Arc<App>,
+    jobs: tokio::sync::mpsc::Receiver<ingest::Job>,
+    addr: SocketAddr,
+    io: &mut Io<'_>,
+) -> Result<Code> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
@@ -122,6 +132,7 @@ async fn serve(app: Arc<App>, addr: SocketAddr, io: &mut Io<'_>) -> Result<Code>
     // The one line a supervisor (and a test) waits for.
     writeln!(io.out, "escalate serve: listening on http://{local}")?;
     io.out.flush()?;
+    tokio::spawn(ingest::writer(Arc::clone(&app), jobs));
     if let Some(every) = app.config.server.check_every {
         tokio::spawn(check_loop(Arc::clone(&app), every));
     }
