@@ -530,3 +530,23 @@ fn check_every_runs_the_check_in_process() {
     let status = env.at(NOW, &["status", "--json"]).json();
     assert_eq!(status["runs_last_24h"], 1, "{status}");
 }
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let hook = Server::start(|_| Reply::reply(200, "ok"));
+    let env = Env::init(&config(&hook.url("/agent")));
+    let served = Served::start(&env);
+    let mut slow = TcpStream::connect(("127.0.0.1", served.port)).expect("connect");
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .expect("half the headers");
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let _ = slow.read_to_end(&mut buf);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(20), "held for {waited:?}");
+    assert!(waited >= Duration::from_secs(5), "cut at once: {waited:?}");
+    // Meanwhile others were served.
+    assert_eq!(served.get("/healthz").0, 503);
+}

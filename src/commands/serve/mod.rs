@@ -5,9 +5,9 @@
 //! helpdesk webhooks (`/ingest`), health and metrics, and, with
 //! `check_every`, the check itself.
 //!
-//! Limits: a body-size cap, a timeout on each request (reading its body
-//! included), a bound on requests in flight, and a per-client rate limit on
-//! the action and ingest routes. Logs name routes and outcomes, never a
+//! Limits: a body-size cap, a timeout on the headers and on each request
+//! (reading its body included), a bound on requests in flight, and a
+//! per-client rate limit on the action and ingest routes. Logs name routes and outcomes, never a
 //! token or secret. SIGTERM or Ctrl-C stops accepting, lets requests in
 //! flight finish, then exits.
 
@@ -40,6 +40,10 @@ const MAX_BODY: usize = 4 << 20;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Requests handled at once; more wait for a slot.
 const MAX_IN_FLIGHT: usize = 64;
+/// Longest a client may take to send its request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest SIGTERM waits for the requests in flight.
+const DRAIN: Duration = Duration::from_secs(30);
 
 /// What every handler shares.
 pub struct App {
@@ -137,15 +141,55 @@ async fn serve(
         tokio::spawn(check_loop(Arc::clone(&app), every));
     }
     let router = router(Arc::clone(&app));
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .context("serving")?;
+    accept(listener, router).await;
     eprintln!("escalate serve: stopped");
     Ok(Code::Ok)
+}
+
+/// The accept loop: hyper's HTTP/1 connection builder, for what axum's
+/// `serve` does not expose — a limit on how long a client may take to send
+/// its headers (a slow-headers client otherwise holds its connection
+/// forever). On SIGTERM it stops accepting and waits for the connections
+/// in flight (at most [`DRAIN`]).
+async fn accept(listener: tokio::net::TcpListener, router: Router) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stop = shutdown();
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(x) => x,
+                // A transient accept error (out of descriptors): go on.
+                Err(e) => {
+                    eprintln!("escalate serve: accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let service = router
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // A client that hangs up or times out is its own business.
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!("escalate serve: connections still open after {DRAIN:?}; stopping anyway");
+    }
 }
 
 fn router(app: Arc<App>) -> Router {
