@@ -217,6 +217,17 @@ fn a_link_acts_once_and_a_get_changes_nothing() {
     assert_eq!(code, 409, "{page}");
     assert!(page.contains("already used"), "{page}");
     assert!(page.contains("Nothing was changed"), "{page}");
+    // The log names the action, never the token or a secret.
+    let mut served = served;
+    served.terminate();
+    std::thread::sleep(Duration::from_millis(200));
+    let log = served.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(log.contains("ack issue #1 by ann"), "{log}");
+    assert!(
+        !log.contains(&t) && !log.contains(link::fingerprint(&t)),
+        "{log}"
+    );
+    assert!(!log.contains(SECRET), "{log}");
 }
 
 #[test]
