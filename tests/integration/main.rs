@@ -30,6 +30,8 @@ mod report;
 mod report_hours;
 mod retarget;
 mod serve;
+mod serve_board;
+mod serve_slack;
 mod sla;
 mod templates;
 mod trackers;

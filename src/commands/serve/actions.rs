@@ -74,26 +74,90 @@ fn check(app: &App, token: &str) -> Result<Link, Answer> {
     })
 }
 
+/// Why a verified link did not act, in plain words (the link page
+/// escapes them into HTML, `/slack/actions` sends them to Slack as text).
+pub(super) struct Refusal {
+    pub status: StatusCode,
+    pub title: String,
+    /// Says who acted first where that is known.
+    pub why: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, title: &str, why: String) -> Refusal {
+        Refusal {
+            status,
+            title: title.to_string(),
+            why,
+        }
+    }
+
+    fn answer(self) -> Answer {
+        Answer::refused(self.status, &self.title, &self.why)
+    }
+}
+
 /// Why the link cannot act on `issue` now, if it cannot.
-fn stale(l: &Link, issue: &Issue, used: Option<links::Used>) -> Option<Answer> {
+fn stale(l: &Link, issue: &Issue, used: Option<links::Used>) -> Option<Refusal> {
     if let Some(u) = used {
-        return Some(Answer::refused(
+        return Some(Refusal::new(
             StatusCode::CONFLICT,
             "This link was already used",
-            &format!("{} used it at {}.", u.actor, rfc3339(u.at)),
+            format!("{} used it at {}.", u.actor, rfc3339(u.at)),
         ));
     }
     if issue.esc.epoch != l.epoch {
-        return Some(Answer::refused(
+        return Some(Refusal::new(
             StatusCode::CONFLICT,
             "This link is from an earlier round",
-            &format!(
+            format!(
                 "Issue #{} was reopened or escalated again since this message was sent; use the newest one.",
                 issue.id
             ),
         ));
     }
     None
+}
+
+/// Perform verified link `l` (its token's fingerprint `mac`) as `actor`,
+/// inside the caller's write transaction: once per link (marked used in
+/// the same transaction), only in the epoch it was signed for, and only
+/// if the issue's state allows it. The one code path of `/a/TOKEN` and
+/// Slack's buttons, so a click and a link race on the same rows and
+/// exactly one wins.
+pub(super) fn act_once(
+    tx: &rusqlite::Transaction,
+    app: &App,
+    l: &Link,
+    actor: &str,
+    mac: &str,
+    now: crate::model::Ts,
+) -> Result<Result<Issue, Refusal>> {
+    let Some(issue) = crate::store::issues::get(tx, l.issue_id)? else {
+        return Ok(Err(Refusal::new(
+            StatusCode::NOT_FOUND,
+            "No such issue",
+            format!("Issue #{} does not exist in this database.", l.issue_id),
+        )));
+    };
+    if let Some(r) = stale(l, &issue, links::used(tx, mac)?) {
+        return Ok(Err(r));
+    }
+    let after = match perform(tx, app, l, actor, now) {
+        Ok(issue) => issue,
+        // Refused by the issue's state (already acked by someone else,
+        // resolved): say so, change nothing.
+        Err(e) if code_of(&e) == crate::error::Code::IssueConflict => {
+            return Ok(Err(Refusal::new(
+                StatusCode::CONFLICT,
+                "Nothing to do",
+                format!("{e:#}"),
+            )))
+        }
+        Err(e) => return Err(e),
+    };
+    links::mark(tx, mac, l.issue_id, l.action.as_str(), actor, now)?;
+    Ok(Ok(after))
 }
 
 fn summary(issue: &Issue) -> String {
@@ -137,8 +201,8 @@ pub async fn confirm(State(app): State<Arc<App>>, Path(token): Path<String>) -> 
     let Some(issue) = issue else {
         return gone(l.issue_id);
     };
-    if let Some(a) = stale(&l, &issue, used) {
-        return a.page();
+    if let Some(r) = stale(&l, &issue, used) {
+        return r.answer().page();
     }
     let body = format!(
         "{}<form method=\"post\"><button type=\"submit\">{} as {}</button></form>",
@@ -165,27 +229,8 @@ pub async fn act(State(app): State<Arc<App>>, Path(token): Path<String>) -> Resp
         .db(move |app, store| {
             let now = app.now();
             store.write(|tx| {
-                let Some(issue) = crate::store::issues::get(tx, l.issue_id)? else {
-                    return Ok(Err(None));
-                };
-                if let Some(a) = stale(&l, &issue, links::used(tx, &mac)?) {
-                    return Ok(Err(Some(a)));
-                }
-                let after = match perform(tx, app, &l, now) {
-                    Ok(issue) => issue,
-                    // Refused by the issue's state (already acked by
-                    // someone else, resolved): say so, change nothing.
-                    Err(e) if code_of(&e) == crate::error::Code::IssueConflict => {
-                        return Ok(Err(Some(Answer::refused(
-                            StatusCode::CONFLICT,
-                            "Nothing to do",
-                            &format!("{e:#}"),
-                        ))))
-                    }
-                    Err(e) => return Err(e),
-                };
-                links::mark(tx, &mac, l.issue_id, l.action.as_str(), &l.actor, now)?;
-                Ok(Ok((l, after)))
+                let actor = l.actor.clone();
+                Ok(act_once(tx, app, &l, &actor, &mac, now)?.map(|issue| (l, issue)))
             })
         })
         .await;
@@ -204,8 +249,7 @@ pub async fn act(State(app): State<Arc<App>>, Path(token): Path<String>) -> Resp
                 &body,
             )
         }
-        Ok(Err(Some(a))) => a.page(),
-        Ok(Err(None)) => gone(0),
+        Ok(Err(r)) => r.answer().page(),
         Err(e) => failed(&e),
     }
 }
@@ -214,12 +258,13 @@ fn perform(
     tx: &rusqlite::Transaction,
     app: &App,
     l: &Link,
+    actor: &str,
     now: crate::model::Ts,
 ) -> Result<Issue> {
     match l.action {
-        Action::Ack => lifecycle::acknowledge(tx, &app.config, l.issue_id, &l.actor, now),
+        Action::Ack => lifecycle::acknowledge(tx, &app.config, l.issue_id, actor, now),
         Action::Resolve => {
-            lifecycle::resolve(tx, l.issue_id, &l.actor, Some("resolved from a link"), now)
+            lifecycle::resolve(tx, l.issue_id, actor, Some("resolved from a link"), now)
         }
         Action::Snooze => lifecycle::pause(
             tx,
@@ -229,13 +274,13 @@ fn perform(
                 until: Some(now + SNOOZE),
                 reason: Some("snoozed for 1 h from a link"),
             },
-            &l.actor,
+            actor,
             now,
         ),
     }
 }
 
-fn past(a: Action) -> &'static str {
+pub(super) fn past(a: Action) -> &'static str {
     match a {
         Action::Ack => "acknowledged",
         Action::Resolve => "resolved",

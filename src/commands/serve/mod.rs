@@ -29,10 +29,12 @@ use crate::model::Ts;
 use crate::store::Store;
 
 mod actions;
+mod board;
 mod ingest;
 mod limit;
 mod metrics;
 mod page;
+mod slack;
 
 /// Largest request body (an ingest batch of a few thousand events).
 const MAX_BODY: usize = 4 << 20;
@@ -198,11 +200,13 @@ fn router(app: Arc<App>) -> Router {
         .route("/ingest", post(ingest::generic))
         .route("/ingest/zendesk", post(ingest::zendesk))
         .route("/ingest/intercom", post(ingest::intercom))
+        .route("/slack/actions", post(slack::actions))
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),
             limit::per_client,
         ));
     Router::new()
+        .route("/", get(board::board))
         .route("/healthz", get(metrics::healthz))
         .route("/metrics", get(metrics::metrics))
         .merge(limited)
