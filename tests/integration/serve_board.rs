@@ -124,6 +124,7 @@ fn the_board_groups_open_issues_by_sla_state_and_escapes_their_text() {
     let breached = &groups["breached"];
     assert!(breached.contains("oncall"), "{breached}");
     assert!(breached.contains("breached"), "{breached}");
+    assert!(breached.contains("overdue, due 1h ago"), "{breached}");
     let at_risk = &groups["at-risk"];
     assert!(at_risk.contains("at risk"), "{at_risk}");
     assert!(at_risk.contains("10m left"), "{at_risk}");

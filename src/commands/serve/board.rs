@@ -168,6 +168,8 @@ fn card(app: &App, i: &Issue, now: Ts) -> String {
         },
         (None, None) => "orphaned (chain not in the config)".to_string(),
         (None, Some(c)) => match engine::next_due(&i.esc, c) {
+            // Past due: the next check takes it (cron may be late).
+            Some(t) if t <= now => format!("overdue, due {}", relative(t, now)),
             Some(t) => relative(t, now),
             None => "none (last level)".to_string(),
         },
