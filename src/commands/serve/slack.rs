@@ -130,6 +130,19 @@ fn verify_request(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), &'s
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let ts = header("x-slack-request-timestamp").ok_or("no X-Slack-Request-Timestamp")?;
     let sig = header("x-slack-signature").ok_or("no X-Slack-Signature")?;
+    check_signature(secret.as_bytes(), ts, sig, body, app.now().timestamp())
+}
+
+/// Slack's v0 scheme on its own (pure, so Slack's published example is a
+/// unit test): `sig` is `v0=` + hex HMAC-SHA256 of `v0:TS:BODY`, and `ts`
+/// within [`TOLERANCE_SECONDS`] of `now` (Unix seconds).
+fn check_signature(
+    secret: &[u8],
+    ts: &str,
+    sig: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<(), &'static str> {
     let when: i64 = ts
         .trim()
         .parse()
@@ -140,8 +153,7 @@ fn verify_request(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), &'s
         .strip_prefix("v0=")
         .and_then(hex)
         .ok_or("X-Slack-Signature is not v0=HEX")?;
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
-        .map_err(|_| "HMAC key rejected")?;
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).map_err(|_| "HMAC key rejected")?;
     mac.update(b"v0:");
     mac.update(ts.as_bytes());
     mac.update(b":");
@@ -149,7 +161,7 @@ fn verify_request(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), &'s
     // verify_slice compares in constant time.
     mac.verify_slice(&tag)
         .map_err(|_| "X-Slack-Signature does not match")?;
-    if (app.now().timestamp() - when).abs() > TOLERANCE_SECONDS {
+    if (now - when).abs() > TOLERANCE_SECONDS {
         return Err("X-Slack-Request-Timestamp is more than 5 minutes from now");
     }
     Ok(())
@@ -318,4 +330,50 @@ fn respond(url: &str, message: &Value, timeout: std::time::Duration) -> Result<(
     let body = serde_json::to_vec(message).map_err(|e| e.to_string())?;
     crate::notify::http::post(&client, url, "response_url", &body, &[])
         .map_err(|e| e.message().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example in Slack's "Verifying requests from Slack".
+    const SECRET: &[u8] = b"8f742231b10e8888abcd99yyyzzz85a5";
+    const TS: &str = "1531420618";
+    const BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow\
+        &channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner\
+        &command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands\
+        %2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN\
+        &trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+    const SIG: &str = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+
+    #[test]
+    fn slacks_published_example_verifies_within_five_minutes_only() {
+        let body = BODY.as_bytes();
+        let t = 1_531_420_618;
+        assert_eq!(check_signature(SECRET, TS, SIG, body, t), Ok(()));
+        assert_eq!(check_signature(SECRET, TS, SIG, body, t + 300), Ok(()));
+        assert_eq!(check_signature(SECRET, TS, SIG, body, t - 300), Ok(()));
+        assert!(check_signature(SECRET, TS, SIG, body, t + 301).is_err());
+        assert!(check_signature(SECRET, TS, SIG, body, t - 301).is_err());
+        let upper = SIG.to_uppercase().replacen("V0=", "v0=", 1);
+        assert_eq!(check_signature(SECRET, TS, &upper, body, t), Ok(()));
+        assert!(check_signature(b"other", TS, SIG, body, t).is_err());
+        assert!(check_signature(SECRET, "1531420619", SIG, body, t).is_err());
+        assert!(check_signature(SECRET, TS, SIG, &body[1..], t).is_err());
+        assert!(check_signature(SECRET, TS, &SIG[..SIG.len() - 2], body, t).is_err());
+        assert!(check_signature(SECRET, TS, "v1=00", body, t).is_err());
+    }
+
+    #[test]
+    fn the_payload_field_is_form_decoded() {
+        let body = "a=1&payload=%7B%22type%22%3A+%22x%22%7D&payload=second";
+        assert_eq!(
+            form_field(body, "payload").as_deref(),
+            Some("{\"type\": \"x\"}")
+        );
+        assert_eq!(form_field(body, "missing"), None);
+        assert_eq!(hex("0aFf"), Some(vec![0x0a, 0xff]));
+        assert_eq!(hex("0g"), None);
+        assert_eq!(hex("abc"), None);
+    }
 }
