@@ -240,6 +240,8 @@ fn an_unknown_slack_user_acts_under_their_slack_username() {
     let (state, show) = status_of(&env, id);
     assert_eq!(state, "resolved", "{show:#}");
     assert_eq!(show["resolved_by"], "bob", "{show:#}");
+    let events = Value::Array(env.events(id)).to_string();
+    assert!(events.contains("resolved from Slack"), "{events}");
     let got = responses(&slack, "/response/1", 1);
     let text = got[0].json()["text"].as_str().unwrap_or("").to_string();
     assert!(text.contains("resolved by bob"), "{text}");

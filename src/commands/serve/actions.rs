@@ -119,7 +119,8 @@ fn stale(l: &Link, issue: &Issue, used: Option<links::Used>) -> Option<Refusal> 
     None
 }
 
-/// Perform verified link `l` (its token's fingerprint `mac`) as `actor`,
+/// Perform verified link `l` (its token's fingerprint `mac`) as `actor`
+/// (`via` says where the click came from, for the recorded reason),
 /// inside the caller's write transaction: once per link (marked used in
 /// the same transaction), only in the epoch it was signed for, and only
 /// if the issue's state allows it. The one code path of `/a/TOKEN` and
@@ -130,6 +131,7 @@ pub(super) fn act_once(
     app: &App,
     l: &Link,
     actor: &str,
+    via: Via,
     mac: &str,
     now: crate::model::Ts,
 ) -> Result<Result<Issue, Refusal>> {
@@ -143,7 +145,7 @@ pub(super) fn act_once(
     if let Some(r) = stale(l, &issue, links::used(tx, mac)?) {
         return Ok(Err(r));
     }
-    let after = match perform(tx, app, l, actor, now) {
+    let after = match perform(tx, app, l, actor, via, now) {
         Ok(issue) => issue,
         // Refused by the issue's state (already acked by someone else,
         // resolved): say so, change nothing.
@@ -230,7 +232,7 @@ pub async fn act(State(app): State<Arc<App>>, Path(token): Path<String>) -> Resp
             let now = app.now();
             store.write(|tx| {
                 let actor = l.actor.clone();
-                Ok(act_once(tx, app, &l, &actor, &mac, now)?.map(|issue| (l, issue)))
+                Ok(act_once(tx, app, &l, &actor, Via::Link, &mac, now)?.map(|issue| (l, issue)))
             })
         })
         .await;
@@ -254,25 +256,43 @@ pub async fn act(State(app): State<Arc<App>>, Path(token): Path<String>) -> Resp
     }
 }
 
+/// Where an action came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Via {
+    Link,
+    Slack,
+}
+
 fn perform(
     tx: &rusqlite::Transaction,
     app: &App,
     l: &Link,
     actor: &str,
+    via: Via,
     now: crate::model::Ts,
 ) -> Result<Issue> {
     match l.action {
         Action::Ack => lifecycle::acknowledge(tx, &app.config, l.issue_id, actor, now),
-        Action::Resolve => {
-            lifecycle::resolve(tx, l.issue_id, actor, Some("resolved from a link"), now)
-        }
+        Action::Resolve => lifecycle::resolve(
+            tx,
+            l.issue_id,
+            actor,
+            Some(match via {
+                Via::Link => "resolved from a link",
+                Via::Slack => "resolved from Slack",
+            }),
+            now,
+        ),
         Action::Snooze => lifecycle::pause(
             tx,
             &app.config,
             l.issue_id,
             Hold {
                 until: Some(now + SNOOZE),
-                reason: Some("snoozed for 1 h from a link"),
+                reason: Some(match via {
+                    Via::Link => "snoozed for 1 h from a link",
+                    Via::Slack => "snoozed for 1 h from Slack",
+                }),
             },
             actor,
             now,

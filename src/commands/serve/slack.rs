@@ -31,7 +31,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use super::actions;
+use super::actions::{self, Via};
 use super::App;
 use crate::config::{Config, Contact};
 use crate::model::link::{self, Refused};
@@ -65,7 +65,8 @@ pub async fn actions(State(app): State<Arc<App>>, headers: HeaderMap, body: Byte
                 .db(move |app, store| {
                     let now = app.now();
                     store.write(|tx| {
-                        Ok(actions::act_once(tx, app, &l, &who, &mac, now)?.map(|i| (l, i)))
+                        Ok(actions::act_once(tx, app, &l, &who, Via::Slack, &mac, now)?
+                            .map(|i| (l, i)))
                     })
                 })
                 .await;
