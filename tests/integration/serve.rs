@@ -561,3 +561,27 @@ fn a_client_that_never_finishes_its_headers_is_cut_off() {
     // Meanwhile others were served.
     assert_eq!(served.get("/healthz").0, 503);
 }
+
+#[test]
+fn the_board_links_the_ticket_and_the_runbook() {
+    let hook = Server::start(|_| Reply::reply(200, "ok"));
+    let env = Env::init(&config(&hook.url("/agent")));
+    let path = env.path("one.jsonl");
+    std::fs::write(
+        &path,
+        r#"{"type":"ticket.created","source":"zendesk","external_id":"77","title":"Login fails"}"#,
+    )
+    .expect("write");
+    env.at(NOW, &["ingest", path.to_str().expect("path")]).ok();
+    let served = Served::start(&env);
+    let (code, page) = served.get("/");
+    assert_eq!(code, 200, "{page}");
+    assert!(
+        page.contains("href=\"https://acme.zendesk.com/agent/tickets/77\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"https://wiki.example.com/run_book?team=support&amp;x=&lt;1&gt;\""),
+        "escaped: {page}"
+    );
+}

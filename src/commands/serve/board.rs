@@ -178,9 +178,21 @@ fn card(app: &App, i: &Issue, now: Ts) -> String {
         (Some(by), crate::model::Status::Acknowledged) => format!(", acknowledged by {}", esc(by)),
         _ => String::new(),
     };
+    // Deep links from the config: the ticket (its id percent-encoded) and
+    // the chain's runbook; escaped as attribute values like all else.
+    let links: String = crate::render::show::deep_links(i, Some(&app.config))
+        .into_iter()
+        .map(|(what, url)| {
+            format!(
+                " <a class=\"link\" rel=\"noreferrer\" href=\"{}\">{}</a>",
+                esc(&url),
+                esc(what.trim_end_matches([':', ' ']))
+            )
+        })
+        .collect();
     format!(
         "<li class=\"issue\" data-id=\"{id}\"><p class=\"title\"><span class=\"id\">#{id}</span> \
-         {title}</p><dl><dt>Owner</dt><dd class=\"owner\">{owner}{acked}</dd>\
+         {title}{links}</p><dl><dt>Owner</dt><dd class=\"owner\">{owner}{acked}</dd>\
          <dt>Level</dt><dd class=\"level\">{level} ({chain})</dd>\
          <dt>Next escalation</dt><dd class=\"next\">{next}</dd>\
          <dt>SLA</dt><dd class=\"sla\">{sla}</dd></dl></li>",
