@@ -44,6 +44,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const MAX_IN_FLIGHT: usize = 64;
 /// Longest a client may take to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest one write of an answer may wait for the client to read.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest SIGTERM waits for the requests in flight.
 const DRAIN: Duration = Duration::from_secs(30);
 
@@ -175,10 +177,14 @@ async fn accept(listener: tokio::net::TcpListener, router: Router) {
             .clone()
             .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
         let service = hyper_util::service::TowerToHyperService::new(service);
+        // Every write must make progress within WRITE_TIMEOUT: a client
+        // that stops reading its answer is cut off.
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(WRITE_TIMEOUT));
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(TokioIo::new(Box::pin(stream)), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             // A client that hangs up or times out is its own business.
