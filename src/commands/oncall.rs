@@ -69,7 +69,7 @@ fn show(ctx: &Ctx, args: &OncallArgs, io: &mut Io) -> Result<Code> {
             .collect(),
     };
     let overrides = ctx
-        .store()?
+        .store_read()?
         .read(|tx| lifecycle::oncall::overrides(tx, at - TimeDelta::days(1)))?;
     if let Some(days) = args.days {
         let role = roles[0];
@@ -292,7 +292,7 @@ fn add(
 
 fn list(ctx: &Ctx, all: bool, json: bool, io: &mut Io) -> Result<Code> {
     let rows = ctx
-        .store()?
+        .store_read()?
         .read(|tx| crate::store::oncall::list(tx, all, ctx.now))?;
     if json {
         let v: Vec<_> = rows.iter().map(row_json).collect();
