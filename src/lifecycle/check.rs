@@ -137,16 +137,22 @@ pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
         let before = issue.clone();
         // A pause whose end passed is over since that instant: the steps
         // due after it are taken from there, as if a check had run then.
-        if let Some(at) = super::pause::expire(tx, config, &mut issue, now)? {
+        let title = issue.title.clone();
+        let mut applied = super::Applied::default();
+        if let Some((at, owed)) = super::pause::expire(tx, config, &mut issue, now)? {
             decided.resumed.push(Resumed {
                 issue_id: issue.id,
-                title: issue.title.clone(),
+                title: title.clone(),
                 at,
             });
+            // Pages the resume took (owed from before the pause) count
+            // as this check's, like any other.
+            applied = owed;
         }
         let decision = engine::advance(&issue.esc, chain, now);
-        let title = issue.title.clone();
-        let applied = super::apply_stored(tx, config, &before, &mut issue, &decision, now)?;
+        let more = super::apply_stored(tx, config, &before, &mut issue, &decision, now)?;
+        applied.pages.extend(more.pages);
+        applied.sla.extend(more.sla);
         for page in applied.pages {
             decided.pages.push(Paged {
                 issue_id: issue.id,

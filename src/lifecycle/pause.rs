@@ -15,7 +15,7 @@ use crate::model::time::rfc3339;
 use crate::model::{Issue, Pause, Status, Ts};
 use crate::store::issues;
 
-use super::{existing, record, schedule};
+use super::{existing, record, schedule, Applied};
 
 /// What a pause asks for.
 #[derive(Debug, Clone, Copy)]
@@ -116,7 +116,8 @@ pub(super) fn stop(
 
 /// End `issue`'s pause at `at` (unsaved; `now` is when it is recorded,
 /// later than `at` for a `--until` a check finds passed). Nothing happens
-/// to an issue that is not paused.
+/// to an issue that is not paused. Returns what the resume took: pages
+/// owed from before the pause, SLA changes that passed before it.
 pub(super) fn release(
     tx: &Transaction,
     config: &Config,
@@ -125,10 +126,11 @@ pub(super) fn release(
     reason: Option<&str>,
     at: Ts,
     now: Ts,
-) -> Result<()> {
+) -> Result<Applied> {
     let Some(pause) = issue.pause.take() else {
-        return Ok(());
+        return Ok(Applied::default());
     };
+    let mut applied = Applied::default();
     // A helpdesk's late-arriving "open" cannot end a pause before it began.
     let at = at.max(pause.since);
     let chain = config.chain_for(issue);
@@ -139,7 +141,7 @@ pub(super) fn release(
             // the SLA clocks likewise record what passed before they
             // stopped, then move.
             let decision = engine::resume(&issue.esc, c, at);
-            super::escalate::apply_unsaved(tx, config, issue, &decision, now)?;
+            applied = super::escalate::apply_unsaved(tx, config, issue, &decision, now)?;
             issue.sla = sla::resume(&issue.sla, &c.sla, at);
             calendar::open_between(&c.calendar, pause.since, at)
         }
@@ -165,24 +167,24 @@ pub(super) fn release(
     let level = Some(issue.esc.level);
     record(tx, issue.id, at, level, by, Details::Resumed(resumed))?;
     issue.next_due_at = schedule(issue, chain);
-    Ok(())
+    Ok(applied)
 }
 
 /// A check at `now` ends a pause whose `--until` has passed, at that
-/// instant. Returns when, if it did.
+/// instant. Returns when, if it did, and what the resume took.
 pub(super) fn expire(
     tx: &Transaction,
     config: &Config,
     issue: &mut Issue,
     now: Ts,
-) -> Result<Option<Ts>> {
+) -> Result<Option<(Ts, Applied)>> {
     let Some(until) = issue.pause.as_ref().and_then(|p| p.until) else {
         return Ok(None);
     };
     if until > now {
         return Ok(None);
     }
-    release(
+    let applied = release(
         tx,
         config,
         issue,
@@ -191,5 +193,5 @@ pub(super) fn expire(
         until,
         now,
     )?;
-    Ok(Some(until))
+    Ok(Some((until, applied)))
 }
