@@ -585,3 +585,60 @@ fn the_board_links_the_ticket_and_the_runbook() {
         "escaped: {page}"
     );
 }
+
+/// A client that asks for answers and never reads them holds a connection
+/// (and the answer's buffers) only until the write deadline: pipelined
+/// board requests whose answers far outgrow the socket buffers, unread for
+/// longer than the deadline, end in a closed connection, not a stuck one.
+#[test]
+fn a_client_that_stops_reading_is_cut_off() {
+    let hook = Server::start(|_| Reply::reply(200, "ok"));
+    let env = Env::init(&config(&hook.url("/agent")));
+    let path = env.path("many.jsonl");
+    let long = "x".repeat(400);
+    let lines: Vec<String> = (0..600)
+        .map(|n| {
+            format!(
+                r#"{{"type":"ticket.created","source":"zendesk","external_id":"{n}","title":"Ticket {n} {long}"}}"#
+            )
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n")).expect("write");
+    env.at(NOW, &["ingest", path.to_str().expect("path")]).ok();
+    let served = Served::start(&env);
+    let (code, board) = served.get("/");
+    assert_eq!(code, 200);
+    let requests = 200;
+    let asked = board.len() * requests;
+    assert!(
+        asked > 64 << 20,
+        "answers of {asked} bytes would fit the buffers"
+    );
+
+    let mut reader = TcpStream::connect(("127.0.0.1", served.port)).expect("connect");
+    reader
+        .write_all(
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+                .repeat(requests)
+                .as_bytes(),
+        )
+        .expect("pipelined requests");
+    // Longer than the server's 10 s write deadline, without reading.
+    std::thread::sleep(Duration::from_secs(13));
+    // Others are served meanwhile.
+    assert_eq!(served.get("/healthz").0, 503);
+    reader
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut got = Vec::new();
+    let end = reader.read_to_end(&mut got);
+    if let Err(e) = &end {
+        assert_ne!(e.kind(), std::io::ErrorKind::WouldBlock, "still open");
+        assert_ne!(e.kind(), std::io::ErrorKind::TimedOut, "still open");
+    }
+    assert!(
+        got.len() < asked / 4,
+        "received {} of {asked} bytes: the connection was not cut",
+        got.len()
+    );
+}
