@@ -395,3 +395,56 @@ fn a_link_and_a_slack_click_race_exactly_one_wins_and_the_other_is_told_who() {
         assert_eq!(acks, 1, "one ack recorded: {:?}", env.kinds(id));
     }
 }
+
+/// Slack's `response_url` is a network exchange like any other: a peer
+/// there that hangs, drips, streams forever, dies, answers 500 or
+/// redirects never delays the click's answer (Slack wants it within 3 s),
+/// never undoes the action, and never stops the server from serving the
+/// next click, whose message update still arrives.
+#[test]
+fn a_hostile_response_url_never_delays_the_click_nor_the_next_one() {
+    let slack = Server::start(|r| match r.path.as_str() {
+        "/response/hang" => Action::Hang(Duration::from_secs(60)),
+        "/response/drip" => Action::Drip {
+            status: 200,
+            every: Duration::from_millis(300),
+        },
+        "/response/endless" => Action::Endless { status: 200 },
+        "/response/close" => Action::Close,
+        "/response/500" => Action::reply(500, "oops"),
+        "/response/redirect" => {
+            Action::reply(307, "").header("location", "http://127.0.0.1:9/elsewhere")
+        }
+        _ => Action::reply(200, "ok"),
+    });
+    let env = Env::init(&format!(
+        "{}\n[delivery]\ntimeout_seconds = 2\n",
+        config(&slack.url("/hook"))
+    ));
+    let peers = ["hang", "drip", "endless", "close", "500", "redirect", "ok"];
+    let ids: Vec<i64> = peers
+        .iter()
+        .map(|p| env.create(0, "ops", &format!("Peer {p}")))
+        .collect();
+    let serve = Serve::start(&env);
+    for (peer, id) in peers.iter().zip(&ids) {
+        let body = click_body(
+            &token(&slack, *id, "ack"),
+            "U0ANN",
+            "ann",
+            &slack.url(&format!("/response/{peer}")),
+        );
+        let started = Instant::now();
+        assert_eq!(click(&serve, &body).0, 200, "{peer}");
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(3),
+            "{peer}: answered in {took:?}"
+        );
+        assert_eq!(status_of(&env, *id).0, "acknowledged", "{peer}");
+    }
+    let got = responses(&slack, "/response/ok", 1);
+    assert_eq!(got.len(), 1, "the healthy peer's update arrived");
+    let text = got[0].json()["text"].as_str().unwrap_or("").to_string();
+    assert!(text.contains("ann"), "{text}");
+}
