@@ -395,6 +395,19 @@ impl Contact {
             Contact::Webhook { url, .. } => url.label(),
         }
     }
+
+    /// Who a message to this contact reaches: the target, except that an
+    /// email address is compared without its display name and case, so
+    /// `Ann <ANN@x.io>` on a role and `ann@x.io` on its person get one mail.
+    pub fn destination(&self) -> String {
+        match self {
+            Contact::Email(address) => address
+                .parse::<lettre::message::Mailbox>()
+                .map_or_else(|_| address.clone(), |m| m.email.to_string())
+                .to_lowercase(),
+            other => other.target(),
+        }
+    }
 }
 
 /// SMTP settings (`[email]`).

@@ -223,7 +223,7 @@ pub(super) fn enqueue(
     }
     // One message per destination, whoever else it also stands for.
     let mut seen = std::collections::HashSet::new();
-    contacts.retain(|c| seen.insert((c.channel(), c.target())));
+    contacts.retain(|c| seen.insert((c.channel(), c.destination())));
     let mut n = 0;
     for contact in contacts {
         let target = contact.target();

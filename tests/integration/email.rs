@@ -399,3 +399,22 @@ fn a_dripping_greeting_cannot_hold_check_past_the_deadline() {
     assert!(start.elapsed().as_secs() < 8);
     assert!(smtp.mails().is_empty());
 }
+
+/// A role's address with a display name and a member's bare address in
+/// another case are one mailbox: one mail, not two.
+#[test]
+fn one_mailbox_named_twice_gets_one_mail() {
+    let peer = SmtpPeer::plain();
+    let roles = STARTER.replace(
+        "[roles.support_agent]\ndescription = \"Support agents on shift\"\n",
+        "[people.ann]\nemail = \"ann@example.com\"\n\n[roles.support_agent]\n\
+         email = [\"Ann Lee <ANN@example.com>\"]\nmembers = [\"ann\"]\n",
+    );
+    let env = Env::init(&format!(
+        "[email]\nfrom = \"escalate@example.com\"\nsmtp = \"{}\"\ntls = \"none\"\n\n{roles}",
+        peer.url()
+    ));
+    env.create(0, "customer_issue", "Refund stuck for ACME");
+    let mails = peer.mails();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+}
