@@ -24,4 +24,15 @@ mod tests {
             })
         );
     }
+
+    /// `slack_escape` puts word joiners around markup characters, so a
+    /// title's backticks cannot close the code block.
+    #[test]
+    fn a_title_cannot_close_the_code_block() {
+        let json = super::slack("- #1 x ``` *bold* `y`\n").to_json();
+        let text = json["text"].as_str().unwrap_or_default();
+        let inner = &text[3..text.len() - 3];
+        assert!(!inner.contains("``"), "{text:?}");
+        assert!(!inner.contains("*bold*"), "{text:?}");
+    }
 }
