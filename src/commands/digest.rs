@@ -91,8 +91,8 @@ fn slack_hooks<'c>(config: &'c Config, role: &str) -> Result<Vec<&'c Secret>> {
 /// not recorded, so the next one covers the same period).
 fn post(config: &Config, hooks: &[&Secret], payload: &notify::slack::Payload) -> Result<()> {
     notify::install_crypto();
-    let client =
-        notify::http::client(config.delivery.timeout).map_err(|e| not_sent("digest", e))?;
+    let client = notify::http::client(config.delivery.timeout, config.delivery.allow_link_local)
+        .map_err(|e| not_sent("digest", e))?;
     for url in hooks {
         notify::slack::post(&client, url, payload).map_err(|e| not_sent("digest", e.message()))?;
     }

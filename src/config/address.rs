@@ -55,6 +55,12 @@ fn host_ip(url: &reqwest::Url) -> Option<IpAddr> {
     host.parse().ok()
 }
 
+/// Whether `ip` is link-local (169.254.0.0/16, fe80::/10, or the former
+/// written as an IPv4-mapped IPv6 address): where cloud metadata lives.
+pub fn is_link_local(ip: IpAddr) -> bool {
+    ip_class(ip) == HostClass::LinkLocal
+}
+
 fn ip_class(ip: IpAddr) -> HostClass {
     match ip {
         IpAddr::V4(v4) => v4_class(v4),

@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::TimeDelta;
 
-pub use address::{host_class, HostClass};
+pub use address::{host_class, is_link_local, HostClass};
 pub use check::check_http_url;
 pub use email::check_smtp_url;
 pub use error::ConfigError;

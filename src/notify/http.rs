@@ -12,8 +12,15 @@
 //! - **no redirects**: a 3xx is a failure naming where it pointed
 //!   ([`redirected`]), never a re-POST of the body and its signature to
 //!   another host, nor a body-less GET recorded as sent.
+//!
+//! And one for where it goes: a host name is resolved by [`Guarded`], which
+//! drops link-local answers unless `[delivery] allow_link_local` (the
+//! config refuses link-local IP literals; a name such as
+//! `metadata.google.internal` resolves there too).
 
 use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
@@ -30,12 +37,13 @@ pub const KEEP_JSON: usize = 4 * 1024 * 1024;
 /// How much of a peer's error body a message quotes, in characters.
 pub const EXCERPT: usize = 200;
 
-pub fn client(timeout: Duration) -> Result<Client, String> {
+pub fn client(timeout: Duration, allow_link_local: bool) -> Result<Client, String> {
     super::install_crypto();
     // The async builder's timeout is a total deadline, body included; the
     // blocking one's applies per phase and restarts on every body read.
     let total = reqwest::Client::builder().timeout(timeout);
     reqwest::blocking::ClientBuilder::from(total)
+        .dns_resolver(Arc::new(Guarded { allow_link_local }))
         .timeout(timeout)
         .connect_timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
@@ -67,7 +75,13 @@ pub fn post(
         } else {
             "request failed"
         };
-        SendError::Temporary(format!("{label}: {kind}: {}", e.without_url()), None)
+        let refused = refused_link_local(&e);
+        let detail = format!("{label}: {kind}: {}", e.without_url());
+        if refused {
+            SendError::Permanent(detail)
+        } else {
+            SendError::Temporary(detail, None)
+        }
     })?;
     let status = resp.status();
     if status.is_success() {
@@ -226,5 +240,105 @@ mod tests {
         rel.insert("location", "/elsewhere".parse().expect("value"));
         let e = redirected("w", url, StatusCode::FOUND, &rel);
         assert!(e.message().contains("redirected to hooks.example.com"));
+    }
+}
+
+/// The system resolver, minus link-local answers unless they are allowed.
+/// A name that resolves only there is refused with [`LinkLocal`].
+struct Guarded {
+    allow_link_local: bool,
+}
+
+impl reqwest::dns::Resolve for Guarded {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow = self.allow_link_local;
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let kept = keep_reachable(&host, found, allow)?;
+            let addrs: reqwest::dns::Addrs = Box::new(kept.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// The addresses a request may use: all of them when link-local is
+/// allowed, else the others; none left is an error naming the host.
+fn keep_reachable(
+    host: &str,
+    found: Vec<SocketAddr>,
+    allow_link_local: bool,
+) -> Result<Vec<SocketAddr>, LinkLocal> {
+    if allow_link_local {
+        return Ok(found);
+    }
+    let any = !found.is_empty();
+    let kept: Vec<SocketAddr> = found
+        .into_iter()
+        .filter(|a| !crate::config::is_link_local(a.ip()))
+        .collect();
+    if any && kept.is_empty() {
+        return Err(LinkLocal(host.to_string()));
+    }
+    Ok(kept)
+}
+
+/// A host name that resolves only to link-local addresses.
+#[derive(Debug)]
+pub struct LinkLocal(String);
+
+impl std::fmt::Display for LinkLocal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} resolves only to link-local addresses (cloud metadata and other host-only \
+             services live there); set [delivery] allow_link_local = true if that is really meant",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for LinkLocal {}
+
+/// Whether a failed request was [`Guarded`] refusing the host: permanent,
+/// the config must change.
+pub fn refused_link_local(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<LinkLocal>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    fn addrs(list: &[&str]) -> Vec<SocketAddr> {
+        list.iter().filter_map(|a| a.parse().ok()).collect()
+    }
+
+    #[test]
+    fn link_local_answers_are_dropped_unless_allowed() {
+        let mixed = addrs(&["169.254.169.254:0", "10.0.0.5:0", "[fe80::1]:0"]);
+        assert_eq!(
+            keep_reachable("h", mixed.clone(), false).ok(),
+            Some(addrs(&["10.0.0.5:0"]))
+        );
+        assert_eq!(keep_reachable("h", mixed.clone(), true).ok(), Some(mixed));
+        let only = addrs(&["169.254.169.254:0", "[::ffff:169.254.1.1]:0"]);
+        let err = keep_reachable("metadata.google.internal", only, false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("metadata.google.internal resolves only to link-local"));
+        assert_eq!(
+            keep_reachable("h", Vec::new(), false).ok(),
+            Some(Vec::new())
+        );
     }
 }

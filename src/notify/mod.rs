@@ -52,7 +52,7 @@ pub struct Senders {
 impl Senders {
     pub fn new(config: &Config) -> Senders {
         Senders {
-            http: http::client(config.delivery.timeout).ok(),
+            http: http::client(config.delivery.timeout, config.delivery.allow_link_local).ok(),
             smtp: config
                 .email
                 .as_ref()

@@ -725,7 +725,7 @@ fn trackers_keep_one_deadline_read_bounded_and_follow_no_redirect() {
         status: 200,
         every: Duration::from_millis(200),
     });
-    let c = escalate::notify::http::client(Duration::from_secs(1)).expect("client");
+    let c = escalate::notify::http::client(Duration::from_secs(1), false).expect("client");
     let started = Instant::now();
     let e = tracker::find(&c, &t, "escalate-1").expect_err("a drip is no answer");
     assert!(
@@ -738,7 +738,7 @@ fn trackers_keep_one_deadline_read_bounded_and_follow_no_redirect() {
     // an endless 2xx body: read up to the cap, then refused (quickly, with
     // a deadline far away)
     let (_endless, t) = tracker_at(Action::Endless { status: 200 });
-    let c = escalate::notify::http::client(Duration::from_secs(60)).expect("client");
+    let c = escalate::notify::http::client(Duration::from_secs(60), false).expect("client");
     let started = Instant::now();
     let e = tracker::find(&c, &t, "escalate-1").expect_err("endless");
     assert!(
@@ -764,4 +764,21 @@ fn trackers_keep_one_deadline_read_bounded_and_follow_no_redirect() {
         "{e:?}"
     );
     assert_eq!((server.count(), evil.count()), (1, 0));
+}
+
+/// A URL with a host name goes through escalate's resolver (which drops
+/// link-local answers): a name of this host still gets its page.
+#[test]
+fn a_host_name_is_resolved_and_delivered() {
+    let peer = Peer::start();
+    let env = Env::with_config(&config(&peer).replace("127.0.0.1", "localhost"));
+    env.set_var(
+        "TEST_HOOK_URL",
+        &peer.url("/hook").replace("127.0.0.1", "localhost"),
+    );
+    env.set_var("TEST_HOOK_SECRET", "s3cret");
+    env.run(&["init"]).ok();
+    env.create(0, "customer_issue", "Login broken");
+    assert_eq!(peer.on("/hook").len(), 1);
+    assert_eq!(peer.on(SECRET_PATH).len(), 1);
 }

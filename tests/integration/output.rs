@@ -336,7 +336,8 @@ fn jira_gets_wiki_markup_with_user_text_escaped() {
     fake.with(|s| s.jira_cloud = true);
     let t = fake.config(TrackerKind::Jira);
     escalate::notify::install_crypto();
-    let c = escalate::notify::http::client(std::time::Duration::from_secs(5)).expect("client");
+    let c =
+        escalate::notify::http::client(std::time::Duration::from_secs(5), false).expect("client");
     let hostile = "*bold* [x|http://evil] {code} !img.png! -s- h1. ~t~ ^u^ +v+ # ?? |";
     let spec = TaskSpec {
         marker: "escalate-9".into(),

@@ -17,7 +17,7 @@ use crate::support::trackers::{Fail, Fake, BASIC, EMAIL, TOKEN};
 
 fn client(timeout: Duration) -> Client {
     escalate::notify::install_crypto();
-    escalate::notify::http::client(timeout).expect("client")
+    escalate::notify::http::client(timeout, false).expect("client")
 }
 
 fn spec(marker: &str) -> TaskSpec {

@@ -98,11 +98,16 @@ pub async fn actions(State(app): State<Arc<App>>, headers: HeaderMap, body: Byte
     match response_target(&app.config, &click.response_url) {
         Some(url) => {
             let message = reply.message(&actor);
-            let timeout = app.config.delivery.timeout;
+            let (timeout, link_local) = (
+                app.config.delivery.timeout,
+                app.config.delivery.allow_link_local,
+            );
             // After the answer: Slack's 3 s budget is for us, not for this.
             tokio::spawn(async move {
-                let sent =
-                    tokio::task::spawn_blocking(move || respond(&url, &message, timeout)).await;
+                let sent = tokio::task::spawn_blocking(move || {
+                    respond(&url, &message, timeout, link_local)
+                })
+                .await;
                 match sent {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => eprintln!("escalate serve: slack response_url: {e}"),
@@ -326,8 +331,13 @@ fn configured_origin(config: &Config, url: &reqwest::Url) -> bool {
 
 /// POST `message` to `url` with the project's HTTP client (no redirects,
 /// one deadline). Errors never carry the URL (it is a credential).
-fn respond(url: &str, message: &Value, timeout: std::time::Duration) -> Result<(), String> {
-    let client = crate::notify::http::client(timeout)?;
+fn respond(
+    url: &str,
+    message: &Value,
+    timeout: std::time::Duration,
+    allow_link_local: bool,
+) -> Result<(), String> {
+    let client = crate::notify::http::client(timeout, allow_link_local)?;
     let body = serde_json::to_vec(message).map_err(|e| e.to_string())?;
     crate::notify::http::post(&client, url, "response_url", &body, &[])
         .map_err(|e| e.message().to_string())

@@ -415,6 +415,8 @@ fn is_timeout(e: &std::io::Error) -> bool {
 fn send_error(cx: &Ctx, label: &str, e: reqwest::Error) -> SendError {
     let (kind, temporary) = if e.is_builder() {
         ("invalid request (check the token and base URL)", false)
+    } else if http::refused_link_local(&e) {
+        ("refused", false)
     } else if e.is_timeout() {
         ("timed out", true)
     } else if e.is_connect() {
