@@ -92,6 +92,7 @@ pub(super) struct RawServer {
     pub(super) ingest_token: Option<Spanned<RawSecret>>,
     pub(super) check_every: Option<Spanned<String>>,
     pub(super) link_ttl_hours: Option<Spanned<f64>>,
+    pub(super) trusted_proxies: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]

@@ -26,6 +26,9 @@ pub struct Server {
     pub check_every: Option<TimeDelta>,
     /// How long an action link is good for.
     pub link_ttl: TimeDelta,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the
+    /// per-client rate limit); empty: the peer address is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Default link lifetime: a long weekend.
@@ -82,7 +85,29 @@ pub(super) fn convert(raw: Option<RawServer>, src: &Source) -> Result<Server, Co
         ingest_token: sec(raw.ingest_token),
         check_every,
         link_ttl: ttl,
+        trusted_proxies: proxies(raw.trusted_proxies.unwrap_or_default(), src)?,
     })
+}
+
+/// `trusted_proxies`: addresses (`10.0.0.7`, `::1`) or ranges
+/// (`10.0.0.0/8`).
+fn proxies(raw: Vec<Spanned<String>>, src: &Source) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.into_iter()
+        .map(|p| {
+            let text = p.get_ref().trim();
+            text.parse::<ipnet::IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    src.at(
+                        p.span(),
+                        format!(
+                            "[server] trusted_proxies: `{text}` is not an IP address or a range \
+                             such as 10.0.0.0/8"
+                        ),
+                    )
+                })
+        })
+        .collect()
 }
 
 fn hours(h: f64) -> TimeDelta {

@@ -114,6 +114,11 @@ fn errors_name_line_and_column() {
             Some((3, 8)),
             "use \"now\" (only new events) or \"start\"",
         ),
+        (
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"nginx\"]\n",
+            Some((2, 34)),
+            "`nginx` is not an IP address or a range",
+        ),
     ];
     for (input, pos, fragment) in cases {
         let e = parse(input).expect_err(input);

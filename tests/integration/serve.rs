@@ -444,6 +444,42 @@ fn one_client_clicking_too_fast_is_slowed_down() {
     assert_ne!(served.get("/healthz").0, 429);
 }
 
+/// Behind a trusted proxy each client has its own bucket (named by
+/// `X-Forwarded-For`); without `trusted_proxies` the header is ignored, so
+/// a client cannot escape its bucket by inventing addresses.
+#[test]
+fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
+    let hook = Server::start(|_| Reply::reply(200, "ok"));
+    let clicks = |served: &Served, from: &str| -> Vec<u16> {
+        (0..25)
+            .map(|_| {
+                served
+                    .send("GET", "/a/junk", &[("X-Forwarded-For", from)], b"")
+                    .0
+            })
+            .collect()
+    };
+    let proxied = config(&hook.url("/agent")).replace(
+        "[server]\n",
+        "[server]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n",
+    );
+    let env = Env::init(&proxied);
+    let served = Served::start(&env);
+    assert!(clicks(&served, "203.0.113.5").contains(&429));
+    let other = clicks(&served, "1.2.3.4, 203.0.113.6");
+    assert_eq!(other[0], 400, "another client starts with a full bucket");
+    drop(served);
+
+    let env = Env::init(&config(&hook.url("/agent")));
+    let served = Served::start(&env);
+    assert!(clicks(&served, "203.0.113.5").contains(&429));
+    assert_eq!(
+        clicks(&served, "203.0.113.6")[0],
+        429,
+        "an untrusted peer's header is ignored"
+    );
+}
+
 #[test]
 fn sigterm_lets_the_request_in_flight_finish_then_stops() {
     let hook = Server::start(|_| Reply::reply(200, "ok"));

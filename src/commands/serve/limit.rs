@@ -2,6 +2,12 @@
 //! per (client address, route class), refilled continuously. Small on
 //! purpose: the buckets live in one map behind a mutex, capped in size, so
 //! a flood of addresses cannot grow it without bound.
+//!
+//! Behind a reverse proxy every request comes from the proxy: with the
+//! proxy in `[server] trusted_proxies`, the client is the right-most
+//! `X-Forwarded-For` address that is not itself a trusted proxy (what the
+//! nearest untrusted hop said). From anyone else the header is ignored, so
+//! a client cannot pick its own bucket.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -9,9 +15,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 
 use super::App;
 
@@ -77,7 +84,9 @@ pub async fn per_client(
     next: Next,
 ) -> Response {
     let ingest = req.uri().path().starts_with("/ingest");
-    if app.limits.take(peer.ip(), ingest, Instant::now()) {
+    let trusted = &app.config.server.trusted_proxies;
+    let who = client(peer.ip(), req.headers(), trusted);
+    if app.limits.take(who, ingest, Instant::now()) {
         return next.run(req).await;
     }
     (
@@ -88,10 +97,86 @@ pub async fn per_client(
         .into_response()
 }
 
+/// The client behind `peer`: `peer` itself unless it is a trusted proxy,
+/// else the right-most untrusted `X-Forwarded-For` hop (all of the
+/// request's `X-Forwarded-For` headers, in order). A header that does not
+/// parse ends the walk at the last good hop.
+fn client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    let mut who = peer;
+    for hop in hops.iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                who = ip;
+                if !is_trusted(&ip) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    who
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    fn xff(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            if let Ok(v) = v.parse() {
+                h.append("x-forwarded-for", v);
+            }
+        }
+        h
+    }
+
+    #[test]
+    fn the_client_behind_a_trusted_proxy_is_its_last_untrusted_hop() {
+        let trusted: Vec<IpNet> = ["127.0.0.1/32", "10.0.0.0/8"]
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        let local: IpAddr = [127, 0, 0, 1].into();
+        let stranger: IpAddr = [198, 51, 100, 9].into();
+        let ip = |s: &str| s.parse::<IpAddr>().ok();
+        // Only a trusted peer's header counts.
+        assert_eq!(client(stranger, &xff(&["203.0.113.5"]), &trusted), stranger);
+        assert_eq!(
+            Some(client(local, &xff(&["203.0.113.5"]), &trusted)),
+            ip("203.0.113.5")
+        );
+        // A client's own claim left of the real hop is not believed; inner
+        // proxies are skipped.
+        assert_eq!(
+            Some(client(
+                local,
+                &xff(&["1.2.3.4, 203.0.113.5", "10.1.1.1"]),
+                &trusted
+            )),
+            ip("203.0.113.5")
+        );
+        // No header, or garbage: the proxy (or the last good hop).
+        assert_eq!(client(local, &xff(&[]), &trusted), local);
+        assert_eq!(
+            Some(client(local, &xff(&["junk, 203.0.113.7"]), &trusted)),
+            ip("203.0.113.7")
+        );
+        assert_eq!(client(local, &xff(&["203.0.113.7, junk"]), &trusted), local);
+        // Nothing trusted: the header is ignored.
+        assert_eq!(client(local, &xff(&["203.0.113.5"]), &[]), local);
+    }
 
     #[test]
     fn a_bucket_empties_and_refills() {
