@@ -79,7 +79,7 @@ fn show(ctx: &Ctx, args: &OncallArgs, io: &mut Io) -> Result<Code> {
     }
     let views: Vec<RoleNow> = roles
         .iter()
-        .map(|r| RoleNow::new(r, at, &overrides))
+        .map(|r| RoleNow::new(r, &config, at, &overrides))
         .collect();
     if args.json {
         let v = json!({ "at": rfc3339(at), "roles": views });
@@ -116,6 +116,8 @@ struct RoleNow {
     via: Option<String>,
     /// When this stretch ends (null: not within 30 days).
     until: Option<String>,
+    /// `until` in the on-call person's own timezone, when they have one.
+    until_local: Option<String>,
     next: Vec<Handoff>,
     /// People told of every page besides the person on call.
     members: Vec<String>,
@@ -125,26 +127,35 @@ struct RoleNow {
 struct Handoff {
     at: String,
     to: Option<String>,
+    /// `at` in the incoming person's own timezone, when they have one.
+    local: Option<String>,
 }
 
 impl RoleNow {
-    fn new(role: &Role, at: Ts, overrides: &[Override]) -> RoleNow {
+    fn new(role: &Role, config: &Config, at: Ts, overrides: &[Override]) -> RoleNow {
         let ahead = oncall::schedule(role, at, at + TimeDelta::days(LOOKAHEAD_DAYS), overrides);
         let now = ahead.first();
+        let on_call = now
+            .and_then(|s| s.on_call.as_ref())
+            .map(|o| o.person.clone());
+        let until = now.filter(|_| ahead.len() > 1).map(|s| s.until);
         RoleNow {
             role: role.name.clone(),
-            on_call: now
-                .and_then(|s| s.on_call.as_ref())
-                .map(|o| o.person.clone()),
+            until_local: until.and_then(|t| local_for(config, on_call.as_deref(), t)),
+            on_call,
             via: now.and_then(|s| s.on_call.as_ref()).map(|o| via(role, o)),
-            until: now.filter(|_| ahead.len() > 1).map(|s| rfc3339(s.until)),
+            until: until.map(rfc3339),
             next: ahead
                 .iter()
                 .skip(1)
                 .take(NEXT_SHOWN)
-                .map(|s| Handoff {
-                    at: rfc3339(s.from),
-                    to: s.on_call.as_ref().map(|o| o.person.clone()),
+                .map(|s| {
+                    let to = s.on_call.as_ref().map(|o| o.person.clone());
+                    Handoff {
+                        at: rfc3339(s.from),
+                        local: local_for(config, to.as_deref(), s.from),
+                        to,
+                    }
                 })
                 .collect(),
             members: role.members.clone(),
@@ -159,14 +170,16 @@ impl RoleNow {
             }
             _ => "NOBODY (a gap: pages go to the role's own channels)".into(),
         };
-        let until = self
-            .until
-            .as_ref()
-            .map_or(String::new(), |u| format!(" until {u}"));
+        let until = self.until.as_ref().map_or(String::new(), |u| {
+            format!(" until {u}{}", in_words(self.until_local.as_deref()))
+        });
         let next: Vec<String> = self
             .next
             .iter()
-            .map(|h| format!("{} at {}", h.to.as_deref().unwrap_or("nobody"), h.at))
+            .map(|h| {
+                let to = h.to.as_deref().unwrap_or("nobody");
+                format!("{to} at {}{}", h.at, in_words(h.local.as_deref()))
+            })
             .collect();
         let next = if next.is_empty() {
             String::new()
@@ -175,6 +188,17 @@ impl RoleNow {
         };
         format!("{}: {who}{until}{next}", self.role)
     }
+}
+
+/// `t` on `person`'s own clock (`Tue 09:00 EST`), when they have a
+/// timezone: a hand-off read as the person living it reads it.
+fn local_for(config: &Config, person: Option<&str>, t: Ts) -> Option<String> {
+    let tz = config.people.get(person?)?.timezone?;
+    Some(t.with_timezone(&tz).format("%a %H:%M %Z").to_string())
+}
+
+fn in_words(local: Option<&str>) -> String {
+    local.map_or(String::new(), |l| format!(" ({l} their time)"))
 }
 
 fn via(role: &Role, o: &OnCall) -> String {

@@ -19,6 +19,7 @@ webhook = "{slack}/ann"
 [people.bob]
 slack_id = "U0BOB"
 webhook = "{slack}/bob"
+timezone = "Europe/Berlin"
 [people.carl]
 webhook = "{slack}/carl"
 [people.dana]
@@ -254,9 +255,16 @@ fn oncall_shows_who_is_on_call_and_the_schedule() {
     let now = "2026-12-07T15:00:00Z";
     let out = env.at(now, &["oncall"]).ok().stdout;
     assert!(
-        out.contains("agent: ann (layer 1 `daily`) until 2026-12-08T14:00:00Z"),
-        "{out}"
+        out.contains("agent: ann (layer 1 `daily`) until 2026-12-08T14:00:00Z; "),
+        "ann has no timezone: {out}"
     );
+    assert!(
+        out.contains("then bob at 2026-12-08T14:00:00Z (Tue 15:00 CET their time)"),
+        "bob's own clock: {out}"
+    );
+    let v = env.at(now, &["oncall", "agent", "--json"]).ok().json();
+    assert_eq!(v["roles"][0]["next"][0]["local"], "Tue 15:00 CET", "{v}");
+    assert_eq!(v["roles"][0]["until_local"], serde_json::Value::Null, "{v}");
     assert!(out.contains("lead: carl"), "{out}");
     let sched = env
         .at(now, &["oncall", "lead", "--days", "7", "--json"])
