@@ -2,8 +2,8 @@
 //! array of them), authenticated by `[server] ingest_token` as a bearer
 //! token. Idempotent like `escalate ingest`: an event seen before changes
 //! nothing. Requests are committed in groups (every request waiting, one
-//! transaction, one fsync: [`writer`]); notifications go out after commit,
-//! console lines to the server's stderr.
+//! transaction, one fsync: [`writer`]) and answered once committed;
+//! notifications go out after that, console lines to the server's stderr.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -145,9 +145,13 @@ pub async fn apply(app: &Arc<App>, events: Vec<Result<TicketEvent, String>>) -> 
 }
 
 /// Group commit: take every request waiting (up to [`MAX_BATCH`]), apply
-/// them all in one transaction, deliver after commit, answer each. A
-/// database failure fails the whole group (nothing of it was written) and
-/// every request is told to retry.
+/// them all in one transaction, answer each as soon as it is committed,
+/// then deliver what the group enqueued. A database failure fails the
+/// whole group (nothing of it was written) and every request is told to
+/// retry. Delivery comes after the answers: a helpdesk waits for its
+/// events to be stored, not for our receivers; a delivery that fails is
+/// logged and left in the outbox for the next pass (the requests it
+/// follows were stored, so they must not be told otherwise).
 pub async fn writer(app: Arc<App>, mut rx: tokio::sync::mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
@@ -160,27 +164,39 @@ pub async fn writer(app: Arc<App>, mut rx: tokio::sync::mpsc::Receiver<Job>) {
         let (batches, replies): (Vec<_>, Vec<_>) =
             jobs.into_iter().map(|j| (j.events, j.reply)).unzip();
         let done = app.db(move |app, store| commit(app, store, &batches)).await;
-        match done {
-            Ok(outcomes) => {
+        let pending = match done {
+            Ok((outcomes, pending)) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
                 }
+                pending
             }
             Err(e) => {
                 let why = format!("{e:#}");
                 for reply in replies {
                     let _ = reply.send(Err(why.clone()));
                 }
+                continue;
             }
+        };
+        let sent = app.db(move |app, store| deliver(app, store, pending)).await;
+        if let Err(e) = sent {
+            eprintln!(
+                "escalate serve: ingest: delivery after commit failed (left in the outbox): {e:#}"
+            );
         }
     }
 }
+
+/// What a committed group leaves to deliver: the pass, and the console
+/// rows it claimed inside the group's transaction.
+type Pending = (delivery::Run, Vec<crate::model::Delivery>);
 
 fn commit(
     app: &App,
     store: &mut crate::store::Store,
     batches: &[Vec<Result<TicketEvent, String>>],
-) -> anyhow::Result<Vec<Outcome>> {
+) -> anyhow::Result<(Vec<Outcome>, Pending)> {
     let now = app.now();
     let run = delivery::Run::new(&app.config, now, None);
     let mut outcomes = Vec::with_capacity(batches.len());
@@ -203,12 +219,21 @@ fn commit(
         }
         run.claim_console(tx, &app.config)
     })?;
+    Ok((outcomes, (run, first)))
+}
+
+/// Send what a group enqueued (console lines to the server's stderr).
+fn deliver(
+    app: &App,
+    store: &mut crate::store::Store,
+    (run, first): Pending,
+) -> anyhow::Result<()> {
     let mut log = Vec::new();
-    run.deliver(store, &app.config, &mut log, first)?;
+    let sent = run.deliver(store, &app.config, &mut log, first);
     if !log.is_empty() {
         eprint!("{}", String::from_utf8_lossy(&log));
     }
-    Ok(outcomes)
+    sent.map(|_| ())
 }
 
 fn word(e: Effect) -> &'static str {

@@ -73,8 +73,17 @@
 //!    errors in one-or-many keys name the key; a deliverer that lost its
 //!    lease never records a row twice nor turns a sent row back.
 //!
+//! 7. Serve — `serve_sigkilled_mid_ingest_keeps_every_acknowledged_ticket_once`:
+//!    four clients push 80 tickets to `/ingest` one per request while the
+//!    pages go to 28 slow receivers; `serve` is SIGKILLed once the
+//!    receivers saw 1, 12 or 40 requests. Every ticket answered 200 is
+//!    stored once; after a restart past the lease the clients resend all,
+//!    and nothing is stored twice; a check delivers every row; no row
+//!    recorded as sent is sent again, a row goes out at most twice, and at
+//!    most `concurrency` requests after the restart repeat earlier rows.
+//!
 //! One submodule per item (`overlap`, `crash`, `outage`, `database`,
-//! `bad_input`, `regressions`); the helpers they share are here. Run the
+//! `bad_input`, `regressions`, `serve`); the helpers they share are here. Run the
 //! long tests with `cargo test --test integration faults:: -- --ignored`.
 
 mod bad_input;
@@ -83,6 +92,7 @@ mod database;
 mod outage;
 mod overlap;
 mod regressions;
+mod serve;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
