@@ -48,10 +48,16 @@ fn start(env: &Env, when: &str) -> (Child, u16) {
     (child, port)
 }
 
-/// One ticket as the ingest schema has it.
+/// One ticket as the ingest schema has it; the two chains page two
+/// different level-1 roles (8 receivers).
 fn ticket(n: usize) -> String {
     format!(
-        r#"{{"type":"ticket.created","source":"zendesk","external_id":"T{n}","id":"ev-{n}","title":"Ticket {n}","chain":"customer_issue"}}"#
+        r#"{{"type":"ticket.created","source":"zendesk","external_id":"T{n}","id":"ev-{n}","title":"Ticket {n}","chain":"{chain}"}}"#,
+        chain = if n % 2 == 0 {
+            "customer_issue"
+        } else {
+            "system_outage"
+        }
     )
 }
 
