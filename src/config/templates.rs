@@ -52,6 +52,9 @@ pub struct Vars {
     pub ack_url: Option<String>,
     pub resolve_url: Option<String>,
     pub snooze_url: Option<String>,
+    /// Who paged by hand (`escalate escalate`, `move`), and why.
+    pub paged_by: Option<String>,
+    pub paged_reason: Option<String>,
 }
 
 /// Compiled templates, one environment per channel (each with its own
@@ -206,6 +209,8 @@ fn sample() -> Vars {
         ack_url: Some("https://escalate.example.com/a/TOKEN".into()),
         resolve_url: Some("https://escalate.example.com/a/TOKEN".into()),
         snooze_url: Some("https://escalate.example.com/a/TOKEN".into()),
+        paged_by: Some("carol".into()),
+        paged_reason: Some("key account *churning*".into()),
         repeat: 0,
     }
 }

@@ -185,6 +185,7 @@ fn vars(d: &Delivery, now: Ts) -> crate::config::templates::Vars {
         Notice::Sla(t, _) => Some(t.as_str().to_string()),
         _ => None,
     };
+    let raised = d.raised_by();
     crate::config::templates::Vars {
         id: d.issue_id,
         title: d.title.clone(),
@@ -204,6 +205,8 @@ fn vars(d: &Delivery, now: Ts) -> crate::config::templates::Vars {
         ack_url: d.links.as_ref().map(|l| l.ack.clone()),
         resolve_url: d.links.as_ref().map(|l| l.resolve.clone()),
         snooze_url: d.links.as_ref().map(|l| l.snooze.clone()),
+        paged_by: raised.as_ref().map(|r| r.by.clone()),
+        paged_reason: raised.and_then(|r| r.reason),
     }
 }
 

@@ -199,15 +199,50 @@ pub fn enqueue_page(
     enqueue(tx, config, issue_id, Notice::Page, page, reach, now)
 }
 
-pub(super) fn enqueue(
+/// [`enqueue_page`] for a page someone raised by hand: the rows carry who
+/// and why, for the message.
+pub fn enqueue_raised_page(
     tx: &Transaction,
     config: &Config,
     issue_id: i64,
+    page: &Page,
+    reach: &oncall::Reach,
+    raised: &crate::model::RaisedBy,
+    now: Ts,
+) -> Result<u32> {
+    let payload = raised.to_payload();
+    let note = Note {
+        notice: Notice::Page,
+        payload: Some(&payload),
+    };
+    enqueue(tx, config, issue_id, note, page, reach, now)
+}
+
+/// A notice and what its rows carry besides (most carry nothing).
+pub(super) struct Note<'a> {
     notice: Notice,
+    payload: Option<&'a str>,
+}
+
+impl From<Notice> for Note<'_> {
+    fn from(notice: Notice) -> Self {
+        Note {
+            notice,
+            payload: None,
+        }
+    }
+}
+
+pub(super) fn enqueue<'a>(
+    tx: &Transaction,
+    config: &Config,
+    issue_id: i64,
+    note: impl Into<Note<'a>>,
     page: &Page,
     reach: &oncall::Reach,
     now: Ts,
 ) -> Result<u32> {
+    let Note { notice, payload } = note.into();
     let person = reach.person.as_deref();
     let mut contacts = config.contacts(&page.role);
     let members = config.roles.get(&page.role).map(|r| r.members.as_slice());
@@ -232,7 +267,7 @@ pub(super) fn enqueue(
             &NewDelivery {
                 issue_id,
                 notice,
-                payload: None,
+                payload,
                 epoch: page.epoch,
                 level: page.level,
                 repeat: page.repeat,

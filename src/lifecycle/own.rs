@@ -16,7 +16,9 @@ use crate::model::{Issue, OwnerKind, Status, Ts};
 use crate::store::{events, issues, outbox};
 
 use super::escalate::take_owner;
-use super::{apply, enqueue_page, existing, oncall, record, request_task, role_at, schedule};
+use super::{
+    apply, enqueue_raised_page, existing, oncall, record, request_task, role_at, schedule,
+};
 
 /// What `escalate escalate` asks for.
 #[derive(Debug, Clone, Copy, Default)]
@@ -111,7 +113,8 @@ pub fn escalate_now(
     // (someone above level 1 was pulled in); the actor and `manual` say a
     // person did it.
     record(tx, id, now, Some(level), by, Details::Escalated(escalated))?;
-    enqueue_page(tx, config, id, &page, &reach, now)?;
+    let raised = raised_by(by, raise.reason);
+    enqueue_raised_page(tx, config, id, &page, &reach, &raised, now)?;
     request_task(tx, config, &issue, &page, now)?;
     issue.next_due_at = schedule(&issue, Some(chain));
     issues::save(tx, &issue)?;
@@ -278,7 +281,8 @@ pub fn move_to(
         on_call: reach.person.clone(),
     };
     record(tx, id, now, Some(1), by, Details::Moved(moved))?;
-    enqueue_page(tx, config, id, &page, &reach, now)?;
+    let raised = raised_by(by, to.reason);
+    enqueue_raised_page(tx, config, id, &page, &reach, &raised, now)?;
     request_task(tx, config, &issue, &page, now)?;
     issues::save(tx, &issue)?;
     Ok(issue)
@@ -313,4 +317,13 @@ fn current_chain<'c>(config: &'c Config, issue: &Issue) -> Result<&'c Chain> {
 
 fn top_level(chain: &Chain) -> u32 {
     u32::try_from(chain.levels.len()).unwrap_or(u32::MAX).max(1)
+}
+
+/// Who paged by hand, and why: carried by the page's rows into its
+/// messages.
+fn raised_by(by: &str, reason: Option<&str>) -> crate::model::RaisedBy {
+    crate::model::RaisedBy {
+        by: by.to_string(),
+        reason: reason.map(str::to_string),
+    }
 }

@@ -139,6 +139,35 @@ pub struct TaskWork {
     pub comment: String,
 }
 
+/// What the outbox row of a page someone raised by hand (`escalate
+/// escalate ID`) carries: who raised it and why, for the message, so the
+/// person pulled in knows who to ask.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct RaisedBy {
+    pub by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl RaisedBy {
+    pub fn to_payload(&self) -> String {
+        // A struct of strings always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl Delivery {
+    /// Who raised this page by hand, and why (None: the schedule did).
+    pub fn raised_by(&self) -> Option<RaisedBy> {
+        if self.notice != Notice::Page {
+            return None;
+        }
+        let raised: RaisedBy = serde_json::from_str(self.payload.as_deref()?).ok()?;
+        Some(raised).filter(|r| !r.by.is_empty())
+    }
+}
+
 impl TaskWork {
     pub fn to_payload(&self) -> String {
         // A struct of strings always serializes.

@@ -13,7 +13,7 @@ pub mod ticket;
 pub mod time;
 pub mod webhook;
 
-pub use delivery::{Delivery, Notice, OutboxStatus};
+pub use delivery::{Delivery, Notice, OutboxStatus, RaisedBy};
 pub use escalation::{Escalation, Status};
 pub use event::{Details, Event, EventKind, NewEvent};
 pub use issue::{Edge, Issue, OwnerKind, Pause, Task};

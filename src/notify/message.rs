@@ -105,15 +105,26 @@ pub fn line(d: &Delivery, now: Ts) -> String {
         Notice::TaskClose => "TASK close".to_string(),
     };
     format!(
-        "[{label}] Issue #{}: '{}' -> {} ({}) [{}, open {}, {}]",
+        "[{label}] Issue #{}: '{}' -> {} ({}) [{}, open {}, {}]{}",
         d.issue_id,
         one_line(&d.title),
         owner_of(d),
         d.target,
         d.chain,
         human(now - d.created_at),
-        lateness(d, now)
+        lateness(d, now),
+        raised_note(d).map_or(String::new(), |n| format!(" {n}"))
     )
+}
+
+/// `paged by carol: "the customer is churning"` for a page someone
+/// raised by hand (one line; escaped by the channel like the title).
+pub fn raised_note(d: &Delivery) -> Option<String> {
+    let r = d.raised_by()?;
+    Some(match r.reason {
+        Some(why) => format!("paged by {}: \"{}\"", one_line(&r.by), one_line(&why)),
+        None => format!("paged by {}", one_line(&r.by)),
+    })
 }
 
 /// Who the notification is for: the role, or the person on call for it
@@ -136,7 +147,7 @@ pub fn next_action(d: &Delivery) -> String {
 /// Plain-text line for email and Slack summaries (no escaping).
 fn summary(d: &Delivery, now: Ts) -> String {
     format!(
-        "#{} {} — {}, {}, owner {} since {}, open {}, {}",
+        "#{} {} — {}, {}, owner {} since {}, open {}, {}{}",
         d.issue_id,
         one_line(&d.title),
         d.chain,
@@ -144,7 +155,8 @@ fn summary(d: &Delivery, now: Ts) -> String {
         owner_of(d),
         rfc3339(d.due_at),
         human(now - d.created_at),
-        lateness(d, now)
+        lateness(d, now),
+        raised_note(d).map_or(String::new(), |n| format!(", {n}"))
     )
 }
 
@@ -181,7 +193,7 @@ pub fn email(items: &[&Delivery], now: Ts, test: bool) -> Email {
             body.push_str(&format!("{r}\n"));
         } else {
             body.push_str(&format!(
-            "Issue #{}: {}\n  chain {}, {}, owner {} since {}\n  open {}, {} (due {})\n  next: {}\n\n",
+            "Issue #{}: {}\n  chain {}, {}, owner {} since {}\n  open {}, {} (due {})\n{}  next: {}\n\n",
             d.issue_id,
             one_line(&d.title),
             d.chain,
@@ -191,6 +203,7 @@ pub fn email(items: &[&Delivery], now: Ts, test: bool) -> Email {
             human(now - d.created_at),
             lateness(d, now),
             rfc3339(d.due_at),
+            raised_note(d).map_or(String::new(), |n| format!("  {n}\n")),
             next_action(d)
         ));
         }
@@ -455,6 +468,8 @@ pub fn webhook(items: &[&Delivery], now: Ts, test: bool) -> Value {
             "role": d.role,
             // The person on call the page went to (null: the role's own).
             "on_call": d.person,
+            // Who paged by hand (`escalate escalate`, `move`) and why, or null.
+            "paged_by": d.raised_by().map(|r| json!({ "by": r.by, "reason": r.reason })),
             "created_at": rfc3339(d.created_at),
             "due_at": rfc3339(d.due_at),
             "late_seconds": (now - d.due_at).num_seconds(),

@@ -759,3 +759,65 @@ fn manual_pages_reach_the_person_on_call_who_owns_the_issue() {
         ("oncall".into(), "role".into())
     );
 }
+
+/// A page raised by hand says who raised it and why, in every channel,
+/// the reason escaped like any user text; a scheduled page says nothing of
+/// the kind.
+#[test]
+fn a_page_raised_by_hand_says_who_and_why() {
+    use crate::support::http::{Action, Server};
+    let peer = Server::start(|_| Action::reply(200, "ok"));
+    let config = CONFIG.replace(
+        "[roles.lead]\n",
+        &format!(
+            "[roles.lead]\nslack = \"{}\"\nwebhook = \"{}\"\n",
+            peer.url("/slack"),
+            peer.url("/hook")
+        ),
+    );
+    let env = Env::init(&config);
+    let id = file(&env, 0, "support", None);
+    let r = env
+        .at(
+            20,
+            &[
+                "escalate",
+                &id,
+                "--by",
+                "alice",
+                "--reason",
+                "key <b>account</b>",
+            ],
+        )
+        .ok();
+    assert!(r.stdout.contains("paged by alice"), "{r:?}");
+    // The page goes out with the next delivery pass.
+    env.at(21, &["check"]).ok();
+    let bodies = |path: &str| -> Vec<Value> {
+        peer.requests()
+            .into_iter()
+            .filter(|q| q.path == path)
+            .map(|q| q.json())
+            .collect()
+    };
+    let hook = bodies("/hook");
+    assert_eq!(hook.len(), 1, "{hook:?}");
+    let n = &hook[0]["notifications"][0];
+    assert_eq!(n["paged_by"]["by"], "alice", "{n}");
+    assert_eq!(n["paged_by"]["reason"], "key <b>account</b>", "{n}");
+    let slack = bodies("/slack");
+    let text = slack[0]["text"].as_str().unwrap_or("").to_string();
+    assert!(text.contains("paged by alice"), "{text}");
+    assert!(text.contains("&lt;b&gt;"), "escaped: {text}");
+    assert!(!text.contains("<b>"), "escaped: {text}");
+
+    // The schedule's own page of the manager (console) says nothing of it.
+    let r = env.at(20 + 121, &["check"]).ok();
+    assert!(r.stdout.contains("ESCALATION Level 3"), "{r:?}");
+    assert!(!r.stdout.contains("paged by"), "{r:?}");
+    // By hand again, to the console: the line ends with who and why.
+    env.at(150, &["escalate", &id, "--level", "3", "--by", "bo"])
+        .ok();
+    let r = env.at(151, &["check"]).ok();
+    assert!(r.stdout.trim_end().ends_with("paged by bo"), "{r:?}");
+}
