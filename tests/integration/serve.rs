@@ -5,7 +5,7 @@
 //! parser, the rate limit, the body limit, and SIGTERM in the middle of a
 //! request.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Child;
 use std::time::Duration;
@@ -84,17 +84,7 @@ impl Served {
                 }
             });
         }
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("first line");
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        let port = crate::support::serve::listening_port(&mut child);
         Served {
             child,
             port,

@@ -5,7 +5,7 @@
 //! delivered, and only the sends in flight at the kill are repeated.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::{hooked, int, integrity, notes, point, posts_per_delivery};
 use crate::support::peer::Peer;
+use crate::support::serve::listening_port;
 use crate::support::*;
 
 const TOKEN: &str = "fault-ingest-token";
@@ -28,17 +29,7 @@ fn start(env: &Env, when: &str) -> (Child, u16) {
         .at(when)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .spawn();
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("listening line");
-    let port = line
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    let port = listening_port(&mut child);
     // Drain stderr (console lines, logs) so the server never blocks on it.
     if let Some(mut err) = child.stderr.take() {
         std::thread::spawn(move || {

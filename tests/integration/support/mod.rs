@@ -32,6 +32,7 @@
 
 pub mod http;
 pub mod peer;
+pub mod serve;
 pub mod smtp;
 pub mod trackers;
 
