@@ -6,6 +6,7 @@
 //! notifications go out after that, console lines to the server's stderr.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -146,13 +147,16 @@ pub async fn apply(app: &Arc<App>, events: Vec<Result<TicketEvent, String>>) -> 
 
 /// Group commit: take every request waiting (up to [`MAX_BATCH`]), apply
 /// them all in one transaction, answer each as soon as it is committed,
-/// then deliver what the group enqueued. A database failure fails the
-/// whole group (nothing of it was written) and every request is told to
-/// retry. Delivery comes after the answers: a helpdesk waits for its
-/// events to be stored, not for our receivers; a delivery that fails is
-/// logged and left in the outbox for the next pass (the requests it
-/// follows were stored, so they must not be told otherwise).
-pub async fn writer(app: Arc<App>, mut rx: tokio::sync::mpsc::Receiver<Job>) {
+/// and hand what the group enqueued to the [`deliverer`]. A database
+/// failure fails the whole group (nothing of it was written) and every
+/// request is told to retry. A helpdesk waits for its events to be stored,
+/// never for our receivers: a receiver that hangs holds the deliverer,
+/// not the next group's commit.
+pub async fn writer(
+    app: Arc<App>,
+    mut rx: tokio::sync::mpsc::Receiver<Job>,
+    to_deliver: tokio::sync::mpsc::Sender<Pending>,
+) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -166,6 +170,9 @@ pub async fn writer(app: Arc<App>, mut rx: tokio::sync::mpsc::Receiver<Job>) {
         let done = app.db(move |app, store| commit(app, store, &batches)).await;
         let pending = match done {
             Ok((outcomes, pending)) => {
+                // Counted before anyone is answered: a SIGTERM that comes
+                // after the answer still waits for these pages.
+                app.deliveries_pending.fetch_add(1, Ordering::SeqCst);
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
                 }
@@ -179,18 +186,100 @@ pub async fn writer(app: Arc<App>, mut rx: tokio::sync::mpsc::Receiver<Job>) {
                 continue;
             }
         };
-        let sent = app.db(move |app, store| deliver(app, store, pending)).await;
-        if let Err(e) = sent {
+        // Full only when delivery lags by QUEUE groups: then, and only
+        // then, commits wait for it.
+        if to_deliver.send(pending).await.is_err() {
             eprintln!(
-                "escalate serve: ingest: delivery after commit failed (left in the outbox): {e:#}"
+                "escalate serve: ingest: the deliverer stopped; check will send what is left"
             );
         }
     }
 }
 
+/// Delivers what committed groups enqueued, one pass at a time, on a
+/// database connection of its own (so sends never hold the writer's).
+/// Groups that queued up during a pass are taken together. A pass that
+/// fails (a busy database) is logged and, with nothing new arriving,
+/// retried after [`RETRY`] as a plain delivery pass: the requests it
+/// follows were stored and told so, and their pages must still go out.
+pub async fn deliverer(
+    app: Arc<App>,
+    store: crate::store::Store,
+    mut rx: tokio::sync::mpsc::Receiver<Pending>,
+) {
+    let store = Arc::new(std::sync::Mutex::new(store));
+    let mut failed = false;
+    while let Some(groups) = next_groups(&mut rx, failed).await {
+        let n = groups.len();
+        let (shared, conn) = (Arc::clone(&app), Arc::clone(&store));
+        let sent = tokio::task::spawn_blocking(move || pass(&shared, &conn, groups)).await;
+        app.deliveries_pending.fetch_sub(n, Ordering::SeqCst);
+        failed = match sent {
+            Ok(Ok(())) => false,
+            Ok(Err(e)) => {
+                eprintln!("escalate serve: ingest: delivery failed (retried): {e:#}");
+                true
+            }
+            Err(e) => {
+                eprintln!("escalate serve: ingest: delivery task failed (retried): {e}");
+                true
+            }
+        };
+    }
+}
+
+/// How soon a failed delivery pass is tried again.
+const RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The groups waiting (at least one), or none after [`RETRY`] when the
+/// last pass failed (a retry), or None when the writer is gone.
+async fn next_groups(
+    rx: &mut tokio::sync::mpsc::Receiver<Pending>,
+    retrying: bool,
+) -> Option<Vec<Pending>> {
+    let first = if retrying {
+        match tokio::time::timeout(RETRY, rx.recv()).await {
+            Ok(got) => Some(got?),
+            Err(_) => None,
+        }
+    } else {
+        Some(rx.recv().await?)
+    };
+    let mut groups: Vec<Pending> = first.into_iter().collect();
+    while let Ok(more) = rx.try_recv() {
+        groups.push(more);
+    }
+    Some(groups)
+}
+
+/// One pass: each group's own rows (every group, whatever another's
+/// outcome), or with no group a plain pass over the outbox.
+fn pass(
+    app: &App,
+    store: &std::sync::Mutex<crate::store::Store>,
+    groups: Vec<Pending>,
+) -> anyhow::Result<()> {
+    let mut store = store
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the delivery connection was poisoned by a panic"))?;
+    if groups.is_empty() {
+        let mut log = Vec::new();
+        let sent = delivery::deliver(&mut store, &app.config, app.now(), &mut log);
+        eprint!("{}", String::from_utf8_lossy(&log));
+        return sent.map(|_| ());
+    }
+    let mut first_error = None;
+    for g in groups {
+        if let Err(e) = deliver(app, &mut store, g) {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
 /// What a committed group leaves to deliver: the pass, and the console
 /// rows it claimed inside the group's transaction.
-type Pending = (delivery::Run, Vec<crate::model::Delivery>);
+pub type Pending = (delivery::Run, Vec<crate::model::Delivery>);
 
 fn commit(
     app: &App,

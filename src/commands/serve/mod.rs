@@ -62,6 +62,9 @@ pub struct App {
     /// Ingest requests wait here for the writer, which commits every
     /// request waiting in one transaction (one fsync for many).
     ingest: tokio::sync::mpsc::Sender<ingest::Job>,
+    /// Committed ingest groups whose pages the deliverer has not finished:
+    /// SIGTERM waits for them (at most [`DRAIN`]).
+    deliveries_pending: std::sync::atomic::AtomicUsize,
 }
 
 impl App {
@@ -111,6 +114,7 @@ pub fn run(ctx: &Ctx, listen: &str, io: &mut Io) -> Result<Code> {
     let (ingest, jobs) = tokio::sync::mpsc::channel(ingest::QUEUE);
     let app = Arc::new(App {
         ingest,
+        deliveries_pending: std::sync::atomic::AtomicUsize::new(0),
         limits: limit::Limits::default(),
         config,
         store: Mutex::new(store),
@@ -133,6 +137,9 @@ async fn serve(
     addr: SocketAddr,
     io: &mut Io<'_>,
 ) -> Result<Code> {
+    // Opened before listening: a database that cannot be opened twice
+    // fails the start, not the first delivery.
+    let delivery_store = app.ctx(app.now()).store()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
@@ -140,12 +147,15 @@ async fn serve(
     // The one line a supervisor (and a test) waits for.
     writeln!(io.out, "escalate serve: listening on http://{local}")?;
     io.out.flush()?;
-    tokio::spawn(ingest::writer(Arc::clone(&app), jobs));
+    let (to_deliver, pending) = tokio::sync::mpsc::channel(ingest::QUEUE);
+    tokio::spawn(ingest::writer(Arc::clone(&app), jobs, to_deliver));
+    tokio::spawn(ingest::deliverer(Arc::clone(&app), delivery_store, pending));
     if let Some(every) = app.config.server.check_every {
         tokio::spawn(check_loop(Arc::clone(&app), every));
     }
     let router = router(Arc::clone(&app));
-    accept(listener, router).await;
+    let stopping = accept(listener, router).await;
+    drain_deliveries(&app, stopping).await;
     eprintln!("escalate serve: stopped");
     Ok(Code::Ok)
 }
@@ -155,7 +165,8 @@ async fn serve(
 /// its headers (a slow-headers client otherwise holds its connection
 /// forever). On SIGTERM it stops accepting and waits for the connections
 /// in flight (at most [`DRAIN`]).
-async fn accept(listener: tokio::net::TcpListener, router: Router) {
+/// Returns when it began to stop (the drain's deadlines count from there).
+async fn accept(listener: tokio::net::TcpListener, router: Router) -> tokio::time::Instant {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let stop = shutdown();
@@ -192,11 +203,31 @@ async fn accept(listener: tokio::net::TcpListener, router: Router) {
         });
     }
     drop(listener);
+    let stopping = tokio::time::Instant::now();
     if tokio::time::timeout(DRAIN, graceful.shutdown())
         .await
         .is_err()
     {
         eprintln!("escalate serve: connections still open after {DRAIN:?}; stopping anyway");
+    }
+    stopping
+}
+
+/// Waits (until [`DRAIN`] after `stopping`) for the pages of ingest
+/// requests already answered: stopping then loses none of them to a lease
+/// (which a later run would honour, then send them late).
+async fn drain_deliveries(app: &App, stopping: tokio::time::Instant) {
+    use std::sync::atomic::Ordering;
+    let deadline = stopping + DRAIN;
+    while app.deliveries_pending.load(Ordering::SeqCst) > 0 {
+        if tokio::time::Instant::now() >= deadline {
+            eprintln!(
+                "escalate serve: pages still being sent after {DRAIN:?}; stopping anyway (they stay \
+                 leased in the outbox and a later run sends them)"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

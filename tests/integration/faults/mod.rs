@@ -76,7 +76,7 @@
 //! 7. Serve — `serve_sigkilled_mid_ingest_keeps_every_acknowledged_ticket_once`:
 //!    four clients push 80 tickets to `/ingest` one per request while the
 //!    pages go to 8 slow receivers (two chains); `serve` is SIGKILLed once the
-//!    receivers saw 1, 12 or 40 requests. Every ticket answered 200 is
+//!    receivers saw 1, 3 or 6 requests. Every ticket answered 200 is
 //!    stored once; after a restart past the lease the clients resend all,
 //!    and nothing is stored twice; a check delivers every row; no row
 //!    recorded as sent is sent again, a row goes out at most twice, and at
