@@ -564,6 +564,16 @@ impl Config {
         }
     }
 
+    /// Whether anything is sent beyond the console: a role's or person's
+    /// Slack, email or webhook, a subscription, a tracker.
+    pub fn sends_over_network(&self) -> bool {
+        let remote = |c: &Contact| !matches!(c, Contact::Console);
+        self.roles.values().any(|r| r.contacts.iter().any(remote))
+            || self.people.values().any(|p| p.contacts.iter().any(remote))
+            || !self.subscriptions.is_empty()
+            || !self.trackers.is_empty()
+    }
+
     /// Read (bounded: [`MAX_FILE_BYTES`], regular files only) and
     /// validate a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {

@@ -274,6 +274,8 @@ pub struct Run {
     owner: String,
     now: Ts,
     only: Option<i64>,
+    /// Claim console rows only (the network's are another pass's).
+    console_only: bool,
     max_attempts: u32,
     /// Leases guard real processes against each other: they count the real
     /// time this pass has taken on top of `now` (which may be simulated).
@@ -287,9 +289,17 @@ impl Run {
             owner: lease_owner(),
             now,
             only,
+            console_only: false,
             max_attempts: config.delivery.max_attempts,
             started: std::time::Instant::now(),
         }
+    }
+
+    /// This pass sends console lines only: another pass (with a
+    /// connection of its own) takes the rows that go over the network.
+    pub fn console_only(mut self) -> Run {
+        self.console_only = true;
+        self
     }
 
     fn lease_until(&self) -> Ts {
@@ -342,7 +352,7 @@ impl Run {
                     owner: &self.owner,
                     limit: BATCH,
                     only: self.only,
-                    console_only: false,
+                    console_only: self.console_only,
                 };
                 batch = store.write(|tx| outbox::claim(tx, &claim))?;
                 if batch.is_empty() {

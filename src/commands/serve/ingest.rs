@@ -147,16 +147,17 @@ pub async fn apply(app: &Arc<App>, events: Vec<Result<TicketEvent, String>>) -> 
 
 /// Group commit: take every request waiting (up to [`MAX_BATCH`]), apply
 /// them all in one transaction, answer each as soon as it is committed,
-/// and hand what the group enqueued to the [`deliverer`]. A database
-/// failure fails the whole group (nothing of it was written) and every
-/// request is told to retry. A helpdesk waits for its events to be stored,
-/// never for our receivers: a receiver that hangs holds the deliverer,
-/// not the next group's commit.
+/// then print the group's console lines (on this connection: a console
+/// line cannot hang) and wake the [`deliverer`] for what goes over the
+/// network. A database failure fails the whole group (nothing of it was
+/// written) and every request is told to retry. A helpdesk waits for its
+/// events to be stored, never for our receivers.
 pub async fn writer(
     app: Arc<App>,
     mut rx: tokio::sync::mpsc::Receiver<Job>,
-    to_deliver: tokio::sync::mpsc::Sender<Pending>,
+    wake: tokio::sync::mpsc::Sender<()>,
 ) {
+    let network = app.config.sends_over_network();
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
@@ -170,9 +171,12 @@ pub async fn writer(
         let done = app.db(move |app, store| commit(app, store, &batches)).await;
         let pending = match done {
             Ok((outcomes, pending)) => {
-                // Counted before anyone is answered: a SIGTERM that comes
+                // Flagged before anyone is answered: a SIGTERM that comes
                 // after the answer still waits for these pages.
                 app.deliveries_pending.fetch_add(1, Ordering::SeqCst);
+                if network {
+                    app.network_wanted.store(true, Ordering::SeqCst);
+                }
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
                 }
@@ -186,34 +190,43 @@ pub async fn writer(
                 continue;
             }
         };
-        // Full only when delivery lags by QUEUE groups: then, and only
-        // then, commits wait for it.
-        if to_deliver.send(pending).await.is_err() {
-            eprintln!(
-                "escalate serve: ingest: the deliverer stopped; check will send what is left"
-            );
+        let printed = app.db(move |app, store| deliver(app, store, pending)).await;
+        if let Err(e) = printed {
+            eprintln!("escalate serve: ingest: console lines failed (left in the outbox): {e:#}");
+        }
+        app.deliveries_pending.fetch_sub(1, Ordering::SeqCst);
+        if network {
+            // Full: a pass is already due, and it will see these rows.
+            let _ = wake.try_send(());
         }
     }
 }
 
-/// Delivers what committed groups enqueued, one pass at a time, on a
-/// database connection of its own (so sends never hold the writer's).
-/// Groups that queued up during a pass are taken together. A pass that
-/// fails (a busy database) is logged and, with nothing new arriving,
-/// retried after [`RETRY`] as a plain delivery pass: the requests it
-/// follows were stored and told so, and their pages must still go out.
+/// Sends what goes over the network, one plain delivery pass per wake-up
+/// (wake-ups during a pass make one more), on a database connection of its
+/// own, so sends never hold the writer's. A pass that fails (a busy
+/// database) is logged and retried after [`RETRY`] even if nothing new
+/// arrives: the requests it follows were stored and told so, and their
+/// pages must still go out.
 pub async fn deliverer(
     app: Arc<App>,
     store: crate::store::Store,
-    mut rx: tokio::sync::mpsc::Receiver<Pending>,
+    mut wake: tokio::sync::mpsc::Receiver<()>,
 ) {
     let store = Arc::new(std::sync::Mutex::new(store));
     let mut failed = false;
-    while let Some(groups) = next_groups(&mut rx, failed).await {
-        let n = groups.len();
+    loop {
+        if failed {
+            if let Ok(None) = tokio::time::timeout(RETRY, wake.recv()).await {
+                return;
+            }
+        } else if wake.recv().await.is_none() {
+            return;
+        }
+        app.delivering.store(true, Ordering::SeqCst);
+        app.network_wanted.store(false, Ordering::SeqCst);
         let (shared, conn) = (Arc::clone(&app), Arc::clone(&store));
-        let sent = tokio::task::spawn_blocking(move || pass(&shared, &conn, groups)).await;
-        app.deliveries_pending.fetch_sub(n, Ordering::SeqCst);
+        let sent = tokio::task::spawn_blocking(move || pass(&shared, &conn)).await;
         failed = match sent {
             Ok(Ok(())) => false,
             Ok(Err(e)) => {
@@ -225,61 +238,30 @@ pub async fn deliverer(
                 true
             }
         };
+        app.network_wanted.fetch_or(failed, Ordering::SeqCst);
+        app.delivering.store(false, Ordering::SeqCst);
     }
 }
 
 /// How soon a failed delivery pass is tried again.
 const RETRY: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// The groups waiting (at least one), or none after [`RETRY`] when the
-/// last pass failed (a retry), or None when the writer is gone.
-async fn next_groups(
-    rx: &mut tokio::sync::mpsc::Receiver<Pending>,
-    retrying: bool,
-) -> Option<Vec<Pending>> {
-    let first = if retrying {
-        match tokio::time::timeout(RETRY, rx.recv()).await {
-            Ok(got) => Some(got?),
-            Err(_) => None,
-        }
-    } else {
-        Some(rx.recv().await?)
-    };
-    let mut groups: Vec<Pending> = first.into_iter().collect();
-    while let Ok(more) = rx.try_recv() {
-        groups.push(more);
-    }
-    Some(groups)
-}
-
-/// One pass: each group's own rows (every group, whatever another's
-/// outcome), or with no group a plain pass over the outbox.
-fn pass(
-    app: &App,
-    store: &std::sync::Mutex<crate::store::Store>,
-    groups: Vec<Pending>,
-) -> anyhow::Result<()> {
+/// One plain pass over the outbox on the deliverer's connection.
+fn pass(app: &App, store: &std::sync::Mutex<crate::store::Store>) -> anyhow::Result<()> {
     let mut store = store
         .lock()
         .map_err(|_| anyhow::anyhow!("the delivery connection was poisoned by a panic"))?;
-    if groups.is_empty() {
-        let mut log = Vec::new();
-        let sent = delivery::deliver(&mut store, &app.config, app.now(), &mut log);
+    let mut log = Vec::new();
+    let sent = delivery::deliver(&mut store, &app.config, app.now(), &mut log);
+    if !log.is_empty() {
         eprint!("{}", String::from_utf8_lossy(&log));
-        return sent.map(|_| ());
     }
-    let mut first_error = None;
-    for g in groups {
-        if let Err(e) = deliver(app, &mut store, g) {
-            first_error.get_or_insert(e);
-        }
-    }
-    first_error.map_or(Ok(()), Err)
+    sent.map(|_| ())
 }
 
-/// What a committed group leaves to deliver: the pass, and the console
+/// What a committed group leaves to print: the pass, and the console
 /// rows it claimed inside the group's transaction.
-pub type Pending = (delivery::Run, Vec<crate::model::Delivery>);
+type Pending = (delivery::Run, Vec<crate::model::Delivery>);
 
 fn commit(
     app: &App,
@@ -287,7 +269,8 @@ fn commit(
     batches: &[Vec<Result<TicketEvent, String>>],
 ) -> anyhow::Result<(Vec<Outcome>, Pending)> {
     let now = app.now();
-    let run = delivery::Run::new(&app.config, now, None);
+    // The console's rows here; the network's are the deliverer's.
+    let run = delivery::Run::new(&app.config, now, None).console_only();
     let mut outcomes = Vec::with_capacity(batches.len());
     let first = store.write(|tx| {
         outcomes.clear();
@@ -311,7 +294,7 @@ fn commit(
     Ok((outcomes, (run, first)))
 }
 
-/// Send what a group enqueued (console lines to the server's stderr).
+/// Print a group's console lines (to the server's stderr) and record them.
 fn deliver(
     app: &App,
     store: &mut crate::store::Store,

@@ -62,9 +62,12 @@ pub struct App {
     /// Ingest requests wait here for the writer, which commits every
     /// request waiting in one transaction (one fsync for many).
     ingest: tokio::sync::mpsc::Sender<ingest::Job>,
-    /// Committed ingest groups whose pages the deliverer has not finished:
-    /// SIGTERM waits for them (at most [`DRAIN`]).
+    /// Committed ingest groups whose console lines are not printed yet,
+    /// and whether network pages are owed or being sent: SIGTERM waits
+    /// for all of it (at most [`DRAIN`]).
     deliveries_pending: std::sync::atomic::AtomicUsize,
+    network_wanted: std::sync::atomic::AtomicBool,
+    delivering: std::sync::atomic::AtomicBool,
 }
 
 impl App {
@@ -115,6 +118,8 @@ pub fn run(ctx: &Ctx, listen: &str, io: &mut Io) -> Result<Code> {
     let app = Arc::new(App {
         ingest,
         deliveries_pending: std::sync::atomic::AtomicUsize::new(0),
+        network_wanted: std::sync::atomic::AtomicBool::new(false),
+        delivering: std::sync::atomic::AtomicBool::new(false),
         limits: limit::Limits::default(),
         config,
         store: Mutex::new(store),
@@ -147,9 +152,9 @@ async fn serve(
     // The one line a supervisor (and a test) waits for.
     writeln!(io.out, "escalate serve: listening on http://{local}")?;
     io.out.flush()?;
-    let (to_deliver, pending) = tokio::sync::mpsc::channel(ingest::QUEUE);
-    tokio::spawn(ingest::writer(Arc::clone(&app), jobs, to_deliver));
-    tokio::spawn(ingest::deliverer(Arc::clone(&app), delivery_store, pending));
+    let (wake, woken) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(ingest::writer(Arc::clone(&app), jobs, wake));
+    tokio::spawn(ingest::deliverer(Arc::clone(&app), delivery_store, woken));
     if let Some(every) = app.config.server.check_every {
         tokio::spawn(check_loop(Arc::clone(&app), every));
     }
@@ -219,7 +224,12 @@ async fn accept(listener: tokio::net::TcpListener, router: Router) -> tokio::tim
 async fn drain_deliveries(app: &App, stopping: tokio::time::Instant) {
     use std::sync::atomic::Ordering;
     let deadline = stopping + DRAIN;
-    while app.deliveries_pending.load(Ordering::SeqCst) > 0 {
+    let busy = || {
+        app.deliveries_pending.load(Ordering::SeqCst) > 0
+            || app.network_wanted.load(Ordering::SeqCst)
+            || app.delivering.load(Ordering::SeqCst)
+    };
+    while busy() {
         if tokio::time::Instant::now() >= deadline {
             eprintln!(
                 "escalate serve: pages still being sent after {DRAIN:?}; stopping anyway (they stay \
