@@ -1,5 +1,14 @@
 //! SQLite storage: opening (WAL, busy timeout, file mode 0600), embedded
 //! migrations, and transactions. The only module that speaks SQL.
+//!
+//! The WAL is persistent: a process closes without checkpointing, and the
+//! `-wal`/`-shm` files stay beside the database between runs, holding the
+//! latest commits until SQLite's automatic checkpoint (every ~1,000 pages,
+//! in whichever command commits past it) copies them into the database
+//! file. A command then costs one fsync per commit (`synchronous = FULL`),
+//! not five (a new WAL's header and directory entry, the commit, and a
+//! checkpoint's WAL and database syncs at close). The database is the
+//! file *and* its WAL: copy both, or use `sqlite3 DB ".backup COPY"`.
 
 pub mod digest;
 pub mod events;
@@ -24,6 +33,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chrono::DateTime;
 use include_dir::{include_dir, Dir};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use rusqlite_migration::Migrations;
 
@@ -110,10 +120,18 @@ impl Store {
                 Err(e) => return Err(database(format!("cannot open database {shown}: {e}"))),
             }
         }
+        let wal = wal_path(path);
+        let wal_existed = wal.exists();
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| database(format!("cannot open database {shown}: {e}")))?;
         conn.busy_timeout(busy_timeout)
+            .map_err(|e| database(format!("database {shown}: {e}")))?;
+        // The WAL outlives the process (see the module docs): a clean
+        // close leaves it as it is instead of copying it into the database
+        // (a WAL and a database fsync per command, and a new WAL with its
+        // header and directory synced by the next one).
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
             .map_err(|e| database(format!("database {shown}: {e}")))?;
         // Room for every statement one command prepares (the default 16
         // made a check re-prepare statements it had just evicted).
@@ -125,6 +143,12 @@ impl Store {
             path: path.to_path_buf(),
         };
         store.prepare(mode)?;
+        if !wal_existed && wal.exists() {
+            // This process made the WAL: make its directory entry durable
+            // before anything commits into it (SQLite is built without its
+            // own per-process directory sync, `.cargo/config.toml`).
+            sync_dir(path).map_err(|e| database(format!("database {shown}: {e}")))?;
+        }
         Ok(store)
     }
 
@@ -139,25 +163,39 @@ impl Store {
         Ok(store)
     }
 
-    /// A database file we may not write, for reading: `immutable=1` tells
-    /// SQLite nobody changes it, so it needs no -wal/-shm files or locks.
+    /// A database file we may not write, for reading. The WAL is kept
+    /// between runs, so recent commits may be only there: with a WAL and
+    /// its index beside the file, read through them (read-only, creating
+    /// nothing). Otherwise `immutable=1` tells SQLite nobody changes the
+    /// file, so it needs no -wal/-shm files or locks.
     fn open_immutable(path: &Path) -> Result<Store> {
         let shown = path.display();
         let absolute = std::fs::canonicalize(path)
             .map_err(|e| database(format!("cannot open database {shown}: {e}")))?;
-        let uri = format!(
-            "file:{}?immutable=1",
-            absolute
-                .to_string_lossy()
-                .replace('%', "%25")
-                .replace('?', "%3f")
-                .replace('#', "%23")
-        );
+        let file = absolute
+            .to_string_lossy()
+            .replace('%', "%25")
+            .replace('?', "%3f")
+            .replace('#', "%23");
+        let wal = wal_path(&absolute);
+        let mut shm = absolute.as_os_str().to_owned();
+        shm.push("-shm");
+        let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&uri, flags)
-            .map_err(|e| database(format!("cannot open database {shown}: {e}")))?;
+        let through_wal = (wal_len > 0 && Path::new(&shm).exists())
+            .then(|| Connection::open_with_flags(format!("file:{file}?mode=ro"), flags).ok())
+            .flatten()
+            .filter(|c| {
+                c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+                    .is_ok()
+            });
+        let conn = match through_wal {
+            Some(conn) => conn,
+            None => Connection::open_with_flags(format!("file:{file}?immutable=1"), flags)
+                .map_err(|e| database(format!("cannot open database {shown}: {e}")))?,
+        };
         let store = Store {
             conn,
             path: path.to_path_buf(),
@@ -256,6 +294,11 @@ impl Store {
         self.conn
             .pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| self.classify(e))?;
+        // The WAL is kept between runs; after a checkpoint, a file grown by
+        // a large batch (a 100,000-issue check) is cut back to this.
+        self.conn
+            .pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
+            .map_err(|e| self.classify(e))?;
         // A 16 MiB page cache (SQLite's default is 2 MiB): a batch of
         // 100,000 ingested tickets or a month's report otherwise spills and
         // re-reads the same pages over and over. It is a ceiling, not an
@@ -305,6 +348,26 @@ impl Store {
         let value = f(&tx).map_err(|e| reclassify(&self.path, e))?;
         tx.commit().map_err(|e| classify(&self.path, e))?;
         Ok(value)
+    }
+
+    /// [`Store::write`] for a record whose loss in a power cut costs only
+    /// itself (a check's run record): committed without waiting for the
+    /// disk (`synchronous = NORMAL` for this one transaction). It is still
+    /// atomic and survives the process being killed; the next command's
+    /// synced commit, or a checkpoint, makes it durable. Decisions and
+    /// delivery records never go through here: they must be on disk before
+    /// anything acts on them.
+    pub fn write_unsynced<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        self.set_synchronous("NORMAL")?;
+        let result = self.write(f);
+        self.set_synchronous("FULL")?;
+        result
+    }
+
+    fn set_synchronous(&self, level: &str) -> Result<()> {
+        self.conn
+            .pragma_update(None, "synchronous", level)
+            .map_err(|e| self.classify(e))
     }
 
     /// Run `f` in a transaction that is always rolled back (dry runs).
@@ -379,6 +442,26 @@ pub fn classify(path: &Path, e: rusqlite::Error) -> anyhow::Error {
         Some(message) => anyhow::Error::new(Error::Database(message)),
         None => anyhow::Error::new(e).context(format!("database {}", path.display())),
     }
+}
+
+/// Bytes a WAL file is cut back to after a checkpoint (`journal_size_limit`).
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+
+/// The WAL file beside the database at `path`.
+pub fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// Flush the directory holding `path` (a file created in it survives a
+/// power cut).
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Create the file with mode 0600: it holds issue titles and who was paged.
