@@ -118,6 +118,8 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
     // (the next command's commit makes it durable), and it would cost
     // every check one more fsync.
     store.write_unsynced(|tx| health::record_run(tx, now, &record))?;
+    // Cron, not the next operator's command, copies the WAL into the file.
+    store.checkpoint_if_large()?;
     let kinds = [
         (&outcome.retrying, "failed, will retry"),
         (&outcome.dead, "failed for good"),
