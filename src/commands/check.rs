@@ -114,7 +114,12 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
         dead: outcome.dead.len() as u64,
         orphans: decided.orphans.iter().map(|o| o.count).sum(),
     };
-    store.write(|tx| health::record_run(tx, now, &record))?;
+    // Not synced: losing it to a power cut only makes this run look missed
+    // (the next command's commit makes it durable), and it would cost
+    // every check one more fsync.
+    store.write_unsynced(|tx| health::record_run(tx, now, &record))?;
+    // Cron, not the next operator's command, copies the WAL into the file.
+    store.checkpoint_if_large()?;
     let kinds = [
         (&outcome.retrying, "failed, will retry"),
         (&outcome.dead, "failed for good"),

@@ -1,6 +1,7 @@
 //! Ingest effects: one ticket event from a helpdesk applied to its issue
 //! (create, deduplicate, update, resolve, reopen), idempotent by the event's
-//! key, under a savepoint so a rejected event leaves no trace.
+//! key. An event refused for its own fault is refused before anything of it
+//! is written (checked by `store::ingested::once`), so it leaves no trace.
 
 use anyhow::Result;
 use rusqlite::Transaction;
@@ -86,6 +87,17 @@ fn apply_inner(
                     "unknown {ticket}: send its ticket.created first"
                 )));
             };
+            let status = ev.status.as_deref().map(str::to_ascii_lowercase);
+            let closing = matches!(status.as_deref(), Some("solved" | "closed" | "resolved"));
+            let opening = matches!(status.as_deref(), Some("open" | "new" | "reopened"));
+            let reopening = opening && issue.esc.status == Status::Resolved;
+            // Refused before anything is written (see `store::ingested`).
+            if let Some(refusal) = reopening
+                .then(|| cannot_reopen(config, issue.id, &issue.chain))
+                .flatten()
+            {
+                return Ok(Err(refusal));
+            }
             let before = issue.clone();
             let mut changed = merge(&mut issue, ev);
             let when = at.max(issue.created_at);
@@ -110,14 +122,11 @@ fn apply_inner(
                     changed.push("assignee".to_string());
                 }
             }
-            let status = ev.status.as_deref().map(str::to_ascii_lowercase);
-            let closing = matches!(status.as_deref(), Some("solved" | "closed" | "resolved"));
-            let opening = matches!(status.as_deref(), Some("open" | "new" | "reopened"));
             if closing && issue.esc.status != Status::Resolved {
                 lifecycle::resolve(tx, issue.id, &actor, ev.note.as_deref(), when)?;
                 return Ok(Ok(Effect::Resolved(issue.id)));
             }
-            if opening && issue.esc.status == Status::Resolved {
+            if reopening {
                 return reopen(tx, config, issue.id, &issue.chain, &actor, when);
             }
             let raw = ev.status.as_deref();
@@ -204,13 +213,19 @@ fn reopen(
     actor: &str,
     when: Ts,
 ) -> Result<Result<Effect, String>> {
-    if config.chain(chain).is_none() {
-        return Ok(Err(format!(
-            "cannot reopen issue #{id}: its chain `{chain}` is not in the config"
-        )));
+    if let Some(refusal) = cannot_reopen(config, id, chain) {
+        return Ok(Err(refusal));
     }
     lifecycle::reopen(tx, config, id, actor, when)?;
     Ok(Ok(Effect::Reopened(id)))
+}
+
+/// Why an issue on `chain` cannot be reopened, if it cannot.
+fn cannot_reopen(config: &Config, id: i64, chain: &str) -> Option<String> {
+    config
+        .chain(chain)
+        .is_none()
+        .then(|| format!("cannot reopen issue #{id}: its chain `{chain}` is not in the config"))
 }
 
 fn create(
@@ -288,8 +303,8 @@ fn create(
             .as_deref()
             .or_else(|| route.and_then(|r| r.owner.as_deref())),
     };
-    let issue = lifecycle::create(tx, config, chain, &filing, actor, at)?;
-    Ok(Ok(Effect::Created(issue.id)))
+    let id = lifecycle::create_id(tx, config, chain, &filing, actor, at)?;
+    Ok(Ok(Effect::Created(id)))
 }
 
 /// A new priority is its own audit event (`priority_changed`, with the SLA

@@ -96,6 +96,47 @@ pub fn create(
     actor: &str,
     now: Ts,
 ) -> Result<Issue> {
+    let id = insert_new(tx, config, chain, filing, actor, now)?;
+    let mut issue =
+        issues::get(tx, id)?.ok_or_else(|| anyhow::anyhow!("issue {id} vanished after insert"))?;
+    if let Some(owner) = filing.owner {
+        issue.owner_kind = OwnerKind::Person;
+        let handover = Handover {
+            owner_from: std::mem::replace(&mut issue.owner, owner.to_string()),
+            owner_to: owner.to_string(),
+        };
+        record(tx, id, now, Some(1), actor, Details::Assigned(handover))?;
+        issues::save(tx, &issue)?;
+    }
+    Ok(issue)
+}
+
+/// [`create`] for a caller that needs only the new issue's id (a batch of
+/// ingested tickets): without an owner to hand it to, the issue is not
+/// read back.
+pub fn create_id(
+    tx: &Transaction,
+    config: &Config,
+    chain: &Chain,
+    filing: &Filing,
+    actor: &str,
+    now: Ts,
+) -> Result<i64> {
+    match filing.owner {
+        Some(_) => create(tx, config, chain, filing, actor, now).map(|i| i.id),
+        None => insert_new(tx, config, chain, filing, actor, now),
+    }
+}
+
+/// The issue row, its `created` event and level 1's pages; the new id.
+fn insert_new(
+    tx: &Transaction,
+    config: &Config,
+    chain: &Chain,
+    filing: &Filing,
+    actor: &str,
+    now: Ts,
+) -> Result<i64> {
     // The one check every new issue passes, whether from `create` or
     // ingest: text that would mislead a reader is refused, not stored.
     let problem = text_problem("title", filing.title, true).or_else(|| {
@@ -148,18 +189,7 @@ pub fn create(
     };
     record(tx, id, now, Some(1), actor, Details::Created(created))?;
     enqueue_page(tx, config, id, &page, &reach, now)?;
-    let mut issue =
-        issues::get(tx, id)?.ok_or_else(|| anyhow::anyhow!("issue {id} vanished after insert"))?;
-    if let Some(owner) = filing.owner {
-        issue.owner_kind = OwnerKind::Person;
-        let handover = Handover {
-            owner_from: std::mem::replace(&mut issue.owner, owner.to_string()),
-            owner_to: owner.to_string(),
-        };
-        record(tx, id, now, Some(1), actor, Details::Assigned(handover))?;
-        issues::save(tx, &issue)?;
-    }
-    Ok(issue)
+    Ok(id)
 }
 
 /// When an issue next needs a check: its next escalation step, the next

@@ -20,7 +20,7 @@ pub fn append(tx: &Transaction, e: &NewEvent) -> Result<()> {
             e.details.kind().as_str(),
             e.level,
             e.actor,
-            e.details.to_json().to_string()
+            e.details.to_json_string()
         ])
     })
     .sql("appending event")?;

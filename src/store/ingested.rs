@@ -1,16 +1,20 @@
 //! Ingested event keys: an event applied once is never applied again.
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ms, SqlContext};
 use crate::model::Ts;
 
 /// Apply an ingested event once. None: the event with this key was applied
-/// before, and `apply` is not called. Otherwise `apply` runs under a
-/// savepoint: its `Ok(Ok(_))` is kept and the key remembered; anything else
-/// (the event's own fault, `Ok(Err(_))`, or a database error) rolls back
-/// all it wrote.
+/// before, and `apply` is not called. Otherwise its `Ok(Ok(_))` is kept and
+/// the key remembered. `apply` finds an event's own fault (`Ok(Err(_))`:
+/// unknown ticket, no route) before it writes anything, so nothing needs
+/// undoing and no savepoint is opened: one per event made SQLite copy every
+/// page the event touched into a statement journal, most of a large batch's
+/// time. Should an event be refused after it wrote, the batch fails
+/// (nothing of it commits) rather than keep half an event. A database error
+/// propagates, and every caller then rolls the whole transaction back.
 pub fn once<T>(
     tx: &Transaction,
     key: &str,
@@ -24,32 +28,18 @@ pub fn once<T>(
     if seen.is_some() {
         return Ok(None);
     }
-    // Cached statements: a batch of 100,000 events would otherwise parse
-    // and plan these three times per event.
-    tx.prepare_cached("SAVEPOINT ingest_event")
-        .and_then(|mut s| s.execute([]))
-        .sql("opening a savepoint")?;
-    match apply() {
-        Ok(Ok(effect)) => {
+    let before = tx.total_changes();
+    match apply()? {
+        Ok(effect) => {
             tx.prepare_cached("INSERT INTO ingested (key, at) VALUES (?1, ?2)")
                 .and_then(|mut s| s.execute(params![key, ms(now)]))
                 .sql("remembering an ingested event")?;
-            release(tx)?;
             Ok(Some(Ok(effect)))
         }
-        other => {
-            tx.prepare_cached("ROLLBACK TO ingest_event")
-                .and_then(|mut s| s.execute([]))
-                .sql("rolling back an event")?;
-            release(tx)?;
-            other.map(Some)
-        }
+        Err(refused) if tx.total_changes() == before => Ok(Some(Err(refused))),
+        Err(refused) => Err(anyhow!(
+            "ingested event {key} was refused after it had written ({refused}); \
+             nothing of the batch was committed"
+        )),
     }
-}
-
-fn release(tx: &Transaction) -> Result<()> {
-    tx.prepare_cached("RELEASE ingest_event")
-        .and_then(|mut s| s.execute([]))
-        .sql("releasing a savepoint")?;
-    Ok(())
 }

@@ -150,3 +150,49 @@ fn an_intercom_chat_lives_through_its_notifications() {
     );
     assert_eq!(issue.esc.status, Status::Resolved);
 }
+
+/// Issue 15: events are applied without a savepoint, so an event refused
+/// for its own fault must be refused before it writes. A `ticket.updated`
+/// that changes the title and would reopen an issue whose chain left the
+/// config is refused whole: no title change, no event, still resolved.
+#[test]
+fn a_refused_reopen_writes_nothing_of_its_event() {
+    let (mut store, config, now) = setup();
+    let line = |json: &str| {
+        crate::model::ticket::parse_line(json)
+            .expect("valid")
+            .expect("an event")
+    };
+    let created = line(
+        r#"{"type":"ticket.created","source":"zendesk","external_id":"7","title":"Old",
+            "chain":"customer_issue","id":"e1"}"#,
+    );
+    let solved = line(
+        r#"{"type":"ticket.updated","source":"zendesk","external_id":"7","status":"solved","id":"e2"}"#,
+    );
+    deliver(&mut store, &config, now, Ok(vec![created, solved]));
+    let before = issue(&mut store, "zendesk", "7");
+    assert_eq!(before.esc.status, Status::Resolved);
+    let count = |store: &mut Store| {
+        store
+            .read(|tx| crate::store::events::for_issue(tx, before.id))
+            .expect("events")
+            .len()
+    };
+    let logged = count(&mut store);
+    let text = STARTER.replace("[chains.customer_issue]", "[chains.renamed]");
+    let gone = Config::parse(&text, Path::new("chains.toml")).expect("config");
+    let reopen = line(
+        r#"{"type":"ticket.updated","source":"zendesk","external_id":"7","title":"New",
+            "status":"open","id":"e3"}"#,
+    );
+    let outcome = store
+        .write(|tx| apply(tx, &gone, &reopen, now))
+        .expect("no database error");
+    let refusal = outcome.expect_err("refused");
+    assert!(refusal.contains("not in the config"), "{refusal}");
+    let after = issue(&mut store, "zendesk", "7");
+    assert_eq!(after.title, "Old");
+    assert_eq!(after.esc.status, Status::Resolved);
+    assert_eq!(count(&mut store), logged, "no event of the refused update");
+}

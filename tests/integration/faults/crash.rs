@@ -70,17 +70,17 @@ fn crash_sweep(kills: &[Kill]) -> CrashTally {
     for i in 0..2 {
         template.create(0, "system_outage", &format!("outage {i}"));
     }
-    assert!(
-        !template.path("escalation.db-wal").exists(),
-        "closed cleanly"
-    );
+    // The WAL stays between runs (no checkpoint at close): what matters
+    // after a clean exit is that the database, file and WAL together, is
+    // consistent and readable by a read-only open.
+    assert_eq!(integrity(&template.db()), "ok", "closed cleanly");
     let at = 3 * 24 * 60;
     let mut tally = CrashTally::default();
     let mut baseline: Option<Baseline> = None;
     let mut full_run = Duration::ZERO;
     for (n, kill) in [Kill::Never].iter().chain(kills).enumerate() {
         let env = Env::with_config(&config);
-        std::fs::copy(template.db(), env.db()).expect("copy template");
+        copy_db(&template.db(), &env.db());
         let peer = Peer::start();
         peer.delay(Duration::from_millis(30));
         point(&env, PER_ROLE, &|p| peer.url(p));

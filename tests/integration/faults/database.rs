@@ -11,6 +11,14 @@ fn db_locked_past_the_busy_timeout_exits_5_and_changes_nothing() {
     let env = seeded();
     let before = snapshot(&env.db());
     let holder = rusqlite::Connection::open(env.db()).expect("open");
+    // Like escalate, it leaves the WAL as it is when it closes (a
+    // checkpoint would rewrite the file this test holds unchanged).
+    holder
+        .set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .expect("no checkpoint on close");
     holder.execute_batch("BEGIN EXCLUSIVE").expect("lock");
     let writers: [&[&str]; 8] = [
         &["check"],
@@ -100,12 +108,22 @@ impl ReadOnly {
             std::fs::copy(BIN, &bin).expect("copy the binary");
             std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755))
                 .expect("chmod the binary");
+            // The WAL and its index stay between runs: they are the
+            // database's too.
+            let wal_files = [
+                ro.env.path("escalation.db-wal"),
+                ro.env.path("escalation.db-shm"),
+            ];
+            let present = wal_files.into_iter().filter(|p| p.exists());
             for p in [
                 ro.env.dir.path().to_path_buf(),
                 ro.env.db(),
                 ro.env.path("chains.toml"),
                 bin.clone(),
-            ] {
+            ]
+            .into_iter()
+            .chain(present)
+            {
                 std::os::unix::fs::chown(&p, Some(Self::NOBODY), Some(Self::NOBODY))
                     .expect("chown");
             }
@@ -261,6 +279,7 @@ fn noise(len: usize, mut seed: u64) -> Vec<u8> {
 /// The database's bytes with the root page of the `issues` table (all but
 /// its 8-byte header) overwritten: opening works, reading issues does not.
 pub(super) fn issues_root_page_overwritten(db: &Path) -> Vec<u8> {
+    checkpoint(db);
     let mut bytes = std::fs::read(db).expect("db");
     let conn = rusqlite::Connection::open(db).expect("open");
     let root: i64 = conn
@@ -286,6 +305,7 @@ pub(super) fn issues_root_page_overwritten(db: &Path) -> Vec<u8> {
 #[test]
 fn db_corrupt_files_exit_5_and_stay_untouched() {
     let good = seeded();
+    checkpoint(&good.db());
     let real = std::fs::read(good.db()).expect("db");
     assert!(real.len() >= 8 * 4096, "a database of several pages");
     let mut header_then_noise = b"SQLite format 3\0".to_vec();

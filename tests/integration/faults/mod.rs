@@ -95,7 +95,7 @@ mod regressions;
 mod serve;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -299,8 +299,11 @@ fn assert_unchanged(db: &Path, before: &(Vec<u8>, Vec<u8>), what: &str) {
     assert!(after.1 == before.1, "{what}: WAL changed");
 }
 
+/// `integrity_check` and the foreign keys, through a read-only open (which
+/// reads the WAL but never checkpoints it, so it changes nothing).
 fn integrity(db: &Path) -> String {
-    let conn = rusqlite::Connection::open(db).expect("open for integrity_check");
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+    let conn = rusqlite::Connection::open_with_flags(db, flags).expect("open for integrity_check");
     let ok: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .expect("integrity_check");
@@ -313,6 +316,28 @@ fn integrity(db: &Path) -> String {
         return format!("{ok}; {fk} foreign key violations");
     }
     ok
+}
+
+/// Copy the WAL's commits into the database file and empty the WAL (which
+/// escalate keeps between runs), so the file alone is the whole database.
+fn checkpoint(db: &Path) {
+    let conn = rusqlite::Connection::open(db).expect("open to checkpoint");
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .expect("checkpoint");
+}
+
+/// Copy a database no process has open: the file and its WAL, which holds
+/// the commits since the last checkpoint (the index, `-shm`, is rebuilt).
+fn copy_db(from: &Path, to: &Path) {
+    std::fs::copy(from, to).expect("copy the database");
+    let wal = |p: &Path| {
+        let mut name = p.as_os_str().to_owned();
+        name.push("-wal");
+        PathBuf::from(name)
+    };
+    if wal(from).exists() {
+        std::fs::copy(wal(from), wal(to)).expect("copy its WAL");
+    }
 }
 
 /// An initialised database (starter chains, console contacts) with issue #1
