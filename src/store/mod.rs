@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod oncall;
 pub mod outbox;
 pub mod report;
+pub mod stays;
 pub mod subscriptions;
 
 pub use issues::{IssueFilter, NewIssue};
