@@ -7,9 +7,12 @@
 -- another level than the previous level event's (a page at the same level
 -- is a repeat), and ends at the next of those or at `resolved`.
 --
--- Each such *mark* says so (`mark` = 1) and names the stay it ends: when
--- it began (`stay_at`) and at which level (`stay_level`); NULL when none
--- was going on. So a report finds the stays that ended in its window
+-- Each such *mark* says so in `mark` (NULL for any other event) and names
+-- the stay it ends: when it began (`stay_at`) and at which level
+-- (`stay_level`); NULL when none was going on. `mark` packs what the next
+-- mark needs to know of this one, its time, level and whether it begins a
+-- stay: at * 256 + level * 2 + begins (level 0: none; levels are at most
+-- 100), so reading it off the index below touches no event row. So a report finds the stays that ended in its window
 -- through `events_kind_at`, with their starts, and no other table or
 -- index is written: an earlier attempt kept stays in tables of their own
 -- and made `check` slower (BENCHMARKS.md, "Tried and not merged"; a first
@@ -21,8 +24,8 @@ ALTER TABLE events ADD COLUMN stay_level INTEGER;
 
 -- Appending a level event reads the issue's last mark: walking back
 -- through `events_issue` with `mark` in the entries touches no event row
--- until the mark is found (the rows in between are its pages and SLA
--- events). Same leading columns, so every other use of the index stays.
+-- (the entries in between are its pages and SLA events). Same leading
+-- columns, so every other use of the index stays.
 DROP INDEX events_issue;
 
 -- backfill (store::stays::rebuild runs what follows, too)
@@ -35,7 +38,8 @@ FROM (
         WHERE kind IN ('created', 'escalated', 'resolved', 'reopened', 'capped', 'moved')),
     marks AS (
         SELECT * FROM ev WHERE NOT (kind = 'escalated' AND level IS prev_level))
-    SELECT id, 1 AS mark,
+    SELECT id,
+      at * 256 + coalesce(level, 0) * 2 + (kind <> 'resolved' AND level IS NOT NULL) AS mark,
       CASE WHEN lag(kind) OVER w <> 'resolved' AND lag(level) OVER w IS NOT NULL
            THEN lag(at) OVER w END AS stay_at,
       CASE WHEN lag(kind) OVER w <> 'resolved' AND lag(level) OVER w IS NOT NULL

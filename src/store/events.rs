@@ -12,7 +12,7 @@ use rusqlite::{params, Transaction};
 /// (`stays::mark_of`), for the report.
 pub fn append(tx: &Transaction, e: &NewEvent) -> Result<()> {
     let kind = e.details.kind().as_str();
-    let mark = super::stays::mark_of(tx, e.issue_id, kind, e.level)?;
+    let mark = super::stays::mark_of(tx, e.issue_id, ms(e.at), kind, e.level)?;
     tx.prepare_cached(
         "INSERT INTO events (issue_id, at, kind, level, actor, details, mark, stay_at, \
          stay_level) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

@@ -483,7 +483,40 @@ struct StayTally {
     found: BTreeMap<(String, u32), LevelReached>,
     stays: Samples<(String, u32)>,
     /// (issue, level) of the stays that began in the window: reached once.
-    began: std::collections::HashSet<(i64, u32)>,
+    began: Began,
+}
+
+/// A set of (issue, level) pairs: a bitmap of issue ids per level (ids
+/// are dense row ids, so a million issues take 122 KiB a level where a
+/// hash set took tens of MiB), and a hash set for any id outside it.
+#[derive(Default)]
+struct Began {
+    bits: BTreeMap<u32, Vec<u64>>,
+    other: std::collections::HashSet<(i64, u32)>,
+}
+
+impl Began {
+    /// Ids up to this go in the bitmap (32 MiB a level at most).
+    const DENSE: i64 = 1 << 28;
+
+    /// Add (issue, level); whether it was new.
+    fn insert(&mut self, issue: i64, level: u32) -> bool {
+        let Some(id) = usize::try_from(issue).ok().filter(|_| issue < Self::DENSE) else {
+            return self.other.insert((issue, level));
+        };
+        let words = self.bits.entry(level).or_default();
+        let (word, bit) = (id / 64, 1u64 << (id % 64));
+        if words.len() <= word {
+            words.resize(word + 1, 0);
+        }
+        match words.get_mut(word) {
+            Some(w) if *w & bit == 0 => {
+                *w |= bit;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 impl StayTally {
@@ -509,7 +542,7 @@ impl StayTally {
             "SELECT i.chain, i.priority, e.issue_id, e.at, e.kind, e.level, e.stay_at, \
                e.stay_level \
              FROM events e JOIN issues i ON i.id = e.issue_id \
-             WHERE e.kind IN {MARK_KINDS} AND e.at >= ?1 AND e.at < ?2 AND e.mark = 1 \
+             WHERE e.kind IN {MARK_KINDS} AND e.at >= ?1 AND e.at < ?2 AND e.mark IS NOT NULL \
                AND {INVOLVED}"
         );
         let mut stmt = tx.prepare_cached(&sql).sql("preparing level stays")?;
@@ -543,7 +576,7 @@ impl StayTally {
                 }
             }
             if let (Some(l), true) = (to, kind != "resolved") {
-                let first = self.began.insert((issue, level(l)));
+                let first = self.began.insert(issue, level(l));
                 self.line(&name, level(l)).reached += u64::from(first);
             }
         }
@@ -562,7 +595,7 @@ impl StayTally {
         let sql = format!(
             "SELECT e.issue_id, i.chain, e.stay_at, e.stay_level \
              FROM events e JOIN issues i ON i.id = e.issue_id \
-             WHERE e.kind IN {MARK_KINDS} AND e.at >= ?2 AND e.mark = 1 AND {INVOLVED} \
+             WHERE e.kind IN {MARK_KINDS} AND e.at >= ?2 AND e.mark IS NOT NULL AND {INVOLVED} \
              ORDER BY e.issue_id, e.at, e.id"
         );
         let mut stmt = tx.prepare_cached(&sql).sql("preparing later stays")?;
@@ -1272,6 +1305,24 @@ mod tests {
         assert_eq!(levels[0].stay.get(&0), Some(&one(3600)));
         assert_eq!(levels[0].stay.get(&1), Some(&one(1200)));
         assert_eq!((levels[0].reached, levels[0].resolved), (2, 2));
+    }
+
+    /// Reached once per (issue, level), for dense and sparse ids alike.
+    #[test]
+    fn began_counts_each_issue_and_level_once() {
+        let mut b = Began::default();
+        for (issue, level, new) in [
+            (1, 1, true),
+            (1, 1, false),
+            (1, 2, true),
+            (64, 1, true),
+            (1 << 40, 1, true),
+            (1 << 40, 1, false),
+            (-3, 1, true),
+            (-3, 1, false),
+        ] {
+            assert_eq!(b.insert(issue, level), new, "{issue} L{level}");
+        }
     }
 
     /// The report's cost follows the window: its entry points use the

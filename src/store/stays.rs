@@ -65,11 +65,12 @@ pub fn ended(kind: &str, level: Option<i64>, from: i64) -> i64 {
     }
 }
 
-/// The columns an event of `kind` at `level` gets, from the issue's
-/// previous mark; called before the event is appended.
+/// The columns an event of `kind` at `level`, at `at`, gets from the
+/// issue's previous mark; called before the event is appended.
 pub(super) fn mark_of(
     tx: &Transaction,
     issue_id: i64,
+    at: i64,
     kind: &str,
     level: Option<u32>,
 ) -> Result<Mark> {
@@ -83,31 +84,51 @@ pub(super) fn mark_of(
     if kind == "escalated" && level == last.as_ref().and_then(|l| l.level) {
         return Ok(Mark::default());
     }
-    let ongoing = last.filter(LevelEvent::begins_stay);
+    let this = LevelEvent {
+        at,
+        kind: kind.to_string(),
+        level,
+    };
+    let ongoing = last.filter(|l| l.begins);
     Ok(Mark {
-        mark: Some(1),
+        mark: Some(pack(&this)),
         stay_at: ongoing.as_ref().map(|l| l.at),
         stay_level: ongoing.and_then(|l| l.level),
     })
 }
 
-/// The issue's last mark: the newest of its events, walking back through
-/// `events_issue` (a few rows: the pages and SLA events since).
-fn last_mark(tx: &Transaction, issue_id: i64) -> Result<Option<LevelEvent>> {
+/// A mark's `mark` column: at * 256 + level * 2 + begins (level 0: none).
+fn pack(e: &LevelEvent) -> i64 {
+    let level = e.level.filter(|l| (1..128).contains(l)).unwrap_or(0);
+    e.at.saturating_mul(256) + level * 2 + i64::from(e.begins_stay())
+}
+
+/// What [`pack`] packed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Packed {
+    at: i64,
+    level: Option<i64>,
+    begins: bool,
+}
+
+fn unpack(mark: i64) -> Packed {
+    let low = mark.rem_euclid(256);
+    Packed {
+        at: mark.div_euclid(256),
+        level: Some(low / 2).filter(|l| *l > 0),
+        begins: low % 2 == 1,
+    }
+}
+
+/// The issue's last mark, read off `events_issue` alone (walking back over
+/// its pages and SLA events since).
+fn last_mark(tx: &Transaction, issue_id: i64) -> Result<Option<Packed>> {
     tx.prepare_cached(
-        "SELECT at, kind, level FROM events WHERE issue_id = ?1 AND mark = 1 \
+        "SELECT mark FROM events WHERE issue_id = ?1 AND mark IS NOT NULL \
          ORDER BY id DESC LIMIT 1",
     )
-    .and_then(|mut s| {
-        s.query_row([issue_id], |r| {
-            Ok(LevelEvent {
-                at: r.get(0)?,
-                kind: r.get(1)?,
-                level: r.get(2)?,
-            })
-        })
-        .optional()
-    })
+    .and_then(|mut s| s.query_row([issue_id], |r| r.get(0)).optional())
+    .map(|m: Option<i64>| m.map(unpack))
     .sql("reading the issue's last level event")
 }
 
@@ -183,7 +204,7 @@ pub fn kept(tx: &Transaction, issue_id: i64) -> Result<Vec<Stay>> {
     let mut stmt = tx
         .prepare_cached(
             "SELECT at, kind, level, stay_at, stay_level FROM events \
-             WHERE issue_id = ?1 AND mark = 1 ORDER BY id",
+             WHERE issue_id = ?1 AND mark IS NOT NULL ORDER BY id",
         )
         .sql("reading marks")?;
     let mut q = stmt.query([issue_id]).sql("reading marks")?;
@@ -251,6 +272,23 @@ mod tests {
             at,
             kind: kind.to_string(),
             level: Some(level),
+        }
+    }
+
+    #[test]
+    fn a_mark_packs_its_time_level_and_whether_it_begins_a_stay() {
+        for e in [
+            ev(1_793_610_000_123, "escalated", 100),
+            ev(0, "created", 1),
+            ev(-5_000, "resolved", 3),
+            LevelEvent {
+                at: 42,
+                kind: "moved".into(),
+                level: None,
+            },
+        ] {
+            let p = unpack(pack(&e));
+            assert_eq!((p.at, p.level, p.begins), (e.at, e.level, e.begins_stay()));
         }
     }
 
