@@ -239,75 +239,69 @@ pub fn chains(
     clocks: &mut dyn Clocks,
 ) -> Result<BTreeMap<String, ReportRow>> {
     let sla = sla_groups(tx, scope)?;
-    chains_from(tx, scope, clocks, &sla)
+    let mut rows: BTreeMap<String, ReportRow> = BTreeMap::new();
+    involved(tx, scope, &mut rows)?;
+    chains_rest(tx, scope, clocks, &sla, &mut rows)?;
+    Ok(rows)
 }
 
-/// [`chains`], with the window's SLA outcomes already counted.
-fn chains_from(
+/// The per-chain figures [`involved`] does not count.
+fn chains_rest(
     tx: &Transaction,
     scope: &Scope,
     clocks: &mut dyn Clocks,
     sla: &[SlaGroup],
-) -> Result<BTreeMap<String, ReportRow>> {
-    let mut rows: BTreeMap<String, ReportRow> = BTreeMap::new();
-    counts(tx, scope, &mut rows)?;
-    highest_levels(tx, scope, &mut rows)?;
-    escalations(tx, scope, &mut rows)?;
-    sla_outcomes(sla, &mut rows);
-    durations(tx, scope, clocks, &mut rows)?;
-    Ok(rows)
+    rows: &mut BTreeMap<String, ReportRow>,
+) -> Result<()> {
+    escalations(tx, scope, rows)?;
+    sla_outcomes(sla, rows);
+    durations(tx, scope, clocks, rows)
 }
 
-/// Involved, opened, resolved and still-open issues per chain.
-fn counts(tx: &Transaction, scope: &Scope, rows: &mut BTreeMap<String, ReportRow>) -> Result<()> {
+/// Unresolved involved issues by (chain, current level), from [`involved`].
+type OpenLevels = BTreeMap<(String, u32), u64>;
+
+/// One pass over the involved issues: per chain how many were involved,
+/// opened, resolved and still open, and how many reached each highest
+/// level (`issues.max_level`, kept by every escalation, so no event scan);
+/// and the unresolved ones by current level, for [`levels`]. Opened and
+/// resolved issues are always involved (created ≤ resolved), so one pass
+/// counts them all.
+fn involved(
+    tx: &Transaction,
+    scope: &Scope,
+    rows: &mut BTreeMap<String, ReportRow>,
+) -> Result<OpenLevels> {
     let (since, until, chain) = bind(scope);
-    // Counts over involved issues. Opened and resolved issues are always
-    // involved (created ≤ resolved), so one pass counts them all.
     let sql = format!(
-        "SELECT i.chain, count(*), \
+        "SELECT i.chain, i.max_level, CASE WHEN i.resolved_at IS NULL THEN i.level END, \
+           count(*), \
            coalesce(sum(i.created_at >= ?1), 0), \
            coalesce(sum(i.resolved_at < ?2), 0), \
            coalesce(sum(i.resolved_at IS NULL OR i.resolved_at >= ?2), 0) \
-         FROM issues i WHERE {INVOLVED} GROUP BY i.chain"
+         FROM issues i WHERE {INVOLVED} GROUP BY 1, 2, 3"
     );
     let mut stmt = tx.prepare_cached(&sql).sql("preparing report counts")?;
     let mut q = stmt
         .query(params![since, until, chain])
         .sql("counting issues")?;
+    let mut open = OpenLevels::new();
     while let Some(r) = q.next().sql("counting issues")? {
-        let c = row(rows, r.get(0).sql("counting issues")?);
-        c.involved = count(r.get(1).sql("counting issues")?);
-        c.opened = count(r.get(2).sql("counting issues")?);
-        c.resolved = count(r.get(3).sql("counting issues")?);
-        c.still_open = count(r.get(4).sql("counting issues")?);
+        let name: String = r.get(0).sql("counting issues")?;
+        let top = level(r.get(1).sql("counting issues")?);
+        let now: Option<i64> = r.get(2).sql("counting issues")?;
+        let n = count(r.get(3).sql("counting issues")?);
+        if let Some(l) = now {
+            *open.entry((name.clone(), level(l))).or_default() += n;
+        }
+        let c = row(rows, name);
+        c.involved += n;
+        c.opened += count(r.get(4).sql("counting issues")?);
+        c.resolved += count(r.get(5).sql("counting issues")?);
+        c.still_open += count(r.get(6).sql("counting issues")?);
+        *c.highest_level.entry(top).or_default() += n;
     }
-    Ok(())
-}
-
-/// How many issues reached each highest level, per chain.
-fn highest_levels(
-    tx: &Transaction,
-    scope: &Scope,
-    rows: &mut BTreeMap<String, ReportRow>,
-) -> Result<()> {
-    let (since, until, chain) = bind(scope);
-    // Highest level reached, from the issue row (kept up to date by every
-    // escalation, so no event scan).
-    let sql = format!(
-        "SELECT i.chain, i.max_level, count(*) FROM issues i WHERE {INVOLVED} \
-         GROUP BY i.chain, i.max_level"
-    );
-    let mut stmt = tx.prepare_cached(&sql).sql("preparing level counts")?;
-    let mut q = stmt
-        .query(params![since, until, chain])
-        .sql("counting levels")?;
-    while let Some(r) = q.next().sql("counting levels")? {
-        let c = row(rows, r.get(0).sql("counting levels")?);
-        let l = level(r.get(1).sql("counting levels")?);
-        c.highest_level
-            .insert(l, count(r.get(2).sql("counting levels")?));
-    }
-    Ok(())
+    Ok(open)
 }
 
 /// Issues escalated above level 1, and breached, in the window.
@@ -467,10 +461,21 @@ pub fn levels(
     scope: &Scope,
     clocks: &mut dyn Clocks,
 ) -> Result<Vec<LevelReached>> {
+    let open = involved(tx, scope, &mut BTreeMap::new())?;
+    levels_with(tx, scope, clocks, &open)
+}
+
+/// [`levels`], given the unresolved involved issues by current level.
+fn levels_with(
+    tx: &Transaction,
+    scope: &Scope,
+    clocks: &mut dyn Clocks,
+    open: &OpenLevels,
+) -> Result<Vec<LevelReached>> {
     let mut tally = StayTally::default();
     tally.window_marks(tx, scope, clocks)?;
     let later = tally.marks_after(tx, scope)?;
-    tally.unresolved(tx, scope, &later)?;
+    tally.unresolved(open, &later);
     Ok(tally.finish())
 }
 
@@ -585,15 +590,14 @@ impl StayTally {
 
     /// For each involved issue with a mark at or after `until`: the stay
     /// its first such mark ended counts as still there when it began
-    /// before `until`. Returns those issues (empty when `until` is now).
-    fn marks_after(
-        &mut self,
-        tx: &Transaction,
-        scope: &Scope,
-    ) -> Result<std::collections::HashSet<i64>> {
+    /// before `until`. Returns the unresolved ones among those issues by
+    /// (chain, current level): their current stay is not the one of
+    /// `until` (none when `until` is now).
+    fn marks_after(&mut self, tx: &Transaction, scope: &Scope) -> Result<Vec<(String, u32)>> {
         let (since, until, chain) = bind(scope);
         let sql = format!(
-            "SELECT e.issue_id, i.chain, e.stay_at, e.stay_level \
+            "SELECT e.issue_id, i.chain, e.stay_at, e.stay_level, \
+               CASE WHEN i.resolved_at IS NULL THEN i.level END \
              FROM events e JOIN issues i ON i.id = e.issue_id \
              WHERE e.kind IN {MARK_KINDS} AND e.at >= ?2 AND e.mark IS NOT NULL AND {INVOLVED} \
              ORDER BY e.issue_id, e.at, e.id"
@@ -602,53 +606,44 @@ impl StayTally {
         let mut q = stmt
             .query(params![since, until, chain])
             .sql("reading later stays")?;
-        let mut seen = std::collections::HashSet::new();
+        let mut last: Option<i64> = None;
+        let mut unresolved = Vec::new();
         while let Some(r) = q.next().sql("reading later stays")? {
             let issue: i64 = r.get(0).sql("reading later stays")?;
-            if !seen.insert(issue) {
+            // Rows come by issue: only its first mark from `until` on counts.
+            if last.replace(issue) == Some(issue) {
                 continue;
             }
             let name: String = r.get(1).sql("reading later stays")?;
             let start: Option<i64> = r.get(2).sql("reading later stays")?;
             let from: Option<i64> = r.get(3).sql("reading later stays")?;
+            let now: Option<i64> = r.get(4).sql("reading later stays")?;
             if let (Some(start), Some(from)) = (start, from) {
                 if start < until {
                     self.line(&name, level(from)).still_there += 1;
                 }
             }
+            if let Some(l) = now {
+                unresolved.push((name, level(l)));
+            }
         }
-        Ok(seen)
+        Ok(unresolved)
     }
 
-    /// Unresolved issues filed before `until` without a later mark: their
+    /// Unresolved involved issues without a mark from `until` on: their
     /// stay at their current level was going on at `until`.
-    fn unresolved(
-        &mut self,
-        tx: &Transaction,
-        scope: &Scope,
-        later: &std::collections::HashSet<i64>,
-    ) -> Result<()> {
-        let (_, until, chain) = bind(scope);
-        let mut stmt = tx
-            .prepare_cached(
-                "SELECT i.id, i.chain, i.level FROM issues i \
-                 WHERE i.resolved_at IS NULL AND +i.created_at < ?1 \
-                   AND (?2 IS NULL OR i.chain = ?2)",
-            )
-            .sql("preparing ongoing stays")?;
-        let mut q = stmt
-            .query(params![until, chain])
-            .sql("reading ongoing stays")?;
-        while let Some(r) = q.next().sql("reading ongoing stays")? {
-            let issue: i64 = r.get(0).sql("reading ongoing stays")?;
-            if later.contains(&issue) {
-                continue;
+    fn unresolved(&mut self, open: &OpenLevels, later: &[(String, u32)]) {
+        let mut open = open.clone();
+        for key in later {
+            if let Some(n) = open.get_mut(key) {
+                *n = n.saturating_sub(1);
             }
-            let name: String = r.get(1).sql("reading ongoing stays")?;
-            let l = level(r.get(2).sql("reading ongoing stays")?);
-            self.line(&name, l).still_there += 1;
         }
-        Ok(())
+        for ((name, l), n) in open {
+            if n > 0 {
+                self.line(&name, l).still_there += n;
+            }
+        }
     }
 
     fn finish(mut self) -> Vec<LevelReached> {
@@ -1035,11 +1030,16 @@ pub fn collect_by(
     };
     // One pass over the window's SLA events feeds both SLA tables.
     let sla = sla_groups(tx, scope)?;
+    // One pass over the involved issues feeds the per-chain counts and
+    // the levels' still-there.
+    let mut chains = BTreeMap::new();
+    let open = involved(tx, scope, &mut chains)?;
+    chains_rest(tx, scope, clocks, &sla, &mut chains)?;
     Ok(Data {
         grouped,
         sla_by_priority: priority_lines(&sla),
-        chains: chains_from(tx, scope, clocks, &sla)?,
-        levels: levels(tx, scope, clocks)?,
+        chains,
+        levels: levels_with(tx, scope, clocks, &open)?,
         longest_open: longest_open(tx, scope, top)?,
         worst_breaches: worst_breaches(tx, scope, top, clocks)?,
         delivery: delivery(tx, scope)?,
