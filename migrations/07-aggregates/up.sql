@@ -11,8 +11,8 @@
 -- the stay it ends: when it began (`stay_at`) and at which level
 -- (`stay_level`); NULL when none was going on. `mark` packs what the next
 -- mark needs to know of this one, its time, level and whether it begins a
--- stay: at * 256 + level * 2 + begins (level 0: none; levels are at most
--- 100), so reading it off the index below touches no event row. So a report finds the stays that ended in its window
+-- stay: at * 65536 + level * 2 + begins (level 0: none; a config allows
+-- 100 levels), so reading it off the index below touches no event row. So a report finds the stays that ended in its window
 -- through `events_kind_at`, with their starts, and no other table or
 -- index is written: an earlier attempt kept stays in tables of their own
 -- and made `check` slower (BENCHMARKS.md, "Tried and not merged"; a first
@@ -39,7 +39,7 @@ FROM (
     marks AS (
         SELECT * FROM ev WHERE NOT (kind = 'escalated' AND level IS prev_level))
     SELECT id,
-      at * 256 + coalesce(level, 0) * 2 + (kind <> 'resolved' AND level IS NOT NULL) AS mark,
+      at * 65536 + coalesce(level, 0) * 2 + (kind <> 'resolved' AND level IS NOT NULL) AS mark,
       CASE WHEN lag(kind) OVER w <> 'resolved' AND lag(level) OVER w IS NOT NULL
            THEN lag(at) OVER w END AS stay_at,
       CASE WHEN lag(kind) OVER w <> 'resolved' AND lag(level) OVER w IS NOT NULL

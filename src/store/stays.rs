@@ -32,6 +32,7 @@ pub const KINDS: [&str; 6] = [
 /// `stay_level` of its row (all None for an event that is not a mark).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Mark {
+    /// What [`pack`] packs of the mark itself.
     pub mark: Option<i64>,
     /// When the stay this mark ends began.
     pub stay_at: Option<i64>,
@@ -91,16 +92,23 @@ pub(super) fn mark_of(
     };
     let ongoing = last.filter(|l| l.begins);
     Ok(Mark {
-        mark: Some(pack(&this)),
+        mark: Some(pack(&this)?),
         stay_at: ongoing.as_ref().map(|l| l.at),
         stay_level: ongoing.and_then(|l| l.level),
     })
 }
 
-/// A mark's `mark` column: at * 256 + level * 2 + begins (level 0: none).
-fn pack(e: &LevelEvent) -> i64 {
-    let level = e.level.filter(|l| (1..128).contains(l)).unwrap_or(0);
-    e.at.saturating_mul(256) + level * 2 + i64::from(e.begins_stay())
+/// A mark's `mark` column: at * 65536 + level * 2 + begins (level 0:
+/// none). Times up to the year 4400 and levels up to 32767 fit (a config
+/// allows 100 levels); a level beyond that would read back as none, so it
+/// is refused rather than packed wrong.
+fn pack(e: &LevelEvent) -> Result<i64> {
+    let level = match e.level {
+        None => 0,
+        Some(l) if (1..32_768).contains(&l) => l,
+        Some(l) => anyhow::bail!("level {l} is out of range for the report's stays"),
+    };
+    Ok(e.at.saturating_mul(65_536) + level * 2 + i64::from(e.begins_stay()))
 }
 
 /// What [`pack`] packed.
@@ -112,9 +120,9 @@ struct Packed {
 }
 
 fn unpack(mark: i64) -> Packed {
-    let low = mark.rem_euclid(256);
+    let low = mark.rem_euclid(65_536);
     Packed {
-        at: mark.div_euclid(256),
+        at: mark.div_euclid(65_536),
         level: Some(low / 2).filter(|l| *l > 0),
         begins: low % 2 == 1,
     }
@@ -279,6 +287,7 @@ mod tests {
     fn a_mark_packs_its_time_level_and_whether_it_begins_a_stay() {
         for e in [
             ev(1_793_610_000_123, "escalated", 100),
+            ev(32_503_680_000_000, "capped", 32_767),
             ev(0, "created", 1),
             ev(-5_000, "resolved", 3),
             LevelEvent {
@@ -287,9 +296,14 @@ mod tests {
                 level: None,
             },
         ] {
-            let p = unpack(pack(&e));
+            let p = unpack(pack(&e).expect("packs"));
             assert_eq!((p.at, p.level, p.begins), (e.at, e.level, e.begins_stay()));
         }
+    }
+
+    #[test]
+    fn a_level_that_does_not_fit_is_refused() {
+        assert!(pack(&ev(0, "escalated", 32_768)).is_err());
     }
 
     #[test]
