@@ -11,7 +11,8 @@
 //! 2026-11-02T09:00:00Z). The schema is the real one: the file is created and
 //! migrated by `escalate::store::Store::open`; rows are then bulk-loaded with
 //! rusqlite (one transaction, no journal, indexes dropped during the load and
-//! recreated from their own `CREATE INDEX` text), and the database is left in
+//! recreated from their own `CREATE INDEX` text; the report's kept stays are
+//! then rebuilt from the event log), and the database is left in
 //! WAL mode as the application expects. The `chains` table holds each chain's
 //! current fingerprint, so `check` reschedules nothing.
 //!
@@ -1084,6 +1085,9 @@ fn load(
     for (_, sql) in &indexes {
         tx.execute_batch(sql)?;
     }
+    // The rows went in behind the store's back: the stays it keeps as
+    // events are appended are computed from the log, as the migration does.
+    escalate::store::stays::rebuild(&tx)?;
     tx.commit()?;
     Ok(counts)
 }

@@ -8,19 +8,26 @@ use crate::model::{Event, EventKind};
 use anyhow::Result;
 use rusqlite::{params, Transaction};
 
+/// Append one event; a level event also records the stay it ends
+/// (`stays::mark_of`), for the report.
 pub fn append(tx: &Transaction, e: &NewEvent) -> Result<()> {
+    let kind = e.details.kind().as_str();
+    let mark = super::stays::mark_of(tx, e.issue_id, ms(e.at), kind, e.level)?;
     tx.prepare_cached(
-        "INSERT INTO events (issue_id, at, kind, level, actor, details) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO events (issue_id, at, kind, level, actor, details, mark, stay_at, \
+         stay_level) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )
     .and_then(|mut s| {
         s.execute(params![
             e.issue_id,
             ms(e.at),
-            e.details.kind().as_str(),
+            kind,
             e.level,
             e.actor,
-            e.details.to_json_string()
+            e.details.to_json_string(),
+            mark.mark,
+            mark.stay_at,
+            mark.stay_level
         ])
     })
     .sql("appending event")?;

@@ -238,65 +238,70 @@ pub fn chains(
     scope: &Scope,
     clocks: &mut dyn Clocks,
 ) -> Result<BTreeMap<String, ReportRow>> {
+    let sla = sla_groups(tx, scope)?;
     let mut rows: BTreeMap<String, ReportRow> = BTreeMap::new();
-    counts(tx, scope, &mut rows)?;
-    highest_levels(tx, scope, &mut rows)?;
-    escalations(tx, scope, &mut rows)?;
-    sla_outcomes(tx, scope, &mut rows)?;
-    durations(tx, scope, clocks, &mut rows)?;
+    involved(tx, scope, &mut rows)?;
+    chains_rest(tx, scope, clocks, &sla, &mut rows)?;
     Ok(rows)
 }
 
-/// Involved, opened, resolved and still-open issues per chain.
-fn counts(tx: &Transaction, scope: &Scope, rows: &mut BTreeMap<String, ReportRow>) -> Result<()> {
+/// The per-chain figures [`involved`] does not count.
+fn chains_rest(
+    tx: &Transaction,
+    scope: &Scope,
+    clocks: &mut dyn Clocks,
+    sla: &[SlaGroup],
+    rows: &mut BTreeMap<String, ReportRow>,
+) -> Result<()> {
+    escalations(tx, scope, rows)?;
+    sla_outcomes(sla, rows);
+    durations(tx, scope, clocks, rows)
+}
+
+/// Unresolved involved issues by (chain, current level), from [`involved`].
+type OpenLevels = BTreeMap<(String, u32), u64>;
+
+/// One pass over the involved issues: per chain how many were involved,
+/// opened, resolved and still open, and how many reached each highest
+/// level (`issues.max_level`, kept by every escalation, so no event scan);
+/// and the unresolved ones by current level, for [`levels`]. Opened and
+/// resolved issues are always involved (created ≤ resolved), so one pass
+/// counts them all.
+fn involved(
+    tx: &Transaction,
+    scope: &Scope,
+    rows: &mut BTreeMap<String, ReportRow>,
+) -> Result<OpenLevels> {
     let (since, until, chain) = bind(scope);
-    // Counts over involved issues. Opened and resolved issues are always
-    // involved (created ≤ resolved), so one pass counts them all.
     let sql = format!(
-        "SELECT i.chain, count(*), \
+        "SELECT i.chain, i.max_level, CASE WHEN i.resolved_at IS NULL THEN i.level END, \
+           count(*), \
            coalesce(sum(i.created_at >= ?1), 0), \
            coalesce(sum(i.resolved_at < ?2), 0), \
            coalesce(sum(i.resolved_at IS NULL OR i.resolved_at >= ?2), 0) \
-         FROM issues i WHERE {INVOLVED} GROUP BY i.chain"
+         FROM issues i WHERE {INVOLVED} GROUP BY 1, 2, 3"
     );
     let mut stmt = tx.prepare_cached(&sql).sql("preparing report counts")?;
     let mut q = stmt
         .query(params![since, until, chain])
         .sql("counting issues")?;
+    let mut open = OpenLevels::new();
     while let Some(r) = q.next().sql("counting issues")? {
-        let c = row(rows, r.get(0).sql("counting issues")?);
-        c.involved = count(r.get(1).sql("counting issues")?);
-        c.opened = count(r.get(2).sql("counting issues")?);
-        c.resolved = count(r.get(3).sql("counting issues")?);
-        c.still_open = count(r.get(4).sql("counting issues")?);
+        let name: String = r.get(0).sql("counting issues")?;
+        let top = level(r.get(1).sql("counting issues")?);
+        let now: Option<i64> = r.get(2).sql("counting issues")?;
+        let n = count(r.get(3).sql("counting issues")?);
+        if let Some(l) = now {
+            *open.entry((name.clone(), level(l))).or_default() += n;
+        }
+        let c = row(rows, name);
+        c.involved += n;
+        c.opened += count(r.get(4).sql("counting issues")?);
+        c.resolved += count(r.get(5).sql("counting issues")?);
+        c.still_open += count(r.get(6).sql("counting issues")?);
+        *c.highest_level.entry(top).or_default() += n;
     }
-    Ok(())
-}
-
-/// How many issues reached each highest level, per chain.
-fn highest_levels(
-    tx: &Transaction,
-    scope: &Scope,
-    rows: &mut BTreeMap<String, ReportRow>,
-) -> Result<()> {
-    let (since, until, chain) = bind(scope);
-    // Highest level reached, from the issue row (kept up to date by every
-    // escalation, so no event scan).
-    let sql = format!(
-        "SELECT i.chain, i.max_level, count(*) FROM issues i WHERE {INVOLVED} \
-         GROUP BY i.chain, i.max_level"
-    );
-    let mut stmt = tx.prepare_cached(&sql).sql("preparing level counts")?;
-    let mut q = stmt
-        .query(params![since, until, chain])
-        .sql("counting levels")?;
-    while let Some(r) = q.next().sql("counting levels")? {
-        let c = row(rows, r.get(0).sql("counting levels")?);
-        let l = level(r.get(1).sql("counting levels")?);
-        c.highest_level
-            .insert(l, count(r.get(2).sql("counting levels")?));
-    }
-    Ok(())
+    Ok(open)
 }
 
 /// Issues escalated above level 1, and breached, in the window.
@@ -330,46 +335,69 @@ fn escalations(
     Ok(())
 }
 
-/// SLA outcomes per target.
-fn sla_outcomes(
-    tx: &Transaction,
-    scope: &Scope,
-    rows: &mut BTreeMap<String, ReportRow>,
-) -> Result<()> {
+/// SLA outcomes recorded in the window for one (chain, priority, target).
+#[derive(Debug, Clone)]
+struct SlaGroup {
+    chain: String,
+    /// As [`GroupBy::Priority`] groups it.
+    priority: String,
+    target: Option<String>,
+    outcome: SlaCount,
+}
+
+/// SLA outcomes recorded in the window per (chain, priority, target), in
+/// one pass over the window's `sla_met` and `breached` events: the
+/// per-chain and per-priority figures are both sums of these. `breached`
+/// is stamped at the deadline and `sla_met` at the ack or resolution, so
+/// each outcome falls in exactly one window.
+fn sla_groups(tx: &Transaction, scope: &Scope) -> Result<Vec<SlaGroup>> {
     let (since, until, chain) = bind(scope);
-    // SLA outcomes recorded in the window, per target. `breached` is
-    // stamped at the deadline and `sla_met` at the ack or resolution, so
-    // each outcome falls in exactly one window.
-    let mut stmt = tx
-        .prepare_cached(
-            "SELECT i.chain, json_extract(e.details, '$.target') AS target, \
-               coalesce(sum(e.kind = 'sla_met'), 0), coalesce(sum(e.kind = 'breached'), 0) \
-             FROM events e JOIN issues i ON i.id = e.issue_id \
-             WHERE e.kind IN ('sla_met', 'breached') AND e.at >= ?1 AND e.at < ?2 \
-               AND (?3 IS NULL OR i.chain = ?3) AND json_valid(e.details) \
-             GROUP BY i.chain, target",
-        )
-        .sql("preparing SLA counts")?;
-    let mut q = stmt
-        .query(params![since, until, chain])
+    let (group, _) = GroupBy::Priority.sql();
+    let sql = format!(
+        "SELECT i.chain, {group} AS p, json_extract(e.details, '$.target') AS target, \
+           coalesce(sum(e.kind = 'sla_met'), 0), coalesce(sum(e.kind = 'breached'), 0) \
+         FROM events e JOIN issues i ON i.id = e.issue_id \
+         WHERE e.kind IN ('sla_met', 'breached') AND e.at >= ?1 AND e.at < ?2 \
+           AND (?3 IS NULL OR i.chain = ?3) AND json_valid(e.details) \
+         GROUP BY i.chain, p, target"
+    );
+    let mut stmt = tx.prepare_cached(&sql).sql("preparing SLA counts")?;
+    let rows = stmt
+        .query_map(params![since, until, chain], |r| {
+            Ok(SlaGroup {
+                chain: r.get(0)?,
+                priority: r.get(1)?,
+                target: r.get(2)?,
+                outcome: SlaCount {
+                    met: count(r.get(3)?),
+                    breached: count(r.get(4)?),
+                },
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("counting SLA outcomes")?;
-    while let Some(r) = q.next().sql("counting SLA outcomes")? {
-        let name: String = r.get(0).sql("counting SLA outcomes")?;
-        let target: Option<String> = r.get(1).sql("counting SLA outcomes")?;
-        let outcome = SlaCount {
-            met: count(r.get(2).sql("counting SLA outcomes")?),
-            breached: count(r.get(3).sql("counting SLA outcomes")?),
-        };
-        let c = row(rows, name);
-        match target.as_deref() {
-            Some("response") => c.response_sla = outcome,
-            Some("resolution") => c.resolution_sla = outcome,
+    Ok(rows)
+}
+
+impl SlaCount {
+    fn add(&mut self, o: SlaCount) {
+        self.met += o.met;
+        self.breached += o.breached;
+    }
+}
+
+/// SLA outcomes per chain and target.
+fn sla_outcomes(groups: &[SlaGroup], rows: &mut BTreeMap<String, ReportRow>) {
+    for g in groups {
+        let c = row(rows, g.chain.clone());
+        match g.target.as_deref() {
+            Some("response") => c.response_sla.add(g.outcome),
+            Some("resolution") => c.resolution_sla.add(g.outcome),
             // An event from a newer escalate with another target: not ours
             // to interpret.
             _ => {}
         }
     }
-    Ok(())
 }
 
 /// Time to first acknowledgement and to resolution, one row per sample
@@ -417,7 +445,220 @@ fn durations(
     Ok(())
 }
 
-/// Per (chain, level): reach, stays and how they ended.
+/// Per (chain, level): reach, stays and how they ended, from the marks
+/// the event log keeps (see [`levels_from_log`] for what a stay is, and
+/// `store::stays`). Chain and priority are the issue's own now, as before.
+///
+/// - The marks in the window (index `events_kind_at`) give the stays that
+///   ended in it, with their starts (escalated, resolved, durations), and
+///   the stays that began in it (reached: once per issue and level).
+/// - Still there at `until`: for an issue with a mark at or after
+///   `until`, the stay its first such mark ended; for any other
+///   unresolved issue, the stay at its current level (`issues.level`,
+///   which every level event sets: its last mark's level).
+pub fn levels(
+    tx: &Transaction,
+    scope: &Scope,
+    clocks: &mut dyn Clocks,
+) -> Result<Vec<LevelReached>> {
+    let open = involved(tx, scope, &mut BTreeMap::new())?;
+    levels_with(tx, scope, clocks, &open)
+}
+
+/// [`levels`], given the unresolved involved issues by current level.
+fn levels_with(
+    tx: &Transaction,
+    scope: &Scope,
+    clocks: &mut dyn Clocks,
+    open: &OpenLevels,
+) -> Result<Vec<LevelReached>> {
+    let mut tally = StayTally::default();
+    tally.window_marks(tx, scope, clocks)?;
+    let later = tally.marks_after(tx, scope)?;
+    tally.unresolved(open, &later);
+    Ok(tally.finish())
+}
+
+/// The level events `levels` reads (a mark's kind is one of these).
+const MARK_KINDS: &str = "('created', 'escalated', 'resolved', 'reopened', 'capped', 'moved')";
+
+/// What [`levels`] adds up.
+#[derive(Default)]
+struct StayTally {
+    found: BTreeMap<(String, u32), LevelReached>,
+    stays: Samples<(String, u32)>,
+    /// (issue, level) of the stays that began in the window: reached once.
+    began: Began,
+}
+
+/// A set of (issue, level) pairs: a bitmap of issue ids per level (ids
+/// are dense row ids, so a million issues take 122 KiB a level where a
+/// hash set took tens of MiB), and a hash set for any id outside it.
+#[derive(Default)]
+struct Began {
+    bits: BTreeMap<u32, Vec<u64>>,
+    other: std::collections::HashSet<(i64, u32)>,
+}
+
+impl Began {
+    /// Ids up to this go in the bitmap (32 MiB a level at most).
+    const DENSE: i64 = 1 << 28;
+
+    /// Add (issue, level); whether it was new.
+    fn insert(&mut self, issue: i64, level: u32) -> bool {
+        let Some(id) = usize::try_from(issue).ok().filter(|_| issue < Self::DENSE) else {
+            return self.other.insert((issue, level));
+        };
+        let words = self.bits.entry(level).or_default();
+        let (word, bit) = (id / 64, 1u64 << (id % 64));
+        if words.len() <= word {
+            words.resize(word + 1, 0);
+        }
+        match words.get_mut(word) {
+            Some(w) if *w & bit == 0 => {
+                *w |= bit;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl StayTally {
+    fn line(&mut self, chain: &str, level: u32) -> &mut LevelReached {
+        self.found
+            .entry((chain.to_string(), level))
+            .or_insert_with(|| LevelReached {
+                chain: chain.to_string(),
+                level,
+                ..LevelReached::default()
+            })
+    }
+
+    /// The marks of involved issues in [since, until).
+    fn window_marks(
+        &mut self,
+        tx: &Transaction,
+        scope: &Scope,
+        clocks: &mut dyn Clocks,
+    ) -> Result<()> {
+        let (since, until, chain) = bind(scope);
+        let sql = format!(
+            "SELECT i.chain, i.priority, e.issue_id, e.at, e.kind, e.level, e.stay_at, \
+               e.stay_level \
+             FROM events e JOIN issues i ON i.id = e.issue_id \
+             WHERE e.kind IN {MARK_KINDS} AND e.at >= ?1 AND e.at < ?2 AND e.mark IS NOT NULL \
+               AND {INVOLVED}"
+        );
+        let mut stmt = tx.prepare_cached(&sql).sql("preparing level stays")?;
+        let mut q = stmt
+            .query(params![since, until, chain])
+            .sql("reading level stays")?;
+        while let Some(r) = q.next().sql("reading level stays")? {
+            let name: String = r.get(0).sql("reading level stays")?;
+            let priority: Option<String> = r.get(1).sql("reading level stays")?;
+            let issue: i64 = r.get(2).sql("reading level stays")?;
+            let at: i64 = r.get(3).sql("reading level stays")?;
+            let kind: String = r.get(4).sql("reading level stays")?;
+            let to: Option<i64> = r.get(5).sql("reading level stays")?;
+            let start: Option<i64> = r.get(6).sql("reading level stays")?;
+            let from: Option<i64> = r.get(7).sql("reading level stays")?;
+            if let (Some(start), Some(from)) = (start, from) {
+                let how = super::stays::ended(&kind, to, from);
+                let line = self.line(&name, level(from));
+                match how {
+                    1 => line.escalated += 1,
+                    2 => line.resolved += 1,
+                    _ => {}
+                }
+                if how != 0 {
+                    let clock = clocks.clock(&name, priority.as_deref());
+                    let v = clocks.measure(clock, start, at);
+                    self.stays
+                        .entry(((name.clone(), level(from)), clock))
+                        .or_default()
+                        .push(v);
+                }
+            }
+            if let (Some(l), true) = (to, kind != "resolved") {
+                let first = self.began.insert(issue, level(l));
+                self.line(&name, level(l)).reached += u64::from(first);
+            }
+        }
+        Ok(())
+    }
+
+    /// For each involved issue with a mark at or after `until`: the stay
+    /// its first such mark ended counts as still there when it began
+    /// before `until`. Returns the unresolved ones among those issues by
+    /// (chain, current level): their current stay is not the one of
+    /// `until` (none when `until` is now).
+    fn marks_after(&mut self, tx: &Transaction, scope: &Scope) -> Result<Vec<(String, u32)>> {
+        let (since, until, chain) = bind(scope);
+        let sql = format!(
+            "SELECT e.issue_id, i.chain, e.stay_at, e.stay_level, \
+               CASE WHEN i.resolved_at IS NULL THEN i.level END \
+             FROM events e JOIN issues i ON i.id = e.issue_id \
+             WHERE e.kind IN {MARK_KINDS} AND e.at >= ?2 AND e.mark IS NOT NULL AND {INVOLVED} \
+             ORDER BY e.issue_id, e.at, e.id"
+        );
+        let mut stmt = tx.prepare_cached(&sql).sql("preparing later stays")?;
+        let mut q = stmt
+            .query(params![since, until, chain])
+            .sql("reading later stays")?;
+        let mut last: Option<i64> = None;
+        let mut unresolved = Vec::new();
+        while let Some(r) = q.next().sql("reading later stays")? {
+            let issue: i64 = r.get(0).sql("reading later stays")?;
+            // Rows come by issue: only its first mark from `until` on counts.
+            if last.replace(issue) == Some(issue) {
+                continue;
+            }
+            let name: String = r.get(1).sql("reading later stays")?;
+            let start: Option<i64> = r.get(2).sql("reading later stays")?;
+            let from: Option<i64> = r.get(3).sql("reading later stays")?;
+            let now: Option<i64> = r.get(4).sql("reading later stays")?;
+            if let (Some(start), Some(from)) = (start, from) {
+                if start < until {
+                    self.line(&name, level(from)).still_there += 1;
+                }
+            }
+            if let Some(l) = now {
+                unresolved.push((name, level(l)));
+            }
+        }
+        Ok(unresolved)
+    }
+
+    /// Unresolved involved issues without a mark from `until` on: their
+    /// stay at their current level was going on at `until`.
+    fn unresolved(&mut self, open: &OpenLevels, later: &[(String, u32)]) {
+        let mut open = open.clone();
+        for key in later {
+            if let Some(n) = open.get_mut(key) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        for ((name, l), n) in open {
+            if n > 0 {
+                self.line(&name, l).still_there += n;
+            }
+        }
+    }
+
+    fn finish(mut self) -> Vec<LevelReached> {
+        for ((key, clock), v) in std::mem::take(&mut self.stays) {
+            if let Some(line) = self.found.get_mut(&key) {
+                line.stay.insert(clock, spread(v));
+            }
+        }
+        self.found.into_values().collect()
+    }
+}
+
+/// [`levels`] recomputed from the event log, as the report did before the
+/// stays were kept (`stays`): the reference the kept stays are tested
+/// against, and a check on a database whose stays are in doubt.
 ///
 /// A *stay* at a level begins with `created`, `reopened` or `moved` (level
 /// 1 of its chain; a moved issue counts under the chain it is on now), an
@@ -434,7 +675,7 @@ fn durations(
 /// every issue), so each completed one is measured on its issue's clock.
 /// `first` marks the first stay of an issue at a level that began in the
 /// window, so an issue reopened at level 1 is reached once.
-pub fn levels(
+pub fn levels_from_log(
     tx: &Transaction,
     scope: &Scope,
     clocks: &mut dyn Clocks,
@@ -692,14 +933,17 @@ pub struct GroupRow {
     pub escalated: u64,
 }
 
-/// Involved issues and escalations per group, by group name.
+/// Involved issues and escalations per group, by group name. The unary
+/// `+` keeps each issue's look-up on `events_issue` (its own few events):
+/// on `events_kind_at` it read every escalation of the window once per
+/// involved issue (more than 7 minutes for 56 k involved issues).
 pub fn escalation_by(tx: &Transaction, scope: &Scope, by: GroupBy) -> Result<Vec<GroupRow>> {
     let (since, until, chain) = bind(scope);
     let (group, join) = by.sql();
     let sql = format!(
         "SELECT g, count(DISTINCT id), count(DISTINCT CASE WHEN esc THEN id END) FROM ( \
            SELECT i.id AS id, {group} AS g, EXISTS (SELECT 1 FROM events e \
-             WHERE e.issue_id = i.id AND e.kind = 'escalated' AND e.level >= 2 \
+             WHERE e.issue_id = i.id AND +e.kind = 'escalated' AND e.level >= 2 \
                AND e.at >= ?1 AND e.at < ?2) AS esc \
            FROM issues i {join} WHERE {INVOLVED}) \
          GROUP BY g ORDER BY g"
@@ -732,47 +976,28 @@ pub struct PrioritySla {
 /// SLA outcomes per priority (empty when no issue with an outcome in the
 /// window has a priority: the per-chain figures say it all then).
 pub fn sla_by_priority(tx: &Transaction, scope: &Scope) -> Result<Vec<PrioritySla>> {
-    let (since, until, chain) = bind(scope);
-    let (group, _) = GroupBy::Priority.sql();
-    let sql = format!(
-        "SELECT {group} AS p, json_extract(e.details, '$.target') AS target, \
-           coalesce(sum(e.kind = 'sla_met'), 0), coalesce(sum(e.kind = 'breached'), 0) \
-         FROM events e JOIN issues i ON i.id = e.issue_id \
-         WHERE e.kind IN ('sla_met', 'breached') AND e.at >= ?1 AND e.at < ?2 \
-           AND (?3 IS NULL OR i.chain = ?3) AND json_valid(e.details) \
-         GROUP BY p, target ORDER BY p"
-    );
-    let mut stmt = tx.prepare_cached(&sql).sql("preparing SLA by priority")?;
-    let mut q = stmt
-        .query(params![since, until, chain])
-        .sql("counting SLA by priority")?;
-    let mut out: Vec<PrioritySla> = Vec::new();
-    while let Some(r) = q.next().sql("counting SLA by priority")? {
-        let p: String = r.get(0).sql("counting SLA by priority")?;
-        let target: Option<String> = r.get(1).sql("counting SLA by priority")?;
-        let outcome = SlaCount {
-            met: count(r.get(2).sql("counting SLA by priority")?),
-            breached: count(r.get(3).sql("counting SLA by priority")?),
-        };
-        if out.last().is_none_or(|l| l.priority != p) {
-            out.push(PrioritySla {
-                priority: p,
-                response: SlaCount::default(),
-                resolution: SlaCount::default(),
-            });
-        }
-        if let Some(line) = out.last_mut() {
-            match target.as_deref() {
-                Some("response") => line.response = outcome,
-                Some("resolution") => line.resolution = outcome,
-                _ => {}
-            }
+    Ok(priority_lines(&sla_groups(tx, scope)?))
+}
+
+/// [`sla_by_priority`] from the window's SLA outcomes, by priority.
+fn priority_lines(groups: &[SlaGroup]) -> Vec<PrioritySla> {
+    let mut by: BTreeMap<&str, PrioritySla> = BTreeMap::new();
+    for g in groups {
+        let line = by.entry(&g.priority).or_insert_with(|| PrioritySla {
+            priority: g.priority.clone(),
+            response: SlaCount::default(),
+            resolution: SlaCount::default(),
+        });
+        match g.target.as_deref() {
+            Some("response") => line.response.add(g.outcome),
+            Some("resolution") => line.resolution.add(g.outcome),
+            _ => {}
         }
     }
-    if out.iter().all(|l| l.priority == "(none)") {
-        out.clear();
+    if by.keys().all(|p| *p == "(none)") {
+        return Vec::new();
     }
-    Ok(out)
+    by.into_values().collect()
 }
 
 /// Everything a report shows, read in one snapshot.
@@ -806,11 +1031,18 @@ pub fn collect_by(
         GroupBy::Chain => None,
         other => Some((other, escalation_by(tx, scope, other)?)),
     };
+    // One pass over the window's SLA events feeds both SLA tables.
+    let sla = sla_groups(tx, scope)?;
+    // One pass over the involved issues feeds the per-chain counts and
+    // the levels' still-there.
+    let mut chains = BTreeMap::new();
+    let open = involved(tx, scope, &mut chains)?;
+    chains_rest(tx, scope, clocks, &sla, &mut chains)?;
     Ok(Data {
         grouped,
-        sla_by_priority: sla_by_priority(tx, scope)?,
-        chains: chains(tx, scope, clocks)?,
-        levels: levels(tx, scope, clocks)?,
+        sla_by_priority: priority_lines(&sla),
+        chains,
+        levels: levels_with(tx, scope, clocks, &open)?,
         longest_open: longest_open(tx, scope, top)?,
         worst_breaches: worst_breaches(tx, scope, top, clocks)?,
         delivery: delivery(tx, scope)?,
@@ -844,10 +1076,12 @@ mod tests {
         events: &[(i64, &str, u32)],
     ) {
         let max = events.iter().map(|e| e.2).max().unwrap_or(1);
+        // The row's level is its last level event's, as lifecycle keeps it.
+        let now = events.last().map_or(1, |e| e.2);
         tx.execute(
             "INSERT INTO issues (id, chain, title, status, level, max_level, epoch_at, owner, \
                owner_kind, created_at, resolved_at) \
-             VALUES (?1, ?2, 'x', ?3, 1, ?4, ?5, 'r', 'role', ?5, ?6)",
+             VALUES (?1, ?2, 'x', ?3, ?7, ?4, ?5, 'r', 'role', ?5, ?6)",
             params![
                 id,
                 chain,
@@ -858,7 +1092,8 @@ mod tests {
                 },
                 max,
                 m(created),
-                resolved.map(m)
+                resolved.map(m),
+                now
             ],
         )
         .expect("issue");
@@ -886,6 +1121,7 @@ mod tests {
                     None,
                     &[(0, "created", 1), (10, "escalated", 2), (30, "moved", 1)],
                 );
+                crate::store::stays::rebuild(tx).expect("stays");
                 Ok(())
             })
             .expect("fixture");
@@ -955,6 +1191,7 @@ mod tests {
                         (55, "escalated", 2),
                     ],
                 );
+                crate::store::stays::rebuild(tx).expect("stays");
                 Ok(())
             })
             .expect("fixture");
@@ -1045,6 +1282,7 @@ mod tests {
                 }
                 tx.execute("UPDATE issues SET priority = 'urgent' WHERE id = 2", [])
                     .expect("priority");
+                crate::store::stays::rebuild(tx).expect("stays");
                 Ok(())
             })
             .expect("fixture");
@@ -1070,6 +1308,24 @@ mod tests {
         assert_eq!(levels[0].stay.get(&0), Some(&one(3600)));
         assert_eq!(levels[0].stay.get(&1), Some(&one(1200)));
         assert_eq!((levels[0].reached, levels[0].resolved), (2, 2));
+    }
+
+    /// Reached once per (issue, level), for dense and sparse ids alike.
+    #[test]
+    fn began_counts_each_issue_and_level_once() {
+        let mut b = Began::default();
+        for (issue, level, new) in [
+            (1, 1, true),
+            (1, 1, false),
+            (1, 2, true),
+            (64, 1, true),
+            (1 << 40, 1, true),
+            (1 << 40, 1, false),
+            (-3, 1, true),
+            (-3, 1, false),
+        ] {
+            assert_eq!(b.insert(issue, level), new, "{issue} L{level}");
+        }
     }
 
     /// The report's cost follows the window: its entry points use the

@@ -11,6 +11,7 @@
 //! public `Chain`/`Level` structs under the constraints `Config::parse`
 //! enforces (waits ≥ 0, `repeat > 0` only with a last wait > 0).
 
+mod aggregates;
 mod calendars;
 mod clocks;
 mod config;
