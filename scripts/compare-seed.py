@@ -143,8 +143,11 @@ def main():
                     help="run only these cases (repeatable)")
     ap.add_argument("--full", action="store_true", help="also check with 100 k due (slow seed)")
     ap.add_argument("--seed-dir", type=Path, default=ROOT.parent / "shared" / "baseline")
-    ap.add_argument("--escalate", type=Path, default=ROOT / "target/release/escalate")
-    ap.add_argument("--workload", type=Path, default=ROOT / "target/release/examples/workload")
+    # Where cargo put the release build: CARGO_TARGET_DIR when set (relative
+    # to the repository, as cargo reads it), else target/.
+    target = ROOT / os.environ.get("CARGO_TARGET_DIR", "target")
+    ap.add_argument("--escalate", type=Path, default=target / "release/escalate")
+    ap.add_argument("--workload", type=Path, default=target / "release/examples/workload")
     ap.add_argument("--config", type=Path, default=ROOT / "chains.toml")
     ap.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "escalate-vs-seed")
     ap.add_argument("--json", type=Path, help="write the raw run times here")
