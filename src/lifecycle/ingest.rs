@@ -122,11 +122,15 @@ fn apply_inner(
                     changed.push("assignee".to_string());
                 }
             }
+            // A level event (resolve, reopen) keeps the issue's level
+            // history in time order; field changes keep the helpdesk's time.
             if closing && issue.esc.status != Status::Resolved {
+                let when = not_before_last_level(tx, &issue, at)?;
                 lifecycle::resolve(tx, issue.id, &actor, ev.note.as_deref(), when)?;
                 return Ok(Ok(Effect::Resolved(issue.id)));
             }
             if reopening {
+                let when = not_before_last_level(tx, &issue, at)?;
                 return reopen(tx, config, issue.id, &issue.chain, &actor, when);
             }
             let raw = ev.status.as_deref();
@@ -146,7 +150,7 @@ fn apply_inner(
             if issue.esc.status == Status::Resolved {
                 return Ok(Ok(Effect::Unchanged(issue.id)));
             }
-            let when = at.max(issue.created_at);
+            let when = not_before_last_level(tx, &issue, at)?;
             lifecycle::resolve(tx, issue.id, &actor, ev.note.as_deref(), when)?;
             Ok(Ok(Effect::Resolved(issue.id)))
         }
@@ -157,10 +161,23 @@ fn apply_inner(
             if issue.esc.status != Status::Resolved {
                 return Ok(Ok(Effect::Unchanged(issue.id)));
             }
-            let when = at.max(issue.resolved_at.unwrap_or(issue.created_at));
+            let when = not_before_last_level(tx, &issue, at)?;
             reopen(tx, config, issue.id, &issue.chain, &actor, when)
         }
     }
+}
+
+/// The time an ingested change is recorded at: the helpdesk's own, but
+/// never before the issue's last level event (its creation, an escalation
+/// a check recorded while the webhook was late, a resolution). A
+/// resolution that arrives after an escalation it preceded is recorded at
+/// that escalation's time, so the issue's level history stays in time
+/// order (the report's stays rely on it).
+fn not_before_last_level(tx: &Transaction, issue: &Issue, at: Ts) -> Result<Ts> {
+    let last = crate::store::stays::last_level_event_at(tx, issue.id)?;
+    Ok(at
+        .max(issue.created_at)
+        .max(last.unwrap_or(issue.created_at)))
 }
 
 /// A helpdesk status that means "waiting on the customer" pauses an open

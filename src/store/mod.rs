@@ -122,8 +122,10 @@ impl Store {
                 Err(e) => return Err(database(format!("cannot open database {shown}: {e}"))),
             }
         }
-        let wal = wal_path(path);
-        let wal_existed = wal.exists();
+        // Where SQLite puts the WAL: beside the real file, symlinks
+        // resolved (as its unix VFS does).
+        let wal = wal_path(&real_path(path));
+        let wal_before = file_identity(&wal);
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| database(format!("cannot open database {shown}: {e}")))?;
@@ -145,11 +147,13 @@ impl Store {
             path: path.to_path_buf(),
         };
         store.prepare(mode)?;
-        if !wal_existed && wal.exists() {
-            // This process made the WAL: make its directory entry durable
-            // before anything commits into it (SQLite is built without its
-            // own per-process directory sync, `.cargo/config.toml`).
-            sync_dir(path).map_err(|e| database(format!("database {shown}: {e}")))?;
+        if wal.exists() && file_identity(&wal) != wal_before {
+            // This process made the WAL (or another closed, deleted and
+            // left it to be made again while we opened): make its
+            // directory entry durable before anything commits into it
+            // (SQLite is built without its own per-process directory sync,
+            // `.cargo/config.toml`).
+            sync_dir(&wal).map_err(|e| database(format!("database {shown}: {e}")))?;
         }
         Ok(store)
     }
@@ -396,7 +400,7 @@ impl Store {
     /// pays for checkpoints, not the next operator's command). Passive: it
     /// never waits for readers, and stops where one still needs a page.
     pub fn checkpoint_if_large(&self) -> Result<()> {
-        let wal = std::fs::metadata(wal_path(&self.path)).map_or(0, |m| m.len());
+        let wal = std::fs::metadata(wal_path(&real_path(&self.path))).map_or(0, |m| m.len());
         if wal <= CHECKPOINT_FROM {
             return Ok(());
         }
@@ -479,14 +483,29 @@ pub fn classify(path: &Path, e: rusqlite::Error) -> anyhow::Error {
     }
 }
 
-/// Bytes a WAL file is cut back to after a checkpoint (`journal_size_limit`).
-const WAL_SIZE_LIMIT: i64 = 64 << 20;
+/// Bytes a WAL file is cut back to after a checkpoint (`journal_size_limit`):
+/// the same as [`CHECKPOINT_FROM`], so a file larger than that holds
+/// commits not yet checkpointed (a file left at a big batch's size would
+/// make every later `check` checkpoint).
+const WAL_SIZE_LIMIT: i64 = CHECKPOINT_FROM as i64;
 
 /// WAL size past which `check` checkpoints (about 1,000 pages).
 const CHECKPOINT_FROM: u64 = 4 << 20;
 
 /// Pages after which any commit checkpoints (16 MiB of 4 KiB pages).
 const AUTO_CHECKPOINT_PAGES: i64 = 4096;
+
+/// `path` with symlinks resolved (as given when it cannot be).
+fn real_path(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// A file's (device, inode), or None when it does not exist: tells a file
+/// from one deleted and made again under the same name.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
 
 /// The WAL file beside the database at `path`.
 pub fn wal_path(path: &Path) -> PathBuf {

@@ -11,7 +11,10 @@
 //! Nothing else is written: no table, no index, no issue row. Events are
 //! folded in the order they are appended; the report's former query
 //! ordered them by time, which is the same order unless an event is
-//! written with a time before the issue's previous level event.
+//! written with a time before the issue's previous level event. escalate
+//! never does: its own commands record `now`, and `ingest` records a
+//! helpdesk's late change no earlier than the issue's last level event
+//! (`last_level_event_at`).
 
 use anyhow::Result;
 use rusqlite::{OptionalExtension, Transaction};
@@ -126,6 +129,15 @@ fn unpack(mark: i64) -> Packed {
         level: Some(low / 2).filter(|l| *l > 0),
         begins: low % 2 == 1,
     }
+}
+
+/// When the issue's last level event happened (None: it has none), for
+/// writers of outside times that must not go back before it.
+pub fn last_level_event_at(tx: &Transaction, issue_id: i64) -> Result<Option<crate::model::Ts>> {
+    let at = last_mark(tx, issue_id)?.map(|m| m.at);
+    at.map(super::ts)
+        .transpose()
+        .sql("reading the issue's last level event")
 }
 
 /// The issue's last mark, read off `events_issue` alone (walking back over

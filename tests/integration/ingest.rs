@@ -744,3 +744,47 @@ fn readme_jq_mappings_work_on_vendor_payloads() {
     );
     assert_eq!(email["status"], "open");
 }
+
+/// A helpdesk's resolution that arrives after an escalation it preceded
+/// (a late webhook) is recorded no earlier than that escalation: the
+/// level history stays in time order, and the report counts the issue
+/// resolved at the level it had reached.
+#[test]
+fn a_late_resolution_is_not_recorded_before_the_escalation_it_missed() {
+    let env = Env::init(CONFIG);
+    let outage = r#"{"type":"ticket.created","source":"pd","external_id":"9","title":"DB down","priority":"urgent","tags":["outage"],"at":"2026-11-02T09:00:00Z"}"#;
+    ingest(&env, 0, &[outage], &[]).ok();
+    // The 15-minute wait ends at 09:15: level 2 is paged at 09:20.
+    env.at(20, &["check"]).ok();
+    // Solved at 09:10 says the helpdesk, but the webhook arrives at 09:30.
+    let solved =
+        r#"{"type":"ticket.resolved","source":"pd","external_id":"9","at":"2026-11-02T09:10:00Z"}"#;
+    ingest(&env, 30, &[solved], &[]).ok();
+    let id = all_issues(&env)[0]["id"].as_i64().expect("id").to_string();
+    let shown = env.run(&["show", &id, "--json"]).ok().json();
+    let events = shown["events"].as_array().expect("events");
+    let at = |kind: &str| {
+        events
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .and_then(|e| e["at"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(at("resolved") >= at("escalated"), "{events:?}");
+    let report = env
+        .at(24 * 60, &["report", "--days", "1", "--format", "json"])
+        .ok()
+        .json();
+    // Level 2 had it from 09:20, when the resolution is recorded too.
+    let l2 = report["chains"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["chain"] == "outage"))
+        .and_then(|c| c["levels"].as_array())
+        .and_then(|l| l.iter().find(|l| l["level"] == 2))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(l2["resolved"], 1, "{l2}");
+    assert_eq!(l2["stay"]["median_seconds"], 0, "{l2}");
+    assert_eq!(at("resolved"), "2026-11-02T09:20:00Z");
+}

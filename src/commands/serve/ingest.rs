@@ -248,9 +248,12 @@ const RETRY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// One plain pass over the outbox on the deliverer's connection.
 fn pass(app: &App, store: &std::sync::Mutex<crate::store::Store>) -> anyhow::Result<()> {
+    // A pass that panicked left no transaction open (rusqlite rolls back
+    // on drop): the connection is still good, so a poisoned lock is taken
+    // over rather than failing every later pass.
     let mut store = store
         .lock()
-        .map_err(|_| anyhow::anyhow!("the delivery connection was poisoned by a panic"))?;
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut log = Vec::new();
     let sent = delivery::deliver(&mut store, &app.config, app.now(), &mut log);
     if !log.is_empty() {

@@ -102,6 +102,9 @@ pub async fn per_client(
 /// request's `X-Forwarded-For` headers, in order). A header that does not
 /// parse ends the walk at the last good hop.
 fn client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    // A dual-stack listener sees an IPv4 proxy as ::ffff:a.b.c.d: compare
+    // (and count) addresses in their plain form.
+    let peer = peer.to_canonical();
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
         return peer;
@@ -114,7 +117,7 @@ fn client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
         .collect();
     let mut who = peer;
     for hop in hops.iter().rev() {
-        match hop.trim().parse::<IpAddr>() {
+        match hop.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()) {
             Ok(ip) => {
                 who = ip;
                 if !is_trusted(&ip) {
@@ -176,6 +179,12 @@ mod tests {
         assert_eq!(client(local, &xff(&["203.0.113.7, junk"]), &trusted), local);
         // Nothing trusted: the header is ignored.
         assert_eq!(client(local, &xff(&["203.0.113.5"]), &[]), local);
+        // A dual-stack listener's view of an IPv4 proxy is trusted too.
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().expect("v6");
+        assert_eq!(
+            Some(client(mapped, &xff(&["::ffff:203.0.113.5"]), &trusted)),
+            ip("203.0.113.5")
+        );
     }
 
     #[test]

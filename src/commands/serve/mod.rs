@@ -133,7 +133,11 @@ pub fn run(ctx: &Ctx, listen: &str, io: &mut Io) -> Result<Code> {
         .enable_all()
         .build()
         .context("starting the server runtime")?;
-    runtime.block_on(serve(app, jobs, addr, io))
+    let code = runtime.block_on(serve(app, jobs, addr, io));
+    // A delivery pass still running after the drain's deadline is not
+    // waited for: its rows stay leased and a later run sends them.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    code
 }
 
 async fn serve(
