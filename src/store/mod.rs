@@ -694,6 +694,19 @@ mod plan_tests {
         let orphans =
             plan("SELECT count(*) FROM issues WHERE chain = 'x' AND status <> 'resolved'");
         assert!(orphans.contains("issues_open_chain"), "{orphans}");
+        // The digest's backlog ages (chain, created_at of unresolved
+        // issues) read this index alone (08-digest).
+        let aging = plan(
+            "SELECT chain, sum(created_at < 1), count(*) FROM issues \
+             WHERE status <> 'resolved' GROUP BY chain",
+        );
+        assert!(aging.contains("issues_open_chain"), "{aging}");
+        let columns: Vec<String> = store
+            .conn
+            .prepare("SELECT name FROM pragma_index_info('issues_open_chain')")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("index columns");
+        assert_eq!(columns, ["chain", "created_at"]);
         let pending = plan(
             "SELECT o.id FROM outbox o JOIN issues i ON i.id = o.issue_id \
              WHERE o.status = 'pending' AND o.next_attempt_at <= 0 \
