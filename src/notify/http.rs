@@ -304,14 +304,16 @@ impl std::error::Error for LinkLocal {}
 /// Whether a failed request was [`Guarded`] refusing the host: permanent,
 /// the config must change.
 pub fn refused_link_local(e: &reqwest::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = source {
-        if s.is::<LinkLocal>() {
-            return true;
-        }
-        source = s.source();
-    }
-    false
+    any_cause(Some(e), |s| s.is::<LinkLocal>())
+}
+
+/// Whether `e` or any error behind it (its `source` chain) is `wanted`:
+/// reqwest wraps the cause of a failure in layers of its own.
+pub fn any_cause(
+    e: Option<&(dyn std::error::Error + 'static)>,
+    wanted: impl Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
+    std::iter::successors(e, |s| s.source()).any(wanted)
 }
 
 #[cfg(test)]

@@ -254,8 +254,14 @@ fn pass(app: &App, store: &std::sync::Mutex<crate::store::Store>) -> anyhow::Res
     let mut store = store
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    to_stderr(|log| delivery::deliver(&mut store, &app.config, app.now(), log))
+}
+
+/// Run a delivery pass whose console lines go to the server's stderr
+/// (gathered, then written at once, whatever the pass's outcome).
+fn to_stderr<T>(pass: impl FnOnce(&mut Vec<u8>) -> anyhow::Result<T>) -> anyhow::Result<()> {
     let mut log = Vec::new();
-    let sent = delivery::deliver(&mut store, &app.config, app.now(), &mut log);
+    let sent = pass(&mut log);
     if !log.is_empty() {
         eprint!("{}", String::from_utf8_lossy(&log));
     }
@@ -303,12 +309,7 @@ fn deliver(
     store: &mut crate::store::Store,
     (run, first): Pending,
 ) -> anyhow::Result<()> {
-    let mut log = Vec::new();
-    let sent = run.deliver(store, &app.config, &mut log, first);
-    if !log.is_empty() {
-        eprint!("{}", String::from_utf8_lossy(&log));
-    }
-    sent.map(|_| ())
+    to_stderr(|log| run.deliver(store, &app.config, log, first))
 }
 
 fn word(e: Effect) -> &'static str {

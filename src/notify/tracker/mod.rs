@@ -398,16 +398,10 @@ fn exchange(
 
 /// Whether an I/O error from reading a body is reqwest's deadline.
 fn is_timeout(e: &std::io::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = e.get_ref().map(|r| r as _);
-    while let Some(s) = source {
-        if s.downcast_ref::<reqwest::Error>()
+    http::any_cause(e.get_ref().map(|r| r as _), |s| {
+        s.downcast_ref::<reqwest::Error>()
             .is_some_and(reqwest::Error::is_timeout)
-        {
-            return true;
-        }
-        source = s.source();
-    }
-    false
+    })
 }
 
 /// A request that got no answer: worth retrying unless it could not even
