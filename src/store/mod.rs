@@ -19,6 +19,7 @@ pub mod issues;
 pub mod links;
 pub mod metrics;
 pub mod oncall;
+pub mod open_counts;
 pub mod outbox;
 pub mod report;
 pub mod stays;
@@ -370,7 +371,15 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(&self.path, e))?;
-        let value = f(&tx).map_err(|e| reclassify(&self.path, e))?;
+        // The open-issue counts the writes moved are summed in memory and
+        // written once, here (`open_counts`); a failed `f` leaves none.
+        open_counts::discard();
+        let value = f(&tx)
+            .and_then(|v| open_counts::flush(&tx).map(|()| v))
+            .map_err(|e| {
+                open_counts::discard();
+                reclassify(&self.path, e)
+            })?;
         tx.commit().map_err(|e| classify(&self.path, e))?;
         Ok(value)
     }
@@ -418,7 +427,10 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(&self.path, e))?;
-        let value = f(&tx).map_err(|e| reclassify(&self.path, e))?;
+        let value = f(&tx);
+        // Nothing it moved is kept.
+        open_counts::discard();
+        let value = value.map_err(|e| reclassify(&self.path, e))?;
         tx.rollback().map_err(|e| classify(&self.path, e))?;
         Ok(value)
     }
