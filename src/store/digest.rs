@@ -155,11 +155,7 @@ pub fn gap_pages(
     limit: usize,
 ) -> Result<Listed<GapRow>> {
     let since = first_since.map(ms);
-    // `events_gap` holds only the pages marked as gaps (migration 09);
-    // the details decide, as before, among those few.
-    let filter = "FROM events e INDEXED BY events_gap JOIN issues i ON i.id = e.issue_id \
-         WHERE e.gap IS NOT NULL AND e.id > ?1 AND e.id <= ?2 AND e.kind = 'escalated' \
-           AND (?3 IS NULL OR e.at > ?3) AND json_extract(e.details, '$.gap') = 1";
+    let filter = GAP_FILTER;
     let total: i64 = tx
         .prepare_cached(&format!("SELECT count(*) {filter}"))
         .and_then(|mut s| s.query_row(params![after_id, upto_id, since], |r| r.get(0)))
@@ -186,6 +182,14 @@ pub fn gap_pages(
         total: total.max(0) as u64,
     })
 }
+
+/// The pages of [`gap_pages`]: `gap_pages` lists only the pages that were
+/// gaps (migration 09); the details decide, as before, among those few.
+/// CROSS JOIN: the list drives.
+pub const GAP_FILTER: &str = "FROM gap_pages g CROSS JOIN events e ON e.id = g.event_id \
+     JOIN issues i ON i.id = e.issue_id \
+     WHERE g.event_id > ?1 AND g.event_id <= ?2 AND e.kind = 'escalated' \
+       AND (?3 IS NULL OR e.at > ?3) AND json_extract(e.details, '$.gap') = 1";
 
 /// One chain's unresolved issues by age, from [`aging`].
 #[derive(Debug, Clone, PartialEq, Eq)]

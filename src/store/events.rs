@@ -13,12 +13,9 @@ use rusqlite::{params, Transaction};
 pub fn append(tx: &Transaction, e: &NewEvent) -> Result<()> {
     let kind = e.details.kind().as_str();
     let mark = super::stays::mark_of(tx, e.issue_id, ms(e.at), kind, e.level)?;
-    // A page that found nobody on call is marked for the digest's small
-    // `events_gap` index (migration 09); NULL, so no entry, otherwise.
-    let gap = matches!(&e.details, Details::Escalated(d) if d.gap).then_some(1);
     tx.prepare_cached(
         "INSERT INTO events (issue_id, at, kind, level, actor, details, mark, stay_at, \
-         stay_level, gap) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         stay_level) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -30,11 +27,17 @@ pub fn append(tx: &Transaction, e: &NewEvent) -> Result<()> {
             e.details.to_json_string(),
             mark.mark,
             mark.stay_at,
-            mark.stay_level,
-            gap
+            mark.stay_level
         ])
     })
     .sql("appending event")?;
+    // A page that found nobody on call is listed for the digest
+    // (migration 09): the only events that write anything more.
+    if matches!(&e.details, Details::Escalated(d) if d.gap) {
+        tx.prepare_cached("INSERT INTO gap_pages (event_id) VALUES (?1)")
+            .and_then(|mut s| s.execute([tx.last_insert_rowid()]))
+            .sql("listing an on-call gap")?;
+    }
     Ok(())
 }
 

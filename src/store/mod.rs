@@ -719,6 +719,29 @@ mod plan_tests {
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("index columns");
         assert_eq!(columns, ["chain", "created_at"]);
+        // The digest (09-digest): the at-risk candidates are the issues
+        // recorded at risk and those due, each read by rowid; the gap
+        // pages drive their join; no full scan of issues or events.
+        let risk = store.explain(digest::AT_RISK_CANDIDATES, [0i64]);
+        assert!(
+            risk.contains("issues_open_at_risk")
+                && risk.contains("issues_due")
+                && risk.contains("issues USING INTEGER PRIMARY KEY"),
+            "{risk}"
+        );
+        let gaps = store.explain(
+            &format!("SELECT count(*) {}", digest::GAP_FILTER),
+            rusqlite::params![0i64, 0i64, None::<i64>],
+        );
+        let scans = |p: &str| p.split(" / ").any(|s| s.trim_start().starts_with("SCAN "));
+        assert!(
+            gaps.starts_with("SEARCH g USING INTEGER PRIMARY KEY") && !scans(&gaps),
+            "{gaps}"
+        );
+        assert!(
+            !scans(&risk.replace("SCAN issues USING INDEX issues_open_at_risk", "")),
+            "{risk}"
+        );
         let pending = plan(
             "SELECT o.id FROM outbox o JOIN issues i ON i.id = o.issue_id \
              WHERE o.status = 'pending' AND o.next_attempt_at <= 0 \
