@@ -35,9 +35,9 @@ pub fn at_risk(tx: &Transaction, now: Ts, limit: usize) -> Result<Listed<RiskRow
     let mut stmt = tx
         .prepare_cached(AT_RISK_CANDIDATES)
         .sql("querying issues at risk")?;
-    let mut rows = stmt
+    let candidates = stmt
         .query_map([ms(now)], |r| {
-            let base = RiskRow {
+            let issue = RiskRow {
                 id: r.get(0)?,
                 chain: r.get(1)?,
                 title: r.get(2)?,
@@ -45,29 +45,24 @@ pub fn at_risk(tx: &Transaction, now: Ts, limit: usize) -> Result<Listed<RiskRow
                 target: String::new(),
                 due_at: Ts::default(),
             };
-            Ok((
-                base,
-                r.get::<_, Option<i64>>(4)?,
-                r.get::<_, Option<i64>>(5)?,
-            ))
+            let response: Option<i64> = r.get(4)?;
+            let resolution: Option<i64> = r.get(5)?;
+            Ok((issue, [("response", response), ("resolution", resolution)]))
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading issues at risk")?
-        .into_iter()
-        .flat_map(|(base, response, resolution)| {
-            [("response", response), ("resolution", resolution)]
-                .into_iter()
-                .filter_map(move |(target, due)| Some((target, due?, base.clone())))
-        })
-        .map(|(target, due, row)| {
-            Ok(RiskRow {
-                target: target.to_string(),
-                due_at: ts(due)?,
-                ..row
-            })
-        })
-        .collect::<rusqlite::Result<Vec<_>>>()
         .sql("reading issues at risk")?;
+    let mut rows = Vec::new();
+    for (issue, clocks) in candidates {
+        for (target, due) in clocks {
+            if let Some(due) = due {
+                rows.push(RiskRow {
+                    target: target.to_string(),
+                    due_at: ts(due).sql("reading issues at risk")?,
+                    ..issue.clone()
+                });
+            }
+        }
+    }
     let total = rows.len() as u64;
     // Stable: an issue's two clocks due at the same instant keep
     // response before resolution.
@@ -229,9 +224,12 @@ pub fn aging(tx: &Transaction, now: Ts) -> Result<Vec<Aging>> {
     Ok(out)
 }
 
+/// A chain's (hour, unresolved issues created in it) counts, in hour order.
+type Hours = Vec<(i64, i64)>;
+
 /// Each chain with unresolved issues (by name, as `ORDER BY chain`
-/// sorts) and its (hour, issues) counts in hour order.
-fn hours_by_chain(tx: &Transaction) -> Result<Vec<(String, Vec<(i64, i64)>)>> {
+/// sorts) and its [`Hours`].
+fn hours_by_chain(tx: &Transaction) -> Result<Vec<(String, Hours)>> {
     let mut stmt = tx
         .prepare_cached("SELECT chain, hour, n FROM open_hours ORDER BY chain, hour")
         .sql("querying backlog")?;
@@ -239,7 +237,7 @@ fn hours_by_chain(tx: &Transaction) -> Result<Vec<(String, Vec<(i64, i64)>)>> {
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading backlog")?;
-    let mut chains: Vec<(String, Vec<(i64, i64)>)> = Vec::new();
+    let mut chains: Vec<(String, Hours)> = Vec::new();
     for (chain, hour, n) in rows {
         match chains.last_mut() {
             Some((c, hours)) if *c == chain => hours.push((hour, n)),

@@ -142,7 +142,9 @@ fn rows(tx: &Transaction, sql: &str, now: Option<i64>) -> anyhow::Result<Rows> {
     let params: Vec<i64> = now.into_iter().collect();
     let out = stmt
         .query_map(rusqlite::params_from_iter(params), |r| {
-            (0..n).map(|i| r.get(i)).collect::<rusqlite::Result<Vec<_>>>()
+            (0..n)
+                .map(|i| r.get(i))
+                .collect::<rusqlite::Result<Vec<_>>>()
         })?
         .collect::<rusqlite::Result<Rows>>()?;
     Ok(out)
@@ -215,7 +217,10 @@ fn figures_match(tx: &Transaction, now: Ts) -> anyhow::Result<()> {
     owners.sort();
     let scanned: Vec<(String, String, String, u64)> = tx
         .prepare(OWNERS_SCAN)?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .query_map([], |r| {
+            let n: i64 = r.get(3)?;
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, n as u64))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     anyhow::ensure!(owners == scanned, "owners {owners:?}\n scan {scanned:?}");
     let open: u64 = scanned.iter().map(|o| o.3).sum();
@@ -250,7 +255,13 @@ fn compare(env: &Env, last: i64) -> Result<(), TestCaseError> {
             kept_counts_match(tx)?;
             // At the last command, and later: past at-risk instants no
             // check recorded, and across the age boundaries.
-            for m in [last, last + 7, last + 4 * 60 + 1, last + 30 * 60, last + 80 * 60] {
+            for m in [
+                last,
+                last + 7,
+                last + 4 * 60 + 1,
+                last + 30 * 60,
+                last + 80 * 60,
+            ] {
                 figures_match(tx, t(m)).map_err(|e| e.context(format!("at minute {m}")))?;
             }
             Ok(())
