@@ -9,8 +9,9 @@
 -- hour of creation): backlog ages, with the hours that straddle an age
 -- boundary counted exactly from `issues_open_chain`. Neither is kept by
 -- triggers: an escalation moves an issue from one `open_issues` row to
--- another, and a trigger would run two counter updates per escalation
--- inside `check`. `store::open_counts` gathers the moves of a
+-- another, and triggers doing that (two counter statements per
+-- escalation) cost `check` 16 % more instructions (measured on 10,000 and
+-- 1,000 escalations). `store::open_counts` gathers the moves of a
 -- transaction in memory and writes their sums once, before it commits
 -- (a check of 10,000 escalations writes a handful of rows). Writes
 -- behind escalate's back (another program, a bulk load) must call
