@@ -1088,6 +1088,8 @@ fn load(
     // The rows went in behind the store's back: the stays it keeps as
     // events are appended are computed from the log, as the migration does.
     escalate::store::stays::rebuild(&tx)?;
+    // Likewise the digest's open-issue counts (migration 09).
+    escalate::store::open_counts::rebuild(&tx)?;
     tx.commit()?;
     Ok(counts)
 }

@@ -5,6 +5,7 @@ use anyhow::Result;
 use rusqlite::{params, Transaction};
 
 use super::health::LastDigest;
+use super::open_counts::HOUR_MS;
 use super::{ms, ts, SqlContext};
 use crate::model::{Listed, Ts};
 
@@ -21,47 +22,53 @@ pub struct RiskRow {
 
 /// Unresolved issues with a running clock between its at-risk instant and
 /// its deadline, soonest deadline first, at most `limit`; and how many there are.
+///
+/// One row per (issue, target); judged from the instants at `now`, so it is
+/// right even when the checker lags (a deadline that passed unrecorded is
+/// the checker's problem, which the digest reports separately). A clock a
+/// pause stopped is judged at its stop. Like [`sla_counts`], it reads only
+/// the issues that can be at risk: those recorded at risk (index
+/// `issues_open_at_risk`) and those due for a check (`issues_due`), where
+/// every clock that passed its at-risk instant unrecorded is (a running
+/// clock's next instant is part of the issue's next due time).
 pub fn at_risk(tx: &Transaction, now: Ts, limit: usize) -> Result<Listed<RiskRow>> {
-    // One row per (issue, target); computed from the instants, so it is
-    // right even when the checker lags (a deadline that passed unrecorded
-    // is the checker's problem, which the digest reports separately). A
-    // clock a pause stopped is judged at its stop.
-    let sql = "FROM (SELECT id, chain, title, owner, 'response' AS target, \
-                 response_due_at AS due_at FROM issues \
-               WHERE status <> 'resolved' AND response_state IN ('pending', 'at_risk') \
-                 AND response_risk_at <= min(?1, coalesce(response_hold_at, ?1)) \
-                 AND response_due_at > min(?1, coalesce(response_hold_at, ?1)) \
-             UNION ALL SELECT id, chain, title, owner, 'resolution', resolution_due_at \
-               FROM issues WHERE status <> 'resolved' \
-                 AND resolution_state IN ('pending', 'at_risk') \
-                 AND resolution_risk_at <= min(?1, coalesce(resolution_hold_at, ?1)) \
-                 AND resolution_due_at > min(?1, coalesce(resolution_hold_at, ?1)))";
-    let total: i64 = tx
-        .prepare_cached(&format!("SELECT count(*) {sql}"))
-        .and_then(|mut s| s.query_row([ms(now)], |r| r.get(0)))
-        .sql("counting issues at risk")?;
     let mut stmt = tx
-        .prepare_cached(&format!(
-            "SELECT id, chain, title, owner, target, due_at {sql} ORDER BY due_at, id LIMIT ?2"
-        ))
+        .prepare_cached(AT_RISK_CANDIDATES)
         .sql("querying issues at risk")?;
-    let rows = stmt
-        .query_map(params![ms(now), limit as i64], |r| {
-            Ok(RiskRow {
+    let candidates = stmt
+        .query_map([ms(now)], |r| {
+            let issue = RiskRow {
                 id: r.get(0)?,
                 chain: r.get(1)?,
                 title: r.get(2)?,
                 owner: r.get(3)?,
-                target: r.get(4)?,
-                due_at: ts(r.get(5)?)?,
-            })
+                target: String::new(),
+                due_at: Ts::default(),
+            };
+            let response: Option<i64> = r.get(4)?;
+            let resolution: Option<i64> = r.get(5)?;
+            Ok((issue, [("response", response), ("resolution", resolution)]))
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading issues at risk")?;
-    Ok(Listed {
-        rows,
-        total: total.max(0) as u64,
-    })
+    let mut rows = Vec::new();
+    for (issue, clocks) in candidates {
+        for (target, due) in clocks {
+            if let Some(due) = due {
+                rows.push(RiskRow {
+                    target: target.to_string(),
+                    due_at: ts(due).sql("reading issues at risk")?,
+                    ..issue.clone()
+                });
+            }
+        }
+    }
+    let total = rows.len() as u64;
+    // Stable: an issue's two clocks due at the same instant keep
+    // response before resolution.
+    rows.sort_by_key(|r| (r.due_at, r.id));
+    rows.truncate(limit);
+    Ok(Listed { rows, total })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -143,9 +150,7 @@ pub fn gap_pages(
     limit: usize,
 ) -> Result<Listed<GapRow>> {
     let since = first_since.map(ms);
-    let filter = "FROM events e JOIN issues i ON i.id = e.issue_id \
-         WHERE e.kind = 'escalated' AND e.id > ?1 AND e.id <= ?2 \
-           AND (?3 IS NULL OR e.at > ?3) AND json_extract(e.details, '$.gap') = 1";
+    let filter = GAP_FILTER;
     let total: i64 = tx
         .prepare_cached(&format!("SELECT count(*) {filter}"))
         .and_then(|mut s| s.query_row(params![after_id, upto_id, since], |r| r.get(0)))
@@ -173,6 +178,14 @@ pub fn gap_pages(
     })
 }
 
+/// The pages of [`gap_pages`]: `gap_pages` lists only the pages that were
+/// gaps (migration 09); the details decide, as before, among those few.
+/// CROSS JOIN: the list drives.
+pub const GAP_FILTER: &str = "FROM gap_pages g CROSS JOIN events e ON e.id = g.event_id \
+     JOIN issues i ON i.id = e.issue_id \
+     WHERE g.event_id > ?1 AND g.event_id <= ?2 AND e.kind = 'escalated' \
+       AND (?3 IS NULL OR e.at > ?3) AND json_extract(e.details, '$.gap') = 1";
+
 /// One chain's unresolved issues by age, from [`aging`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Aging {
@@ -184,32 +197,98 @@ pub struct Aging {
 }
 
 /// Unresolved issues per chain by age at `now`: 0–4 h, 4–24 h, 1–3 d, > 3 d.
+///
+/// From the per-hour counts (`open_hours`, a few thousand rows at most);
+/// the hour each age boundary falls in is split exactly by a short range
+/// of `issues_open_chain` (chain, created_at).
 pub fn aging(tx: &Transaction, now: Ts) -> Result<Vec<Aging>> {
-    let h = 3_600_000i64;
+    let h = HOUR_MS;
+    let now = ms(now);
+    let mut out = Vec::new();
+    for (chain, hours) in hours_by_chain(tx)? {
+        let total: i64 = hours.iter().map(|&(_, n)| n).sum();
+        // Created after each boundary: younger than 4 h, 24 h, 72 h.
+        let mut after = [0i64; 3];
+        for (a, age) in after.iter_mut().zip([4 * h, 24 * h, 72 * h]) {
+            *a = created_after(tx, &chain, &hours, now - age)?;
+        }
+        let n = |v: i64| v.max(0) as u64;
+        out.push(Aging {
+            chain,
+            under_4h: n(after[0]),
+            from_4h_to_24h: n(after[1] - after[0]),
+            from_1d_to_3d: n(after[2] - after[1]),
+            over_3d: n(total - after[2]),
+        });
+    }
+    Ok(out)
+}
+
+/// A chain's (hour, unresolved issues created in it) counts, in hour order.
+type Hours = Vec<(i64, i64)>;
+
+/// Each chain with unresolved issues (by name, as `ORDER BY chain`
+/// sorts) and its [`Hours`].
+fn hours_by_chain(tx: &Transaction) -> Result<Vec<(String, Hours)>> {
     let mut stmt = tx
-        .prepare_cached(
-            "SELECT chain, \
-               sum(?1 - created_at < ?2), \
-               sum(?1 - created_at >= ?2 AND ?1 - created_at < ?3), \
-               sum(?1 - created_at >= ?3 AND ?1 - created_at < ?4), \
-               sum(?1 - created_at >= ?4) \
-             FROM issues WHERE status <> 'resolved' GROUP BY chain ORDER BY chain",
-        )
+        .prepare_cached("SELECT chain, hour, n FROM open_hours ORDER BY chain, hour")
         .sql("querying backlog")?;
     let rows = stmt
-        .query_map(params![ms(now), 4 * h, 24 * h, 72 * h], |r| {
-            let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
-            Ok(Aging {
-                chain: r.get(0)?,
-                under_4h: n(1)?,
-                from_4h_to_24h: n(2)?,
-                from_1d_to_3d: n(3)?,
-                over_3d: n(4)?,
-            })
-        })
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading backlog")?;
-    Ok(rows)
+    let mut chains: Vec<(String, Hours)> = Vec::new();
+    for (chain, hour, n) in rows {
+        match chains.last_mut() {
+            Some((c, hours)) if *c == chain => hours.push((hour, n)),
+            _ => chains.push((chain, vec![(hour, n)])),
+        }
+    }
+    Ok(chains)
+}
+
+/// Unresolved issues of `chain` created after `t`: the later hours'
+/// counts, plus those of `t`'s own hour after `t`, counted from whichever
+/// end of that hour is nearer.
+fn created_after(tx: &Transaction, chain: &str, hours: &[(i64, i64)], t: i64) -> Result<i64> {
+    let bucket = t / HOUR_MS;
+    let later: i64 = hours
+        .iter()
+        .filter(|&&(b, _)| b > bucket)
+        .map(|&(_, n)| n)
+        .sum();
+    let own = hours
+        .iter()
+        .find(|&&(b, _)| b == bucket)
+        .map_or(0, |&(_, n)| n);
+    if own == 0 {
+        return Ok(later);
+    }
+    let (first, last) = bucket_span(bucket);
+    let count = |from: i64, to: i64| -> Result<i64> {
+        tx.prepare_cached(
+            "SELECT count(*) FROM issues WHERE chain = ?1 AND created_at >= ?2 \
+             AND created_at <= ?3 AND status <> 'resolved'",
+        )
+        .and_then(|mut s| s.query_row(params![chain, from, to], |r| r.get(0)))
+        .sql("counting backlog")
+    };
+    if t - first <= last - t {
+        Ok(later + own - count(first, t)?)
+    } else {
+        Ok(later + count(t + 1, last)?)
+    }
+}
+
+/// The first and last millisecond whose `created_at / HOUR_MS` (SQLite's
+/// and Rust's division, which truncate toward zero) is `bucket`.
+fn bucket_span(bucket: i64) -> (i64, i64) {
+    let h = HOUR_MS;
+    match bucket {
+        0 => (1 - h, h - 1),
+        b if b > 0 => (b * h, b * h + h - 1),
+        b => (b * h - h + 1, b * h),
+    }
 }
 
 /// How many unresolved issues one (chain, owner kind, owner) has, from
@@ -226,12 +305,13 @@ pub struct OwnerCount {
 }
 
 /// Unresolved issues per (chain, owner kind, owner) — few distinct rows —
-/// so the caller can check owners and chains against the config.
+/// so the caller can check owners and chains against the config. From the
+/// kept counts (`open_issues`).
 pub fn owners(tx: &Transaction) -> Result<Vec<OwnerCount>> {
     let mut stmt = tx
         .prepare_cached(
-            "SELECT chain, owner_kind, owner, count(*) FROM issues WHERE status <> 'resolved' \
-             GROUP BY chain, owner_kind, owner",
+            "SELECT chain, owner_kind, owner, sum(n) FROM open_issues \
+             GROUP BY chain, owner_kind, owner HAVING sum(n) > 0",
         )
         .sql("querying owners")?;
     let rows = stmt
@@ -246,6 +326,14 @@ pub fn owners(tx: &Transaction) -> Result<Vec<OwnerCount>> {
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .sql("reading owners")?;
     Ok(rows)
+}
+
+/// Unresolved issues, from the kept counts (`open_issues`).
+pub fn open(tx: &Transaction) -> Result<u64> {
+    tx.prepare_cached("SELECT coalesce(sum(n), 0) FROM open_issues")
+        .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+        .map(|n| n.max(0) as u64)
+        .sql("counting open issues")
 }
 
 /// An issue with nothing left to escalate to, from [`exhausted`].
@@ -276,13 +364,21 @@ pub fn exhausted(
     repeat: u32,
     limit: usize,
 ) -> Result<Listed<Exhausted>> {
+    // Counted from `open_issues`; listed (in id order, through
+    // `issues_status`) only when there are some to list.
     let total: i64 = tx
         .prepare_cached(
-            "SELECT count(*) FROM issues WHERE chain = ?1 AND status = 'open' \
+            "SELECT coalesce(sum(n), 0) FROM open_issues WHERE chain = ?1 AND status = 'open' \
              AND level >= ?2 AND repeat >= ?3",
         )
         .and_then(|mut s| s.query_row(params![chain, levels, repeat], |r| r.get(0)))
         .sql("counting exhausted issues")?;
+    if total <= 0 || limit == 0 {
+        return Ok(Listed {
+            rows: Vec::new(),
+            total: total.max(0) as u64,
+        });
+    }
     let mut stmt = tx
         .prepare_cached(
             "SELECT id, chain, title FROM issues WHERE chain = ?1 AND status = 'open' \
@@ -437,6 +533,26 @@ pub const AT_RISK_UNRECORDED: &str = concat!(
     ")"
 );
 
+/// The issues that can have a clock at risk at ?1 (see [`at_risk`]), with
+/// each clock's deadline when it is at risk (NULL when not).
+pub const AT_RISK_CANDIDATES: &str = concat!(
+    "SELECT id, chain, title, owner, CASE WHEN ",
+    live_at_risk!("response"),
+    " THEN response_due_at END, CASE WHEN ",
+    live_at_risk!("resolution"),
+    " THEN resolution_due_at END FROM (",
+    // The first WHERE is `issues_open_at_risk`'s, word for word. Both
+    // indexes named: without statistics the planner may prefer a scan.
+    "SELECT id AS cid FROM issues INDEXED BY issues_open_at_risk ",
+    "WHERE status <> 'resolved' ",
+    "AND (response_state = 'at_risk' OR resolution_state = 'at_risk') ",
+    "UNION SELECT id FROM issues INDEXED BY issues_due ",
+    "WHERE next_due_at <= ?1 AND status <> 'resolved') ",
+    // CROSS JOIN: the candidates drive, each read by rowid (left to
+    // itself the planner may scan every issue and test the list).
+    "CROSS JOIN issues ON issues.id = cid"
+);
+
 /// An issue paused for long.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LongPause {
@@ -545,7 +661,7 @@ pub fn collect(tx: &Transaction, now: Ts, chains: &[ChainEnd], limits: Limits) -
         .filter(|t| *t <= now)
         .unwrap_or(now - chrono::TimeDelta::hours(24));
     let upto = super::events::max_id(tx)?;
-    let open = sla_counts(tx, now)?.open;
+    let open = open(tx)?;
     let breaches = match last {
         Some(l) => breaches(tx, l.last_event_id, upto, None, limits.listed)?,
         None => breaches(tx, 0, upto, Some(since), limits.listed)?,

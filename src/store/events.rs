@@ -31,6 +31,13 @@ pub fn append(tx: &Transaction, e: &NewEvent) -> Result<()> {
         ])
     })
     .sql("appending event")?;
+    // A page that found nobody on call is listed for the digest
+    // (migration 09): the only events that write anything more.
+    if matches!(&e.details, Details::Escalated(d) if d.gap) {
+        tx.prepare_cached("INSERT INTO gap_pages (event_id) VALUES (?1)")
+            .and_then(|mut s| s.execute([tx.last_insert_rowid()]))
+            .sql("listing an on-call gap")?;
+    }
     Ok(())
 }
 

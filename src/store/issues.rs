@@ -5,7 +5,7 @@ use anyhow::Result;
 use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
-use super::{ms, ts, ts_opt, SqlContext};
+use super::{ms, open_counts, ts, ts_opt, SqlContext};
 use crate::model::sla::{self, Clock, Clocks};
 use crate::model::{Edge, Escalation, Issue, Listed, OwnerKind, Pause, Status, Task, Ts};
 
@@ -201,6 +201,16 @@ pub fn insert(tx: &Transaction, new: &NewIssue) -> Result<i64> {
         ])
     })
     .sql("inserting issue")?;
+    let counted = (new.esc.status != Status::Resolved).then(|| open_counts::Place {
+        chain: new.chain,
+        status: new.esc.status.as_str(),
+        owner_kind: new.owner_kind.as_str(),
+        owner: new.owner,
+        level: new.esc.level,
+        repeat: new.esc.repeat,
+        hour: ms(new.created_at) / open_counts::HOUR_MS,
+    });
+    open_counts::moved(None, counted);
     Ok(tx.last_insert_rowid())
 }
 
@@ -212,6 +222,13 @@ pub fn get(tx: &Transaction, id: i64) -> Result<Option<Issue>> {
 
 /// Write back every mutable column of an issue.
 pub fn save(tx: &Transaction, issue: &Issue) -> Result<()> {
+    // The row it replaces, for the open-issue counts (one read of the
+    // page the update writes anyway).
+    let stored = open_counts::stored(tx, issue.id)?;
+    open_counts::moved(
+        stored.as_ref().and_then(open_counts::Stored::place),
+        open_counts::Place::of(issue),
+    );
     let mut set = String::new();
     let mut values: Vec<Value> = vec![Value::Integer(issue.id)];
     for (column, value) in mutable_columns(issue) {
@@ -233,6 +250,10 @@ pub fn save(tx: &Transaction, issue: &Issue) -> Result<()> {
 /// column it names, changed or not: an escalation that moves the level,
 /// owner and due time leaves the status, SLA and source indexes alone.
 pub fn save_changes(tx: &Transaction, before: &Issue, after: &Issue) -> Result<()> {
+    open_counts::moved(
+        open_counts::Place::of(before),
+        open_counts::Place::of(after),
+    );
     let mut set = String::new();
     let mut values: Vec<Value> = vec![Value::Integer(after.id)];
     let old = mutable_columns(before);
@@ -363,6 +384,10 @@ pub fn set_next_due(tx: &Transaction, id: i64, next_due: Option<Ts>) -> Result<(
 /// Put an issue on another chain (`move`). Not among the columns [`save`]
 /// writes: only a move changes it, and the caller saves the rest.
 pub fn set_chain(tx: &Transaction, id: i64, chain: &str) -> Result<()> {
+    if let Some(stored) = open_counts::stored(tx, id)? {
+        let after = stored.place().map(|p| open_counts::Place { chain, ..p });
+        open_counts::moved(stored.place(), after);
+    }
     tx.prepare_cached("UPDATE issues SET chain = ?2 WHERE id = ?1")
         .and_then(|mut s| s.execute(params![id, chain]))
         .sql("moving issue to another chain")?;

@@ -19,6 +19,7 @@ pub mod issues;
 pub mod links;
 pub mod metrics;
 pub mod oncall;
+pub mod open_counts;
 pub mod outbox;
 pub mod report;
 pub mod stays;
@@ -370,7 +371,15 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(&self.path, e))?;
-        let value = f(&tx).map_err(|e| reclassify(&self.path, e))?;
+        // The open-issue counts the writes moved are summed in memory and
+        // written once, here (`open_counts`); a failed `f` leaves none.
+        open_counts::discard();
+        let value = f(&tx)
+            .and_then(|v| open_counts::flush(&tx).map(|()| v))
+            .map_err(|e| {
+                open_counts::discard();
+                reclassify(&self.path, e)
+            })?;
         tx.commit().map_err(|e| classify(&self.path, e))?;
         Ok(value)
     }
@@ -418,7 +427,10 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| classify(&self.path, e))?;
-        let value = f(&tx).map_err(|e| reclassify(&self.path, e))?;
+        let value = f(&tx);
+        // Nothing it moved is kept.
+        open_counts::discard();
+        let value = value.map_err(|e| reclassify(&self.path, e))?;
         tx.rollback().map_err(|e| classify(&self.path, e))?;
         Ok(value)
     }
@@ -707,6 +719,32 @@ mod plan_tests {
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("index columns");
         assert_eq!(columns, ["chain", "created_at"]);
+        // The digest (09-digest): the at-risk candidates are the issues
+        // recorded at risk and those due, each read by rowid; the gap
+        // pages drive their join; no full scan of issues or events.
+        let risk = store.explain(digest::AT_RISK_CANDIDATES, [0i64]);
+        assert!(
+            risk.contains("issues_open_at_risk")
+                && risk.contains("issues_due")
+                && risk.contains("issues USING INTEGER PRIMARY KEY"),
+            "{risk}"
+        );
+        let gaps = store.explain(
+            &format!("SELECT count(*) {}", digest::GAP_FILTER),
+            rusqlite::params![0i64, 0i64, None::<i64>],
+        );
+        // A full scan is a step reading a table (or its alias) with no index.
+        let scans = |p: &str| {
+            p.split(" / ").any(|s| {
+                let s = s.trim();
+                ["SCAN issues", "SCAN events", "SCAN e", "SCAN i"].contains(&s)
+            })
+        };
+        assert!(
+            gaps.starts_with("SEARCH g USING INTEGER PRIMARY KEY") && !scans(&gaps),
+            "{gaps}"
+        );
+        assert!(!scans(&risk), "{risk}");
         let pending = plan(
             "SELECT o.id FROM outbox o JOIN issues i ON i.id = o.issue_id \
              WHERE o.status = 'pending' AND o.next_attempt_at <= 0 \

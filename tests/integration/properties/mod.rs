@@ -15,6 +15,7 @@ mod aggregates;
 mod calendars;
 mod clocks;
 mod config;
+mod digest;
 mod pauses;
 mod schedule;
 
