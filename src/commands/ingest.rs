@@ -58,6 +58,7 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
 
     let mut store = ctx.store()?;
     store.statement_journal_in_memory()?;
+    store.batch_cache()?;
     let now = ctx.now;
     let bar = if events.len() >= PROGRESS_FROM {
         let bar = ProgressBar::new(events.len() as u64);
