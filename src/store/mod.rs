@@ -72,6 +72,9 @@ pub enum OpenMode {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// How long to wait for another process's lock (restored after
+    /// [`Store::checkpoint_and_truncate`], which does not wait).
+    busy_timeout: Duration,
 }
 
 impl Store {
@@ -145,6 +148,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            busy_timeout,
         };
         store.prepare(mode)?;
         if wal.exists() && file_identity(&wal) != wal_before {
@@ -164,6 +168,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: PathBuf::from(":memory:"),
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
         };
         store.prepare(OpenMode::Create)?;
         Ok(store)
@@ -205,6 +210,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
         };
         let version: usize = store
             .conn
@@ -257,6 +263,40 @@ impl Store {
         self.conn
             .pragma_update(None, "cache_size", -BATCH_CACHE_KIB)
             .map_err(|e| self.classify(e))
+    }
+
+    /// No automatic checkpoint in this process's commits (`ingest`: its
+    /// batch commit would copy the whole batch into the file before the
+    /// first page goes out, and the delivery records' commit copy much
+    /// of it again); the command calls [`Store::checkpoint_and_truncate`]
+    /// when it is done.
+    pub fn defer_checkpoints(&self) -> Result<()> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|e| self.classify(e))
+    }
+
+    /// Copy the WAL into the database file and empty it, unless another
+    /// process is reading or writing it (then as much as can be copied
+    /// without waiting for them): after a large batch, the next process
+    /// opens an empty WAL instead of reading and checksumming the batch
+    /// (see [`CHECKPOINT_FROM`]). The next commit writes and syncs a new
+    /// WAL header.
+    pub fn checkpoint_and_truncate(&self) -> Result<()> {
+        let wal = std::fs::metadata(wal_path(&real_path(&self.path))).map_or(0, |m| m.len());
+        if wal <= CHECKPOINT_FROM {
+            return Ok(());
+        }
+        let classify = |e| self.classify(e);
+        self.conn.busy_timeout(Duration::ZERO).map_err(classify)?;
+        let done = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(classify);
+        self.conn
+            .busy_timeout(self.busy_timeout)
+            .map_err(classify)?;
+        done
     }
 
     pub fn path(&self) -> &Path {
@@ -719,6 +759,39 @@ mod wal_reuse_tests {
             .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
             .expect("count");
         assert_eq!(rows, 1501);
+    }
+
+    /// After a large batch (`ingest`), the WAL is copied and emptied, and
+    /// the database still holds everything.
+    #[test]
+    fn a_large_wal_is_checkpointed_and_emptied_after_a_batch() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("e.db");
+        let store = Store::open(&path, OpenMode::Create, DEFAULT_BUSY_TIMEOUT).expect("db");
+        store.defer_checkpoints().expect("no automatic checkpoint");
+        store
+            .conn
+            .execute_batch(
+                "CREATE TABLE filler (b BLOB); \
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
+                 INSERT INTO filler SELECT randomblob(4000) FROM n",
+            )
+            .expect("20 MB of rows");
+        let wal_len = || std::fs::metadata(wal_path(&path)).map_or(0, |m| m.len());
+        assert!(
+            wal_len() > 20_000_000,
+            "not checkpointed at commit: {}",
+            wal_len()
+        );
+        store.checkpoint_and_truncate().expect("checkpoint");
+        assert_eq!(wal_len(), 0);
+        drop(store);
+        let store = Store::open(&path, OpenMode::Existing, DEFAULT_BUSY_TIMEOUT).expect("db");
+        let rows: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(rows, 5000);
     }
 }
 
