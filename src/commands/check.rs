@@ -114,12 +114,18 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
         dead: outcome.dead.len() as u64,
         orphans: decided.orphans.iter().map(|o| o.count).sum(),
     };
+    // Cron, not the next operator's command, copies the WAL into the file.
+    // Before the run record: a WAL is reused from its start only by a
+    // commit that follows a complete checkpoint on the same connection
+    // (a new process's connection rebuilds its index and counts every
+    // frame as not yet copied). Checkpointed last, the WAL kept every
+    // frame, so each later process read and checksummed all of it at
+    // open, and each later check copied it all again.
+    store.checkpoint_if_large()?;
     // Not synced: losing it to a power cut only makes this run look missed
     // (the next command's commit makes it durable), and it would cost
     // every check one more fsync.
     store.write_unsynced(|tx| health::record_run(tx, now, &record))?;
-    // Cron, not the next operator's command, copies the WAL into the file.
-    store.checkpoint_if_large()?;
     let kinds = [
         (&outcome.retrying, "failed, will retry"),
         (&outcome.dead, "failed for good"),

@@ -58,6 +58,8 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
 
     let mut store = ctx.store()?;
     store.statement_journal_in_memory()?;
+    store.batch_cache()?;
+    store.defer_checkpoints()?;
     let now = ctx.now;
     let bar = if events.len() >= PROGRESS_FROM {
         let bar = ProgressBar::new(events.len() as u64);
@@ -110,8 +112,12 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
     // Console pages go to stderr: stdout carries the summary.
     // Buffered: flushed once per delivery batch, not once per line.
     let mut err = std::io::BufWriter::with_capacity(1 << 16, &mut *io.err);
-    let delivered = run.deliver(&mut store, &config, &mut err, first)?;
+    let delivered = run.deliver(&mut store, &config, &mut err, first);
     drop(err);
+    // After the pages, and whether or not they went out: the batch is
+    // committed either way.
+    store.checkpoint_and_truncate()?;
+    let delivered = delivered?;
     report(io, &name, &problems);
     if args.json {
         let v = json!({

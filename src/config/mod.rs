@@ -475,37 +475,44 @@ impl Chain {
     /// A canonical rendering of everything that affects schedules. When it
     /// changes, `check` recomputes the due times of this chain's open issues.
     pub fn fingerprint(&self) -> String {
-        let mut s = String::new();
+        use std::fmt::Write;
+        // Written into one string (every new issue computes it, so an
+        // ingested batch did 10 k instructions of `format!` per ticket);
+        // writing to a String cannot fail.
+        let mut s = String::with_capacity(128);
         for l in &self.levels {
-            s.push_str(&format!("{}:{};", l.role, l.wait.num_milliseconds()));
+            let _ = write!(s, "{}:{};", l.role, l.wait.num_milliseconds());
         }
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             "r{};a{}",
             self.repeat,
             self.ack_timeout.map_or(-1, |d| d.num_milliseconds())
-        ));
+        );
         // SLA deadlines are scheduled instants too.
         let ms = |d: Option<TimeDelta>| d.map_or(-1, |d| d.num_milliseconds());
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             ";s{},{},{:?}",
             ms(self.sla.response),
             ms(self.sla.resolution),
             self.sla.at_risk
-        ));
+        );
         // The calendar decides every due instant; `always` adds nothing, so
         // fingerprints stored before calendars existed still match.
         if !self.calendar.is_always() {
-            s.push_str(&format!(";c{}", self.calendar.digest()));
+            let _ = write!(s, ";c{}", self.calendar.digest());
         }
         if !self.sla.pause_is_default() {
-            s.push_str(&format!(";z{:?}", self.sla.pause));
+            let _ = write!(s, ";z{:?}", self.sla.pause);
         }
         for p in &self.policies {
-            s.push_str(&format!(
+            let _ = write!(
+                s,
                 ";P{}={}",
                 p.priorities.join(","),
                 p.effective.fingerprint()
-            ));
+            );
         }
         s
     }

@@ -476,13 +476,21 @@ impl Recorder<'_, '_> {
         Ok(())
     }
 
-    /// Record several rows, each with its own result, in one transaction.
+    /// Record console lines, each with its own result, in one transaction,
+    /// committed without waiting for the disk ([`Store::write_unsynced`]):
+    /// the line is out already, and the record protects only against
+    /// printing it twice. A power cut that loses the record leaves the row
+    /// leased, so its line is printed again once the lease runs out, as
+    /// after a kill between the print and the record; a kill alone loses
+    /// nothing. The next synced commit (any decision, a network send's
+    /// record) or checkpoint makes it durable. Network sends keep synced
+    /// records: a repeat there reaches a person's phone or a tracker.
     fn each(&mut self, results: &[Sent]) -> Result<()> {
         if results.is_empty() {
             return Ok(());
         }
         let (batch, pass) = (self.batch, self.pass);
-        let recorded = self.store.write(|tx| {
+        let recorded = self.store.write_unsynced(|tx| {
             results
                 .iter()
                 .map(|(i, r)| outcome::record(tx, &batch[*i], r, None, pass))

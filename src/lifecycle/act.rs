@@ -25,10 +25,7 @@ use super::{apply, enqueue_page, existing, record, schedule, TRACKER_CHANNEL};
 /// made the change; a person typing `--now` can pick a later time instead.
 pub fn not_before_last_event(tx: &Transaction, id: i64, now: Ts) -> Result<()> {
     let issue = existing(tx, id)?;
-    let last = events::for_issue(tx, id)?
-        .iter()
-        .map(|e| e.at)
-        .max()
+    let last = events::last_at(tx, id)?
         .unwrap_or(issue.created_at)
         .max(issue.created_at);
     if now < last {
@@ -46,6 +43,8 @@ pub fn not_before_last_event(tx: &Transaction, id: i64, now: Ts) -> Result<()> {
 /// acknowledgement timeout, if any, lapses).
 pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> Result<Issue> {
     let mut issue = existing(tx, id)?;
+    // As stored: only the columns the ack changes are written back.
+    let mut before = issue.clone();
     let chain = config.chain_for(&issue);
     match issue.esc.status {
         Status::Resolved => {
@@ -79,6 +78,8 @@ pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts
         if issue.next_due_at.is_some_and(|t| t <= now) {
             let decision = engine::advance(&issue.esc, c, now);
             apply(tx, config, &mut issue, &decision, now)?;
+            // `apply` saved the whole row.
+            before = issue.clone();
         }
     }
     let from = std::mem::replace(&mut issue.owner, by.to_string());
@@ -95,7 +96,7 @@ pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts
     let level = Some(issue.esc.level);
     record(tx, id, now, level, by, Details::Acknowledged(acked))?;
     issue.next_due_at = schedule(&issue, chain);
-    issues::save(tx, &issue)?;
+    issues::save_changes(tx, &before, &issue)?;
     Ok(issue)
 }
 
@@ -175,6 +176,8 @@ fn tell_assignee(
 /// `resolve`: close the issue; pending notifications are cancelled.
 pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts) -> Result<Issue> {
     let mut issue = existing(tx, id)?;
+    // As stored: only the columns the resolve changes are written back.
+    let before = issue.clone();
     if issue.esc.status == Status::Resolved {
         return Err(conflict(format!(
             "issue #{id} is already resolved ({} by {})",
@@ -197,7 +200,7 @@ pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts)
     let level = Some(issue.esc.level);
     record(tx, id, now, level, by, Details::Resolved(resolved))?;
     settle_sla(tx, &mut issue, &[Target::Response, Target::Resolution], now)?;
-    issues::save(tx, &issue)?;
+    issues::save_changes(tx, &before, &issue)?;
     // Nothing decided before the resolve is sent after it (nor after a
     // reopen, which starts a new escalation).
     outbox::cancel_notifications(tx, id)?;

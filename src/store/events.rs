@@ -76,6 +76,17 @@ pub fn for_issue(tx: &Transaction, issue_id: i64) -> Result<Vec<Event>> {
     Ok(rows)
 }
 
+/// When the issue's latest event happened (None: it has none). An
+/// aggregate, not [`for_issue`]: a one-commit command (`ack`, `resolve`)
+/// needs only this, not every event decoded.
+pub fn last_at(tx: &Transaction, issue_id: i64) -> Result<Option<crate::model::Ts>> {
+    let at: Option<i64> = tx
+        .prepare_cached("SELECT max(at) FROM events WHERE issue_id = ?1")
+        .and_then(|mut s| s.query_row([issue_id], |r| r.get(0)))
+        .sql("reading the issue's last event")?;
+    at.map(ts).transpose().sql("reading the issue's last event")
+}
+
 /// Events with an id above `after`, oldest first, at most `limit`, only of
 /// `kinds` when given. Ids are a safe cursor: writers are serialized, so an
 /// event with a lower id never commits after one with a higher id.
