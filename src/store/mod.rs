@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod oncall;
 pub mod outbox;
 pub mod report;
+pub mod rollups;
 pub mod stays;
 pub mod subscriptions;
 

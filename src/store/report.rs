@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{ms, ts, SqlContext};
+use super::{ms, rollups, ts, SqlContext};
 use crate::model::Ts;
 
 /// What a report covers: [since, until), optionally one chain.
@@ -304,12 +304,31 @@ fn involved(
     Ok(open)
 }
 
-/// Issues escalated above level 1, and breached, in the window.
+/// Issues escalated above level 1, and breached, in the window: from the
+/// rollups for its whole hours when they are current, else from the log.
 fn escalations(
     tx: &Transaction,
     scope: &Scope,
     rows: &mut BTreeMap<String, ReportRow>,
 ) -> Result<()> {
+    let counts = match rolled_hours(tx, scope)? {
+        Some(hours) => paged_rolled(tx, scope, hours)?,
+        None => paged_from_log(tx, scope)?,
+    };
+    for (name, (escalated, breached)) in counts {
+        let c = row(rows, name);
+        c.escalated = escalated;
+        c.breached = breached;
+    }
+    Ok(())
+}
+
+/// Distinct issues escalated above level 1 and breached in the window, by
+/// chain (a chain with neither is absent).
+type PagedCounts = BTreeMap<String, (u64, u64)>;
+
+/// [`PagedCounts`] from the event log.
+fn paged_from_log(tx: &Transaction, scope: &Scope) -> Result<PagedCounts> {
     let (since, until, chain) = bind(scope);
     // Escalated and breached: distinct issues with such an event in the
     // window, found through the (kind, at) index. Any page at level ≥ 2
@@ -327,12 +346,157 @@ fn escalations(
     let mut q = stmt
         .query(params![since, until, chain])
         .sql("counting escalations")?;
+    let mut out = PagedCounts::new();
     while let Some(r) = q.next().sql("counting escalations")? {
-        let c = row(rows, r.get(0).sql("counting escalations")?);
-        c.escalated = count(r.get(1).sql("counting escalations")?);
-        c.breached = count(r.get(2).sql("counting escalations")?);
+        out.insert(
+            r.get(0).sql("counting escalations")?,
+            (
+                count(r.get(1).sql("counting escalations")?),
+                count(r.get(2).sql("counting escalations")?),
+            ),
+        );
+    }
+    Ok(out)
+}
+
+/// [`PagedCounts`] from the rollups of the window's whole `hours` and the
+/// log's events of its partial hours. The rollups keep every issue paged
+/// in an hour; those not involved in the window (created after it, or
+/// resolved before it, by their columns now) are left out here, as the
+/// log's query leaves them out.
+fn paged_rolled(tx: &Transaction, scope: &Scope, hours: (i64, i64)) -> Result<PagedCounts> {
+    let mut sets = rollups::Paged::new();
+    rollups::paged(tx, hours, scope.chain, &mut sets)?;
+    for edge in edges(scope, hours)? {
+        paged_ids(tx, &edge, &mut sets)?;
+    }
+    let outside = not_involved(tx, scope)?;
+    let mut out = PagedCounts::new();
+    for (name, [escalated, breached]) in sets {
+        let mut either = escalated.clone();
+        breached.iter().for_each(|id| either.insert(id));
+        if either.count_without(&outside) > 0 {
+            let counts = (
+                escalated.count_without(&outside),
+                breached.count_without(&outside),
+            );
+            out.insert(name, counts);
+        }
+    }
+    Ok(out)
+}
+
+/// The issues paged above level 1 or breached in `scope` (any, involved
+/// or not), from the log, added into `into`.
+fn paged_ids(tx: &Transaction, scope: &Scope, into: &mut rollups::Paged) -> Result<()> {
+    let (since, until, chain) = bind(scope);
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT DISTINCT i.chain, e.kind = 'breached', e.issue_id \
+             FROM events e JOIN issues i ON i.id = e.issue_id \
+             WHERE ((e.kind = 'escalated' AND e.level >= 2) OR e.kind = 'breached') \
+               AND e.at >= ?1 AND e.at < ?2 AND (?3 IS NULL OR i.chain = ?3)",
+        )
+        .sql("preparing paged issues")?;
+    let mut q = stmt
+        .query(params![since, until, chain])
+        .sql("reading paged issues")?;
+    while let Some(r) = q.next().sql("reading paged issues")? {
+        let name: String = r.get(0).sql("reading paged issues")?;
+        let breached: bool = r.get(1).sql("reading paged issues")?;
+        let id: i64 = r.get(2).sql("reading paged issues")?;
+        into.entry(name).or_default()[usize::from(breached)].insert(id);
     }
     Ok(())
+}
+
+/// Issues not involved in the window: resolved before it or created after
+/// it (through the resolved_at and created_at indexes).
+fn not_involved(tx: &Transaction, scope: &Scope) -> Result<rollups::IdSet> {
+    let (since, until, _) = bind(scope);
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT id FROM issues WHERE resolved_at < ?1 \
+             UNION ALL SELECT id FROM issues WHERE created_at >= ?2",
+        )
+        .sql("preparing involved issues")?;
+    let mut q = stmt
+        .query(params![since, until])
+        .sql("reading involved issues")?;
+    let mut out = rollups::IdSet::default();
+    while let Some(r) = q.next().sql("reading involved issues")? {
+        out.insert(r.get(0).sql("reading involved issues")?);
+    }
+    Ok(out)
+}
+
+/// The whole hours of the window, when the rollups are current (else the
+/// report reads the log).
+fn rolled_hours(tx: &Transaction, scope: &Scope) -> Result<Option<(i64, i64)>> {
+    let (since, until, _) = bind(scope);
+    match rollups::whole_hours(since, until) {
+        Some(hours) if rollups::current(tx)? => Ok(Some(hours)),
+        _ => Ok(None),
+    }
+}
+
+/// The partial hours of the window around its whole `hours`.
+fn edges<'a>(scope: &Scope<'a>, (first, end): (i64, i64)) -> Result<Vec<Scope<'a>>> {
+    let (since, until, _) = bind(scope);
+    let (from, to) = (first * rollups::HOUR_MS, end * rollups::HOUR_MS);
+    let mut out = Vec::new();
+    for (a, b) in [(since, from), (to, until)] {
+        if a < b {
+            out.push(Scope {
+                since: ts(a).sql("window edge")?,
+                until: ts(b).sql("window edge")?,
+                chain: scope.chain,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// What the rollups give a report, for comparing them with the log: SLA
+/// outcomes per (chain, priority, target; None for a target escalate does
+/// not know) and distinct escalated and breached issues per chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowCounts {
+    pub sla: BTreeMap<rollups::SlaKey, (u64, u64)>,
+    pub paged: BTreeMap<String, (u64, u64)>,
+}
+
+/// [`WindowCounts`] as the report reads them (rollups when current).
+pub fn window_counts(tx: &Transaction, scope: &Scope) -> Result<WindowCounts> {
+    let sla = sla_groups(tx, scope)?;
+    let paged = match rolled_hours(tx, scope)? {
+        Some(hours) => paged_rolled(tx, scope, hours)?,
+        None => paged_from_log(tx, scope)?,
+    };
+    Ok(WindowCounts {
+        sla: sla_sums(sla),
+        paged,
+    })
+}
+
+/// [`WindowCounts`] from the event log alone.
+pub fn window_counts_from_log(tx: &Transaction, scope: &Scope) -> Result<WindowCounts> {
+    Ok(WindowCounts {
+        sla: sla_sums(sla_groups_from_log(tx, scope)?),
+        paged: paged_from_log(tx, scope)?,
+    })
+}
+
+/// SLA groups summed per key, unknown targets as None.
+fn sla_sums(groups: Vec<SlaGroup>) -> BTreeMap<rollups::SlaKey, (u64, u64)> {
+    let mut out: BTreeMap<rollups::SlaKey, (u64, u64)> = BTreeMap::new();
+    for g in groups {
+        let target = g.target.filter(|t| t == "response" || t == "resolution");
+        let slot = out.entry((g.chain, g.priority, target)).or_default();
+        slot.0 += g.outcome.met;
+        slot.1 += g.outcome.breached;
+    }
+    out
 }
 
 /// SLA outcomes recorded in the window for one (chain, priority, target).
@@ -345,12 +509,39 @@ struct SlaGroup {
     outcome: SlaCount,
 }
 
-/// SLA outcomes recorded in the window per (chain, priority, target), in
-/// one pass over the window's `sla_met` and `breached` events: the
-/// per-chain and per-priority figures are both sums of these. `breached`
-/// is stamped at the deadline and `sla_met` at the ack or resolution, so
-/// each outcome falls in exactly one window.
+/// SLA outcomes recorded in the window per (chain, priority, target): the
+/// per-chain and per-priority figures are both sums of these. From the
+/// rollups for the window's whole hours when they are current (a target
+/// escalate does not know comes back as None: it only makes its group
+/// appear), else from the log.
 fn sla_groups(tx: &Transaction, scope: &Scope) -> Result<Vec<SlaGroup>> {
+    let Some(hours) = rolled_hours(tx, scope)? else {
+        return sla_groups_from_log(tx, scope);
+    };
+    let mut sums = BTreeMap::new();
+    rollups::sla(tx, hours, scope.chain, &mut sums)?;
+    for edge in edges(scope, hours)? {
+        for (key, (met, breached)) in sla_sums(sla_groups_from_log(tx, &edge)?) {
+            let slot = sums.entry(key).or_default();
+            slot.0 += met;
+            slot.1 += breached;
+        }
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((chain, priority, target), (met, breached))| SlaGroup {
+            chain,
+            priority,
+            target,
+            outcome: SlaCount { met, breached },
+        })
+        .collect())
+}
+
+/// [`sla_groups`] in one pass over the window's `sla_met` and `breached`
+/// events. `breached` is stamped at the deadline and `sla_met` at the ack
+/// or resolution, so each outcome falls in exactly one window.
+fn sla_groups_from_log(tx: &Transaction, scope: &Scope) -> Result<Vec<SlaGroup>> {
     let (since, until, chain) = bind(scope);
     let (group, _) = GroupBy::Priority.sql();
     let sql = format!(
