@@ -1,7 +1,8 @@
--- 10-rollups: per-hour rollups of the report's SLA outcomes and of the
--- issues paged above level 1 or breached (store/rollups.rs), so a report
--- reads a few rows per hour of its window instead of every SLA event and
--- escalation in it (on a million issues each of those passes took ~1 s).
+-- 10-rollups: per-hour rollups of the report's SLA outcomes, of the
+-- issues paged above level 1 or breached, and of the level stays
+-- (store/rollups.rs), so a report reads a few rows per hour of its window
+-- instead of every SLA event, escalation and level mark in it (on a
+-- million issues each of those passes took ~1 s).
 --
 -- Folded lazily, never on the write path: `check` and the other writers
 -- write nothing here (an earlier attempt kept aggregates with triggers and
@@ -42,6 +43,26 @@ CREATE TABLE rollup_paged (
     PRIMARY KEY (hour, chain, kind)
 ) WITHOUT ROWID;
 
+-- Level stays (see 07-aggregates) per hour of the mark that ended or
+-- began them, chain, priority ('' for none, else '=' and the priority:
+-- the clock that measures a stay depends on it) and level: stays ended
+-- there by an escalation higher, by resolution, and in all (a move, a cap
+-- or a page lower ends one too); the completed ones' spans ("start:end",
+-- ms: measured on the issue's clock at report time); the issues whose
+-- stay at the level began (reached once per issue and level: unioned).
+CREATE TABLE rollup_stays (
+    hour       INTEGER NOT NULL,
+    chain      TEXT    NOT NULL,
+    priority   TEXT    NOT NULL,
+    level      INTEGER NOT NULL,
+    escalated  INTEGER NOT NULL,
+    resolved   INTEGER NOT NULL,
+    ended      INTEGER NOT NULL,
+    spans      TEXT    NOT NULL,
+    began      TEXT    NOT NULL,
+    PRIMARY KEY (hour, chain, priority, level)
+) WITHOUT ROWID;
+
 -- The last event id folded in.
 CREATE TABLE rollup_cursor (
     one     INTEGER PRIMARY KEY CHECK (one = 1),
@@ -61,10 +82,12 @@ WHERE e.issue_id IN (
         WHERE c.id > (SELECT folded FROM rollup_cursor)
           AND +c.kind IN ('moved', 'priority_changed'))
   AND e.id <= (SELECT folded FROM rollup_cursor)
-  AND +e.kind IN ('escalated', 'breached', 'sla_met');
+  AND +e.kind IN ('escalated', 'breached', 'sla_met', 'created', 'resolved', 'reopened',
+                  'capped', 'moved');
 
 DELETE FROM rollup_sla WHERE hour IN (SELECT hour FROM rollup_dirty);
 DELETE FROM rollup_paged WHERE hour IN (SELECT hour FROM rollup_dirty);
+DELETE FROM rollup_stays WHERE hour IN (SELECT hour FROM rollup_dirty);
 
 INSERT INTO rollup_sla (hour, chain, priority, target, met, breached)
 SELECT e.at / 3600000 - (e.at % 3600000 < 0) AS h, i.chain,
@@ -101,6 +124,45 @@ JOIN issues i ON i.id = e.issue_id
 WHERE (e.kind = 'escalated' AND e.level >= 2) OR e.kind = 'breached'
 GROUP BY h, i.chain, k
 ON CONFLICT (hour, chain, kind) DO UPDATE SET ids = ids || ',' || excluded.ids;
+
+WITH m AS (
+    SELECT e.at / 3600000 - (e.at % 3600000 < 0) AS h, i.chain AS chain,
+      coalesce('=' || i.priority, '') AS p, e.issue_id, e.at, e.kind, e.level, e.stay_at,
+      e.stay_level
+    FROM (
+        SELECT issue_id, at, kind, level, stay_at, stay_level FROM events
+        WHERE id > (SELECT folded FROM rollup_cursor) AND mark IS NOT NULL
+          AND +kind IN ('created', 'escalated', 'resolved', 'reopened', 'capped', 'moved')
+        UNION ALL
+        SELECT ev.issue_id, ev.at, ev.kind, ev.level, ev.stay_at, ev.stay_level
+        FROM rollup_dirty d JOIN events ev
+          ON ev.kind IN ('created', 'escalated', 'resolved', 'reopened', 'capped', 'moved')
+         AND ev.at >= d.hour * 3600000 AND ev.at < (d.hour + 1) * 3600000
+        WHERE ev.id <= (SELECT folded FROM rollup_cursor) AND ev.mark IS NOT NULL) e
+    JOIN issues i ON i.id = e.issue_id),
+ends AS (
+    SELECT h, chain, p, stay_level AS lvl,
+      CASE WHEN kind = 'resolved' THEN 2
+           WHEN kind = 'escalated' AND level > stay_level THEN 1 ELSE 0 END AS how,
+      stay_at, at, NULL AS issue
+    FROM m WHERE stay_at IS NOT NULL AND stay_level IS NOT NULL
+    UNION ALL
+    SELECT h, chain, p, level, -1, NULL, NULL, issue_id
+    FROM m WHERE level IS NOT NULL AND kind <> 'resolved')
+INSERT INTO rollup_stays (hour, chain, priority, level, escalated, resolved, ended, spans, began)
+SELECT h, chain, p, lvl, sum(how = 1), sum(how = 2), sum(how >= 0),
+  coalesce(group_concat(CASE WHEN how > 0 THEN stay_at || ':' || at END), ''),
+  coalesce(group_concat(issue), '')
+FROM ends WHERE true
+GROUP BY h, chain, p, lvl
+ON CONFLICT (hour, chain, priority, level) DO UPDATE SET
+  escalated = escalated + excluded.escalated,
+  resolved = resolved + excluded.resolved,
+  ended = ended + excluded.ended,
+  spans = CASE WHEN excluded.spans = '' THEN spans WHEN spans = '' THEN excluded.spans
+          ELSE spans || ',' || excluded.spans END,
+  began = CASE WHEN excluded.began = '' THEN began WHEN began = '' THEN excluded.began
+          ELSE began || ',' || excluded.began END;
 
 DELETE FROM rollup_dirty;
 UPDATE rollup_cursor SET folded = (SELECT coalesce(max(id), 0) FROM events);

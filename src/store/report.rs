@@ -664,7 +664,15 @@ fn levels_with(
     open: &OpenLevels,
 ) -> Result<Vec<LevelReached>> {
     let mut tally = StayTally::default();
-    tally.window_marks(tx, scope, clocks)?;
+    match rolled_hours(tx, scope)? {
+        Some(hours) => {
+            tally.rolled_marks(tx, scope, hours, clocks)?;
+            for edge in edges(scope, hours)? {
+                tally.window_marks(tx, &edge, clocks)?;
+            }
+        }
+        None => tally.window_marks(tx, scope, clocks)?,
+    }
     let later = tally.marks_after(tx, scope)?;
     tally.unresolved(open, &later);
     Ok(tally.finish())
@@ -724,6 +732,45 @@ impl StayTally {
                 level,
                 ..LevelReached::default()
             })
+    }
+
+    /// The stays the rollups hold for the window's whole `hours`: what
+    /// [`StayTally::window_marks`] adds up from their marks. The rollups
+    /// keep every issue's marks; the log's query keeps the involved
+    /// issues' only, which are the same marks: an issue's marks fall
+    /// between its creation and its resolution (`ingest` records a late
+    /// resolution no earlier than the last mark), so one with a mark in
+    /// the window was open in it.
+    fn rolled_marks(
+        &mut self,
+        tx: &Transaction,
+        scope: &Scope,
+        hours: (i64, i64),
+        clocks: &mut dyn Clocks,
+    ) -> Result<()> {
+        rollups::stays(tx, hours, scope.chain, |row| {
+            let l = level(row.level);
+            if row.ended > 0 {
+                let line = self.line(&row.chain, l);
+                line.escalated += row.escalated;
+                line.resolved += row.resolved;
+            }
+            if !row.spans.is_empty() {
+                let clock = clocks.clock(&row.chain, row.priority.as_deref());
+                let samples = self
+                    .stays
+                    .entry(((row.chain.clone(), l), clock))
+                    .or_default();
+                rollups::each_span(&row.spans, |a, b| samples.push(clocks.measure(clock, a, b)))?;
+            }
+            if !row.began.is_empty() {
+                let mut first = 0;
+                let began = &mut self.began;
+                rollups::each_id(&row.began, |id| first += u64::from(began.insert(id, l)))?;
+                self.line(&row.chain, l).reached += first;
+            }
+            Ok(())
+        })
     }
 
     /// The marks of involved issues in [since, until).

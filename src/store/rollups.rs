@@ -47,7 +47,8 @@ pub fn catch_up(tx: &Transaction) -> Result<()> {
 /// does): the reference the kept rollups are tested against.
 pub fn rebuild(tx: &Transaction) -> Result<()> {
     tx.execute_batch(
-        "DELETE FROM rollup_sla; DELETE FROM rollup_paged; UPDATE rollup_cursor SET folded = 0;",
+        "DELETE FROM rollup_sla; DELETE FROM rollup_paged; DELETE FROM rollup_stays; \
+         UPDATE rollup_cursor SET folded = 0;",
     )
     .sql("clearing rollups")?;
     catch_up(tx)
@@ -58,7 +59,12 @@ pub fn rebuild(tx: &Transaction) -> Result<()> {
 pub type Snapshot = (
     Vec<(i64, String, String, String, i64, i64)>,
     Vec<(i64, String, i64, Vec<i64>)>,
+    Vec<StaySnapshot>,
 );
+
+/// A stay rollup row with its hour, its lists sorted (and cleared from the
+/// row: their order depends on how the folds fell).
+pub type StaySnapshot = (i64, StayRow, Vec<(i64, i64)>, Vec<i64>);
 
 /// [`Snapshot`] of the rollups as they are.
 pub fn snapshot(tx: &Transaction) -> Result<Snapshot> {
@@ -98,7 +104,43 @@ pub fn snapshot(tx: &Transaction) -> Result<Snapshot> {
         }
         paged.push((hour, chain, kind, set.into_iter().collect()));
     }
-    Ok((sla, paged))
+    let mut stays = Vec::new();
+    stays_all(tx, |(hour, mut row)| {
+        let mut spans = Vec::new();
+        each_span(&std::mem::take(&mut row.spans), |a, b| spans.push((a, b)))?;
+        spans.sort_unstable();
+        let mut began = Vec::new();
+        each_id(&std::mem::take(&mut row.began), |id| began.push(id))?;
+        began.sort_unstable();
+        stays.push((hour, row, spans, began));
+        Ok(())
+    })?;
+    Ok((sla, paged, stays))
+}
+
+/// Every stay rollup row with its hour, in key order.
+fn stays_all(tx: &Transaction, mut each: impl FnMut((i64, StayRow)) -> Result<()>) -> Result<()> {
+    let hours: Vec<i64> = tx
+        .prepare_cached("SELECT DISTINCT hour FROM rollup_stays ORDER BY hour")
+        .and_then(|mut s| {
+            s.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .sql("reading stay rollups")?;
+    for hour in hours {
+        let mut rows = Vec::new();
+        stays(tx, (hour, hour + 1), None, |row| {
+            rows.push(row);
+            Ok(())
+        })?;
+        rows.sort_by(|a, b| {
+            (&a.chain, &a.priority, a.level).cmp(&(&b.chain, &b.priority, b.level))
+        });
+        for row in rows {
+            each((hour, row))?;
+        }
+    }
+    Ok(())
 }
 
 fn parse_id(s: &str) -> Result<i64> {
@@ -187,6 +229,78 @@ pub fn paged(
         for id in ids.split(',') {
             set.insert(parse_id(id)?);
         }
+    }
+    Ok(())
+}
+
+/// One row of the stay rollups: stays of one (chain, priority, level)
+/// that ended or began in the hours read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StayRow {
+    pub chain: String,
+    pub priority: Option<String>,
+    pub level: i64,
+    /// Ended by an escalation higher.
+    pub escalated: u64,
+    /// Ended by resolution.
+    pub resolved: u64,
+    /// Ended in any way.
+    pub ended: u64,
+    /// The completed stays' "start:end" (ms), comma-separated.
+    pub spans: String,
+    /// The issues whose stay began, comma-separated.
+    pub began: String,
+}
+
+/// Each row of the stay rollups of hours `first..end`, of one chain or all.
+pub fn stays(
+    tx: &Transaction,
+    (first, end): (i64, i64),
+    chain: Option<&str>,
+    mut each: impl FnMut(StayRow) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT chain, priority, level, escalated, resolved, ended, spans, began \
+             FROM rollup_stays WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR chain = ?3)",
+        )
+        .sql("preparing stay rollups")?;
+    let mut q = stmt
+        .query(params![first, end, chain])
+        .sql("reading stay rollups")?;
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    while let Some(r) = q.next().sql("reading stay rollups")? {
+        let priority: String = r.get(1).sql("reading stay rollups")?;
+        each(StayRow {
+            chain: r.get(0).sql("reading stay rollups")?,
+            // '' for none, else '=' and the priority.
+            priority: priority.strip_prefix('=').map(str::to_string),
+            level: r.get(2).sql("reading stay rollups")?,
+            escalated: n(r.get(3).sql("reading stay rollups")?),
+            resolved: n(r.get(4).sql("reading stay rollups")?),
+            ended: n(r.get(5).sql("reading stay rollups")?),
+            spans: r.get(6).sql("reading stay rollups")?,
+            began: r.get(7).sql("reading stay rollups")?,
+        })?;
+    }
+    Ok(())
+}
+
+/// Each "start:end" of a comma-separated list of spans.
+pub fn each_span(spans: &str, mut f: impl FnMut(i64, i64)) -> Result<()> {
+    for span in spans.split(',').filter(|s| !s.is_empty()) {
+        let (a, b) = span
+            .split_once(':')
+            .ok_or_else(|| anyhow::anyhow!("rollup_stays holds a malformed span {span:?}"))?;
+        f(parse_id(a)?, parse_id(b)?);
+    }
+    Ok(())
+}
+
+/// Each id of a comma-separated list.
+pub fn each_id(ids: &str, mut f: impl FnMut(i64)) -> Result<()> {
+    for id in ids.split(',').filter(|s| !s.is_empty()) {
+        f(parse_id(id)?);
     }
     Ok(())
 }
