@@ -1088,6 +1088,9 @@ fn load(
     // The rows went in behind the store's back: the stays it keeps as
     // events are appended are computed from the log, as the migration does.
     escalate::store::stays::rebuild(&tx)?;
+    // Likewise the report's hourly rollups (else the first report folds
+    // the whole log).
+    escalate::store::rollups::rebuild(&tx)?;
     tx.commit()?;
     Ok(counts)
 }
