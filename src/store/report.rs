@@ -261,17 +261,68 @@ fn chains_rest(
 /// Unresolved involved issues by (chain, current level), from [`involved`].
 type OpenLevels = BTreeMap<(String, u32), u64>;
 
-/// One pass over the involved issues: per chain how many were involved,
-/// opened, resolved and still open, and how many reached each highest
-/// level (`issues.max_level`, kept by every escalation, so no event scan);
-/// and the unresolved ones by current level, for [`levels`]. Opened and
-/// resolved issues are always involved (created ≤ resolved), so one pass
-/// counts them all.
+/// Involved issues of one (chain, max_level, current level if
+/// unresolved): how many, and how many opened, resolved, still open.
+struct InvolvedGroup {
+    chain: String,
+    top: u32,
+    now: Option<u32>,
+    counts: [u64; 4],
+}
+
+/// Per chain how many issues were involved, opened, resolved and still
+/// open, and how many reached each highest level (`issues.max_level`,
+/// kept by every escalation, so no event scan); and the unresolved ones by
+/// current level, for [`levels`]. The unresolved ones come from the
+/// rollups when they are current, else from one pass over the issues.
 fn involved(
     tx: &Transaction,
     scope: &Scope,
     rows: &mut BTreeMap<String, ReportRow>,
 ) -> Result<OpenLevels> {
+    let groups = if rollups::current(tx)? {
+        let mut groups = involved_resolved(tx, scope)?;
+        open_rolled(tx, scope, &mut groups)?;
+        groups
+    } else {
+        involved_from_log(tx, scope)?
+    };
+    let mut open = OpenLevels::new();
+    for g in groups {
+        let [n, opened, resolved, still_open] = g.counts;
+        if let Some(l) = g.now {
+            *open.entry((g.chain.clone(), l)).or_default() += n;
+        }
+        let c = row(rows, g.chain);
+        c.involved += n;
+        c.opened += opened;
+        c.resolved += resolved;
+        c.still_open += still_open;
+        *c.highest_level.entry(g.top).or_default() += n;
+    }
+    Ok(open)
+}
+
+/// The groups of involved issues in one pass over them. Opened and
+/// resolved issues are always involved (created ≤ resolved), so one pass
+/// counts them all.
+fn involved_from_log(tx: &Transaction, scope: &Scope) -> Result<Vec<InvolvedGroup>> {
+    involved_groups(tx, scope, INVOLVED)
+}
+
+/// The involved issues that are resolved (since `since`), through the
+/// resolved_at index: the unresolved ones are in the rollups.
+fn involved_resolved(tx: &Transaction, scope: &Scope) -> Result<Vec<InvolvedGroup>> {
+    involved_groups(
+        tx,
+        scope,
+        "i.resolved_at >= ?1 AND +i.created_at < ?2 AND (?3 IS NULL OR i.chain = ?3)",
+    )
+}
+
+/// [`InvolvedGroup`]s of the issues `filter` keeps (binds ?1 since, ?2
+/// until, ?3 chain).
+fn involved_groups(tx: &Transaction, scope: &Scope, filter: &str) -> Result<Vec<InvolvedGroup>> {
     let (since, until, chain) = bind(scope);
     let sql = format!(
         "SELECT i.chain, i.max_level, CASE WHEN i.resolved_at IS NULL THEN i.level END, \
@@ -279,29 +330,43 @@ fn involved(
            coalesce(sum(i.created_at >= ?1), 0), \
            coalesce(sum(i.resolved_at < ?2), 0), \
            coalesce(sum(i.resolved_at IS NULL OR i.resolved_at >= ?2), 0) \
-         FROM issues i WHERE {INVOLVED} GROUP BY 1, 2, 3"
+         FROM issues i WHERE {filter} GROUP BY 1, 2, 3"
     );
     let mut stmt = tx.prepare_cached(&sql).sql("preparing report counts")?;
     let mut q = stmt
         .query(params![since, until, chain])
         .sql("counting issues")?;
-    let mut open = OpenLevels::new();
+    let mut out = Vec::new();
     while let Some(r) = q.next().sql("counting issues")? {
-        let name: String = r.get(0).sql("counting issues")?;
-        let top = level(r.get(1).sql("counting issues")?);
         let now: Option<i64> = r.get(2).sql("counting issues")?;
-        let n = count(r.get(3).sql("counting issues")?);
-        if let Some(l) = now {
-            *open.entry((name.clone(), level(l))).or_default() += n;
-        }
-        let c = row(rows, name);
-        c.involved += n;
-        c.opened += count(r.get(4).sql("counting issues")?);
-        c.resolved += count(r.get(5).sql("counting issues")?);
-        c.still_open += count(r.get(6).sql("counting issues")?);
-        *c.highest_level.entry(top).or_default() += n;
+        out.push(InvolvedGroup {
+            chain: r.get(0).sql("counting issues")?,
+            top: level(r.get(1).sql("counting issues")?),
+            now: now.map(level),
+            counts: [
+                count(r.get(3).sql("counting issues")?),
+                count(r.get(4).sql("counting issues")?),
+                count(r.get(5).sql("counting issues")?),
+                count(r.get(6).sql("counting issues")?),
+            ],
+        });
     }
-    Ok(open)
+    Ok(out)
+}
+
+/// The unresolved involved issues (created before `until`) from the open
+/// issues' rollups: all of them still open, none resolved.
+fn open_rolled(tx: &Transaction, scope: &Scope, into: &mut Vec<InvolvedGroup>) -> Result<()> {
+    let (since, until, chain) = bind(scope);
+    for ((name, top, now), (n, opened)) in rollups::open_counts(tx, since, until, chain)? {
+        into.push(InvolvedGroup {
+            chain: name,
+            top: level(top),
+            now: Some(level(now)),
+            counts: [n, opened, 0, n],
+        });
+    }
+    Ok(())
 }
 
 /// Issues escalated above level 1, and breached, in the window: from the
@@ -460,10 +525,15 @@ fn edges<'a>(scope: &Scope<'a>, (first, end): (i64, i64)) -> Result<Vec<Scope<'a
 /// What the rollups give a report, for comparing them with the log: SLA
 /// outcomes per (chain, priority, target; None for a target escalate does
 /// not know) and distinct escalated and breached issues per chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WindowCounts {
     pub sla: BTreeMap<rollups::SlaKey, (u64, u64)>,
     pub paged: BTreeMap<String, (u64, u64)>,
+    /// The per-chain counts of the involved issues (involved, opened,
+    /// resolved, still open, by highest level), and the unresolved ones
+    /// by (chain, current level).
+    pub involved: BTreeMap<String, ReportRow>,
+    pub open: BTreeMap<(String, u32), u64>,
 }
 
 /// [`WindowCounts`] as the report reads them (rollups when current).
@@ -473,17 +543,37 @@ pub fn window_counts(tx: &Transaction, scope: &Scope) -> Result<WindowCounts> {
         Some(hours) => paged_rolled(tx, scope, hours)?,
         None => paged_from_log(tx, scope)?,
     };
+    let mut involved_rows = BTreeMap::new();
+    let open = involved(tx, scope, &mut involved_rows)?;
     Ok(WindowCounts {
         sla: sla_sums(sla),
         paged,
+        involved: involved_rows,
+        open,
     })
 }
 
 /// [`WindowCounts`] from the event log alone.
 pub fn window_counts_from_log(tx: &Transaction, scope: &Scope) -> Result<WindowCounts> {
+    let mut involved_rows = BTreeMap::new();
+    let mut open = OpenLevels::new();
+    for g in involved_from_log(tx, scope)? {
+        let [n, opened, resolved, still_open] = g.counts;
+        if let Some(l) = g.now {
+            *open.entry((g.chain.clone(), l)).or_default() += n;
+        }
+        let c = row(&mut involved_rows, g.chain);
+        c.involved += n;
+        c.opened += opened;
+        c.resolved += resolved;
+        c.still_open += still_open;
+        *c.highest_level.entry(g.top).or_default() += n;
+    }
     Ok(WindowCounts {
         sla: sla_sums(sla_groups_from_log(tx, scope)?),
         paged: paged_from_log(tx, scope)?,
+        involved: involved_rows,
+        open,
     })
 }
 

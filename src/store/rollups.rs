@@ -48,6 +48,7 @@ pub fn catch_up(tx: &Transaction) -> Result<()> {
 pub fn rebuild(tx: &Transaction) -> Result<()> {
     tx.execute_batch(
         "DELETE FROM rollup_sla; DELETE FROM rollup_paged; DELETE FROM rollup_stays; \
+         DELETE FROM rollup_open; DELETE FROM rollup_open_counts; \
          UPDATE rollup_cursor SET folded = 0;",
     )
     .sql("clearing rollups")?;
@@ -60,6 +61,14 @@ pub type Snapshot = (
     Vec<(i64, String, String, String, i64, i64)>,
     Vec<(i64, String, i64, Vec<i64>)>,
     Vec<StaySnapshot>,
+    OpenSnapshot,
+);
+
+/// The open issues' rollups: (hour, chain, max_level, level, n) and the
+/// rows (issue, chain, max_level, level, created_at).
+pub type OpenSnapshot = (
+    Vec<(i64, String, i64, i64, i64)>,
+    Vec<(i64, String, i64, i64, i64)>,
 );
 
 /// A stay rollup row with its hour, its lists sorted (and cleared from the
@@ -115,7 +124,27 @@ pub fn snapshot(tx: &Transaction) -> Result<Snapshot> {
         stays.push((hour, row, spans, began));
         Ok(())
     })?;
-    Ok((sla, paged, stays))
+    let five = |sql: &str| {
+        tx.prepare(sql)
+            .and_then(|mut s| {
+                s.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .sql("reading open rollups")
+    };
+    let open = (
+        five(
+            "SELECT hour, chain, max_level, level, n FROM rollup_open_counts \
+             ORDER BY hour, chain, max_level, level",
+        )?,
+        five(
+            "SELECT issue_id, chain, max_level, level, created_at FROM rollup_open \
+             ORDER BY issue_id",
+        )?,
+    );
+    Ok((sla, paged, stays, open))
 }
 
 /// Every stay rollup row with its hour, in key order.
@@ -229,6 +258,90 @@ pub fn paged(
         for id in ids.split(',') {
             set.insert(parse_id(id)?);
         }
+    }
+    Ok(())
+}
+
+/// Open issues by (chain, max_level, level): how many, how many opened.
+pub type OpenCounts = BTreeMap<(String, i64, i64), (u64, u64)>;
+
+/// Unresolved issues created before `until` (ms) by (chain, max_level,
+/// level): how many, and how many of them were created from `since` on;
+/// one chain or all. Whole hours of creation from the counts, the partial
+/// ones from the issues' rows.
+pub fn open_counts(
+    tx: &Transaction,
+    since: i64,
+    until: i64,
+    chain: Option<&str>,
+) -> Result<OpenCounts> {
+    let last = until.div_euclid(HOUR_MS);
+    let first = since.div_euclid(HOUR_MS) + i64::from(since.rem_euclid(HOUR_MS) != 0);
+    let mut out = OpenCounts::new();
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT chain, max_level, level, sum(n), sum(CASE WHEN hour >= ?2 THEN n ELSE 0 END) \
+             FROM rollup_open_counts WHERE hour < ?1 AND (?3 IS NULL OR chain = ?3) \
+             GROUP BY chain, max_level, level",
+        )
+        .sql("preparing open rollups")?;
+    let mut q = stmt
+        .query(params![last, first, chain])
+        .sql("reading open rollups")?;
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    while let Some(r) = q.next().sql("reading open rollups")? {
+        let key = (
+            r.get(0).sql("reading open rollups")?,
+            r.get(1).sql("reading open rollups")?,
+            r.get(2).sql("reading open rollups")?,
+        );
+        let slot = out.entry(key).or_default();
+        slot.0 += n(r.get(3).sql("reading open rollups")?);
+        slot.1 += n(r.get(4).sql("reading open rollups")?);
+    }
+    // The partial hour before `until` counts in full; the one from `since`
+    // (already counted in full) adds to the opened.
+    let edge = last * HOUR_MS;
+    let parts = [
+        (edge, until, true),
+        (since, first.min(last) * HOUR_MS, false),
+    ];
+    for (a, b, whole) in parts {
+        open_rows(tx, (a, b), chain, |key, created| {
+            let slot = out.entry(key).or_default();
+            slot.0 += u64::from(whole);
+            slot.1 += u64::from(created >= since);
+        })?;
+    }
+    Ok(out)
+}
+
+/// Each unresolved issue (as of the fold) created in [a, b).
+fn open_rows(
+    tx: &Transaction,
+    (a, b): (i64, i64),
+    chain: Option<&str>,
+    mut each: impl FnMut((String, i64, i64), i64),
+) -> Result<()> {
+    if a >= b {
+        return Ok(());
+    }
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT chain, max_level, level, created_at FROM rollup_open \
+             WHERE created_at >= ?1 AND created_at < ?2 AND (?3 IS NULL OR chain = ?3)",
+        )
+        .sql("preparing open rollups")?;
+    let mut q = stmt
+        .query(params![a, b, chain])
+        .sql("reading open rollups")?;
+    while let Some(r) = q.next().sql("reading open rollups")? {
+        let key = (
+            r.get(0).sql("reading open rollups")?,
+            r.get(1).sql("reading open rollups")?,
+            r.get(2).sql("reading open rollups")?,
+        );
+        each(key, r.get(3).sql("reading open rollups")?);
     }
     Ok(())
 }
