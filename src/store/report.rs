@@ -1078,22 +1078,52 @@ pub fn levels_from_log(
 
 /// The issues open longest at `until`, oldest first (at most `limit`).
 pub fn longest_open(tx: &Transaction, scope: &Scope, limit: u32) -> Result<Vec<OpenIssue>> {
+    if rollups::current(tx)? {
+        let ids = rollups::oldest_open(tx, ms(scope.until), scope.chain, limit)?;
+        longest_open_among(tx, scope, limit, Some(&ids))
+    } else {
+        longest_open_among(tx, scope, limit, None)
+    }
+}
+
+/// [`longest_open`] from a pass over every issue (the reference the
+/// rollups' candidates are tested against).
+pub fn longest_open_from_log(
+    tx: &Transaction,
+    scope: &Scope,
+    limit: u32,
+) -> Result<Vec<OpenIssue>> {
+    longest_open_among(tx, scope, limit, None)
+}
+
+/// [`longest_open`] over every issue, or only over `ids` (the candidates
+/// the rollups give, as a JSON array): the same filters and order either
+/// way.
+fn longest_open_among(
+    tx: &Transaction,
+    scope: &Scope,
+    limit: u32,
+    ids: Option<&str>,
+) -> Result<Vec<OpenIssue>> {
     let (_, until, chain) = bind(scope);
-    let mut stmt = tx
-        .prepare_cached(
-            "SELECT i.id, i.chain, i.title, i.owner, i.created_at, \
-               i.first_acked_at IS NOT NULL AND i.first_acked_at < ?1, \
-               coalesce((SELECT e.level FROM events e WHERE e.issue_id = i.id \
-                   AND e.kind IN ('created', 'escalated', 'reopened', 'capped', 'moved') AND e.at < ?1 \
-                   ORDER BY e.at DESC, e.id DESC LIMIT 1), i.level) \
-             FROM issues i \
-             WHERE +i.created_at < ?1 AND (i.resolved_at IS NULL OR i.resolved_at >= ?1) \
-               AND (?2 IS NULL OR i.chain = ?2) \
-             ORDER BY +i.created_at, i.id LIMIT ?3",
-        )
-        .sql("preparing longest open")?;
+    let among = match ids {
+        Some(_) => "i.id IN (SELECT value FROM json_each(?4)) AND",
+        None => "?4 IS NULL AND",
+    };
+    let sql = format!(
+        "SELECT i.id, i.chain, i.title, i.owner, i.created_at, \
+           i.first_acked_at IS NOT NULL AND i.first_acked_at < ?1, \
+           coalesce((SELECT e.level FROM events e WHERE e.issue_id = i.id \
+               AND e.kind IN ('created', 'escalated', 'reopened', 'capped', 'moved') AND e.at < ?1 \
+               ORDER BY e.at DESC, e.id DESC LIMIT 1), i.level) \
+         FROM issues i \
+         WHERE {among} +i.created_at < ?1 AND (i.resolved_at IS NULL OR i.resolved_at >= ?1) \
+           AND (?2 IS NULL OR i.chain = ?2) \
+         ORDER BY +i.created_at, i.id LIMIT ?3"
+    );
+    let mut stmt = tx.prepare_cached(&sql).sql("preparing longest open")?;
     let rows = stmt
-        .query_map(params![until, chain, limit], |r| {
+        .query_map(params![until, chain, limit, ids], |r| {
             Ok(OpenIssue {
                 id: r.get(0)?,
                 chain: r.get(1)?,

@@ -346,6 +346,37 @@ fn open_rows(
     Ok(())
 }
 
+/// The ids (a JSON array) of the `limit` oldest issues open at `until`
+/// (ms), of one chain or all, and maybe a few more: the oldest unresolved
+/// ones (as of the fold, through `rollup_open`'s creation index) and the
+/// oldest of those resolved at or after `until` (through resolved_at), so
+/// the caller's own filter and order pick the same issues as over all.
+pub fn oldest_open(
+    tx: &Transaction,
+    until: i64,
+    chain: Option<&str>,
+    limit: u32,
+) -> Result<String> {
+    let mut found: Vec<(i64, i64)> = Vec::new();
+    for sql in [
+        "SELECT created_at, issue_id FROM rollup_open \
+         WHERE created_at < ?1 AND (?2 IS NULL OR chain = ?2) \
+         ORDER BY created_at, issue_id LIMIT ?3",
+        "SELECT created_at, id FROM issues \
+         WHERE resolved_at >= ?1 AND +created_at < ?1 AND (?2 IS NULL OR chain = ?2) \
+         ORDER BY +created_at, id LIMIT ?3",
+    ] {
+        let mut stmt = tx.prepare_cached(sql).sql("preparing oldest open")?;
+        let rows = stmt
+            .query_map(params![until, chain, limit], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .sql("reading oldest open")?;
+        found.extend(rows);
+    }
+    let ids: Vec<String> = found.iter().map(|(_, id)| id.to_string()).collect();
+    Ok(format!("[{}]", ids.join(",")))
+}
+
 /// One row of the stay rollups: stays of one (chain, priority, level)
 /// that ended or began in the hours read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,8 @@
 //!   for the windows' whole hours, and the SLA outcomes and paged issues
 //!   the report reads from them equal the log's
 //!   ([`report::window_counts_from_log`]) for the same windows and for
-//!   windows whose edges fall inside hours.
+//!   windows whose edges fall inside hours, as do the longest-open issues
+//!   picked among the rollups' candidates.
 
 use escalate::store::report::{self, LevelReached, Scope, WallClock};
 use escalate::store::{rollups, stays, OpenMode, Store};
@@ -259,6 +260,12 @@ fn compare_rollups(store: &mut Store, last: i64) -> Result<(), TestCaseError> {
                     anyhow::ensure!(
                         kept == logged,
                         "window {a}..{b} {chain:?}:\n kept {kept:?}\n log  {logged:?}"
+                    );
+                    let kept = report::longest_open(tx, &scope, 3)?;
+                    let logged = report::longest_open_from_log(tx, &scope, 3)?;
+                    anyhow::ensure!(
+                        kept == logged,
+                        "longest open {a}..{b} {chain:?}:\n kept {kept:?}\n log  {logged:?}"
                     );
                 }
             }
