@@ -1090,6 +1090,9 @@ fn load(
     escalate::store::stays::rebuild(&tx)?;
     // Likewise the digest's open-issue counts (migration 09).
     escalate::store::open_counts::rebuild(&tx)?;
+    // Likewise the report's hourly rollups (else the first report folds
+    // the whole log).
+    escalate::store::rollups::rebuild(&tx)?;
     tx.commit()?;
     Ok(counts)
 }

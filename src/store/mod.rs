@@ -22,6 +22,7 @@ pub mod oncall;
 pub mod open_counts;
 pub mod outbox;
 pub mod report;
+pub mod rollups;
 pub mod stays;
 pub mod subscriptions;
 

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{ms, ts, SqlContext};
+use super::{ms, rollups, ts, SqlContext};
 use crate::model::Ts;
 
 /// What a report covers: [since, until), optionally one chain.
@@ -261,17 +261,68 @@ fn chains_rest(
 /// Unresolved involved issues by (chain, current level), from [`involved`].
 type OpenLevels = BTreeMap<(String, u32), u64>;
 
-/// One pass over the involved issues: per chain how many were involved,
-/// opened, resolved and still open, and how many reached each highest
-/// level (`issues.max_level`, kept by every escalation, so no event scan);
-/// and the unresolved ones by current level, for [`levels`]. Opened and
-/// resolved issues are always involved (created ≤ resolved), so one pass
-/// counts them all.
+/// Involved issues of one (chain, max_level, current level if
+/// unresolved): how many, and how many opened, resolved, still open.
+struct InvolvedGroup {
+    chain: String,
+    top: u32,
+    now: Option<u32>,
+    counts: [u64; 4],
+}
+
+/// Per chain how many issues were involved, opened, resolved and still
+/// open, and how many reached each highest level (`issues.max_level`,
+/// kept by every escalation, so no event scan); and the unresolved ones by
+/// current level, for [`levels`]. The unresolved ones come from the
+/// rollups when they are current, else from one pass over the issues.
 fn involved(
     tx: &Transaction,
     scope: &Scope,
     rows: &mut BTreeMap<String, ReportRow>,
 ) -> Result<OpenLevels> {
+    let groups = if rollups::current(tx)? {
+        let mut groups = involved_resolved(tx, scope)?;
+        open_rolled(tx, scope, &mut groups)?;
+        groups
+    } else {
+        involved_from_log(tx, scope)?
+    };
+    let mut open = OpenLevels::new();
+    for g in groups {
+        let [n, opened, resolved, still_open] = g.counts;
+        if let Some(l) = g.now {
+            *open.entry((g.chain.clone(), l)).or_default() += n;
+        }
+        let c = row(rows, g.chain);
+        c.involved += n;
+        c.opened += opened;
+        c.resolved += resolved;
+        c.still_open += still_open;
+        *c.highest_level.entry(g.top).or_default() += n;
+    }
+    Ok(open)
+}
+
+/// The groups of involved issues in one pass over them. Opened and
+/// resolved issues are always involved (created ≤ resolved), so one pass
+/// counts them all.
+fn involved_from_log(tx: &Transaction, scope: &Scope) -> Result<Vec<InvolvedGroup>> {
+    involved_groups(tx, scope, INVOLVED)
+}
+
+/// The involved issues that are resolved (since `since`), through the
+/// resolved_at index: the unresolved ones are in the rollups.
+fn involved_resolved(tx: &Transaction, scope: &Scope) -> Result<Vec<InvolvedGroup>> {
+    involved_groups(
+        tx,
+        scope,
+        "i.resolved_at >= ?1 AND +i.created_at < ?2 AND (?3 IS NULL OR i.chain = ?3)",
+    )
+}
+
+/// [`InvolvedGroup`]s of the issues `filter` keeps (binds ?1 since, ?2
+/// until, ?3 chain).
+fn involved_groups(tx: &Transaction, scope: &Scope, filter: &str) -> Result<Vec<InvolvedGroup>> {
     let (since, until, chain) = bind(scope);
     let sql = format!(
         "SELECT i.chain, i.max_level, CASE WHEN i.resolved_at IS NULL THEN i.level END, \
@@ -279,37 +330,70 @@ fn involved(
            coalesce(sum(i.created_at >= ?1), 0), \
            coalesce(sum(i.resolved_at < ?2), 0), \
            coalesce(sum(i.resolved_at IS NULL OR i.resolved_at >= ?2), 0) \
-         FROM issues i WHERE {INVOLVED} GROUP BY 1, 2, 3"
+         FROM issues i WHERE {filter} GROUP BY 1, 2, 3"
     );
     let mut stmt = tx.prepare_cached(&sql).sql("preparing report counts")?;
     let mut q = stmt
         .query(params![since, until, chain])
         .sql("counting issues")?;
-    let mut open = OpenLevels::new();
+    let mut out = Vec::new();
     while let Some(r) = q.next().sql("counting issues")? {
-        let name: String = r.get(0).sql("counting issues")?;
-        let top = level(r.get(1).sql("counting issues")?);
         let now: Option<i64> = r.get(2).sql("counting issues")?;
-        let n = count(r.get(3).sql("counting issues")?);
-        if let Some(l) = now {
-            *open.entry((name.clone(), level(l))).or_default() += n;
-        }
-        let c = row(rows, name);
-        c.involved += n;
-        c.opened += count(r.get(4).sql("counting issues")?);
-        c.resolved += count(r.get(5).sql("counting issues")?);
-        c.still_open += count(r.get(6).sql("counting issues")?);
-        *c.highest_level.entry(top).or_default() += n;
+        out.push(InvolvedGroup {
+            chain: r.get(0).sql("counting issues")?,
+            top: level(r.get(1).sql("counting issues")?),
+            now: now.map(level),
+            counts: [
+                count(r.get(3).sql("counting issues")?),
+                count(r.get(4).sql("counting issues")?),
+                count(r.get(5).sql("counting issues")?),
+                count(r.get(6).sql("counting issues")?),
+            ],
+        });
     }
-    Ok(open)
+    Ok(out)
 }
 
-/// Issues escalated above level 1, and breached, in the window.
+/// The unresolved involved issues (created before `until`) from the open
+/// issues' rollups: all of them still open, none resolved.
+fn open_rolled(tx: &Transaction, scope: &Scope, into: &mut Vec<InvolvedGroup>) -> Result<()> {
+    let (since, until, chain) = bind(scope);
+    for ((name, top, now), (n, opened)) in rollups::open_counts(tx, since, until, chain)? {
+        into.push(InvolvedGroup {
+            chain: name,
+            top: level(top),
+            now: Some(level(now)),
+            counts: [n, opened, 0, n],
+        });
+    }
+    Ok(())
+}
+
+/// Issues escalated above level 1, and breached, in the window: from the
+/// rollups for its whole hours when they are current, else from the log.
 fn escalations(
     tx: &Transaction,
     scope: &Scope,
     rows: &mut BTreeMap<String, ReportRow>,
 ) -> Result<()> {
+    let counts = match rolled_hours(tx, scope)? {
+        Some(hours) => paged_rolled(tx, scope, hours)?,
+        None => paged_from_log(tx, scope)?,
+    };
+    for (name, (escalated, breached)) in counts {
+        let c = row(rows, name);
+        c.escalated = escalated;
+        c.breached = breached;
+    }
+    Ok(())
+}
+
+/// Distinct issues escalated above level 1 and breached in the window, by
+/// chain (a chain with neither is absent).
+type PagedCounts = BTreeMap<String, (u64, u64)>;
+
+/// [`PagedCounts`] from the event log.
+fn paged_from_log(tx: &Transaction, scope: &Scope) -> Result<PagedCounts> {
     let (since, until, chain) = bind(scope);
     // Escalated and breached: distinct issues with such an event in the
     // window, found through the (kind, at) index. Any page at level ≥ 2
@@ -327,12 +411,182 @@ fn escalations(
     let mut q = stmt
         .query(params![since, until, chain])
         .sql("counting escalations")?;
+    let mut out = PagedCounts::new();
     while let Some(r) = q.next().sql("counting escalations")? {
-        let c = row(rows, r.get(0).sql("counting escalations")?);
-        c.escalated = count(r.get(1).sql("counting escalations")?);
-        c.breached = count(r.get(2).sql("counting escalations")?);
+        out.insert(
+            r.get(0).sql("counting escalations")?,
+            (
+                count(r.get(1).sql("counting escalations")?),
+                count(r.get(2).sql("counting escalations")?),
+            ),
+        );
+    }
+    Ok(out)
+}
+
+/// [`PagedCounts`] from the rollups of the window's whole `hours` and the
+/// log's events of its partial hours. The rollups keep every issue paged
+/// in an hour; those not involved in the window (created after it, or
+/// resolved before it, by their columns now) are left out here, as the
+/// log's query leaves them out.
+fn paged_rolled(tx: &Transaction, scope: &Scope, hours: (i64, i64)) -> Result<PagedCounts> {
+    let mut sets = rollups::Paged::new();
+    rollups::paged(tx, hours, scope.chain, &mut sets)?;
+    for edge in edges(scope, hours)? {
+        paged_ids(tx, &edge, &mut sets)?;
+    }
+    let outside = not_involved(tx, scope)?;
+    let mut out = PagedCounts::new();
+    for (name, [escalated, breached]) in sets {
+        let mut either = escalated.clone();
+        breached.iter().for_each(|id| either.insert(id));
+        if either.count_without(&outside) > 0 {
+            let counts = (
+                escalated.count_without(&outside),
+                breached.count_without(&outside),
+            );
+            out.insert(name, counts);
+        }
+    }
+    Ok(out)
+}
+
+/// The issues paged above level 1 or breached in `scope` (any, involved
+/// or not), from the log, added into `into`.
+fn paged_ids(tx: &Transaction, scope: &Scope, into: &mut rollups::Paged) -> Result<()> {
+    let (since, until, chain) = bind(scope);
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT DISTINCT i.chain, e.kind = 'breached', e.issue_id \
+             FROM events e JOIN issues i ON i.id = e.issue_id \
+             WHERE ((e.kind = 'escalated' AND e.level >= 2) OR e.kind = 'breached') \
+               AND e.at >= ?1 AND e.at < ?2 AND (?3 IS NULL OR i.chain = ?3)",
+        )
+        .sql("preparing paged issues")?;
+    let mut q = stmt
+        .query(params![since, until, chain])
+        .sql("reading paged issues")?;
+    while let Some(r) = q.next().sql("reading paged issues")? {
+        let name: String = r.get(0).sql("reading paged issues")?;
+        let breached: bool = r.get(1).sql("reading paged issues")?;
+        let id: i64 = r.get(2).sql("reading paged issues")?;
+        into.entry(name).or_default()[usize::from(breached)].insert(id);
     }
     Ok(())
+}
+
+/// Issues not involved in the window: resolved before it or created after
+/// it (through the resolved_at and created_at indexes).
+fn not_involved(tx: &Transaction, scope: &Scope) -> Result<rollups::IdSet> {
+    let (since, until, _) = bind(scope);
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT id FROM issues WHERE resolved_at < ?1 \
+             UNION ALL SELECT id FROM issues WHERE created_at >= ?2",
+        )
+        .sql("preparing involved issues")?;
+    let mut q = stmt
+        .query(params![since, until])
+        .sql("reading involved issues")?;
+    let mut out = rollups::IdSet::default();
+    while let Some(r) = q.next().sql("reading involved issues")? {
+        out.insert(r.get(0).sql("reading involved issues")?);
+    }
+    Ok(out)
+}
+
+/// The whole hours of the window, when the rollups are current (else the
+/// report reads the log).
+fn rolled_hours(tx: &Transaction, scope: &Scope) -> Result<Option<(i64, i64)>> {
+    let (since, until, _) = bind(scope);
+    match rollups::whole_hours(since, until) {
+        Some(hours) if rollups::current(tx)? => Ok(Some(hours)),
+        _ => Ok(None),
+    }
+}
+
+/// The partial hours of the window around its whole `hours`.
+fn edges<'a>(scope: &Scope<'a>, (first, end): (i64, i64)) -> Result<Vec<Scope<'a>>> {
+    let (since, until, _) = bind(scope);
+    let (from, to) = (first * rollups::HOUR_MS, end * rollups::HOUR_MS);
+    let mut out = Vec::new();
+    for (a, b) in [(since, from), (to, until)] {
+        if a < b {
+            out.push(Scope {
+                since: ts(a).sql("window edge")?,
+                until: ts(b).sql("window edge")?,
+                chain: scope.chain,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// What the rollups give a report, for comparing them with the log: SLA
+/// outcomes per (chain, priority, target; None for a target escalate does
+/// not know) and distinct escalated and breached issues per chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowCounts {
+    pub sla: BTreeMap<rollups::SlaKey, (u64, u64)>,
+    pub paged: BTreeMap<String, (u64, u64)>,
+    /// The per-chain counts of the involved issues (involved, opened,
+    /// resolved, still open, by highest level), and the unresolved ones
+    /// by (chain, current level).
+    pub involved: BTreeMap<String, ReportRow>,
+    pub open: BTreeMap<(String, u32), u64>,
+}
+
+/// [`WindowCounts`] as the report reads them (rollups when current).
+pub fn window_counts(tx: &Transaction, scope: &Scope) -> Result<WindowCounts> {
+    let sla = sla_groups(tx, scope)?;
+    let paged = match rolled_hours(tx, scope)? {
+        Some(hours) => paged_rolled(tx, scope, hours)?,
+        None => paged_from_log(tx, scope)?,
+    };
+    let mut involved_rows = BTreeMap::new();
+    let open = involved(tx, scope, &mut involved_rows)?;
+    Ok(WindowCounts {
+        sla: sla_sums(sla),
+        paged,
+        involved: involved_rows,
+        open,
+    })
+}
+
+/// [`WindowCounts`] from the event log alone.
+pub fn window_counts_from_log(tx: &Transaction, scope: &Scope) -> Result<WindowCounts> {
+    let mut involved_rows = BTreeMap::new();
+    let mut open = OpenLevels::new();
+    for g in involved_from_log(tx, scope)? {
+        let [n, opened, resolved, still_open] = g.counts;
+        if let Some(l) = g.now {
+            *open.entry((g.chain.clone(), l)).or_default() += n;
+        }
+        let c = row(&mut involved_rows, g.chain);
+        c.involved += n;
+        c.opened += opened;
+        c.resolved += resolved;
+        c.still_open += still_open;
+        *c.highest_level.entry(g.top).or_default() += n;
+    }
+    Ok(WindowCounts {
+        sla: sla_sums(sla_groups_from_log(tx, scope)?),
+        paged: paged_from_log(tx, scope)?,
+        involved: involved_rows,
+        open,
+    })
+}
+
+/// SLA groups summed per key, unknown targets as None.
+fn sla_sums(groups: Vec<SlaGroup>) -> BTreeMap<rollups::SlaKey, (u64, u64)> {
+    let mut out: BTreeMap<rollups::SlaKey, (u64, u64)> = BTreeMap::new();
+    for g in groups {
+        let target = g.target.filter(|t| t == "response" || t == "resolution");
+        let slot = out.entry((g.chain, g.priority, target)).or_default();
+        slot.0 += g.outcome.met;
+        slot.1 += g.outcome.breached;
+    }
+    out
 }
 
 /// SLA outcomes recorded in the window for one (chain, priority, target).
@@ -345,12 +599,39 @@ struct SlaGroup {
     outcome: SlaCount,
 }
 
-/// SLA outcomes recorded in the window per (chain, priority, target), in
-/// one pass over the window's `sla_met` and `breached` events: the
-/// per-chain and per-priority figures are both sums of these. `breached`
-/// is stamped at the deadline and `sla_met` at the ack or resolution, so
-/// each outcome falls in exactly one window.
+/// SLA outcomes recorded in the window per (chain, priority, target): the
+/// per-chain and per-priority figures are both sums of these. From the
+/// rollups for the window's whole hours when they are current (a target
+/// escalate does not know comes back as None: it only makes its group
+/// appear), else from the log.
 fn sla_groups(tx: &Transaction, scope: &Scope) -> Result<Vec<SlaGroup>> {
+    let Some(hours) = rolled_hours(tx, scope)? else {
+        return sla_groups_from_log(tx, scope);
+    };
+    let mut sums = BTreeMap::new();
+    rollups::sla(tx, hours, scope.chain, &mut sums)?;
+    for edge in edges(scope, hours)? {
+        for (key, (met, breached)) in sla_sums(sla_groups_from_log(tx, &edge)?) {
+            let slot = sums.entry(key).or_default();
+            slot.0 += met;
+            slot.1 += breached;
+        }
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((chain, priority, target), (met, breached))| SlaGroup {
+            chain,
+            priority,
+            target,
+            outcome: SlaCount { met, breached },
+        })
+        .collect())
+}
+
+/// [`sla_groups`] in one pass over the window's `sla_met` and `breached`
+/// events. `breached` is stamped at the deadline and `sla_met` at the ack
+/// or resolution, so each outcome falls in exactly one window.
+fn sla_groups_from_log(tx: &Transaction, scope: &Scope) -> Result<Vec<SlaGroup>> {
     let (since, until, chain) = bind(scope);
     let (group, _) = GroupBy::Priority.sql();
     let sql = format!(
@@ -473,7 +754,15 @@ fn levels_with(
     open: &OpenLevels,
 ) -> Result<Vec<LevelReached>> {
     let mut tally = StayTally::default();
-    tally.window_marks(tx, scope, clocks)?;
+    match rolled_hours(tx, scope)? {
+        Some(hours) => {
+            tally.rolled_marks(tx, scope, hours, clocks)?;
+            for edge in edges(scope, hours)? {
+                tally.window_marks(tx, &edge, clocks)?;
+            }
+        }
+        None => tally.window_marks(tx, scope, clocks)?,
+    }
     let later = tally.marks_after(tx, scope)?;
     tally.unresolved(open, &later);
     Ok(tally.finish())
@@ -533,6 +822,45 @@ impl StayTally {
                 level,
                 ..LevelReached::default()
             })
+    }
+
+    /// The stays the rollups hold for the window's whole `hours`: what
+    /// [`StayTally::window_marks`] adds up from their marks. The rollups
+    /// keep every issue's marks; the log's query keeps the involved
+    /// issues' only, which are the same marks: an issue's marks fall
+    /// between its creation and its resolution (`ingest` records a late
+    /// resolution no earlier than the last mark), so one with a mark in
+    /// the window was open in it.
+    fn rolled_marks(
+        &mut self,
+        tx: &Transaction,
+        scope: &Scope,
+        hours: (i64, i64),
+        clocks: &mut dyn Clocks,
+    ) -> Result<()> {
+        rollups::stays(tx, hours, scope.chain, |row| {
+            let l = level(row.level);
+            if row.ended > 0 {
+                let line = self.line(&row.chain, l);
+                line.escalated += row.escalated;
+                line.resolved += row.resolved;
+            }
+            if !row.spans.is_empty() {
+                let clock = clocks.clock(&row.chain, row.priority.as_deref());
+                let samples = self
+                    .stays
+                    .entry(((row.chain.clone(), l), clock))
+                    .or_default();
+                rollups::each_span(&row.spans, |a, b| samples.push(clocks.measure(clock, a, b)))?;
+            }
+            if !row.began.is_empty() {
+                let mut first = 0;
+                let began = &mut self.began;
+                rollups::each_id(&row.began, |id| first += u64::from(began.insert(id, l)))?;
+                self.line(&row.chain, l).reached += first;
+            }
+            Ok(())
+        })
     }
 
     /// The marks of involved issues in [since, until).
@@ -750,22 +1078,52 @@ pub fn levels_from_log(
 
 /// The issues open longest at `until`, oldest first (at most `limit`).
 pub fn longest_open(tx: &Transaction, scope: &Scope, limit: u32) -> Result<Vec<OpenIssue>> {
+    if rollups::current(tx)? {
+        let ids = rollups::oldest_open(tx, ms(scope.until), scope.chain, limit)?;
+        longest_open_among(tx, scope, limit, Some(&ids))
+    } else {
+        longest_open_among(tx, scope, limit, None)
+    }
+}
+
+/// [`longest_open`] from a pass over every issue (the reference the
+/// rollups' candidates are tested against).
+pub fn longest_open_from_log(
+    tx: &Transaction,
+    scope: &Scope,
+    limit: u32,
+) -> Result<Vec<OpenIssue>> {
+    longest_open_among(tx, scope, limit, None)
+}
+
+/// [`longest_open`] over every issue, or only over `ids` (the candidates
+/// the rollups give, as a JSON array): the same filters and order either
+/// way.
+fn longest_open_among(
+    tx: &Transaction,
+    scope: &Scope,
+    limit: u32,
+    ids: Option<&str>,
+) -> Result<Vec<OpenIssue>> {
     let (_, until, chain) = bind(scope);
-    let mut stmt = tx
-        .prepare_cached(
-            "SELECT i.id, i.chain, i.title, i.owner, i.created_at, \
-               i.first_acked_at IS NOT NULL AND i.first_acked_at < ?1, \
-               coalesce((SELECT e.level FROM events e WHERE e.issue_id = i.id \
-                   AND e.kind IN ('created', 'escalated', 'reopened', 'capped', 'moved') AND e.at < ?1 \
-                   ORDER BY e.at DESC, e.id DESC LIMIT 1), i.level) \
-             FROM issues i \
-             WHERE +i.created_at < ?1 AND (i.resolved_at IS NULL OR i.resolved_at >= ?1) \
-               AND (?2 IS NULL OR i.chain = ?2) \
-             ORDER BY +i.created_at, i.id LIMIT ?3",
-        )
-        .sql("preparing longest open")?;
+    let among = match ids {
+        Some(_) => "i.id IN (SELECT value FROM json_each(?4)) AND",
+        None => "?4 IS NULL AND",
+    };
+    let sql = format!(
+        "SELECT i.id, i.chain, i.title, i.owner, i.created_at, \
+           i.first_acked_at IS NOT NULL AND i.first_acked_at < ?1, \
+           coalesce((SELECT e.level FROM events e WHERE e.issue_id = i.id \
+               AND e.kind IN ('created', 'escalated', 'reopened', 'capped', 'moved') AND e.at < ?1 \
+               ORDER BY e.at DESC, e.id DESC LIMIT 1), i.level) \
+         FROM issues i \
+         WHERE {among} +i.created_at < ?1 AND (i.resolved_at IS NULL OR i.resolved_at >= ?1) \
+           AND (?2 IS NULL OR i.chain = ?2) \
+         ORDER BY +i.created_at, i.id LIMIT ?3"
+    );
+    let mut stmt = tx.prepare_cached(&sql).sql("preparing longest open")?;
     let rows = stmt
-        .query_map(params![until, chain, limit], |r| {
+        .query_map(params![until, chain, limit, ids], |r| {
             Ok(OpenIssue {
                 id: r.get(0)?,
                 chain: r.get(1)?,

@@ -8,10 +8,18 @@
 //!   rebuild from the log (what the migration does) keeps the same;
 //! - the report's per-level figures from the kept stays equal the ones
 //!   recomputed from the event log ([`report::levels_from_log`]) for
-//!   windows before, across and after the commands, all chains or one.
+//!   windows before, across and after the commands, all chains or one;
+//! - the hourly rollups (`store::rollups`, migration 10), folded by the
+//!   reports run in the sequence and once more at its end, equal a fold
+//!   of the whole log; the per-level figures above come from their stays
+//!   for the windows' whole hours, and the SLA outcomes and paged issues
+//!   the report reads from them equal the log's
+//!   ([`report::window_counts_from_log`]) for the same windows and for
+//!   windows whose edges fall inside hours, as do the longest-open issues
+//!   picked among the rollups' candidates.
 
 use escalate::store::report::{self, LevelReached, Scope, WallClock};
-use escalate::store::{stays, OpenMode, Store};
+use escalate::store::{rollups, stays, OpenMode, Store};
 
 use super::*;
 use crate::support::{at_minutes, Env};
@@ -28,6 +36,9 @@ enum Cmd {
     Resume(usize),
     Move(usize),
     Escalate(usize, Option<u32>),
+    /// A report: folds the rollups so far.
+    Report,
+    Priority(usize, &'static str),
 }
 
 fn cmd() -> impl Strategy<Value = Cmd> {
@@ -41,7 +52,10 @@ fn cmd() -> impl Strategy<Value = Cmd> {
         1 => id.clone().prop_map(Cmd::Pause),
         1 => id.clone().prop_map(Cmd::Resume),
         1 => id.clone().prop_map(Cmd::Move),
-        1 => (id, prop::option::of(1u32..=4)).prop_map(|(i, l)| Cmd::Escalate(i, l)),
+        1 => (id.clone(), prop::option::of(1u32..=4)).prop_map(|(i, l)| Cmd::Escalate(i, l)),
+        3 => Just(Cmd::Report),
+        1 => (id, prop::sample::select(vec!["urgent", "low", "High"]))
+            .prop_map(|(i, p)| Cmd::Priority(i, p)),
     ]
 }
 
@@ -115,6 +129,17 @@ fn run(env: &Env, ids: &mut Vec<i64>, t: i64, c: &Cmd) {
             }
             (None, _) => return,
         },
+        Cmd::Report => vec!["report".into(), "--days".into(), "1".into()],
+        Cmd::Priority(i, p) => match pick(i) {
+            Some(id) => vec![
+                "priority".into(),
+                id,
+                (*p).into(),
+                "--by".into(),
+                "ann".into(),
+            ],
+            None => return,
+        },
         Cmd::Escalate(i, level) => match pick(i) {
             Some(id) => {
                 let mut a = vec!["escalate".into(), id, "--by".into(), "ann".into()];
@@ -156,6 +181,11 @@ fn compare(env: &Env, ids: &[i64], last: i64) -> Result<(), TestCaseError> {
     )
     .map_err(|e| TestCaseError::fail(format!("open: {e:#}")))?;
     let t = |m: i64| crate::support::t0() + TimeDelta::minutes(m);
+    // Fold what the sequence's reports left, so the levels below come from
+    // the stay rollups for the windows' whole hours.
+    store
+        .write(rollups::catch_up)
+        .map_err(|e| TestCaseError::fail(format!("fold: {e:#}")))?;
     let checked = store.read(|tx| {
         for id in ids {
             let kept = stays::kept(tx, *id)?;
@@ -188,6 +218,7 @@ fn compare(env: &Env, ids: &[i64], last: i64) -> Result<(), TestCaseError> {
         Ok(())
     });
     checked.map_err(|e| TestCaseError::fail(format!("{e:#}")))?;
+    compare_rollups(&mut store, last)?;
     // What the migration does, on the same log, keeps the same stays.
     store
         .write(|tx| {
@@ -200,6 +231,48 @@ fn compare(env: &Env, ids: &[i64], last: i64) -> Result<(), TestCaseError> {
                 let got = stays::kept(tx, *id)?;
                 anyhow::ensure!(got == want, "issue {id}: rebuilt {got:?} != kept {want:?}");
             }
+            Ok(())
+        })
+        .map_err(|e| TestCaseError::fail(format!("{e:#}")))
+}
+
+/// The rollups after the sequence's folds and a last one: equal to a fold
+/// of the whole log, and the report's figures from them equal the log's.
+fn compare_rollups(store: &mut Store, last: i64) -> Result<(), TestCaseError> {
+    let t = |m: i64| crate::support::t0() + TimeDelta::minutes(m);
+    store
+        .write(|tx| {
+            rollups::catch_up(tx)?;
+            anyhow::ensure!(rollups::current(tx)?, "not current after a fold");
+            // Windows whose edges fall inside hours (t0 is on the hour),
+            // and the sequence's own.
+            let mut spans = windows(last);
+            spans.extend([(-7, last + 67), (13, last / 2 + 121), (-600, last + 600)]);
+            for (a, b) in spans {
+                for chain in [None, Some("customer_issue"), Some("system_outage")] {
+                    let scope = Scope {
+                        since: t(a),
+                        until: t(b),
+                        chain,
+                    };
+                    let kept = report::window_counts(tx, &scope)?;
+                    let logged = report::window_counts_from_log(tx, &scope)?;
+                    anyhow::ensure!(
+                        kept == logged,
+                        "window {a}..{b} {chain:?}:\n kept {kept:?}\n log  {logged:?}"
+                    );
+                    let kept = report::longest_open(tx, &scope, 3)?;
+                    let logged = report::longest_open_from_log(tx, &scope, 3)?;
+                    anyhow::ensure!(
+                        kept == logged,
+                        "longest open {a}..{b} {chain:?}:\n kept {kept:?}\n log  {logged:?}"
+                    );
+                }
+            }
+            let kept = rollups::snapshot(tx)?;
+            rollups::rebuild(tx)?;
+            let refolded = rollups::snapshot(tx)?;
+            anyhow::ensure!(kept == refolded, "kept {kept:?}\n refolded {refolded:?}");
             Ok(())
         })
         .map_err(|e| TestCaseError::fail(format!("{e:#}")))
@@ -218,4 +291,36 @@ proptest! {
         let last = seq.last().map_or(0, |s| s.0);
         compare(&env, &ids, last)?;
     }
+}
+
+/// Folds that fall between two stays ending in the same hour, chain and
+/// level (the second fold adds to the first's row), and a priority change
+/// after a fold (the hours of the issue's folded events are folded
+/// again): the kept rollups still equal a fold of the whole log.
+#[test]
+fn folds_between_events_of_one_hour_add_up() {
+    let env = Env::new();
+    let mut ids = Vec::new();
+    let seq = [
+        (0, Cmd::Create(false)),
+        (20, Cmd::Create(false)),
+        // customer_issue waits 4 h at level 1: the first leaves it at 13:01.
+        (241, Cmd::Check),
+        (242, Cmd::Report),
+        (261, Cmd::Check),
+        (262, Cmd::Report),
+        (270, Cmd::Resolve(0)),
+        (275, Cmd::Report),
+        (300, Cmd::Resolve(1)),
+        // A third issue, in hours of its own, changes priority after a fold.
+        (400, Cmd::Create(true)),
+        (420, Cmd::Check),
+        (425, Cmd::Report),
+        (430, Cmd::Priority(2, "urgent")),
+        (440, Cmd::Check),
+    ];
+    for (t, c) in &seq {
+        run(&env, &mut ids, *t, c);
+    }
+    compare(&env, &ids, 440).unwrap_or_else(|e| panic!("{e}"));
 }
