@@ -823,6 +823,16 @@ mod plan_tests {
              ORDER BY next_due_at, id",
         );
         assert!(due.contains("INDEX issues_due"), "{due}");
+        // An issue's outbox rows (resolve cancels them) through the unique
+        // key's index, which leads with issue_id (11-outbox dropped the
+        // index on issue_id alone).
+        let by_issue = plan(
+            "UPDATE outbox SET status = 'cancelled' WHERE issue_id = 1 AND status = 'pending'",
+        );
+        assert!(
+            by_issue.contains("sqlite_autoindex_outbox_1 (issue_id=?)"),
+            "{by_issue}"
+        );
         // status and digest: judged at the moment the command runs, recorded or not: every
         // count reads an index range (the partial indexes of issues in
         // trouble, the running clocks past an instant, or the issues due
