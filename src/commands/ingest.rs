@@ -115,8 +115,11 @@ pub fn run(ctx: &Ctx, args: &IngestArgs, io: &mut Io) -> Result<Code> {
     let delivered = run.deliver(&mut store, &config, &mut err, first);
     drop(err);
     // After the pages, and whether or not they went out: the batch is
-    // committed either way.
-    store.checkpoint_and_truncate()?;
+    // committed either way. Best effort: a failed checkpoint must not hide
+    // the summary, the rejected lines or a delivery error.
+    if let Err(e) = store.checkpoint_and_truncate() {
+        io.warn(format!("checkpoint skipped: {e:#}"));
+    }
     let delivered = delivered?;
     report(io, &name, &problems);
     if args.json {

@@ -94,12 +94,13 @@ pub fn run_with(ctx: &Ctx, opts: &Options, io: &mut Io) -> Result<Code> {
     // Fold the events written since the last report into the rollups, in a
     // short write transaction of its own (the writers never do: `check`
     // pays nothing for them), and only when there is something to fold, so
-    // a current report never waits for another writer's lock. Best effort:
-    // a file we may not write, or a writer that holds the lock past the
-    // busy timeout, leaves them behind, and the queries then read the event
-    // log, as they do when an event lands between this fold and the read.
+    // a current report never takes the write lock, and it never waits for
+    // it: a writer holding it makes the report read the event log instead.
+    // Best effort: a file we may not write, or the lock taken, leaves them
+    // behind, and the queries then read the event log, as they do when an
+    // event lands between this fold and the read (same figures, slower).
     if !store.read(crate::store::rollups::current).unwrap_or(true) {
-        let _ = store.write(crate::store::rollups::catch_up);
+        let _ = store.write_if_free(crate::store::rollups::catch_up);
     }
     let data = store.read(|tx| queries::collect_by(tx, &scope, report::TOP, by, &mut clocks))?;
     let built = report::build(&scope, data, &roles, &mut clocks);

@@ -301,6 +301,20 @@ impl Store {
         done
     }
 
+    /// [`Store::write`] without waiting for another writer: when the lock
+    /// is taken, fail at once (busy) instead of after the busy timeout.
+    /// For work that may be skipped, such as the report's fold.
+    pub fn write_if_free<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        self.conn
+            .busy_timeout(Duration::ZERO)
+            .map_err(|e| self.classify(e))?;
+        let done = self.write(f);
+        self.conn
+            .busy_timeout(self.busy_timeout)
+            .map_err(|e| self.classify(e))?;
+        done
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -244,7 +244,8 @@ pub fn rebuild(conn: &Connection) -> Result<()> {
         .split_once("-- backfill")
         .and_then(|(_, rest)| rest.split_once('\n'))
         .map(|(_, body)| body)
-        .unwrap_or_default();
+        .filter(|body| !body.trim().is_empty())
+        .ok_or_else(|| anyhow::anyhow!("migrations/09-digest has no `-- backfill` section"))?;
     conn.execute_batch(body).sql("recounting open issues")?;
     Ok(())
 }

@@ -16,14 +16,17 @@ use super::SqlContext;
 /// One hour in milliseconds: the rollups' bucket.
 pub const HOUR_MS: i64 = 3_600_000;
 
-/// The migration's fold: what follows its `-- fold` line.
-fn fold_script() -> &'static str {
+/// The migration's fold: what follows its `-- fold` line. Its absence is
+/// a broken build (the file is embedded), reported rather than folding
+/// nothing and never becoming current.
+fn fold_script() -> Result<&'static str> {
     let script = include_str!("../../migrations/10-rollups/up.sql");
     script
         .split_once("\n-- fold: ")
         .and_then(|(_, rest)| rest.split_once('\n'))
         .map(|(_, body)| body)
-        .unwrap_or_default()
+        .filter(|body| !body.trim().is_empty())
+        .ok_or_else(|| anyhow::anyhow!("migrations/10-rollups has no `-- fold:` section"))
 }
 
 /// Whether every event is folded in.
@@ -40,7 +43,7 @@ pub fn catch_up(tx: &Transaction) -> Result<()> {
     if current(tx)? {
         return Ok(());
     }
-    tx.execute_batch(fold_script()).sql("folding rollups")
+    tx.execute_batch(fold_script()?).sql("folding rollups")
 }
 
 /// Forget the rollups and fold the whole log again (what the migration
@@ -538,7 +541,7 @@ mod tests {
     /// The fold is the migration's own text after its marker.
     #[test]
     fn the_fold_is_the_migrations_tail() {
-        let fold = fold_script();
+        let fold = fold_script().expect("the migration has a fold section");
         assert!(fold.contains("INSERT INTO rollup_sla"), "{fold}");
         assert!(!fold.contains("CREATE TABLE"), "{fold}");
     }
