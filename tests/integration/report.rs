@@ -692,14 +692,7 @@ fn a_held_write_lock_neither_delays_nor_changes_the_report() {
         "--format",
         "json",
     ];
-    let holder = rusqlite::Connection::open(env.db()).expect("open");
-    holder
-        .set_db_config(
-            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-            true,
-        )
-        .expect("no checkpoint on close");
-    holder.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let holder = hold_write_lock(&env.db());
     let started = std::time::Instant::now();
     let locked = env.at(300, &args).ok().json();
     let took = started.elapsed();

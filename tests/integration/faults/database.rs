@@ -10,16 +10,7 @@ use super::*;
 fn db_locked_past_the_busy_timeout_exits_5_and_changes_nothing() {
     let env = seeded();
     let before = snapshot(&env.db());
-    let holder = rusqlite::Connection::open(env.db()).expect("open");
-    // Like escalate, it leaves the WAL as it is when it closes (a
-    // checkpoint would rewrite the file this test holds unchanged).
-    holder
-        .set_db_config(
-            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-            true,
-        )
-        .expect("no checkpoint on close");
-    holder.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    let holder = hold_write_lock(&env.db());
     let writers: [&[&str]; 8] = [
         &["check"],
         &["create", "--chain", "customer_issue", "--title", "B"],

@@ -59,25 +59,6 @@ fn cmd() -> impl Strategy<Value = Cmd> {
     ]
 }
 
-/// Commands with the minutes (from t0) they run at, in order: steps of a
-/// few minutes to a day, so stays span checks, days and windows.
-fn sequences() -> impl Strategy<Value = Vec<(i64, Cmd)>> {
-    prop::collection::vec(
-        (prop_oneof![0i64..30, 30i64..600, 600i64..1_800], cmd()),
-        1..28,
-    )
-    .prop_map(|steps| {
-        let mut t = 0;
-        steps
-            .into_iter()
-            .map(|(dt, c)| {
-                t += dt;
-                (t, c)
-            })
-            .collect()
-    })
-}
-
 fn run(env: &Env, ids: &mut Vec<i64>, t: i64, c: &Cmd) {
     let pick = |i: &usize| ids.get(i % ids.len().max(1)).map(i64::to_string);
     let args: Vec<String> = match c {
@@ -282,7 +263,7 @@ proptest! {
     #![proptest_config(config(24))]
 
     #[test]
-    fn kept_stays_equal_the_event_log(seq in sequences()) {
+    fn kept_stays_equal_the_event_log(seq in timed(cmd())) {
         let env = Env::new();
         let mut ids = Vec::new();
         for (t, c) in &seq {

@@ -54,24 +54,6 @@ fn cmd() -> impl Strategy<Value = Cmd> {
     ]
 }
 
-/// Commands with the minutes (from t0) they run at, in order.
-fn sequences() -> impl Strategy<Value = Vec<(i64, Cmd)>> {
-    prop::collection::vec(
-        (prop_oneof![0i64..30, 30i64..600, 600i64..1_800], cmd()),
-        1..28,
-    )
-    .prop_map(|steps| {
-        let mut t = 0;
-        steps
-            .into_iter()
-            .map(|(dt, c)| {
-                t += dt;
-                (t, c)
-            })
-            .collect()
-    })
-}
-
 /// Owners an assignment picks from: a role, a person, a role no config has.
 const WHO: [&str; 3] = ["support_lead", "dana", "nobody_role"];
 
@@ -280,7 +262,7 @@ proptest! {
     #![proptest_config(config(24))]
 
     #[test]
-    fn kept_digest_counts_equal_the_issues(seq in sequences()) {
+    fn kept_digest_counts_equal_the_issues(seq in timed(cmd())) {
         let env = Env::new();
         let mut ids = Vec::new();
         for (t, c) in &seq {

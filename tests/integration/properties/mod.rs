@@ -48,6 +48,28 @@ fn at(ms: i64) -> Ts {
     t0() + TimeDelta::milliseconds(ms)
 }
 
+/// Commands with the minutes (from t0) they run at, in order: steps of a
+/// few minutes to a day, so what is kept spans checks, days and windows
+/// (the properties that run the real binary: aggregates, digest).
+fn timed<C: std::fmt::Debug + Clone>(
+    cmd: impl Strategy<Value = C>,
+) -> impl Strategy<Value = Vec<(i64, C)>> {
+    prop::collection::vec(
+        (prop_oneof![0i64..30, 30i64..600, 600i64..1_800], cmd),
+        1..28,
+    )
+    .prop_map(|steps| {
+        let mut t = 0;
+        steps
+            .into_iter()
+            .map(|(dt, c)| {
+                t += dt;
+                (t, c)
+            })
+            .collect()
+    })
+}
+
 /// `n` cases unless `PROPTEST_CASES` says otherwise; no regression files.
 fn config(n: u32) -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")

@@ -64,6 +64,22 @@ pub fn rfc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// Another process's writer holding `db`'s write lock (WAL: readers go
+/// on) until the connection is dropped. Like escalate, it leaves the WAL as
+/// it is when it closes (a checkpoint would rewrite the file a test holds
+/// unchanged).
+pub fn hold_write_lock(db: &std::path::Path) -> rusqlite::Connection {
+    let holder = rusqlite::Connection::open(db).expect("open");
+    holder
+        .set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .expect("no checkpoint on close");
+    holder.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    holder
+}
+
 /// A port with nothing listening on it (bound, then dropped): connections
 /// to it are refused.
 pub fn closed_port() -> u16 {
