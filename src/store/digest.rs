@@ -459,7 +459,9 @@ pub fn sla_counts(tx: &Transaction, now: Ts) -> Result<SlaCounts> {
             .sql("counting open issues")
     };
     Ok(SlaCounts {
-        open: count("SELECT count(*) FROM issues WHERE status <> 'resolved' AND ?1 = ?1")?,
+        // From the kept counts: a scan of every open issue's index entry
+        // cost `status` 48 ms with a million open.
+        open: open(tx)?,
         at_risk: count(AT_RISK_LIVE)? + count(AT_RISK_UNRECORDED)?,
         breached: count(BREACHED_COUNT_NOW)? + count(BREACHED_UNRECORDED)?,
     })
