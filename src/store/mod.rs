@@ -714,6 +714,32 @@ mod tests {
 mod wal_tests {
     use super::*;
 
+    /// Create the table `filler` if need be and add `rows` rows of 4,000
+    /// random bytes to it.
+    fn fill(store: &Store, rows: u32) {
+        let mut sql = String::from("CREATE TABLE IF NOT EXISTS filler (b BLOB);");
+        if rows > 0 {
+            sql.push_str(&format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) \
+                 INSERT INTO filler SELECT randomblob(4000) FROM n"
+            ));
+        }
+        store.conn.execute_batch(&sql).expect("rows");
+    }
+
+    fn wal_len(path: &Path) -> u64 {
+        std::fs::metadata(wal_path(path)).map_or(0, |m| m.len())
+    }
+
+    /// The rows of `filler` as a new process finds them.
+    fn rows_after_reopen(path: &Path) -> i64 {
+        let store = Store::open(path, OpenMode::Existing, DEFAULT_BUSY_TIMEOUT).expect("db");
+        store
+            .conn
+            .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
+            .expect("count")
+    }
+
     /// Issue 15: the WAL stays after a clean close, holding the commits
     /// (the file alone is not the database), and `check`'s checkpoint
     /// copies a large WAL into the file; a small one is left alone.
@@ -722,14 +748,10 @@ mod wal_tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("e.db");
         let store = Store::open(&path, OpenMode::Create, DEFAULT_BUSY_TIMEOUT).expect("db");
-        store
-            .conn
-            .execute_batch("CREATE TABLE filler (b BLOB)")
-            .expect("table");
+        fill(&store, 0);
         drop(store);
-        let wal_len = || std::fs::metadata(wal_path(&path)).map_or(0, |m| m.len());
         assert!(
-            wal_len() > 0,
+            wal_len(&path) > 0,
             "the WAL holds the schema after a clean close"
         );
         let db_len = || std::fs::metadata(&path).map_or(0, |m| m.len());
@@ -737,23 +759,12 @@ mod wal_tests {
         let before = db_len();
         store.checkpoint_if_large().expect("small: nothing to do");
         assert_eq!(db_len(), before, "a small WAL is left alone");
-        store
-            .conn
-            .execute_batch(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) \
-                 INSERT INTO filler SELECT randomblob(4000) FROM n",
-            )
-            .expect("6 MB of rows");
-        assert!(wal_len() > CHECKPOINT_FROM, "{}", wal_len());
+        fill(&store, 1500);
+        assert!(wal_len(&path) > CHECKPOINT_FROM, "{}", wal_len(&path));
         assert_eq!(db_len(), before, "the rows are in the WAL only");
         store.checkpoint_if_large().expect("checkpoint");
         assert!(db_len() > before + 5_000_000, "copied into the file");
     }
-}
-
-#[cfg(test)]
-mod wal_reuse_tests {
-    use super::*;
 
     /// A complete checkpoint followed by a commit on the same connection
     /// starts the WAL over and cuts the file back, so the next process
@@ -764,28 +775,15 @@ mod wal_reuse_tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("e.db");
         let mut store = Store::open(&path, OpenMode::Create, DEFAULT_BUSY_TIMEOUT).expect("db");
-        store
-            .conn
-            .execute_batch(
-                "CREATE TABLE filler (b BLOB); \
-                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) \
-                 INSERT INTO filler SELECT randomblob(4000) FROM n",
-            )
-            .expect("6 MB of rows");
-        let wal_len = || std::fs::metadata(wal_path(&path)).map_or(0, |m| m.len());
-        assert!(wal_len() > CHECKPOINT_FROM, "{}", wal_len());
+        fill(&store, 1500);
+        assert!(wal_len(&path) > CHECKPOINT_FROM, "{}", wal_len(&path));
         store.checkpoint_if_large().expect("checkpoint");
         store
             .write(|tx| Ok(tx.execute("INSERT INTO filler VALUES (x'00')", [])?))
             .expect("a commit");
-        assert!(wal_len() <= CHECKPOINT_FROM, "{}", wal_len());
+        assert!(wal_len(&path) <= CHECKPOINT_FROM, "{}", wal_len(&path));
         drop(store);
-        let store = Store::open(&path, OpenMode::Existing, DEFAULT_BUSY_TIMEOUT).expect("db");
-        let rows: i64 = store
-            .conn
-            .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
-            .expect("count");
-        assert_eq!(rows, 1501);
+        assert_eq!(rows_after_reopen(&path), 1501);
     }
 
     /// After a large batch (`ingest`), the WAL is copied and emptied, and
@@ -796,29 +794,16 @@ mod wal_reuse_tests {
         let path = dir.path().join("e.db");
         let store = Store::open(&path, OpenMode::Create, DEFAULT_BUSY_TIMEOUT).expect("db");
         store.defer_checkpoints().expect("no automatic checkpoint");
-        store
-            .conn
-            .execute_batch(
-                "CREATE TABLE filler (b BLOB); \
-                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
-                 INSERT INTO filler SELECT randomblob(4000) FROM n",
-            )
-            .expect("20 MB of rows");
-        let wal_len = || std::fs::metadata(wal_path(&path)).map_or(0, |m| m.len());
+        fill(&store, 5000);
         assert!(
-            wal_len() > 20_000_000,
+            wal_len(&path) > 20_000_000,
             "not checkpointed at commit: {}",
-            wal_len()
+            wal_len(&path)
         );
         store.checkpoint_and_truncate().expect("checkpoint");
-        assert_eq!(wal_len(), 0);
+        assert_eq!(wal_len(&path), 0);
         drop(store);
-        let store = Store::open(&path, OpenMode::Existing, DEFAULT_BUSY_TIMEOUT).expect("db");
-        let rows: i64 = store
-            .conn
-            .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
-            .expect("count");
-        assert_eq!(rows, 5000);
+        assert_eq!(rows_after_reopen(&path), 5000);
     }
 }
 

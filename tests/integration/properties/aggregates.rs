@@ -59,81 +59,25 @@ fn cmd() -> impl Strategy<Value = Cmd> {
     ]
 }
 
-fn run(env: &Env, ids: &mut Vec<i64>, t: i64, c: &Cmd) {
-    let pick = |i: &usize| ids.get(i % ids.len().max(1)).map(i64::to_string);
-    let args: Vec<String> = match c {
+/// Files an issue, or gives the command line `c` stands for.
+fn step(env: &Env, ids: &mut Vec<i64>, t: i64, c: &Cmd) -> Option<Vec<String>> {
+    match c {
         Cmd::Create(outage) => {
-            let chain = if *outage {
-                "system_outage"
-            } else {
-                "customer_issue"
-            };
-            ids.push(env.create(at_minutes(t), chain, "p"));
-            return;
+            ids.push(env.create(at_minutes(t), starter_chain(*outage), "p"));
+            None
         }
-        Cmd::Check => vec!["check".into()],
-        Cmd::Ack(i) => match pick(i) {
-            Some(id) => vec!["ack".into(), id, "--by".into(), "ann".into()],
-            None => return,
-        },
-        Cmd::Resolve(i) => match pick(i) {
-            Some(id) => vec!["resolve".into(), id, "--by".into(), "ann".into()],
-            None => return,
-        },
-        Cmd::Reopen(i) => match pick(i) {
-            Some(id) => vec!["reopen".into(), id, "--by".into(), "ann".into()],
-            None => return,
-        },
-        Cmd::Pause(i) => match pick(i) {
-            Some(id) => vec!["pause".into(), id, "--by".into(), "ann".into()],
-            None => return,
-        },
-        Cmd::Resume(i) => match pick(i) {
-            Some(id) => vec!["resume".into(), id, "--by".into(), "ann".into()],
-            None => return,
-        },
-        Cmd::Move(i) => match (pick(i), t % 2 == 0) {
-            (Some(id), outage) => {
-                let to = if outage {
-                    "system_outage"
-                } else {
-                    "customer_issue"
-                };
-                vec![
-                    "move".into(),
-                    id,
-                    "--chain".into(),
-                    to.into(),
-                    "--by".into(),
-                    "ann".into(),
-                ]
-            }
-            (None, _) => return,
-        },
-        Cmd::Report => vec!["report".into(), "--days".into(), "1".into()],
-        Cmd::Priority(i, p) => match pick(i) {
-            Some(id) => vec![
-                "priority".into(),
-                id,
-                (*p).into(),
-                "--by".into(),
-                "ann".into(),
-            ],
-            None => return,
-        },
-        Cmd::Escalate(i, level) => match pick(i) {
-            Some(id) => {
-                let mut a = vec!["escalate".into(), id, "--by".into(), "ann".into()];
-                if let Some(l) = level {
-                    a.extend(["--level".into(), l.to_string()]);
-                }
-                a
-            }
-            None => return,
-        },
-    };
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    env.at(at_minutes(t), &args);
+        Cmd::Check => Some(vec!["check".into()]),
+        Cmd::Ack(i) => on_issue(ids, *i, "ack", &[]),
+        Cmd::Resolve(i) => on_issue(ids, *i, "resolve", &[]),
+        Cmd::Reopen(i) => on_issue(ids, *i, "reopen", &[]),
+        Cmd::Pause(i) => on_issue(ids, *i, "pause", &[]),
+        Cmd::Resume(i) => on_issue(ids, *i, "resume", &[]),
+        Cmd::Move(i) => on_issue(ids, *i, "move", &["--chain", starter_chain(t % 2 == 0)]),
+        Cmd::Report => Some(vec!["report".into(), "--days".into(), "1".into()]),
+        Cmd::Priority(i, p) => on_issue(ids, *i, "priority", &[p]),
+        Cmd::Escalate(i, Some(l)) => on_issue(ids, *i, "escalate", &["--level", &l.to_string()]),
+        Cmd::Escalate(i, None) => on_issue(ids, *i, "escalate", &[]),
+    }
 }
 
 /// A level line that says nothing: the log-based query listed the levels
@@ -264,12 +208,7 @@ proptest! {
 
     #[test]
     fn kept_stays_equal_the_event_log(seq in timed(cmd())) {
-        let env = Env::new();
-        let mut ids = Vec::new();
-        for (t, c) in &seq {
-            run(&env, &mut ids, *t, c);
-        }
-        let last = seq.last().map_or(0, |s| s.0);
+        let (env, ids, last) = replay(&seq, step);
         compare(&env, &ids, last)?;
     }
 }
@@ -280,8 +219,6 @@ proptest! {
 /// again): the kept rollups still equal a fold of the whole log.
 #[test]
 fn folds_between_events_of_one_hour_add_up() {
-    let env = Env::new();
-    let mut ids = Vec::new();
     let seq = [
         (0, Cmd::Create(false)),
         (20, Cmd::Create(false)),
@@ -300,8 +237,7 @@ fn folds_between_events_of_one_hour_add_up() {
         (430, Cmd::Priority(2, "urgent")),
         (440, Cmd::Check),
     ];
-    for (t, c) in &seq {
-        run(&env, &mut ids, *t, c);
-    }
-    compare(&env, &ids, 440).unwrap_or_else(|e| panic!("{e}"));
+    let (env, ids, last) = replay(&seq, step);
+    assert_eq!(last, 440);
+    compare(&env, &ids, last).unwrap_or_else(|e| panic!("{e}"));
 }

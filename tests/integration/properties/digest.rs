@@ -66,53 +66,29 @@ fn ingest_line(ticket: usize, what: usize, t: i64) -> String {
     )
 }
 
-fn run(env: &Env, ids: &mut Vec<i64>, t: i64, c: &Cmd) {
-    let pick = |i: &usize| ids.get(i % ids.len().max(1)).map(i64::to_string);
-    let on = |verb: &str, i: &usize, extra: &[&str]| -> Option<Vec<String>> {
-        let mut a = vec![verb.to_string(), pick(i)?];
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a.extend(["--by".to_string(), "ann".to_string()]);
-        Some(a)
-    };
-    let args: Option<Vec<String>> = match c {
+/// Files an issue, or gives the command line `c` stands for.
+fn step(env: &Env, ids: &mut Vec<i64>, t: i64, c: &Cmd) -> Option<Vec<String>> {
+    match c {
         Cmd::Create(outage) => {
-            let chain = if *outage {
-                "system_outage"
-            } else {
-                "customer_issue"
-            };
-            ids.push(env.create(at_minutes(t), chain, "p"));
+            ids.push(env.create(at_minutes(t), starter_chain(*outage), "p"));
             None
         }
         Cmd::Check => Some(vec!["check".into()]),
-        Cmd::Ack(i) => on("ack", i, &[]),
-        Cmd::Unack(i) => on("unack", i, &[]),
-        Cmd::Assign(i, w) => on("assign", i, &["--to", WHO[*w % WHO.len()]]),
-        Cmd::Escalate(i, level) => match level {
-            Some(l) => on("escalate", i, &["--level", &l.to_string()]),
-            None => on("escalate", i, &[]),
-        },
-        Cmd::Pause(i) => on("pause", i, &[]),
-        Cmd::Resume(i) => on("resume", i, &[]),
-        Cmd::Move(i) => {
-            let to = if t % 2 == 0 {
-                "system_outage"
-            } else {
-                "customer_issue"
-            };
-            on("move", i, &["--chain", to])
-        }
-        Cmd::Resolve(i) => on("resolve", i, &[]),
-        Cmd::Reopen(i) => on("reopen", i, &[]),
+        Cmd::Ack(i) => on_issue(ids, *i, "ack", &[]),
+        Cmd::Unack(i) => on_issue(ids, *i, "unack", &[]),
+        Cmd::Assign(i, w) => on_issue(ids, *i, "assign", &["--to", WHO[*w % WHO.len()]]),
+        Cmd::Escalate(i, Some(l)) => on_issue(ids, *i, "escalate", &["--level", &l.to_string()]),
+        Cmd::Escalate(i, None) => on_issue(ids, *i, "escalate", &[]),
+        Cmd::Pause(i) => on_issue(ids, *i, "pause", &[]),
+        Cmd::Resume(i) => on_issue(ids, *i, "resume", &[]),
+        Cmd::Move(i) => on_issue(ids, *i, "move", &["--chain", starter_chain(t % 2 == 0)]),
+        Cmd::Resolve(i) => on_issue(ids, *i, "resolve", &[]),
+        Cmd::Reopen(i) => on_issue(ids, *i, "reopen", &[]),
         Cmd::Ingest(ticket, what) => {
             let path = env.path("batch.jsonl");
             std::fs::write(&path, ingest_line(*ticket, *what, t)).expect("write batch");
             Some(vec!["ingest".into(), path.to_string_lossy().to_string()])
         }
-    };
-    if let Some(args) = args {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        env.at(at_minutes(t), &args);
     }
 }
 
@@ -263,12 +239,7 @@ proptest! {
 
     #[test]
     fn kept_digest_counts_equal_the_issues(seq in timed(cmd())) {
-        let env = Env::new();
-        let mut ids = Vec::new();
-        for (t, c) in &seq {
-            run(&env, &mut ids, *t, c);
-        }
-        let last = seq.last().map_or(0, |s| s.0);
+        let (env, _, last) = replay(&seq, step);
         compare(&env, last)?;
     }
 }

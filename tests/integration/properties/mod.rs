@@ -70,6 +70,44 @@ fn timed<C: std::fmt::Debug + Clone>(
     })
 }
 
+/// `verb ID extra… --by ann` for the issue `i` picks among those filed so
+/// far (aggregates, digest); None before the first.
+fn on_issue(ids: &[i64], i: usize, verb: &str, extra: &[&str]) -> Option<Vec<String>> {
+    let id = ids.get(i % ids.len().max(1))?;
+    let mut a = vec![verb.to_string(), id.to_string()];
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a.extend(["--by".to_string(), "ann".to_string()]);
+    Some(a)
+}
+
+/// One of the two starter chains: `system_outage` or `customer_issue`.
+fn starter_chain(outage: bool) -> &'static str {
+    if outage {
+        "system_outage"
+    } else {
+        "customer_issue"
+    }
+}
+
+/// Run a timed sequence with the real binary in a new environment: `step`
+/// files issues itself (into the ids) or returns the command line to run
+/// at its minute. The environment, the issues filed and the last minute.
+fn replay<C>(
+    seq: &[(i64, C)],
+    mut step: impl FnMut(&crate::support::Env, &mut Vec<i64>, i64, &C) -> Option<Vec<String>>,
+) -> (crate::support::Env, Vec<i64>, i64) {
+    let env = crate::support::Env::new();
+    let mut ids = Vec::new();
+    for (t, c) in seq {
+        if let Some(args) = step(&env, &mut ids, *t, c) {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            env.at(crate::support::at_minutes(*t), &args);
+        }
+    }
+    let last = seq.last().map_or(0, |s| s.0);
+    (env, ids, last)
+}
+
 /// `n` cases unless `PROPTEST_CASES` says otherwise; no regression files.
 fn config(n: u32) -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
