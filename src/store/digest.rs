@@ -5,8 +5,7 @@ use anyhow::Result;
 use rusqlite::{params, Transaction};
 
 use super::health::LastDigest;
-use super::open_counts::HOUR_MS;
-use super::{ms, ts, SqlContext};
+use super::{ms, ts, SqlContext, HOUR_MS};
 use crate::model::{Listed, Ts};
 
 /// A running SLA clock past its at-risk instant, before its deadline.

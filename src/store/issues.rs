@@ -208,7 +208,7 @@ pub fn insert(tx: &Transaction, new: &NewIssue) -> Result<i64> {
         owner: new.owner,
         level: new.esc.level,
         repeat: new.esc.repeat,
-        hour: ms(new.created_at) / open_counts::HOUR_MS,
+        hour: ms(new.created_at) / super::HOUR_MS,
     });
     open_counts::moved(None, counted);
     Ok(tx.last_insert_rowid())

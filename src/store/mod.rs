@@ -52,6 +52,11 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::from_directory(&MIGRATIONS_DIR).unwrap_or_else(|_| Migrations::new(Vec::new()))
 });
 
+/// One hour in milliseconds: the bucket of the digest's `open_hours`
+/// (09-digest) and of the report's rollups (10-rollups), whose SQL
+/// computes the same `at / 3600000`.
+pub const HOUR_MS: i64 = 3_600_000;
+
 /// Default time to wait for another process's write lock.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -17,11 +17,8 @@ use std::cell::RefCell;
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{ms, SqlContext};
+use super::{ms, SqlContext, HOUR_MS};
 use crate::model::{Issue, Status};
-
-/// Milliseconds in an `open_hours` bucket.
-pub const HOUR_MS: i64 = 3_600_000;
 
 /// Where an unresolved issue is counted; `None` for a resolved one.
 #[derive(Debug, Clone, PartialEq, Eq)]

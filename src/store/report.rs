@@ -508,7 +508,7 @@ fn rolled_hours(tx: &Transaction, scope: &Scope) -> Result<Option<(i64, i64)>> {
 /// The partial hours of the window around its whole `hours`.
 fn edges<'a>(scope: &Scope<'a>, (first, end): (i64, i64)) -> Result<Vec<Scope<'a>>> {
     let (since, until, _) = bind(scope);
-    let (from, to) = (first * rollups::HOUR_MS, end * rollups::HOUR_MS);
+    let (from, to) = (first * super::HOUR_MS, end * super::HOUR_MS);
     let mut out = Vec::new();
     for (a, b) in [(since, from), (to, until)] {
         if a < b {

@@ -11,10 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use anyhow::Result;
 use rusqlite::{params, Transaction};
 
-use super::SqlContext;
-
-/// One hour in milliseconds: the rollups' bucket.
-pub const HOUR_MS: i64 = 3_600_000;
+use super::{SqlContext, HOUR_MS};
 
 /// The migration's fold: what follows its `-- fold` line. Its absence is
 /// a broken build (the file is embedded), reported rather than folding
