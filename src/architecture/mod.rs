@@ -33,8 +33,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use rules::{
-    check_clock, check_json_events, check_layers, check_sql, disk_modules, edges, report,
-    sql_keyword,
+    check_clock, check_db_handles, check_json_events, check_layers, check_sql, disk_modules, edges,
+    report, sql_keyword,
 };
 use scan::{propagate_test_files, scan, FileScan};
 
@@ -240,6 +240,16 @@ fn architecture_layers() {
 fn architecture_only_store_has_sql() {
     let v = check_sql(&tree());
     assert!(v.is_empty(), "{}", report("SQL outside src/store/", &v));
+}
+
+#[test]
+fn architecture_only_store_holds_the_database() {
+    let v = check_db_handles(&tree());
+    assert!(
+        v.is_empty(),
+        "{}",
+        report("database handle outside src/store/", &v)
+    );
 }
 
 #[test]

@@ -320,6 +320,37 @@ pub(super) fn check_sql(files: &[FileScan]) -> Vec<Violation> {
     out
 }
 
+/// Database crates a file outside src/store/ must not name: the store's
+/// `Tx` is opaque, so no layer above holds a connection it could bypass
+/// the typed functions with.
+pub(super) const DB_CRATES: &[&str] = &["rusqlite", "postgres"];
+
+/// Rule 2b: only src/store/ names a database crate or reaches into a
+/// transaction (`Tx::sqlite`, there for tests outside the crate).
+pub(super) fn check_db_handles(files: &[FileScan]) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for f in files
+        .iter()
+        .filter(|f| !f.rel.starts_with("src/store/") && !f.test_file)
+    {
+        for (k, w) in f.toks.windows(2).enumerate() {
+            if f.test[k] {
+                continue;
+            }
+            let named = DB_CRATES.iter().find(|c| w[0].is(c));
+            let reached = (w[0].is(".") && w[1].is("sqlite")).then_some(&"Tx::sqlite");
+            if let Some(what) = named.or(reached) {
+                let message = format!(
+                    "`{what}` outside src/store/: take a `store::Tx` and call a typed store \
+                     function"
+                );
+                out.push(Violation::new(&f.rel, w[0].line, "db-handle", message));
+            }
+        }
+    }
+    out
+}
+
 /// Rule 3: the clock is read in src/commands/ (and main.rs) only.
 pub(super) fn check_clock(files: &[FileScan]) -> Vec<Violation> {
     let mut out = Vec::new();

@@ -3,7 +3,9 @@
 //! rule fed a violation it must report. Without these, a rule that silently
 //! stopped seeing anything would pass on the real tree forever.
 
-use super::rules::{check_clock, check_json_events, check_layers, check_sql, sql_keyword};
+use super::rules::{
+    check_clock, check_db_handles, check_json_events, check_layers, check_sql, sql_keyword,
+};
 use super::scan::{propagate_test_files, scan};
 
 fn paths(rel: &str, src: &str) -> Vec<String> {
@@ -286,6 +288,36 @@ fn architecture_sql_heuristic() {
             .map(|v| (v.file.as_str(), v.line))
             .collect::<Vec<_>>(),
         [("src/report.rs", 2)]
+    );
+}
+
+#[test]
+fn architecture_db_handle_rule() {
+    let files = vec![
+        scan(
+            "src/store/mod.rs",
+            "use rusqlite::Connection;\nfn f(t: &Tx) { t.sqlite(); }",
+        ),
+        scan(
+            "src/lifecycle/act.rs",
+            "use rusqlite::Transaction;\nfn f(tx: &Tx) {\n    tx.sqlite().execute(q, []);\n}\n\
+             // rusqlite in a comment\nconst S: &str = \"postgres://x\";\n\
+             #[cfg(test)]\nmod t { use rusqlite::Connection; }",
+        ),
+        scan(
+            "src/delivery/mod.rs",
+            "fn f() -> postgres::Client { g() }\nfn h(s: Sqlite) {}",
+        ),
+    ];
+    let found = check_db_handles(&files);
+    let v: Vec<(&str, usize)> = found.iter().map(|v| (v.file.as_str(), v.line)).collect();
+    assert_eq!(
+        v,
+        [
+            ("src/lifecycle/act.rs", 1),
+            ("src/lifecycle/act.rs", 3),
+            ("src/delivery/mod.rs", 1)
+        ]
     );
 }
 

@@ -21,8 +21,8 @@ use crate::model::delivery::Links;
 use crate::model::link;
 use crate::model::{Delivery, Notice, Task, Ts};
 use crate::notify::{console, SendError, Senders};
+use crate::store::Tx;
 use crate::store::{outbox, Store};
-use rusqlite::Transaction;
 
 /// How long a claimed row is reserved for the process delivering it. A
 /// process that dies mid-send releases its rows when the lease runs out.
@@ -310,7 +310,7 @@ impl Run {
     /// In the caller's write transaction: enqueue what subscribers are owed,
     /// then lease every console row ready now, all at once (a console line
     /// cannot be slow, so no batch limit is needed to keep leases short).
-    pub fn claim_console(&self, tx: &Transaction, config: &Config) -> Result<Vec<Delivery>> {
+    pub fn claim_console(&self, tx: &Tx, config: &Config) -> Result<Vec<Delivery>> {
         if !config.subscriptions.is_empty() {
             subscriptions::enqueue_new(tx, config, self.now)?;
         }
@@ -607,7 +607,7 @@ mod delivery_tests {
 
     /// `outbox::claim` of any channel.
     fn claim(
-        tx: &Transaction,
+        tx: &Tx,
         now: Ts,
         lease_until: Ts,
         owner: &str,

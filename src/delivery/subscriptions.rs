@@ -10,8 +10,8 @@
 //! Deliveries to subscribers write no events themselves, so a subscription
 //! to `notified` cannot feed itself.
 
+use crate::store::Tx;
 use anyhow::Result;
-use rusqlite::Transaction;
 
 use crate::config::{Config, SubscriptionFrom};
 use crate::model::{EventKind, Notice, Ts};
@@ -23,7 +23,7 @@ const BATCH: usize = 1000;
 
 /// Enqueue every event written since each subscription's cursor; returns
 /// how many rows were added.
-pub fn enqueue_new(tx: &Transaction, config: &Config, now: Ts) -> Result<u64> {
+pub fn enqueue_new(tx: &Tx, config: &Config, now: Ts) -> Result<u64> {
     let mut added = 0;
     for sub in &config.subscriptions {
         let name = key(sub);

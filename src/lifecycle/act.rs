@@ -1,8 +1,8 @@
 //! What people do to an issue: acknowledge, assign, resolve, reopen. Each
 //! is one transaction of issue update, audit events and outbox changes.
 
+use crate::store::Tx;
 use anyhow::Result;
-use rusqlite::Transaction;
 
 use crate::config::Config;
 use crate::engine::{self};
@@ -23,7 +23,7 @@ use super::{apply, enqueue_page, existing, record, schedule, TRACKER_CHANNEL};
 /// "before" the page it answers). Ingest meets the same problem by clamping
 /// a helpdesk's late-arriving time forward, because the helpdesk already
 /// made the change; a person typing `--now` can pick a later time instead.
-pub fn not_before_last_event(tx: &Transaction, id: i64, now: Ts) -> Result<()> {
+pub fn not_before_last_event(tx: &Tx, id: i64, now: Ts) -> Result<()> {
     let issue = existing(tx, id)?;
     let last = events::last_at(tx, id)?
         .unwrap_or(issue.created_at)
@@ -41,7 +41,7 @@ pub fn not_before_last_event(tx: &Transaction, id: i64, now: Ts) -> Result<()> {
 
 /// `ack`: a person takes the issue; escalation stops (until the chain's
 /// acknowledgement timeout, if any, lapses).
-pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> Result<Issue> {
+pub fn acknowledge(tx: &Tx, config: &Config, id: i64, by: &str, now: Ts) -> Result<Issue> {
     let mut issue = existing(tx, id)?;
     // As stored: only the columns the ack changes are written back.
     let mut before = issue.clone();
@@ -102,14 +102,7 @@ pub fn acknowledge(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts
 
 /// `assign`: give the issue to someone. Escalation continues until they ack.
 /// A configured person is told (their contacts, notice `assigned`).
-pub fn assign(
-    tx: &Transaction,
-    config: &Config,
-    id: i64,
-    to: &str,
-    by: &str,
-    now: Ts,
-) -> Result<Issue> {
+pub fn assign(tx: &Tx, config: &Config, id: i64, to: &str, by: &str, now: Ts) -> Result<Issue> {
     let mut issue = existing(tx, id)?;
     if issue.esc.status == Status::Resolved {
         return Err(conflict(format!(
@@ -135,13 +128,7 @@ pub fn assign(
 /// An outbox row per contact of the assignee, when the config knows them.
 /// Each assignment is its own notice: its `repeat` is the count of
 /// assignments so far, so the unique key never swallows a later one.
-fn tell_assignee(
-    tx: &Transaction,
-    config: &Config,
-    issue: &Issue,
-    to: &str,
-    now: Ts,
-) -> Result<()> {
+fn tell_assignee(tx: &Tx, config: &Config, issue: &Issue, to: &str, now: Ts) -> Result<()> {
     let Some(person) = config.people.get(to) else {
         return Ok(());
     };
@@ -174,7 +161,7 @@ fn tell_assignee(
 }
 
 /// `resolve`: close the issue; pending notifications are cancelled.
-pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts) -> Result<Issue> {
+pub fn resolve(tx: &Tx, id: i64, by: &str, note: Option<&str>, now: Ts) -> Result<Issue> {
     let mut issue = existing(tx, id)?;
     // As stored: only the columns the resolve changes are written back.
     let before = issue.clone();
@@ -241,7 +228,7 @@ pub fn resolve(tx: &Transaction, id: i64, by: &str, note: Option<&str>, now: Ts)
 }
 
 /// `reopen`: escalation restarts at level 1 in a new epoch.
-pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> Result<Issue> {
+pub fn reopen(tx: &Tx, config: &Config, id: i64, by: &str, now: Ts) -> Result<Issue> {
     let mut issue = existing(tx, id)?;
     if issue.esc.status != Status::Resolved {
         return Err(conflict(format!(
@@ -292,7 +279,7 @@ pub fn reopen(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
 /// `priority ID P`: the issue's SLA policy is picked again by its new
 /// priority.
 pub fn set_priority(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     id: i64,
     priority: &str,
@@ -318,7 +305,7 @@ pub fn set_priority(
 /// policy's calendar from the schedule's anchor. Recorded as
 /// `priority_changed`.
 pub(super) fn reprioritize(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     issue: &mut Issue,
     to: Option<String>,

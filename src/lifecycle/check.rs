@@ -2,8 +2,8 @@
 //! calls for, SLA clocks moved, chains whose schedule changed re-anchored
 //! once, and issues on vanished chains reported (and parked) as orphans.
 
+use crate::store::Tx;
 use anyhow::Result;
-use rusqlite::Transaction;
 
 use crate::config::Config;
 use crate::engine::sla::{self};
@@ -70,7 +70,7 @@ pub struct Decided {
 }
 
 /// The decision phase, inside the caller's transaction.
-pub fn decide(tx: &Transaction, config: &Config, now: Ts) -> Result<Decided> {
+pub fn decide(tx: &Tx, config: &Config, now: Ts) -> Result<Decided> {
     let mut decided = Decided::default();
     // Live config: a chain whose schedule changed gets its open issues'
     // due times recomputed once; a chain that vanished leaves orphans.

@@ -1,8 +1,8 @@
 //! Applying an engine decision to an issue: owner changes, audit events and
 //! outbox rows for each page, then the issue's SLA clocks up to now.
 
+use crate::store::Tx;
 use anyhow::Result;
-use rusqlite::Transaction;
 
 use crate::config::Config;
 use crate::engine::sla::{self};
@@ -25,7 +25,7 @@ pub struct Applied {
 /// Apply an engine decision to an issue: events, owner changes, outbox rows,
 /// then its SLA clocks up to `now`, then the new state.
 pub fn apply(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     issue: &mut Issue,
     decision: &Decision,
@@ -39,7 +39,7 @@ pub fn apply(
 /// [`apply`] to an issue that was `before` in the store (as `check` read
 /// it): only the columns that changed since are written.
 pub fn apply_stored(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     before: &Issue,
     issue: &mut Issue,
@@ -53,7 +53,7 @@ pub fn apply_stored(
 
 /// Everything [`apply`] does but saving the issue.
 pub(super) fn apply_unsaved(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     issue: &mut Issue,
     decision: &Decision,
@@ -188,7 +188,7 @@ pub(super) fn apply_unsaved(
 /// of breaches. Changes found while a person acts (ack, resolve) are
 /// recorded but not sent: that person is acting on the issue now.
 pub(super) fn record_sla(
-    tx: &Transaction,
+    tx: &Tx,
     issue: &Issue,
     changes: &[Change],
     now: Ts,
@@ -294,12 +294,7 @@ pub(super) fn take_owner(issue: &mut Issue, role: &str, reach: &Reach) {
 }
 
 /// Settle SLA targets because a person acted at `now`.
-pub(super) fn settle_sla(
-    tx: &Transaction,
-    issue: &mut Issue,
-    targets: &[Target],
-    now: Ts,
-) -> Result<()> {
+pub(super) fn settle_sla(tx: &Tx, issue: &mut Issue, targets: &[Target], now: Ts) -> Result<()> {
     let sla::Walked { changes, clocks } = sla::settle(&issue.sla, targets, now);
     record_sla(tx, issue, &changes, now, None)?;
     issue.sla = clocks;

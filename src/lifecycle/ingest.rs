@@ -3,8 +3,8 @@
 //! key. An event refused for its own fault is refused before anything of it
 //! is written (checked by `store::ingested::once`), so it leaves no trace.
 
+use crate::store::Tx;
 use anyhow::Result;
-use rusqlite::Transaction;
 use serde_json::Value;
 
 use crate::config::{Config, RouteInput, RouteMatch};
@@ -37,7 +37,7 @@ pub enum Effect {
 /// (unknown ticket, no route): nothing of it was written. Database errors
 /// propagate as the outer error.
 pub fn apply(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     ev: &TicketEvent,
     now: Ts,
@@ -47,7 +47,7 @@ pub fn apply(
 }
 
 fn apply_inner(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     ev: &TicketEvent,
     now: Ts,
@@ -173,7 +173,7 @@ fn apply_inner(
 /// resolution that arrives after an escalation it preceded is recorded at
 /// that escalation's time, so the issue's level history stays in time
 /// order (the report's stays rely on it).
-fn not_before_last_level(tx: &Transaction, issue: &Issue, at: Ts) -> Result<Ts> {
+fn not_before_last_level(tx: &Tx, issue: &Issue, at: Ts) -> Result<Ts> {
     let last = crate::store::stays::last_level_event_at(tx, issue.id)?;
     Ok(at
         .max(issue.created_at)
@@ -185,7 +185,7 @@ fn not_before_last_level(tx: &Transaction, issue: &Issue, at: Ts) -> Result<Ts> 
 /// (Zendesk `hold`, Jira `Waiting for customer`), so any case, and `-`,
 /// `_` or a space between words, is accepted.
 fn pause_by_status(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     issue: &mut Issue,
     status: Option<&str>,
@@ -223,7 +223,7 @@ fn pause_by_status(
 }
 
 fn reopen(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     id: i64,
     chain: &str,
@@ -246,7 +246,7 @@ fn cannot_reopen(config: &Config, id: i64, chain: &str) -> Option<String> {
 }
 
 fn create(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     ev: &TicketEvent,
     at: Ts,

@@ -3,8 +3,8 @@
 //! written together so a decision and its notifications commit or vanish as
 //! one.
 
+use crate::store::Tx;
 use anyhow::Result;
-use rusqlite::Transaction;
 
 use crate::config::{Chain, Config};
 use crate::engine::sla::{self};
@@ -72,7 +72,7 @@ impl Filed {
 /// with the same source and reference is still open: then that issue. One
 /// transaction, so two concurrent filings cannot both miss each other.
 pub fn file(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     chain: &Chain,
     filing: &Filing,
@@ -89,7 +89,7 @@ pub fn file(
 
 /// File an issue on `chain`: level 1 owns it and is notified.
 pub fn create(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     chain: &Chain,
     filing: &Filing,
@@ -115,7 +115,7 @@ pub fn create(
 /// ingested tickets): without an owner to hand it to, the issue is not
 /// read back.
 pub fn create_id(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     chain: &Chain,
     filing: &Filing,
@@ -130,7 +130,7 @@ pub fn create_id(
 
 /// The issue row, its `created` event and level 1's pages; the new id.
 fn insert_new(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     chain: &Chain,
     filing: &Filing,
@@ -219,7 +219,7 @@ pub(super) fn earliest(a: Option<Ts>, b: Option<Ts>) -> Option<Ts> {
 /// contacts, its members, and the person on call, `reach`); returns how
 /// many were new (a page decided twice enqueues nothing the second time).
 pub fn enqueue_page(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     issue_id: i64,
     page: &Page,
@@ -232,7 +232,7 @@ pub fn enqueue_page(
 /// [`enqueue_page`] for a page someone raised by hand: the rows carry who
 /// and why, for the message.
 pub fn enqueue_raised_page(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     issue_id: i64,
     page: &Page,
@@ -264,7 +264,7 @@ impl From<Notice> for Note<'_> {
 }
 
 pub(super) fn enqueue<'a>(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     issue_id: i64,
     note: impl Into<Note<'a>>,
@@ -324,7 +324,7 @@ pub(super) fn role_at(config: &Config, chain: &str, level: u32) -> String {
 
 /// Append one event to the issue's audit trail.
 pub fn record(
-    tx: &Transaction,
+    tx: &Tx,
     issue_id: i64,
     at: Ts,
     level: Option<u32>,
@@ -344,6 +344,6 @@ pub fn record(
 }
 
 /// Fetch an issue or fail with "unknown issue" (exit 4).
-pub fn existing(tx: &Transaction, id: i64) -> Result<Issue> {
+pub fn existing(tx: &Tx, id: i64) -> Result<Issue> {
     issues::get(tx, id)?.ok_or_else(|| no_such_issue(format!("issue #{id} does not exist")))
 }

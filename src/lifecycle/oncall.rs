@@ -4,8 +4,8 @@
 //! the decision, not at the missed instant: the page goes to whoever can
 //! act now.
 
+use crate::store::Tx;
 use anyhow::Result;
-use rusqlite::Transaction;
 
 use crate::config::Config;
 use crate::engine::oncall::{self, OnCall, Override};
@@ -27,7 +27,7 @@ pub struct Reach {
 
 /// The person on call for `role` at `now`. Roles without rotations cost
 /// nothing (no query).
-pub fn reach(tx: &Transaction, config: &Config, role: &str, now: Ts) -> Result<Reach> {
+pub fn reach(tx: &Tx, config: &Config, role: &str, now: Ts) -> Result<Reach> {
     let Some(r) = config.roles.get(role).filter(|r| !r.rotations.is_empty()) else {
         return Ok(Reach::default());
     };
@@ -47,7 +47,7 @@ pub fn reach(tx: &Transaction, config: &Config, role: &str, now: Ts) -> Result<R
 /// `oncall override ROLE --person P --from T --until T`: P is on call for
 /// ROLE in [from, until). Overrides of one role may not overlap (which
 /// would win is not obvious): the existing one is named.
-pub fn add_override(tx: &Transaction, config: &Config, o: &NewOverride, now: Ts) -> Result<i64> {
+pub fn add_override(tx: &Tx, config: &Config, o: &NewOverride, now: Ts) -> Result<i64> {
     let role = config.roles.get(o.role).ok_or_else(|| {
         let known: Vec<&str> = config.roles.keys().map(String::as_str).collect();
         usage(format!(
@@ -96,7 +96,7 @@ pub fn add_override(tx: &Transaction, config: &Config, o: &NewOverride, now: Ts)
 }
 
 /// `oncall cancel ID`.
-pub fn cancel_override(tx: &Transaction, id: i64, by: &str, now: Ts) -> Result<OverrideRow> {
+pub fn cancel_override(tx: &Tx, id: i64, by: &str, now: Ts) -> Result<OverrideRow> {
     let row = store::get(tx, id)?
         .ok_or_else(|| crate::error::no_such_issue(format!("override {id} does not exist")))?;
     if let Some(at) = row.cancelled_at {
@@ -111,6 +111,6 @@ pub fn cancel_override(tx: &Transaction, id: i64, by: &str, now: Ts) -> Result<O
 }
 
 /// Live overrides ending after `after` (all roles), for schedules.
-pub fn overrides(tx: &Transaction, after: Ts) -> Result<Vec<Override>> {
+pub fn overrides(tx: &Tx, after: Ts) -> Result<Vec<Override>> {
     store::live(tx, None, after)
 }

@@ -8,9 +8,9 @@
 //! The delivery worker records each send as soon as it ends, one short
 //! transaction per send.
 
+use crate::store::Tx;
 use anyhow::Result;
 use chrono::TimeDelta;
-use rusqlite::Transaction;
 
 use super::{record as record_event, SYSTEM};
 use crate::model::event::{DeliveryFailed, Details, Notified, Sent, TaskClosed, TaskCreated};
@@ -55,7 +55,7 @@ pub enum Recorded {
 /// issue's task when one was made, and the `notified`/`delivery_failed`
 /// event — only while this pass still holds the row's lease.
 pub fn record(
-    tx: &Transaction,
+    tx: &Tx,
     d: &Delivery,
     result: &Result<(), SendError>,
     task: Option<&Task>,
@@ -91,12 +91,7 @@ fn level_of(d: &Delivery) -> Option<u32> {
     (d.level > 0).then_some(d.level)
 }
 
-fn record_sent(
-    tx: &Transaction,
-    d: &Delivery,
-    task: Option<&Task>,
-    pass: &Pass,
-) -> Result<Recorded> {
+fn record_sent(tx: &Tx, d: &Delivery, task: Option<&Task>, pass: &Pass) -> Result<Recorded> {
     let now = pass.now;
     if !outbox::mark_sent(tx, d.id, pass.owner, now)? {
         // Another deliverer took the row over when our lease ran out; it
@@ -140,7 +135,7 @@ fn record_sent(
     Ok(Recorded::Sent)
 }
 
-fn record_failed(tx: &Transaction, d: &Delivery, e: &SendError, pass: &Pass) -> Result<Recorded> {
+fn record_failed(tx: &Tx, d: &Delivery, e: &SendError, pass: &Pass) -> Result<Recorded> {
     let now = pass.now;
     let attempts = d.attempts + 1;
     let (reason, retry_at) = match e {

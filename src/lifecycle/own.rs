@@ -3,9 +3,9 @@
 //! re-routes an issue to another chain (`move`). Each is one transaction
 //! of issue update, audit event and outbox rows, like the other actions.
 
+use crate::store::Tx;
 use anyhow::Result;
 use chrono::TimeDelta;
-use rusqlite::Transaction;
 
 use crate::config::{Chain, Config};
 use crate::engine::{self, manual, sla, Started};
@@ -37,7 +37,7 @@ pub struct Raise<'a> {
 /// hand-up: the acker gives it away). Paused issues are refused: a pause
 /// says nobody can act yet, so paging now contradicts it.
 pub fn escalate_now(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     id: i64,
     raise: Raise,
@@ -123,7 +123,7 @@ pub fn escalate_now(
 
 /// `note ID TEXT`: a work note in the timeline. Any issue, resolved ones
 /// too (a post-mortem remark); nothing else changes.
-pub fn note(tx: &Transaction, id: i64, text: &str, by: &str, now: Ts) -> Result<Issue> {
+pub fn note(tx: &Tx, id: i64, text: &str, by: &str, now: Ts) -> Result<Issue> {
     let issue = existing(tx, id)?;
     let noted = Noted {
         text: text.to_string(),
@@ -146,13 +146,7 @@ pub fn note(tx: &Transaction, id: i64, text: &str, by: &str, now: Ts) -> Result<
 /// came due while it was acked are owed now; the next check pages them).
 /// The first acknowledgement stays on record: a response SLA met is not
 /// un-met.
-pub fn unacknowledge(
-    tx: &Transaction,
-    config: &Config,
-    id: i64,
-    by: &str,
-    now: Ts,
-) -> Result<Issue> {
+pub fn unacknowledge(tx: &Tx, config: &Config, id: i64, by: &str, now: Ts) -> Result<Issue> {
     let mut issue = existing(tx, id)?;
     if issue.esc.status != Status::Acknowledged {
         return Err(conflict(format!(
@@ -192,7 +186,7 @@ pub fn unacknowledge(
 /// moved its steps, which an ack forgot (it counts its own expiry from the
 /// ack). Each `resumed` event in the epoch carries its pause's open time
 /// from the pause's real start, even for a pause an ack interrupted.
-fn epoch_held(tx: &Transaction, issue: &Issue) -> Result<TimeDelta> {
+fn epoch_held(tx: &Tx, issue: &Issue) -> Result<TimeDelta> {
     let seconds: i64 = events::for_issue(tx, issue.id)?
         .iter()
         .filter(|e| e.at >= issue.esc.epoch_at)
@@ -219,14 +213,7 @@ pub struct Reroute<'a> {
 /// their outcome), and notifications still pending from the old chain are
 /// cancelled. An acknowledgement is cleared, as on any hand-over to a new
 /// team; paused and resolved issues are refused.
-pub fn move_to(
-    tx: &Transaction,
-    config: &Config,
-    id: i64,
-    to: Reroute,
-    by: &str,
-    now: Ts,
-) -> Result<Issue> {
+pub fn move_to(tx: &Tx, config: &Config, id: i64, to: Reroute, by: &str, now: Ts) -> Result<Issue> {
     let mut issue = existing(tx, id)?;
     let target = config.chain(to.chain).ok_or_else(|| {
         usage(format!(

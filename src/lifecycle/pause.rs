@@ -4,8 +4,8 @@
 //! pause lasted (`engine::resume`, `sla::resume`). A pause with an end
 //! (`--until`) is resumed by the first check after it, recorded at its end.
 
+use crate::store::Tx;
 use anyhow::Result;
-use rusqlite::Transaction;
 
 use crate::config::Config;
 use crate::engine::{self, calendar, sla};
@@ -27,14 +27,7 @@ pub struct Hold<'a> {
 
 /// `pause ID`: stop the issue's clocks. Pausing a paused issue changes its
 /// end and reason (a snooze extended) and keeps its start.
-pub fn pause(
-    tx: &Transaction,
-    config: &Config,
-    id: i64,
-    hold: Hold,
-    by: &str,
-    now: Ts,
-) -> Result<Issue> {
+pub fn pause(tx: &Tx, config: &Config, id: i64, hold: Hold, by: &str, now: Ts) -> Result<Issue> {
     let mut issue = existing(tx, id)?;
     if issue.esc.status == Status::Resolved {
         return Err(conflict(format!(
@@ -54,7 +47,7 @@ pub fn pause(
 }
 
 /// `resume ID`: the pause ends now.
-pub fn resume(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> Result<Issue> {
+pub fn resume(tx: &Tx, config: &Config, id: i64, by: &str, now: Ts) -> Result<Issue> {
     let mut issue = existing(tx, id)?;
     if issue.pause.is_none() {
         return Err(conflict(format!("issue #{id} is not paused")));
@@ -67,7 +60,7 @@ pub fn resume(tx: &Transaction, config: &Config, id: i64, by: &str, now: Ts) -> 
 /// Pause `issue` at `now` (unsaved): escalation holds, the policy's clocks
 /// stop, the `paused` event is written.
 pub(super) fn stop(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     issue: &mut Issue,
     hold: Hold,
@@ -119,7 +112,7 @@ pub(super) fn stop(
 /// to an issue that is not paused. Returns what the resume took: pages
 /// owed from before the pause, SLA changes that passed before it.
 pub(super) fn release(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     issue: &mut Issue,
     by: &str,
@@ -173,7 +166,7 @@ pub(super) fn release(
 /// A check at `now` ends a pause whose `--until` has passed, at that
 /// instant. Returns when, if it did, and what the resume took.
 pub(super) fn expire(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     issue: &mut Issue,
     now: Ts,

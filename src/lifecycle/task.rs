@@ -4,8 +4,8 @@
 //! with every user string escaped, so a description cannot add links,
 //! images or HTML to the task.
 
+use crate::store::Tx;
 use anyhow::Result;
-use rusqlite::Transaction;
 
 use crate::config::Config;
 use crate::engine::Page;
@@ -24,7 +24,7 @@ pub const TRACKER_CHANNEL: &str = "tracker";
 /// delivery, looked up before created so a crash cannot duplicate it). The
 /// task's text is written now, with the issue as it stands.
 pub(super) fn request_task(
-    tx: &Transaction,
+    tx: &Tx,
     config: &Config,
     issue: &Issue,
     page: &Page,

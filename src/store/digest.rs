@@ -1,8 +1,9 @@
 //! Queries behind `digest`: each an index range or one aggregate pass, so a
 //! digest over a million issues stays cheap and never loads them all.
 
+use super::Tx;
 use anyhow::Result;
-use rusqlite::{params, Transaction};
+use rusqlite::params;
 
 use super::health::LastDigest;
 use super::{ms, ts, SqlContext, HOUR_MS};
@@ -30,8 +31,9 @@ pub struct RiskRow {
 /// `issues_open_at_risk`) and those due for a check (`issues_due`), where
 /// every clock that passed its at-risk instant unrecorded is (a running
 /// clock's next instant is part of the issue's next due time).
-pub fn at_risk(tx: &Transaction, now: Ts, limit: usize) -> Result<Listed<RiskRow>> {
+pub fn at_risk(tx: &Tx, now: Ts, limit: usize) -> Result<Listed<RiskRow>> {
     let mut stmt = tx
+        .db()
         .prepare_cached(AT_RISK_CANDIDATES)
         .sql("querying issues at risk")?;
     let candidates = stmt
@@ -86,7 +88,7 @@ pub struct BreachRow {
 /// check (and so the last digest) that recorded it. With no digest yet,
 /// `first_since` bounds the first one by time.
 pub fn breaches(
-    tx: &Transaction,
+    tx: &Tx,
     after_id: i64,
     upto_id: i64,
     first_since: Option<Ts>,
@@ -94,6 +96,7 @@ pub fn breaches(
 ) -> Result<Listed<BreachRow>> {
     let since = first_since.map(ms);
     let total: i64 = tx
+        .db()
         .prepare_cached(
             "SELECT count(*) FROM events WHERE kind = 'breached' AND id > ?1 AND id <= ?2 \
              AND (?3 IS NULL OR at > ?3)",
@@ -101,6 +104,7 @@ pub fn breaches(
         .and_then(|mut s| s.query_row(params![after_id, upto_id, since], |r| r.get(0)))
         .sql("counting breaches")?;
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT i.id, i.chain, i.title, json_extract(e.details, '$.target'), e.at, \
                i.status = 'resolved' \
@@ -142,7 +146,7 @@ pub struct GapRow {
 /// `first_since`) that fell in a rotation gap, newest first, at most
 /// `limit`; and how many there are.
 pub fn gap_pages(
-    tx: &Transaction,
+    tx: &Tx,
     after_id: i64,
     upto_id: i64,
     first_since: Option<Ts>,
@@ -151,10 +155,12 @@ pub fn gap_pages(
     let since = first_since.map(ms);
     let filter = GAP_FILTER;
     let total: i64 = tx
+        .db()
         .prepare_cached(&format!("SELECT count(*) {filter}"))
         .and_then(|mut s| s.query_row(params![after_id, upto_id, since], |r| r.get(0)))
         .sql("counting on-call gaps")?;
     let mut stmt = tx
+        .db()
         .prepare_cached(&format!(
             "SELECT i.id, i.title, json_extract(e.details, '$.role'), e.at {filter} \
              ORDER BY e.at DESC, e.id DESC LIMIT ?4"
@@ -200,7 +206,7 @@ pub struct Aging {
 /// From the per-hour counts (`open_hours`, a few thousand rows at most);
 /// the hour each age boundary falls in is split exactly by a short range
 /// of `issues_open_chain` (chain, created_at).
-pub fn aging(tx: &Transaction, now: Ts) -> Result<Vec<Aging>> {
+pub fn aging(tx: &Tx, now: Ts) -> Result<Vec<Aging>> {
     let h = HOUR_MS;
     let now = ms(now);
     let mut out = Vec::new();
@@ -228,8 +234,9 @@ type Hours = Vec<(i64, i64)>;
 
 /// Each chain with unresolved issues (by name, as `ORDER BY chain`
 /// sorts) and its [`Hours`].
-fn hours_by_chain(tx: &Transaction) -> Result<Vec<(String, Hours)>> {
+fn hours_by_chain(tx: &Tx) -> Result<Vec<(String, Hours)>> {
     let mut stmt = tx
+        .db()
         .prepare_cached("SELECT chain, hour, n FROM open_hours ORDER BY chain, hour")
         .sql("querying backlog")?;
     let rows = stmt
@@ -249,7 +256,7 @@ fn hours_by_chain(tx: &Transaction) -> Result<Vec<(String, Hours)>> {
 /// Unresolved issues of `chain` created after `t`: the later hours'
 /// counts, plus those of `t`'s own hour after `t`, counted from whichever
 /// end of that hour is nearer.
-fn created_after(tx: &Transaction, chain: &str, hours: &[(i64, i64)], t: i64) -> Result<i64> {
+fn created_after(tx: &Tx, chain: &str, hours: &[(i64, i64)], t: i64) -> Result<i64> {
     let bucket = t / HOUR_MS;
     let later: i64 = hours
         .iter()
@@ -265,12 +272,13 @@ fn created_after(tx: &Transaction, chain: &str, hours: &[(i64, i64)], t: i64) ->
     }
     let (first, last) = bucket_span(bucket);
     let count = |from: i64, to: i64| -> Result<i64> {
-        tx.prepare_cached(
-            "SELECT count(*) FROM issues WHERE chain = ?1 AND created_at >= ?2 \
+        tx.db()
+            .prepare_cached(
+                "SELECT count(*) FROM issues WHERE chain = ?1 AND created_at >= ?2 \
              AND created_at <= ?3 AND status <> 'resolved'",
-        )
-        .and_then(|mut s| s.query_row(params![chain, from, to], |r| r.get(0)))
-        .sql("counting backlog")
+            )
+            .and_then(|mut s| s.query_row(params![chain, from, to], |r| r.get(0)))
+            .sql("counting backlog")
     };
     if t - first <= last - t {
         Ok(later + own - count(first, t)?)
@@ -306,8 +314,9 @@ pub struct OwnerCount {
 /// Unresolved issues per (chain, owner kind, owner) — few distinct rows —
 /// so the caller can check owners and chains against the config. From the
 /// kept counts (`open_issues`).
-pub fn owners(tx: &Transaction) -> Result<Vec<OwnerCount>> {
+pub fn owners(tx: &Tx) -> Result<Vec<OwnerCount>> {
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT chain, owner_kind, owner, sum(n) FROM open_issues \
              GROUP BY chain, owner_kind, owner HAVING sum(n) > 0",
@@ -328,8 +337,9 @@ pub fn owners(tx: &Transaction) -> Result<Vec<OwnerCount>> {
 }
 
 /// Unresolved issues, from the kept counts (`open_issues`).
-pub fn open(tx: &Transaction) -> Result<u64> {
-    tx.prepare_cached("SELECT coalesce(sum(n), 0) FROM open_issues")
+pub fn open(tx: &Tx) -> Result<u64> {
+    tx.db()
+        .prepare_cached("SELECT coalesce(sum(n), 0) FROM open_issues")
         .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
         .map(|n| n.max(0) as u64)
         .sql("counting open issues")
@@ -357,7 +367,7 @@ pub struct Dead {
 /// to: at its last level (`levels`) with every repeat (`repeat`) done and
 /// nobody on them. At most `limit`, and how many there are.
 pub fn exhausted(
-    tx: &Transaction,
+    tx: &Tx,
     chain: &str,
     levels: u32,
     repeat: u32,
@@ -366,6 +376,7 @@ pub fn exhausted(
     // Counted from `open_issues`; listed (in id order, through
     // `issues_status`) only when there are some to list.
     let total: i64 = tx
+        .db()
         .prepare_cached(
             "SELECT coalesce(sum(n), 0) FROM open_issues WHERE chain = ?1 AND status = 'open' \
              AND level >= ?2 AND repeat >= ?3",
@@ -379,6 +390,7 @@ pub fn exhausted(
         });
     }
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT id, chain, title FROM issues WHERE chain = ?1 AND status = 'open' \
              AND level >= ?2 AND repeat >= ?3 ORDER BY id LIMIT ?4",
@@ -401,12 +413,14 @@ pub fn exhausted(
 }
 
 /// Dead deliveries, newest first: up to `limit`, and the total.
-pub fn dead(tx: &Transaction, limit: usize) -> Result<Listed<Dead>> {
+pub fn dead(tx: &Tx, limit: usize) -> Result<Listed<Dead>> {
     let total: i64 = tx
+        .db()
         .prepare_cached("SELECT count(*) FROM outbox WHERE status = 'dead'")
         .and_then(|mut s| s.query_row([], |r| r.get(0)))
         .sql("counting dead deliveries")?;
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT issue_id, channel, target, coalesce(last_error, '') FROM outbox \
              WHERE status = 'dead' ORDER BY id DESC LIMIT ?1",
@@ -450,9 +464,10 @@ pub struct SlaCounts {
 /// indexes; the unrecorded ones can only be among issues whose next check
 /// is due (`next_due_at <= now`: a running clock's next instant is part of
 /// it), so the cost stays with the issues in trouble and the overdue ones.
-pub fn sla_counts(tx: &Transaction, now: Ts) -> Result<SlaCounts> {
+pub fn sla_counts(tx: &Tx, now: Ts) -> Result<SlaCounts> {
     let count = |sql: &str| -> Result<u64> {
-        tx.prepare_cached(sql)
+        tx.db()
+            .prepare_cached(sql)
             .and_then(|mut s| s.query_row([ms(now)], |r| r.get::<_, i64>(0)))
             .map(|n| n.max(0) as u64)
             .sql("counting open issues")
@@ -568,14 +583,16 @@ pub struct LongPause {
 
 /// Unresolved issues paused since `before` or earlier, oldest pause first,
 /// at most `limit`; and how many there are (index `issues_paused`).
-pub fn long_pauses(tx: &Transaction, before: Ts, limit: usize) -> Result<Listed<LongPause>> {
+pub fn long_pauses(tx: &Tx, before: Ts, limit: usize) -> Result<Listed<LongPause>> {
     let filter = "FROM issues WHERE paused_at IS NOT NULL AND paused_at <= ?1 \
                   AND status <> 'resolved'";
     let total: i64 = tx
+        .db()
         .prepare_cached(&format!("SELECT count(*) {filter}"))
         .and_then(|mut s| s.query_row([ms(before)], |r| r.get(0)))
         .sql("counting long pauses")?;
     let mut stmt = tx
+        .db()
         .prepare_cached(&format!(
             "SELECT id, chain, title, paused_at, paused_until, pause_reason, paused_by {filter} \
              ORDER BY paused_at, id LIMIT ?2"
@@ -655,7 +672,7 @@ pub struct Data {
 /// Run every digest query at `now` in one transaction, so the figures agree
 /// with each other; `chains` are the configured chains' tops (for
 /// exhausted issues).
-pub fn collect(tx: &Transaction, now: Ts, chains: &[ChainEnd], limits: Limits) -> Result<Data> {
+pub fn collect(tx: &Tx, now: Ts, chains: &[ChainEnd], limits: Limits) -> Result<Data> {
     let last = super::health::last_digest(tx)?;
     let since = last
         .map(|l| l.at)

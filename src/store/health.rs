@@ -1,8 +1,9 @@
 //! The checker's run log and the digest log: what `status` (the dead-man
 //! switch for the cron job) and `digest` ("since the last digest") read.
 
+use super::Tx;
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension};
 
 use super::{ms, ts, SqlContext};
 use crate::model::Ts;
@@ -21,25 +22,26 @@ pub struct RunRecord {
     pub orphans: u64,
 }
 
-pub fn record_run(tx: &Transaction, started_at: Ts, r: &RunRecord) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO runs (started_at, duration_ms, examined, escalations, sla_events, \
+pub fn record_run(tx: &Tx, started_at: Ts, r: &RunRecord) -> Result<()> {
+    tx.db()
+        .prepare_cached(
+            "INSERT INTO runs (started_at, duration_ms, examined, escalations, sla_events, \
          delivered, failed, dead, orphans) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            ms(started_at),
-            r.duration_ms,
-            r.examined as i64,
-            r.escalations as i64,
-            r.sla_events as i64,
-            r.delivered as i64,
-            r.failed as i64,
-            r.dead as i64,
-            r.orphans as i64,
-        ])
-    })
-    .sql("recording the check run")?;
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                ms(started_at),
+                r.duration_ms,
+                r.examined as i64,
+                r.escalations as i64,
+                r.sla_events as i64,
+                r.delivered as i64,
+                r.failed as i64,
+                r.dead as i64,
+                r.orphans as i64,
+            ])
+        })
+        .sql("recording the check run")?;
     Ok(())
 }
 
@@ -47,8 +49,8 @@ pub fn record_run(tx: &Transaction, started_at: Ts, r: &RunRecord) -> Result<()>
 /// The latest run started at or before `until`: runs stamped later (a host
 /// clock that jumped ahead, a what-if `--now` run against this database)
 /// must not make a stalled checker look alive until that date.
-pub fn last_run(tx: &Transaction, until: Ts) -> Result<Option<RunRecord>> {
-    tx.prepare_cached(
+pub fn last_run(tx: &Tx, until: Ts) -> Result<Option<RunRecord>> {
+    tx.db().prepare_cached(
         "SELECT started_at, duration_ms, examined, escalations, sla_events, delivered, failed, \
          dead, orphans FROM runs WHERE started_at <= ?1 ORDER BY started_at DESC, id DESC LIMIT 1",
     )
@@ -94,8 +96,9 @@ pub struct FutureRuns {
 }
 
 /// Runs dated after `after`: reported by `status`, never counted as alive.
-pub fn runs_after(tx: &Transaction, after: Ts) -> Result<FutureRuns> {
+pub fn runs_after(tx: &Tx, after: Ts) -> Result<FutureRuns> {
     let (count, latest): (i64, Option<i64>) = tx
+        .db()
         .prepare_cached("SELECT count(*), max(started_at) FROM runs WHERE started_at > ?1")
         .and_then(|mut s| s.query_row([ms(after)], |r| Ok((r.get(0)?, r.get(1)?))))
         .sql("reading runs dated in the future")?;
@@ -110,20 +113,21 @@ pub fn runs_after(tx: &Transaction, after: Ts) -> Result<FutureRuns> {
 }
 
 /// Runs started in [since, until) and how many of them had failures.
-pub fn runs_between(tx: &Transaction, since: Ts, until: Ts) -> Result<RunCounts> {
-    tx.prepare_cached(
-        "SELECT count(*), coalesce(sum(failed + dead > 0), 0) FROM runs \
+pub fn runs_between(tx: &Tx, since: Ts, until: Ts) -> Result<RunCounts> {
+    tx.db()
+        .prepare_cached(
+            "SELECT count(*), coalesce(sum(failed + dead > 0), 0) FROM runs \
          WHERE started_at >= ?1 AND started_at < ?2",
-    )
-    .and_then(|mut s| {
-        s.query_row(params![ms(since), ms(until)], |r| {
-            Ok(RunCounts {
-                runs: r.get::<_, i64>(0)?.max(0) as u64,
-                failing: r.get::<_, i64>(1)?.max(0) as u64,
+        )
+        .and_then(|mut s| {
+            s.query_row(params![ms(since), ms(until)], |r| {
+                Ok(RunCounts {
+                    runs: r.get::<_, i64>(0)?.max(0) as u64,
+                    failing: r.get::<_, i64>(1)?.max(0) as u64,
+                })
             })
         })
-    })
-    .sql("counting check runs")
+        .sql("counting check runs")
 }
 
 /// The last digest that went out, from [`last_digest`].
@@ -136,8 +140,9 @@ pub struct LastDigest {
 }
 
 /// The last digest that went out, if any.
-pub fn last_digest(tx: &Transaction) -> Result<Option<LastDigest>> {
-    tx.prepare_cached("SELECT at, last_event_id FROM digests ORDER BY id DESC LIMIT 1")
+pub fn last_digest(tx: &Tx) -> Result<Option<LastDigest>> {
+    tx.db()
+        .prepare_cached("SELECT at, last_event_id FROM digests ORDER BY id DESC LIMIT 1")
         .and_then(|mut s| {
             s.query_row([], |r| {
                 Ok(LastDigest {
@@ -150,17 +155,12 @@ pub fn last_digest(tx: &Transaction) -> Result<Option<LastDigest>> {
         .sql("reading the last digest")
 }
 
-pub fn record_digest(
-    tx: &Transaction,
-    at: Ts,
-    since: Ts,
-    sent_to: &str,
-    last_event_id: i64,
-) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO digests (at, since, sent_to, last_event_id) VALUES (?1, ?2, ?3, ?4)",
-    )
-    .and_then(|mut s| s.execute(params![ms(at), ms(since), sent_to, last_event_id]))
-    .sql("recording the digest")?;
+pub fn record_digest(tx: &Tx, at: Ts, since: Ts, sent_to: &str, last_event_id: i64) -> Result<()> {
+    tx.db()
+        .prepare_cached(
+            "INSERT INTO digests (at, since, sent_to, last_event_id) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut s| s.execute(params![ms(at), ms(since), sent_to, last_event_id]))
+        .sql("recording the digest")?;
     Ok(())
 }

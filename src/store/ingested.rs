@@ -1,7 +1,8 @@
 //! Ingested event keys: an event applied once is never applied again.
 
+use super::Tx;
 use anyhow::{anyhow, Result};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension};
 
 use super::{ms, SqlContext};
 use crate::model::Ts;
@@ -16,27 +17,29 @@ use crate::model::Ts;
 /// (nothing of it commits) rather than keep half an event. A database error
 /// propagates, and every caller then rolls the whole transaction back.
 pub fn once<T>(
-    tx: &Transaction,
+    tx: &Tx,
     key: &str,
     now: Ts,
     apply: impl FnOnce() -> Result<Result<T, String>>,
 ) -> Result<Option<Result<T, String>>> {
     let seen: Option<i64> = tx
+        .db()
         .prepare_cached("SELECT 1 FROM ingested WHERE key = ?1")
         .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
         .sql("looking up an ingested event")?;
     if seen.is_some() {
         return Ok(None);
     }
-    let before = tx.total_changes();
+    let before = tx.db().total_changes();
     match apply()? {
         Ok(effect) => {
-            tx.prepare_cached("INSERT INTO ingested (key, at) VALUES (?1, ?2)")
+            tx.db()
+                .prepare_cached("INSERT INTO ingested (key, at) VALUES (?1, ?2)")
                 .and_then(|mut s| s.execute(params![key, ms(now)]))
                 .sql("remembering an ingested event")?;
             Ok(Some(Ok(effect)))
         }
-        Err(refused) if tx.total_changes() == before => Ok(Some(Err(refused))),
+        Err(refused) if tx.db().total_changes() == before => Ok(Some(Err(refused))),
         Err(refused) => Err(anyhow!(
             "ingested event {key} was refused after it had written ({refused}); \
              nothing of the batch was committed"

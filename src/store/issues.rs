@@ -1,9 +1,10 @@
 //! Issue rows: insert, fetch, save, the due-issue query `check` runs on, and
 //! the chain bookkeeping behind live config changes and orphan detection.
 
+use super::Tx;
 use anyhow::Result;
 use rusqlite::types::Value;
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+use rusqlite::{params, OptionalExtension, Row};
 
 use super::{ms, open_counts, ts, ts_opt, SqlContext};
 use crate::model::sla::{self, Clock, Clocks};
@@ -158,8 +159,8 @@ fn from_row(r: &Row) -> rusqlite::Result<Issue> {
     })
 }
 
-pub fn insert(tx: &Transaction, new: &NewIssue) -> Result<i64> {
-    tx.prepare_cached(
+pub fn insert(tx: &Tx, new: &NewIssue) -> Result<i64> {
+    tx.db().prepare_cached(
         "INSERT INTO issues (chain, title, description, external_ref, status, level, max_level, \
          repeat, epoch, epoch_level, epoch_at, owner, owner_kind, created_at, next_due_at, \
          response_risk_at, response_due_at, response_state, resolution_risk_at, \
@@ -211,17 +212,18 @@ pub fn insert(tx: &Transaction, new: &NewIssue) -> Result<i64> {
         hour: ms(new.created_at) / super::HOUR_MS,
     });
     open_counts::moved(None, counted);
-    Ok(tx.last_insert_rowid())
+    Ok(tx.db().last_insert_rowid())
 }
 
-pub fn get(tx: &Transaction, id: i64) -> Result<Option<Issue>> {
-    tx.prepare_cached(&format!("SELECT {COLUMNS} FROM issues WHERE id = ?1"))
+pub fn get(tx: &Tx, id: i64) -> Result<Option<Issue>> {
+    tx.db()
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM issues WHERE id = ?1"))
         .and_then(|mut s| s.query_row([id], from_row).optional())
         .sql("reading issue")
 }
 
 /// Write back every mutable column of an issue.
-pub fn save(tx: &Transaction, issue: &Issue) -> Result<()> {
+pub fn save(tx: &Tx, issue: &Issue) -> Result<()> {
     // The row it replaces, for the open-issue counts (one read of the
     // page the update writes anyway).
     let stored = open_counts::stored(tx, issue.id)?;
@@ -239,7 +241,8 @@ pub fn save(tx: &Transaction, issue: &Issue) -> Result<()> {
     let details = serde_json::Value::Object(issue.edge.details.clone()).to_string();
     push_column(&mut set, &mut values, "details", Value::Text(details));
     // The same text every time, so the statement cache keeps it prepared.
-    tx.prepare_cached(&format!("UPDATE issues SET {set} WHERE id = ?1"))
+    tx.db()
+        .prepare_cached(&format!("UPDATE issues SET {set} WHERE id = ?1"))
         .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
         .sql("saving issue")?;
     Ok(())
@@ -249,7 +252,7 @@ pub fn save(tx: &Transaction, issue: &Issue) -> Result<()> {
 /// issue as it was read). An UPDATE costs index upkeep and CHECKs for every
 /// column it names, changed or not: an escalation that moves the level,
 /// owner and due time leaves the status, SLA and source indexes alone.
-pub fn save_changes(tx: &Transaction, before: &Issue, after: &Issue) -> Result<()> {
+pub fn save_changes(tx: &Tx, before: &Issue, after: &Issue) -> Result<()> {
     open_counts::moved(
         open_counts::Place::of(before),
         open_counts::Place::of(after),
@@ -274,7 +277,8 @@ pub fn save_changes(tx: &Transaction, before: &Issue, after: &Issue) -> Result<(
         return Ok(());
     }
     // Few distinct column sets occur, so the cache keeps each one prepared.
-    tx.prepare_cached(&format!("UPDATE issues SET {set} WHERE id = ?1"))
+    tx.db()
+        .prepare_cached(&format!("UPDATE issues SET {set} WHERE id = ?1"))
         .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
         .sql("saving issue")?;
     Ok(())
@@ -345,8 +349,9 @@ fn mutable_columns(i: &Issue) -> [(&'static str, Value); 40] {
 
 /// Issues whose next escalation step is due at or before `now`: an index
 /// range scan, so the cost follows the due issues, not the open ones.
-pub fn due(tx: &Transaction, now: Ts) -> Result<Vec<Issue>> {
+pub fn due(tx: &Tx, now: Ts) -> Result<Vec<Issue>> {
     let mut stmt = tx
+        .db()
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM issues WHERE next_due_at IS NOT NULL AND next_due_at <= ?1 \
              ORDER BY next_due_at, id"
@@ -361,8 +366,9 @@ pub fn due(tx: &Transaction, now: Ts) -> Result<Vec<Issue>> {
 
 /// Unresolved issues of one chain (to recompute due times after a config
 /// change).
-pub fn unresolved_in_chain(tx: &Transaction, chain: &str) -> Result<Vec<Issue>> {
+pub fn unresolved_in_chain(tx: &Tx, chain: &str) -> Result<Vec<Issue>> {
     let mut stmt = tx
+        .db()
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM issues WHERE chain = ?1 AND status <> 'resolved' ORDER BY id"
         ))
@@ -374,8 +380,9 @@ pub fn unresolved_in_chain(tx: &Transaction, chain: &str) -> Result<Vec<Issue>> 
     Ok(rows)
 }
 
-pub fn set_next_due(tx: &Transaction, id: i64, next_due: Option<Ts>) -> Result<()> {
-    tx.prepare_cached("UPDATE issues SET next_due_at = ?2 WHERE id = ?1")
+pub fn set_next_due(tx: &Tx, id: i64, next_due: Option<Ts>) -> Result<()> {
+    tx.db()
+        .prepare_cached("UPDATE issues SET next_due_at = ?2 WHERE id = ?1")
         .and_then(|mut s| s.execute(params![id, next_due.map(ms)]))
         .sql("updating due time")?;
     Ok(())
@@ -383,12 +390,13 @@ pub fn set_next_due(tx: &Transaction, id: i64, next_due: Option<Ts>) -> Result<(
 
 /// Put an issue on another chain (`move`). Not among the columns [`save`]
 /// writes: only a move changes it, and the caller saves the rest.
-pub fn set_chain(tx: &Transaction, id: i64, chain: &str) -> Result<()> {
+pub fn set_chain(tx: &Tx, id: i64, chain: &str) -> Result<()> {
     if let Some(stored) = open_counts::stored(tx, id)? {
         let after = stored.place().map(|p| open_counts::Place { chain, ..p });
         open_counts::moved(stored.place(), after);
     }
-    tx.prepare_cached("UPDATE issues SET chain = ?2 WHERE id = ?1")
+    tx.db()
+        .prepare_cached("UPDATE issues SET chain = ?2 WHERE id = ?1")
         .and_then(|mut s| s.execute(params![id, chain]))
         .sql("moving issue to another chain")?;
     Ok(())
@@ -403,8 +411,9 @@ pub struct ChainRecord {
 }
 
 /// Every chain name any issue has used.
-pub fn chain_fingerprints(tx: &Transaction) -> Result<Vec<ChainRecord>> {
+pub fn chain_fingerprints(tx: &Tx) -> Result<Vec<ChainRecord>> {
     let mut stmt = tx
+        .db()
         .prepare_cached("SELECT name, fingerprint FROM chains ORDER BY name")
         .sql("reading chains")?;
     let rows = stmt
@@ -421,32 +430,36 @@ pub fn chain_fingerprints(tx: &Transaction) -> Result<Vec<ChainRecord>> {
 
 /// Remember a chain the first time an issue uses it, with the fingerprint
 /// of the config its first issue was scheduled with.
-pub fn ensure_chain(tx: &Transaction, chain: &str, fingerprint: &str) -> Result<()> {
-    tx.prepare_cached("INSERT OR IGNORE INTO chains (name, fingerprint) VALUES (?1, ?2)")
+pub fn ensure_chain(tx: &Tx, chain: &str, fingerprint: &str) -> Result<()> {
+    tx.db()
+        .prepare_cached("INSERT OR IGNORE INTO chains (name, fingerprint) VALUES (?1, ?2)")
         .and_then(|mut s| s.execute([chain, fingerprint]))
         .sql("recording chain")?;
     Ok(())
 }
 
-pub fn set_fingerprint(tx: &Transaction, chain: &str, fingerprint: &str) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO chains (name, fingerprint) VALUES (?1, ?2) \
+pub fn set_fingerprint(tx: &Tx, chain: &str, fingerprint: &str) -> Result<()> {
+    tx.db()
+        .prepare_cached(
+            "INSERT INTO chains (name, fingerprint) VALUES (?1, ?2) \
          ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint",
-    )
-    .and_then(|mut s| s.execute([chain, fingerprint]))
-    .sql("recording chain fingerprint")?;
+        )
+        .and_then(|mut s| s.execute([chain, fingerprint]))
+        .sql("recording chain fingerprint")?;
     Ok(())
 }
 
 /// Ids of unresolved issues on a chain (for orphan reports), at most `limit`,
 /// and their total count.
-pub fn unresolved_ids(tx: &Transaction, chain: &str, limit: usize) -> Result<Listed<i64>> {
+pub fn unresolved_ids(tx: &Tx, chain: &str, limit: usize) -> Result<Listed<i64>> {
     let count: u64 = tx
+        .db()
         .prepare_cached("SELECT count(*) FROM issues WHERE chain = ?1 AND status <> 'resolved'")
         .and_then(|mut s| s.query_row([chain], |r| r.get::<_, i64>(0)))
         .map(|n| n.max(0) as u64)
         .sql("counting chain issues")?;
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT id FROM issues WHERE chain = ?1 AND status <> 'resolved' ORDER BY id LIMIT ?2",
         )
@@ -464,7 +477,7 @@ pub fn unresolved_ids(tx: &Transaction, chain: &str, limit: usize) -> Result<Lis
 /// Issues for `list`, newest last, at most `limit` (0: all), and the total
 /// number matching.
 pub fn list(
-    tx: &Transaction,
+    tx: &Tx,
     filter: IssueFilter,
     chain: Option<&str>,
     sla_state: Option<sla::State>,
@@ -504,6 +517,7 @@ pub fn list(
     let sla_arg = sla_state.map(sla::State::as_str);
     let args = params![status_arg, chain, sla_arg, ms(now)];
     let total: u64 = tx
+        .db()
         .prepare(&format!(
             "SELECT count(*) FROM issues {where_sql} AND (?1 IS NULL OR 1) AND (?2 IS NULL OR 1) \
              AND (?3 IS NULL OR 1) AND ?4 = ?4"
@@ -517,6 +531,7 @@ pub fn list(
         format!(" LIMIT {limit}")
     };
     let mut stmt = tx
+        .db()
         .prepare(&format!(
             "SELECT {COLUMNS} FROM issues {where_sql} AND (?1 IS NULL OR 1) AND (?2 IS NULL OR 1) \
              AND (?3 IS NULL OR 1) AND ?4 = ?4 ORDER BY id{limit_sql}"
@@ -530,50 +545,50 @@ pub fn list(
 }
 
 /// The newest issue mirroring a source's ticket, if any.
-pub fn by_source(tx: &Transaction, source: &str, external_id: &str) -> Result<Option<Issue>> {
-    tx.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM issues WHERE source = ?1 AND external_id = ?2 \
+pub fn by_source(tx: &Tx, source: &str, external_id: &str) -> Result<Option<Issue>> {
+    tx.db()
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM issues WHERE source = ?1 AND external_id = ?2 \
          ORDER BY id DESC LIMIT 1"
-    ))
-    .and_then(|mut s| s.query_row([source, external_id], from_row).optional())
-    .sql("reading issue by source")
+        ))
+        .and_then(|mut s| s.query_row([source, external_id], from_row).optional())
+        .sql("reading issue by source")
 }
 
 /// The newest unresolved issue filed with this source and reference: the
 /// idempotency key of `create --source S --ref R` (`source` as `create`
 /// stores it, NULL for a plain CLI filing). Only open issues are scanned
 /// (the `issues_open_chain` partial index covers them).
-pub fn open_by_ref(
-    tx: &Transaction,
-    source: Option<&str>,
-    external_ref: &str,
-) -> Result<Option<Issue>> {
-    tx.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM issues \
+pub fn open_by_ref(tx: &Tx, source: Option<&str>, external_ref: &str) -> Result<Option<Issue>> {
+    tx.db()
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM issues \
          WHERE status <> 'resolved' AND source IS ?1 AND external_ref = ?2 \
          ORDER BY id DESC LIMIT 1"
-    ))
-    .and_then(|mut s| {
-        s.query_row(params![source, external_ref], from_row)
-            .optional()
-    })
-    .sql("reading issue by reference")
+        ))
+        .and_then(|mut s| {
+            s.query_row(params![source, external_ref], from_row)
+                .optional()
+        })
+        .sql("reading issue by reference")
 }
 
 /// Record the engineering task created for an issue.
-pub fn set_task(tx: &Transaction, id: i64, task: &Task) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE issues SET task_tracker = ?2, task_key = ?3, task_url = ?4, task_id = ?5 \
+pub fn set_task(tx: &Tx, id: i64, task: &Task) -> Result<()> {
+    tx.db()
+        .prepare_cached(
+            "UPDATE issues SET task_tracker = ?2, task_key = ?3, task_url = ?4, task_id = ?5 \
          WHERE id = ?1",
-    )
-    .and_then(|mut s| s.execute(params![id, task.tracker, task.key, task.url, task.id]))
-    .sql("recording the task")?;
+        )
+        .and_then(|mut s| s.execute(params![id, task.tracker, task.key, task.url, task.id]))
+        .sql("recording the task")?;
     Ok(())
 }
 
 /// This database's random instance id (see migration 03), for task markers.
-pub fn instance(tx: &Transaction) -> Result<String> {
-    tx.prepare_cached("SELECT value FROM meta WHERE key = 'instance'")
+pub fn instance(tx: &Tx) -> Result<String> {
+    tx.db()
+        .prepare_cached("SELECT value FROM meta WHERE key = 'instance'")
         .and_then(|mut s| s.query_row([], |r| r.get(0)))
         .sql("reading the database instance id")
 }

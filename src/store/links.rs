@@ -1,8 +1,9 @@
 //! Action links already used (`escalate serve`): one row per link, keyed by
 //! its MAC, so a link acts once.
 
+use super::Tx;
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension};
 
 use super::{ms, ts, SqlContext};
 use crate::model::Ts;
@@ -14,8 +15,9 @@ pub struct Used {
     pub at: Ts,
 }
 
-pub fn used(tx: &Transaction, mac: &str) -> Result<Option<Used>> {
-    tx.prepare_cached("SELECT actor, used_at FROM used_links WHERE mac = ?1")
+pub fn used(tx: &Tx, mac: &str) -> Result<Option<Used>> {
+    tx.db()
+        .prepare_cached("SELECT actor, used_at FROM used_links WHERE mac = ?1")
         .and_then(|mut s| {
             s.query_row([mac], |r| {
                 Ok(Used {
@@ -28,15 +30,8 @@ pub fn used(tx: &Transaction, mac: &str) -> Result<Option<Used>> {
         .sql("reading used links")
 }
 
-pub fn mark(
-    tx: &Transaction,
-    mac: &str,
-    issue_id: i64,
-    action: &str,
-    actor: &str,
-    now: Ts,
-) -> Result<()> {
-    tx.prepare_cached(
+pub fn mark(tx: &Tx, mac: &str, issue_id: i64, action: &str, actor: &str, now: Ts) -> Result<()> {
+    tx.db().prepare_cached(
         "INSERT INTO used_links (mac, issue_id, action, actor, used_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )
     .and_then(|mut s| s.execute(params![mac, issue_id, action, actor, ms(now)]))

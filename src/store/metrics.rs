@@ -1,8 +1,8 @@
 //! The figures behind `GET /metrics` (`escalate serve`): each one indexed
 //! aggregate, read in one transaction so they agree.
 
+use super::Tx;
 use anyhow::Result;
-use rusqlite::Transaction;
 
 use super::SqlContext;
 
@@ -32,8 +32,8 @@ pub struct Figures {
     pub breaches: u64,
 }
 
-pub fn figures(tx: &Transaction) -> Result<Figures> {
-    let open = tx
+pub fn figures(tx: &Tx) -> Result<Figures> {
+    let open = tx.db()
         .prepare_cached(
             "SELECT chain, level, \
                CASE WHEN response_state = 'breached' OR resolution_state = 'breached' THEN 'breached' \
@@ -55,7 +55,8 @@ pub fn figures(tx: &Transaction) -> Result<Figures> {
         })
         .sql("counting open issues")?;
     let per_channel = |sql: &str| -> Result<Vec<ChannelCount>> {
-        tx.prepare_cached(sql)
+        tx.db()
+            .prepare_cached(sql)
             .and_then(|mut s| {
                 s.query_map([], |r| {
                     Ok(ChannelCount {
@@ -68,7 +69,8 @@ pub fn figures(tx: &Transaction) -> Result<Figures> {
             .sql("counting deliveries")
     };
     let count = |sql: &str| -> Result<u64> {
-        tx.prepare_cached(sql)
+        tx.db()
+            .prepare_cached(sql)
             .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
             .map(|n| n.max(0) as u64)
             .sql("counting")

@@ -76,6 +76,26 @@ pub enum OpenMode {
     Read,
 }
 
+/// One transaction as the layers above see it: opaque. Only `store`
+/// reaches the connection inside ([`Tx::db`]), so no SQL and no SQLite
+/// type leaves this module (the architecture test holds the rest of the
+/// crate to that), and a second backend can live behind the same type.
+pub struct Tx<'c>(Transaction<'c>);
+
+impl<'c> Tx<'c> {
+    /// The SQLite transaction, for this module's queries.
+    pub(in crate::store) fn db(&self) -> &Transaction<'c> {
+        &self.0
+    }
+
+    /// The SQLite transaction underneath, for tests and tools outside the
+    /// crate that check the schema against a recomputation. Nothing in
+    /// `src/` outside `store` calls it (the architecture test).
+    pub fn sqlite(&self) -> &Transaction<'c> {
+        &self.0
+    }
+}
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -309,7 +329,7 @@ impl Store {
     /// [`Store::write`] without waiting for another writer: when the lock
     /// is taken, fail at once (busy) instead of after the busy timeout.
     /// For work that may be skipped, such as the report's fold.
-    pub fn write_if_free<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+    pub fn write_if_free<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
         self.conn
             .busy_timeout(Duration::ZERO)
             .map_err(|e| self.classify(e))?;
@@ -438,11 +458,11 @@ impl Store {
 
     /// Run `f` in one write transaction (BEGIN IMMEDIATE): concurrent writers
     /// serialize on it, so two checks never decide the same thing twice.
-    pub fn write<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
-        let tx = self
+    pub fn write<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        let tx = Tx(self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| classify(&self.path, e))?;
+            .map_err(|e| classify(&self.path, e))?);
         // The open-issue counts the writes moved are summed in memory and
         // written once, here (`open_counts`); a failed `f` leaves none.
         open_counts::discard();
@@ -452,7 +472,7 @@ impl Store {
                 open_counts::discard();
                 reclassify(&self.path, e)
             })?;
-        tx.commit().map_err(|e| classify(&self.path, e))?;
+        tx.0.commit().map_err(|e| classify(&self.path, e))?;
         Ok(value)
     }
 
@@ -463,7 +483,7 @@ impl Store {
     /// synced commit, or a checkpoint, makes it durable. Decisions and
     /// delivery records never go through here: they must be on disk before
     /// anything acts on them.
-    pub fn write_unsynced<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+    pub fn write_unsynced<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
         self.set_synchronous("NORMAL")?;
         let result = self.write(f);
         self.set_synchronous("FULL")?;
@@ -495,30 +515,30 @@ impl Store {
     }
 
     /// Run `f` in a transaction that is always rolled back (dry runs).
-    pub fn rehearse<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+    pub fn rehearse<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
         // Immediate, like a real run: the rehearsal writes (then rolls
         // back), and upgrading a read transaction under a lock fails at
         // once instead of waiting out the busy timeout.
-        let tx = self
+        let tx = Tx(self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| classify(&self.path, e))?;
+            .map_err(|e| classify(&self.path, e))?);
         let value = f(&tx);
         // Nothing it moved is kept.
         open_counts::discard();
         let value = value.map_err(|e| reclassify(&self.path, e))?;
-        tx.rollback().map_err(|e| classify(&self.path, e))?;
+        tx.0.rollback().map_err(|e| classify(&self.path, e))?;
         Ok(value)
     }
 
     /// Run `f` on a consistent read snapshot.
-    pub fn read<T>(&mut self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
-        let tx = self
+    pub fn read<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        let tx = Tx(self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(|e| classify(&self.path, e))?;
+            .map_err(|e| classify(&self.path, e))?);
         let value = f(&tx).map_err(|e| reclassify(&self.path, e))?;
-        tx.finish().map_err(|e| classify(&self.path, e))?;
+        tx.0.finish().map_err(|e| classify(&self.path, e))?;
         Ok(value)
     }
 
@@ -784,7 +804,7 @@ mod wal_tests {
         assert!(wal_len(&path) > CHECKPOINT_FROM, "{}", wal_len(&path));
         store.checkpoint_if_large().expect("checkpoint");
         store
-            .write(|tx| Ok(tx.execute("INSERT INTO filler VALUES (x'00')", [])?))
+            .write(|tx| Ok(tx.db().execute("INSERT INTO filler VALUES (x'00')", [])?))
             .expect("a commit");
         assert!(wal_len(&path) <= CHECKPOINT_FROM, "{}", wal_len(&path));
         drop(store);

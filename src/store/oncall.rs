@@ -2,8 +2,9 @@
 //! are never deleted (a cancel stamps who and when), so the table is its
 //! own audit trail.
 
+use super::Tx;
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+use rusqlite::{params, OptionalExtension, Row};
 
 use super::{ms, ts, ts_opt, SqlContext};
 use crate::engine::oncall::Override;
@@ -47,8 +48,8 @@ fn from_row(r: &Row) -> rusqlite::Result<OverrideRow> {
     })
 }
 
-pub fn add(tx: &Transaction, o: &NewOverride, now: Ts) -> Result<i64> {
-    tx.prepare_cached(
+pub fn add(tx: &Tx, o: &NewOverride, now: Ts) -> Result<i64> {
+    tx.db().prepare_cached(
         "INSERT INTO oncall_overrides (role, person, from_at, until_at, created_by, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
@@ -63,31 +64,28 @@ pub fn add(tx: &Transaction, o: &NewOverride, now: Ts) -> Result<i64> {
         ])
     })
     .sql("adding an override")?;
-    Ok(tx.last_insert_rowid())
+    Ok(tx.db().last_insert_rowid())
 }
 
 /// A live override of `role` overlapping [from, until), if any.
-pub fn overlapping(
-    tx: &Transaction,
-    role: &str,
-    from: Ts,
-    until: Ts,
-) -> Result<Option<OverrideRow>> {
-    tx.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM oncall_overrides WHERE role = ?1 AND cancelled_at IS NULL \
+pub fn overlapping(tx: &Tx, role: &str, from: Ts, until: Ts) -> Result<Option<OverrideRow>> {
+    tx.db()
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM oncall_overrides WHERE role = ?1 AND cancelled_at IS NULL \
          AND until_at > ?2 AND from_at < ?3 ORDER BY from_at LIMIT 1"
-    ))
-    .and_then(|mut s| {
-        s.query_row(params![role, ms(from), ms(until)], from_row)
-            .optional()
-    })
-    .sql("reading overrides")
+        ))
+        .and_then(|mut s| {
+            s.query_row(params![role, ms(from), ms(until)], from_row)
+                .optional()
+        })
+        .sql("reading overrides")
 }
 
 /// Live overrides (not cancelled) that end after `after`, of one role or
 /// all, in start order.
-pub fn live(tx: &Transaction, role: Option<&str>, after: Ts) -> Result<Vec<Override>> {
+pub fn live(tx: &Tx, role: Option<&str>, after: Ts) -> Result<Vec<Override>> {
     let mut stmt = tx
+        .db()
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM oncall_overrides WHERE cancelled_at IS NULL \
              AND until_at > ?1 AND (?2 IS NULL OR role = ?2) ORDER BY from_at, id"
@@ -102,13 +100,14 @@ pub fn live(tx: &Transaction, role: Option<&str>, after: Ts) -> Result<Vec<Overr
 
 /// Every override, newest first (`all`), or only the live ones that have
 /// not ended by `now`.
-pub fn list(tx: &Transaction, all: bool, now: Ts) -> Result<Vec<OverrideRow>> {
+pub fn list(tx: &Tx, all: bool, now: Ts) -> Result<Vec<OverrideRow>> {
     let filter = if all {
         "1"
     } else {
         "cancelled_at IS NULL AND until_at > ?1"
     };
     let mut stmt = tx
+        .db()
         .prepare(&format!(
             "SELECT {COLUMNS} FROM oncall_overrides WHERE {filter} AND ?1 = ?1 \
              ORDER BY from_at DESC, id DESC"
@@ -121,19 +120,21 @@ pub fn list(tx: &Transaction, all: bool, now: Ts) -> Result<Vec<OverrideRow>> {
     Ok(rows)
 }
 
-pub fn get(tx: &Transaction, id: i64) -> Result<Option<OverrideRow>> {
-    tx.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM oncall_overrides WHERE id = ?1"
-    ))
-    .and_then(|mut s| s.query_row([id], from_row).optional())
-    .sql("reading an override")
+pub fn get(tx: &Tx, id: i64) -> Result<Option<OverrideRow>> {
+    tx.db()
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM oncall_overrides WHERE id = ?1"
+        ))
+        .and_then(|mut s| s.query_row([id], from_row).optional())
+        .sql("reading an override")
 }
 
-pub fn cancel(tx: &Transaction, id: i64, by: &str, now: Ts) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE oncall_overrides SET cancelled_by = ?2, cancelled_at = ?3 WHERE id = ?1",
-    )
-    .and_then(|mut s| s.execute(params![id, by, ms(now)]))
-    .sql("cancelling an override")?;
+pub fn cancel(tx: &Tx, id: i64, by: &str, now: Ts) -> Result<()> {
+    tx.db()
+        .prepare_cached(
+            "UPDATE oncall_overrides SET cancelled_by = ?2, cancelled_at = ?3 WHERE id = ?1",
+        )
+        .and_then(|mut s| s.execute(params![id, by, ms(now)]))
+        .sql("cancelling an override")?;
     Ok(())
 }

@@ -12,10 +12,11 @@
 //! cost several percent of a large check). The pending sums live in a
 //! thread-local: a transaction runs on the thread that opened it.
 
+use super::Tx;
 use std::cell::RefCell;
 
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{ms, SqlContext, HOUR_MS};
 use crate::model::{Issue, Status};
@@ -76,26 +77,27 @@ impl Stored {
 
 /// Where issue `id` is counted now, read before a write that does not
 /// know the row it replaces (`issues::save`, `issues::set_chain`).
-pub fn stored(tx: &Transaction, id: i64) -> Result<Option<Stored>> {
-    tx.prepare_cached(
-        "SELECT chain, status, owner_kind, owner, level, repeat, created_at FROM issues \
+pub fn stored(tx: &Tx, id: i64) -> Result<Option<Stored>> {
+    tx.db()
+        .prepare_cached(
+            "SELECT chain, status, owner_kind, owner, level, repeat, created_at FROM issues \
          WHERE id = ?1",
-    )
-    .and_then(|mut s| {
-        s.query_row([id], |r| {
-            Ok(Stored {
-                chain: r.get(0)?,
-                status: r.get(1)?,
-                owner_kind: r.get(2)?,
-                owner: r.get(3)?,
-                level: r.get(4)?,
-                repeat: r.get(5)?,
-                hour: r.get::<_, i64>(6)? / HOUR_MS,
+        )
+        .and_then(|mut s| {
+            s.query_row([id], |r| {
+                Ok(Stored {
+                    chain: r.get(0)?,
+                    status: r.get(1)?,
+                    owner_kind: r.get(2)?,
+                    owner: r.get(3)?,
+                    level: r.get(4)?,
+                    repeat: r.get(5)?,
+                    hour: r.get::<_, i64>(6)? / HOUR_MS,
+                })
             })
+            .optional()
         })
-        .optional()
-    })
-    .sql("reading where an issue is counted")
+        .sql("reading where an issue is counted")
 }
 
 /// One `open_issues` row's pending change.
@@ -190,42 +192,46 @@ pub fn discard() {
 
 /// Write the pending moves into the counter tables, in the transaction
 /// they belong to, and forget them.
-pub fn flush(tx: &Transaction) -> Result<()> {
+pub fn flush(tx: &Tx) -> Result<()> {
     let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
     for d in pending.issues.iter().filter(|d| d.n != 0) {
         let key = params![d.chain, d.status, d.owner_kind, d.owner, d.level, d.repeat];
-        tx.prepare_cached(
-            "INSERT INTO open_issues (chain, status, owner_kind, owner, level, repeat, n) \
+        tx.db()
+            .prepare_cached(
+                "INSERT INTO open_issues (chain, status, owner_kind, owner, level, repeat, n) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
              ON CONFLICT DO UPDATE SET n = n + excluded.n",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                d.chain,
-                d.status,
-                d.owner_kind,
-                d.owner,
-                d.level,
-                d.repeat,
-                d.n
-            ])
-        })
-        .sql("counting open issues")?;
-        tx.prepare_cached(
-            "DELETE FROM open_issues WHERE chain = ?1 AND status = ?2 AND owner_kind = ?3 \
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    d.chain,
+                    d.status,
+                    d.owner_kind,
+                    d.owner,
+                    d.level,
+                    d.repeat,
+                    d.n
+                ])
+            })
+            .sql("counting open issues")?;
+        tx.db()
+            .prepare_cached(
+                "DELETE FROM open_issues WHERE chain = ?1 AND status = ?2 AND owner_kind = ?3 \
              AND owner = ?4 AND level = ?5 AND repeat = ?6 AND n = 0",
-        )
-        .and_then(|mut s| s.execute(key))
-        .sql("counting open issues")?;
+            )
+            .and_then(|mut s| s.execute(key))
+            .sql("counting open issues")?;
     }
     for (chain, hour, n) in pending.hours.iter().filter(|h| h.2 != 0) {
-        tx.prepare_cached(
-            "INSERT INTO open_hours (chain, hour, n) VALUES (?1, ?2, ?3) \
+        tx.db()
+            .prepare_cached(
+                "INSERT INTO open_hours (chain, hour, n) VALUES (?1, ?2, ?3) \
              ON CONFLICT DO UPDATE SET n = n + excluded.n",
-        )
-        .and_then(|mut s| s.execute(params![chain, hour, n]))
-        .sql("counting open issues by hour")?;
-        tx.prepare_cached("DELETE FROM open_hours WHERE chain = ?1 AND hour = ?2 AND n = 0")
+            )
+            .and_then(|mut s| s.execute(params![chain, hour, n]))
+            .sql("counting open issues by hour")?;
+        tx.db()
+            .prepare_cached("DELETE FROM open_hours WHERE chain = ?1 AND hour = ?2 AND n = 0")
             .and_then(|mut s| s.execute(params![chain, hour]))
             .sql("counting open issues by hour")?;
     }

@@ -2,8 +2,9 @@
 //! unique, written in the same transaction as the decision that calls for
 //! it; claimed with a lease by the process that delivers it.
 
+use super::Tx;
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension};
 
 use super::{ms, ts, SqlContext};
 use crate::model::sla::Target;
@@ -82,8 +83,9 @@ fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
 
 /// Enqueue a notification; false when the same one was already decided (the
 /// unique key makes a second enqueue impossible).
-pub fn enqueue(tx: &Transaction, d: &NewDelivery, now: Ts) -> Result<bool> {
+pub fn enqueue(tx: &Tx, d: &NewDelivery, now: Ts) -> Result<bool> {
     let n = tx
+        .db()
         .prepare_cached(
             "INSERT OR IGNORE INTO outbox (issue_id, epoch, level, repeat, role, channel, target, \
              due_at, created_at, next_attempt_at, notice, payload, person) \
@@ -128,20 +130,25 @@ pub struct Claim<'a> {
 /// issue someone acknowledged since (the resolution clock still runs, so its
 /// warnings still go out). Events for subscribers and task work are never
 /// cancelled: they are records, not pages.
-pub fn claim(tx: &Transaction, c: &Claim) -> Result<Vec<Delivery>> {
+pub fn claim(tx: &Tx, c: &Claim) -> Result<Vec<Delivery>> {
     // Only the rows about to be claimed are examined (a sweep of every
     // pending row per batch made a large backlog quadratic): the index
     // yields them in order, and reading stops after `limit`. Not a `LIMIT
     // ?`: SQLite plans a bound LIMIT by its value, so every new binding
     // re-prepared the statement (~0.3 M instructions, twice per `create`).
-    let mut select = tx.prepare_cached(&claim_sql()).sql("querying outbox")?;
+    let mut select = tx
+        .db()
+        .prepare_cached(&claim_sql())
+        .sql("querying outbox")?;
     let mut cancel = tx
+        .db()
         .prepare_cached(
             "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
              WHERE id = ?1",
         )
         .sql("cancelling stale notifications")?;
     let mut lease = tx
+        .db()
         .prepare_cached("UPDATE outbox SET lease_until = ?2, lease_owner = ?3 WHERE id = ?1")
         .sql("leasing outbox rows")?;
     let mut claimed = Vec::new();
@@ -197,9 +204,10 @@ fn stale(notice: Notice, issue_status: &str) -> bool {
 }
 
 /// Pending rows (for dry runs): what the next delivery would send.
-pub fn pending(tx: &Transaction, now: Ts) -> Result<Vec<Delivery>> {
+pub fn pending(tx: &Tx, now: Ts) -> Result<Vec<Delivery>> {
     // The same rows, and the same judgement, as `claim` would make.
     let mut stmt = tx
+        .db()
         .prepare_cached(&format!(
             "SELECT {DELIVERY_COLUMNS}, i.status \
              FROM outbox o JOIN issues i ON i.id = o.issue_id \
@@ -226,8 +234,9 @@ pub fn pending(tx: &Transaction, now: Ts) -> Result<Vec<Delivery>> {
 /// row is never recorded twice nor flipped back. A row cancelled while its
 /// send was in flight (a resolve mid-send) still holds our lease and
 /// becomes sent: the log records what was actually sent.
-pub fn mark_sent(tx: &Transaction, id: i64, owner: &str, now: Ts) -> Result<bool> {
+pub fn mark_sent(tx: &Tx, id: i64, owner: &str, now: Ts) -> Result<bool> {
     let n = tx
+        .db()
         .prepare_cached(
             "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, \
              lease_until = NULL, lease_owner = NULL, last_error = NULL \
@@ -240,8 +249,9 @@ pub fn mark_sent(tx: &Transaction, id: i64, owner: &str, now: Ts) -> Result<bool
 
 /// Keep the lease of claimed rows until `until` (a batch that will take
 /// longer than the default lease).
-pub fn extend_lease(tx: &Transaction, ids: &[i64], owner: &str, until: Ts) -> Result<()> {
+pub fn extend_lease(tx: &Tx, ids: &[i64], owner: &str, until: Ts) -> Result<()> {
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "UPDATE outbox SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 \
              AND status = 'pending'",
@@ -257,7 +267,7 @@ pub fn extend_lease(tx: &Transaction, ids: &[i64], owner: &str, until: Ts) -> Re
 /// Record a failed attempt: retry at `retry_at`, or dead when None. False
 /// (and nothing changed) when `owner` no longer holds the lease.
 pub fn mark_failed(
-    tx: &Transaction,
+    tx: &Tx,
     id: i64,
     owner: &str,
     error: &str,
@@ -268,6 +278,7 @@ pub fn mark_failed(
         None => ("dead", None),
     };
     let n = tx
+        .db()
         .prepare_cached(
             "UPDATE outbox SET status = ?2, attempts = attempts + 1, \
              next_attempt_at = coalesce(?3, next_attempt_at), last_error = ?4, \
@@ -280,14 +291,15 @@ pub fn mark_failed(
 }
 
 /// Count of rows per status, for summaries.
-pub fn count(tx: &Transaction, status: OutboxStatus) -> Result<u64> {
+pub fn count(tx: &Tx, status: OutboxStatus) -> Result<u64> {
     let s = match status {
         OutboxStatus::Pending => "pending",
         OutboxStatus::Sent => "sent",
         OutboxStatus::Dead => "dead",
         OutboxStatus::Cancelled => "cancelled",
     };
-    tx.prepare_cached("SELECT count(*) FROM outbox WHERE status = ?1")
+    tx.db()
+        .prepare_cached("SELECT count(*) FROM outbox WHERE status = ?1")
         .and_then(|mut st| st.query_row([s], |r| r.get::<_, i64>(0)))
         .map(|n| n.max(0) as u64)
         .sql("counting outbox")
@@ -312,9 +324,10 @@ pub struct OutboxRow {
 }
 
 /// Rows with the given status (None: all), newest first.
-pub fn list(tx: &Transaction, status: Option<&str>, limit: u64) -> Result<Vec<OutboxRow>> {
+pub fn list(tx: &Tx, status: Option<&str>, limit: u64) -> Result<Vec<OutboxRow>> {
     let limit = if limit == 0 { i64::MAX } else { limit as i64 };
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT id, issue_id, level, repeat, role, channel, target, status, attempts, \
              created_at, next_attempt_at, sent_at, last_error FROM outbox \
@@ -346,8 +359,9 @@ pub fn list(tx: &Transaction, status: Option<&str>, limit: u64) -> Result<Vec<Ou
 
 /// Requeue one row (dead or pending) for delivery at `now`; false when no
 /// such row, or it was already sent or cancelled.
-pub fn requeue(tx: &Transaction, id: i64, now: Ts) -> Result<bool> {
+pub fn requeue(tx: &Tx, id: i64, now: Ts) -> Result<bool> {
     let n = tx
+        .db()
         .prepare_cached(
             "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?2, \
              lease_until = NULL, lease_owner = NULL \
@@ -358,20 +372,22 @@ pub fn requeue(tx: &Transaction, id: i64, now: Ts) -> Result<bool> {
     Ok(n == 1)
 }
 
-pub fn exists(tx: &Transaction, id: i64) -> Result<bool> {
-    tx.prepare_cached("SELECT 1 FROM outbox WHERE id = ?1")
+pub fn exists(tx: &Tx, id: i64) -> Result<bool> {
+    tx.db()
+        .prepare_cached("SELECT 1 FROM outbox WHERE id = ?1")
         .and_then(|mut s| s.exists([id]))
         .sql("reading outbox")
 }
 
 /// The tracker of an issue's task request that is pending or done, if any.
-pub fn task_target(tx: &Transaction, issue_id: i64) -> Result<Option<String>> {
-    tx.prepare_cached(
-        "SELECT target FROM outbox WHERE issue_id = ?1 AND notice = 'task_create' \
+pub fn task_target(tx: &Tx, issue_id: i64) -> Result<Option<String>> {
+    tx.db()
+        .prepare_cached(
+            "SELECT target FROM outbox WHERE issue_id = ?1 AND notice = 'task_create' \
          AND status IN ('pending', 'sent') ORDER BY id LIMIT 1",
-    )
-    .and_then(|mut s| s.query_row([issue_id], |r| r.get(0)).optional())
-    .sql("reading task requests")
+        )
+        .and_then(|mut s| s.query_row([issue_id], |r| r.get(0)).optional())
+        .sql("reading task requests")
 }
 
 /// Cancel an issue's pending notifications (pages and SLA warnings) — on
@@ -380,24 +396,26 @@ pub fn task_target(tx: &Transaction, issue_id: i64) -> Result<Option<String>> {
 /// sent right now keeps its lease owner, so the deliverer can still record
 /// the send it could not take back ([`mark_sent`]); no one claims a
 /// cancelled row, so the stale owner blocks nothing.
-pub fn cancel_notifications(tx: &Transaction, issue_id: i64) -> Result<usize> {
-    tx.prepare_cached(
-        "UPDATE outbox SET status = 'cancelled' \
+pub fn cancel_notifications(tx: &Tx, issue_id: i64) -> Result<usize> {
+    tx.db()
+        .prepare_cached(
+            "UPDATE outbox SET status = 'cancelled' \
          WHERE issue_id = ?1 AND status = 'pending' \
            AND notice NOT IN ('event', 'task_create', 'task_close')",
-    )
-    .and_then(|mut s| s.execute([issue_id]))
-    .sql("cancelling notifications")
+        )
+        .and_then(|mut s| s.execute([issue_id]))
+        .sql("cancelling notifications")
 }
 
 /// Cancel an issue's pending task creation (resolved before it was made).
-pub fn cancel_task_request(tx: &Transaction, issue_id: i64) -> Result<usize> {
-    tx.prepare_cached(
-        "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
+pub fn cancel_task_request(tx: &Tx, issue_id: i64) -> Result<usize> {
+    tx.db()
+        .prepare_cached(
+            "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
          WHERE issue_id = ?1 AND status = 'pending' AND notice = 'task_create'",
-    )
-    .and_then(|mut s| s.execute([issue_id]))
-    .sql("cancelling the task request")
+        )
+        .and_then(|mut s| s.execute([issue_id]))
+        .sql("cancelling the task request")
 }
 
 /// A row `outbox retry` may requeue, with what is needed to re-resolve its
@@ -418,8 +436,9 @@ pub struct RetryRow {
 
 /// The rows a retry considers: the one with `id` (whatever its status), or
 /// with None every dead row, oldest first.
-pub fn retry_rows(tx: &Transaction, id: Option<i64>) -> Result<Vec<RetryRow>> {
+pub fn retry_rows(tx: &Tx, id: Option<i64>) -> Result<Vec<RetryRow>> {
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT id, issue_id, notice, epoch, level, repeat, role, channel, target, status \
              FROM outbox WHERE (?1 IS NULL AND status = 'dead') OR id = ?1 ORDER BY id",
@@ -448,33 +467,35 @@ pub fn retry_rows(tx: &Transaction, id: Option<i64>) -> Result<Vec<RetryRow>> {
 /// Whether another row of the same notification (issue, notice, epoch,
 /// level, repeat, role, channel) already goes to `target`: moving `row`
 /// there would break the unique key and send twice.
-pub fn target_taken(tx: &Transaction, row: &RetryRow, target: &str) -> Result<bool> {
-    tx.prepare_cached(
-        "SELECT 1 FROM outbox WHERE issue_id = ?1 AND notice = ?2 AND epoch = ?3 \
+pub fn target_taken(tx: &Tx, row: &RetryRow, target: &str) -> Result<bool> {
+    tx.db()
+        .prepare_cached(
+            "SELECT 1 FROM outbox WHERE issue_id = ?1 AND notice = ?2 AND epoch = ?3 \
          AND level = ?4 AND repeat = ?5 AND role = ?6 AND channel = ?7 AND target = ?8 \
          AND id <> ?9",
-    )
-    .and_then(|mut s| {
-        s.exists(params![
-            row.issue_id,
-            row.notice,
-            row.epoch,
-            row.level,
-            row.repeat,
-            row.role,
-            row.channel,
-            target,
-            row.id
-        ])
-    })
-    .sql("reading outbox")
+        )
+        .and_then(|mut s| {
+            s.exists(params![
+                row.issue_id,
+                row.notice,
+                row.epoch,
+                row.level,
+                row.repeat,
+                row.role,
+                row.channel,
+                target,
+                row.id
+            ])
+        })
+        .sql("reading outbox")
 }
 
 /// Point a dead or pending row at a new target (the secret-free label of
 /// its role's current contact); false when no such row or it was already
 /// sent or cancelled.
-pub fn retarget(tx: &Transaction, id: i64, target: &str) -> Result<bool> {
+pub fn retarget(tx: &Tx, id: i64, target: &str) -> Result<bool> {
     let n = tx
+        .db()
         .prepare_cached(
             "UPDATE outbox SET target = ?2, last_error = NULL \
              WHERE id = ?1 AND status IN ('dead', 'pending')",

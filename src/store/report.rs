@@ -18,10 +18,11 @@
 //! (9n+9)/10 of the n values of a group ordered ascending (integer
 //! division), so they are always observed values.
 
+use super::Tx;
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension};
 
 use super::{ms, rollups, ts, SqlContext};
 use crate::model::Ts;
@@ -214,15 +215,17 @@ type Samples<K> = BTreeMap<(K, usize), Vec<i64>>;
 
 /// Whether any issue was ever filed on `chain` (for telling a chain that
 /// left the config from a typo).
-pub fn chain_has_issues(tx: &Transaction, chain: &str) -> Result<bool> {
+pub fn chain_has_issues(tx: &Tx, chain: &str) -> Result<bool> {
     let known: Option<i64> = tx
+        .db()
         .prepare_cached("SELECT 1 FROM chains WHERE name = ?1")
         .and_then(|mut s| s.query_row([chain], |r| r.get(0)).optional())
         .sql("looking up chain")?;
     if known.is_some() {
         return Ok(true);
     }
-    tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM issues WHERE chain = ?1)")
+    tx.db()
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM issues WHERE chain = ?1)")
         .and_then(|mut s| s.query_row([chain], |r| r.get(0)))
         .sql("looking up chain")
 }
@@ -234,7 +237,7 @@ fn row(rows: &mut BTreeMap<String, ReportRow>, name: String) -> &mut ReportRow {
 /// Per-chain figures for every chain with involved issues or SLA outcomes in
 /// the window, by chain name.
 pub fn chains(
-    tx: &Transaction,
+    tx: &Tx,
     scope: &Scope,
     clocks: &mut dyn Clocks,
 ) -> Result<BTreeMap<String, ReportRow>> {
@@ -247,7 +250,7 @@ pub fn chains(
 
 /// The per-chain figures [`involved`] does not count.
 fn chains_rest(
-    tx: &Transaction,
+    tx: &Tx,
     scope: &Scope,
     clocks: &mut dyn Clocks,
     sla: &[SlaGroup],
@@ -275,11 +278,7 @@ struct InvolvedGroup {
 /// kept by every escalation, so no event scan); and the unresolved ones by
 /// current level, for [`levels`]. The unresolved ones come from the
 /// rollups when they are current, else from one pass over the issues.
-fn involved(
-    tx: &Transaction,
-    scope: &Scope,
-    rows: &mut BTreeMap<String, ReportRow>,
-) -> Result<OpenLevels> {
+fn involved(tx: &Tx, scope: &Scope, rows: &mut BTreeMap<String, ReportRow>) -> Result<OpenLevels> {
     let groups = if rollups::current(tx)? {
         let mut groups = involved_resolved(tx, scope)?;
         open_rolled(tx, scope, &mut groups)?;
@@ -306,13 +305,13 @@ fn involved(
 /// The groups of involved issues in one pass over them. Opened and
 /// resolved issues are always involved (created ≤ resolved), so one pass
 /// counts them all.
-fn involved_from_log(tx: &Transaction, scope: &Scope) -> Result<Vec<InvolvedGroup>> {
+fn involved_from_log(tx: &Tx, scope: &Scope) -> Result<Vec<InvolvedGroup>> {
     involved_groups(tx, scope, INVOLVED)
 }
 
 /// The involved issues that are resolved (since `since`), through the
 /// resolved_at index: the unresolved ones are in the rollups.
-fn involved_resolved(tx: &Transaction, scope: &Scope) -> Result<Vec<InvolvedGroup>> {
+fn involved_resolved(tx: &Tx, scope: &Scope) -> Result<Vec<InvolvedGroup>> {
     involved_groups(
         tx,
         scope,
@@ -322,7 +321,7 @@ fn involved_resolved(tx: &Transaction, scope: &Scope) -> Result<Vec<InvolvedGrou
 
 /// [`InvolvedGroup`]s of the issues `filter` keeps (binds ?1 since, ?2
 /// until, ?3 chain).
-fn involved_groups(tx: &Transaction, scope: &Scope, filter: &str) -> Result<Vec<InvolvedGroup>> {
+fn involved_groups(tx: &Tx, scope: &Scope, filter: &str) -> Result<Vec<InvolvedGroup>> {
     let (since, until, chain) = bind(scope);
     let sql = format!(
         "SELECT i.chain, i.max_level, CASE WHEN i.resolved_at IS NULL THEN i.level END, \
@@ -332,7 +331,10 @@ fn involved_groups(tx: &Transaction, scope: &Scope, filter: &str) -> Result<Vec<
            coalesce(sum(i.resolved_at IS NULL OR i.resolved_at >= ?2), 0) \
          FROM issues i WHERE {filter} GROUP BY 1, 2, 3"
     );
-    let mut stmt = tx.prepare_cached(&sql).sql("preparing report counts")?;
+    let mut stmt = tx
+        .db()
+        .prepare_cached(&sql)
+        .sql("preparing report counts")?;
     let mut q = stmt
         .query(params![since, until, chain])
         .sql("counting issues")?;
@@ -356,7 +358,7 @@ fn involved_groups(tx: &Transaction, scope: &Scope, filter: &str) -> Result<Vec<
 
 /// The unresolved involved issues (created before `until`) from the open
 /// issues' rollups: all of them still open, none resolved.
-fn open_rolled(tx: &Transaction, scope: &Scope, into: &mut Vec<InvolvedGroup>) -> Result<()> {
+fn open_rolled(tx: &Tx, scope: &Scope, into: &mut Vec<InvolvedGroup>) -> Result<()> {
     let (since, until, chain) = bind(scope);
     for ((name, top, now), (n, opened)) in rollups::open_counts(tx, since, until, chain)? {
         into.push(InvolvedGroup {
@@ -371,11 +373,7 @@ fn open_rolled(tx: &Transaction, scope: &Scope, into: &mut Vec<InvolvedGroup>) -
 
 /// Issues escalated above level 1, and breached, in the window: from the
 /// rollups for its whole hours when they are current, else from the log.
-fn escalations(
-    tx: &Transaction,
-    scope: &Scope,
-    rows: &mut BTreeMap<String, ReportRow>,
-) -> Result<()> {
+fn escalations(tx: &Tx, scope: &Scope, rows: &mut BTreeMap<String, ReportRow>) -> Result<()> {
     let counts = match rolled_hours(tx, scope)? {
         Some(hours) => paged_rolled(tx, scope, hours)?,
         None => paged_from_log(tx, scope)?,
@@ -393,7 +391,7 @@ fn escalations(
 type PagedCounts = BTreeMap<String, (u64, u64)>;
 
 /// [`PagedCounts`] from the event log.
-fn paged_from_log(tx: &Transaction, scope: &Scope) -> Result<PagedCounts> {
+fn paged_from_log(tx: &Tx, scope: &Scope) -> Result<PagedCounts> {
     let (since, until, chain) = bind(scope);
     // Escalated and breached: distinct issues with such an event in the
     // window, found through the (kind, at) index. Any page at level ≥ 2
@@ -407,7 +405,10 @@ fn paged_from_log(tx: &Transaction, scope: &Scope) -> Result<PagedCounts> {
            AND e.at >= ?1 AND e.at < ?2 AND {INVOLVED} \
          GROUP BY i.chain"
     );
-    let mut stmt = tx.prepare_cached(&sql).sql("preparing escalation counts")?;
+    let mut stmt = tx
+        .db()
+        .prepare_cached(&sql)
+        .sql("preparing escalation counts")?;
     let mut q = stmt
         .query(params![since, until, chain])
         .sql("counting escalations")?;
@@ -429,7 +430,7 @@ fn paged_from_log(tx: &Transaction, scope: &Scope) -> Result<PagedCounts> {
 /// in an hour; those not involved in the window (created after it, or
 /// resolved before it, by their columns now) are left out here, as the
 /// log's query leaves them out.
-fn paged_rolled(tx: &Transaction, scope: &Scope, hours: (i64, i64)) -> Result<PagedCounts> {
+fn paged_rolled(tx: &Tx, scope: &Scope, hours: (i64, i64)) -> Result<PagedCounts> {
     let mut sets = rollups::Paged::new();
     rollups::paged(tx, hours, scope.chain, &mut sets)?;
     for edge in edges(scope, hours)? {
@@ -453,9 +454,10 @@ fn paged_rolled(tx: &Transaction, scope: &Scope, hours: (i64, i64)) -> Result<Pa
 
 /// The issues paged above level 1 or breached in `scope` (any, involved
 /// or not), from the log, added into `into`.
-fn paged_ids(tx: &Transaction, scope: &Scope, into: &mut rollups::Paged) -> Result<()> {
+fn paged_ids(tx: &Tx, scope: &Scope, into: &mut rollups::Paged) -> Result<()> {
     let (since, until, chain) = bind(scope);
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT DISTINCT i.chain, e.kind = 'breached', e.issue_id \
              FROM events e JOIN issues i ON i.id = e.issue_id \
@@ -477,9 +479,10 @@ fn paged_ids(tx: &Transaction, scope: &Scope, into: &mut rollups::Paged) -> Resu
 
 /// Issues not involved in the window: resolved before it or created after
 /// it (through the resolved_at and created_at indexes).
-fn not_involved(tx: &Transaction, scope: &Scope) -> Result<rollups::IdSet> {
+fn not_involved(tx: &Tx, scope: &Scope) -> Result<rollups::IdSet> {
     let (since, until, _) = bind(scope);
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT id FROM issues WHERE resolved_at < ?1 \
              UNION ALL SELECT id FROM issues WHERE created_at >= ?2",
@@ -497,7 +500,7 @@ fn not_involved(tx: &Transaction, scope: &Scope) -> Result<rollups::IdSet> {
 
 /// The whole hours of the window, when the rollups are current (else the
 /// report reads the log).
-fn rolled_hours(tx: &Transaction, scope: &Scope) -> Result<Option<(i64, i64)>> {
+fn rolled_hours(tx: &Tx, scope: &Scope) -> Result<Option<(i64, i64)>> {
     let (since, until, _) = bind(scope);
     match rollups::whole_hours(since, until) {
         Some(hours) if rollups::current(tx)? => Ok(Some(hours)),
@@ -537,7 +540,7 @@ pub struct WindowCounts {
 }
 
 /// [`WindowCounts`] as the report reads them (rollups when current).
-pub fn window_counts(tx: &Transaction, scope: &Scope) -> Result<WindowCounts> {
+pub fn window_counts(tx: &Tx, scope: &Scope) -> Result<WindowCounts> {
     let sla = sla_groups(tx, scope)?;
     let paged = match rolled_hours(tx, scope)? {
         Some(hours) => paged_rolled(tx, scope, hours)?,
@@ -554,7 +557,7 @@ pub fn window_counts(tx: &Transaction, scope: &Scope) -> Result<WindowCounts> {
 }
 
 /// [`WindowCounts`] from the event log alone.
-pub fn window_counts_from_log(tx: &Transaction, scope: &Scope) -> Result<WindowCounts> {
+pub fn window_counts_from_log(tx: &Tx, scope: &Scope) -> Result<WindowCounts> {
     let mut involved_rows = BTreeMap::new();
     let mut open = OpenLevels::new();
     for g in involved_from_log(tx, scope)? {
@@ -604,7 +607,7 @@ struct SlaGroup {
 /// rollups for the window's whole hours when they are current (a target
 /// escalate does not know comes back as None: it only makes its group
 /// appear), else from the log.
-fn sla_groups(tx: &Transaction, scope: &Scope) -> Result<Vec<SlaGroup>> {
+fn sla_groups(tx: &Tx, scope: &Scope) -> Result<Vec<SlaGroup>> {
     let Some(hours) = rolled_hours(tx, scope)? else {
         return sla_groups_from_log(tx, scope);
     };
@@ -631,7 +634,7 @@ fn sla_groups(tx: &Transaction, scope: &Scope) -> Result<Vec<SlaGroup>> {
 /// [`sla_groups`] in one pass over the window's `sla_met` and `breached`
 /// events. `breached` is stamped at the deadline and `sla_met` at the ack
 /// or resolution, so each outcome falls in exactly one window.
-fn sla_groups_from_log(tx: &Transaction, scope: &Scope) -> Result<Vec<SlaGroup>> {
+fn sla_groups_from_log(tx: &Tx, scope: &Scope) -> Result<Vec<SlaGroup>> {
     let (since, until, chain) = bind(scope);
     let (group, _) = GroupBy::Priority.sql();
     let sql = format!(
@@ -642,7 +645,7 @@ fn sla_groups_from_log(tx: &Transaction, scope: &Scope) -> Result<Vec<SlaGroup>>
            AND (?3 IS NULL OR i.chain = ?3) AND json_valid(e.details) \
          GROUP BY i.chain, p, target"
     );
-    let mut stmt = tx.prepare_cached(&sql).sql("preparing SLA counts")?;
+    let mut stmt = tx.db().prepare_cached(&sql).sql("preparing SLA counts")?;
     let rows = stmt
         .query_map(params![since, until, chain], |r| {
             Ok(SlaGroup {
@@ -685,13 +688,14 @@ fn sla_outcomes(groups: &[SlaGroup], rows: &mut BTreeMap<String, ReportRow>) {
 /// (through the first_acked_at and resolved_at indexes), each measured on
 /// its issue's clock.
 fn durations(
-    tx: &Transaction,
+    tx: &Tx,
     scope: &Scope,
     clocks: &mut dyn Clocks,
     rows: &mut BTreeMap<String, ReportRow>,
 ) -> Result<()> {
     let (since, until, chain) = bind(scope);
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT chain, priority, 0, created_at, first_acked_at FROM issues \
               WHERE first_acked_at >= ?1 AND first_acked_at < ?2 AND (?3 IS NULL OR chain = ?3) \
@@ -737,18 +741,14 @@ fn durations(
 ///   `until`, the stay its first such mark ended; for any other
 ///   unresolved issue, the stay at its current level (`issues.level`,
 ///   which every level event sets: its last mark's level).
-pub fn levels(
-    tx: &Transaction,
-    scope: &Scope,
-    clocks: &mut dyn Clocks,
-) -> Result<Vec<LevelReached>> {
+pub fn levels(tx: &Tx, scope: &Scope, clocks: &mut dyn Clocks) -> Result<Vec<LevelReached>> {
     let open = involved(tx, scope, &mut BTreeMap::new())?;
     levels_with(tx, scope, clocks, &open)
 }
 
 /// [`levels`], given the unresolved involved issues by current level.
 fn levels_with(
-    tx: &Transaction,
+    tx: &Tx,
     scope: &Scope,
     clocks: &mut dyn Clocks,
     open: &OpenLevels,
@@ -833,7 +833,7 @@ impl StayTally {
     /// the window was open in it.
     fn rolled_marks(
         &mut self,
-        tx: &Transaction,
+        tx: &Tx,
         scope: &Scope,
         hours: (i64, i64),
         clocks: &mut dyn Clocks,
@@ -864,12 +864,7 @@ impl StayTally {
     }
 
     /// The marks of involved issues in [since, until).
-    fn window_marks(
-        &mut self,
-        tx: &Transaction,
-        scope: &Scope,
-        clocks: &mut dyn Clocks,
-    ) -> Result<()> {
+    fn window_marks(&mut self, tx: &Tx, scope: &Scope, clocks: &mut dyn Clocks) -> Result<()> {
         let (since, until, chain) = bind(scope);
         let sql = format!(
             "SELECT i.chain, i.priority, e.issue_id, e.at, e.kind, e.level, e.stay_at, \
@@ -878,7 +873,7 @@ impl StayTally {
              WHERE e.kind IN {MARK_KINDS} AND e.at >= ?1 AND e.at < ?2 AND e.mark IS NOT NULL \
                AND {INVOLVED}"
         );
-        let mut stmt = tx.prepare_cached(&sql).sql("preparing level stays")?;
+        let mut stmt = tx.db().prepare_cached(&sql).sql("preparing level stays")?;
         let mut q = stmt
             .query(params![since, until, chain])
             .sql("reading level stays")?;
@@ -921,7 +916,7 @@ impl StayTally {
     /// before `until`. Returns the unresolved ones among those issues by
     /// (chain, current level): their current stay is not the one of
     /// `until` (none when `until` is now).
-    fn marks_after(&mut self, tx: &Transaction, scope: &Scope) -> Result<Vec<(String, u32)>> {
+    fn marks_after(&mut self, tx: &Tx, scope: &Scope) -> Result<Vec<(String, u32)>> {
         let (since, until, chain) = bind(scope);
         let sql = format!(
             "SELECT e.issue_id, i.chain, e.stay_at, e.stay_level, \
@@ -930,7 +925,7 @@ impl StayTally {
              WHERE e.kind IN {MARK_KINDS} AND e.at >= ?2 AND e.mark IS NOT NULL AND {INVOLVED} \
              ORDER BY e.issue_id, e.at, e.id"
         );
-        let mut stmt = tx.prepare_cached(&sql).sql("preparing later stays")?;
+        let mut stmt = tx.db().prepare_cached(&sql).sql("preparing later stays")?;
         let mut q = stmt
             .query(params![since, until, chain])
             .sql("reading later stays")?;
@@ -1004,7 +999,7 @@ impl StayTally {
 /// `first` marks the first stay of an issue at a level that began in the
 /// window, so an issue reopened at level 1 is reached once.
 pub fn levels_from_log(
-    tx: &Transaction,
+    tx: &Tx,
     scope: &Scope,
     clocks: &mut dyn Clocks,
 ) -> Result<Vec<LevelReached>> {
@@ -1033,7 +1028,7 @@ pub fn levels_from_log(
            FROM bounds WHERE kind <> 'resolved' AND level IS NOT NULL) \
          SELECT chain, priority, level, nth IS 1, start_at, end_at, ended FROM stays"
     );
-    let mut stmt = tx.prepare_cached(&sql).sql("preparing level stays")?;
+    let mut stmt = tx.db().prepare_cached(&sql).sql("preparing level stays")?;
     let mut q = stmt
         .query(params![since, until, chain])
         .sql("reading level stays")?;
@@ -1077,7 +1072,7 @@ pub fn levels_from_log(
 }
 
 /// The issues open longest at `until`, oldest first (at most `limit`).
-pub fn longest_open(tx: &Transaction, scope: &Scope, limit: u32) -> Result<Vec<OpenIssue>> {
+pub fn longest_open(tx: &Tx, scope: &Scope, limit: u32) -> Result<Vec<OpenIssue>> {
     if rollups::current(tx)? {
         let ids = rollups::oldest_open(tx, ms(scope.until), scope.chain, limit)?;
         longest_open_among(tx, scope, limit, Some(&ids))
@@ -1088,11 +1083,7 @@ pub fn longest_open(tx: &Transaction, scope: &Scope, limit: u32) -> Result<Vec<O
 
 /// [`longest_open`] from a pass over every issue (the reference the
 /// rollups' candidates are tested against).
-pub fn longest_open_from_log(
-    tx: &Transaction,
-    scope: &Scope,
-    limit: u32,
-) -> Result<Vec<OpenIssue>> {
+pub fn longest_open_from_log(tx: &Tx, scope: &Scope, limit: u32) -> Result<Vec<OpenIssue>> {
     longest_open_among(tx, scope, limit, None)
 }
 
@@ -1100,7 +1091,7 @@ pub fn longest_open_from_log(
 /// the rollups give, as a JSON array): the same filters and order either
 /// way.
 fn longest_open_among(
-    tx: &Transaction,
+    tx: &Tx,
     scope: &Scope,
     limit: u32,
     ids: Option<&str>,
@@ -1121,7 +1112,7 @@ fn longest_open_among(
            AND (?2 IS NULL OR i.chain = ?2) \
          ORDER BY +i.created_at, i.id LIMIT ?3"
     );
-    let mut stmt = tx.prepare_cached(&sql).sql("preparing longest open")?;
+    let mut stmt = tx.db().prepare_cached(&sql).sql("preparing longest open")?;
     let rows = stmt
         .query_map(params![until, chain, limit, ids], |r| {
             Ok(OpenIssue {
@@ -1145,7 +1136,7 @@ fn longest_open_among(
 /// then, measured on the issue's clock: every breach of the window is
 /// measured (the order depends on it), and only the top `limit` are kept.
 pub fn worst_breaches(
-    tx: &Transaction,
+    tx: &Tx,
     scope: &Scope,
     limit: u32,
     clocks: &mut dyn Clocks,
@@ -1153,6 +1144,7 @@ pub fn worst_breaches(
     let (since, until, chain) = bind(scope);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "WITH b AS ( \
                SELECT e.issue_id, json_extract(e.details, '$.target') AS target, \
@@ -1211,9 +1203,10 @@ pub fn worst_breaches(
 }
 
 /// Failed delivery attempts in the window and dead notifications, by channel.
-pub fn delivery(tx: &Transaction, scope: &Scope) -> Result<Vec<ChannelFailures>> {
+pub fn delivery(tx: &Tx, scope: &Scope) -> Result<Vec<ChannelFailures>> {
     let (since, until, chain) = bind(scope);
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT channel, sum(failed), sum(dead) FROM ( \
                SELECT coalesce(json_extract(e.details, '$.channel'), 'unknown') AS channel, \
@@ -1295,7 +1288,7 @@ pub struct GroupRow {
 /// `+` keeps each issue's look-up on `events_issue` (its own few events):
 /// on `events_kind_at` it read every escalation of the window once per
 /// involved issue (more than 7 minutes for 56 k involved issues).
-pub fn escalation_by(tx: &Transaction, scope: &Scope, by: GroupBy) -> Result<Vec<GroupRow>> {
+pub fn escalation_by(tx: &Tx, scope: &Scope, by: GroupBy) -> Result<Vec<GroupRow>> {
     let (since, until, chain) = bind(scope);
     let (group, join) = by.sql();
     let sql = format!(
@@ -1307,6 +1300,7 @@ pub fn escalation_by(tx: &Transaction, scope: &Scope, by: GroupBy) -> Result<Vec
          GROUP BY g ORDER BY g"
     );
     let mut stmt = tx
+        .db()
         .prepare_cached(&sql)
         .sql("preparing grouped escalations")?;
     let rows = stmt
@@ -1333,7 +1327,7 @@ pub struct PrioritySla {
 
 /// SLA outcomes per priority (empty when no issue with an outcome in the
 /// window has a priority: the per-chain figures say it all then).
-pub fn sla_by_priority(tx: &Transaction, scope: &Scope) -> Result<Vec<PrioritySla>> {
+pub fn sla_by_priority(tx: &Tx, scope: &Scope) -> Result<Vec<PrioritySla>> {
     Ok(priority_lines(&sla_groups(tx, scope)?))
 }
 
@@ -1373,13 +1367,13 @@ pub struct Data {
 
 /// Run every report query; `top` bounds the two lists, `clocks` measures
 /// the durations.
-pub fn collect(tx: &Transaction, scope: &Scope, top: u32, clocks: &mut dyn Clocks) -> Result<Data> {
+pub fn collect(tx: &Tx, scope: &Scope, top: u32, clocks: &mut dyn Clocks) -> Result<Data> {
     collect_by(tx, scope, top, GroupBy::Chain, clocks)
 }
 
 /// [`collect`], with the "escalate most" table grouped by `by`.
 pub fn collect_by(
-    tx: &Transaction,
+    tx: &Tx,
     scope: &Scope,
     top: u32,
     by: GroupBy,
@@ -1426,7 +1420,7 @@ mod tests {
 
     /// An issue row and its level-changing events, written directly.
     fn issue(
-        tx: &Transaction,
+        tx: &Tx,
         id: i64,
         chain: &str,
         created: i64,
@@ -1436,27 +1430,28 @@ mod tests {
         let max = events.iter().map(|e| e.2).max().unwrap_or(1);
         // The row's level is its last level event's, as lifecycle keeps it.
         let now = events.last().map_or(1, |e| e.2);
-        tx.execute(
-            "INSERT INTO issues (id, chain, title, status, level, max_level, epoch_at, owner, \
+        tx.db()
+            .execute(
+                "INSERT INTO issues (id, chain, title, status, level, max_level, epoch_at, owner, \
                owner_kind, created_at, resolved_at) \
              VALUES (?1, ?2, 'x', ?3, ?7, ?4, ?5, 'r', 'role', ?5, ?6)",
-            params![
-                id,
-                chain,
-                if resolved.is_some() {
-                    "resolved"
-                } else {
-                    "open"
-                },
-                max,
-                m(created),
-                resolved.map(m),
-                now
-            ],
-        )
-        .expect("issue");
+                params![
+                    id,
+                    chain,
+                    if resolved.is_some() {
+                        "resolved"
+                    } else {
+                        "open"
+                    },
+                    max,
+                    m(created),
+                    resolved.map(m),
+                    now
+                ],
+            )
+            .expect("issue");
         for (at, kind, level) in events {
-            tx.execute(
+            tx.db().execute(
                 "INSERT INTO events (issue_id, at, kind, level, actor) VALUES (?1, ?2, ?3, ?4, 'x')",
                 params![id, m(*at), kind, level],
             )
@@ -1479,7 +1474,7 @@ mod tests {
                     None,
                     &[(0, "created", 1), (10, "escalated", 2), (30, "moved", 1)],
                 );
-                crate::store::stays::rebuild(tx).expect("stays");
+                crate::store::stays::rebuild(tx.db()).expect("stays");
                 Ok(())
             })
             .expect("fixture");
@@ -1549,7 +1544,7 @@ mod tests {
                         (55, "escalated", 2),
                     ],
                 );
-                crate::store::stays::rebuild(tx).expect("stays");
+                crate::store::stays::rebuild(tx.db()).expect("stays");
                 Ok(())
             })
             .expect("fixture");
@@ -1638,9 +1633,10 @@ mod tests {
                         &[(0, "created", 1), (resolved, "resolved", 1)],
                     );
                 }
-                tx.execute("UPDATE issues SET priority = 'urgent' WHERE id = 2", [])
+                tx.db()
+                    .execute("UPDATE issues SET priority = 'urgent' WHERE id = 2", [])
                     .expect("priority");
-                crate::store::stays::rebuild(tx).expect("stays");
+                crate::store::stays::rebuild(tx.db()).expect("stays");
                 Ok(())
             })
             .expect("fixture");

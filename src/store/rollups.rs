@@ -6,10 +6,11 @@
 //! of its window; the partial hours at its edges, and any window read
 //! without a current fold, come from the event log as before.
 
+use super::Tx;
 use std::collections::{BTreeMap, HashSet};
 
 use anyhow::Result;
-use rusqlite::{params, Transaction};
+use rusqlite::{params, Connection};
 
 use super::{SqlContext, HOUR_MS};
 
@@ -27,32 +28,33 @@ fn fold_script() -> Result<&'static str> {
 }
 
 /// Whether every event is folded in.
-pub fn current(tx: &Transaction) -> Result<bool> {
-    tx.prepare_cached(
-        "SELECT folded = (SELECT coalesce(max(id), 0) FROM events) FROM rollup_cursor",
-    )
-    .and_then(|mut s| s.query_row([], |r| r.get(0)))
-    .sql("reading the rollup cursor")
+pub fn current(tx: &Tx) -> Result<bool> {
+    tx.db()
+        .prepare_cached(
+            "SELECT folded = (SELECT coalesce(max(id), 0) FROM events) FROM rollup_cursor",
+        )
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .sql("reading the rollup cursor")
 }
 
 /// Fold the events appended since the last fold (nothing when current).
-pub fn catch_up(tx: &Transaction) -> Result<()> {
+pub fn catch_up(tx: &Tx) -> Result<()> {
     if current(tx)? {
         return Ok(());
     }
-    tx.execute_batch(fold_script()?).sql("folding rollups")
+    tx.db().execute_batch(fold_script()?).sql("folding rollups")
 }
 
 /// Forget the rollups and fold the whole log again (what the migration
 /// does): the reference the kept rollups are tested against.
-pub fn rebuild(tx: &Transaction) -> Result<()> {
-    tx.execute_batch(
+pub fn rebuild(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
         "DELETE FROM rollup_sla; DELETE FROM rollup_paged; DELETE FROM rollup_stays; \
          DELETE FROM rollup_open; DELETE FROM rollup_open_counts; \
          UPDATE rollup_cursor SET folded = 0;",
     )
     .sql("clearing rollups")?;
-    catch_up(tx)
+    conn.execute_batch(fold_script()?).sql("folding rollups")
 }
 
 /// Every rollup row, the id lists as sorted sets, for comparing two
@@ -76,8 +78,9 @@ pub type OpenSnapshot = (
 pub type StaySnapshot = (i64, StayRow, Vec<(i64, i64)>, Vec<i64>);
 
 /// [`Snapshot`] of the rollups as they are.
-pub fn snapshot(tx: &Transaction) -> Result<Snapshot> {
+pub fn snapshot(tx: &Tx) -> Result<Snapshot> {
     let sla = tx
+        .db()
         .prepare_cached(
             "SELECT hour, chain, priority, target, met, breached FROM rollup_sla \
              ORDER BY hour, chain, priority, target",
@@ -97,6 +100,7 @@ pub fn snapshot(tx: &Transaction) -> Result<Snapshot> {
         })
         .sql("reading rollups")?;
     let rows: Vec<(i64, String, i64, String)> = tx
+        .db()
         .prepare_cached(
             "SELECT hour, chain, kind, ids FROM rollup_paged ORDER BY hour, chain, kind",
         )
@@ -125,7 +129,8 @@ pub fn snapshot(tx: &Transaction) -> Result<Snapshot> {
         Ok(())
     })?;
     let five = |sql: &str| {
-        tx.prepare(sql)
+        tx.db()
+            .prepare(sql)
             .and_then(|mut s| {
                 s.query_map([], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
@@ -148,8 +153,9 @@ pub fn snapshot(tx: &Transaction) -> Result<Snapshot> {
 }
 
 /// Every stay rollup row with its hour, in key order.
-fn stays_all(tx: &Transaction, mut each: impl FnMut((i64, StayRow)) -> Result<()>) -> Result<()> {
+fn stays_all(tx: &Tx, mut each: impl FnMut((i64, StayRow)) -> Result<()>) -> Result<()> {
     let hours: Vec<i64> = tx
+        .db()
         .prepare_cached("SELECT DISTINCT hour FROM rollup_stays ORDER BY hour")
         .and_then(|mut s| {
             s.query_map([], |r| r.get(0))?
@@ -192,12 +198,13 @@ pub type SlaKey = (String, String, Option<String>);
 /// Met and breached SLA outcomes per [`SlaKey`] in hours `first..end`, of
 /// one chain or all, added into `into`.
 pub fn sla(
-    tx: &Transaction,
+    tx: &Tx,
     (first, end): (i64, i64),
     chain: Option<&str>,
     into: &mut BTreeMap<SlaKey, (u64, u64)>,
 ) -> Result<()> {
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT chain, priority, target, sum(met), sum(breached) FROM rollup_sla \
              WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR chain = ?3) \
@@ -231,12 +238,13 @@ pub type Paged = BTreeMap<String, [IdSet; 2]>;
 /// The paged and breached issues of hours `first..end`, of one chain or
 /// all, added into `into`.
 pub fn paged(
-    tx: &Transaction,
+    tx: &Tx,
     (first, end): (i64, i64),
     chain: Option<&str>,
     into: &mut Paged,
 ) -> Result<()> {
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT chain, kind, ids FROM rollup_paged \
              WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR chain = ?3)",
@@ -269,16 +277,12 @@ pub type OpenCounts = BTreeMap<(String, i64, i64), (u64, u64)>;
 /// level): how many, and how many of them were created from `since` on;
 /// one chain or all. Whole hours of creation from the counts, the partial
 /// ones from the issues' rows.
-pub fn open_counts(
-    tx: &Transaction,
-    since: i64,
-    until: i64,
-    chain: Option<&str>,
-) -> Result<OpenCounts> {
+pub fn open_counts(tx: &Tx, since: i64, until: i64, chain: Option<&str>) -> Result<OpenCounts> {
     let last = until.div_euclid(HOUR_MS);
     let first = since.div_euclid(HOUR_MS) + i64::from(since.rem_euclid(HOUR_MS) != 0);
     let mut out = OpenCounts::new();
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT chain, max_level, level, sum(n), sum(CASE WHEN hour >= ?2 THEN n ELSE 0 END) \
              FROM rollup_open_counts WHERE hour < ?1 AND (?3 IS NULL OR chain = ?3) \
@@ -318,7 +322,7 @@ pub fn open_counts(
 
 /// Each unresolved issue (as of the fold) created in [a, b).
 fn open_rows(
-    tx: &Transaction,
+    tx: &Tx,
     (a, b): (i64, i64),
     chain: Option<&str>,
     mut each: impl FnMut((String, i64, i64), i64),
@@ -327,6 +331,7 @@ fn open_rows(
         return Ok(());
     }
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT chain, max_level, level, created_at FROM rollup_open \
              WHERE created_at >= ?1 AND created_at < ?2 AND (?3 IS NULL OR chain = ?3)",
@@ -351,12 +356,7 @@ fn open_rows(
 /// ones (as of the fold, through `rollup_open`'s creation index) and the
 /// oldest of those resolved at or after `until` (through resolved_at), so
 /// the caller's own filter and order pick the same issues as over all.
-pub fn oldest_open(
-    tx: &Transaction,
-    until: i64,
-    chain: Option<&str>,
-    limit: u32,
-) -> Result<String> {
+pub fn oldest_open(tx: &Tx, until: i64, chain: Option<&str>, limit: u32) -> Result<String> {
     let mut found: Vec<(i64, i64)> = Vec::new();
     for sql in [
         "SELECT created_at, issue_id FROM rollup_open \
@@ -366,7 +366,7 @@ pub fn oldest_open(
          WHERE resolved_at >= ?1 AND +created_at < ?1 AND (?2 IS NULL OR chain = ?2) \
          ORDER BY +created_at, id LIMIT ?3",
     ] {
-        let mut stmt = tx.prepare_cached(sql).sql("preparing oldest open")?;
+        let mut stmt = tx.db().prepare_cached(sql).sql("preparing oldest open")?;
         let rows = stmt
             .query_map(params![until, chain, limit], |r| Ok((r.get(0)?, r.get(1)?)))
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
@@ -398,12 +398,13 @@ pub struct StayRow {
 
 /// Each row of the stay rollups of hours `first..end`, of one chain or all.
 pub fn stays(
-    tx: &Transaction,
+    tx: &Tx,
     (first, end): (i64, i64),
     chain: Option<&str>,
     mut each: impl FnMut(StayRow) -> Result<()>,
 ) -> Result<()> {
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT chain, priority, level, escalated, resolved, ended, spans, began \
              FROM rollup_stays WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR chain = ?3)",

@@ -16,8 +16,9 @@
 //! helpdesk's late change no earlier than the issue's last level event
 //! (`last_level_event_at`).
 
+use super::Tx;
 use anyhow::Result;
-use rusqlite::{OptionalExtension, Transaction};
+use rusqlite::OptionalExtension;
 
 use super::SqlContext;
 
@@ -72,7 +73,7 @@ pub fn ended(kind: &str, level: Option<i64>, from: i64) -> i64 {
 /// The columns an event of `kind` at `level`, at `at`, gets from the
 /// issue's previous mark; called before the event is appended.
 pub(super) fn mark_of(
-    tx: &Transaction,
+    tx: &Tx,
     issue_id: i64,
     at: i64,
     kind: &str,
@@ -133,7 +134,7 @@ fn unpack(mark: i64) -> Packed {
 
 /// When the issue's last level event happened (None: it has none), for
 /// writers of outside times that must not go back before it.
-pub fn last_level_event_at(tx: &Transaction, issue_id: i64) -> Result<Option<crate::model::Ts>> {
+pub fn last_level_event_at(tx: &Tx, issue_id: i64) -> Result<Option<crate::model::Ts>> {
     let at = last_mark(tx, issue_id)?.map(|m| m.at);
     at.map(super::ts)
         .transpose()
@@ -142,14 +143,15 @@ pub fn last_level_event_at(tx: &Transaction, issue_id: i64) -> Result<Option<cra
 
 /// The issue's last mark, read off `events_issue` alone (walking back over
 /// its pages and SLA events since).
-fn last_mark(tx: &Transaction, issue_id: i64) -> Result<Option<Packed>> {
-    tx.prepare_cached(
-        "SELECT mark FROM events WHERE issue_id = ?1 AND mark IS NOT NULL \
+fn last_mark(tx: &Tx, issue_id: i64) -> Result<Option<Packed>> {
+    tx.db()
+        .prepare_cached(
+            "SELECT mark FROM events WHERE issue_id = ?1 AND mark IS NOT NULL \
          ORDER BY id DESC LIMIT 1",
-    )
-    .and_then(|mut s| s.query_row([issue_id], |r| r.get(0)).optional())
-    .map(|m: Option<i64>| m.map(unpack))
-    .sql("reading the issue's last level event")
+        )
+        .and_then(|mut s| s.query_row([issue_id], |r| r.get(0)).optional())
+        .map(|m: Option<i64>| m.map(unpack))
+        .sql("reading the issue's last level event")
 }
 
 /// One stay of an issue.
@@ -165,7 +167,7 @@ pub struct Stay {
 
 /// Every stay of an issue, replayed from its level events in the order
 /// they were appended: the reference the kept marks must agree with.
-pub fn replay(tx: &Transaction, issue_id: i64) -> Result<Vec<Stay>> {
+pub fn replay(tx: &Tx, issue_id: i64) -> Result<Vec<Stay>> {
     let events = level_events(
         tx,
         issue_id,
@@ -176,8 +178,8 @@ pub fn replay(tx: &Transaction, issue_id: i64) -> Result<Vec<Stay>> {
     Ok(fold(&events))
 }
 
-fn level_events(tx: &Transaction, issue_id: i64, sql: &str) -> Result<Vec<LevelEvent>> {
-    let mut stmt = tx.prepare_cached(sql).sql("reading level events")?;
+fn level_events(tx: &Tx, issue_id: i64, sql: &str) -> Result<Vec<LevelEvent>> {
+    let mut stmt = tx.db().prepare_cached(sql).sql("reading level events")?;
     let rows = stmt
         .query_map([issue_id], |r| {
             Ok(LevelEvent {
@@ -220,8 +222,9 @@ fn fold(events: &[LevelEvent]) -> Vec<Stay> {
 
 /// The stays an issue's marks record (each mark's ended stay, then the
 /// one its last mark began, if going on), to compare with [`replay`].
-pub fn kept(tx: &Transaction, issue_id: i64) -> Result<Vec<Stay>> {
+pub fn kept(tx: &Tx, issue_id: i64) -> Result<Vec<Stay>> {
     let mut stmt = tx
+        .db()
         .prepare_cached(
             "SELECT at, kind, level, stay_at, stay_level FROM events \
              WHERE issue_id = ?1 AND mark IS NOT NULL ORDER BY id",

@@ -20,6 +20,7 @@ use crate::model::link::{self, Action, Link, Refused};
 use crate::model::time::rfc3339;
 use crate::model::Issue;
 use crate::store::links;
+use crate::store::Tx;
 
 /// How long "Snooze 1 h" pauses.
 const SNOOZE: TimeDelta = TimeDelta::hours(1);
@@ -127,7 +128,7 @@ fn stale(l: &Link, issue: &Issue, used: Option<links::Used>) -> Option<Refusal> 
 /// Slack's buttons, so a click and a link race on the same rows and
 /// exactly one wins.
 pub(super) fn act_once(
-    tx: &rusqlite::Transaction,
+    tx: &Tx,
     app: &App,
     l: &Link,
     actor: &str,
@@ -264,7 +265,7 @@ pub(super) enum Via {
 }
 
 fn perform(
-    tx: &rusqlite::Transaction,
+    tx: &Tx,
     app: &App,
     l: &Link,
     actor: &str,

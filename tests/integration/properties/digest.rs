@@ -12,8 +12,8 @@
 //!   the full-scan queries they replaced, at several instants.
 
 use escalate::store::digest;
+use escalate::store::Tx;
 use escalate::store::{open_counts, OpenMode, Store};
-use rusqlite::Transaction;
 
 use super::*;
 use crate::support::{at_minutes, Env};
@@ -94,8 +94,8 @@ fn step(env: &Env, ids: &mut Vec<i64>, t: i64, c: &Cmd) -> Option<Vec<String>> {
 
 type Rows = Vec<Vec<rusqlite::types::Value>>;
 
-fn rows(tx: &Transaction, sql: &str, now: Option<i64>) -> anyhow::Result<Rows> {
-    let mut stmt = tx.prepare(sql)?;
+fn rows(tx: &Tx, sql: &str, now: Option<i64>) -> anyhow::Result<Rows> {
+    let mut stmt = tx.sqlite().prepare(sql)?;
     let n = stmt.column_count();
     let params: Vec<i64> = now.into_iter().collect();
     let out = stmt
@@ -109,7 +109,7 @@ fn rows(tx: &Transaction, sql: &str, now: Option<i64>) -> anyhow::Result<Rows> {
 }
 
 /// The kept counts against a count of the unresolved issues.
-fn kept_counts_match(tx: &Transaction) -> anyhow::Result<()> {
+fn kept_counts_match(tx: &Tx) -> anyhow::Result<()> {
     let pairs = [
         (
             "SELECT chain, status, owner_kind, owner, level, repeat, n FROM open_issues \
@@ -151,7 +151,7 @@ const AT_RISK_SCAN: &str = "SELECT id, target, due_at FROM (\
      ORDER BY due_at, id, target = 'resolution'";
 
 /// The digest's figures at `now` against the full scans.
-fn figures_match(tx: &Transaction, now: Ts) -> anyhow::Result<()> {
+fn figures_match(tx: &Tx, now: Ts) -> anyhow::Result<()> {
     let ms = now.timestamp_millis();
     let aging: Rows = digest::aging(tx, now)?
         .into_iter()
@@ -174,6 +174,7 @@ fn figures_match(tx: &Transaction, now: Ts) -> anyhow::Result<()> {
         .collect();
     owners.sort();
     let scanned: Vec<(String, String, String, u64)> = tx
+        .sqlite()
         .prepare(OWNERS_SCAN)?
         .query_map([], |r| {
             let n: i64 = r.get(3)?;
@@ -190,6 +191,7 @@ fn figures_match(tx: &Transaction, now: Ts) -> anyhow::Result<()> {
         .map(|r| (r.id, r.target, r.due_at.timestamp_millis()))
         .collect();
     let scanned: Vec<(i64, String, i64)> = tx
+        .sqlite()
         .prepare(AT_RISK_SCAN)?
         .query_map([ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
@@ -228,7 +230,7 @@ fn compare(env: &Env, last: i64) -> Result<(), TestCaseError> {
     // What the migration does keeps the same counts.
     store
         .write(|tx| {
-            open_counts::rebuild(tx)?;
+            open_counts::rebuild(tx.sqlite())?;
             kept_counts_match(tx)
         })
         .map_err(|e| TestCaseError::fail(format!("rebuilt: {e:#}")))
