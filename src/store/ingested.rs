@@ -1,10 +1,9 @@
 //! Ingested event keys: an event applied once is never applied again.
 
-use super::Tx;
 use anyhow::{anyhow, Result};
-use rusqlite::{params, OptionalExtension};
 
-use super::{ms, SqlContext};
+use super::sql::args;
+use super::{ms, Tx};
 use crate::model::Ts;
 
 /// Apply an ingested event once. None: the event with this key was applied
@@ -22,24 +21,26 @@ pub fn once<T>(
     now: Ts,
     apply: impl FnOnce() -> Result<Result<T, String>>,
 ) -> Result<Option<Result<T, String>>> {
-    let seen: Option<i64> = tx
-        .db()
-        .prepare_cached("SELECT 1 FROM ingested WHERE key = ?1")
-        .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
-        .sql("looking up an ingested event")?;
+    let seen: Option<i64> = tx.opt(
+        "SELECT 1 FROM ingested WHERE key = ?1",
+        args![key],
+        "looking up an ingested event",
+        |r| r.get(0),
+    )?;
     if seen.is_some() {
         return Ok(None);
     }
-    let before = tx.db().total_changes();
+    let before = tx.total_changes();
     match apply()? {
         Ok(effect) => {
-            tx.db()
-                .prepare_cached("INSERT INTO ingested (key, at) VALUES (?1, ?2)")
-                .and_then(|mut s| s.execute(params![key, ms(now)]))
-                .sql("remembering an ingested event")?;
+            tx.exec(
+                "INSERT INTO ingested (key, at) VALUES (?1, ?2)",
+                args![key, ms(now)],
+                "remembering an ingested event",
+            )?;
             Ok(Some(Ok(effect)))
         }
-        Err(refused) if tx.db().total_changes() == before => Ok(Some(Err(refused))),
+        Err(refused) if tx.total_changes() == before => Ok(Some(Err(refused))),
         Err(refused) => Err(anyhow!(
             "ingested event {key} was refused after it had written ({refused}); \
              nothing of the batch was committed"

@@ -1,10 +1,10 @@
 //! The figures behind `GET /metrics` (`escalate serve`): each one indexed
 //! aggregate, read in one transaction so they agree.
 
-use super::Tx;
 use anyhow::Result;
 
-use super::SqlContext;
+use super::sql::args;
+use super::Tx;
 
 /// Open issues per (chain, level, SLA state as recorded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,48 +33,34 @@ pub struct Figures {
 }
 
 pub fn figures(tx: &Tx) -> Result<Figures> {
-    let open = tx.db()
-        .prepare_cached(
-            "SELECT chain, level, \
-               CASE WHEN response_state = 'breached' OR resolution_state = 'breached' THEN 'breached' \
-                    WHEN response_state = 'at_risk' OR resolution_state = 'at_risk' THEN 'at_risk' \
-                    WHEN response_state IS NULL AND resolution_state IS NULL THEN 'none' \
-                    ELSE 'ok' END AS s, count(*) \
-             FROM issues WHERE status <> 'resolved' GROUP BY chain, level, s ORDER BY 1, 2, 3",
-        )
-        .and_then(|mut s| {
-            s.query_map([], |r| {
-                Ok(OpenCount {
-                    chain: r.get(0)?,
-                    level: r.get(1)?,
-                    sla_state: r.get(2)?,
-                    count: r.get::<_, i64>(3)?.max(0) as u64,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .sql("counting open issues")?;
-    let per_channel = |sql: &str| -> Result<Vec<ChannelCount>> {
-        tx.db()
-            .prepare_cached(sql)
-            .and_then(|mut s| {
-                s.query_map([], |r| {
-                    Ok(ChannelCount {
-                        channel: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                        count: r.get::<_, i64>(1)?.max(0) as u64,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()
+    let open = tx.rows(
+        "SELECT chain, level, \
+           CASE WHEN response_state = 'breached' OR resolution_state = 'breached' THEN 'breached' \
+                WHEN response_state = 'at_risk' OR resolution_state = 'at_risk' THEN 'at_risk' \
+                WHEN response_state IS NULL AND resolution_state IS NULL THEN 'none' \
+                ELSE 'ok' END AS s, count(*) \
+         FROM issues WHERE status <> 'resolved' GROUP BY chain, level, s ORDER BY 1, 2, 3",
+        args![],
+        "counting open issues",
+        |r| {
+            Ok(OpenCount {
+                chain: r.get(0)?,
+                level: r.get(1)?,
+                sla_state: r.get(2)?,
+                count: count(r.get(3)?),
             })
-            .sql("counting deliveries")
+        },
+    )?;
+    let per_channel = |sql: &str| -> Result<Vec<ChannelCount>> {
+        tx.rows(sql, args![], "counting deliveries", |r| {
+            Ok(ChannelCount {
+                channel: r.get::<Option<String>>(0)?.unwrap_or_default(),
+                count: count(r.get(1)?),
+            })
+        })
     };
-    let count = |sql: &str| -> Result<u64> {
-        tx.db()
-            .prepare_cached(sql)
-            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
-            .map(|n| n.max(0) as u64)
-            .sql("counting")
-    };
+    let total =
+        |sql: &str| -> Result<u64> { tx.one(sql, args![], "counting", |r| r.get(0)).map(count) };
     Ok(Figures {
         open,
         sent: per_channel(
@@ -84,8 +70,13 @@ pub fn figures(tx: &Tx) -> Result<Figures> {
             "SELECT json_extract(details, '$.channel'), count(*) FROM events \
              WHERE kind = 'delivery_failed' GROUP BY 1 ORDER BY 1",
         )?,
-        pending: count("SELECT count(*) FROM outbox WHERE status = 'pending'")?,
-        dead: count("SELECT count(*) FROM outbox WHERE status = 'dead'")?,
-        breaches: count("SELECT count(*) FROM events WHERE kind = 'breached'")?,
+        pending: total("SELECT count(*) FROM outbox WHERE status = 'pending'")?,
+        dead: total("SELECT count(*) FROM outbox WHERE status = 'dead'")?,
+        breaches: total("SELECT count(*) FROM events WHERE kind = 'breached'")?,
     })
+}
+
+/// A SQL count as a u64 (a count is never negative).
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }

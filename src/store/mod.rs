@@ -23,6 +23,7 @@ pub mod open_counts;
 pub mod outbox;
 pub mod report;
 pub mod rollups;
+pub mod sql;
 pub mod stays;
 pub mod subscriptions;
 

@@ -42,7 +42,7 @@ pub fn catch_up(tx: &Tx) -> Result<()> {
     if current(tx)? {
         return Ok(());
     }
-    tx.db().execute_batch(fold_script()?).sql("folding rollups")
+    tx.script(fold_script()?, "folding rollups")
 }
 
 /// Forget the rollups and fold the whole log again (what the migration

@@ -1,0 +1,281 @@
+//! How the store's modules run a statement: SQL text, a slice of [`Arg`]s,
+//! and rows read through [`Row::get`], never a driver's own types. Today
+//! the one driver is SQLite (rusqlite); the shape is the one a second
+//! backend (PostgreSQL, issue 16) needs: typed arguments a driver can
+//! convert to whatever column type the server infers, values read by
+//! column index into a small set of Rust types ([`Col`]), one error type
+//! (anyhow, with what was being done as context), and statements cached
+//! by their text.
+//!
+//! The SQL is written once, in the portable subset both databases speak:
+//! `?N` parameters, `RETURNING` instead of `last_insert_rowid()`, counts
+//! from `execute`'s return value instead of `changes()`.
+
+use anyhow::{Context, Result};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+
+use super::Tx;
+
+/// One statement argument. Borrowed text: building the slice for a
+/// statement copies nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arg<'a> {
+    Int(i64),
+    Text(&'a str),
+    Real(f64),
+    Null,
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+
+impl From<u32> for Arg<'_> {
+    fn from(v: u32) -> Self {
+        Arg::Int(i64::from(v))
+    }
+}
+
+impl From<bool> for Arg<'_> {
+    fn from(v: bool) -> Self {
+        Arg::Int(i64::from(v))
+    }
+}
+
+impl From<f64> for Arg<'_> {
+    fn from(v: f64) -> Self {
+        Arg::Real(v)
+    }
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(v: &'a str) -> Self {
+        Arg::Text(v)
+    }
+}
+
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(v: &'a String) -> Self {
+        Arg::Text(v)
+    }
+}
+
+impl<'a, T: Into<Arg<'a>>> From<Option<T>> for Arg<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Arg::Null, Into::into)
+    }
+}
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Arg::Int(v) => ValueRef::Integer(v),
+            Arg::Text(v) => ValueRef::Text(v.as_bytes()),
+            Arg::Real(v) => ValueRef::Real(v),
+            Arg::Null => ValueRef::Null,
+        }))
+    }
+}
+
+/// A statement's arguments: `args![a, b, c]` is `&[Arg::from(a), …]`.
+macro_rules! args {
+    ($($a:expr),* $(,)?) => {
+        &[$($crate::store::sql::Arg::from($a)),*][..]
+    };
+}
+pub(crate) use args;
+
+/// One result row, read by column index.
+pub struct Row<'r> {
+    lite: &'r rusqlite::Row<'r>,
+}
+
+impl Row<'_> {
+    pub fn get<T: Col>(&self, i: usize) -> Result<T> {
+        T::lite(self.lite, i).with_context(|| format!("column {i}"))
+    }
+}
+
+/// A type a column is read into.
+pub trait Col: Sized {
+    fn lite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self>;
+}
+
+macro_rules! col {
+    ($($t:ty),*) => {$(
+        impl Col for $t {
+            fn lite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self> {
+                row.get(i)
+            }
+        }
+    )*};
+}
+/// Levels, limits: a value out of range is a corrupt row.
+impl Col for u32 {
+    fn lite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        row.get(i)
+    }
+}
+
+col!(
+    i64,
+    Option<i64>,
+    String,
+    Option<String>,
+    bool,
+    Option<bool>,
+    f64,
+    Option<f64>
+);
+
+impl<'c> Tx<'c> {
+    /// Run a statement that returns no rows; how many rows it changed.
+    pub(in crate::store) fn exec(&self, sql: &str, args: &[Arg<'_>], what: &str) -> Result<usize> {
+        self.db()
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(rusqlite::params_from_iter(args)))
+            .with_context(|| what.to_string())
+    }
+
+    /// Every row, each through `f`.
+    pub(in crate::store) fn rows<T>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        what: &str,
+        mut f: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.each(sql, args, what, |r| {
+            out.push(f(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Stream the rows through `f` without collecting them (a report's
+    /// pass over a window's events).
+    pub(in crate::store) fn each(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        what: &str,
+        mut f: impl FnMut(&Row<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let context = || what.to_string();
+        let mut stmt = self.db().prepare_cached(sql).with_context(context)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(args))
+            .with_context(context)?;
+        while let Some(r) = rows.next().with_context(context)? {
+            f(&Row { lite: r }).with_context(context)?;
+        }
+        Ok(())
+    }
+
+    /// The first row, if any.
+    pub(in crate::store) fn opt<T>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        what: &str,
+        f: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let context = || what.to_string();
+        let mut stmt = self.db().prepare_cached(sql).with_context(context)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(args))
+            .with_context(context)?;
+        match rows.next().with_context(context)? {
+            Some(r) => f(&Row { lite: r }).with_context(context).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The one row a statement must return (an aggregate, `RETURNING`).
+    pub(in crate::store) fn one<T>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        what: &str,
+        f: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.opt(sql, args, what, f)?
+            .with_context(|| format!("{what}: the statement returned no row"))
+    }
+
+    /// Rows changed since the connection opened: whether a piece of work
+    /// wrote anything (compare before and after).
+    pub(in crate::store) fn total_changes(&self) -> u64 {
+        self.db().total_changes()
+    }
+
+    /// Several statements without arguments (a migration's backfill).
+    pub(in crate::store) fn script(&self, sql: &str, what: &str) -> Result<()> {
+        self.db()
+            .execute_batch(sql)
+            .with_context(|| what.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::Store;
+
+    #[test]
+    fn arguments_and_columns_round_trip() {
+        let mut store = Store::open_in_memory().expect("opens");
+        let got = store
+            .read(|tx| {
+                tx.one(
+                    "SELECT ?1, ?2, ?3, ?4, ?5, ?6",
+                    args![7i64, "text", None::<i64>, true, 2.5f64, Some("x")],
+                    "round trip",
+                    |r| {
+                        Ok((
+                            r.get::<i64>(0)?,
+                            r.get::<String>(1)?,
+                            r.get::<Option<i64>>(2)?,
+                            r.get::<bool>(3)?,
+                            r.get::<f64>(4)?,
+                            r.get::<Option<String>>(5)?,
+                        ))
+                    },
+                )
+            })
+            .expect("reads");
+        assert_eq!(got, (7, "text".into(), None, true, 2.5, Some("x".into())));
+    }
+
+    #[test]
+    fn rows_opt_and_errors_name_what_was_done() {
+        let mut store = Store::open_in_memory().expect("opens");
+        store
+            .read(|tx| {
+                let v = tx.rows(
+                    "SELECT value FROM json_each('[1,2,3]') WHERE value > ?1",
+                    args![1i64],
+                    "numbers",
+                    |r| r.get::<i64>(0),
+                )?;
+                assert_eq!(v, [2, 3]);
+                let none = tx.opt("SELECT 1 WHERE 0", args![], "nothing", |r| r.get::<i64>(0))?;
+                assert_eq!(none, None);
+                let e = tx
+                    .one("SELECT 'a'", args![], "reading a number", |r| {
+                        r.get::<i64>(0)
+                    })
+                    .expect_err("text is not a number");
+                assert!(
+                    format!("{e:#}").starts_with("reading a number: column 0"),
+                    "{e:#}"
+                );
+                let e = tx.exec("SELEC 1", args![], "a typo").expect_err("not SQL");
+                assert!(format!("{e:#}").starts_with("a typo: "), "{e:#}");
+                Ok(())
+            })
+            .expect("reads");
+    }
+}
