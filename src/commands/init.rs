@@ -8,7 +8,7 @@ use anyhow::Result;
 use super::{Ctx, Io};
 use crate::config::{Config, STARTER};
 use crate::error::{usage, Code};
-use crate::store::{latest_version, OpenMode, Store};
+use crate::store::{OpenMode, Store};
 
 pub fn run(ctx: &Ctx, io: &mut Io) -> Result<Code> {
     let path = &ctx.config_path;
@@ -35,12 +35,13 @@ pub fn run(ctx: &Ctx, io: &mut Io) -> Result<Code> {
         }
         Err(e) => return Err(usage(format!("cannot write {}: {e}", path.display()))),
     }
-    Store::open(&ctx.db_path, OpenMode::Create, ctx.busy_timeout)?;
+    let mut store = Store::open(&ctx.db_path, OpenMode::Create, ctx.busy_timeout)?;
+    // The URL as shown (no password), or the file's path.
+    let version = store.schema_version()?;
     writeln!(
         io.out,
-        "database {} is ready (schema version {})",
-        ctx.db_path.display(),
-        latest_version()
+        "database {} is ready (schema version {version})",
+        store.shown()
     )?;
     // An existing file may be broken: say so now rather than at page time.
     Config::load(path).map_err(crate::error::Error::from)?;

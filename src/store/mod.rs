@@ -21,9 +21,12 @@ pub mod metrics;
 pub mod oncall;
 pub mod open_counts;
 pub mod outbox;
+pub mod pg;
+pub mod pg_target;
 pub mod report;
 pub mod rollups;
 pub mod sql;
+pub mod sql_pg;
 pub mod stays;
 pub mod subscriptions;
 
@@ -40,18 +43,39 @@ use chrono::DateTime;
 use include_dir::{include_dir, Dir};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
-use rusqlite_migration::Migrations;
+use rusqlite_migration::{Migrations, M};
 
 use crate::error::{database, Error};
 use crate::model::Ts;
 
 static MIGRATIONS_DIR: Dir = include_dir!("$CARGO_MANIFEST_DIR/migrations");
 
-static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    // The directory is embedded at build time and checked by the unit tests,
-    // so a malformed one can only be a build of a broken tree.
-    Migrations::from_directory(&MIGRATIONS_DIR).unwrap_or_else(|_| Migrations::new(Vec::new()))
-});
+static MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(numbered().into_iter().map(|(_, up)| M::up(up)).collect()));
+
+/// SQLite's migrations in order: `migrations/NN-name/up.sql` (the
+/// directories whose names begin with a digit; `migrations/postgres/`
+/// holds PostgreSQL's own).
+fn numbered() -> Vec<(&'static str, &'static str)> {
+    let mut steps: Vec<&Dir<'static>> = MIGRATIONS_DIR
+        .dirs()
+        .filter(|d| {
+            d.path()
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .collect();
+    steps.sort_by_key(|d| d.path());
+    steps
+        .into_iter()
+        .filter_map(|d| {
+            let name = d.path().file_name()?.to_str()?;
+            let up = d.get_file(d.path().join("up.sql"))?.contents_utf8()?;
+            Some((name, up))
+        })
+        .collect()
+}
 
 /// One hour in milliseconds: the bucket of the digest's `open_hours`
 /// (09-digest) and of the report's rollups (10-rollups), whose SQL
@@ -63,7 +87,7 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema version this build writes.
 pub fn latest_version() -> usize {
-    MIGRATIONS_DIR.dirs().count()
+    numbered().len()
 }
 
 /// Whether `open` may create the database file.
@@ -78,26 +102,76 @@ pub enum OpenMode {
 }
 
 /// One transaction as the layers above see it: opaque. Only `store`
-/// reaches the connection inside ([`Tx::db`]), so no SQL and no SQLite
-/// type leaves this module (the architecture test holds the rest of the
-/// crate to that), and a second backend can live behind the same type.
-pub struct Tx<'c>(Transaction<'c>);
+/// reaches the connection inside, so no SQL and no database type leaves
+/// this module (the architecture test holds the rest of the crate to
+/// that). Underneath is a SQLite or a PostgreSQL transaction; the
+/// statement API ([`sql`]) runs the same SQL on either.
+pub struct Tx<'c>(TxOn<'c>);
+
+pub(in crate::store) enum TxOn<'c> {
+    Lite(Transaction<'c>),
+    Pg(sql_pg::PgTx<'c>),
+}
 
 impl<'c> Tx<'c> {
-    /// The SQLite transaction, for this module's queries.
-    pub(in crate::store) fn db(&self) -> &Transaction<'c> {
+    fn lite(tx: Transaction<'c>) -> Tx<'c> {
+        Tx(TxOn::Lite(tx))
+    }
+
+    pub(in crate::store) fn pg(tx: sql_pg::PgTx<'c>) -> Tx<'c> {
+        Tx(TxOn::Pg(tx))
+    }
+
+    /// Which database this transaction is on, for the few statements each
+    /// spells its own way.
+    pub(in crate::store) fn on(&self) -> &TxOn<'c> {
         &self.0
     }
 
-    /// The SQLite transaction underneath, for tests and tools outside the
-    /// crate that check the schema against a recomputation. Nothing in
-    /// `src/` outside `store` calls it (the architecture test).
-    pub fn sqlite(&self) -> &Transaction<'c> {
-        &self.0
+    /// Whether this transaction is on PostgreSQL.
+    pub(in crate::store) fn is_pg(&self) -> bool {
+        matches!(self.0, TxOn::Pg(_))
+    }
+
+    /// The PostgreSQL transaction back, to commit or roll back.
+    pub(in crate::store) fn into_pg(self) -> sql_pg::PgTx<'c> {
+        match self.0 {
+            TxOn::Pg(tx) => tx,
+            // Only PgStore makes a Tx it takes back, and it makes Pg ones.
+            TxOn::Lite(_) => unreachable!("a SQLite transaction handed to the PostgreSQL store"),
+        }
+    }
+
+    fn into_lite(self) -> Transaction<'c> {
+        match self.0 {
+            TxOn::Lite(tx) => tx,
+            TxOn::Pg(_) => unreachable!("a PostgreSQL transaction handed to the SQLite store"),
+        }
+    }
+
+    /// The SQLite transaction, for the statements not yet on the
+    /// statement API (being ported).
+    pub(in crate::store) fn db(&self) -> &Transaction<'c> {
+        match &self.0 {
+            TxOn::Lite(tx) => tx,
+            TxOn::Pg(_) => unreachable!("internal: a SQLite-only statement ran on PostgreSQL"),
+        }
+    }
+
+    /// The SQLite transaction underneath (None on PostgreSQL), for tests
+    /// and tools outside the crate that check the schema against a
+    /// recomputation. Nothing in `src/` outside `store` calls it (the
+    /// architecture test).
+    pub fn sqlite(&self) -> Option<&Transaction<'c>> {
+        match &self.0 {
+            TxOn::Lite(tx) => Some(tx),
+            TxOn::Pg(_) => None,
+        }
     }
 }
 
-pub struct Store {
+/// The SQLite store (the embedded default).
+pub struct LiteStore {
     conn: Connection,
     path: PathBuf,
     /// How long to wait for another process's lock (restored after
@@ -105,11 +179,11 @@ pub struct Store {
     busy_timeout: Duration,
 }
 
-impl Store {
+impl LiteStore {
     /// Open (or with `OpenMode::Create`, create) a database and bring its
     /// schema up to date. A database from a newer escalate, or a SQLite file
     /// that is not ours, is refused before anything is written to it.
-    pub fn open(path: &Path, mode: OpenMode, busy_timeout: Duration) -> Result<Store> {
+    pub fn open(path: &Path, mode: OpenMode, busy_timeout: Duration) -> Result<LiteStore> {
         let shown = path.display();
         if mode != OpenMode::Create && !path.exists() {
             return Err(database(format!(
@@ -143,7 +217,7 @@ impl Store {
                     if e.kind() == std::io::ErrorKind::PermissionDenied
                         && mode == OpenMode::Read =>
                 {
-                    return Store::open_immutable(path);
+                    return LiteStore::open_immutable(path);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                     return Err(database(format!(
@@ -173,7 +247,7 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(64);
         #[cfg(test)]
         vm_work::install(&conn);
-        let mut store = Store {
+        let mut store = LiteStore {
             conn,
             path: path.to_path_buf(),
             busy_timeout,
@@ -191,9 +265,9 @@ impl Store {
     }
 
     /// A fresh in-memory database with the real migrations (for tests).
-    pub fn open_in_memory() -> Result<Store> {
+    pub fn open_in_memory() -> Result<LiteStore> {
         let conn = Connection::open_in_memory()?;
-        let mut store = Store {
+        let mut store = LiteStore {
             conn,
             path: PathBuf::from(":memory:"),
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
@@ -207,7 +281,7 @@ impl Store {
     /// its index beside the file, read through them (read-only, creating
     /// nothing). Otherwise `immutable=1` tells SQLite nobody changes the
     /// file, so it needs no -wal/-shm files or locks.
-    fn open_immutable(path: &Path) -> Result<Store> {
+    fn open_immutable(path: &Path) -> Result<LiteStore> {
         let shown = path.display();
         let absolute = std::fs::canonicalize(path)
             .map_err(|e| database(format!("cannot open database {shown}: {e}")))?;
@@ -235,7 +309,7 @@ impl Store {
             None => Connection::open_with_flags(format!("file:{file}?immutable=1"), flags)
                 .map_err(|e| database(format!("cannot open database {shown}: {e}")))?,
         };
-        let store = Store {
+        let store = LiteStore {
             conn,
             path: path.to_path_buf(),
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
@@ -460,10 +534,11 @@ impl Store {
     /// Run `f` in one write transaction (BEGIN IMMEDIATE): concurrent writers
     /// serialize on it, so two checks never decide the same thing twice.
     pub fn write<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
-        let tx = Tx(self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| classify(&self.path, e))?);
+        let tx = Tx::lite(
+            self.conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| classify(&self.path, e))?,
+        );
         // The open-issue counts the writes moved are summed in memory and
         // written once, here (`open_counts`); a failed `f` leaves none.
         open_counts::discard();
@@ -473,7 +548,9 @@ impl Store {
                 open_counts::discard();
                 reclassify(&self.path, e)
             })?;
-        tx.0.commit().map_err(|e| classify(&self.path, e))?;
+        tx.into_lite()
+            .commit()
+            .map_err(|e| classify(&self.path, e))?;
         Ok(value)
     }
 
@@ -520,31 +597,179 @@ impl Store {
         // Immediate, like a real run: the rehearsal writes (then rolls
         // back), and upgrading a read transaction under a lock fails at
         // once instead of waiting out the busy timeout.
-        let tx = Tx(self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| classify(&self.path, e))?);
+        let tx = Tx::lite(
+            self.conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| classify(&self.path, e))?,
+        );
         let value = f(&tx);
         // Nothing it moved is kept.
         open_counts::discard();
         let value = value.map_err(|e| reclassify(&self.path, e))?;
-        tx.0.rollback().map_err(|e| classify(&self.path, e))?;
+        tx.into_lite()
+            .rollback()
+            .map_err(|e| classify(&self.path, e))?;
         Ok(value)
     }
 
     /// Run `f` on a consistent read snapshot.
     pub fn read<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
-        let tx = Tx(self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(|e| classify(&self.path, e))?);
+        let tx = Tx::lite(
+            self.conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
+                .map_err(|e| classify(&self.path, e))?,
+        );
         let value = f(&tx).map_err(|e| reclassify(&self.path, e))?;
-        tx.0.finish().map_err(|e| classify(&self.path, e))?;
+        tx.into_lite()
+            .finish()
+            .map_err(|e| classify(&self.path, e))?;
         Ok(value)
     }
 
     fn classify(&self, e: rusqlite::Error) -> anyhow::Error {
         classify(&self.path, e)
+    }
+}
+
+/// The store the commands use: the embedded SQLite file, or a PostgreSQL
+/// database when `--db` is a `postgres://` URL. The SQLite-only tuning
+/// calls (page cache, checkpoints) do nothing on PostgreSQL, which
+/// manages its own.
+pub struct Store(Backend);
+
+enum Backend {
+    Lite(LiteStore),
+    Pg(Box<pg::PgStore>),
+}
+
+impl Store {
+    /// Open (or with `OpenMode::Create`, create) the store `db` names: a
+    /// `postgres://` URL, or else a SQLite file. See [`LiteStore::open`]
+    /// and [`pg::PgStore::open`].
+    pub fn open(db: &Path, mode: OpenMode, busy_timeout: Duration) -> Result<Store> {
+        match db.to_str().filter(|d| pg_target::is_url(d)) {
+            Some(url) => Ok(Store(Backend::Pg(Box::new(pg::PgStore::open(
+                url,
+                mode,
+                busy_timeout,
+            )?)))),
+            None => Ok(Store(Backend::Lite(LiteStore::open(
+                db,
+                mode,
+                busy_timeout,
+            )?))),
+        }
+    }
+
+    /// A fresh in-memory SQLite database with the real migrations (tests).
+    pub fn open_in_memory() -> Result<Store> {
+        Ok(Store(Backend::Lite(LiteStore::open_in_memory()?)))
+    }
+
+    /// The store as it may be shown: the SQLite path, or the URL without
+    /// its password.
+    pub fn shown(&self) -> String {
+        match &self.0 {
+            Backend::Lite(s) => s.path().display().to_string(),
+            Backend::Pg(s) => s.shown().to_string(),
+        }
+    }
+
+    /// Whether this is the PostgreSQL store.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.0, Backend::Pg(_))
+    }
+
+    /// The schema version of the open database (each store counts its own
+    /// migrations).
+    pub fn schema_version(&mut self) -> Result<usize> {
+        match &mut self.0 {
+            Backend::Lite(_) => Ok(latest_version()),
+            Backend::Pg(s) => s.schema_version(),
+        }
+    }
+
+    pub fn write<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        match &mut self.0 {
+            Backend::Lite(s) => s.write(f),
+            Backend::Pg(s) => s.write(f),
+        }
+    }
+
+    pub fn write_unsynced<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        match &mut self.0 {
+            Backend::Lite(s) => s.write_unsynced(f),
+            Backend::Pg(s) => s.write_unsynced(f),
+        }
+    }
+
+    pub fn write_if_free<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        match &mut self.0 {
+            Backend::Lite(s) => s.write_if_free(f),
+            Backend::Pg(s) => s.write_if_free(f),
+        }
+    }
+
+    pub fn rehearse<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        match &mut self.0 {
+            Backend::Lite(s) => s.rehearse(f),
+            Backend::Pg(s) => s.rehearse(f),
+        }
+    }
+
+    pub fn read<T>(&mut self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        match &mut self.0 {
+            Backend::Lite(s) => s.read(f),
+            Backend::Pg(s) => s.read(f),
+        }
+    }
+
+    /// See [`LiteStore::statement_journal_in_memory`].
+    pub fn statement_journal_in_memory(&self) -> Result<()> {
+        self.lite_only(LiteStore::statement_journal_in_memory)
+    }
+
+    /// See [`LiteStore::batch_cache`].
+    pub fn batch_cache(&self) -> Result<()> {
+        self.lite_only(LiteStore::batch_cache)
+    }
+
+    /// See [`LiteStore::defer_checkpoints`].
+    pub fn defer_checkpoints(&self) -> Result<()> {
+        self.lite_only(LiteStore::defer_checkpoints)
+    }
+
+    /// See [`LiteStore::checkpoint_and_truncate`].
+    pub fn checkpoint_and_truncate(&self) -> Result<()> {
+        self.lite_only(LiteStore::checkpoint_and_truncate)
+    }
+
+    /// See [`LiteStore::checkpoint_if_large`].
+    pub fn checkpoint_if_large(&self) -> Result<()> {
+        self.lite_only(LiteStore::checkpoint_if_large)
+    }
+
+    fn lite_only(&self, f: impl FnOnce(&LiteStore) -> Result<()>) -> Result<()> {
+        match &self.0 {
+            Backend::Lite(s) => f(s),
+            Backend::Pg(_) => Ok(()),
+        }
+    }
+
+    /// The SQLite store underneath (None on PostgreSQL): `migrate` reads
+    /// a SQLite file's tables to copy them.
+    pub(in crate::store) fn as_lite(&self) -> Option<&LiteStore> {
+        match &self.0 {
+            Backend::Lite(s) => Some(s),
+            Backend::Pg(_) => None,
+        }
+    }
+
+    pub(in crate::store) fn as_pg(&mut self) -> Option<&mut pg::PgStore> {
+        match &mut self.0 {
+            Backend::Lite(_) => None,
+            Backend::Pg(s) => Some(s),
+        }
     }
 }
 
@@ -727,7 +952,7 @@ mod tests {
     fn migrations_are_valid_and_numbered() {
         assert!(MIGRATIONS.validate().is_ok());
         assert!(latest_version() >= 1);
-        let store = Store::open_in_memory().expect("opens");
+        let store = LiteStore::open_in_memory().expect("opens");
         let v: i64 = store
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -742,7 +967,7 @@ mod wal_tests {
 
     /// Create the table `filler` if need be and add `rows` rows of 4,000
     /// random bytes to it.
-    fn fill(store: &Store, rows: u32) {
+    fn fill(store: &LiteStore, rows: u32) {
         let mut sql = String::from("CREATE TABLE IF NOT EXISTS filler (b BLOB);");
         if rows > 0 {
             sql.push_str(&format!(
@@ -759,7 +984,7 @@ mod wal_tests {
 
     /// The rows of `filler` as a new process finds them.
     fn rows_after_reopen(path: &Path) -> i64 {
-        let store = Store::open(path, OpenMode::Existing, DEFAULT_BUSY_TIMEOUT).expect("db");
+        let store = LiteStore::open(path, OpenMode::Existing, DEFAULT_BUSY_TIMEOUT).expect("db");
         store
             .conn
             .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
@@ -773,7 +998,7 @@ mod wal_tests {
     fn the_wal_outlives_the_process_until_a_large_one_is_checkpointed() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("e.db");
-        let store = Store::open(&path, OpenMode::Create, DEFAULT_BUSY_TIMEOUT).expect("db");
+        let store = LiteStore::open(&path, OpenMode::Create, DEFAULT_BUSY_TIMEOUT).expect("db");
         fill(&store, 0);
         drop(store);
         assert!(
@@ -781,7 +1006,7 @@ mod wal_tests {
             "the WAL holds the schema after a clean close"
         );
         let db_len = || std::fs::metadata(&path).map_or(0, |m| m.len());
-        let store = Store::open(&path, OpenMode::Existing, DEFAULT_BUSY_TIMEOUT).expect("db");
+        let store = LiteStore::open(&path, OpenMode::Existing, DEFAULT_BUSY_TIMEOUT).expect("db");
         let before = db_len();
         store.checkpoint_if_large().expect("small: nothing to do");
         assert_eq!(db_len(), before, "a small WAL is left alone");
@@ -800,7 +1025,7 @@ mod wal_tests {
     fn a_commit_after_the_checkpoint_starts_the_wal_over() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("e.db");
-        let mut store = Store::open(&path, OpenMode::Create, DEFAULT_BUSY_TIMEOUT).expect("db");
+        let mut store = LiteStore::open(&path, OpenMode::Create, DEFAULT_BUSY_TIMEOUT).expect("db");
         fill(&store, 1500);
         assert!(wal_len(&path) > CHECKPOINT_FROM, "{}", wal_len(&path));
         store.checkpoint_if_large().expect("checkpoint");
@@ -818,7 +1043,7 @@ mod wal_tests {
     fn a_large_wal_is_checkpointed_and_emptied_after_a_batch() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("e.db");
-        let store = Store::open(&path, OpenMode::Create, DEFAULT_BUSY_TIMEOUT).expect("db");
+        let store = LiteStore::open(&path, OpenMode::Create, DEFAULT_BUSY_TIMEOUT).expect("db");
         store.defer_checkpoints().expect("no automatic checkpoint");
         fill(&store, 5000);
         assert!(
@@ -841,7 +1066,7 @@ mod plan_tests {
     /// call use their indexes, so their cost follows due work, not open issues.
     #[test]
     fn b11_check_queries_use_indexes() {
-        let store = Store::open_in_memory().expect("opens");
+        let store = LiteStore::open_in_memory().expect("opens");
         let plan = |sql: &str| store.explain(sql, []);
         let due = plan(
             "SELECT id FROM issues WHERE next_due_at IS NOT NULL AND next_due_at <= 0 \

@@ -14,7 +14,8 @@
 use anyhow::{Context, Result};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
-use super::Tx;
+use super::sql_pg::Val;
+use super::{Tx, TxOn};
 
 /// One statement argument. Borrowed text: building the slice for a
 /// statement copies nothing.
@@ -88,55 +89,124 @@ macro_rules! args {
 pub(crate) use args;
 
 /// One result row, read by column index.
-pub struct Row<'r> {
-    lite: &'r rusqlite::Row<'r>,
+pub struct Row<'r>(RowOn<'r>);
+
+enum RowOn<'r> {
+    Lite(&'r rusqlite::Row<'r>),
+    Pg(&'r postgres::Row),
 }
 
 impl Row<'_> {
     pub fn get<T: Col>(&self, i: usize) -> Result<T> {
-        T::lite(self.lite, i).with_context(|| format!("column {i}"))
+        match self.0 {
+            RowOn::Lite(r) => T::lite(r, i).map_err(anyhow::Error::new),
+            RowOn::Pg(r) => r
+                .try_get::<_, Val>(i)
+                .map_err(anyhow::Error::new)
+                .and_then(T::pg),
+        }
+        .with_context(|| format!("column {i}"))
     }
 }
 
-/// A type a column is read into.
+/// A type a column is read into, from either database.
 pub trait Col: Sized {
     fn lite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self>;
+    /// From PostgreSQL's value, with SQLite's conversions (a boolean is
+    /// 0 or 1, an integer column may be read as a bool).
+    fn pg(v: Val) -> Result<Self>;
 }
 
-macro_rules! col {
-    ($($t:ty),*) => {$(
-        impl Col for $t {
-            fn lite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self> {
-                row.get(i)
-            }
-        }
-    )*};
+fn wrong(v: &Val, want: &str) -> anyhow::Error {
+    anyhow::anyhow!("expected {want}, found {v:?}")
 }
+
+impl Col for i64 {
+    fn lite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        row.get(i)
+    }
+    fn pg(v: Val) -> Result<Self> {
+        match v {
+            Val::Int(n) => Ok(n),
+            v => Err(wrong(&v, "an integer")),
+        }
+    }
+}
+
+impl Col for String {
+    fn lite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        row.get(i)
+    }
+    fn pg(v: Val) -> Result<Self> {
+        match v {
+            Val::Text(t) => Ok(t),
+            v => Err(wrong(&v, "text")),
+        }
+    }
+}
+
+impl Col for bool {
+    fn lite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        row.get(i)
+    }
+    fn pg(v: Val) -> Result<Self> {
+        match v {
+            Val::Int(n) => Ok(n != 0),
+            v => Err(wrong(&v, "a boolean")),
+        }
+    }
+}
+
+impl Col for f64 {
+    fn lite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        row.get(i)
+    }
+    fn pg(v: Val) -> Result<Self> {
+        match v {
+            Val::Real(x) => Ok(x),
+            Val::Int(n) => Ok(n as f64),
+            v => Err(wrong(&v, "a number")),
+        }
+    }
+}
+
 /// Levels, limits: a value out of range is a corrupt row.
 impl Col for u32 {
     fn lite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self> {
         row.get(i)
     }
+    fn pg(v: Val) -> Result<Self> {
+        let n = i64::pg(v)?;
+        u32::try_from(n).map_err(|_| anyhow::anyhow!("{n} is out of range"))
+    }
 }
 
-col!(
-    i64,
-    Option<i64>,
-    String,
-    Option<String>,
-    bool,
-    Option<bool>,
-    f64,
-    Option<f64>
-);
+impl<T: Col> Col for Option<T> {
+    fn lite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        match row.get_ref(i)? {
+            rusqlite::types::ValueRef::Null => Ok(None),
+            _ => T::lite(row, i).map(Some),
+        }
+    }
+    fn pg(v: Val) -> Result<Self> {
+        match v {
+            Val::Null => Ok(None),
+            v => T::pg(v).map(Some),
+        }
+    }
+}
 
 impl<'c> Tx<'c> {
     /// Run a statement that returns no rows; how many rows it changed.
     pub(in crate::store) fn exec(&self, sql: &str, args: &[Arg<'_>], what: &str) -> Result<usize> {
-        self.db()
-            .prepare_cached(sql)
-            .and_then(|mut s| s.execute(rusqlite::params_from_iter(args)))
-            .with_context(|| what.to_string())
+        match self.on() {
+            TxOn::Lite(db) => db
+                .prepare_cached(sql)
+                .and_then(|mut s| s.execute(rusqlite::params_from_iter(args)))
+                .map_err(anyhow::Error::new),
+            TxOn::Pg(pg) => pg.exec(sql, args),
+        }
+        .with_context(|| what.to_string())
     }
 
     /// Every row, each through `f`.
@@ -164,15 +234,36 @@ impl<'c> Tx<'c> {
         what: &str,
         mut f: impl FnMut(&Row<'_>) -> Result<()>,
     ) -> Result<()> {
+        self.walk(sql, args, what, |r| f(r).map(|()| true))
+    }
+
+    /// The rows through `f` until it returns false: the one loop every
+    /// reading method above is made of.
+    pub(in crate::store) fn walk(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        what: &str,
+        mut f: impl FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
         let context = || what.to_string();
-        let mut stmt = self.db().prepare_cached(sql).with_context(context)?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(args))
-            .with_context(context)?;
-        while let Some(r) = rows.next().with_context(context)? {
-            f(&Row { lite: r }).with_context(context)?;
+        match self.on() {
+            TxOn::Lite(db) => {
+                let mut stmt = db.prepare_cached(sql).with_context(context)?;
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(args))
+                    .with_context(context)?;
+                while let Some(r) = rows.next().with_context(context)? {
+                    if !f(&Row(RowOn::Lite(r))).with_context(context)? {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            TxOn::Pg(pg) => pg
+                .query(sql, args, |r| f(&Row(RowOn::Pg(r))))
+                .with_context(context),
         }
-        Ok(())
     }
 
     /// The first row, if any.
@@ -183,15 +274,15 @@ impl<'c> Tx<'c> {
         what: &str,
         f: impl FnOnce(&Row<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
-        let context = || what.to_string();
-        let mut stmt = self.db().prepare_cached(sql).with_context(context)?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(args))
-            .with_context(context)?;
-        match rows.next().with_context(context)? {
-            Some(r) => f(&Row { lite: r }).with_context(context).map(Some),
-            None => Ok(None),
-        }
+        let mut f = Some(f);
+        let mut out = None;
+        self.walk(sql, args, what, |r| {
+            if let Some(f) = f.take() {
+                out = Some(f(r)?);
+            }
+            Ok(false)
+        })?;
+        Ok(out)
     }
 
     /// The one row a statement must return (an aggregate, `RETURNING`).
@@ -206,17 +297,23 @@ impl<'c> Tx<'c> {
             .with_context(|| format!("{what}: the statement returned no row"))
     }
 
-    /// Rows changed since the connection opened: whether a piece of work
-    /// wrote anything (compare before and after).
+    /// Rows changed since the transaction began (SQLite: since the
+    /// connection opened): whether a piece of work wrote anything
+    /// (compare before and after).
     pub(in crate::store) fn total_changes(&self) -> u64 {
-        self.db().total_changes()
+        match self.on() {
+            TxOn::Lite(db) => db.total_changes(),
+            TxOn::Pg(pg) => pg.total_changes(),
+        }
     }
 
     /// Several statements without arguments (a migration's backfill).
     pub(in crate::store) fn script(&self, sql: &str, what: &str) -> Result<()> {
-        self.db()
-            .execute_batch(sql)
-            .with_context(|| what.to_string())
+        match self.on() {
+            TxOn::Lite(db) => db.execute_batch(sql).map_err(anyhow::Error::new),
+            TxOn::Pg(pg) => pg.script(sql),
+        }
+        .with_context(|| what.to_string())
     }
 }
 

@@ -151,7 +151,7 @@ fn compare(env: &Env, ids: &[i64], last: i64) -> Result<(), TestCaseError> {
                 .iter()
                 .map(|id| stays::kept(tx, *id))
                 .collect::<anyhow::Result<_>>()?;
-            stays::rebuild(tx.sqlite())?;
+            stays::rebuild(tx.sqlite().expect("SQLite"))?;
             for (id, want) in ids.iter().zip(before) {
                 let got = stays::kept(tx, *id)?;
                 anyhow::ensure!(got == want, "issue {id}: rebuilt {got:?} != kept {want:?}");
@@ -195,7 +195,7 @@ fn compare_rollups(store: &mut Store, last: i64) -> Result<(), TestCaseError> {
                 }
             }
             let kept = rollups::snapshot(tx)?;
-            rollups::rebuild(tx.sqlite())?;
+            rollups::rebuild(tx.sqlite().expect("SQLite"))?;
             let refolded = rollups::snapshot(tx)?;
             anyhow::ensure!(kept == refolded, "kept {kept:?}\n refolded {refolded:?}");
             Ok(())

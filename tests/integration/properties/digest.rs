@@ -95,7 +95,7 @@ fn step(env: &Env, ids: &mut Vec<i64>, t: i64, c: &Cmd) -> Option<Vec<String>> {
 type Rows = Vec<Vec<rusqlite::types::Value>>;
 
 fn rows(tx: &Tx, sql: &str, now: Option<i64>) -> anyhow::Result<Rows> {
-    let mut stmt = tx.sqlite().prepare(sql)?;
+    let mut stmt = tx.sqlite().expect("SQLite").prepare(sql)?;
     let n = stmt.column_count();
     let params: Vec<i64> = now.into_iter().collect();
     let out = stmt
@@ -175,6 +175,7 @@ fn figures_match(tx: &Tx, now: Ts) -> anyhow::Result<()> {
     owners.sort();
     let scanned: Vec<(String, String, String, u64)> = tx
         .sqlite()
+        .expect("SQLite")
         .prepare(OWNERS_SCAN)?
         .query_map([], |r| {
             let n: i64 = r.get(3)?;
@@ -192,6 +193,7 @@ fn figures_match(tx: &Tx, now: Ts) -> anyhow::Result<()> {
         .collect();
     let scanned: Vec<(i64, String, i64)> = tx
         .sqlite()
+        .expect("SQLite")
         .prepare(AT_RISK_SCAN)?
         .query_map([ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
@@ -230,7 +232,7 @@ fn compare(env: &Env, last: i64) -> Result<(), TestCaseError> {
     // What the migration does keeps the same counts.
     store
         .write(|tx| {
-            open_counts::rebuild(tx.sqlite())?;
+            open_counts::rebuild(tx.sqlite().expect("SQLite"))?;
             kept_counts_match(tx)
         })
         .map_err(|e| TestCaseError::fail(format!("rebuilt: {e:#}")))

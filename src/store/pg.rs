@@ -1,0 +1,336 @@
+//! PostgreSQL storage: connecting, the schema's own migrations
+//! (migrations/postgres/), and transactions with the same guarantees the
+//! SQLite store gives the layers above.
+//!
+//! Writers serialize, as SQLite's `BEGIN IMMEDIATE` makes them: each write
+//! transaction first takes one transaction-scoped advisory lock, so two
+//! checks (on one host or several) never decide the same thing twice, and
+//! waits for it no longer than the busy timeout (`lock_timeout`). Readers
+//! take a REPEATABLE READ snapshot and never wait. Deliveries are claimed
+//! with leases in the outbox, as on SQLite, so any number of checkers can
+//! send; a checker that dies leaves its claims to expire.
+//!
+//! Every error that means "this database cannot be used now" (refused,
+//! bad password, connection lost, server shutting down, lock wait over)
+//! becomes one line naming the redacted URL, with exit code 5.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use anyhow::Result;
+use include_dir::Dir;
+
+use super::pg_target::{one_line, Target};
+use super::sql_pg::{Cache, PgTx};
+use super::{OpenMode, MIGRATIONS_DIR};
+use crate::error::{database, Error};
+
+/// The advisory lock every write transaction holds (any constant: it only
+/// has to be the same for every escalate on this database).
+const WRITE_LOCK: i64 = 0x6573_6361_6c61_7465; // "escalate"
+
+/// The migrations for PostgreSQL, in order: `migrations/postgres/NN-name/up.sql`.
+fn migrations() -> Vec<(&'static str, &'static str)> {
+    let Some(dir) = MIGRATIONS_DIR.get_dir("postgres") else {
+        return Vec::new();
+    };
+    let mut steps: Vec<&Dir<'static>> = dir.dirs().collect();
+    steps.sort_by_key(|d| d.path());
+    steps
+        .into_iter()
+        .filter_map(|d| {
+            let name = d.path().file_name()?.to_str()?;
+            let up = d.get_file(d.path().join("up.sql"))?.contents_utf8()?;
+            Some((name, up))
+        })
+        .collect()
+}
+
+/// The PostgreSQL schema version this build writes.
+pub fn latest_version() -> usize {
+    migrations().len()
+}
+
+pub struct PgStore {
+    client: postgres::Client,
+    target: Target,
+    busy_timeout: Duration,
+    cache: RefCell<Cache>,
+}
+
+impl PgStore {
+    /// Connect and bring the schema up to date (under the write lock, so
+    /// two first runs do not both create it). A database with a newer
+    /// escalate schema, or tables that are not escalate's, is refused
+    /// before anything is written.
+    pub fn open(url: &str, mode: OpenMode, busy_timeout: Duration) -> Result<PgStore> {
+        let target = Target::parse(url)?;
+        let client = target.connect()?;
+        let mut store = PgStore {
+            client,
+            target,
+            busy_timeout,
+            cache: RefCell::new(Cache::new()),
+        };
+        store.prepare(mode)?;
+        Ok(store)
+    }
+
+    /// The URL as it may be shown (no password).
+    pub fn shown(&self) -> &str {
+        self.target.shown()
+    }
+
+    fn lost(&self, e: postgres::Error) -> anyhow::Error {
+        lost(self.target.shown(), e)
+    }
+
+    fn prepare(&mut self, mode: OpenMode) -> Result<()> {
+        let shown = self.target.shown().to_string();
+        let latest = latest_version();
+        let mut tx = self.client.transaction().map_err(|e| lost(&shown, e))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .map_err(|e| lost(&shown, e))?;
+        let versioned: bool = tx
+            .query_one("SELECT to_regclass('escalate_schema') IS NOT NULL", &[])
+            .map_err(|e| lost(&shown, e))?
+            .get(0);
+        let version: i64 = if versioned {
+            tx.query_one("SELECT coalesce(max(version), 0) FROM escalate_schema", &[])
+                .map_err(|e| lost(&shown, e))?
+                .get(0)
+        } else {
+            let tables: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
+                    &[],
+                )
+                .map_err(|e| lost(&shown, e))?
+                .get(0);
+            if tables > 0 {
+                return Err(database(format!(
+                    "{shown} holds tables that are not escalate's (no escalate_schema); it was \
+                     not touched"
+                )));
+            }
+            0
+        };
+        let version = usize::try_from(version).unwrap_or(usize::MAX);
+        if version > latest {
+            return Err(database(format!(
+                "database {shown} has schema version {version}, newer than this escalate \
+                 understands ({latest}); upgrade escalate (the database was not touched)"
+            )));
+        }
+        if version == 0 && mode != OpenMode::Create {
+            return Err(database(format!(
+                "database {shown} has no escalate schema; run `escalate --db URL init` to set it up"
+            )));
+        }
+        if version < latest {
+            if !versioned {
+                tx.batch_execute("CREATE TABLE escalate_schema (version BIGINT NOT NULL)")
+                    .map_err(|e| lost(&shown, e))?;
+            }
+            for (i, (name, up)) in migrations().into_iter().enumerate().skip(version) {
+                tx.batch_execute(up).map_err(|e| {
+                    database(format!(
+                        "cannot migrate database {shown} ({name}): {}",
+                        one_line(&e)
+                    ))
+                })?;
+                let v = i64::try_from(i + 1).unwrap_or(i64::MAX);
+                tx.execute("DELETE FROM escalate_schema", &[])
+                    .and_then(|_| {
+                        tx.execute("INSERT INTO escalate_schema (version) VALUES ($1)", &[&v])
+                    })
+                    .map_err(|e| lost(&shown, e))?;
+            }
+        }
+        tx.commit().map_err(|e| lost(&shown, e))
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&mut self) -> Result<usize> {
+        let v: i64 = self
+            .client
+            .query_one("SELECT coalesce(max(version), 0) FROM escalate_schema", &[])
+            .map_err(|e| self.lost(e))?
+            .get(0);
+        Ok(usize::try_from(v).unwrap_or(0))
+    }
+
+    /// A write transaction: the write lock, waited for at most the busy
+    /// timeout; READ COMMITTED under it (every writer holds the lock, so
+    /// what this one reads cannot change until it commits).
+    fn begin_write(&mut self, synced: bool, wait: bool) -> Result<postgres::Transaction<'_>> {
+        let shown = self.target.shown().to_string();
+        let ms = u64::try_from(self.busy_timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let mut tx = self.client.transaction().map_err(|e| lost(&shown, e))?;
+        let setup = format!(
+            "SET LOCAL lock_timeout = {ms}; SET LOCAL synchronous_commit = {}",
+            if synced { "on" } else { "off" }
+        );
+        tx.batch_execute(&setup).map_err(|e| lost(&shown, e))?;
+        if wait {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+                .map_err(|e| lost(&shown, e))?;
+        } else {
+            let got: bool = tx
+                .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&WRITE_LOCK])
+                .map_err(|e| lost(&shown, e))?
+                .get(0);
+            if !got {
+                return Err(busy(&shown));
+            }
+        }
+        Ok(tx)
+    }
+
+    pub fn write<T>(&mut self, f: impl FnOnce(&super::Tx) -> Result<T>) -> Result<T> {
+        self.write_as(true, true, f)
+    }
+
+    pub fn write_unsynced<T>(&mut self, f: impl FnOnce(&super::Tx) -> Result<T>) -> Result<T> {
+        self.write_as(false, true, f)
+    }
+
+    pub fn write_if_free<T>(&mut self, f: impl FnOnce(&super::Tx) -> Result<T>) -> Result<T> {
+        self.write_as(true, false, f)
+    }
+
+    fn write_as<T>(
+        &mut self,
+        synced: bool,
+        wait: bool,
+        f: impl FnOnce(&super::Tx) -> Result<T>,
+    ) -> Result<T> {
+        let shown = self.target.shown().to_string();
+        // The cache is borrowed by the transaction; take it out for the
+        // transaction's life so `self.client` can be borrowed mutably.
+        let cache = RefCell::new(self.cache.take());
+        let result = (|| {
+            let tx = self.begin_write(synced, wait)?;
+            let tx = super::Tx::pg(PgTx::new(tx, &cache));
+            super::open_counts::discard();
+            let value = f(&tx)
+                .and_then(|v| super::open_counts::flush(&tx).map(|()| v))
+                .map_err(|e| {
+                    super::open_counts::discard();
+                    relabel(&shown, e)
+                })?;
+            tx.into_pg()
+                .into_inner()
+                .commit()
+                .map_err(|e| lost(&shown, e))?;
+            Ok(value)
+        })();
+        *self.cache.borrow_mut() = cache.into_inner();
+        result
+    }
+
+    /// A write transaction that is always rolled back (dry runs).
+    pub fn rehearse<T>(&mut self, f: impl FnOnce(&super::Tx) -> Result<T>) -> Result<T> {
+        let shown = self.target.shown().to_string();
+        let cache = RefCell::new(self.cache.take());
+        let result = (|| {
+            let tx = self.begin_write(true, true)?;
+            let tx = super::Tx::pg(PgTx::new(tx, &cache));
+            let value = f(&tx);
+            super::open_counts::discard();
+            let value = value.map_err(|e| relabel(&shown, e))?;
+            tx.into_pg()
+                .into_inner()
+                .rollback()
+                .map_err(|e| lost(&shown, e))?;
+            Ok(value)
+        })();
+        *self.cache.borrow_mut() = cache.into_inner();
+        result
+    }
+
+    /// A consistent read-only snapshot; never waits for writers.
+    pub fn read<T>(&mut self, f: impl FnOnce(&super::Tx) -> Result<T>) -> Result<T> {
+        let shown = self.target.shown().to_string();
+        let cache = RefCell::new(self.cache.take());
+        let result = (|| {
+            let tx = self
+                .client
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(|e| lost(&shown, e))?;
+            let tx = super::Tx::pg(PgTx::new(tx, &cache));
+            let value = f(&tx).map_err(|e| relabel(&shown, e))?;
+            tx.into_pg()
+                .into_inner()
+                .commit()
+                .map_err(|e| lost(&shown, e))?;
+            Ok(value)
+        })();
+        *self.cache.borrow_mut() = cache.into_inner();
+        result
+    }
+
+    /// Run SQL outside any escalate transaction (the copy of `migrate`).
+    pub fn client(&mut self) -> &mut postgres::Client {
+        &mut self.client
+    }
+}
+
+fn busy(shown: &str) -> anyhow::Error {
+    database(format!(
+        "database {shown} is locked by another process (gave up waiting)"
+    ))
+}
+
+/// Whether a driver error means the database cannot be used now (the
+/// connection, the server, the lock wait), rather than a bug in a query.
+fn unusable(e: &postgres::Error) -> bool {
+    match e.code() {
+        Some(code) => {
+            let c = code.code();
+            // 08: connection exception; 57P0x: shutdown, crash, cannot
+            // connect now; 53: out of resources; 28: bad credentials;
+            // 3D000: no such database; 25006: read-only (a standby).
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || c.starts_with("53")
+                || c.starts_with("28")
+                || c == "3D000"
+                || c == "25006"
+        }
+        None => true,
+    }
+}
+
+/// A driver error as this store reports it: a lock wait that ran out is
+/// "locked"; an unusable database one line with exit 5; anything else
+/// (a query the server rejected) keeps its text, exit 1.
+pub(in crate::store) fn lost(shown: &str, e: postgres::Error) -> anyhow::Error {
+    if e.code().map(postgres::error::SqlState::code) == Some("55P03") {
+        return busy(shown);
+    }
+    if unusable(&e) || e.is_closed() {
+        return database(format!("database {shown}: {}", one_line(&e)));
+    }
+    anyhow::anyhow!("database {shown}: {}", one_line(&e))
+}
+
+/// An error from inside a transaction: when a driver error underneath says
+/// the database cannot be used, report that; anything else unchanged.
+fn relabel(shown: &str, e: anyhow::Error) -> anyhow::Error {
+    if e.chain().any(|c| c.downcast_ref::<Error>().is_some()) {
+        return e;
+    }
+    match e.chain().find_map(|c| c.downcast_ref::<postgres::Error>()) {
+        Some(pe) if pe.code().map(postgres::error::SqlState::code) == Some("55P03") => busy(shown),
+        Some(pe) if unusable(pe) || pe.is_closed() => {
+            database(format!("database {shown}: {}", one_line(pe)))
+        }
+        _ => e,
+    }
+}

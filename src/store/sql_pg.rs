@@ -1,0 +1,338 @@
+//! The PostgreSQL side of [`super::sql`]: the same statements, run through
+//! the sync `postgres` driver. The store's SQL is written once, in
+//! SQLite's dialect where the two differ in spelling only; this module
+//! rewrites that spelling (`?N` → `$N`, `INSERT OR IGNORE` → `ON CONFLICT
+//! DO NOTHING`), converts [`Arg`]s to whatever type the server inferred
+//! for each parameter, and reads every column into one [`Val`], from which
+//! [`super::sql::Col`] takes its Rust type. Functions SQLite has and
+//! PostgreSQL lacks are defined by the schema
+//! (migrations/postgres/01-schema).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use anyhow::{anyhow, Context, Result};
+use bytes::BytesMut;
+use postgres::types::{FromSql, IsNull, ToSql, Type};
+
+use super::sql::Arg;
+
+/// Prepared statements by their SQLite text, for the connection's life.
+pub type Cache = HashMap<String, postgres::Statement>;
+
+/// A transaction on PostgreSQL as `store`'s modules see it. The driver
+/// wants `&mut` for every query; the store's API lends `&Tx`, so the
+/// transaction sits in a `RefCell` (one statement at a time, which is how
+/// the modules use it: rows are collected before the next statement).
+pub struct PgTx<'c> {
+    pub(in crate::store) tx: RefCell<postgres::Transaction<'c>>,
+    cache: &'c RefCell<Cache>,
+    changes: RefCell<u64>,
+}
+
+impl<'c> PgTx<'c> {
+    pub fn new(tx: postgres::Transaction<'c>, cache: &'c RefCell<Cache>) -> PgTx<'c> {
+        PgTx {
+            tx: RefCell::new(tx),
+            cache,
+            changes: RefCell::new(0),
+        }
+    }
+
+    pub fn into_inner(self) -> postgres::Transaction<'c> {
+        self.tx.into_inner()
+    }
+
+    fn statement(&self, sql: &str) -> Result<postgres::Statement> {
+        if let Some(s) = self.cache.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let text = translate(sql);
+        let stmt = self
+            .tx
+            .borrow_mut()
+            .prepare(&text)
+            .map_err(|e| anyhow!(super::pg_target::one_line(&e)))
+            .with_context(|| format!("preparing: {}", first_line(&text)))?;
+        self.cache
+            .borrow_mut()
+            .insert(sql.to_string(), stmt.clone());
+        Ok(stmt)
+    }
+
+    pub fn exec(&self, sql: &str, args: &[Arg<'_>]) -> Result<usize> {
+        let stmt = self.statement(sql)?;
+        let params = params(args);
+        let n = self
+            .tx
+            .borrow_mut()
+            .execute(&stmt, &params)
+            .map_err(|e| anyhow::Error::new(e))?;
+        *self.changes.borrow_mut() += n;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    /// Run a query and hand each row to `f`, stopping when it says so.
+    pub fn query(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        mut f: impl FnMut(&postgres::Row) -> Result<bool>,
+    ) -> Result<()> {
+        let stmt = self.statement(sql)?;
+        let params = params(args);
+        let mut tx = self.tx.borrow_mut();
+        let mut rows = tx
+            .query_raw(&stmt, params.iter().copied())
+            .map_err(anyhow::Error::new)?;
+        use postgres::fallible_iterator::FallibleIterator;
+        while let Some(row) = rows.next().map_err(anyhow::Error::new)? {
+            if !f(&row)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Several statements separated by semicolons, no arguments.
+    pub fn script(&self, sql: &str) -> Result<()> {
+        self.tx
+            .borrow_mut()
+            .batch_execute(&translate(sql))
+            .map_err(anyhow::Error::new)
+    }
+
+    pub fn total_changes(&self) -> u64 {
+        *self.changes.borrow()
+    }
+}
+
+fn params<'a>(args: &'a [Arg<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
+fn first_line(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(120)
+        .collect()
+}
+
+/// SQLite spelling to PostgreSQL's: `?N` parameters become `$N` (outside
+/// quotes), and `INSERT OR IGNORE INTO … [RETURNING …]` becomes `INSERT
+/// INTO … ON CONFLICT DO NOTHING [RETURNING …]`.
+pub fn translate(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 24);
+    let mut quote: Option<char> = None;
+    for c in sql.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '?' => {
+                out.push('$');
+                continue;
+            }
+            None => {}
+        }
+        out.push(c);
+    }
+    let upper = out.to_ascii_uppercase();
+    if let Some(at) = upper.find("INSERT OR IGNORE INTO") {
+        out.replace_range(at..at + "INSERT OR IGNORE INTO".len(), "INSERT INTO");
+        let upper = out.to_ascii_uppercase();
+        let end = out.trim_end().trim_end_matches(';').len();
+        match upper.rfind("RETURNING") {
+            Some(r) => out.insert_str(r, "ON CONFLICT DO NOTHING "),
+            None => out.insert_str(end, " ON CONFLICT DO NOTHING"),
+        }
+    }
+    out
+}
+
+impl ToSql for Arg<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match *self {
+            Arg::Null => Ok(IsNull::Yes),
+            Arg::Int(v) => match *ty {
+                Type::INT8 => v.to_sql(ty, out),
+                Type::INT4 => i32::try_from(v)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(v)?.to_sql(ty, out),
+                Type::BOOL => (v != 0).to_sql(ty, out),
+                Type::FLOAT8 => (v as f64).to_sql(ty, out),
+                Type::NUMERIC => numeric(v, out),
+                _ => v.to_string().as_str().to_sql(&Type::TEXT, out),
+            },
+            Arg::Real(v) => match *ty {
+                Type::FLOAT8 => v.to_sql(ty, out),
+                Type::FLOAT4 => (v as f32).to_sql(ty, out),
+                _ => v.to_string().as_str().to_sql(&Type::TEXT, out),
+            },
+            Arg::Text(v) => match *ty {
+                Type::INT8 | Type::INT4 | Type::INT2 => {
+                    Err(format!("text {v:?} given for an integer parameter").into())
+                }
+                _ => v.to_sql(&Type::TEXT, out),
+            },
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// An integer as a NUMERIC parameter (base-10000 digits).
+fn numeric(
+    v: i64,
+    out: &mut BytesMut,
+) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    use bytes::BufMut;
+    let mut digits = Vec::new();
+    let mut n = i128::from(v).unsigned_abs();
+    while n > 0 {
+        digits.push(i16::try_from(n % 10_000)?);
+        n /= 10_000;
+    }
+    digits.reverse();
+    let weight = i16::try_from(digits.len()).unwrap_or(0) - 1;
+    out.put_i16(i16::try_from(digits.len())?);
+    out.put_i16(weight.max(0));
+    out.put_u16(if v < 0 { 0x4000 } else { 0 });
+    out.put_u16(0);
+    for d in digits {
+        out.put_i16(d);
+    }
+    Ok(IsNull::No)
+}
+
+/// One column's value, whatever its type on the server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl<'a> FromSql<'a> for Val {
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> std::result::Result<Val, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(match *ty {
+            Type::INT8 => Val::Int(i64::from_sql(ty, raw)?),
+            Type::INT4 => Val::Int(i64::from(i32::from_sql(ty, raw)?)),
+            Type::INT2 => Val::Int(i64::from(i16::from_sql(ty, raw)?)),
+            Type::BOOL => Val::Int(i64::from(bool::from_sql(ty, raw)?)),
+            Type::FLOAT8 => Val::Real(f64::from_sql(ty, raw)?),
+            Type::FLOAT4 => Val::Real(f64::from(f32::from_sql(ty, raw)?)),
+            Type::NUMERIC => from_numeric(raw)?,
+            _ => Val::Text(String::from_utf8(raw.to_vec())?),
+        })
+    }
+
+    fn from_sql_null(
+        _: &Type,
+    ) -> std::result::Result<Val, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Val::Null)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// NUMERIC's binary form (what `sum(bigint)` returns): an integer when it
+/// has no fraction, else a float.
+fn from_numeric(raw: &[u8]) -> std::result::Result<Val, Box<dyn std::error::Error + Sync + Send>> {
+    let word = |i: usize| -> std::result::Result<i16, Box<dyn std::error::Error + Sync + Send>> {
+        raw.get(i..i + 2)
+            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+            .ok_or_else(|| "short NUMERIC".into())
+    };
+    let ndigits = usize::try_from(word(0)?)?;
+    let weight = i32::from(word(2)?);
+    let sign = word(4)? as u16;
+    if sign == 0xC000 {
+        return Ok(Val::Real(f64::NAN));
+    }
+    let mut int: i128 = 0;
+    let mut real = 0f64;
+    let mut fraction = false;
+    for k in 0..ndigits {
+        let d = i128::from(word(8 + 2 * k)?);
+        let power = weight - i32::try_from(k)?;
+        real += d as f64 * 10_000f64.powi(power);
+        if power >= 0 {
+            int = int
+                .checked_mul(10_000)
+                .and_then(|x| x.checked_add(d))
+                .ok_or("NUMERIC out of range")?;
+        } else if d != 0 {
+            fraction = true;
+        }
+    }
+    // Trailing zero groups are not sent: scale what was.
+    let last = weight - i32::try_from(ndigits).unwrap_or(0) + 1;
+    for _ in 0..last.max(0) {
+        int = int.checked_mul(10_000).ok_or("NUMERIC out of range")?;
+    }
+    let negative = sign == 0x4000;
+    if fraction {
+        return Ok(Val::Real(if negative { -real } else { real }));
+    }
+    let int = if negative { -int } else { int };
+    Ok(Val::Int(i64::try_from(int)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn translates_parameters_outside_quotes() {
+        assert_eq!(
+            translate("SELECT ?1, '?', \"a?\" WHERE x = ?2"),
+            "SELECT $1, '?', \"a?\" WHERE x = $2"
+        );
+    }
+
+    #[test]
+    fn insert_or_ignore_becomes_on_conflict() {
+        assert_eq!(
+            translate("INSERT OR IGNORE INTO t (a) VALUES (?1)"),
+            "INSERT INTO t (a) VALUES ($1) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(
+            translate("INSERT OR IGNORE INTO t (a) VALUES (?1) RETURNING a"),
+            "INSERT INTO t (a) VALUES ($1) ON CONFLICT DO NOTHING RETURNING a"
+        );
+    }
+
+    #[test]
+    fn numeric_round_trips_through_the_wire_form() {
+        for v in [
+            0i64,
+            1,
+            -1,
+            9_999,
+            10_000,
+            123_456_789,
+            -98_765_432_100,
+            i64::MAX / 3,
+        ] {
+            let mut buf = BytesMut::new();
+            numeric(v, &mut buf).expect("encodes");
+            assert_eq!(from_numeric(&buf).expect("decodes"), Val::Int(v), "{v}");
+        }
+    }
+}
