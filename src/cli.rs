@@ -35,7 +35,7 @@ pub struct Global {
         default_value = "chains.toml"
     )]
     pub config: PathBuf,
-    /// SQLite database file.
+    /// SQLite database file, or a PostgreSQL URL (postgres://USER@HOST/DB).
     #[arg(
         long,
         global = true,
@@ -276,6 +276,14 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Copy this SQLite database (--db) into an empty PostgreSQL database,
+    /// in one transaction, and verify the counts and totals.
+    #[command(after_help = EX_MIGRATE)]
+    Migrate {
+        /// The PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=…].
+        #[arg(long, value_name = "URL")]
+        to: String,
     },
     /// Apply ticket events (JSON lines) from a helpdesk or a script.
     #[command(after_help = EX_INGEST)]
@@ -830,6 +838,10 @@ const EX_OUTBOX_RETRY: &str = "Examples:
 const EX_STATUS: &str = "Examples:
   escalate status
   escalate status --max-age 30 --json";
+
+const EX_MIGRATE: &str = "Examples:
+  escalate --db escalation.db migrate --to postgres://escalate@db.internal/escalate?sslmode=verify-full
+  PGPASSWORD=… escalate migrate --to postgres://escalate@10.0.0.5/escalate?sslmode=require";
 
 const EX_INGEST: &str = "Examples:
   escalate ingest events.jsonl

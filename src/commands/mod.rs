@@ -12,6 +12,7 @@ mod events;
 mod ingest;
 mod init;
 mod list;
+mod migrate;
 mod notify;
 mod oncall;
 mod outbox;
@@ -180,6 +181,7 @@ pub fn run(cli: Cli) -> Result<Code> {
         Command::Oncall(args) => oncall::run(&ctx, args, &mut io),
         Command::Serve { .. } => unreachable!("served above"),
         Command::Status { max_age, json } => status::run(&ctx, max_age, json, &mut io),
+        Command::Migrate { to } => migrate::run(&ctx, &to, &mut io),
         Command::Digest(args) => digest::run(&ctx, &args, &mut io),
         Command::Events(args) => events::run(&ctx, &args, &mut io),
         Command::Ingest(args) => ingest::run(&ctx, &args, &mut io),

@@ -11,6 +11,7 @@
 //! and a checkpoint's WAL and database syncs at close). The database is the
 //! file *and* its WAL: copy both, or use `sqlite3 DB ".backup COPY"`.
 
+pub mod copy;
 pub mod digest;
 pub mod events;
 pub mod health;
@@ -32,6 +33,7 @@ pub mod subscriptions;
 
 pub use issues::{IssueFilter, NewIssue};
 pub use outbox::{NewDelivery, OutboxRow};
+pub use pg_target::{is_url as is_postgres_url, redact as redact_url};
 pub use report::{LevelReached, ReportRow};
 
 use std::path::{Path, PathBuf};
@@ -753,22 +755,6 @@ impl Store {
         match &self.0 {
             Backend::Lite(s) => f(s),
             Backend::Pg(_) => Ok(()),
-        }
-    }
-
-    /// The SQLite store underneath (None on PostgreSQL): `migrate` reads
-    /// a SQLite file's tables to copy them.
-    pub(in crate::store) fn as_lite(&self) -> Option<&LiteStore> {
-        match &self.0 {
-            Backend::Lite(s) => Some(s),
-            Backend::Pg(_) => None,
-        }
-    }
-
-    pub(in crate::store) fn as_pg(&mut self) -> Option<&mut pg::PgStore> {
-        match &mut self.0 {
-            Backend::Lite(_) => None,
-            Backend::Pg(s) => Some(s),
         }
     }
 }

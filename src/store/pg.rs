@@ -27,7 +27,7 @@ use crate::error::{database, Error};
 
 /// The advisory lock every write transaction holds (any constant: it only
 /// has to be the same for every escalate on this database).
-const WRITE_LOCK: i64 = 0x6573_6361_6c61_7465; // "escalate"
+pub(in crate::store) const WRITE_LOCK: i64 = 0x6573_6361_6c61_7465; // "escalate"
 
 /// The migrations for PostgreSQL, in order: `migrations/postgres/NN-name/up.sql`.
 fn migrations() -> Vec<(&'static str, &'static str)> {
@@ -44,6 +44,42 @@ fn migrations() -> Vec<(&'static str, &'static str)> {
             Some((name, up))
         })
         .collect()
+}
+
+/// Bring the schema from `version` to the latest inside `tx` (creating
+/// the version table on a new database).
+pub(in crate::store) fn install_schema(
+    tx: &mut postgres::Transaction<'_>,
+    shown: &str,
+    version: usize,
+) -> Result<()> {
+    let latest = latest_version();
+    if version > latest {
+        return Err(database(format!(
+            "database {shown} has schema version {version}, newer than this escalate \
+             understands ({latest}); upgrade escalate (the database was not touched)"
+        )));
+    }
+    if version == latest {
+        return Ok(());
+    }
+    if version == 0 {
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS escalate_schema (version BIGINT NOT NULL)")
+            .map_err(|e| lost(shown, e))?;
+    }
+    for (i, (name, up)) in migrations().into_iter().enumerate().skip(version) {
+        tx.batch_execute(up).map_err(|e| {
+            database(format!(
+                "cannot migrate database {shown} ({name}): {}",
+                one_line(&e)
+            ))
+        })?;
+        let v = i64::try_from(i + 1).unwrap_or(i64::MAX);
+        tx.execute("DELETE FROM escalate_schema", &[])
+            .and_then(|_| tx.execute("INSERT INTO escalate_schema (version) VALUES ($1)", &[&v]))
+            .map_err(|e| lost(shown, e))?;
+    }
+    Ok(())
 }
 
 /// The PostgreSQL schema version this build writes.
@@ -127,26 +163,7 @@ impl PgStore {
                 "database {shown} has no escalate schema; run `escalate --db URL init` to set it up"
             )));
         }
-        if version < latest {
-            if !versioned {
-                tx.batch_execute("CREATE TABLE escalate_schema (version BIGINT NOT NULL)")
-                    .map_err(|e| lost(&shown, e))?;
-            }
-            for (i, (name, up)) in migrations().into_iter().enumerate().skip(version) {
-                tx.batch_execute(up).map_err(|e| {
-                    database(format!(
-                        "cannot migrate database {shown} ({name}): {}",
-                        one_line(&e)
-                    ))
-                })?;
-                let v = i64::try_from(i + 1).unwrap_or(i64::MAX);
-                tx.execute("DELETE FROM escalate_schema", &[])
-                    .and_then(|_| {
-                        tx.execute("INSERT INTO escalate_schema (version) VALUES ($1)", &[&v])
-                    })
-                    .map_err(|e| lost(&shown, e))?;
-            }
-        }
+        install_schema(&mut tx, &shown, version)?;
         tx.commit().map_err(|e| lost(&shown, e))
     }
 
