@@ -190,12 +190,12 @@ fn copy_table(
     let mut sent = 0u64;
     while let Some(row) = rows.next().with_context(|| format!("reading {table}"))? {
         line.clear();
-        for i in 0..columns.len() {
+        for (i, column) in columns.iter().enumerate() {
             if i > 0 {
                 line.push(b'\t');
             }
             let value = row.get_ref(i).with_context(|| format!("reading {table}"))?;
-            field(&mut line, value).with_context(|| format!("{table}, column {}", columns[i]))?;
+            field(&mut line, value).with_context(|| format!("{table}, column {column}"))?;
         }
         line.push(b'\n');
         writer

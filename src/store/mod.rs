@@ -130,11 +130,6 @@ impl<'c> Tx<'c> {
         &self.0
     }
 
-    /// Whether this transaction is on PostgreSQL.
-    pub(in crate::store) fn is_pg(&self) -> bool {
-        matches!(self.0, TxOn::Pg(_))
-    }
-
     /// The PostgreSQL transaction back, to commit or roll back.
     pub(in crate::store) fn into_pg(self) -> sql_pg::PgTx<'c> {
         match self.0 {
@@ -639,6 +634,9 @@ impl LiteStore {
 /// manages its own.
 pub struct Store(Backend);
 
+// One store per process, made once: the SQLite one lives inline (the
+// default, and what every test opens), the PostgreSQL one boxed.
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     Lite(LiteStore),
     Pg(Box<pg::PgStore>),
@@ -650,11 +648,10 @@ impl Store {
     /// and [`pg::PgStore::open`].
     pub fn open(db: &Path, mode: OpenMode, busy_timeout: Duration) -> Result<Store> {
         match db.to_str().filter(|d| pg_target::is_url(d)) {
-            Some(url) => Ok(Store(Backend::Pg(Box::new(pg::PgStore::open(
-                url,
-                mode,
-                busy_timeout,
-            )?)))),
+            Some(url) => {
+                let pg = pg::PgStore::open(url, mode, busy_timeout)?;
+                Ok(Store(Backend::Pg(Box::new(pg))))
+            }
             None => Ok(Store(Backend::Lite(LiteStore::open(
                 db,
                 mode,
@@ -674,6 +671,16 @@ impl Store {
         match &self.0 {
             Backend::Lite(s) => s.path().display().to_string(),
             Backend::Pg(s) => s.shown().to_string(),
+        }
+    }
+
+    /// The query plan of `sql` on SQLite as one line (tests that pin index
+    /// use).
+    #[cfg(test)]
+    pub(crate) fn explain(&self, sql: &str, params: impl rusqlite::Params) -> String {
+        match &self.0 {
+            Backend::Lite(s) => s.explain(sql, params),
+            Backend::Pg(_) => unreachable!("query plans are pinned on SQLite"),
         }
     }
 

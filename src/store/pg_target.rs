@@ -198,6 +198,9 @@ impl Target {
             .connect_timeout(connect_timeout)
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))
+            // Data the server stops acknowledging (a host gone mid-query)
+            // fails the connection instead of hanging it.
+            .tcp_user_timeout(Duration::from_secs(60))
             .ssl_mode(match tls {
                 Tls::Disable => SslMode::Disable,
                 Tls::Prefer => SslMode::Prefer,
@@ -223,23 +226,39 @@ impl Target {
     }
 
     /// Connect, TLS as `sslmode` asks. Every failure is one line naming
-    /// the redacted URL, with the database exit code (5).
+    /// the redacted URL, with the database exit code (5). The driver's
+    /// `connect_timeout` bounds only the TCP connect; a server that
+    /// accepts and then says nothing (or drips) would hold us forever, so
+    /// the whole handshake runs on a thread given the same deadline.
     pub fn connect(&self) -> Result<postgres::Client> {
-        let connected = match self.tls {
-            Tls::Disable => self.config.connect(postgres::NoTls),
-            _ => {
-                let tls = self.rustls()?;
-                self.config
-                    .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
-            }
+        let deadline = self
+            .config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(Duration::from_secs(10))
+            * 2;
+        let tls = match self.tls {
+            Tls::Disable => None,
+            _ => Some(self.rustls()?),
         };
-        connected.map_err(|e| {
-            database(format!(
-                "cannot connect to {}: {}",
-                self.shown,
-                one_line(&e)
-            ))
-        })
+        let config = self.config.clone();
+        let (send, receive) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let connected = match tls {
+                None => config.connect(postgres::NoTls),
+                Some(tls) => config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls)),
+            };
+            let _ = send.send(connected);
+        });
+        let fail = |why: String| database(format!("cannot connect to {}: {why}", self.shown));
+        match receive.recv_timeout(deadline) {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(e)) => Err(fail(one_line(&e))),
+            Err(_) => Err(fail(format!(
+                "the server did not complete the handshake in {} s (timed out)",
+                deadline.as_secs()
+            ))),
+        }
     }
 
     fn rustls(&self) -> Result<ClientConfig> {
@@ -391,8 +410,8 @@ fn split_pgpass(line: &str) -> Vec<String> {
     while let Some(c) = chars.next() {
         match c {
             '\\' => {
-                if let Some(n) = chars.next() {
-                    fields.last_mut().map(|f| f.push(n));
+                if let (Some(n), Some(f)) = (chars.next(), fields.last_mut()) {
+                    f.push(n);
                 }
             }
             ':' if fields.len() < 5 => fields.push(String::new()),

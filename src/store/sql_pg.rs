@@ -67,7 +67,7 @@ impl<'c> PgTx<'c> {
             .tx
             .borrow_mut()
             .execute(&stmt, &params)
-            .map_err(|e| anyhow::Error::new(e))?;
+            .map_err(anyhow::Error::new)?;
         *self.changes.borrow_mut() += n;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }

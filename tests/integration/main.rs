@@ -24,6 +24,7 @@ mod output;
 mod own;
 mod pause;
 mod peers;
+mod pg_store;
 mod policies;
 mod properties;
 mod report;

@@ -32,6 +32,7 @@
 
 pub mod http;
 pub mod peer;
+pub mod pg;
 pub mod serve;
 pub mod smtp;
 pub mod trackers;
@@ -151,6 +152,9 @@ pub struct Env {
     /// Extra environment variables for every command (per test, unlike
     /// `std::env::set_var`, which races between parallel tests).
     vars: std::cell::RefCell<Vec<(String, String)>>,
+    /// On the PostgreSQL run, this environment's own database (dropped
+    /// with it); its URL is in `vars` as `ESCALATE_DB`.
+    pub pg: Option<pg::Db>,
 }
 
 #[derive(Debug)]
@@ -238,17 +242,24 @@ impl Env {
     pub fn with_config(toml: &str) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("chains.toml"), toml).expect("write config");
-        Env {
-            dir,
-            vars: std::cell::RefCell::new(Vec::new()),
-        }
+        Env::in_dir(dir)
     }
 
     /// An empty directory: no config, no database.
     pub fn empty() -> Env {
+        Env::in_dir(tempfile::tempdir().expect("tempdir"))
+    }
+
+    fn in_dir(dir: TempDir) -> Env {
+        let pg = pg::server().map(|admin| pg::Db::fresh(&admin));
+        let vars = pg
+            .iter()
+            .map(|db| ("ESCALATE_DB".to_string(), db.url.clone()))
+            .collect();
         Env {
-            dir: tempfile::tempdir().expect("tempdir"),
-            vars: std::cell::RefCell::new(Vec::new()),
+            dir,
+            vars: std::cell::RefCell::new(vars),
+            pg,
         }
     }
 

@@ -1,0 +1,322 @@
+//! PostgreSQL as the store (issue 16): moving a SQLite database up with
+//! `migrate --to`, and a server that is not there, refuses us, hangs or
+//! dies: one line, exit 5, no password shown. These tests need a server
+//! (`ESCALATE_TEST_PG`, which `.ci/run` sets); without one they return
+//! early.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use crate::support::pg::{self, Db};
+use crate::support::{Env, STARTER};
+
+/// A SQLite environment (whatever the run) with `n` issues from an
+/// ingested batch and a check's escalations.
+fn sqlite_history(n: usize) -> Env {
+    let env = Env::with_config(STARTER);
+    // This history is a SQLite file even on the PostgreSQL run.
+    let db = env.db();
+    let db = db.to_string_lossy().to_string();
+    env.set_var("ESCALATE_DB", &db);
+    env.run(&["init"]).ok();
+    let mut batch = String::new();
+    for i in 0..n {
+        batch.push_str(&format!(
+            "{{\"type\":\"ticket.created\",\"source\":\"zd\",\"chain\":\"customer_issue\",\"external_id\":\"{i}\",\
+             \"title\":\"Ticket\\t{i} \\\"quoted\\\" \\\\ back\",\"at\":\"2026-11-02T08:00:00Z\"}}\n"
+        ));
+    }
+    std::fs::write(env.path("batch.jsonl"), batch).expect("batch");
+    env.test()
+        .at("2026-11-02T08:00:00Z")
+        .args(["ingest", "batch.jsonl"])
+        .any_code()
+        .run();
+    env.test()
+        .at("2026-11-02T12:00:00Z")
+        .args(["check"])
+        .any_code()
+        .run();
+    // The report folds its rollups: they are part of the history too.
+    env.test()
+        .at("2026-11-02T13:00:00Z")
+        .args(["report", "--days", "7"])
+        .run();
+    env
+}
+
+fn pg_server() -> Option<String> {
+    let url = pg::available();
+    if url.is_none() {
+        eprintln!("skipped: no ESCALATE_TEST_PG server");
+    }
+    url
+}
+
+#[test]
+fn migrate_copies_everything_and_refuses_a_second_time() {
+    let Some(admin) = pg_server() else { return };
+    let env = sqlite_history(40);
+    let target = Db::fresh(&admin);
+    let r = env.test().args(["migrate", "--to", &target.url]).run();
+    assert!(r.stdout.contains("issues"), "{r:?}");
+    assert!(r.stdout.contains("verified"), "{r:?}");
+    let mut c = target.client();
+    let lite = rusqlite::Connection::open(env.db()).expect("sqlite");
+    for table in [
+        "issues",
+        "events",
+        "outbox",
+        "open_issues",
+        "rollup_stays",
+        "meta",
+    ] {
+        let sql = format!("SELECT count(*) FROM {table}");
+        let there: i64 = c.query_one(sql.as_str(), &[]).expect("count").get(0);
+        let here: i64 = lite.query_row(&sql, [], |r| r.get(0)).expect("count");
+        assert_eq!(there, here, "{table}");
+        assert!(here > 0, "{table} is empty in the source");
+    }
+    // Titles with tabs, quotes and backslashes arrive as they were.
+    let title: String = c
+        .query_one("SELECT title FROM issues WHERE external_id = '7'", &[])
+        .expect("title")
+        .get(0);
+    assert_eq!(title, "Ticket\t7 \"quoted\" \\ back");
+    // New rows do not collide with copied ids.
+    let next: i64 = c
+        .query_one(
+            "SELECT nextval(pg_get_serial_sequence('issues', 'id'))",
+            &[],
+        )
+        .expect("nextval")
+        .get(0);
+    assert!(next > 40, "{next}");
+    // A second copy into the same database is refused; nothing changes.
+    env.test()
+        .args(["migrate", "--to", &target.url])
+        .code(5)
+        .run()
+        .one_line_error("already holds");
+    let issues: i64 = c
+        .query_one("SELECT count(*) FROM issues", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(issues, 40);
+}
+
+#[test]
+fn migrate_into_a_database_with_other_tables_is_refused() {
+    let Some(admin) = pg_server() else { return };
+    let env = sqlite_history(2);
+    let target = Db::fresh(&admin);
+    target
+        .client()
+        .batch_execute("CREATE TABLE theirs (x int)")
+        .expect("foreign table");
+    env.test()
+        .args(["migrate", "--to", &target.url])
+        .code(5)
+        .run()
+        .one_line_error("not empty");
+}
+
+/// Tables in the target's schema.
+fn tables(db: &Db) -> i64 {
+    db.client()
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
+            &[],
+        )
+        .expect("tables")
+        .get(0)
+}
+
+#[test]
+fn a_migration_killed_mid_copy_leaves_the_target_empty_and_a_rerun_completes() {
+    let Some(admin) = pg_server() else { return };
+    let env = sqlite_history(30_000);
+    let target = Db::fresh(&admin);
+    let mut watcher = postgres::Client::connect(&admin, postgres::NoTls).expect("admin");
+    let mut child = env
+        .test()
+        .args(["migrate", "--to", &target.url])
+        .spawn_silent();
+    // Kill it once its COPY is running on the server.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut killed_mid_copy = false;
+    while Instant::now() < deadline {
+        let copying: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'COPY%'",
+                &[&target.name],
+            )
+            .expect("activity")
+            .get(0);
+        if copying > 0 {
+            child.kill().expect("SIGKILL");
+            killed_mid_copy = true;
+            break;
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = child.wait();
+    assert!(
+        killed_mid_copy,
+        "the copy finished before it could be killed"
+    );
+    // The server notices the dead client and rolls back; give it a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tables(&target) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(tables(&target), 0, "an interrupted migration left tables");
+    env.test().args(["migrate", "--to", &target.url]).run();
+    let issues: i64 = target
+        .client()
+        .query_one("SELECT count(*) FROM issues", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(issues, 30_000);
+}
+
+#[test]
+fn a_server_that_refuses_the_connection_is_one_line_and_exit_5_without_the_password() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let env = Env::with_config(STARTER);
+    let url = format!("postgres://ann:hunter2@127.0.0.1:{port}/esc?sslmode=disable");
+    let r = env
+        .test()
+        .env("ESCALATE_DB", &url)
+        .args(["list"])
+        .code(5)
+        .run()
+        .one_line_error("cannot connect to postgres://ann:***@127.0.0.1");
+    assert!(!r.stderr.contains("hunter2"), "{r:?}");
+}
+
+/// A fake server: answers the TLS request with "no", reads the startup
+/// message, then does `then` with the socket.
+fn fake_server(then: fn(&mut std::net::TcpStream)) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut len = [0u8; 4];
+            if s.read_exact(&mut len).is_err() {
+                continue;
+            }
+            let mut body = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
+            let _ = s.read_exact(&mut body);
+            if body.starts_with(&80_877_103u32.to_be_bytes()) {
+                let _ = s.write_all(b"N");
+                if s.read_exact(&mut len).is_err() {
+                    continue;
+                }
+                let mut body = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
+                let _ = s.read_exact(&mut body);
+            }
+            then(&mut s);
+        }
+    });
+    port
+}
+
+fn error_response(code: &str, message: &str) -> Vec<u8> {
+    let mut fields = Vec::new();
+    for (k, v) in [
+        (b'S', "FATAL"),
+        (b'V', "FATAL"),
+        (b'C', code),
+        (b'M', message),
+    ] {
+        fields.push(k);
+        fields.extend_from_slice(v.as_bytes());
+        fields.push(0);
+    }
+    fields.push(0);
+    let mut out = vec![b'E'];
+    out.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+    out.extend_from_slice(&fields);
+    out
+}
+
+#[test]
+fn bad_credentials_are_one_line_and_exit_5() {
+    let port = fake_server(|s| {
+        let _ = s.write_all(&error_response(
+            "28P01",
+            "password authentication failed for user \"ann\"",
+        ));
+    });
+    let env = Env::with_config(STARTER);
+    let url = format!("postgres://ann:wrong-pw@127.0.0.1:{port}/esc?sslmode=prefer");
+    let r = env
+        .test()
+        .env("ESCALATE_DB", &url)
+        .args(["status"])
+        .code(5)
+        .run()
+        .one_line_error("password authentication failed");
+    assert!(!r.stderr.contains("wrong-pw"), "{r:?}");
+}
+
+#[test]
+fn a_server_that_hangs_or_dies_mid_reply_is_one_line_and_exit_5() {
+    let hangs = fake_server(|_| std::thread::sleep(Duration::from_secs(30)));
+    let dies = fake_server(|s| {
+        // Half a message, then the connection closes.
+        let _ = s.write_all(&[b'R', 0, 0, 0]);
+    });
+    let drips = fake_server(|s| {
+        for b in error_response("53300", "too many clients") {
+            let _ = s.write_all(&[b]);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let env = Env::with_config(STARTER);
+    for (port, expect) in [
+        (hangs, "timed out"),
+        (dies, "cannot connect"),
+        (drips, "too many clients"),
+    ] {
+        let url = format!("postgres://ann@127.0.0.1:{port}/esc?sslmode=disable&connect_timeout=1");
+        let started = Instant::now();
+        env.test()
+            .env("ESCALATE_DB", &url)
+            .args(["list"])
+            .code(5)
+            .run()
+            .one_line_error(expect);
+        assert!(started.elapsed() < Duration::from_secs(20), "{port}");
+    }
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_left_alone() {
+    let Some(admin) = pg_server() else { return };
+    let target = Db::fresh(&admin);
+    let env = Env::with_config(STARTER);
+    env.test()
+        .env("ESCALATE_DB", &target.url)
+        .args(["init"])
+        .run();
+    target
+        .client()
+        .batch_execute("UPDATE escalate_schema SET version = version + 1")
+        .expect("bump");
+    env.test()
+        .env("ESCALATE_DB", &target.url)
+        .args(["list"])
+        .code(5)
+        .run()
+        .one_line_error("newer than this escalate");
+}
