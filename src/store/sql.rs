@@ -119,6 +119,13 @@ impl Col for u32 {
     }
 }
 
+/// A level or count that may be absent (a NULL column).
+impl Col for Option<u32> {
+    fn lite(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        row.get(i)
+    }
+}
+
 col!(
     i64,
     Option<i64>,
@@ -155,6 +162,25 @@ impl<'c> Tx<'c> {
         Ok(out)
     }
 
+    /// The first `limit` rows, each through `f`; the rest are never
+    /// stepped to. Not a bound `LIMIT ?N`: SQLite plans a bound LIMIT by
+    /// its value, so every new value would prepare the statement again.
+    pub(in crate::store) fn rows_upto<T>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        limit: usize,
+        what: &str,
+        mut f: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.stream(sql, args, limit, what, |r| {
+            out.push(f(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// Stream the rows through `f` without collecting them (a report's
     /// pass over a window's events).
     pub(in crate::store) fn each(
@@ -162,17 +188,52 @@ impl<'c> Tx<'c> {
         sql: &str,
         args: &[Arg<'_>],
         what: &str,
+        f: impl FnMut(&Row<'_>) -> Result<()>,
+    ) -> Result<()> {
+        self.stream(sql, args, usize::MAX, what, f)
+    }
+
+    /// At most `limit` rows through `f`: what [`Tx::each`] and
+    /// [`Tx::rows_upto`] share.
+    fn stream(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        limit: usize,
+        what: &str,
         mut f: impl FnMut(&Row<'_>) -> Result<()>,
     ) -> Result<()> {
+        if limit == 0 {
+            return Ok(());
+        }
         let context = || what.to_string();
         let mut stmt = self.db().prepare_cached(sql).with_context(context)?;
         let mut rows = stmt
             .query(rusqlite::params_from_iter(args))
             .with_context(context)?;
+        let mut seen = 0;
         while let Some(r) = rows.next().with_context(context)? {
             f(&Row { lite: r }).with_context(context)?;
+            seen += 1;
+            if seen == limit {
+                break;
+            }
         }
         Ok(())
+    }
+
+    /// A statement held for a loop that runs it many times (a batch of
+    /// lease updates): looked up in the statement cache once, not per row.
+    pub(in crate::store) fn prepare<'t>(
+        &'t self,
+        sql: &str,
+        what: &'t str,
+    ) -> Result<Prepared<'t>> {
+        let stmt = self
+            .db()
+            .prepare_cached(sql)
+            .with_context(|| what.to_string())?;
+        Ok(Prepared { stmt, what })
     }
 
     /// The first row, if any.
@@ -216,6 +277,22 @@ impl<'c> Tx<'c> {
     pub(in crate::store) fn script(&self, sql: &str, what: &str) -> Result<()> {
         self.db()
             .execute_batch(sql)
+            .with_context(|| what.to_string())
+    }
+}
+
+/// A statement from [`Tx::prepare`]; back in the cache when dropped.
+pub(in crate::store) struct Prepared<'t> {
+    stmt: rusqlite::CachedStatement<'t>,
+    what: &'t str,
+}
+
+impl Prepared<'_> {
+    /// Run it once more; how many rows it changed.
+    pub(in crate::store) fn exec(&mut self, args: &[Arg<'_>]) -> Result<usize> {
+        let what = self.what;
+        self.stmt
+            .execute(rusqlite::params_from_iter(args))
             .with_context(|| what.to_string())
     }
 }
@@ -277,5 +354,35 @@ mod tests {
                 Ok(())
             })
             .expect("reads");
+    }
+
+    #[test]
+    fn rows_upto_stops_and_prepared_statements_run_again() {
+        let mut store = Store::open_in_memory().expect("opens");
+        store
+            .write(|tx| {
+                let v = tx.rows_upto(
+                    "SELECT value FROM json_each('[1,2,3,4]') ORDER BY value",
+                    args![],
+                    2,
+                    "numbers",
+                    |r| r.get::<i64>(0),
+                )?;
+                assert_eq!(v, [1, 2]);
+                let none = tx.rows_upto("SELECT 1", args![], 0, "none", |r| r.get::<i64>(0))?;
+                assert!(none.is_empty());
+                tx.script("CREATE TABLE t (n INTEGER)", "a table")?;
+                let mut insert = tx.prepare("INSERT INTO t (n) VALUES (?1)", "inserting")?;
+                for n in [Some(1u32), None, Some(3)] {
+                    assert_eq!(insert.exec(args![n])?, 1);
+                }
+                drop(insert);
+                let got = tx.rows("SELECT n FROM t ORDER BY rowid", args![], "reading", |r| {
+                    r.get::<Option<u32>>(0)
+                })?;
+                assert_eq!(got, [Some(1), None, Some(3)]);
+                Ok(())
+            })
+            .expect("writes");
     }
 }
