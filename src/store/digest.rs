@@ -1,12 +1,11 @@
 //! Queries behind `digest`: each an index range or one aggregate pass, so a
 //! digest over a million issues stays cheap and never loads them all.
 
-use super::Tx;
-use anyhow::Result;
-use rusqlite::params;
+use anyhow::{Context, Result};
 
 use super::health::LastDigest;
-use super::{ms, ts, SqlContext, HOUR_MS};
+use super::sql::args;
+use super::{ms, ts, Tx, HOUR_MS};
 use crate::model::{Listed, Ts};
 
 /// A running SLA clock past its at-risk instant, before its deadline.
@@ -32,12 +31,11 @@ pub struct RiskRow {
 /// every clock that passed its at-risk instant unrecorded is (a running
 /// clock's next instant is part of the issue's next due time).
 pub fn at_risk(tx: &Tx, now: Ts, limit: usize) -> Result<Listed<RiskRow>> {
-    let mut stmt = tx
-        .db()
-        .prepare_cached(AT_RISK_CANDIDATES)
-        .sql("querying issues at risk")?;
-    let candidates = stmt
-        .query_map([ms(now)], |r| {
+    let candidates = tx.rows(
+        AT_RISK_CANDIDATES,
+        args![ms(now)],
+        "reading issues at risk",
+        |r| {
             let issue = RiskRow {
                 id: r.get(0)?,
                 chain: r.get(1)?,
@@ -49,16 +47,15 @@ pub fn at_risk(tx: &Tx, now: Ts, limit: usize) -> Result<Listed<RiskRow>> {
             let response: Option<i64> = r.get(4)?;
             let resolution: Option<i64> = r.get(5)?;
             Ok((issue, [("response", response), ("resolution", resolution)]))
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading issues at risk")?;
+        },
+    )?;
     let mut rows = Vec::new();
     for (issue, clocks) in candidates {
         for (target, due) in clocks {
             if let Some(due) = due {
                 rows.push(RiskRow {
                     target: target.to_string(),
-                    due_at: ts(due).sql("reading issues at risk")?,
+                    due_at: ts(due).context("reading issues at risk")?,
                     ..issue.clone()
                 });
             }
@@ -95,41 +92,36 @@ pub fn breaches(
     limit: usize,
 ) -> Result<Listed<BreachRow>> {
     let since = first_since.map(ms);
-    let total: i64 = tx
-        .db()
-        .prepare_cached(
-            "SELECT count(*) FROM events WHERE kind = 'breached' AND id > ?1 AND id <= ?2 \
-             AND (?3 IS NULL OR at > ?3)",
-        )
-        .and_then(|mut s| s.query_row(params![after_id, upto_id, since], |r| r.get(0)))
-        .sql("counting breaches")?;
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "SELECT i.id, i.chain, i.title, json_extract(e.details, '$.target'), e.at, \
-               i.status = 'resolved' \
-             FROM events e JOIN issues i ON i.id = e.issue_id \
-             WHERE e.kind = 'breached' AND e.id > ?1 AND e.id <= ?2 \
-               AND (?3 IS NULL OR e.at > ?3) \
-             ORDER BY e.at DESC, e.id DESC LIMIT ?4",
-        )
-        .sql("querying breaches")?;
-    let rows = stmt
-        .query_map(params![after_id, upto_id, since, limit as i64], |r| {
+    let total: i64 = tx.one(
+        "SELECT count(*) FROM events WHERE kind = 'breached' AND id > ?1 AND id <= ?2 \
+         AND (?3 IS NULL OR at > ?3)",
+        args![after_id, upto_id, since],
+        "counting breaches",
+        |r| r.get(0),
+    )?;
+    let rows = tx.rows(
+        "SELECT i.id, i.chain, i.title, json_extract(e.details, '$.target'), e.at, \
+           i.status = 'resolved' \
+         FROM events e JOIN issues i ON i.id = e.issue_id \
+         WHERE e.kind = 'breached' AND e.id > ?1 AND e.id <= ?2 \
+           AND (?3 IS NULL OR e.at > ?3) \
+         ORDER BY e.at DESC, e.id DESC LIMIT ?4",
+        args![after_id, upto_id, since, sql_limit(limit)],
+        "reading breaches",
+        |r| {
             Ok(BreachRow {
                 id: r.get(0)?,
                 chain: r.get(1)?,
                 title: r.get(2)?,
-                target: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                target: r.get::<Option<String>>(3)?.unwrap_or_default(),
                 at: ts(r.get(4)?)?,
                 resolved: r.get(5)?,
             })
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading breaches")?;
+        },
+    )?;
     Ok(Listed {
         rows,
-        total: total.max(0) as u64,
+        total: count(total),
     })
 }
 
@@ -154,32 +146,31 @@ pub fn gap_pages(
 ) -> Result<Listed<GapRow>> {
     let since = first_since.map(ms);
     let filter = GAP_FILTER;
-    let total: i64 = tx
-        .db()
-        .prepare_cached(&format!("SELECT count(*) {filter}"))
-        .and_then(|mut s| s.query_row(params![after_id, upto_id, since], |r| r.get(0)))
-        .sql("counting on-call gaps")?;
-    let mut stmt = tx
-        .db()
-        .prepare_cached(&format!(
+    let total: i64 = tx.one(
+        &format!("SELECT count(*) {filter}"),
+        args![after_id, upto_id, since],
+        "counting on-call gaps",
+        |r| r.get(0),
+    )?;
+    let rows = tx.rows(
+        &format!(
             "SELECT i.id, i.title, json_extract(e.details, '$.role'), e.at {filter} \
              ORDER BY e.at DESC, e.id DESC LIMIT ?4"
-        ))
-        .sql("querying on-call gaps")?;
-    let rows = stmt
-        .query_map(params![after_id, upto_id, since, limit as i64], |r| {
+        ),
+        args![after_id, upto_id, since, sql_limit(limit)],
+        "reading on-call gaps",
+        |r| {
             Ok(GapRow {
                 issue_id: r.get(0)?,
                 title: r.get(1)?,
-                role: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                role: r.get::<Option<String>>(2)?.unwrap_or_default(),
                 at: ts(r.get(3)?)?,
             })
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading on-call gaps")?;
+        },
+    )?;
     Ok(Listed {
         rows,
-        total: total.max(0) as u64,
+        total: count(total),
     })
 }
 
@@ -217,7 +208,7 @@ pub fn aging(tx: &Tx, now: Ts) -> Result<Vec<Aging>> {
         for (a, age) in after.iter_mut().zip([4 * h, 24 * h, 72 * h]) {
             *a = created_after(tx, &chain, &hours, now - age)?;
         }
-        let n = |v: i64| v.max(0) as u64;
+        let n = count;
         out.push(Aging {
             chain,
             under_4h: n(after[0]),
@@ -235,14 +226,12 @@ type Hours = Vec<(i64, i64)>;
 /// Each chain with unresolved issues (by name, as `ORDER BY chain`
 /// sorts) and its [`Hours`].
 fn hours_by_chain(tx: &Tx) -> Result<Vec<(String, Hours)>> {
-    let mut stmt = tx
-        .db()
-        .prepare_cached("SELECT chain, hour, n FROM open_hours ORDER BY chain, hour")
-        .sql("querying backlog")?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading backlog")?;
+    let rows = tx.rows(
+        "SELECT chain, hour, n FROM open_hours ORDER BY chain, hour",
+        args![],
+        "reading backlog",
+        |r| Ok((r.get::<String>(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     let mut chains: Vec<(String, Hours)> = Vec::new();
     for (chain, hour, n) in rows {
         match chains.last_mut() {
@@ -272,13 +261,13 @@ fn created_after(tx: &Tx, chain: &str, hours: &[(i64, i64)], t: i64) -> Result<i
     }
     let (first, last) = bucket_span(bucket);
     let count = |from: i64, to: i64| -> Result<i64> {
-        tx.db()
-            .prepare_cached(
-                "SELECT count(*) FROM issues WHERE chain = ?1 AND created_at >= ?2 \
+        tx.one(
+            "SELECT count(*) FROM issues WHERE chain = ?1 AND created_at >= ?2 \
              AND created_at <= ?3 AND status <> 'resolved'",
-            )
-            .and_then(|mut s| s.query_row(params![chain, from, to], |r| r.get(0)))
-            .sql("counting backlog")
+            args![chain, from, to],
+            "counting backlog",
+            |r| r.get(0),
+        )
     };
     if t - first <= last - t {
         Ok(later + own - count(first, t)?)
@@ -315,34 +304,30 @@ pub struct OwnerCount {
 /// so the caller can check owners and chains against the config. From the
 /// kept counts (`open_issues`).
 pub fn owners(tx: &Tx) -> Result<Vec<OwnerCount>> {
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "SELECT chain, owner_kind, owner, sum(n) FROM open_issues \
-             GROUP BY chain, owner_kind, owner HAVING sum(n) > 0",
-        )
-        .sql("querying owners")?;
-    let rows = stmt
-        .query_map([], |r| {
+    tx.rows(
+        "SELECT chain, owner_kind, owner, sum(n) FROM open_issues \
+         GROUP BY chain, owner_kind, owner HAVING sum(n) > 0",
+        args![],
+        "reading owners",
+        |r| {
             Ok(OwnerCount {
                 chain: r.get(0)?,
                 owner_kind: r.get(1)?,
                 owner: r.get(2)?,
-                open: r.get::<_, i64>(3)?.max(0) as u64,
+                open: count(r.get(3)?),
             })
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading owners")?;
-    Ok(rows)
+        },
+    )
 }
 
 /// Unresolved issues, from the kept counts (`open_issues`).
 pub fn open(tx: &Tx) -> Result<u64> {
-    tx.db()
-        .prepare_cached("SELECT coalesce(sum(n), 0) FROM open_issues")
-        .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
-        .map(|n| n.max(0) as u64)
-        .sql("counting open issues")
+    tx.one(
+        "SELECT coalesce(sum(n), 0) FROM open_issues",
+        args![],
+        "counting open issues",
+        |r| r.get(0).map(count),
+    )
 }
 
 /// An issue with nothing left to escalate to, from [`exhausted`].
@@ -375,71 +360,63 @@ pub fn exhausted(
 ) -> Result<Listed<Exhausted>> {
     // Counted from `open_issues`; listed (in id order, through
     // `issues_status`) only when there are some to list.
-    let total: i64 = tx
-        .db()
-        .prepare_cached(
-            "SELECT coalesce(sum(n), 0) FROM open_issues WHERE chain = ?1 AND status = 'open' \
-             AND level >= ?2 AND repeat >= ?3",
-        )
-        .and_then(|mut s| s.query_row(params![chain, levels, repeat], |r| r.get(0)))
-        .sql("counting exhausted issues")?;
+    let total: i64 = tx.one(
+        "SELECT coalesce(sum(n), 0) FROM open_issues WHERE chain = ?1 AND status = 'open' \
+         AND level >= ?2 AND repeat >= ?3",
+        args![chain, levels, repeat],
+        "counting exhausted issues",
+        |r| r.get(0),
+    )?;
     if total <= 0 || limit == 0 {
         return Ok(Listed {
             rows: Vec::new(),
-            total: total.max(0) as u64,
+            total: count(total),
         });
     }
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "SELECT id, chain, title FROM issues WHERE chain = ?1 AND status = 'open' \
-             AND level >= ?2 AND repeat >= ?3 ORDER BY id LIMIT ?4",
-        )
-        .sql("querying exhausted issues")?;
-    let rows = stmt
-        .query_map(params![chain, levels, repeat, limit as i64], |r| {
+    let rows = tx.rows(
+        "SELECT id, chain, title FROM issues WHERE chain = ?1 AND status = 'open' \
+         AND level >= ?2 AND repeat >= ?3 ORDER BY id LIMIT ?4",
+        args![chain, levels, repeat, sql_limit(limit)],
+        "reading exhausted issues",
+        |r| {
             Ok(Exhausted {
                 id: r.get(0)?,
                 chain: r.get(1)?,
                 title: r.get(2)?,
             })
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading exhausted issues")?;
+        },
+    )?;
     Ok(Listed {
         rows,
-        total: total.max(0) as u64,
+        total: count(total),
     })
 }
 
 /// Dead deliveries, newest first: up to `limit`, and the total.
 pub fn dead(tx: &Tx, limit: usize) -> Result<Listed<Dead>> {
-    let total: i64 = tx
-        .db()
-        .prepare_cached("SELECT count(*) FROM outbox WHERE status = 'dead'")
-        .and_then(|mut s| s.query_row([], |r| r.get(0)))
-        .sql("counting dead deliveries")?;
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "SELECT issue_id, channel, target, coalesce(last_error, '') FROM outbox \
-             WHERE status = 'dead' ORDER BY id DESC LIMIT ?1",
-        )
-        .sql("querying dead deliveries")?;
-    let rows = stmt
-        .query_map([limit as i64], |r| {
+    let total: i64 = tx.one(
+        "SELECT count(*) FROM outbox WHERE status = 'dead'",
+        args![],
+        "counting dead deliveries",
+        |r| r.get(0),
+    )?;
+    let rows = tx.rows(
+        "SELECT issue_id, channel, target, coalesce(last_error, '') FROM outbox \
+         WHERE status = 'dead' ORDER BY id DESC LIMIT ?1",
+        args![sql_limit(limit)],
+        "reading dead deliveries",
+        |r| {
             Ok(Dead {
                 issue_id: r.get(0)?,
                 channel: r.get(1)?,
                 target: r.get(2)?,
                 error: r.get(3)?,
             })
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading dead deliveries")?;
+        },
+    )?;
     Ok(Listed {
         rows,
-        total: total.max(0) as u64,
+        total: count(total),
     })
 }
 
@@ -465,24 +442,24 @@ pub struct SlaCounts {
 /// is due (`next_due_at <= now`: a running clock's next instant is part of
 /// it), so the cost stays with the issues in trouble and the overdue ones.
 pub fn sla_counts(tx: &Tx, now: Ts) -> Result<SlaCounts> {
-    let count = |sql: &str| -> Result<u64> {
-        tx.db()
-            .prepare_cached(sql)
-            .and_then(|mut s| s.query_row([ms(now)], |r| r.get::<_, i64>(0)))
-            .map(|n| n.max(0) as u64)
-            .sql("counting open issues")
+    let tally = |sql: &str| -> Result<u64> {
+        tx.one(sql, args![ms(now)], "counting open issues", |r| {
+            r.get(0).map(count)
+        })
     };
     Ok(SlaCounts {
         // From the kept counts: a scan of every open issue's index entry
         // cost `status` 48 ms with a million open.
         open: open(tx)?,
-        at_risk: count(AT_RISK_LIVE)? + count(AT_RISK_UNRECORDED)?,
-        breached: count(BREACHED_COUNT_NOW)? + count(BREACHED_UNRECORDED)?,
+        at_risk: tally(AT_RISK_LIVE)? + tally(AT_RISK_UNRECORDED)?,
+        breached: tally(BREACHED_COUNT_NOW)? + tally(BREACHED_UNRECORDED)?,
     })
 }
 
 /// A running clock of `c` (response or resolution) past its deadline at ?1
-/// (a stopped clock: at its stop, `min` being SQLite's two-argument one).
+/// (a stopped clock: at its stop). "At or before the earlier of ?1 and the
+/// stop" is two comparisons: SQLite's two-argument `min` is PostgreSQL's
+/// `LEAST`.
 macro_rules! live_breached {
     ($c:literal) => {
         concat!(
@@ -490,14 +467,19 @@ macro_rules! live_breached {
             $c,
             "_state IN ('pending', 'at_risk') AND ",
             $c,
-            "_due_at <= min(?1, coalesce(",
+            "_due_at <= ?1 AND (",
             $c,
-            "_hold_at, ?1)))"
+            "_hold_at IS NULL OR ",
+            $c,
+            "_due_at <= ",
+            $c,
+            "_hold_at))"
         )
     };
 }
 
-/// A running clock of `c` past its at-risk instant, before its deadline.
+/// A running clock of `c` past its at-risk instant, before its deadline
+/// (after the earlier of ?1 and the stop: after either).
 macro_rules! live_at_risk {
     ($c:literal) => {
         concat!(
@@ -505,13 +487,19 @@ macro_rules! live_at_risk {
             $c,
             "_state IN ('pending', 'at_risk') AND ",
             $c,
-            "_risk_at <= min(?1, coalesce(",
+            "_risk_at <= ?1 AND (",
             $c,
-            "_hold_at, ?1)) AND ",
+            "_hold_at IS NULL OR ",
             $c,
-            "_due_at > min(?1, coalesce(",
+            "_risk_at <= ",
             $c,
-            "_hold_at, ?1)))"
+            "_hold_at) AND (",
+            $c,
+            "_due_at > ?1 OR ",
+            $c,
+            "_due_at > ",
+            $c,
+            "_hold_at))"
         )
     };
 }
@@ -523,8 +511,9 @@ pub const BREACHED_COUNT_NOW: &str = "SELECT count(*) FROM issues WHERE status <
 /// Breaches no check has recorded yet: among issues due for a check.
 pub const BREACHED_UNRECORDED: &str = concat!(
     "SELECT count(*) FROM issues WHERE next_due_at <= ?1 AND status <> 'resolved' ",
-    // IS, not =: a chain without one target has NULL there.
-    "AND NOT (response_state IS 'breached' OR resolution_state IS 'breached') AND (",
+    // IS NOT DISTINCT FROM, not =: a chain without one target has NULL there.
+    "AND NOT (response_state IS NOT DISTINCT FROM 'breached' ",
+    "OR resolution_state IS NOT DISTINCT FROM 'breached') AND (",
     live_breached!("response"),
     " OR ",
     live_breached!("resolution"),
@@ -542,7 +531,8 @@ pub const AT_RISK_LIVE: &str = concat!(
 /// At risk now without a recorded at-risk clock: among issues due for a check.
 pub const AT_RISK_UNRECORDED: &str = concat!(
     "SELECT count(*) FROM issues WHERE next_due_at <= ?1 AND status <> 'resolved' ",
-    "AND NOT (response_state IS 'at_risk' OR resolution_state IS 'at_risk') AND (",
+    "AND NOT (response_state IS NOT DISTINCT FROM 'at_risk' ",
+    "OR resolution_state IS NOT DISTINCT FROM 'at_risk') AND (",
     live_at_risk!("response"),
     " OR ",
     live_at_risk!("resolution"),
@@ -586,20 +576,20 @@ pub struct LongPause {
 pub fn long_pauses(tx: &Tx, before: Ts, limit: usize) -> Result<Listed<LongPause>> {
     let filter = "FROM issues WHERE paused_at IS NOT NULL AND paused_at <= ?1 \
                   AND status <> 'resolved'";
-    let total: i64 = tx
-        .db()
-        .prepare_cached(&format!("SELECT count(*) {filter}"))
-        .and_then(|mut s| s.query_row([ms(before)], |r| r.get(0)))
-        .sql("counting long pauses")?;
-    let mut stmt = tx
-        .db()
-        .prepare_cached(&format!(
+    let total: i64 = tx.one(
+        &format!("SELECT count(*) {filter}"),
+        args![ms(before)],
+        "counting long pauses",
+        |r| r.get(0),
+    )?;
+    let rows = tx.rows(
+        &format!(
             "SELECT id, chain, title, paused_at, paused_until, pause_reason, paused_by {filter} \
              ORDER BY paused_at, id LIMIT ?2"
-        ))
-        .sql("querying long pauses")?;
-    let rows = stmt
-        .query_map(params![ms(before), limit as i64], |r| {
+        ),
+        args![ms(before), sql_limit(limit)],
+        "reading long pauses",
+        |r| {
             Ok(LongPause {
                 id: r.get(0)?,
                 chain: r.get(1)?,
@@ -607,14 +597,13 @@ pub fn long_pauses(tx: &Tx, before: Ts, limit: usize) -> Result<Listed<LongPause
                 since: ts(r.get(3)?)?,
                 until: super::ts_opt(r.get(4)?)?,
                 reason: r.get(5)?,
-                by: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                by: r.get::<Option<String>>(6)?.unwrap_or_default(),
             })
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading long pauses")?;
+        },
+    )?;
     Ok(Listed {
         rows,
-        total: total.max(0) as u64,
+        total: count(total),
     })
 }
 
@@ -716,4 +705,14 @@ pub fn collect(tx: &Tx, now: Ts, chains: &[ChainEnd], limits: Limits) -> Result<
         runs: runs.runs,
         runs_failing: runs.failing,
     })
+}
+
+/// A SQL count as a u64 (a count is never negative).
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// A row budget as a bound `LIMIT` (no budget is that large).
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
 }

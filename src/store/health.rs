@@ -1,11 +1,10 @@
 //! The checker's run log and the digest log: what `status` (the dead-man
 //! switch for the cron job) and `digest` ("since the last digest") read.
 
-use super::Tx;
-use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
+use anyhow::{Context, Result};
 
-use super::{ms, ts, SqlContext};
+use super::sql::args;
+use super::{ms, ts, Tx};
 use crate::model::Ts;
 
 /// One `escalate check`, as recorded at its end.
@@ -23,25 +22,23 @@ pub struct RunRecord {
 }
 
 pub fn record_run(tx: &Tx, started_at: Ts, r: &RunRecord) -> Result<()> {
-    tx.db()
-        .prepare_cached(
-            "INSERT INTO runs (started_at, duration_ms, examined, escalations, sla_events, \
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    tx.exec(
+        "INSERT INTO runs (started_at, duration_ms, examined, escalations, sla_events, \
          delivered, failed, dead, orphans) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                ms(started_at),
-                r.duration_ms,
-                r.examined as i64,
-                r.escalations as i64,
-                r.sla_events as i64,
-                r.delivered as i64,
-                r.failed as i64,
-                r.dead as i64,
-                r.orphans as i64,
-            ])
-        })
-        .sql("recording the check run")?;
+        args![
+            ms(started_at),
+            r.duration_ms,
+            n(r.examined),
+            n(r.escalations),
+            n(r.sla_events),
+            n(r.delivered),
+            n(r.failed),
+            n(r.dead),
+            n(r.orphans),
+        ],
+        "recording the check run",
+    )?;
     Ok(())
 }
 
@@ -50,13 +47,13 @@ pub fn record_run(tx: &Tx, started_at: Ts, r: &RunRecord) -> Result<()> {
 /// clock that jumped ahead, a what-if `--now` run against this database)
 /// must not make a stalled checker look alive until that date.
 pub fn last_run(tx: &Tx, until: Ts) -> Result<Option<RunRecord>> {
-    tx.db().prepare_cached(
+    tx.opt(
         "SELECT started_at, duration_ms, examined, escalations, sla_events, delivered, failed, \
          dead, orphans FROM runs WHERE started_at <= ?1 ORDER BY started_at DESC, id DESC LIMIT 1",
-    )
-    .and_then(|mut s| {
-        s.query_row([ms(until)], |r| {
-            let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+        args![ms(until)],
+        "reading the last check run",
+        |r| {
+            let n = |i: usize| r.get::<i64>(i).map(count);
             Ok(RunRecord {
                 started_at: Some(ts(r.get(0)?)?),
                 duration_ms: r.get(1)?,
@@ -68,10 +65,8 @@ pub fn last_run(tx: &Tx, until: Ts) -> Result<Option<RunRecord>> {
                 dead: n(7)?,
                 orphans: n(8)?,
             })
-        })
-        .optional()
-    })
-    .sql("reading the last check run")
+        },
+    )
 }
 
 /// Check runs in a period, from [`runs_between`].
@@ -97,37 +92,37 @@ pub struct FutureRuns {
 
 /// Runs dated after `after`: reported by `status`, never counted as alive.
 pub fn runs_after(tx: &Tx, after: Ts) -> Result<FutureRuns> {
-    let (count, latest): (i64, Option<i64>) = tx
-        .db()
-        .prepare_cached("SELECT count(*), max(started_at) FROM runs WHERE started_at > ?1")
-        .and_then(|mut s| s.query_row([ms(after)], |r| Ok((r.get(0)?, r.get(1)?))))
-        .sql("reading runs dated in the future")?;
+    let (n, latest): (i64, Option<i64>) = tx.one(
+        "SELECT count(*), max(started_at) FROM runs WHERE started_at > ?1",
+        args![ms(after)],
+        "reading runs dated in the future",
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let latest = latest
         .map(ts)
         .transpose()
-        .sql("reading runs dated in the future")?;
+        .context("reading runs dated in the future")?;
     Ok(FutureRuns {
-        count: count.max(0) as u64,
+        count: count(n),
         latest,
     })
 }
 
 /// Runs started in [since, until) and how many of them had failures.
 pub fn runs_between(tx: &Tx, since: Ts, until: Ts) -> Result<RunCounts> {
-    tx.db()
-        .prepare_cached(
-            "SELECT count(*), coalesce(sum(failed + dead > 0), 0) FROM runs \
-         WHERE started_at >= ?1 AND started_at < ?2",
-        )
-        .and_then(|mut s| {
-            s.query_row(params![ms(since), ms(until)], |r| {
-                Ok(RunCounts {
-                    runs: r.get::<_, i64>(0)?.max(0) as u64,
-                    failing: r.get::<_, i64>(1)?.max(0) as u64,
-                })
+    // A CASE, not a sum of a comparison: PostgreSQL does not add booleans.
+    tx.one(
+        "SELECT count(*), coalesce(sum(CASE WHEN failed + dead > 0 THEN 1 ELSE 0 END), 0) \
+         FROM runs WHERE started_at >= ?1 AND started_at < ?2",
+        args![ms(since), ms(until)],
+        "counting check runs",
+        |r| {
+            Ok(RunCounts {
+                runs: count(r.get(0)?),
+                failing: count(r.get(1)?),
             })
-        })
-        .sql("counting check runs")
+        },
+    )
 }
 
 /// The last digest that went out, from [`last_digest`].
@@ -141,26 +136,29 @@ pub struct LastDigest {
 
 /// The last digest that went out, if any.
 pub fn last_digest(tx: &Tx) -> Result<Option<LastDigest>> {
-    tx.db()
-        .prepare_cached("SELECT at, last_event_id FROM digests ORDER BY id DESC LIMIT 1")
-        .and_then(|mut s| {
-            s.query_row([], |r| {
-                Ok(LastDigest {
-                    at: ts(r.get(0)?)?,
-                    last_event_id: r.get(1)?,
-                })
+    tx.opt(
+        "SELECT at, last_event_id FROM digests ORDER BY id DESC LIMIT 1",
+        args![],
+        "reading the last digest",
+        |r| {
+            Ok(LastDigest {
+                at: ts(r.get(0)?)?,
+                last_event_id: r.get(1)?,
             })
-            .optional()
-        })
-        .sql("reading the last digest")
+        },
+    )
 }
 
 pub fn record_digest(tx: &Tx, at: Ts, since: Ts, sent_to: &str, last_event_id: i64) -> Result<()> {
-    tx.db()
-        .prepare_cached(
-            "INSERT INTO digests (at, since, sent_to, last_event_id) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .and_then(|mut s| s.execute(params![ms(at), ms(since), sent_to, last_event_id]))
-        .sql("recording the digest")?;
+    tx.exec(
+        "INSERT INTO digests (at, since, sent_to, last_event_id) VALUES (?1, ?2, ?3, ?4)",
+        args![ms(at), ms(since), sent_to, last_event_id],
+        "recording the digest",
+    )?;
     Ok(())
+}
+
+/// A SQL count as a u64 (a count is never negative).
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }

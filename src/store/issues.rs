@@ -1,12 +1,10 @@
 //! Issue rows: insert, fetch, save, the due-issue query `check` runs on, and
 //! the chain bookkeeping behind live config changes and orphan detection.
 
-use super::Tx;
 use anyhow::Result;
-use rusqlite::types::Value;
-use rusqlite::{params, OptionalExtension, Row};
 
-use super::{ms, open_counts, ts, ts_opt, SqlContext};
+use super::sql::{args, Arg, Row};
+use super::{ms, open_counts, ts, ts_opt, Tx};
 use crate::model::sla::{self, Clock, Clocks};
 use crate::model::{Edge, Escalation, Issue, Listed, OwnerKind, Pause, Status, Task, Ts};
 
@@ -43,16 +41,11 @@ const COLUMNS: &str = "id, chain, title, description, external_ref, status, leve
 /// An SLA clock from four columns starting at `at` (risk, due, state,
 /// settled) and its hold at `hold`; no state means the chain set no such
 /// target.
-fn clock_from(r: &Row, at: usize, hold: usize) -> rusqlite::Result<Option<Clock>> {
+fn clock_from(r: &Row, at: usize, hold: usize) -> Result<Option<Clock>> {
     let state: Option<String> = r.get(at + 2)?;
     let Some(state) = state else { return Ok(None) };
-    let state = sla::State::parse(&state).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            at + 2,
-            rusqlite::types::Type::Text,
-            format!("unknown SLA state {state:?}").into(),
-        )
-    })?;
+    let state = sla::State::parse(&state)
+        .ok_or_else(|| anyhow::anyhow!("column {}: unknown SLA state {state:?}", at + 2))?;
     let (risk, due): (Option<i64>, Option<i64>) = (r.get(at)?, r.get(at + 1)?);
     let (Some(risk), Some(due)) = (risk, due) else {
         return Ok(None);
@@ -81,15 +74,10 @@ fn clock_to(c: Option<&Clock>) -> ClockColumns {
     }
 }
 
-fn from_row(r: &Row) -> rusqlite::Result<Issue> {
+fn from_row(r: &Row) -> Result<Issue> {
     let status: String = r.get(5)?;
-    let status = Status::parse(&status).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            5,
-            rusqlite::types::Type::Text,
-            format!("unknown status {status:?}").into(),
-        )
-    })?;
+    let status = Status::parse(&status)
+        .ok_or_else(|| anyhow::anyhow!("column 5: unknown status {status:?}"))?;
     let owner_kind: String = r.get(13)?;
     Ok(Issue {
         id: r.get(0)?,
@@ -130,19 +118,16 @@ fn from_row(r: &Row) -> rusqlite::Result<Issue> {
             source: r.get(29)?,
             external_id: r.get(30)?,
             priority: r.get(31)?,
-            tags: serde_json::from_str(&r.get::<_, String>(32)?).unwrap_or_default(),
-            details: serde_json::from_str(&r.get::<_, String>(33)?).unwrap_or_default(),
+            tags: serde_json::from_str(&r.get::<String>(32)?).unwrap_or_default(),
+            details: serde_json::from_str(&r.get::<String>(33)?).unwrap_or_default(),
             dedup_count: r.get(34)?,
             route: r.get(35)?,
-            task: match (
-                r.get::<_, Option<String>>(36)?,
-                r.get::<_, Option<String>>(37)?,
-            ) {
+            task: match (r.get::<Option<String>>(36)?, r.get::<Option<String>>(37)?) {
                 (Some(tracker), Some(key)) => Some(Task {
                     tracker,
                     key,
-                    url: r.get::<_, Option<String>>(38)?.unwrap_or_default(),
-                    id: r.get::<_, Option<String>>(39)?.unwrap_or_default(),
+                    url: r.get::<Option<String>>(38)?.unwrap_or_default(),
+                    id: r.get::<Option<String>>(39)?.unwrap_or_default(),
                 }),
                 _ => None,
             },
@@ -152,7 +137,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Issue> {
                 since,
                 until: ts_opt(r.get(46)?)?,
                 reason: r.get(47)?,
-                by: r.get::<_, Option<String>>(48)?.unwrap_or_default(),
+                by: r.get::<Option<String>>(48)?.unwrap_or_default(),
             }),
             None => None,
         },
@@ -160,19 +145,19 @@ fn from_row(r: &Row) -> rusqlite::Result<Issue> {
 }
 
 pub fn insert(tx: &Tx, new: &NewIssue) -> Result<i64> {
-    tx.db().prepare_cached(
+    let (r1, r2, r3, _) = clock_to(new.sla.response.as_ref());
+    let (s1, s2, s3, _) = clock_to(new.sla.resolution.as_ref());
+    let tags = serde_json::to_string(&new.edge.tags).unwrap_or_else(|_| "[]".into());
+    let details = serde_json::Value::Object(new.edge.details.clone()).to_string();
+    let id = tx.one(
         "INSERT INTO issues (chain, title, description, external_ref, status, level, max_level, \
          repeat, epoch, epoch_level, epoch_at, owner, owner_kind, created_at, next_due_at, \
          response_risk_at, response_due_at, response_state, resolution_risk_at, \
          resolution_due_at, resolution_state, source, external_id, priority, tags, details, \
          route) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?26, ?12, ?13, \
-         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
-    )
-    .and_then(|mut s| {
-        let (r1, r2, r3, _) = clock_to(new.sla.response.as_ref());
-        let (s1, s2, s3, _) = clock_to(new.sla.resolution.as_ref());
-        s.execute(params![
+         ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25) RETURNING id",
+        args![
             new.chain,
             new.title,
             new.description,
@@ -192,16 +177,17 @@ pub fn insert(tx: &Tx, new: &NewIssue) -> Result<i64> {
             s1,
             s2,
             s3,
-            new.edge.source,
-            new.edge.external_id,
-            new.edge.priority,
-            serde_json::to_string(&new.edge.tags).unwrap_or_else(|_| "[]".into()),
-            serde_json::Value::Object(new.edge.details.clone()).to_string(),
-            new.edge.route,
+            new.edge.source.as_deref(),
+            new.edge.external_id.as_deref(),
+            new.edge.priority.as_deref(),
+            tags.as_str(),
+            details.as_str(),
+            new.edge.route.as_deref(),
             new.owner_kind.as_str(),
-        ])
-    })
-    .sql("inserting issue")?;
+        ],
+        "inserting issue",
+        |r| r.get(0),
+    )?;
     let counted = (new.esc.status != Status::Resolved).then(|| open_counts::Place {
         chain: new.chain,
         status: new.esc.status.as_str(),
@@ -212,14 +198,16 @@ pub fn insert(tx: &Tx, new: &NewIssue) -> Result<i64> {
         hour: ms(new.created_at) / super::HOUR_MS,
     });
     open_counts::moved(None, counted);
-    Ok(tx.db().last_insert_rowid())
+    Ok(id)
 }
 
 pub fn get(tx: &Tx, id: i64) -> Result<Option<Issue>> {
-    tx.db()
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM issues WHERE id = ?1"))
-        .and_then(|mut s| s.query_row([id], from_row).optional())
-        .sql("reading issue")
+    tx.opt(
+        &format!("SELECT {COLUMNS} FROM issues WHERE id = ?1"),
+        args![id],
+        "reading issue",
+        from_row,
+    )
 }
 
 /// Write back every mutable column of an issue.
@@ -231,20 +219,18 @@ pub fn save(tx: &Tx, issue: &Issue) -> Result<()> {
         stored.as_ref().and_then(open_counts::Stored::place),
         open_counts::Place::of(issue),
     );
+    let tags = serde_json::to_string(&issue.edge.tags).unwrap_or_else(|_| "[]".into());
+    let details = serde_json::Value::Object(issue.edge.details.clone()).to_string();
     let mut set = String::new();
-    let mut values: Vec<Value> = vec![Value::Integer(issue.id)];
+    let mut values = vec![Arg::Int(issue.id)];
     for (column, value) in mutable_columns(issue) {
         push_column(&mut set, &mut values, column, value);
     }
-    let tags = serde_json::to_string(&issue.edge.tags).unwrap_or_else(|_| "[]".into());
-    push_column(&mut set, &mut values, "tags", Value::Text(tags));
-    let details = serde_json::Value::Object(issue.edge.details.clone()).to_string();
-    push_column(&mut set, &mut values, "details", Value::Text(details));
+    push_column(&mut set, &mut values, "tags", Arg::Text(&tags));
+    push_column(&mut set, &mut values, "details", Arg::Text(&details));
     // The same text every time, so the statement cache keeps it prepared.
-    tx.db()
-        .prepare_cached(&format!("UPDATE issues SET {set} WHERE id = ?1"))
-        .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
-        .sql("saving issue")?;
+    let sql = format!("UPDATE issues SET {set} WHERE id = ?1");
+    tx.exec(&sql, &values, "saving issue")?;
     Ok(())
 }
 
@@ -257,44 +243,47 @@ pub fn save_changes(tx: &Tx, before: &Issue, after: &Issue) -> Result<()> {
         open_counts::Place::of(before),
         open_counts::Place::of(after),
     );
+    // Serialized only when they changed (the text must outlive `values`).
+    let tags = (before.edge.tags != after.edge.tags)
+        .then(|| serde_json::to_string(&after.edge.tags).unwrap_or_else(|_| "[]".into()));
+    let details = (before.edge.details != after.edge.details)
+        .then(|| serde_json::Value::Object(after.edge.details.clone()).to_string());
     let mut set = String::new();
-    let mut values: Vec<Value> = vec![Value::Integer(after.id)];
+    let mut values = vec![Arg::Int(after.id)];
     let old = mutable_columns(before);
     for ((column, new), (_, old)) in mutable_columns(after).into_iter().zip(old) {
         if new != old {
             push_column(&mut set, &mut values, column, new);
         }
     }
-    if before.edge.tags != after.edge.tags {
-        let tags = serde_json::to_string(&after.edge.tags).unwrap_or_else(|_| "[]".into());
-        push_column(&mut set, &mut values, "tags", Value::Text(tags));
+    if let Some(tags) = &tags {
+        push_column(&mut set, &mut values, "tags", Arg::Text(tags));
     }
-    if before.edge.details != after.edge.details {
-        let details = serde_json::Value::Object(after.edge.details.clone()).to_string();
-        push_column(&mut set, &mut values, "details", Value::Text(details));
+    if let Some(details) = &details {
+        push_column(&mut set, &mut values, "details", Arg::Text(details));
     }
     if set.is_empty() {
         return Ok(());
     }
     // Few distinct column sets occur, so the cache keeps each one prepared.
-    tx.db()
-        .prepare_cached(&format!("UPDATE issues SET {set} WHERE id = ?1"))
-        .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
-        .sql("saving issue")?;
+    let sql = format!("UPDATE issues SET {set} WHERE id = ?1");
+    tx.exec(&sql, &values, "saving issue")?;
     Ok(())
 }
 
-fn push_column(set: &mut String, values: &mut Vec<Value>, column: &str, value: Value) {
+fn push_column<'a>(set: &mut String, values: &mut Vec<Arg<'a>>, column: &str, value: Arg<'a>) {
     let sep = if set.is_empty() { "" } else { ", " };
     set.push_str(&format!("{sep}{column} = ?{}", values.len() + 1));
     values.push(value);
 }
 
 /// The columns [`save`] writes (tags and details aside), as stored.
-fn mutable_columns(i: &Issue) -> [(&'static str, Value); 40] {
-    let int = |v: i64| Value::Integer(v);
-    let time = |t: Option<Ts>| t.map_or(Value::Null, |t| Value::Integer(ms(t)));
-    let text = |t: Option<&str>| t.map_or(Value::Null, |t| Value::Text(t.to_string()));
+fn mutable_columns(i: &Issue) -> [(&'static str, Arg<'_>); 40] {
+    let int = Arg::Int;
+    let time = |t: Option<Ts>| t.map_or(Arg::Null, |t| Arg::Int(ms(t)));
+    fn text(t: Option<&str>) -> Arg<'_> {
+        t.map_or(Arg::Null, Arg::Text)
+    }
     let (r1, r2, r3, r4) = clock_to(i.sla.response.as_ref());
     let (s1, s2, s3, s4) = clock_to(i.sla.resolution.as_ref());
     let task = i.edge.task.as_ref();
@@ -316,14 +305,14 @@ fn mutable_columns(i: &Issue) -> [(&'static str, Value); 40] {
         ("resolved_by", text(i.resolved_by.as_deref())),
         ("next_due_at", time(i.next_due_at)),
         ("first_acked_at", time(i.first_acked_at)),
-        ("response_risk_at", r1.map_or(Value::Null, int)),
-        ("response_due_at", r2.map_or(Value::Null, int)),
+        ("response_risk_at", r1.map_or(Arg::Null, int)),
+        ("response_due_at", r2.map_or(Arg::Null, int)),
         ("response_state", text(r3)),
-        ("response_settled_at", r4.map_or(Value::Null, int)),
-        ("resolution_risk_at", s1.map_or(Value::Null, int)),
-        ("resolution_due_at", s2.map_or(Value::Null, int)),
+        ("response_settled_at", r4.map_or(Arg::Null, int)),
+        ("resolution_risk_at", s1.map_or(Arg::Null, int)),
+        ("resolution_due_at", s2.map_or(Arg::Null, int)),
         ("resolution_state", text(s3)),
-        ("resolution_settled_at", s4.map_or(Value::Null, int)),
+        ("resolution_settled_at", s4.map_or(Arg::Null, int)),
         ("priority", text(i.edge.priority.as_deref())),
         ("dedup_count", int(i64::from(i.edge.dedup_count))),
         ("task_tracker", text(task.map(|t| t.tracker.as_str()))),
@@ -350,41 +339,36 @@ fn mutable_columns(i: &Issue) -> [(&'static str, Value); 40] {
 /// Issues whose next escalation step is due at or before `now`: an index
 /// range scan, so the cost follows the due issues, not the open ones.
 pub fn due(tx: &Tx, now: Ts) -> Result<Vec<Issue>> {
-    let mut stmt = tx
-        .db()
-        .prepare_cached(&format!(
+    tx.rows(
+        &format!(
             "SELECT {COLUMNS} FROM issues WHERE next_due_at IS NOT NULL AND next_due_at <= ?1 \
              ORDER BY next_due_at, id"
-        ))
-        .sql("querying due issues")?;
-    let rows = stmt
-        .query_map([ms(now)], from_row)
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading due issues")?;
-    Ok(rows)
+        ),
+        args![ms(now)],
+        "reading due issues",
+        from_row,
+    )
 }
 
 /// Unresolved issues of one chain (to recompute due times after a config
 /// change).
 pub fn unresolved_in_chain(tx: &Tx, chain: &str) -> Result<Vec<Issue>> {
-    let mut stmt = tx
-        .db()
-        .prepare_cached(&format!(
+    tx.rows(
+        &format!(
             "SELECT {COLUMNS} FROM issues WHERE chain = ?1 AND status <> 'resolved' ORDER BY id"
-        ))
-        .sql("querying chain issues")?;
-    let rows = stmt
-        .query_map([chain], from_row)
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading chain issues")?;
-    Ok(rows)
+        ),
+        args![chain],
+        "reading chain issues",
+        from_row,
+    )
 }
 
 pub fn set_next_due(tx: &Tx, id: i64, next_due: Option<Ts>) -> Result<()> {
-    tx.db()
-        .prepare_cached("UPDATE issues SET next_due_at = ?2 WHERE id = ?1")
-        .and_then(|mut s| s.execute(params![id, next_due.map(ms)]))
-        .sql("updating due time")?;
+    tx.exec(
+        "UPDATE issues SET next_due_at = ?2 WHERE id = ?1",
+        args![id, next_due.map(ms)],
+        "updating due time",
+    )?;
     Ok(())
 }
 
@@ -395,10 +379,11 @@ pub fn set_chain(tx: &Tx, id: i64, chain: &str) -> Result<()> {
         let after = stored.place().map(|p| open_counts::Place { chain, ..p });
         open_counts::moved(stored.place(), after);
     }
-    tx.db()
-        .prepare_cached("UPDATE issues SET chain = ?2 WHERE id = ?1")
-        .and_then(|mut s| s.execute(params![id, chain]))
-        .sql("moving issue to another chain")?;
+    tx.exec(
+        "UPDATE issues SET chain = ?2 WHERE id = ?1",
+        args![id, chain],
+        "moving issue to another chain",
+    )?;
     Ok(())
 }
 
@@ -412,66 +397,56 @@ pub struct ChainRecord {
 
 /// Every chain name any issue has used.
 pub fn chain_fingerprints(tx: &Tx) -> Result<Vec<ChainRecord>> {
-    let mut stmt = tx
-        .db()
-        .prepare_cached("SELECT name, fingerprint FROM chains ORDER BY name")
-        .sql("reading chains")?;
-    let rows = stmt
-        .query_map([], |r| {
+    tx.rows(
+        "SELECT name, fingerprint FROM chains ORDER BY name",
+        args![],
+        "reading chains",
+        |r| {
             Ok(ChainRecord {
                 name: r.get(0)?,
                 fingerprint: r.get(1)?,
             })
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading chains")?;
-    Ok(rows)
+        },
+    )
 }
 
 /// Remember a chain the first time an issue uses it, with the fingerprint
 /// of the config its first issue was scheduled with.
 pub fn ensure_chain(tx: &Tx, chain: &str, fingerprint: &str) -> Result<()> {
-    tx.db()
-        .prepare_cached("INSERT OR IGNORE INTO chains (name, fingerprint) VALUES (?1, ?2)")
-        .and_then(|mut s| s.execute([chain, fingerprint]))
-        .sql("recording chain")?;
+    tx.exec(
+        "INSERT INTO chains (name, fingerprint) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+        args![chain, fingerprint],
+        "recording chain",
+    )?;
     Ok(())
 }
 
 pub fn set_fingerprint(tx: &Tx, chain: &str, fingerprint: &str) -> Result<()> {
-    tx.db()
-        .prepare_cached(
-            "INSERT INTO chains (name, fingerprint) VALUES (?1, ?2) \
+    tx.exec(
+        "INSERT INTO chains (name, fingerprint) VALUES (?1, ?2) \
          ON CONFLICT (name) DO UPDATE SET fingerprint = excluded.fingerprint",
-        )
-        .and_then(|mut s| s.execute([chain, fingerprint]))
-        .sql("recording chain fingerprint")?;
+        args![chain, fingerprint],
+        "recording chain fingerprint",
+    )?;
     Ok(())
 }
 
 /// Ids of unresolved issues on a chain (for orphan reports), at most `limit`,
 /// and their total count.
 pub fn unresolved_ids(tx: &Tx, chain: &str, limit: usize) -> Result<Listed<i64>> {
-    let count: u64 = tx
-        .db()
-        .prepare_cached("SELECT count(*) FROM issues WHERE chain = ?1 AND status <> 'resolved'")
-        .and_then(|mut s| s.query_row([chain], |r| r.get::<_, i64>(0)))
-        .map(|n| n.max(0) as u64)
-        .sql("counting chain issues")?;
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "SELECT id FROM issues WHERE chain = ?1 AND status <> 'resolved' ORDER BY id LIMIT ?2",
-        )
-        .sql("querying chain issues")?;
-    let ids = stmt
-        .query_map(params![chain, limit as i64], |r| r.get(0))
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<i64>>>())
-        .sql("reading chain issues")?;
-    Ok(Listed {
-        rows: ids,
-        total: count,
-    })
+    let total = tx.one(
+        "SELECT count(*) FROM issues WHERE chain = ?1 AND status <> 'resolved'",
+        args![chain],
+        "counting chain issues",
+        |r| r.get::<i64>(0).map(count),
+    )?;
+    let ids = tx.rows(
+        "SELECT id FROM issues WHERE chain = ?1 AND status <> 'resolved' ORDER BY id LIMIT ?2",
+        args![chain, i64::try_from(limit).unwrap_or(i64::MAX)],
+        "reading chain issues",
+        |r| r.get(0),
+    )?;
+    Ok(Listed { rows: ids, total })
 }
 
 /// Issues for `list`, newest last, at most `limit` (0: all), and the total
@@ -487,108 +462,125 @@ pub fn list(
     let (status_sql, status_arg) = match filter {
         IssueFilter::Unresolved => ("status <> 'resolved'", None),
         IssueFilter::Status(s) => ("status = ?1", Some(s.as_str())),
-        IssueFilter::All => ("1", None),
+        IssueFilter::All => ("TRUE", None),
     };
-    let chain_sql = if chain.is_some() { "chain = ?2" } else { "1" };
-    // Judged at `now` (?4), not only as the last check recorded it: a
-    // running clock past its deadline is breached, one past its at-risk
-    // instant (and before its deadline) is at risk; a stopped clock (the
-    // issue is paused) is judged at its stop.
-    let sla_sql = match sla_state {
-        Some(sla::State::Breached) => {
-            "(response_state = 'breached' OR resolution_state = 'breached' \
-              OR (response_state IN ('pending', 'at_risk') \
-                AND response_due_at <= min(?4, coalesce(response_hold_at, ?4))) \
-              OR (resolution_state IN ('pending', 'at_risk') \
-                AND resolution_due_at <= min(?4, coalesce(resolution_hold_at, ?4))))"
-        }
-        Some(sla::State::AtRisk) => {
-            "((response_state IN ('pending', 'at_risk') \
-                AND response_risk_at <= min(?4, coalesce(response_hold_at, ?4)) \
-                AND response_due_at > min(?4, coalesce(response_hold_at, ?4))) \
-              OR (resolution_state IN ('pending', 'at_risk') \
-                AND resolution_risk_at <= min(?4, coalesce(resolution_hold_at, ?4)) \
-                AND resolution_due_at > min(?4, coalesce(resolution_hold_at, ?4))))"
-        }
-        Some(_) => "(response_state = ?3 OR resolution_state = ?3)",
-        None => "1",
+    let chain_sql = if chain.is_some() {
+        "chain = ?2"
+    } else {
+        "TRUE"
     };
-    let where_sql = format!("WHERE {status_sql} AND {chain_sql} AND {sla_sql}");
+    let where_sql = format!(
+        "WHERE {status_sql} AND {chain_sql} AND {}",
+        sla_sql(sla_state)
+    );
     let sla_arg = sla_state.map(sla::State::as_str);
-    let args = params![status_arg, chain, sla_arg, ms(now)];
-    let total: u64 = tx
-        .db()
-        .prepare(&format!(
-            "SELECT count(*) FROM issues {where_sql} AND (?1 IS NULL OR 1) AND (?2 IS NULL OR 1) \
-             AND (?3 IS NULL OR 1) AND ?4 = ?4"
-        ))
-        .and_then(|mut s| s.query_row(args, |r| r.get::<_, i64>(0)))
-        .map(|n| n.max(0) as u64)
-        .sql("counting issues")?;
+    let values = args![status_arg, chain, sla_arg, ms(now)];
+    // Every parameter named whatever the filter, so one argument list fits.
+    let unused = "AND (?1 IS NULL OR TRUE) AND (?2 IS NULL OR TRUE) \
+                  AND (?3 IS NULL OR TRUE) AND ?4 = ?4";
+    let total = tx.one(
+        &format!("SELECT count(*) FROM issues {where_sql} {unused}"),
+        values,
+        "counting issues",
+        |r| r.get::<i64>(0).map(count),
+    )?;
     let limit_sql = if limit == 0 {
         String::new()
     } else {
         format!(" LIMIT {limit}")
     };
-    let mut stmt = tx
-        .db()
-        .prepare(&format!(
-            "SELECT {COLUMNS} FROM issues {where_sql} AND (?1 IS NULL OR 1) AND (?2 IS NULL OR 1) \
-             AND (?3 IS NULL OR 1) AND ?4 = ?4 ORDER BY id{limit_sql}"
-        ))
-        .sql("querying issues")?;
-    let rows = stmt
-        .query_map(args, from_row)
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading issues")?;
+    let rows = tx.rows(
+        &format!("SELECT {COLUMNS} FROM issues {where_sql} {unused} ORDER BY id{limit_sql}"),
+        values,
+        "reading issues",
+        from_row,
+    )?;
     Ok((rows, total))
+}
+
+/// `list`'s SLA filter, judged at `now` (?4), not only as the last check
+/// recorded it: a running clock past its deadline is breached, one past
+/// its at-risk instant (and before its deadline) is at risk; a stopped
+/// clock (the issue is paused) is judged at its stop. "At or before the
+/// earlier of now and the stop" is spelled as two comparisons: SQLite's
+/// two-argument `min` is PostgreSQL's `LEAST`.
+fn sla_sql(state: Option<sla::State>) -> &'static str {
+    match state {
+        Some(sla::State::Breached) => {
+            "(response_state = 'breached' OR resolution_state = 'breached' \
+              OR (response_state IN ('pending', 'at_risk') AND response_due_at <= ?4 \
+                AND (response_hold_at IS NULL OR response_due_at <= response_hold_at)) \
+              OR (resolution_state IN ('pending', 'at_risk') AND resolution_due_at <= ?4 \
+                AND (resolution_hold_at IS NULL OR resolution_due_at <= resolution_hold_at)))"
+        }
+        Some(sla::State::AtRisk) => {
+            "((response_state IN ('pending', 'at_risk') \
+                AND response_risk_at <= ?4 \
+                AND (response_hold_at IS NULL OR response_risk_at <= response_hold_at) \
+                AND (response_due_at > ?4 OR response_due_at > response_hold_at)) \
+              OR (resolution_state IN ('pending', 'at_risk') \
+                AND resolution_risk_at <= ?4 \
+                AND (resolution_hold_at IS NULL OR resolution_risk_at <= resolution_hold_at) \
+                AND (resolution_due_at > ?4 OR resolution_due_at > resolution_hold_at)))"
+        }
+        Some(_) => "(response_state = ?3 OR resolution_state = ?3)",
+        None => "TRUE",
+    }
+}
+
+/// A SQL count as a u64 (a count is never negative).
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }
 
 /// The newest issue mirroring a source's ticket, if any.
 pub fn by_source(tx: &Tx, source: &str, external_id: &str) -> Result<Option<Issue>> {
-    tx.db()
-        .prepare_cached(&format!(
+    tx.opt(
+        &format!(
             "SELECT {COLUMNS} FROM issues WHERE source = ?1 AND external_id = ?2 \
-         ORDER BY id DESC LIMIT 1"
-        ))
-        .and_then(|mut s| s.query_row([source, external_id], from_row).optional())
-        .sql("reading issue by source")
+             ORDER BY id DESC LIMIT 1"
+        ),
+        args![source, external_id],
+        "reading issue by source",
+        from_row,
+    )
 }
 
 /// The newest unresolved issue filed with this source and reference: the
 /// idempotency key of `create --source S --ref R` (`source` as `create`
 /// stores it, NULL for a plain CLI filing). Only open issues are scanned
-/// (the `issues_open_chain` partial index covers them).
+/// (the `issues_open_chain` partial index covers them). `IS NOT DISTINCT
+/// FROM` (SQLite's `IS`, in the standard's words): NULL matches NULL.
 pub fn open_by_ref(tx: &Tx, source: Option<&str>, external_ref: &str) -> Result<Option<Issue>> {
-    tx.db()
-        .prepare_cached(&format!(
+    tx.opt(
+        &format!(
             "SELECT {COLUMNS} FROM issues \
-         WHERE status <> 'resolved' AND source IS ?1 AND external_ref = ?2 \
-         ORDER BY id DESC LIMIT 1"
-        ))
-        .and_then(|mut s| {
-            s.query_row(params![source, external_ref], from_row)
-                .optional()
-        })
-        .sql("reading issue by reference")
+             WHERE status <> 'resolved' AND source IS NOT DISTINCT FROM ?1 \
+             AND external_ref = ?2 ORDER BY id DESC LIMIT 1"
+        ),
+        args![source, external_ref],
+        "reading issue by reference",
+        from_row,
+    )
 }
 
 /// Record the engineering task created for an issue.
 pub fn set_task(tx: &Tx, id: i64, task: &Task) -> Result<()> {
-    tx.db()
-        .prepare_cached(
-            "UPDATE issues SET task_tracker = ?2, task_key = ?3, task_url = ?4, task_id = ?5 \
+    tx.exec(
+        "UPDATE issues SET task_tracker = ?2, task_key = ?3, task_url = ?4, task_id = ?5 \
          WHERE id = ?1",
-        )
-        .and_then(|mut s| s.execute(params![id, task.tracker, task.key, task.url, task.id]))
-        .sql("recording the task")?;
+        args![id, &task.tracker, &task.key, &task.url, &task.id],
+        "recording the task",
+    )?;
     Ok(())
 }
 
 /// This database's random instance id (see migration 03), for task markers.
 pub fn instance(tx: &Tx) -> Result<String> {
-    tx.db()
-        .prepare_cached("SELECT value FROM meta WHERE key = 'instance'")
-        .and_then(|mut s| s.query_row([], |r| r.get(0)))
-        .sql("reading the database instance id")
+    tx.one(
+        "SELECT value FROM meta WHERE key = 'instance'",
+        args![],
+        "reading the database instance id",
+        |r| r.get(0),
+    )
 }

@@ -1023,7 +1023,7 @@ mod wal_tests {
         assert!(wal_len(&path) > CHECKPOINT_FROM, "{}", wal_len(&path));
         store.checkpoint_if_large().expect("checkpoint");
         store
-            .write(|tx| Ok(tx.db().execute("INSERT INTO filler VALUES (x'00')", [])?))
+            .write(|tx| tx.exec("INSERT INTO filler VALUES (x'00')", sql::args![], "filling"))
             .expect("a commit");
         assert!(wal_len(&path) <= CHECKPOINT_FROM, "{}", wal_len(&path));
         drop(store);

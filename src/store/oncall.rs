@@ -2,11 +2,10 @@
 //! are never deleted (a cancel stamps who and when), so the table is its
 //! own audit trail.
 
-use super::Tx;
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension, Row};
 
-use super::{ms, ts, ts_opt, SqlContext};
+use super::sql::{args, Row};
+use super::{ms, ts, ts_opt, Tx};
 use crate::engine::oncall::Override;
 use crate::model::Ts;
 
@@ -32,7 +31,7 @@ pub struct NewOverride<'a> {
 const COLUMNS: &str =
     "id, role, person, from_at, until_at, created_by, created_at, cancelled_by, cancelled_at";
 
-fn from_row(r: &Row) -> rusqlite::Result<OverrideRow> {
+fn from_row(r: &Row) -> Result<OverrideRow> {
     Ok(OverrideRow {
         o: Override {
             id: r.get(0)?,
@@ -49,92 +48,76 @@ fn from_row(r: &Row) -> rusqlite::Result<OverrideRow> {
 }
 
 pub fn add(tx: &Tx, o: &NewOverride, now: Ts) -> Result<i64> {
-    tx.db().prepare_cached(
+    tx.one(
         "INSERT INTO oncall_overrides (role, person, from_at, until_at, created_by, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        args![o.role, o.person, ms(o.from), ms(o.until), o.by, ms(now)],
+        "adding an override",
+        |r| r.get(0),
     )
-    .and_then(|mut s| {
-        s.execute(params![
-            o.role,
-            o.person,
-            ms(o.from),
-            ms(o.until),
-            o.by,
-            ms(now)
-        ])
-    })
-    .sql("adding an override")?;
-    Ok(tx.db().last_insert_rowid())
 }
 
 /// A live override of `role` overlapping [from, until), if any.
 pub fn overlapping(tx: &Tx, role: &str, from: Ts, until: Ts) -> Result<Option<OverrideRow>> {
-    tx.db()
-        .prepare_cached(&format!(
+    tx.opt(
+        &format!(
             "SELECT {COLUMNS} FROM oncall_overrides WHERE role = ?1 AND cancelled_at IS NULL \
-         AND until_at > ?2 AND from_at < ?3 ORDER BY from_at LIMIT 1"
-        ))
-        .and_then(|mut s| {
-            s.query_row(params![role, ms(from), ms(until)], from_row)
-                .optional()
-        })
-        .sql("reading overrides")
+             AND until_at > ?2 AND from_at < ?3 ORDER BY from_at LIMIT 1"
+        ),
+        args![role, ms(from), ms(until)],
+        "reading overrides",
+        from_row,
+    )
 }
 
 /// Live overrides (not cancelled) that end after `after`, of one role or
 /// all, in start order.
 pub fn live(tx: &Tx, role: Option<&str>, after: Ts) -> Result<Vec<Override>> {
-    let mut stmt = tx
-        .db()
-        .prepare_cached(&format!(
+    tx.rows(
+        &format!(
             "SELECT {COLUMNS} FROM oncall_overrides WHERE cancelled_at IS NULL \
              AND until_at > ?1 AND (?2 IS NULL OR role = ?2) ORDER BY from_at, id"
-        ))
-        .sql("reading overrides")?;
-    let rows = stmt
-        .query_map(params![ms(after), role], from_row)
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading overrides")?;
-    Ok(rows.into_iter().map(|r| r.o).collect())
+        ),
+        args![ms(after), role],
+        "reading overrides",
+        |r| from_row(r).map(|r| r.o),
+    )
 }
 
 /// Every override, newest first (`all`), or only the live ones that have
 /// not ended by `now`.
 pub fn list(tx: &Tx, all: bool, now: Ts) -> Result<Vec<OverrideRow>> {
+    // TRUE, not 1: PostgreSQL wants a boolean.
     let filter = if all {
-        "1"
+        "TRUE"
     } else {
         "cancelled_at IS NULL AND until_at > ?1"
     };
-    let mut stmt = tx
-        .db()
-        .prepare(&format!(
+    tx.rows(
+        &format!(
             "SELECT {COLUMNS} FROM oncall_overrides WHERE {filter} AND ?1 = ?1 \
              ORDER BY from_at DESC, id DESC"
-        ))
-        .sql("listing overrides")?;
-    let rows = stmt
-        .query_map([ms(now)], from_row)
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("listing overrides")?;
-    Ok(rows)
+        ),
+        args![ms(now)],
+        "listing overrides",
+        from_row,
+    )
 }
 
 pub fn get(tx: &Tx, id: i64) -> Result<Option<OverrideRow>> {
-    tx.db()
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM oncall_overrides WHERE id = ?1"
-        ))
-        .and_then(|mut s| s.query_row([id], from_row).optional())
-        .sql("reading an override")
+    tx.opt(
+        &format!("SELECT {COLUMNS} FROM oncall_overrides WHERE id = ?1"),
+        args![id],
+        "reading an override",
+        from_row,
+    )
 }
 
 pub fn cancel(tx: &Tx, id: i64, by: &str, now: Ts) -> Result<()> {
-    tx.db()
-        .prepare_cached(
-            "UPDATE oncall_overrides SET cancelled_by = ?2, cancelled_at = ?3 WHERE id = ?1",
-        )
-        .and_then(|mut s| s.execute(params![id, by, ms(now)]))
-        .sql("cancelling an override")?;
+    tx.exec(
+        "UPDATE oncall_overrides SET cancelled_by = ?2, cancelled_at = ?3 WHERE id = ?1",
+        args![id, by, ms(now)],
+        "cancelling an override",
+    )?;
     Ok(())
 }

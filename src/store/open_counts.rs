@@ -12,13 +12,13 @@
 //! cost several percent of a large check). The pending sums live in a
 //! thread-local: a transaction runs on the thread that opened it.
 
-use super::Tx;
 use std::cell::RefCell;
 
 use anyhow::Result;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 
-use super::{ms, SqlContext, HOUR_MS};
+use super::sql::args;
+use super::{ms, SqlContext, Tx, HOUR_MS};
 use crate::model::{Issue, Status};
 
 /// Where an unresolved issue is counted; `None` for a resolved one.
@@ -78,26 +78,23 @@ impl Stored {
 /// Where issue `id` is counted now, read before a write that does not
 /// know the row it replaces (`issues::save`, `issues::set_chain`).
 pub fn stored(tx: &Tx, id: i64) -> Result<Option<Stored>> {
-    tx.db()
-        .prepare_cached(
-            "SELECT chain, status, owner_kind, owner, level, repeat, created_at FROM issues \
+    tx.opt(
+        "SELECT chain, status, owner_kind, owner, level, repeat, created_at FROM issues \
          WHERE id = ?1",
-        )
-        .and_then(|mut s| {
-            s.query_row([id], |r| {
-                Ok(Stored {
-                    chain: r.get(0)?,
-                    status: r.get(1)?,
-                    owner_kind: r.get(2)?,
-                    owner: r.get(3)?,
-                    level: r.get(4)?,
-                    repeat: r.get(5)?,
-                    hour: r.get::<_, i64>(6)? / HOUR_MS,
-                })
+        args![id],
+        "reading where an issue is counted",
+        |r| {
+            Ok(Stored {
+                chain: r.get(0)?,
+                status: r.get(1)?,
+                owner_kind: r.get(2)?,
+                owner: r.get(3)?,
+                level: r.get(4)?,
+                repeat: r.get(5)?,
+                hour: r.get::<i64>(6)? / HOUR_MS,
             })
-            .optional()
-        })
-        .sql("reading where an issue is counted")
+        },
+    )
 }
 
 /// One `open_issues` row's pending change.
@@ -195,45 +192,50 @@ pub fn discard() {
 pub fn flush(tx: &Tx) -> Result<()> {
     let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
     for d in pending.issues.iter().filter(|d| d.n != 0) {
-        let key = params![d.chain, d.status, d.owner_kind, d.owner, d.level, d.repeat];
-        tx.db()
-            .prepare_cached(
-                "INSERT INTO open_issues (chain, status, owner_kind, owner, level, repeat, n) \
+        // The conflict target named and `n` qualified: PostgreSQL needs
+        // both (SQLite takes either way).
+        tx.exec(
+            "INSERT INTO open_issues (chain, status, owner_kind, owner, level, repeat, n) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-             ON CONFLICT DO UPDATE SET n = n + excluded.n",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    d.chain,
-                    d.status,
-                    d.owner_kind,
-                    d.owner,
-                    d.level,
-                    d.repeat,
-                    d.n
-                ])
-            })
-            .sql("counting open issues")?;
-        tx.db()
-            .prepare_cached(
-                "DELETE FROM open_issues WHERE chain = ?1 AND status = ?2 AND owner_kind = ?3 \
+             ON CONFLICT (chain, status, owner_kind, owner, level, repeat) \
+             DO UPDATE SET n = open_issues.n + excluded.n",
+            args![
+                d.chain.as_str(),
+                d.status.as_str(),
+                d.owner_kind.as_str(),
+                d.owner.as_str(),
+                d.level,
+                d.repeat,
+                d.n
+            ],
+            "counting open issues",
+        )?;
+        tx.exec(
+            "DELETE FROM open_issues WHERE chain = ?1 AND status = ?2 AND owner_kind = ?3 \
              AND owner = ?4 AND level = ?5 AND repeat = ?6 AND n = 0",
-            )
-            .and_then(|mut s| s.execute(key))
-            .sql("counting open issues")?;
+            args![
+                d.chain.as_str(),
+                d.status.as_str(),
+                d.owner_kind.as_str(),
+                d.owner.as_str(),
+                d.level,
+                d.repeat
+            ],
+            "counting open issues",
+        )?;
     }
     for (chain, hour, n) in pending.hours.iter().filter(|h| h.2 != 0) {
-        tx.db()
-            .prepare_cached(
-                "INSERT INTO open_hours (chain, hour, n) VALUES (?1, ?2, ?3) \
-             ON CONFLICT DO UPDATE SET n = n + excluded.n",
-            )
-            .and_then(|mut s| s.execute(params![chain, hour, n]))
-            .sql("counting open issues by hour")?;
-        tx.db()
-            .prepare_cached("DELETE FROM open_hours WHERE chain = ?1 AND hour = ?2 AND n = 0")
-            .and_then(|mut s| s.execute(params![chain, hour]))
-            .sql("counting open issues by hour")?;
+        tx.exec(
+            "INSERT INTO open_hours (chain, hour, n) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (chain, hour) DO UPDATE SET n = open_hours.n + excluded.n",
+            args![chain.as_str(), *hour, *n],
+            "counting open issues by hour",
+        )?;
+        tx.exec(
+            "DELETE FROM open_hours WHERE chain = ?1 AND hour = ?2 AND n = 0",
+            args![chain.as_str(), *hour],
+            "counting open issues by hour",
+        )?;
     }
     Ok(())
 }

@@ -2,11 +2,10 @@
 //! unique, written in the same transaction as the decision that calls for
 //! it; claimed with a lease by the process that delivers it.
 
-use super::Tx;
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
 
-use super::{ms, ts, SqlContext};
+use super::sql::{args, Row};
+use super::{ms, ts, Tx};
 use crate::model::sla::Target;
 use crate::model::{Delivery, Notice, OutboxStatus, Task, Ts};
 
@@ -31,19 +30,14 @@ const DELIVERY_COLUMNS: &str = "o.id, o.issue_id, o.epoch, o.level, o.repeat, o.
     o.target, o.due_at, o.attempts, i.title, i.chain, i.created_at, o.notice, o.payload, \
     i.task_tracker, i.task_key, i.task_url, i.task_id, o.person, i.epoch, i.source, i.external_id";
 
-fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
+fn delivery_from_row(r: &Row) -> Result<Delivery> {
     Ok(Delivery {
         id: r.get(0)?,
         issue_id: r.get(1)?,
         notice: {
             let notice: String = r.get(13)?;
-            Notice::parse(&notice).ok_or_else(|| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    13,
-                    rusqlite::types::Type::Text,
-                    format!("unknown notice {notice:?}").into(),
-                )
-            })?
+            Notice::parse(&notice)
+                .ok_or_else(|| anyhow::anyhow!("column 13: unknown notice {notice:?}"))?
         },
         epoch: r.get(2)?,
         level: r.get(3)?,
@@ -66,15 +60,12 @@ fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
         rendered: None,
         mention: None,
         links: None,
-        task: match (
-            r.get::<_, Option<String>>(15)?,
-            r.get::<_, Option<String>>(16)?,
-        ) {
+        task: match (r.get::<Option<String>>(15)?, r.get::<Option<String>>(16)?) {
             (Some(tracker), Some(key)) => Some(Task {
                 tracker,
                 key,
-                url: r.get::<_, Option<String>>(17)?.unwrap_or_default(),
-                id: r.get::<_, Option<String>>(18)?.unwrap_or_default(),
+                url: r.get::<Option<String>>(17)?.unwrap_or_default(),
+                id: r.get::<Option<String>>(18)?.unwrap_or_default(),
             }),
             _ => None,
         },
@@ -84,30 +75,29 @@ fn delivery_from_row(r: &rusqlite::Row) -> rusqlite::Result<Delivery> {
 /// Enqueue a notification; false when the same one was already decided (the
 /// unique key makes a second enqueue impossible).
 pub fn enqueue(tx: &Tx, d: &NewDelivery, now: Ts) -> Result<bool> {
-    let n = tx
-        .db()
-        .prepare_cached(
-            "INSERT OR IGNORE INTO outbox (issue_id, epoch, level, repeat, role, channel, target, \
-             due_at, created_at, next_attempt_at, notice, payload, person) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                d.issue_id,
-                d.epoch,
-                d.level,
-                d.repeat,
-                d.role,
-                d.channel,
-                d.target,
-                ms(d.due_at),
-                ms(now),
-                d.notice.as_str(),
-                d.payload,
-                d.person,
-            ])
-        })
-        .sql("enqueueing notification")?;
+    // ON CONFLICT DO NOTHING, the standard's spelling of INSERT OR
+    // IGNORE: the unique key turns a second enqueue into nothing (B9).
+    let n = tx.exec(
+        "INSERT INTO outbox (issue_id, epoch, level, repeat, role, channel, target, \
+         due_at, created_at, next_attempt_at, notice, payload, person) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12) \
+         ON CONFLICT DO NOTHING",
+        args![
+            d.issue_id,
+            d.epoch,
+            d.level,
+            d.repeat,
+            d.role,
+            d.channel,
+            d.target,
+            ms(d.due_at),
+            ms(now),
+            d.notice.as_str(),
+            d.payload,
+            d.person,
+        ],
+        "enqueueing notification",
+    )?;
     Ok(n == 1)
 }
 
@@ -136,37 +126,31 @@ pub fn claim(tx: &Tx, c: &Claim) -> Result<Vec<Delivery>> {
     // yields them in order, and reading stops after `limit`. Not a `LIMIT
     // ?`: SQLite plans a bound LIMIT by its value, so every new binding
     // re-prepared the statement (~0.3 M instructions, twice per `create`).
-    let mut select = tx
-        .db()
-        .prepare_cached(&claim_sql())
-        .sql("querying outbox")?;
-    let mut cancel = tx
-        .db()
-        .prepare_cached(
-            "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
-             WHERE id = ?1",
-        )
-        .sql("cancelling stale notifications")?;
-    let mut lease = tx
-        .db()
-        .prepare_cached("UPDATE outbox SET lease_until = ?2, lease_owner = ?3 WHERE id = ?1")
-        .sql("leasing outbox rows")?;
+    let select = claim_sql();
+    let mut cancel = tx.prepare(
+        "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
+         WHERE id = ?1",
+        "cancelling a notification",
+    )?;
+    let mut lease = tx.prepare(
+        "UPDATE outbox SET lease_until = ?2, lease_owner = ?3 WHERE id = ?1",
+        "leasing outbox row",
+    )?;
     let mut claimed = Vec::new();
     loop {
-        let rows = select
-            .query_map(params![ms(c.now), c.only, c.console_only], |r| {
-                Ok((delivery_from_row(r)?, r.get::<_, String>(23)?))
-            })
-            .and_then(|rows| rows.take(c.limit).collect::<rusqlite::Result<Vec<_>>>())
-            .sql("reading outbox")?;
+        let rows = tx.rows_upto(
+            &select,
+            args![ms(c.now), c.only, c.console_only],
+            c.limit,
+            "reading outbox",
+            |r| Ok((delivery_from_row(r)?, r.get::<String>(23)?)),
+        )?;
         let seen = rows.len();
         for (d, issue_status) in rows {
             if stale(d.notice, &issue_status) {
-                cancel.execute([d.id]).sql("cancelling a notification")?;
+                cancel.exec(args![d.id])?;
             } else {
-                lease
-                    .execute(params![d.id, ms(c.lease_until), c.owner])
-                    .sql("leasing outbox row")?;
+                lease.exec(args![d.id, ms(c.lease_until), c.owner])?;
                 claimed.push(d);
             }
         }
@@ -206,22 +190,18 @@ fn stale(notice: Notice, issue_status: &str) -> bool {
 /// Pending rows (for dry runs): what the next delivery would send.
 pub fn pending(tx: &Tx, now: Ts) -> Result<Vec<Delivery>> {
     // The same rows, and the same judgement, as `claim` would make.
-    let mut stmt = tx
-        .db()
-        .prepare_cached(&format!(
+    let rows = tx.rows(
+        &format!(
             "SELECT {DELIVERY_COLUMNS}, i.status \
              FROM outbox o JOIN issues i ON i.id = o.issue_id \
              WHERE o.status = 'pending' AND o.next_attempt_at <= ?1 \
                AND (o.lease_until IS NULL OR o.lease_until <= ?1) \
              ORDER BY o.next_attempt_at, o.id"
-        ))
-        .sql("querying outbox")?;
-    let rows = stmt
-        .query_map([ms(now)], |r| {
-            Ok((delivery_from_row(r)?, r.get::<_, String>(23)?))
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading outbox")?;
+        ),
+        args![ms(now)],
+        "reading outbox",
+        |r| Ok((delivery_from_row(r)?, r.get::<String>(23)?)),
+    )?;
     Ok(rows
         .into_iter()
         .filter(|(d, status)| !stale(d.notice, status))
@@ -235,31 +215,26 @@ pub fn pending(tx: &Tx, now: Ts) -> Result<Vec<Delivery>> {
 /// send was in flight (a resolve mid-send) still holds our lease and
 /// becomes sent: the log records what was actually sent.
 pub fn mark_sent(tx: &Tx, id: i64, owner: &str, now: Ts) -> Result<bool> {
-    let n = tx
-        .db()
-        .prepare_cached(
-            "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, \
-             lease_until = NULL, lease_owner = NULL, last_error = NULL \
-             WHERE id = ?1 AND status IN ('pending', 'cancelled') AND lease_owner = ?3",
-        )
-        .and_then(|mut s| s.execute(params![id, ms(now), owner]))
-        .sql("marking notification sent")?;
+    let n = tx.exec(
+        "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, \
+         lease_until = NULL, lease_owner = NULL, last_error = NULL \
+         WHERE id = ?1 AND status IN ('pending', 'cancelled') AND lease_owner = ?3",
+        args![id, ms(now), owner],
+        "marking notification sent",
+    )?;
     Ok(n == 1)
 }
 
 /// Keep the lease of claimed rows until `until` (a batch that will take
 /// longer than the default lease).
 pub fn extend_lease(tx: &Tx, ids: &[i64], owner: &str, until: Ts) -> Result<()> {
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "UPDATE outbox SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 \
-             AND status = 'pending'",
-        )
-        .sql("extending leases")?;
-    for id in ids {
-        stmt.execute(params![id, owner, ms(until)])
-            .sql("extending a lease")?;
+    let mut stmt = tx.prepare(
+        "UPDATE outbox SET lease_until = ?3 WHERE id = ?1 AND lease_owner = ?2 \
+         AND status = 'pending'",
+        "extending a lease",
+    )?;
+    for &id in ids {
+        stmt.exec(args![id, owner, ms(until)])?;
     }
     Ok(())
 }
@@ -277,16 +252,14 @@ pub fn mark_failed(
         Some(t) => ("pending", Some(ms(t))),
         None => ("dead", None),
     };
-    let n = tx
-        .db()
-        .prepare_cached(
-            "UPDATE outbox SET status = ?2, attempts = attempts + 1, \
-             next_attempt_at = coalesce(?3, next_attempt_at), last_error = ?4, \
-             lease_until = NULL, lease_owner = NULL \
-             WHERE id = ?1 AND status = 'pending' AND lease_owner = ?5",
-        )
-        .and_then(|mut s| s.execute(params![id, status, next, error, owner]))
-        .sql("recording failed delivery")?;
+    let n = tx.exec(
+        "UPDATE outbox SET status = ?2, attempts = attempts + 1, \
+         next_attempt_at = coalesce(?3, next_attempt_at), last_error = ?4, \
+         lease_until = NULL, lease_owner = NULL \
+         WHERE id = ?1 AND status = 'pending' AND lease_owner = ?5",
+        args![id, status, next, error, owner],
+        "recording failed delivery",
+    )?;
     Ok(n == 1)
 }
 
@@ -298,11 +271,12 @@ pub fn count(tx: &Tx, status: OutboxStatus) -> Result<u64> {
         OutboxStatus::Dead => "dead",
         OutboxStatus::Cancelled => "cancelled",
     };
-    tx.db()
-        .prepare_cached("SELECT count(*) FROM outbox WHERE status = ?1")
-        .and_then(|mut st| st.query_row([s], |r| r.get::<_, i64>(0)))
-        .map(|n| n.max(0) as u64)
-        .sql("counting outbox")
+    tx.one(
+        "SELECT count(*) FROM outbox WHERE status = ?1",
+        args![s],
+        "counting outbox",
+        |r| r.get::<i64>(0).map(|n| u64::try_from(n).unwrap_or(0)),
+    )
 }
 
 /// A row as `outbox` lists it.
@@ -325,17 +299,17 @@ pub struct OutboxRow {
 
 /// Rows with the given status (None: all), newest first.
 pub fn list(tx: &Tx, status: Option<&str>, limit: u64) -> Result<Vec<OutboxRow>> {
-    let limit = if limit == 0 { i64::MAX } else { limit as i64 };
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "SELECT id, issue_id, level, repeat, role, channel, target, status, attempts, \
-             created_at, next_attempt_at, sent_at, last_error FROM outbox \
-             WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2",
-        )
-        .sql("querying outbox")?;
-    let rows = stmt
-        .query_map(params![status, limit], |r| {
+    let limit = match limit {
+        0 => i64::MAX,
+        n => i64::try_from(n).unwrap_or(i64::MAX),
+    };
+    tx.rows(
+        "SELECT id, issue_id, level, repeat, role, channel, target, status, attempts, \
+         created_at, next_attempt_at, sent_at, last_error FROM outbox \
+         WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC LIMIT ?2",
+        args![status, limit],
+        "reading outbox",
+        |r| {
             Ok(OutboxRow {
                 id: r.get(0)?,
                 issue_id: r.get(1)?,
@@ -351,43 +325,42 @@ pub fn list(tx: &Tx, status: Option<&str>, limit: u64) -> Result<Vec<OutboxRow>>
                 sent_at: r.get(11)?,
                 last_error: r.get(12)?,
             })
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading outbox")?;
-    Ok(rows)
+        },
+    )
 }
 
 /// Requeue one row (dead or pending) for delivery at `now`; false when no
 /// such row, or it was already sent or cancelled.
 pub fn requeue(tx: &Tx, id: i64, now: Ts) -> Result<bool> {
-    let n = tx
-        .db()
-        .prepare_cached(
-            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?2, \
-             lease_until = NULL, lease_owner = NULL \
-             WHERE id = ?1 AND status IN ('dead', 'pending')",
-        )
-        .and_then(|mut s| s.execute(params![id, ms(now)]))
-        .sql("requeueing delivery")?;
+    let n = tx.exec(
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?2, \
+         lease_until = NULL, lease_owner = NULL \
+         WHERE id = ?1 AND status IN ('dead', 'pending')",
+        args![id, ms(now)],
+        "requeueing delivery",
+    )?;
     Ok(n == 1)
 }
 
 pub fn exists(tx: &Tx, id: i64) -> Result<bool> {
-    tx.db()
-        .prepare_cached("SELECT 1 FROM outbox WHERE id = ?1")
-        .and_then(|mut s| s.exists([id]))
-        .sql("reading outbox")
+    tx.opt(
+        "SELECT 1 FROM outbox WHERE id = ?1",
+        args![id],
+        "reading outbox",
+        |_| Ok(()),
+    )
+    .map(|found| found.is_some())
 }
 
 /// The tracker of an issue's task request that is pending or done, if any.
 pub fn task_target(tx: &Tx, issue_id: i64) -> Result<Option<String>> {
-    tx.db()
-        .prepare_cached(
-            "SELECT target FROM outbox WHERE issue_id = ?1 AND notice = 'task_create' \
+    tx.opt(
+        "SELECT target FROM outbox WHERE issue_id = ?1 AND notice = 'task_create' \
          AND status IN ('pending', 'sent') ORDER BY id LIMIT 1",
-        )
-        .and_then(|mut s| s.query_row([issue_id], |r| r.get(0)).optional())
-        .sql("reading task requests")
+        args![issue_id],
+        "reading task requests",
+        |r| r.get(0),
+    )
 }
 
 /// Cancel an issue's pending notifications (pages and SLA warnings) — on
@@ -397,25 +370,23 @@ pub fn task_target(tx: &Tx, issue_id: i64) -> Result<Option<String>> {
 /// the send it could not take back ([`mark_sent`]); no one claims a
 /// cancelled row, so the stale owner blocks nothing.
 pub fn cancel_notifications(tx: &Tx, issue_id: i64) -> Result<usize> {
-    tx.db()
-        .prepare_cached(
-            "UPDATE outbox SET status = 'cancelled' \
+    tx.exec(
+        "UPDATE outbox SET status = 'cancelled' \
          WHERE issue_id = ?1 AND status = 'pending' \
            AND notice NOT IN ('event', 'task_create', 'task_close')",
-        )
-        .and_then(|mut s| s.execute([issue_id]))
-        .sql("cancelling notifications")
+        args![issue_id],
+        "cancelling notifications",
+    )
 }
 
 /// Cancel an issue's pending task creation (resolved before it was made).
 pub fn cancel_task_request(tx: &Tx, issue_id: i64) -> Result<usize> {
-    tx.db()
-        .prepare_cached(
-            "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
+    tx.exec(
+        "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
          WHERE issue_id = ?1 AND status = 'pending' AND notice = 'task_create'",
-        )
-        .and_then(|mut s| s.execute([issue_id]))
-        .sql("cancelling the task request")
+        args![issue_id],
+        "cancelling the task request",
+    )
 }
 
 /// A row `outbox retry` may requeue, with what is needed to re-resolve its
@@ -437,15 +408,12 @@ pub struct RetryRow {
 /// The rows a retry considers: the one with `id` (whatever its status), or
 /// with None every dead row, oldest first.
 pub fn retry_rows(tx: &Tx, id: Option<i64>) -> Result<Vec<RetryRow>> {
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "SELECT id, issue_id, notice, epoch, level, repeat, role, channel, target, status \
-             FROM outbox WHERE (?1 IS NULL AND status = 'dead') OR id = ?1 ORDER BY id",
-        )
-        .sql("querying outbox")?;
-    let rows = stmt
-        .query_map([id], |r| {
+    tx.rows(
+        "SELECT id, issue_id, notice, epoch, level, repeat, role, channel, target, status \
+         FROM outbox WHERE (?1 IS NULL AND status = 'dead') OR id = ?1 ORDER BY id",
+        args![id],
+        "reading outbox",
+        |r| {
             Ok(RetryRow {
                 id: r.get(0)?,
                 issue_id: r.get(1)?,
@@ -458,49 +426,44 @@ pub fn retry_rows(tx: &Tx, id: Option<i64>) -> Result<Vec<RetryRow>> {
                 target: r.get(8)?,
                 status: r.get(9)?,
             })
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading outbox")?;
-    Ok(rows)
+        },
+    )
 }
 
 /// Whether another row of the same notification (issue, notice, epoch,
 /// level, repeat, role, channel) already goes to `target`: moving `row`
 /// there would break the unique key and send twice.
 pub fn target_taken(tx: &Tx, row: &RetryRow, target: &str) -> Result<bool> {
-    tx.db()
-        .prepare_cached(
-            "SELECT 1 FROM outbox WHERE issue_id = ?1 AND notice = ?2 AND epoch = ?3 \
+    tx.opt(
+        "SELECT 1 FROM outbox WHERE issue_id = ?1 AND notice = ?2 AND epoch = ?3 \
          AND level = ?4 AND repeat = ?5 AND role = ?6 AND channel = ?7 AND target = ?8 \
          AND id <> ?9",
-        )
-        .and_then(|mut s| {
-            s.exists(params![
-                row.issue_id,
-                row.notice,
-                row.epoch,
-                row.level,
-                row.repeat,
-                row.role,
-                row.channel,
-                target,
-                row.id
-            ])
-        })
-        .sql("reading outbox")
+        args![
+            row.issue_id,
+            &row.notice,
+            row.epoch,
+            row.level,
+            row.repeat,
+            &row.role,
+            &row.channel,
+            target,
+            row.id
+        ],
+        "reading outbox",
+        |_| Ok(()),
+    )
+    .map(|found| found.is_some())
 }
 
 /// Point a dead or pending row at a new target (the secret-free label of
 /// its role's current contact); false when no such row or it was already
 /// sent or cancelled.
 pub fn retarget(tx: &Tx, id: i64, target: &str) -> Result<bool> {
-    let n = tx
-        .db()
-        .prepare_cached(
-            "UPDATE outbox SET target = ?2, last_error = NULL \
-             WHERE id = ?1 AND status IN ('dead', 'pending')",
-        )
-        .and_then(|mut s| s.execute(params![id, target]))
-        .sql("retargeting delivery")?;
+    let n = tx.exec(
+        "UPDATE outbox SET target = ?2, last_error = NULL \
+         WHERE id = ?1 AND status IN ('dead', 'pending')",
+        args![id, target],
+        "retargeting delivery",
+    )?;
     Ok(n == 1)
 }

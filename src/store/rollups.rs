@@ -6,13 +6,13 @@
 //! of its window; the partial hours at its edges, and any window read
 //! without a current fold, come from the event log as before.
 
-use super::Tx;
 use std::collections::{BTreeMap, HashSet};
 
 use anyhow::Result;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
-use super::{SqlContext, HOUR_MS};
+use super::sql::{args, Row};
+use super::{SqlContext, Tx, HOUR_MS};
 
 /// The migration's fold: what follows its `-- fold` line. Its absence is
 /// a broken build (the file is embedded), reported rather than folding
@@ -29,12 +29,12 @@ fn fold_script() -> Result<&'static str> {
 
 /// Whether every event is folded in.
 pub fn current(tx: &Tx) -> Result<bool> {
-    tx.db()
-        .prepare_cached(
-            "SELECT folded = (SELECT coalesce(max(id), 0) FROM events) FROM rollup_cursor",
-        )
-        .and_then(|mut s| s.query_row([], |r| r.get(0)))
-        .sql("reading the rollup cursor")
+    tx.one(
+        "SELECT folded = (SELECT coalesce(max(id), 0) FROM events) FROM rollup_cursor",
+        args![],
+        "reading the rollup cursor",
+        |r| r.get(0),
+    )
 }
 
 /// Fold the events appended since the last fold (nothing when current).
@@ -79,36 +79,28 @@ pub type StaySnapshot = (i64, StayRow, Vec<(i64, i64)>, Vec<i64>);
 
 /// [`Snapshot`] of the rollups as they are.
 pub fn snapshot(tx: &Tx) -> Result<Snapshot> {
-    let sla = tx
-        .db()
-        .prepare_cached(
-            "SELECT hour, chain, priority, target, met, breached FROM rollup_sla \
-             ORDER BY hour, chain, priority, target",
-        )
-        .and_then(|mut s| {
-            s.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .sql("reading rollups")?;
-    let rows: Vec<(i64, String, i64, String)> = tx
-        .db()
-        .prepare_cached(
-            "SELECT hour, chain, kind, ids FROM rollup_paged ORDER BY hour, chain, kind",
-        )
-        .and_then(|mut s| {
-            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .sql("reading rollups")?;
+    let sla = tx.rows(
+        "SELECT hour, chain, priority, target, met, breached FROM rollup_sla \
+         ORDER BY hour, chain, priority, target",
+        args![],
+        "reading rollups",
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        },
+    )?;
+    let rows: Vec<(i64, String, i64, String)> = tx.rows(
+        "SELECT hour, chain, kind, ids FROM rollup_paged ORDER BY hour, chain, kind",
+        args![],
+        "reading rollups",
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
     let mut paged = Vec::new();
     for (hour, chain, kind, ids) in rows {
         let mut set = std::collections::BTreeSet::new();
@@ -129,15 +121,9 @@ pub fn snapshot(tx: &Tx) -> Result<Snapshot> {
         Ok(())
     })?;
     let five = |sql: &str| {
-        tx.db()
-            .prepare(sql)
-            .and_then(|mut s| {
-                s.query_map([], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .sql("reading open rollups")
+        tx.rows(sql, args![], "reading open rollups", |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
     };
     let open = (
         five(
@@ -154,14 +140,12 @@ pub fn snapshot(tx: &Tx) -> Result<Snapshot> {
 
 /// Every stay rollup row with its hour, in key order.
 fn stays_all(tx: &Tx, mut each: impl FnMut((i64, StayRow)) -> Result<()>) -> Result<()> {
-    let hours: Vec<i64> = tx
-        .db()
-        .prepare_cached("SELECT DISTINCT hour FROM rollup_stays ORDER BY hour")
-        .and_then(|mut s| {
-            s.query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .sql("reading stay rollups")?;
+    let hours: Vec<i64> = tx.rows(
+        "SELECT DISTINCT hour FROM rollup_stays ORDER BY hour",
+        args![],
+        "reading stay rollups",
+        |r| r.get(0),
+    )?;
     for hour in hours {
         let mut rows = Vec::new();
         stays(tx, (hour, hour + 1), None, |row| {
@@ -203,33 +187,22 @@ pub fn sla(
     chain: Option<&str>,
     into: &mut BTreeMap<SlaKey, (u64, u64)>,
 ) -> Result<()> {
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "SELECT chain, priority, target, sum(met), sum(breached) FROM rollup_sla \
-             WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR chain = ?3) \
-             GROUP BY chain, priority, target",
-        )
-        .sql("preparing SLA rollups")?;
-    let mut q = stmt
-        .query(params![first, end, chain])
-        .sql("reading SLA rollups")?;
-    while let Some(r) = q.next().sql("reading SLA rollups")? {
-        let target: String = r.get(2).sql("reading SLA rollups")?;
-        let key = (
-            r.get(0).sql("reading SLA rollups")?,
-            r.get(1).sql("reading SLA rollups")?,
-            Some(target).filter(|t| !t.is_empty()),
-        );
-        let (met, breached): (i64, i64) = (
-            r.get(3).sql("reading SLA rollups")?,
-            r.get(4).sql("reading SLA rollups")?,
-        );
-        let slot = into.entry(key).or_default();
-        slot.0 += u64::try_from(met).unwrap_or(0);
-        slot.1 += u64::try_from(breached).unwrap_or(0);
-    }
-    Ok(())
+    tx.each(
+        "SELECT chain, priority, target, sum(met), sum(breached) FROM rollup_sla \
+         WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR chain = ?3) \
+         GROUP BY chain, priority, target",
+        args![first, end, chain],
+        "reading SLA rollups",
+        |r| {
+            let target: String = r.get(2)?;
+            let key = (r.get(0)?, r.get(1)?, Some(target).filter(|t| !t.is_empty()));
+            let (met, breached): (i64, i64) = (r.get(3)?, r.get(4)?);
+            let slot = into.entry(key).or_default();
+            slot.0 += u64::try_from(met).unwrap_or(0);
+            slot.1 += u64::try_from(breached).unwrap_or(0);
+            Ok(())
+        },
+    )
 }
 
 /// Issues paged at level 2 or higher (`[0]`) and breached (`[1]`), by chain.
@@ -243,31 +216,27 @@ pub fn paged(
     chain: Option<&str>,
     into: &mut Paged,
 ) -> Result<()> {
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "SELECT chain, kind, ids FROM rollup_paged \
-             WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR chain = ?3)",
-        )
-        .sql("preparing paged rollups")?;
-    let mut q = stmt
-        .query(params![first, end, chain])
-        .sql("reading paged rollups")?;
-    while let Some(r) = q.next().sql("reading paged rollups")? {
-        let name: String = r.get(0).sql("reading paged rollups")?;
-        let kind: i64 = r.get(1).sql("reading paged rollups")?;
-        let sets = into.entry(name).or_default();
-        let set = if kind == 0 {
-            &mut sets[0]
-        } else {
-            &mut sets[1]
-        };
-        let ids: String = r.get(2).sql("reading paged rollups")?;
-        for id in ids.split(',') {
-            set.insert(parse_id(id)?);
-        }
-    }
-    Ok(())
+    tx.each(
+        "SELECT chain, kind, ids FROM rollup_paged \
+         WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR chain = ?3)",
+        args![first, end, chain],
+        "reading paged rollups",
+        |r| {
+            let name: String = r.get(0)?;
+            let kind: i64 = r.get(1)?;
+            let sets = into.entry(name).or_default();
+            let set = if kind == 0 {
+                &mut sets[0]
+            } else {
+                &mut sets[1]
+            };
+            let ids: String = r.get(2)?;
+            for id in ids.split(',') {
+                set.insert(parse_id(id)?);
+            }
+            Ok(())
+        },
+    )
 }
 
 /// Open issues by (chain, max_level, level): how many, how many opened.
@@ -281,28 +250,21 @@ pub fn open_counts(tx: &Tx, since: i64, until: i64, chain: Option<&str>) -> Resu
     let last = until.div_euclid(HOUR_MS);
     let first = since.div_euclid(HOUR_MS) + i64::from(since.rem_euclid(HOUR_MS) != 0);
     let mut out = OpenCounts::new();
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "SELECT chain, max_level, level, sum(n), sum(CASE WHEN hour >= ?2 THEN n ELSE 0 END) \
-             FROM rollup_open_counts WHERE hour < ?1 AND (?3 IS NULL OR chain = ?3) \
-             GROUP BY chain, max_level, level",
-        )
-        .sql("preparing open rollups")?;
-    let mut q = stmt
-        .query(params![last, first, chain])
-        .sql("reading open rollups")?;
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
-    while let Some(r) = q.next().sql("reading open rollups")? {
-        let key = (
-            r.get(0).sql("reading open rollups")?,
-            r.get(1).sql("reading open rollups")?,
-            r.get(2).sql("reading open rollups")?,
-        );
-        let slot = out.entry(key).or_default();
-        slot.0 += n(r.get(3).sql("reading open rollups")?);
-        slot.1 += n(r.get(4).sql("reading open rollups")?);
-    }
+    tx.each(
+        "SELECT chain, max_level, level, sum(n), sum(CASE WHEN hour >= ?2 THEN n ELSE 0 END) \
+         FROM rollup_open_counts WHERE hour < ?1 AND (?3 IS NULL OR chain = ?3) \
+         GROUP BY chain, max_level, level",
+        args![last, first, chain],
+        "reading open rollups",
+        |r| {
+            let key = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let slot = out.entry(key).or_default();
+            slot.0 += n(r.get(3)?);
+            slot.1 += n(r.get(4)?);
+            Ok(())
+        },
+    )?;
     // The partial hour before `until` counts in full; the one from `since`
     // (already counted in full) adds to the opened.
     let edge = last * HOUR_MS;
@@ -330,25 +292,16 @@ fn open_rows(
     if a >= b {
         return Ok(());
     }
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "SELECT chain, max_level, level, created_at FROM rollup_open \
-             WHERE created_at >= ?1 AND created_at < ?2 AND (?3 IS NULL OR chain = ?3)",
-        )
-        .sql("preparing open rollups")?;
-    let mut q = stmt
-        .query(params![a, b, chain])
-        .sql("reading open rollups")?;
-    while let Some(r) = q.next().sql("reading open rollups")? {
-        let key = (
-            r.get(0).sql("reading open rollups")?,
-            r.get(1).sql("reading open rollups")?,
-            r.get(2).sql("reading open rollups")?,
-        );
-        each(key, r.get(3).sql("reading open rollups")?);
-    }
-    Ok(())
+    tx.each(
+        "SELECT chain, max_level, level, created_at FROM rollup_open \
+         WHERE created_at >= ?1 AND created_at < ?2 AND (?3 IS NULL OR chain = ?3)",
+        args![a, b, chain],
+        "reading open rollups",
+        |r: &Row| {
+            each((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?);
+            Ok(())
+        },
+    )
 }
 
 /// The ids (a JSON array) of the `limit` oldest issues open at `until`
@@ -366,11 +319,12 @@ pub fn oldest_open(tx: &Tx, until: i64, chain: Option<&str>, limit: u32) -> Resu
          WHERE resolved_at >= ?1 AND +created_at < ?1 AND (?2 IS NULL OR chain = ?2) \
          ORDER BY +created_at, id LIMIT ?3",
     ] {
-        let mut stmt = tx.db().prepare_cached(sql).sql("preparing oldest open")?;
-        let rows = stmt
-            .query_map(params![until, chain, limit], |r| Ok((r.get(0)?, r.get(1)?)))
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .sql("reading oldest open")?;
+        let rows = tx.rows(
+            sql,
+            args![until, chain, limit],
+            "reading oldest open",
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         found.extend(rows);
     }
     let ids: Vec<String> = found.iter().map(|(_, id)| id.to_string()).collect();
@@ -403,32 +357,27 @@ pub fn stays(
     chain: Option<&str>,
     mut each: impl FnMut(StayRow) -> Result<()>,
 ) -> Result<()> {
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "SELECT chain, priority, level, escalated, resolved, ended, spans, began \
-             FROM rollup_stays WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR chain = ?3)",
-        )
-        .sql("preparing stay rollups")?;
-    let mut q = stmt
-        .query(params![first, end, chain])
-        .sql("reading stay rollups")?;
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
-    while let Some(r) = q.next().sql("reading stay rollups")? {
-        let priority: String = r.get(1).sql("reading stay rollups")?;
-        each(StayRow {
-            chain: r.get(0).sql("reading stay rollups")?,
-            // '' for none, else '=' and the priority.
-            priority: priority.strip_prefix('=').map(str::to_string),
-            level: r.get(2).sql("reading stay rollups")?,
-            escalated: n(r.get(3).sql("reading stay rollups")?),
-            resolved: n(r.get(4).sql("reading stay rollups")?),
-            ended: n(r.get(5).sql("reading stay rollups")?),
-            spans: r.get(6).sql("reading stay rollups")?,
-            began: r.get(7).sql("reading stay rollups")?,
-        })?;
-    }
-    Ok(())
+    tx.each(
+        "SELECT chain, priority, level, escalated, resolved, ended, spans, began \
+         FROM rollup_stays WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR chain = ?3)",
+        args![first, end, chain],
+        "reading stay rollups",
+        |r| {
+            let priority: String = r.get(1)?;
+            each(StayRow {
+                chain: r.get(0)?,
+                // '' for none, else '=' and the priority.
+                priority: priority.strip_prefix('=').map(str::to_string),
+                level: r.get(2)?,
+                escalated: n(r.get(3)?),
+                resolved: n(r.get(4)?),
+                ended: n(r.get(5)?),
+                spans: r.get(6)?,
+                began: r.get(7)?,
+            })
+        },
+    )
 }
 
 /// Each "start:end" of a comma-separated list of spans.

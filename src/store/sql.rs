@@ -225,6 +225,25 @@ impl<'c> Tx<'c> {
         Ok(out)
     }
 
+    /// The first `limit` rows, each through `f`; the rest are never
+    /// stepped to. Not a bound `LIMIT ?N`: SQLite plans a bound LIMIT by
+    /// its value, so every new value would prepare the statement again.
+    pub(in crate::store) fn rows_upto<T>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        limit: usize,
+        what: &str,
+        mut f: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.stream(sql, args, limit, what, |r| {
+            out.push(f(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// Stream the rows through `f` without collecting them (a report's
     /// pass over a window's events).
     pub(in crate::store) fn each(
@@ -232,9 +251,30 @@ impl<'c> Tx<'c> {
         sql: &str,
         args: &[Arg<'_>],
         what: &str,
+        f: impl FnMut(&Row<'_>) -> Result<()>,
+    ) -> Result<()> {
+        self.stream(sql, args, usize::MAX, what, f)
+    }
+
+    /// At most `limit` rows through `f`: what [`Tx::each`] and
+    /// [`Tx::rows_upto`] share.
+    fn stream(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+        limit: usize,
+        what: &str,
         mut f: impl FnMut(&Row<'_>) -> Result<()>,
     ) -> Result<()> {
-        self.walk(sql, args, what, |r| f(r).map(|()| true))
+        if limit == 0 {
+            return Ok(());
+        }
+        let mut seen = 0;
+        self.walk(sql, args, what, |r| {
+            f(r)?;
+            seen += 1;
+            Ok(seen < limit)
+        })
     }
 
     /// The rows through `f` until it returns false: the one loop every
@@ -264,6 +304,24 @@ impl<'c> Tx<'c> {
                 .query(sql, args, |r| f(&Row(RowOn::Pg(r))))
                 .with_context(context),
         }
+    }
+
+    /// A statement held for a loop that runs it many times (a batch of
+    /// lease updates): looked up in the statement cache once, not per row.
+    pub(in crate::store) fn prepare<'t>(
+        &'t self,
+        sql: &str,
+        what: &'t str,
+    ) -> Result<Prepared<'t>> {
+        let on = match self.on() {
+            TxOn::Lite(db) => PreparedOn::Lite(
+                db.prepare_cached(sql)
+                    .with_context(|| what.to_string())?,
+            ),
+            // The driver's statement cache is keyed by text already.
+            TxOn::Pg(pg) => PreparedOn::Pg(pg, sql.to_string()),
+        };
+        Ok(Prepared { on, what })
     }
 
     /// The first row, if any.
@@ -312,6 +370,31 @@ impl<'c> Tx<'c> {
         match self.on() {
             TxOn::Lite(db) => db.execute_batch(sql).map_err(anyhow::Error::new),
             TxOn::Pg(pg) => pg.script(sql),
+        }
+        .with_context(|| what.to_string())
+    }
+}
+
+/// A statement from [`Tx::prepare`]; back in the cache when dropped.
+pub(in crate::store) struct Prepared<'t> {
+    on: PreparedOn<'t>,
+    what: &'t str,
+}
+
+enum PreparedOn<'t> {
+    Lite(rusqlite::CachedStatement<'t>),
+    Pg(&'t (dyn super::sql_pg::Exec + 't), String),
+}
+
+impl Prepared<'_> {
+    /// Run it once more; how many rows it changed.
+    pub(in crate::store) fn exec(&mut self, args: &[Arg<'_>]) -> Result<usize> {
+        let what = self.what;
+        match &mut self.on {
+            PreparedOn::Lite(stmt) => stmt
+                .execute(rusqlite::params_from_iter(args))
+                .map_err(anyhow::Error::new),
+            PreparedOn::Pg(pg, sql) => pg.exec(sql, args),
         }
         .with_context(|| what.to_string())
     }
@@ -374,5 +457,35 @@ mod tests {
                 Ok(())
             })
             .expect("reads");
+    }
+
+    #[test]
+    fn rows_upto_stops_and_prepared_statements_run_again() {
+        let mut store = Store::open_in_memory().expect("opens");
+        store
+            .write(|tx| {
+                let v = tx.rows_upto(
+                    "SELECT value FROM json_each('[1,2,3,4]') ORDER BY value",
+                    args![],
+                    2,
+                    "numbers",
+                    |r| r.get::<i64>(0),
+                )?;
+                assert_eq!(v, [1, 2]);
+                let none = tx.rows_upto("SELECT 1", args![], 0, "none", |r| r.get::<i64>(0))?;
+                assert!(none.is_empty());
+                tx.script("CREATE TABLE t (n INTEGER)", "a table")?;
+                let mut insert = tx.prepare("INSERT INTO t (n) VALUES (?1)", "inserting")?;
+                for n in [Some(1u32), None, Some(3)] {
+                    assert_eq!(insert.exec(args![n])?, 1);
+                }
+                drop(insert);
+                let got = tx.rows("SELECT n FROM t ORDER BY rowid", args![], "reading", |r| {
+                    r.get::<Option<u32>>(0)
+                })?;
+                assert_eq!(got, [Some(1), None, Some(3)]);
+                Ok(())
+            })
+            .expect("writes");
     }
 }

@@ -107,6 +107,18 @@ impl<'c> PgTx<'c> {
     }
 }
 
+/// Running a statement, with the transaction's lifetime erased (a
+/// [`super::sql::Prepared`] holds one for a loop).
+pub trait Exec {
+    fn exec(&self, sql: &str, args: &[Arg<'_>]) -> Result<usize>;
+}
+
+impl Exec for PgTx<'_> {
+    fn exec(&self, sql: &str, args: &[Arg<'_>]) -> Result<usize> {
+        PgTx::exec(self, sql, args)
+    }
+}
+
 fn params<'a>(args: &'a [Arg<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
     args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
 }
@@ -138,6 +150,14 @@ pub fn translate(sql: &str) -> String {
             None => {}
         }
         out.push(c);
+    }
+    // SQLite's plan pins (`INDEXED BY name`): PostgreSQL plans by itself.
+    while let Some(at) = out.to_ascii_uppercase().find(" INDEXED BY ") {
+        let name_start = at + " INDEXED BY ".len();
+        let name_end = out[name_start..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(out.len(), |i| name_start + i);
+        out.replace_range(at..name_end, "");
     }
     let upper = out.to_ascii_uppercase();
     if let Some(at) = upper.find("INSERT OR IGNORE INTO") {
@@ -303,6 +323,14 @@ mod tests {
         assert_eq!(
             translate("SELECT ?1, '?', \"a?\" WHERE x = ?2"),
             "SELECT $1, '?', \"a?\" WHERE x = $2"
+        );
+    }
+
+    #[test]
+    fn index_pins_are_dropped() {
+        assert_eq!(
+            translate("SELECT id FROM issues INDEXED BY issues_due WHERE x UNION SELECT 1 FROM events e INDEXED BY events_breached"),
+            "SELECT id FROM issues WHERE x UNION SELECT 1 FROM events e"
         );
     }
 

@@ -16,11 +16,10 @@
 //! helpdesk's late change no earlier than the issue's last level event
 //! (`last_level_event_at`).
 
-use super::Tx;
-use anyhow::Result;
-use rusqlite::OptionalExtension;
+use anyhow::{Context, Result};
 
-use super::SqlContext;
+use super::sql::args;
+use super::{SqlContext, Tx};
 
 /// The event kinds that begin or end a stay.
 pub const KINDS: [&str; 6] = [
@@ -138,20 +137,19 @@ pub fn last_level_event_at(tx: &Tx, issue_id: i64) -> Result<Option<crate::model
     let at = last_mark(tx, issue_id)?.map(|m| m.at);
     at.map(super::ts)
         .transpose()
-        .sql("reading the issue's last level event")
+        .context("reading the issue's last level event")
 }
 
 /// The issue's last mark, read off `events_issue` alone (walking back over
 /// its pages and SLA events since).
 fn last_mark(tx: &Tx, issue_id: i64) -> Result<Option<Packed>> {
-    tx.db()
-        .prepare_cached(
-            "SELECT mark FROM events WHERE issue_id = ?1 AND mark IS NOT NULL \
+    tx.opt(
+        "SELECT mark FROM events WHERE issue_id = ?1 AND mark IS NOT NULL \
          ORDER BY id DESC LIMIT 1",
-        )
-        .and_then(|mut s| s.query_row([issue_id], |r| r.get(0)).optional())
-        .map(|m: Option<i64>| m.map(unpack))
-        .sql("reading the issue's last level event")
+        args![issue_id],
+        "reading the issue's last level event",
+        |r| r.get(0).map(unpack),
+    )
 }
 
 /// One stay of an issue.
@@ -179,18 +177,13 @@ pub fn replay(tx: &Tx, issue_id: i64) -> Result<Vec<Stay>> {
 }
 
 fn level_events(tx: &Tx, issue_id: i64, sql: &str) -> Result<Vec<LevelEvent>> {
-    let mut stmt = tx.db().prepare_cached(sql).sql("reading level events")?;
-    let rows = stmt
-        .query_map([issue_id], |r| {
-            Ok(LevelEvent {
-                at: r.get(0)?,
-                kind: r.get(1)?,
-                level: r.get(2)?,
-            })
+    tx.rows(sql, args![issue_id], "reading level events", |r| {
+        Ok(LevelEvent {
+            at: r.get(0)?,
+            kind: r.get(1)?,
+            level: r.get(2)?,
         })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .sql("reading level events")?;
-    Ok(rows)
+    })
 }
 
 /// The stays of one issue's level events, in order.
@@ -223,36 +216,32 @@ fn fold(events: &[LevelEvent]) -> Vec<Stay> {
 /// The stays an issue's marks record (each mark's ended stay, then the
 /// one its last mark began, if going on), to compare with [`replay`].
 pub fn kept(tx: &Tx, issue_id: i64) -> Result<Vec<Stay>> {
-    let mut stmt = tx
-        .db()
-        .prepare_cached(
-            "SELECT at, kind, level, stay_at, stay_level FROM events \
-             WHERE issue_id = ?1 AND mark IS NOT NULL ORDER BY id",
-        )
-        .sql("reading marks")?;
-    let mut q = stmt.query([issue_id]).sql("reading marks")?;
     let mut out = Vec::new();
     let mut last: Option<LevelEvent> = None;
-    while let Some(r) = q.next().sql("reading marks")? {
-        let e = LevelEvent {
-            at: r.get(0).sql("reading marks")?,
-            kind: r.get(1).sql("reading marks")?,
-            level: r.get(2).sql("reading marks")?,
-        };
-        let (start, from): (Option<i64>, Option<i64>) = (
-            r.get(3).sql("reading marks")?,
-            r.get(4).sql("reading marks")?,
-        );
-        if let (Some(start_at), Some(level)) = (start, from) {
-            out.push(Stay {
-                level,
-                start_at,
-                end_at: Some(e.at),
-                ended: ended(&e.kind, e.level, level),
-            });
-        }
-        last = Some(e);
-    }
+    tx.each(
+        "SELECT at, kind, level, stay_at, stay_level FROM events \
+         WHERE issue_id = ?1 AND mark IS NOT NULL ORDER BY id",
+        args![issue_id],
+        "reading marks",
+        |r| {
+            let e = LevelEvent {
+                at: r.get(0)?,
+                kind: r.get(1)?,
+                level: r.get(2)?,
+            };
+            let (start, from): (Option<i64>, Option<i64>) = (r.get(3)?, r.get(4)?);
+            if let (Some(start_at), Some(level)) = (start, from) {
+                out.push(Stay {
+                    level,
+                    start_at,
+                    end_at: Some(e.at),
+                    ended: ended(&e.kind, e.level, level),
+                });
+            }
+            last = Some(e);
+            Ok(())
+        },
+    )?;
     if let Some(e) = last.filter(LevelEvent::begins_stay) {
         if let Some(level) = e.level {
             out.push(Stay {
