@@ -176,11 +176,14 @@ pub fn gap_pages(
 
 /// The pages of [`gap_pages`]: `gap_pages` lists only the pages that were
 /// gaps (migration 09); the details decide, as before, among those few.
-/// CROSS JOIN: the list drives.
+/// CROSS JOIN: the list drives. The details' `gap` is compared as text:
+/// SQLite's json_extract gives 1 for true, PostgreSQL's (the schema's)
+/// `true`.
 pub const GAP_FILTER: &str = "FROM gap_pages g CROSS JOIN events e ON e.id = g.event_id \
      JOIN issues i ON i.id = e.issue_id \
      WHERE g.event_id > ?1 AND g.event_id <= ?2 AND e.kind = 'escalated' \
-       AND (?3 IS NULL OR e.at > ?3) AND json_extract(e.details, '$.gap') = 1";
+       AND (?3 IS NULL OR e.at > ?3) \
+       AND CAST(json_extract(e.details, '$.gap') AS TEXT) IN ('1', 'true')";
 
 /// One chain's unresolved issues by age, from [`aging`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,10 +10,12 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use bytes::BytesMut;
 use postgres::types::{FromSql, IsNull, ToSql, Type};
+use regex::Regex;
 
 use super::sql::Arg;
 
@@ -43,25 +45,76 @@ impl<'c> PgTx<'c> {
         self.tx.into_inner()
     }
 
-    fn statement(&self, sql: &str) -> Result<postgres::Statement> {
+    /// The prepared statement for `sql`, from the cache or the server.
+    /// The server infers each parameter's type from where it stands; a
+    /// parameter that only stands beside `IS NULL` (the store's optional
+    /// filters, `?3 IS NULL OR chain = ?3` on some plans) or nowhere typed
+    /// cannot be inferred, so then the statement is prepared again with
+    /// the types of the arguments at hand (a NULL as text, then as an
+    /// integer), and cached under its text and those types.
+    fn statement(&self, sql: &str, args: &[Arg<'_>]) -> Result<postgres::Statement> {
         if let Some(s) = self.cache.borrow().get(sql) {
             return Ok(s.clone());
         }
+        let typed_key = format!("{sql}\0{}", signature(args));
+        if let Some(s) = self.cache.borrow().get(&typed_key) {
+            return Ok(s.clone());
+        }
         let text = translate(sql);
-        let stmt = self
-            .tx
-            .borrow_mut()
-            .prepare(&text)
-            .map_err(|e| anyhow!(super::pg_target::one_line(&e)))
-            .with_context(|| format!("preparing: {}", first_line(&text)))?;
-        self.cache
-            .borrow_mut()
-            .insert(sql.to_string(), stmt.clone());
-        Ok(stmt)
+        let failed = |e: postgres::Error| {
+            anyhow!(super::pg_target::one_line(&e))
+                .context(format!("preparing: {}", first_line(&text)))
+        };
+        let first = self.attempt(|tx| tx.prepare(&text));
+        let err = match first {
+            Ok(stmt) => {
+                self.cache.borrow_mut().insert(sql.to_string(), stmt.clone());
+                return Ok(stmt);
+            }
+            Err(e) if untyped(&e) => e,
+            Err(e) => return Err(failed(e)),
+        };
+        for null in [Type::TEXT, Type::INT8] {
+            let types: Vec<Type> = args
+                .iter()
+                .map(|a| match a {
+                    Arg::Int(_) => Type::INT8,
+                    Arg::Text(_) => Type::TEXT,
+                    Arg::Real(_) => Type::FLOAT8,
+                    Arg::Null => null.clone(),
+                })
+                .collect();
+            if let Ok(stmt) = self.attempt(|tx| tx.prepare_typed(&text, &types)) {
+                self.cache.borrow_mut().insert(typed_key, stmt.clone());
+                return Ok(stmt);
+            }
+        }
+        Err(failed(err))
+    }
+
+    /// Run `f` so that its failure does not abort the transaction (a
+    /// failed statement does, on PostgreSQL): inside a savepoint, rolled
+    /// back to on failure.
+    fn attempt<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Transaction<'c>) -> std::result::Result<T, postgres::Error>,
+    ) -> std::result::Result<T, postgres::Error> {
+        let mut tx = self.tx.borrow_mut();
+        tx.batch_execute("SAVEPOINT escalate_prepare")?;
+        match f(&mut tx) {
+            Ok(v) => {
+                tx.batch_execute("RELEASE SAVEPOINT escalate_prepare")?;
+                Ok(v)
+            }
+            Err(e) => {
+                tx.batch_execute("ROLLBACK TO SAVEPOINT escalate_prepare")?;
+                Err(e)
+            }
+        }
     }
 
     pub fn exec(&self, sql: &str, args: &[Arg<'_>]) -> Result<usize> {
-        let stmt = self.statement(sql)?;
+        let stmt = self.statement(sql, args)?;
         let params = params(args);
         let n = self
             .tx
@@ -79,7 +132,7 @@ impl<'c> PgTx<'c> {
         args: &[Arg<'_>],
         mut f: impl FnMut(&postgres::Row) -> Result<bool>,
     ) -> Result<()> {
-        let stmt = self.statement(sql)?;
+        let stmt = self.statement(sql, args)?;
         let params = params(args);
         let mut tx = self.tx.borrow_mut();
         let mut rows = tx
@@ -123,6 +176,27 @@ fn params<'a>(args: &'a [Arg<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
     args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
 }
 
+/// The argument types, one letter each, for the typed statements' key.
+fn signature(args: &[Arg<'_>]) -> String {
+    args.iter()
+        .map(|a| match a {
+            Arg::Int(_) => 'i',
+            Arg::Text(_) => 't',
+            Arg::Real(_) => 'r',
+            Arg::Null => 'n',
+        })
+        .collect()
+}
+
+/// The server could not settle a parameter's type (42P18 indeterminate,
+/// 42P08 ambiguous, 42725 ambiguous function).
+fn untyped(e: &postgres::Error) -> bool {
+    matches!(
+        e.code().map(postgres::error::SqlState::code),
+        Some("42P18" | "42P08" | "42725")
+    )
+}
+
 fn first_line(s: &str) -> String {
     s.split_whitespace()
         .collect::<Vec<_>>()
@@ -151,6 +225,36 @@ pub fn translate(sql: &str) -> String {
         }
         out.push(c);
     }
+    // SQLite's join-order hint `CROSS JOIN t ON …` is an inner join.
+    static CROSS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\bCROSS\s+JOIN\s+(\w+(?:\s+(?:AS\s+)?\w+)?)\s+ON\b")
+            .unwrap_or_else(|e| unreachable!("{e}"))
+    });
+    // SQLite's `a IS b` / `a IS NOT b` between values: PostgreSQL's `IS
+    // [NOT] DISTINCT FROM` (its IS only takes NULL, TRUE, FALSE…).
+    static IS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\bIS(\s+NOT)?\s+([A-Za-z_][\w.]*)")
+            .unwrap_or_else(|e| unreachable!("{e}"))
+    });
+    let out_cross = CROSS.replace_all(&out, |c: &regex::Captures<'_>| {
+        if c[1].to_ascii_uppercase().ends_with(" ON") {
+            c[0].to_string()
+        } else {
+            format!("JOIN {} ON", &c[1])
+        }
+    });
+    let mut out = IS
+        .replace_all(&out_cross, |c: &regex::Captures<'_>| {
+            let word = c[2].to_ascii_uppercase();
+            if matches!(word.as_str(), "NULL" | "NOT" | "TRUE" | "FALSE" | "DISTINCT" | "UNKNOWN") {
+                c[0].to_string()
+            } else if c.get(1).is_some() {
+                format!("IS DISTINCT FROM {}", &c[2])
+            } else {
+                format!("IS NOT DISTINCT FROM {}", &c[2])
+            }
+        })
+        .into_owned();
     // SQLite's plan pins (`INDEXED BY name`): PostgreSQL plans by itself.
     while let Some(at) = out.to_ascii_uppercase().find(" INDEXED BY ") {
         let name_start = at + " INDEXED BY ".len();
@@ -324,6 +428,20 @@ mod tests {
             translate("SELECT ?1, '?', \"a?\" WHERE x = ?2"),
             "SELECT $1, '?', \"a?\" WHERE x = $2"
         );
+    }
+
+    #[test]
+    fn sqlite_only_spellings_become_postgres_ones() {
+        assert_eq!(
+            translate("FROM gap_pages g CROSS JOIN events e ON e.id = g.event_id"),
+            "FROM gap_pages g JOIN events e ON e.id = g.event_id"
+        );
+        assert_eq!(translate("FROM a CROSS JOIN b"), "FROM a CROSS JOIN b");
+        assert_eq!(
+            translate("WHERE level IS prev_level AND x IS NOT y AND z IS NULL AND w IS NOT NULL"),
+            "WHERE level IS NOT DISTINCT FROM prev_level AND x IS DISTINCT FROM y AND z IS NULL AND w IS NOT NULL"
+        );
+        assert_eq!(translate("a IS NOT DISTINCT FROM b"), "a IS NOT DISTINCT FROM b");
     }
 
     #[test]
