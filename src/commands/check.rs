@@ -8,14 +8,16 @@ use std::collections::HashMap;
 use anyhow::Result;
 
 use super::{Ctx, Io};
+use crate::config::Config;
 use crate::delivery;
 use crate::error::Code;
-use crate::lifecycle::{decide, Decided};
+use crate::lifecycle::{decide, decide_batch, Decided};
 use crate::model::sla::Change;
 use crate::model::time::human;
 use crate::model::Status;
+use crate::model::Ts;
 use crate::notify::message;
-use crate::store::{health, issues, outbox};
+use crate::store::{health, issues, outbox, Store};
 
 pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
     let config = ctx.config()?;
@@ -92,16 +94,7 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
     let started = std::time::Instant::now();
     // The decisions and the lease on their console lines commit together:
     // one fsync, and nothing is printed before it.
-    let run = delivery::Run::new(&config, now, None);
-    let (decided, first) = store.write(|tx| {
-        let decided = decide(tx, &config, now)?;
-        Ok((decided, run.claim_console(tx, &config)?))
-    })?;
-    // Console lines are buffered and flushed once per delivery batch (a
-    // write per line costs a syscall per escalation).
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut *io.out);
-    let outcome = run.deliver(&mut store, &config, &mut out, first)?;
-    drop(out);
+    let (decided, outcome) = decide_and_deliver(&mut store, &config, now, io)?;
     // The run log is the dead-man switch behind `escalate status`.
     let record = health::RunRecord {
         started_at: Some(now),
@@ -113,6 +106,7 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
         failed: outcome.retrying.len() as u64,
         dead: outcome.dead.len() as u64,
         orphans: decided.orphans.iter().map(|o| o.count).sum(),
+        host: Some(super::hostname()),
     };
     // Cron, not the next operator's command, copies the WAL into the file.
     // Before the run record: a WAL is reused from its start only by a
@@ -147,6 +141,47 @@ pub fn run(ctx: &Ctx, dry_run: bool, io: &mut Io) -> Result<Code> {
     attention |= outcome.failed();
     attention |= report_orphans(&decided, io);
     Ok(if attention { Code::Attention } else { Code::Ok })
+}
+
+/// Decide and deliver. On SQLite, one transaction decides every due issue
+/// (one fsync), then the pass delivers. On PostgreSQL, where several hosts
+/// may check at once, in batches of [`Store::check_batch`] issues, each
+/// its own transaction under the store's write lock: the hosts take
+/// turns batch by batch, so the due issues are divided between them, and
+/// each delivers (under the outbox's leases) between its batches.
+fn decide_and_deliver(
+    store: &mut Store,
+    config: &Config,
+    now: Ts,
+    io: &mut Io,
+) -> Result<(Decided, delivery::Outcome)> {
+    let limit = store.check_batch();
+    let mut decided = Decided::default();
+    let mut outcome = delivery::Outcome::default();
+    let mut first_batch = true;
+    loop {
+        // The decisions and the lease on their console lines commit
+        // together: one fsync, and nothing is printed before it.
+        let run = delivery::Run::new(config, now, None);
+        let (batch, first) = store.write(|tx| {
+            let batch = match limit {
+                None => decide(tx, config, now)?,
+                Some(n) => decide_batch(tx, config, now, n, first_batch)?,
+            };
+            Ok((batch, run.claim_console(tx, config)?))
+        })?;
+        first_batch = false;
+        let more = batch.more;
+        decided.absorb(batch);
+        // Console lines are buffered and flushed once per delivery batch
+        // (a write per line costs a syscall per escalation).
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut *io.out);
+        outcome.absorb(run.deliver(store, config, &mut out, first)?);
+        drop(out);
+        if !more {
+            return Ok((decided, outcome));
+        }
+    }
 }
 
 fn report_orphans(decided: &Decided, io: &mut Io) -> bool {

@@ -69,6 +69,21 @@ impl Ctx {
     }
 }
 
+/// This host's name, as recorded with each check run (`status` names
+/// each host's last check): `ESCALATE_HOSTNAME` when set (two checkers
+/// in containers that share a hostname), else the system's.
+pub fn hostname() -> String {
+    std::env::var("ESCALATE_HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| {
+            ::hostname::get()
+                .ok()
+                .map(|h| h.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
 /// Where a command writes: data to `out`, diagnostics to `err`.
 pub struct Io<'a> {
     pub out: &'a mut dyn Write,

@@ -13,6 +13,7 @@ use crate::error::Code;
 use crate::model::time::{human, rfc3339};
 use crate::model::OutboxStatus;
 use crate::store::{digest, health, outbox};
+use crate::text::terminal;
 
 /// What `status` reads, in one transaction.
 struct Health {
@@ -25,12 +26,37 @@ struct Health {
     pending: u64,
     dead: u64,
     counts: digest::SlaCounts,
+    /// Each host that checked in the last [`HOST_MEMORY`], with its last run.
+    hosts: Vec<health::HostRun>,
+    now: crate::model::Ts,
 }
+
+/// How long a host that stopped checking is remembered (and named): a
+/// day of warnings, then a host taken out of service is forgotten.
+const HOST_MEMORY: TimeDelta = TimeDelta::hours(24);
 
 impl Health {
     fn stale(&self) -> bool {
         self.age.is_none_or(|a| a > self.expected)
     }
+
+    /// Hosts whose last check is older than expected while another host's
+    /// is not: the checker carries on, but one of its hosts stopped.
+    fn stopped_hosts(&self) -> Vec<&health::HostRun> {
+        if self.stale() || self.hosts.len() < 2 {
+            return Vec::new();
+        }
+        self.hosts
+            .iter()
+            .filter(|h| self.now - h.last > self.expected)
+            .collect()
+    }
+}
+
+fn host_name(h: &health::HostRun) -> String {
+    h.host
+        .as_deref()
+        .map_or_else(|| "(unnamed, before schema 13)".to_string(), terminal)
 }
 
 pub fn run(ctx: &Ctx, max_age_minutes: Option<f64>, json: bool, io: &mut Io) -> Result<Code> {
@@ -55,6 +81,8 @@ pub fn run(ctx: &Ctx, max_age_minutes: Option<f64>, json: bool, io: &mut Io) -> 
             pending: outbox::count(tx, OutboxStatus::Pending)?,
             dead: outbox::count(tx, OutboxStatus::Dead)?,
             counts: digest::sla_counts(tx, ctx.now)?,
+            hosts: health::hosts(tx, now - HOST_MEMORY, now + health::SKEW)?,
+            now,
         })
     })?;
     if json {
@@ -89,6 +117,12 @@ fn to_json(h: &Health) -> serde_json::Value {
         "open_issues": h.counts.open,
         "sla_at_risk": h.counts.at_risk,
         "sla_breached": h.counts.breached,
+        "hosts": h.hosts.iter().map(|x| json!({
+            "host": x.host,
+            "last_started_at": rfc3339(x.last),
+            "age_seconds": (h.now - x.last).num_seconds(),
+            "ok": h.now - x.last <= h.expected,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -114,6 +148,19 @@ fn print_text(h: &Health, io: &mut Io) -> Result<()> {
             )?;
         }
         _ => writeln!(io.out, "last check: never")?,
+    }
+    if h.hosts.len() > 1 {
+        for x in &h.hosts {
+            let age = h.now - x.last;
+            let mark = if age > h.expected { "  STOPPED" } else { "" };
+            writeln!(
+                io.out,
+                "  host {}: last check {} ({} ago){mark}",
+                host_name(x),
+                rfc3339(x.last),
+                human(age)
+            )?;
+        }
     }
     let health::RunCounts { runs, failing } = h.runs;
     writeln!(
@@ -157,6 +204,19 @@ fn verdict(h: &Health, io: &mut Io) -> Code {
         io.warn(format!(
             "{what} — is the cron job running? (crontab: */5 * * * * escalate check)"
         ));
+        return Code::Attention;
+    }
+    let stopped = h.stopped_hosts();
+    if !stopped.is_empty() {
+        for x in &stopped {
+            io.warn(format!(
+                "host {} stopped checking: its last check ran {} ago, more than the expected \
+                 {} (the other hosts carry on) — is its cron job running?",
+                host_name(x),
+                human(h.now - x.last),
+                human(h.expected)
+            ));
+        }
         return Code::Attention;
     }
     if h.dead > 0 {

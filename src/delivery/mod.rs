@@ -42,6 +42,13 @@ impl Outcome {
     pub fn failed(&self) -> bool {
         !self.retrying.is_empty() || !self.dead.is_empty()
     }
+
+    /// Add another pass's outcome (a check in batches).
+    pub fn absorb(&mut self, other: Outcome) {
+        self.sent += other.sent;
+        self.retrying.extend(other.retrying);
+        self.dead.extend(other.dead);
+    }
 }
 
 /// Failures of one channel with one error, for people.

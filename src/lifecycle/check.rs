@@ -67,10 +67,52 @@ pub struct Decided {
     pub rescheduled: usize,
     /// Pauses that ended on their own.
     pub resumed: Vec<Resumed>,
+    /// A batch stopped at its limit: more issues may be due.
+    pub more: bool,
 }
 
-/// The decision phase, inside the caller's transaction.
+impl Decided {
+    /// Add a later batch's decisions.
+    pub fn absorb(&mut self, other: Decided) {
+        self.examined += other.examined;
+        self.pages.extend(other.pages);
+        self.sla.extend(other.sla);
+        self.orphans.extend(other.orphans);
+        self.rescheduled += other.rescheduled;
+        self.resumed.extend(other.resumed);
+        self.more = other.more;
+    }
+}
+
+/// The decision phase, inside the caller's transaction: every due issue.
 pub fn decide(tx: &Tx, config: &Config, now: Ts) -> Result<Decided> {
+    let mut decided = decide_chains(tx, config)?;
+    decide_due(tx, config, now, usize::MAX, &mut decided)?;
+    Ok(decided)
+}
+
+/// One batch of a check that several hosts may run at once (PostgreSQL):
+/// the chains' pass on the first batch only, then at most `limit` due
+/// issues, each batch its own transaction so the hosts take turns.
+pub fn decide_batch(
+    tx: &Tx,
+    config: &Config,
+    now: Ts,
+    limit: usize,
+    first: bool,
+) -> Result<Decided> {
+    let mut decided = if first {
+        decide_chains(tx, config)?
+    } else {
+        Decided::default()
+    };
+    decide_due(tx, config, now, limit, &mut decided)?;
+    Ok(decided)
+}
+
+/// Chains whose schedule changed get their open issues' due times
+/// recomputed; chains that vanished are reported with their orphans.
+fn decide_chains(tx: &Tx, config: &Config) -> Result<Decided> {
     let mut decided = Decided::default();
     // Live config: a chain whose schedule changed gets its open issues'
     // due times recomputed once; a chain that vanished leaves orphans.
@@ -125,7 +167,20 @@ pub fn decide(tx: &Tx, config: &Config, now: Ts) -> Result<Decided> {
             }
         }
     }
-    for mut issue in issues::due(tx, now)? {
+    Ok(decided)
+}
+
+/// Up to `limit` due issues brought to the level their schedule calls for.
+fn decide_due(
+    tx: &Tx,
+    config: &Config,
+    now: Ts,
+    limit: usize,
+    decided: &mut Decided,
+) -> Result<()> {
+    let due = issues::due_upto(tx, now, limit)?;
+    decided.more = due.len() == limit;
+    for mut issue in due {
         let Some(chain) = config.chain_for(&issue) else {
             // Orphaned: reported above, never lost, never a crash — and
             // parked, so it costs later checks nothing until its chain is
@@ -168,5 +223,5 @@ pub fn decide(tx: &Tx, config: &Config, now: Ts) -> Result<Decided> {
             });
         }
     }
-    Ok(decided)
+    Ok(())
 }

@@ -26,7 +26,7 @@ mod pause;
 mod task;
 
 pub use act::{acknowledge, assign, not_before_last_event, reopen, resolve, set_priority};
-pub use check::{decide, Decided, Orphans, Paged, Resumed, SlaMoved};
+pub use check::{decide, decide_batch, Decided, Orphans, Paged, Resumed, SlaMoved};
 pub use escalate::{apply, apply_stored, Applied};
 pub use own::{escalate_now, move_to, note, unacknowledge, Raise, Reroute};
 pub use pause::{pause, resume, Hold};

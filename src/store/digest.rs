@@ -556,7 +556,7 @@ pub const AT_RISK_CANDIDATES: &str = concat!(
     "WHERE status <> 'resolved' ",
     "AND (response_state = 'at_risk' OR resolution_state = 'at_risk') ",
     "UNION SELECT id FROM issues INDEXED BY issues_due ",
-    "WHERE next_due_at <= ?1 AND status <> 'resolved') ",
+    "WHERE next_due_at <= ?1 AND status <> 'resolved') AS candidates ",
     // CROSS JOIN: the candidates drive, each read by rowid (left to
     // itself the planner may scan every issue and test the list).
     "CROSS JOIN issues ON issues.id = cid"

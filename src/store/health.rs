@@ -19,13 +19,16 @@ pub struct RunRecord {
     pub failed: u64,
     pub dead: u64,
     pub orphans: u64,
+    /// The host that ran it (None: recorded before schema 13).
+    pub host: Option<String>,
 }
 
 pub fn record_run(tx: &Tx, started_at: Ts, r: &RunRecord) -> Result<()> {
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     tx.exec(
         "INSERT INTO runs (started_at, duration_ms, examined, escalations, sla_events, \
-         delivered, failed, dead, orphans) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         delivered, failed, dead, orphans, host) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         args![
             ms(started_at),
             r.duration_ms,
@@ -36,6 +39,7 @@ pub fn record_run(tx: &Tx, started_at: Ts, r: &RunRecord) -> Result<()> {
             n(r.failed),
             n(r.dead),
             n(r.orphans),
+            r.host.as_deref(),
         ],
         "recording the check run",
     )?;
@@ -49,7 +53,8 @@ pub fn record_run(tx: &Tx, started_at: Ts, r: &RunRecord) -> Result<()> {
 pub fn last_run(tx: &Tx, until: Ts) -> Result<Option<RunRecord>> {
     tx.opt(
         "SELECT started_at, duration_ms, examined, escalations, sla_events, delivered, failed, \
-         dead, orphans FROM runs WHERE started_at <= ?1 ORDER BY started_at DESC, id DESC LIMIT 1",
+         dead, orphans, host FROM runs WHERE started_at <= ?1 \
+         ORDER BY started_at DESC, id DESC LIMIT 1",
         args![ms(until)],
         "reading the last check run",
         |r| {
@@ -64,6 +69,7 @@ pub fn last_run(tx: &Tx, until: Ts) -> Result<Option<RunRecord>> {
                 failed: n(6)?,
                 dead: n(7)?,
                 orphans: n(8)?,
+                host: r.get(9)?,
             })
         },
     )
@@ -76,6 +82,31 @@ pub struct RunCounts {
     pub runs: u64,
     /// Of those, runs with failed or dead deliveries.
     pub failing: u64,
+}
+
+/// One host's last check, from [`hosts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRun {
+    /// None: runs recorded before hosts were (schema 13).
+    pub host: Option<String>,
+    pub last: Ts,
+}
+
+/// Every host that ran a check in (since, until], with its last run, by
+/// name: `status` names a host that stopped while others carry on.
+pub fn hosts(tx: &Tx, since: Ts, until: Ts) -> Result<Vec<HostRun>> {
+    tx.rows(
+        "SELECT host, max(started_at) FROM runs WHERE started_at > ?1 AND started_at <= ?2 \
+         GROUP BY host ORDER BY host",
+        args![ms(since), ms(until)],
+        "reading each host's last check",
+        |r| {
+            Ok(HostRun {
+                host: r.get(0)?,
+                last: ts(r.get(1)?)?,
+            })
+        },
+    )
 }
 
 /// How far ahead of `now` a run may be stamped and still count as having

@@ -339,12 +339,18 @@ fn mutable_columns(i: &Issue) -> [(&'static str, Arg<'_>); 40] {
 /// Issues whose next escalation step is due at or before `now`: an index
 /// range scan, so the cost follows the due issues, not the open ones.
 pub fn due(tx: &Tx, now: Ts) -> Result<Vec<Issue>> {
-    tx.rows(
+    due_upto(tx, now, usize::MAX)
+}
+
+/// The first `limit` of [`due`] (most overdue first): one batch of a check.
+pub fn due_upto(tx: &Tx, now: Ts, limit: usize) -> Result<Vec<Issue>> {
+    tx.rows_upto(
         &format!(
             "SELECT {COLUMNS} FROM issues WHERE next_due_at IS NOT NULL AND next_due_at <= ?1 \
              ORDER BY next_due_at, id"
         ),
         args![ms(now)],
+        limit,
         "reading due issues",
         from_row,
     )

@@ -684,6 +684,16 @@ impl Store {
         }
     }
 
+    /// How many due issues one transaction of `check` decides: all of them
+    /// on SQLite (one host; one fsync), batches on PostgreSQL (several
+    /// hosts take turns batch by batch; see ARCHITECTURE.md).
+    pub fn check_batch(&self) -> Option<usize> {
+        match &self.0 {
+            Backend::Lite(_) => None,
+            Backend::Pg(_) => Some(pg::CHECK_BATCH),
+        }
+    }
+
     /// Whether this is the PostgreSQL store.
     pub fn is_postgres(&self) -> bool {
         matches!(self.0, Backend::Pg(_))

@@ -29,6 +29,12 @@ use crate::error::{database, Error};
 /// has to be the same for every escalate on this database).
 pub(in crate::store) const WRITE_LOCK: i64 = 0x6573_6361_6c61_7465; // "escalate"
 
+/// Due issues one transaction of `check` decides on PostgreSQL: small
+/// enough that a host holds the write lock for tens of milliseconds, so
+/// several checkers interleave; large enough that the per-transaction
+/// round trips do not dominate.
+pub const CHECK_BATCH: usize = 200;
+
 /// The migrations for PostgreSQL, in order: `migrations/postgres/NN-name/up.sql`.
 fn migrations() -> Vec<(&'static str, &'static str)> {
     let Some(dir) = MIGRATIONS_DIR.get_dir("postgres") else {

@@ -314,10 +314,9 @@ impl<'c> Tx<'c> {
         what: &'t str,
     ) -> Result<Prepared<'t>> {
         let on = match self.on() {
-            TxOn::Lite(db) => PreparedOn::Lite(
-                db.prepare_cached(sql)
-                    .with_context(|| what.to_string())?,
-            ),
+            TxOn::Lite(db) => {
+                PreparedOn::Lite(db.prepare_cached(sql).with_context(|| what.to_string())?)
+            }
             // The driver's statement cache is keyed by text already.
             TxOn::Pg(pg) => PreparedOn::Pg(pg, sql.to_string()),
         };

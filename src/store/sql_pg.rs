@@ -68,7 +68,9 @@ impl<'c> PgTx<'c> {
         let first = self.attempt(|tx| tx.prepare(&text));
         let err = match first {
             Ok(stmt) => {
-                self.cache.borrow_mut().insert(sql.to_string(), stmt.clone());
+                self.cache
+                    .borrow_mut()
+                    .insert(sql.to_string(), stmt.clone());
                 return Ok(stmt);
             }
             Err(e) if untyped(&e) => e,
@@ -233,8 +235,7 @@ pub fn translate(sql: &str) -> String {
     // SQLite's `a IS b` / `a IS NOT b` between values: PostgreSQL's `IS
     // [NOT] DISTINCT FROM` (its IS only takes NULL, TRUE, FALSE…).
     static IS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\bIS(\s+NOT)?\s+([A-Za-z_][\w.]*)")
-            .unwrap_or_else(|e| unreachable!("{e}"))
+        Regex::new(r"(?i)\bIS(\s+NOT)?\s+([A-Za-z_][\w.]*)").unwrap_or_else(|e| unreachable!("{e}"))
     });
     let out_cross = CROSS.replace_all(&out, |c: &regex::Captures<'_>| {
         if c[1].to_ascii_uppercase().ends_with(" ON") {
@@ -246,7 +247,10 @@ pub fn translate(sql: &str) -> String {
     let mut out = IS
         .replace_all(&out_cross, |c: &regex::Captures<'_>| {
             let word = c[2].to_ascii_uppercase();
-            if matches!(word.as_str(), "NULL" | "NOT" | "TRUE" | "FALSE" | "DISTINCT" | "UNKNOWN") {
+            if matches!(
+                word.as_str(),
+                "NULL" | "NOT" | "TRUE" | "FALSE" | "DISTINCT" | "UNKNOWN"
+            ) {
                 c[0].to_string()
             } else if c.get(1).is_some() {
                 format!("IS DISTINCT FROM {}", &c[2])
@@ -441,7 +445,10 @@ mod tests {
             translate("WHERE level IS prev_level AND x IS NOT y AND z IS NULL AND w IS NOT NULL"),
             "WHERE level IS NOT DISTINCT FROM prev_level AND x IS DISTINCT FROM y AND z IS NULL AND w IS NOT NULL"
         );
-        assert_eq!(translate("a IS NOT DISTINCT FROM b"), "a IS NOT DISTINCT FROM b");
+        assert_eq!(
+            translate("a IS NOT DISTINCT FROM b"),
+            "a IS NOT DISTINCT FROM b"
+        );
     }
 
     #[test]

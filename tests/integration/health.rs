@@ -278,3 +278,45 @@ fn a_run_dated_in_the_future_cannot_silence_the_dead_man_switch() {
     env.at(61, &["check"]).ok();
     env.at(60, &["status"]).ok();
 }
+
+/// Two hosts run `check` against one database (issue 16): `status` lists
+/// both; when one stops while the other carries on, it is named, with
+/// the attention exit code; a host silent for a day is forgotten.
+#[test]
+fn status_names_a_host_that_stopped_while_the_others_carry_on() {
+    let env = Env::init(CONFIG);
+    let check = |host: &str, minutes: i64| {
+        env.test()
+            .at(minutes)
+            .env("ESCALATE_HOSTNAME", host)
+            .args(["check"])
+            .any_code()
+            .run();
+    };
+    check("alpha", 0);
+    check("beta\u{1b}[31m", 1);
+    let r = env.at(5, &["status"]).code(0);
+    assert!(r.stdout.contains("host alpha: last check"), "{r:?}");
+    // A name from outside reaches the terminal escaped.
+    assert!(!r.stdout.contains('\u{1b}'), "{r:?}");
+    let json = env.at(5, &["status", "--json"]).code(0).json();
+    assert_eq!(json["hosts"].as_array().map(Vec::len), Some(2), "{json}");
+    assert_eq!(json["hosts"][0]["host"], "alpha");
+    // beta carries on; alpha stopped 25 minutes ago (expected: 10).
+    for m in [10, 20] {
+        check("beta\u{1b}[31m", m);
+    }
+    let r = env.at(25, &["status"]).code(3);
+    r.one_line_error("host alpha stopped checking");
+    assert!(r.stdout.contains("STOPPED"), "{r:?}");
+    let json = env.at(25, &["status", "--json"]).code(3).json();
+    assert_eq!(json["hosts"][0]["ok"], false, "{json}");
+    assert_eq!(json["hosts"][1]["ok"], true, "{json}");
+    // A day later alpha is forgotten: beta alone is fine.
+    check("beta\u{1b}[31m", 24 * 60 + 30);
+    env.at(24 * 60 + 31, &["status"]).code(0);
+    // Both stopped: the dead-man switch itself, as with one host.
+    env.at(24 * 60 + 90, &["status"])
+        .code(3)
+        .one_line_error("is the cron job running");
+}

@@ -133,7 +133,12 @@ pub fn run(ctx: &Ctx, listen: &str, io: &mut Io) -> Result<Code> {
         .enable_all()
         .build()
         .context("starting the server runtime")?;
-    let code = runtime.block_on(serve(app, jobs, addr, io));
+    // Opened before listening: a database that cannot be opened twice
+    // fails the start, not the first delivery. Opened outside the
+    // runtime: the PostgreSQL driver runs its own and may not start it
+    // inside another.
+    let delivery_store = app.ctx(app.now()).store()?;
+    let code = runtime.block_on(serve(app, delivery_store, jobs, addr, io));
     // A delivery pass still running after the drain's deadline is not
     // waited for: its rows stay leased and a later run sends them.
     runtime.shutdown_timeout(Duration::from_secs(1));
@@ -142,13 +147,11 @@ pub fn run(ctx: &Ctx, listen: &str, io: &mut Io) -> Result<Code> {
 
 async fn serve(
     app: Arc<App>,
+    delivery_store: Store,
     jobs: tokio::sync::mpsc::Receiver<ingest::Job>,
     addr: SocketAddr,
     io: &mut Io<'_>,
 ) -> Result<Code> {
-    // Opened before listening: a database that cannot be opened twice
-    // fails the start, not the first delivery.
-    let delivery_store = app.ctx(app.now()).store()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
