@@ -307,8 +307,8 @@ fn status_names_a_host_that_stopped_while_the_others_carry_on() {
         check("beta\u{1b}[31m", m);
     }
     let r = env.at(25, &["status"]).code(3);
-    r.one_line_error("host alpha stopped checking");
     assert!(r.stdout.contains("STOPPED"), "{r:?}");
+    r.one_line_error("host alpha stopped checking");
     let json = env.at(25, &["status", "--json"]).code(3).json();
     assert_eq!(json["hosts"][0]["ok"], false, "{json}");
     assert_eq!(json["hosts"][1]["ok"], true, "{json}");

@@ -89,6 +89,7 @@
 mod bad_input;
 mod crash;
 mod database;
+mod hosts;
 mod outage;
 mod overlap;
 mod regressions;

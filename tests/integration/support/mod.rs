@@ -250,6 +250,19 @@ impl Env {
         Env::in_dir(tempfile::tempdir().expect("tempdir"))
     }
 
+    /// `toml` as the config, on a fresh database of the PostgreSQL server
+    /// at `admin`, whichever store this run is on (not initialised).
+    pub fn on_postgres(toml: &str, admin: &str) -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("chains.toml"), toml).expect("write config");
+        let db = pg::Db::fresh(admin);
+        Env {
+            dir,
+            vars: std::cell::RefCell::new(vec![("ESCALATE_DB".to_string(), db.url.clone())]),
+            pg: Some(db),
+        }
+    }
+
     fn in_dir(dir: TempDir) -> Env {
         let pg = pg::server().map(|admin| pg::Db::fresh(&admin));
         let vars = pg

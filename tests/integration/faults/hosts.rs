@@ -1,0 +1,189 @@
+//! Several checker hosts on one PostgreSQL database (issue 16): four
+//! `check` processes at once divide hundreds of due issues and send every
+//! notification exactly once to a live receiver; one killed mid-batch
+//! leaves its work to the others once its lease runs out, nothing lost;
+//! a server that drops the check's connection (a restart) fails that
+//! check with one line and exit 5, and the next completes. Each test
+//! makes its own database on the server `ESCALATE_TEST_PG` names (set by
+//! `.ci/run`); without one they return early.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::support::peer::Peer;
+use crate::support::pg;
+
+/// A config where every role posts to one webhook, in a directory whose
+/// commands all use a fresh PostgreSQL database; `n` issues created over
+/// the last days so that a check at "+3d" finds every one due.
+fn on_postgres(peer: &Peer, n: usize) -> Option<Env> {
+    let Some(admin) = pg::available() else {
+        eprintln!("skipped: no ESCALATE_TEST_PG server");
+        return None;
+    };
+    let env = Env::on_postgres(&hooked(1, ""), &admin);
+    point(&env, 1, &|p| peer.url(p));
+    env.run(&["init"]).ok();
+    let mut batch = String::new();
+    for i in 0..n {
+        batch.push_str(&format!(
+            "{{\"type\":\"ticket.created\",\"source\":\"t\",\"chain\":\"customer_issue\",\
+             \"external_id\":\"{i}\",\"title\":\"host {i}\",\"at\":\"2026-11-02T09:00:00Z\"}}\n"
+        ));
+    }
+    std::fs::write(env.path("batch.jsonl"), batch).expect("batch");
+    env.test()
+        .at("2026-11-02T09:00:00Z")
+        .args(["ingest", "batch.jsonl"])
+        .run();
+    Some(env)
+}
+
+/// Every outbox row sent, each webhook row posted `at_most` times and at
+/// least once, the decisions taken once.
+fn assert_all_sent_once(env: &Env, peer: &Peer, at_most: usize) -> Vec<Value> {
+    let rows = env.outbox("all");
+    let sent = env.outbox("sent");
+    assert_eq!(sent.len(), rows.len(), "every row sent");
+    let posts = posts_per_delivery(&peer.requests(), |_| true);
+    for row in &rows {
+        let n = posts.get(&int(row, "id")).copied().unwrap_or(0);
+        assert!(n >= 1, "row never posted (lost): {row}");
+        assert!(n <= at_most, "row posted {n} times: {row}");
+    }
+    assert_notified_once_per_row(env, &sent);
+    assert_escalated_once(env);
+    rows
+}
+
+fn check_on(env: &Env, host: &str) -> std::process::Child {
+    env.test()
+        .at("2026-11-05T09:00:00Z")
+        .env("ESCALATE_HOSTNAME", host)
+        .args(["check"])
+        .spawn()
+}
+
+#[test]
+fn four_checkers_divide_the_due_issues_and_send_everything_exactly_once() {
+    let peer = Peer::start();
+    let Some(env) = on_postgres(&peer, 600) else {
+        return;
+    };
+    let at_create = peer.count();
+    // A receiver slow enough that each checker is still sending its batch
+    // while the others decide theirs.
+    peer.delay(Duration::from_millis(2));
+    let checkers: Vec<_> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|h| check_on(&env, h))
+        .collect();
+    for child in checkers {
+        let r = Run::wait(child);
+        r.no_panic();
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    let rows = assert_all_sent_once(&env, &peer, 1);
+    // 600 issues: level 1 at ingest, then levels 2, 3 and 4.
+    assert_eq!(rows.len(), 600 * 4, "rows");
+    assert!(peer.count() > at_create, "the checks sent");
+    // The work was divided: the hosts' runs examined 600 issues in all,
+    // more than one host took a batch.
+    let status = env.at("2026-11-05T09:01:00Z", &["status", "--json"]).json();
+    let hosts = status["hosts"].as_array().expect("hosts");
+    assert_eq!(hosts.len(), 4, "{status}");
+    let mut c = env.pg.as_ref().expect("pg").client();
+    let per_host: Vec<(String, i64)> = c
+        .query(
+            "SELECT host, sum(examined)::bigint FROM runs GROUP BY host ORDER BY host",
+            &[],
+        )
+        .expect("runs")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        per_host.iter().map(|(_, n)| n).sum::<i64>(),
+        600,
+        "{per_host:?}"
+    );
+    assert!(
+        per_host.iter().filter(|(_, n)| *n > 0).count() >= 2,
+        "one host did everything: {per_host:?}"
+    );
+    // Nothing left for a fifth.
+    let before = peer.count();
+    env.at("2026-11-05T09:02:00Z", &["check"]).ok();
+    assert_eq!(peer.count(), before);
+}
+
+#[test]
+fn a_checker_killed_mid_batch_leaves_its_work_to_the_others_nothing_lost() {
+    let peer = Peer::start();
+    let Some(env) = on_postgres(&peer, 300) else {
+        return;
+    };
+    let at_create = peer.count();
+    peer.delay(Duration::from_millis(20));
+    let mut victim = check_on(&env, "victim");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while peer.count() < at_create + 5 {
+        assert!(Instant::now() < deadline, "the victim sent nothing");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    victim.kill().expect("SIGKILL");
+    let _ = victim.wait();
+    peer.delay(Duration::ZERO);
+    let others: Vec<_> = ["b", "c", "d"].iter().map(|h| check_on(&env, h)).collect();
+    for child in others {
+        let r = Run::wait(child);
+        r.no_panic();
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    // The victim's leased rows wait for their lease (5 minutes); a check
+    // after it sends them.
+    env.test()
+        .at("2026-11-05T09:06:00Z")
+        .env("ESCALATE_HOSTNAME", "b")
+        .args(["check"])
+        .run();
+    // At most the sends in flight at the kill went twice.
+    let rows = assert_all_sent_once(&env, &peer, 2);
+    assert_eq!(rows.len(), 300 * 4, "rows");
+}
+
+#[test]
+fn a_server_restart_during_a_check_fails_it_with_one_line_and_the_next_completes() {
+    let peer = Peer::start();
+    let Some(env) = on_postgres(&peer, 200) else {
+        return;
+    };
+    let Some(admin) = pg::available() else { return };
+    let name = env.pg.as_ref().expect("pg").name.clone();
+    let at_create = peer.count();
+    peer.delay(Duration::from_millis(20));
+    let child = check_on(&env, "a");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while peer.count() < at_create + 3 {
+        assert!(Instant::now() < deadline, "the check sent nothing");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // What a restart does to every session: terminated by the server.
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).expect("admin");
+    c.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+        &[&name],
+    )
+    .expect("terminate");
+    let r = Run::wait(child);
+    assert_eq!(r.code, 5, "{r:?}");
+    r.one_line_error("database postgres://");
+    peer.delay(Duration::ZERO);
+    env.test()
+        .at("2026-11-05T09:06:00Z")
+        .env("ESCALATE_HOSTNAME", "a")
+        .args(["check"])
+        .run();
+    assert_all_sent_once(&env, &peer, 2);
+}
