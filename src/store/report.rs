@@ -18,7 +18,8 @@
 //! (9n+9)/10 of the n values of a group ordered ascending (integer
 //! division), so they are always observed values.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use anyhow::Result;
 
@@ -326,30 +327,53 @@ fn involved_resolved(tx: &Tx, scope: &Scope) -> Result<Vec<InvolvedGroup>> {
 }
 
 /// [`InvolvedGroup`]s of the issues `filter` keeps (binds ?1 since, ?2
-/// until, ?3 chain).
+/// until, ?3 chain), one row per issue grouped here: a GROUP BY sorted
+/// every row in a temporary b-tree first, by the chain's text (two
+/// thirds of the query's instructions), for a handful of groups.
 fn involved_groups(tx: &Tx, scope: &Scope, filter: &str) -> Result<Vec<InvolvedGroup>> {
     let (since, until, chain) = bind(scope);
     let sql = format!(
         "SELECT i.chain, i.max_level, CASE WHEN i.resolved_at IS NULL THEN i.level END, \
-           count(*), \
-           coalesce(sum(i.created_at >= ?1), 0), \
-           coalesce(sum(i.resolved_at < ?2), 0), \
-           coalesce(sum(i.resolved_at IS NULL OR i.resolved_at >= ?2), 0) \
-         FROM issues i WHERE {filter} GROUP BY 1, 2, 3"
+           i.created_at >= ?1, coalesce(i.resolved_at < ?2, 0) \
+         FROM issues i WHERE {filter}"
     );
-    tx.rows(&sql, args![since, until, chain], "counting issues", |r| {
-        Ok(InvolvedGroup {
-            chain: r.get(0)?,
-            top: level(r.get(1)?),
-            now: r.get::<Option<i64>>(2)?.map(level),
-            counts: [
-                count(r.get(3)?),
-                count(r.get(4)?),
-                count(r.get(5)?),
-                count(r.get(6)?),
-            ],
-        })
-    })
+    let mut groups: Vec<InvolvedGroup> = Vec::new();
+    tx.each(&sql, args![since, until, chain], "counting issues", |r| {
+        let name: String = r.get(0)?;
+        let top = level(r.get(1)?);
+        let now = r.get::<Option<i64>>(2)?.map(level);
+        let (opened, resolved): (bool, bool) = (r.get(3)?, r.get(4)?);
+        let same = |g: &InvolvedGroup| g.top == top && g.now == now && g.chain == name;
+        let i = match groups.iter().position(same) {
+            Some(i) => i,
+            None => {
+                groups.push(InvolvedGroup {
+                    chain: name,
+                    top,
+                    now,
+                    counts: [0; 4],
+                });
+                groups.len() - 1
+            }
+        };
+        if let Some(g) = groups.get_mut(i) {
+            g.add(opened, resolved);
+        }
+        Ok(())
+    })?;
+    Ok(groups)
+}
+
+impl InvolvedGroup {
+    /// One more issue: opened in the window, resolved in it.
+    fn add(&mut self, opened: bool, resolved: bool) {
+        let [n, o, res, still] = &mut self.counts;
+        *n += 1;
+        *o += u64::from(opened);
+        *res += u64::from(resolved);
+        // Still open: not resolved by `until`.
+        *still += u64::from(!resolved);
+    }
 }
 
 /// The unresolved involved issues (created before `until`) from the open
@@ -1141,7 +1165,7 @@ fn longest_open_among(
 ///
 /// Bounded: the window's breaches come from the `events_breached` index
 /// with their deadlines and settlements from the issue rows (no JSON is
-/// parsed, no text read), ordered by their overshoot in wall-clock time.
+/// parsed, no text read), in a heap by their overshoot in wall-clock time.
 /// No clock measures more than the wall clock ([`Clocks::measure`]), so
 /// once `limit` breaches are measured, a candidate whose wall-clock
 /// overshoot is below the last kept one's cannot enter, nor can any after
@@ -1159,10 +1183,18 @@ pub fn worst_breaches(
     if limit == 0 {
         return Ok(top);
     }
-    for c in breach_candidates(tx, scope)? {
+    let mut candidates = breach_candidates(tx, scope)?;
+    // (issue, response?) measured: a later breach of the same target
+    // comes out of the heap after its first one, which is the one that
+    // counts (see `Candidate::rank`).
+    let mut measured_targets = std::collections::HashSet::new();
+    while let Some(c) = candidates.pop() {
         let last = top.last().filter(|_| top.len() >= limit);
         if last.is_some_and(|b| c.wall.div_euclid(1000) < b.overshoot_seconds) {
             break;
+        }
+        if !measured_targets.insert((c.id, c.response)) {
+            continue;
         }
         let b = measured(tx, &c, clocks)?;
         let at = top.partition_point(|x| breach_order(x, &b).is_lt());
@@ -1191,19 +1223,16 @@ fn breach_order(a: &Breach, b: &Breach) -> std::cmp::Ordering {
         .then(a.target.cmp(&b.target))
 }
 
-/// One SLA target of an issue breached in the window, before it is
-/// measured on the issue's clock.
+/// One breach of an SLA target in the window, before it is measured on
+/// the issue's clock.
+#[derive(Debug, PartialEq, Eq)]
 struct Candidate {
     id: i64,
-    /// "response" or "resolution" (a target escalate does not know is not
-    /// reported).
-    target: &'static str,
-    /// The first breach of this target in the window.
+    /// The response target (else the resolution one).
+    response: bool,
     breached_at: i64,
-    /// The target's deadline on the issue now.
-    deadline: Option<i64>,
-    /// The deadline, or the first breach's time when the issue has none
-    /// now (set once the first breach is known).
+    /// The target's deadline, or the breach's time when the issue has
+    /// none now.
     due: i64,
     settled: Option<i64>,
     /// Where the overshoot ends: the settlement, or `until`.
@@ -1213,13 +1242,41 @@ struct Candidate {
     wall: i64,
 }
 
+impl Candidate {
+    /// Largest first out of the heap: by wall-clock overshoot, then as the
+    /// report breaks ties (smaller id, "resolution" before "response"),
+    /// then the earlier breach of the same target (when the issue has no
+    /// deadline it is the due time, and it has the larger overshoot: it
+    /// comes out first either way).
+    fn rank(&self) -> (i64, Reverse<i64>, Reverse<bool>, Reverse<i64>) {
+        (
+            self.wall,
+            Reverse(self.id),
+            Reverse(self.response),
+            Reverse(self.breached_at),
+        )
+    }
+}
+
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank().cmp(&other.rank())
+    }
+}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// The window's breaches of the targets escalate knows, with their
 /// issues' deadlines and settlements (binds ?1 since, ?2 until, ?3 chain
-/// or NULL). The events come from `events_breached` alone: `TARGET` is
+/// or NULL). The events come from `events_breached` alone: the target is
 /// its indexed expression, written the same way so SQLite reads it from
-/// the index (a target in details that are not JSON is NULL, as
-/// `json_valid` filtered it out before). The CROSS JOIN keeps the
-/// breaches the outer loop, each issue found by its id.
+/// the index (details that are not JSON give NULL, as `json_valid`
+/// filtered them out before). The CROSS JOIN keeps the breaches the
+/// outer loop, each issue found by its id.
 const BREACHES: &str = "SELECT e.issue_id, \
        CASE WHEN json_valid(e.details) THEN json_extract(e.details, '$.target') END \
          = 'response', \
@@ -1230,9 +1287,9 @@ const BREACHES: &str = "SELECT e.issue_id, \
          IN ('response', 'resolution') \
        AND (?3 IS NULL OR i.chain = ?3)";
 
-/// The window's breaches, one per (issue, target), largest wall-clock
-/// overshoot first (then by id and target, as the report orders them).
-fn breach_candidates(tx: &Tx, scope: &Scope) -> Result<Vec<Candidate>> {
+/// Every breach of the window, in a heap (built in linear time: only the
+/// few that can place are taken out of it).
+fn breach_candidates(tx: &Tx, scope: &Scope) -> Result<BinaryHeap<Candidate>> {
     let (since, until, chain) = bind(scope);
     let mut out = Vec::new();
     tx.each(
@@ -1244,27 +1301,13 @@ fn breach_candidates(tx: &Tx, scope: &Scope) -> Result<Vec<Candidate>> {
             Ok(())
         },
     )?;
-    // The first breach of each (issue, target) stands in for a deadline
-    // the issue no longer has (as `min(at)` per group did in SQL).
-    out.sort_unstable_by_key(|c| (c.id, c.target, c.breached_at));
-    out.dedup_by_key(|c| (c.id, c.target));
-    for c in &mut out {
-        c.due = c.deadline.unwrap_or(c.breached_at);
-        c.wall = (c.end - c.due).max(0);
-    }
-    out.sort_unstable_by(|a, b| {
-        b.wall
-            .cmp(&a.wall)
-            .then(a.id.cmp(&b.id))
-            .then(a.target.cmp(b.target))
-    });
-    Ok(out)
+    Ok(BinaryHeap::from(out))
 }
 
-/// One row of [`breach_candidates`]' query (`due` and `wall` are set once
-/// the first breach of its issue and target is known).
+/// One row of [`BREACHES`].
 fn candidate(r: &Row<'_>, until: i64) -> Result<Candidate> {
     let response: bool = r.get(1)?;
+    let breached_at: i64 = r.get(2)?;
     let (deadline, done): (Option<i64>, Option<i64>) = if response {
         let acked: Option<i64> = r.get(5)?;
         (r.get(3)?, acked.or(r.get(6)?))
@@ -1272,15 +1315,16 @@ fn candidate(r: &Row<'_>, until: i64) -> Result<Candidate> {
         (r.get(4)?, r.get(6)?)
     };
     let settled = done.filter(|&d| d < until);
+    let due = deadline.unwrap_or(breached_at);
+    let end = settled.unwrap_or(until);
     Ok(Candidate {
         id: r.get(0)?,
-        target: if response { "response" } else { "resolution" },
-        breached_at: r.get(2)?,
-        deadline,
-        due: 0,
+        response,
+        breached_at,
+        due,
         settled,
-        end: settled.unwrap_or(until),
-        wall: 0,
+        end,
+        wall: (end - due).max(0),
     })
 }
 
@@ -1298,7 +1342,7 @@ fn measured(tx: &Tx, c: &Candidate, clocks: &mut dyn Clocks) -> Result<Breach> {
         id: c.id,
         chain,
         title: String::new(),
-        target: c.target.to_string(),
+        target: if c.response { "response" } else { "resolution" }.to_string(),
         due_at: ts(c.due)?,
         settled_at: c.settled.map(ts).transpose()?,
         overshoot_seconds: clocks.measure(clock, c.due, c.end).div_euclid(1000),
@@ -1882,8 +1926,9 @@ mod tests {
 
     fn breached() -> impl proptest::strategy::Strategy<Value = Breached> {
         use proptest::prelude::*;
-        // Minutes with a few odd milliseconds: overshoots tie in seconds.
-        let at = || (-3_000i64..15_000, 0i64..3).prop_map(|(min, ms)| min * 60_000 + ms * 400);
+        // Half hours with a few odd milliseconds: overshoots often tie in
+        // seconds (the order then goes by id), and in milliseconds.
+        let at = || (-100i64..500, 0i64..3).prop_map(|(half, ms)| half * 1_800_000 + ms * 400);
         let opt = move || prop::option::of(at());
         let details = prop::sample::select(vec![
             r#"{"target":"response"}"#,
@@ -1980,6 +2025,39 @@ mod tests {
                 .expect("reads");
             proptest::prop_assert_eq!(bounded, every);
         }
+    }
+
+    /// A tie in seconds goes to the smaller id, also when its wall-clock
+    /// overshoot is a few milliseconds shorter than the one measured
+    /// before it: the bound compares whole seconds.
+    #[test]
+    fn worst_breaches_break_ties_in_seconds_by_id() {
+        let mut store = Store::open_in_memory().expect("store");
+        let issue = |deadline: i64| Breached {
+            chain: "a",
+            priority: None,
+            response_due: Some(deadline),
+            resolution_due: None,
+            acked: None,
+            resolved: None,
+            paused: None,
+            breaches: vec![(0, r#"{"target":"response"}"#)],
+        };
+        // Overshoots at `until` (60 minutes): 3,600.0 s and 3,600.4 s.
+        let issues = [issue(0), issue(-400)];
+        store
+            .write(|tx| write_breached(tx, &issues, m(0)))
+            .expect("fixture");
+        let scope = Scope {
+            since: t(0),
+            until: t(60),
+            chain: None,
+        };
+        let top = store
+            .read(|tx| worst_breaches(tx, &scope, 1, &mut WallClock))
+            .expect("reads");
+        let got: Vec<(i64, i64)> = top.iter().map(|b| (b.id, b.overshoot_seconds)).collect();
+        assert_eq!(got, [(1, 3600)]);
     }
 
     /// The worst breaches read the partial index alone (named, so a plan
