@@ -1203,7 +1203,13 @@ pub fn worst_breaches(
             top.truncate(limit);
         }
     }
-    for b in &mut top {
+    titles(tx, &mut top)?;
+    Ok(top)
+}
+
+/// The titles of the breaches kept (only theirs are read).
+fn titles(tx: &Tx, top: &mut [Breach]) -> Result<()> {
+    for b in top {
         b.title = tx.one(
             "SELECT title FROM issues WHERE id = ?1",
             args![b.id],
@@ -1211,7 +1217,7 @@ pub fn worst_breaches(
             |r| r.get(0),
         )?;
     }
-    Ok(top)
+    Ok(())
 }
 
 /// The report's order of breaches: largest overshoot first, then by id,
@@ -1224,8 +1230,8 @@ fn breach_order(a: &Breach, b: &Breach) -> std::cmp::Ordering {
 }
 
 /// One breach of an SLA target in the window, before it is measured on
-/// the issue's clock.
-#[derive(Debug, PartialEq, Eq)]
+/// the issue's clock. Compared by [`Candidate::rank`].
+#[derive(Debug)]
 struct Candidate {
     id: i64,
     /// The response target (else the resolution one).
@@ -1257,6 +1263,14 @@ impl Candidate {
         )
     }
 }
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.rank() == other.rank()
+    }
+}
+
+impl Eq for Candidate {}
 
 impl Ord for Candidate {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
