@@ -1190,7 +1190,7 @@ pub fn worst_breaches(
     let mut measured_targets = std::collections::HashSet::new();
     while let Some(c) = candidates.pop() {
         let last = top.last().filter(|_| top.len() >= limit);
-        if last.is_some_and(|b| c.wall.div_euclid(1000) < b.overshoot_seconds) {
+        if last.is_some_and(|b| c.wall().div_euclid(1000) < b.overshoot_seconds) {
             break;
         }
         if !measured_targets.insert((c.id, c.response)) {
@@ -1230,36 +1230,42 @@ fn breach_order(a: &Breach, b: &Breach) -> std::cmp::Ordering {
 }
 
 /// One breach of an SLA target in the window, before it is measured on
-/// the issue's clock. Compared by [`Candidate::rank`].
+/// the issue's clock. Compared by [`Candidate::rank`]. 32 bytes: a
+/// million-issue window holds a quarter of a million of them.
 #[derive(Debug)]
 struct Candidate {
     id: i64,
-    /// The response target (else the resolution one).
-    response: bool,
-    breached_at: i64,
     /// The target's deadline, or the breach's time when the issue has
     /// none now.
     due: i64,
-    settled: Option<i64>,
     /// Where the overshoot ends: the settlement, or `until`.
     end: i64,
-    /// The overshoot in wall-clock milliseconds: an upper bound of the
-    /// measured one.
-    wall: i64,
+    /// The response target (else the resolution one).
+    response: bool,
+    /// Whether `end` is the settlement (an ack or resolution before
+    /// `until`).
+    settled: bool,
 }
 
 impl Candidate {
+    /// The overshoot in wall-clock milliseconds: an upper bound of the
+    /// measured one.
+    fn wall(&self) -> i64 {
+        (self.end - self.due).max(0)
+    }
+
     /// Largest first out of the heap: by wall-clock overshoot, then as the
     /// report breaks ties (smaller id, "resolution" before "response"),
-    /// then the earlier breach of the same target (when the issue has no
-    /// deadline it is the due time, and it has the larger overshoot: it
-    /// comes out first either way).
+    /// then the earlier due time. Of several breaches of one target, the
+    /// first is the one that counts: when the issue has a deadline they
+    /// are alike, else the first one's time is the due time, the earliest
+    /// (and its overshoot the largest), so it comes out first either way.
     fn rank(&self) -> (i64, Reverse<i64>, Reverse<bool>, Reverse<i64>) {
         (
-            self.wall,
+            self.wall(),
             Reverse(self.id),
             Reverse(self.response),
-            Reverse(self.breached_at),
+            Reverse(self.due),
         )
     }
 }
@@ -1329,16 +1335,12 @@ fn candidate(r: &Row<'_>, until: i64) -> Result<Candidate> {
         (r.get(4)?, r.get(6)?)
     };
     let settled = done.filter(|&d| d < until);
-    let due = deadline.unwrap_or(breached_at);
-    let end = settled.unwrap_or(until);
     Ok(Candidate {
         id: r.get(0)?,
+        due: deadline.unwrap_or(breached_at),
+        end: settled.unwrap_or(until),
         response,
-        breached_at,
-        due,
-        settled,
-        end,
-        wall: (end - due).max(0),
+        settled: settled.is_some(),
     })
 }
 
@@ -1358,7 +1360,7 @@ fn measured(tx: &Tx, c: &Candidate, clocks: &mut dyn Clocks) -> Result<Breach> {
         title: String::new(),
         target: if c.response { "response" } else { "resolution" }.to_string(),
         due_at: ts(c.due)?,
-        settled_at: c.settled.map(ts).transpose()?,
+        settled_at: c.settled.then_some(c.end).map(ts).transpose()?,
         overshoot_seconds: clocks.measure(clock, c.due, c.end).div_euclid(1000),
         clock,
     })
