@@ -130,6 +130,13 @@ impl<'c> Tx<'c> {
         &self.0
     }
 
+    /// Whether this transaction is on PostgreSQL: the few statements that
+    /// need a function SQLite and PostgreSQL spell differently (a JSON
+    /// array's elements) choose by it.
+    pub(in crate::store) fn is_pg(&self) -> bool {
+        matches!(self.0, TxOn::Pg(_))
+    }
+
     /// The PostgreSQL transaction back, to commit or roll back.
     pub(in crate::store) fn into_pg(self) -> sql_pg::PgTx<'c> {
         match self.0 {

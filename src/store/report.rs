@@ -334,7 +334,7 @@ fn involved_groups(tx: &Tx, scope: &Scope, filter: &str) -> Result<Vec<InvolvedG
     let (since, until, chain) = bind(scope);
     let sql = format!(
         "SELECT i.chain, i.max_level, CASE WHEN i.resolved_at IS NULL THEN i.level END, \
-           i.created_at >= ?1, coalesce(i.resolved_at < ?2, 0) \
+           i.created_at >= ?1, i.resolved_at IS NOT NULL AND i.resolved_at < ?2 \
          FROM issues i WHERE {filter}"
     );
     let mut groups: Vec<InvolvedGroup> = Vec::new();
@@ -1126,8 +1126,11 @@ fn longest_open_among(
 ) -> Result<Vec<OpenIssue>> {
     let (_, until, chain) = bind(scope);
     let among = match ids {
+        Some(_) if tx.is_pg() => {
+            "i.id IN (SELECT value::bigint FROM json_array_elements_text(CAST(?4 AS json))) AND"
+        }
         Some(_) => "i.id IN (SELECT value FROM json_each(?4)) AND",
-        None => "?4 IS NULL AND",
+        None => "CAST(?4 AS TEXT) IS NULL AND",
     };
     let sql = format!(
         "SELECT i.id, i.chain, i.title, i.owner, i.created_at, \
@@ -1432,6 +1435,7 @@ pub fn delivery(tx: &Tx, scope: &Scope) -> Result<Vec<ChannelFailures>> {
            UNION ALL \
            SELECT o.channel, 0, 1 FROM outbox o JOIN issues i ON i.id = o.issue_id \
            WHERE o.status = 'dead' AND o.created_at < ?2 AND (?3 IS NULL OR i.chain = ?3)) \
+           AS failures \
          GROUP BY channel ORDER BY channel",
         args![since, until, chain],
         "reading delivery failures",
@@ -1503,12 +1507,20 @@ pub struct GroupRow {
 pub fn escalation_by(tx: &Tx, scope: &Scope, by: GroupBy) -> Result<Vec<GroupRow>> {
     let (since, until, chain) = bind(scope);
     let (group, join) = by.sql();
+    // PostgreSQL: a JSON array's elements, and a lateral join needs ON.
+    let join = match by {
+        GroupBy::Tag if tx.is_pg() => {
+            "LEFT JOIN json_array_elements_text(CAST(CASE WHEN json_valid(i.tags) THEN i.tags \
+             ELSE '[]' END AS json)) AS t(value) ON TRUE"
+        }
+        _ => join,
+    };
     let sql = format!(
         "SELECT g, count(DISTINCT id), count(DISTINCT CASE WHEN esc THEN id END) FROM ( \
            SELECT i.id AS id, {group} AS g, EXISTS (SELECT 1 FROM events e \
              WHERE e.issue_id = i.id AND +e.kind = 'escalated' AND e.level >= 2 \
                AND e.at >= ?1 AND e.at < ?2) AS esc \
-           FROM issues i {join} WHERE {INVOLVED}) \
+           FROM issues i {join} WHERE {INVOLVED}) AS grouped \
          GROUP BY g ORDER BY g"
     );
     let what = "reading grouped escalations";
