@@ -320,3 +320,114 @@ fn a_newer_schema_is_refused_and_left_alone() {
         .run()
         .one_line_error("newer than this escalate");
 }
+
+/// A fake server that speaks TLS (rustls, a certificate for `localhost`
+/// from a fresh CA) after the client's TLS request, then rejects the
+/// password: reaching that error proves the handshake passed. Returns the
+/// port and the CA's PEM.
+fn fake_tls_server() -> (u16, String) {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use std::sync::Arc;
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "escalate test CA");
+    ca_params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("CA cert");
+    let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .expect("leaf params")
+        .signed_by(&leaf_key, &ca)
+        .expect("leaf cert");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("protocols")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(leaf.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            )
+            .expect("server config"),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let config = Arc::clone(&config);
+            std::thread::spawn(move || {
+                let mut request = [0u8; 8];
+                if s.read_exact(&mut request).is_err() || s.write_all(b"S").is_err() {
+                    return;
+                }
+                let Ok(conn) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, s);
+                let mut len = [0u8; 4];
+                if tls.read_exact(&mut len).is_err() {
+                    return;
+                }
+                let mut body = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
+                let _ = tls.read_exact(&mut body);
+                let _ = tls.write_all(&error_response(
+                    "28P01",
+                    "password authentication failed for user \"ann\"",
+                ));
+                let _ = tls.flush();
+            });
+        }
+    });
+    (port, ca.pem())
+}
+
+#[test]
+fn tls_is_rustls_and_sslmode_decides_what_is_verified() {
+    let (port, ca) = fake_tls_server();
+    let env = Env::with_config(STARTER);
+    std::fs::write(env.path("ca.pem"), ca).expect("ca");
+    let ca = env.path("ca.pem").to_string_lossy().to_string();
+    let reached = "password authentication failed";
+    let cases = [
+        // The chain and the name check out.
+        (
+            format!("localhost:{port}/db?sslmode=verify-full&sslrootcert={ca}"),
+            reached,
+        ),
+        // The certificate names localhost, not 127.0.0.1.
+        (
+            format!("127.0.0.1:{port}/db?sslmode=verify-full&sslrootcert={ca}"),
+            "not valid for name",
+        ),
+        // verify-ca checks the chain only.
+        (
+            format!("127.0.0.1:{port}/db?sslmode=verify-ca&sslrootcert={ca}"),
+            reached,
+        ),
+        // Not a CA the public roots know.
+        (
+            format!("localhost:{port}/db?sslmode=verify-full"),
+            "UnknownIssuer",
+        ),
+        // require: encrypted, not verified.
+        (format!("127.0.0.1:{port}/db?sslmode=require"), reached),
+    ];
+    for (rest, expect) in cases {
+        let url = format!("postgres://ann:s3cret@{rest}&connect_timeout=5");
+        let r = env
+            .test()
+            .env("ESCALATE_DB", &url)
+            .args(["list"])
+            .code(5)
+            .run()
+            .one_line_error(expect);
+        assert!(!r.stderr.contains("s3cret"), "{r:?}");
+    }
+}
