@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, to: &str, io: &mut Io) -> Result<Code> {
     }
     writeln!(io.out, "verified (SQLite = PostgreSQL):")?;
     for (what, a, _) in &copied.totals {
-        writeln!(io.out, "  {what:<32} {a:>10}")?;
+        writeln!(io.out, "  {what:<40} {a:>10}")?;
     }
     writeln!(
         io.out,

@@ -10,6 +10,8 @@
 //! by status, events by kind, outbox rows by status) are read back from
 //! both sides and compared; any difference rolls the copy back.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::io::Write;
 
 use anyhow::{Context, Result};
@@ -17,7 +19,10 @@ use rusqlite::types::ValueRef;
 
 use super::pg::{install_schema, lost, WRITE_LOCK};
 use super::pg_target::Target;
-use super::Store;
+use super::report::{self, ReportRow, Scope};
+use super::sql::args;
+use super::sql_pg::{Cache, PgTx};
+use super::{Store, Tx};
 use crate::error::{database, usage};
 
 /// What was copied and checked.
@@ -100,12 +105,21 @@ pub fn to_postgres(source: &mut Store, url: &str) -> Result<Copied> {
             }
         }
         copied.totals = totals(lite, &mut pg, &shown)?;
+        // The report's own totals over the whole history, each side read
+        // by the report's queries.
+        let cache = RefCell::new(Cache::new());
+        let on_pg = Tx::pg(PgTx::new(pg, &cache));
+        copied.totals.extend(report_totals(tx, &on_pg)?);
         if let Some((what, a, b)) = copied.totals.iter().find(|(_, a, b)| a != b) {
             return Err(database(format!(
                 "{shown}: {what} is {b} after the copy, {a} in the source; nothing was kept"
             )));
         }
-        pg.commit().map_err(|e| lost(&shown, e))?;
+        on_pg
+            .into_pg()
+            .into_inner()
+            .commit()
+            .map_err(|e| lost(&shown, e))?;
         Ok(copied)
     })
 }
@@ -251,6 +265,77 @@ fn move_sequences(pg: &mut postgres::Transaction<'_>, shown: &str) -> Result<()>
         .map_err(|e| lost(shown, e))?;
     }
     Ok(())
+}
+
+/// The report's per-chain figures over every event ever recorded, on both
+/// sides: issues involved, opened, resolved, still open, escalated and
+/// breached, SLA outcomes.
+fn report_totals(lite: &Tx, pg: &Tx) -> Result<Vec<(String, i64, i64)>> {
+    let end = |tx: &Tx| {
+        tx.one(
+            "SELECT coalesce(max(at), 0) + 1 FROM events",
+            args![],
+            "the last event's time",
+            |r| r.get::<i64>(0),
+        )
+    };
+    let until = end(lite)?.max(end(pg)?);
+    let scope = Scope {
+        since: super::ts(0)?,
+        until: super::ts(until)?,
+        chain: None,
+    };
+    let a = report::window_counts_from_log(lite, &scope)?;
+    let b = report::window_counts_from_log(pg, &scope)?;
+    let chains: BTreeSet<&String> = a.involved.keys().chain(b.involved.keys()).collect();
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let mut out = Vec::new();
+    for chain in chains {
+        let (x, y) = (a.involved.get(chain), b.involved.get(chain));
+        let fig = |r: Option<&ReportRow>, f: fn(&ReportRow) -> u64| n(r.map_or(0, f));
+        let figures: [(&str, fn(&ReportRow) -> u64); 4] = [
+            ("involved", |r| r.involved),
+            ("opened", |r| r.opened),
+            ("resolved", |r| r.resolved),
+            ("still open", |r| r.still_open),
+        ];
+        for (what, f) in figures {
+            out.push((format!("report {chain}: {what}"), fig(x, f), fig(y, f)));
+        }
+        let paged = |c: &report::WindowCounts, i: usize| {
+            n(c.paged
+                .get(chain)
+                .map_or(0, |p| if i == 0 { p.0 } else { p.1 }))
+        };
+        out.push((
+            format!("report {chain}: escalated"),
+            paged(&a, 0),
+            paged(&b, 0),
+        ));
+        out.push((
+            format!("report {chain}: breached"),
+            paged(&a, 1),
+            paged(&b, 1),
+        ));
+        let sla = |c: &report::WindowCounts, met: bool| {
+            n(c.sla
+                .iter()
+                .filter(|((ch, _, _), _)| ch == chain)
+                .map(|(_, (m, b))| if met { *m } else { *b })
+                .sum())
+        };
+        out.push((
+            format!("report {chain}: SLA met"),
+            sla(&a, true),
+            sla(&b, true),
+        ));
+        out.push((
+            format!("report {chain}: SLA breached"),
+            sla(&a, false),
+            sla(&b, false),
+        ));
+    }
+    Ok(out)
 }
 
 /// The totals on both sides, as (label, SQLite, PostgreSQL).
