@@ -7,8 +7,9 @@
 //! links keep pointing at the same issues, and the engineering-task
 //! markers keep the database's `instance`), with `COPY … FROM STDIN`.
 //! Before committing, each table's row count and a set of totals (issues
-//! by status, events by kind, outbox rows by status) are read back from
-//! both sides and compared; any difference rolls the copy back.
+//! by status, events by kind, outbox rows by status, and the report's
+//! per-chain figures over the whole history) are read back from both
+//! sides and compared; any difference rolls the copy back.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
