@@ -187,3 +187,40 @@ fn a_server_restart_during_a_check_fails_it_with_one_line_and_the_next_completes
         .run();
     assert_all_sent_once(&env, &peer, 2);
 }
+
+/// The server really restarted (`ESCALATE_TEST_PG_RESTART`, a command that
+/// restarts it and returns once it is back; `.ci/run` runs this test alone,
+/// since every other test's connections are cut too): the check caught in
+/// it fails with one line and exit 5, and the next run completes.
+#[test]
+fn a_real_server_restart_during_a_check_fails_it_and_the_next_completes() {
+    let Ok(restart) = std::env::var("ESCALATE_TEST_PG_RESTART") else {
+        eprintln!("skipped: no ESCALATE_TEST_PG_RESTART command");
+        return;
+    };
+    let peer = Peer::start();
+    let Some(env) = on_postgres(&peer, 200) else { return };
+    let at_create = peer.count();
+    peer.delay(Duration::from_millis(20));
+    let child = check_on(&env, "a");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while peer.count() < at_create + 3 {
+        assert!(Instant::now() < deadline, "the check sent nothing");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = std::process::Command::new("sh")
+        .args(["-c", &restart])
+        .status()
+        .expect("restart command");
+    assert!(status.success(), "{restart}: {status}");
+    let r = Run::wait(child);
+    assert_eq!(r.code, 5, "{r:?}");
+    r.one_line_error("database postgres://");
+    peer.delay(Duration::ZERO);
+    env.test()
+        .at("2026-11-05T09:06:00Z")
+        .env("ESCALATE_HOSTNAME", "a")
+        .args(["check"])
+        .run();
+    assert_all_sent_once(&env, &peer, 2);
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# PostgreSQL beside SQLite (issue 16): the same commands on the same data,
+# timed with hyperfine; the release binary, a local server.
+#
+#   scripts/bench-pg.sh [ADMIN_URL]
+#
+# ADMIN_URL (default $ESCALATE_TEST_PG, else the local server over TCP) must
+# be allowed to create databases. Builds, in $BENCH_DIR (default
+# /tmp/escalate-bench-pg):
+#   big1.db   1,000,000 open issues, 1 % due    -> check, create, report
+#   k10.db    10,000 open issues, 100 % due      -> four checkers at once
+# copies each into PostgreSQL with `escalate migrate --to` (timed), keeps the
+# copy as a template, and gives every run that writes a fresh database
+# (`CREATE DATABASE … TEMPLATE …`, untimed; the SQLite side a fresh file).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+ADMIN=${1:-${ESCALATE_TEST_PG:-postgres://postgres@127.0.0.1/postgres?sslmode=disable}}
+DIR=${BENCH_DIR:-/tmp/escalate-bench-pg}
+NOW=${BENCH_NOW:-2026-11-02T09:00:00Z}
+BIN=$ROOT/target/release/escalate
+WL=$ROOT/target/release/examples/workload
+CFG=$ROOT/chains.toml
+mkdir -p "$DIR/results"
+say() { printf '\n== %s\n' "$*" >&2; }
+url() { printf '%s' "$ADMIN" | sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\\1/$1#"; }
+sql() { psql "$ADMIN" -qAtc "$1"; }
+
+command -v hyperfine >/dev/null || { echo "hyperfine is needed (apt-get install hyperfine)" >&2; exit 1; }
+cargo build --release --locked --bin escalate --example workload >&2
+
+for spec in "big1 1000000 0.01" "k10 10000 1.0"; do
+    set -- $spec
+    if [ ! -f "$DIR/$1.db" ]; then
+        say "generating $1"
+        "$WL" --db "$DIR/$1.db" --open "$2" --due-fraction "$3" --now "$NOW" --config "$CFG" --force >&2
+    fi
+    say "migrate $1 into PostgreSQL (bench_$1)"
+    sql "DROP DATABASE IF EXISTS bench_$1" && sql "CREATE DATABASE bench_$1"
+    cp "$DIR/$1.db" "$DIR/$1.src.db"
+    /usr/bin/time -f "migrate $1: %e s, %M KB" "$BIN" --config "$CFG" --db "$DIR/$1.src.db" \
+        migrate --to "$(url "bench_$1")" > "$DIR/results/migrate-$1.txt" 2> "$DIR/results/migrate-$1.time"
+    cat "$DIR/results/migrate-$1.time" >&2
+    rm -f "$DIR/$1.src.db"*
+    # The template: no connections may be open on it while copied.
+done
+
+fresh_pg() { sql "DROP DATABASE IF EXISTS bench_run" && sql "CREATE DATABASE bench_run TEMPLATE bench_$1"; }
+fresh_lite() { cp "$DIR/$1.db" "$DIR/run.db"; rm -f "$DIR/run.db-wal" "$DIR/run.db-shm"; sync; }
+export -f fresh_pg fresh_lite sql
+export ADMIN DIR
+RUN_PG=$(url bench_run)
+
+say "check, 1 M open, 1 % due"
+hyperfine --runs 5 --export-markdown "$DIR/results/check-1m.md" \
+    --prepare "fresh_lite big1" -n sqlite "$BIN --config $CFG --db $DIR/run.db --now $NOW check > /dev/null" \
+    --prepare "fresh_pg big1" -n postgres "$BIN --config $CFG --db '$RUN_PG' --now $NOW check > /dev/null"
+
+say "report --days 7 and create, 1 M open"
+fresh_lite big1; fresh_pg big1
+# The first report folds the rollups (both sides); time the ones after.
+"$BIN" --config "$CFG" --db "$DIR/run.db" --now "$NOW" report --days 7 > /dev/null
+"$BIN" --config "$CFG" --db "$RUN_PG" --now "$NOW" report --days 7 > /dev/null
+hyperfine --warmup 1 --runs 5 --export-markdown "$DIR/results/report-1m.md" \
+    -n sqlite "$BIN --config $CFG --db $DIR/run.db --now $NOW report --days 7" \
+    -n postgres "$BIN --config $CFG --db '$RUN_PG' --now $NOW report --days 7"
+hyperfine --warmup 3 --runs 30 --export-markdown "$DIR/results/create-1m.md" \
+    -n sqlite "$BIN --config $CFG --db $DIR/run.db --now $NOW create --chain customer_issue --title bench" \
+    -n postgres "$BIN --config $CFG --db '$RUN_PG' --now $NOW create --chain customer_issue --title bench"
+
+say "four checkers at once, 10,000 due (PostgreSQL), against one"
+four() {
+    for h in a b c d; do
+        ESCALATE_HOSTNAME=$h "$BIN" --config "$CFG" --db "$RUN_PG" --now "$NOW" check > /dev/null &
+    done
+    wait
+}
+export -f four
+export BIN CFG RUN_PG NOW
+hyperfine --runs 3 --export-markdown "$DIR/results/checkers-k10.md" \
+    --prepare "fresh_pg k10" -n "1 checker" "$BIN --config $CFG --db '$RUN_PG' --now $NOW check > /dev/null" \
+    --prepare "fresh_pg k10" -n "4 checkers" "bash -c four"
+psql "$RUN_PG" -qAtc "SELECT host, count(*), sum(examined) FROM runs GROUP BY host ORDER BY host" \
+    > "$DIR/results/checkers-k10-hosts.txt"
+sql "DROP DATABASE IF EXISTS bench_run"
+cat "$DIR"/results/*.md "$DIR"/results/*.time "$DIR/results/checkers-k10-hosts.txt"
