@@ -9,6 +9,7 @@
 # /tmp/escalate-bench-pg):
 #   big1.db   1,000,000 open issues, 1 % due    -> check, create, report
 #   k10.db    10,000 open issues, 100 % due      -> four checkers at once
+# BENCH_REUSE=1 keeps PostgreSQL copies made by an earlier run.
 # copies each into PostgreSQL with `escalate migrate --to` (timed), keeps the
 # copy as a template, and gives every run that writes a fresh database
 # (`CREATE DATABASE … TEMPLATE …`, untimed; the SQLite side a fresh file).
@@ -18,8 +19,9 @@ ROOT=$PWD
 ADMIN=${1:-${ESCALATE_TEST_PG:-postgres://postgres@127.0.0.1/postgres?sslmode=disable}}
 DIR=${BENCH_DIR:-/tmp/escalate-bench-pg}
 NOW=${BENCH_NOW:-2026-11-02T09:00:00Z}
-BIN=$ROOT/target/release/escalate
-WL=$ROOT/target/release/examples/workload
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$TARGET/release/escalate
+WL=$TARGET/release/examples/workload
 CFG=$ROOT/chains.toml
 mkdir -p "$DIR/results"
 say() { printf '\n== %s\n' "$*" >&2; }
@@ -34,6 +36,9 @@ for spec in "big1 1000000 0.01" "k10 10000 1.0"; do
     if [ ! -f "$DIR/$1.db" ]; then
         say "generating $1"
         "$WL" --db "$DIR/$1.db" --open "$2" --due-fraction "$3" --now "$NOW" --config "$CFG" --force >&2
+    fi
+    if [ -n "${BENCH_REUSE:-}" ] && [ "$(sql "SELECT count(*) FROM pg_database WHERE datname = 'bench_$1'")" = 1 ]; then
+        continue
     fi
     say "migrate $1 into PostgreSQL (bench_$1)"
     sql "DROP DATABASE IF EXISTS bench_$1" && sql "CREATE DATABASE bench_$1"
@@ -52,7 +57,7 @@ export ADMIN DIR
 RUN_PG=$(url bench_run)
 
 say "check, 1 M open, 1 % due"
-hyperfine --runs 5 --export-markdown "$DIR/results/check-1m.md" \
+hyperfine --shell=bash --runs 5 --export-markdown "$DIR/results/check-1m.md" \
     --prepare "fresh_lite big1" -n sqlite "$BIN --config $CFG --db $DIR/run.db --now $NOW check > /dev/null" \
     --prepare "fresh_pg big1" -n postgres "$BIN --config $CFG --db '$RUN_PG' --now $NOW check > /dev/null"
 
@@ -61,10 +66,10 @@ fresh_lite big1; fresh_pg big1
 # The first report folds the rollups (both sides); time the ones after.
 "$BIN" --config "$CFG" --db "$DIR/run.db" --now "$NOW" report --days 7 > /dev/null
 "$BIN" --config "$CFG" --db "$RUN_PG" --now "$NOW" report --days 7 > /dev/null
-hyperfine --warmup 1 --runs 5 --export-markdown "$DIR/results/report-1m.md" \
+hyperfine --shell=bash --warmup 1 --runs 5 --export-markdown "$DIR/results/report-1m.md" \
     -n sqlite "$BIN --config $CFG --db $DIR/run.db --now $NOW report --days 7" \
     -n postgres "$BIN --config $CFG --db '$RUN_PG' --now $NOW report --days 7"
-hyperfine --warmup 3 --runs 30 --export-markdown "$DIR/results/create-1m.md" \
+hyperfine --shell=bash --warmup 3 --runs 30 --export-markdown "$DIR/results/create-1m.md" \
     -n sqlite "$BIN --config $CFG --db $DIR/run.db --now $NOW create --chain customer_issue --title bench" \
     -n postgres "$BIN --config $CFG --db '$RUN_PG' --now $NOW create --chain customer_issue --title bench"
 
@@ -77,7 +82,7 @@ four() {
 }
 export -f four
 export BIN CFG RUN_PG NOW
-hyperfine --runs 3 --export-markdown "$DIR/results/checkers-k10.md" \
+hyperfine --shell=bash --runs 3 --export-markdown "$DIR/results/checkers-k10.md" \
     --prepare "fresh_pg k10" -n "1 checker" "$BIN --config $CFG --db '$RUN_PG' --now $NOW check > /dev/null" \
     --prepare "fresh_pg k10" -n "4 checkers" "bash -c four"
 psql "$RUN_PG" -qAtc "SELECT host, count(*), sum(examined) FROM runs GROUP BY host ORDER BY host" \

@@ -121,6 +121,11 @@ pub fn to_postgres(source: &mut Store, url: &str) -> Result<Copied> {
             .into_inner()
             .commit()
             .map_err(|e| lost(&shown, e))?;
+        // Statistics for the planner now, not when autovacuum gets to it:
+        // without them a million-issue table is planned as if empty.
+        client
+            .batch_execute("ANALYZE")
+            .map_err(|e| lost(&shown, e))?;
         Ok(copied)
     })
 }

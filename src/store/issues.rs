@@ -344,10 +344,17 @@ pub fn due(tx: &Tx, now: Ts) -> Result<Vec<Issue>> {
 
 /// The first `limit` of [`due`] (most overdue first): one batch of a check.
 pub fn due_upto(tx: &Tx, now: Ts, limit: usize) -> Result<Vec<Issue>> {
+    // PostgreSQL sends every row a query selects before the next statement
+    // can run: a batch says LIMIT there (the batch size is one constant,
+    // so one statement text). SQLite steps only the rows read.
+    let limit_sql = match limit {
+        n if tx.is_pg() && n != usize::MAX => format!(" LIMIT {n}"),
+        _ => String::new(),
+    };
     tx.rows_upto(
         &format!(
             "SELECT {COLUMNS} FROM issues WHERE next_due_at IS NOT NULL AND next_due_at <= ?1 \
-             ORDER BY next_due_at, id"
+             ORDER BY next_due_at, id{limit_sql}"
         ),
         args![ms(now)],
         limit,

@@ -88,6 +88,37 @@ pub(in crate::store) fn install_schema(
     Ok(())
 }
 
+/// The database's escalate schema version: 0 for an empty database; an
+/// error for one holding other tables (not escalate's), before anything
+/// is written to it.
+fn schema_state(tx: &mut postgres::Transaction<'_>, shown: &str) -> Result<usize> {
+    let versioned: bool = tx
+        .query_one("SELECT to_regclass('escalate_schema') IS NOT NULL", &[])
+        .map_err(|e| lost(shown, e))?
+        .get(0);
+    if versioned {
+        let v: i64 = tx
+            .query_one("SELECT coalesce(max(version), 0) FROM escalate_schema", &[])
+            .map_err(|e| lost(shown, e))?
+            .get(0);
+        return Ok(usize::try_from(v).unwrap_or(usize::MAX));
+    }
+    let tables: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
+            &[],
+        )
+        .map_err(|e| lost(shown, e))?
+        .get(0);
+    if tables > 0 {
+        return Err(database(format!(
+            "{shown} holds tables that are not escalate's (no escalate_schema); it was not \
+             touched"
+        )));
+    }
+    Ok(0)
+}
+
 /// The PostgreSQL schema version this build writes.
 pub fn latest_version() -> usize {
     migrations().len()
@@ -127,42 +158,18 @@ impl PgStore {
         lost(self.target.shown(), e)
     }
 
+    /// Check the schema, and bring it up to date when it is behind. The
+    /// write lock only then: a current schema (every open but the first
+    /// after an upgrade) is read without waiting for a writer.
     fn prepare(&mut self, mode: OpenMode) -> Result<()> {
         let shown = self.target.shown().to_string();
-        let latest = latest_version();
         let mut tx = self.client.transaction().map_err(|e| lost(&shown, e))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
-            .map_err(|e| lost(&shown, e))?;
-        let versioned: bool = tx
-            .query_one("SELECT to_regclass('escalate_schema') IS NOT NULL", &[])
-            .map_err(|e| lost(&shown, e))?
-            .get(0);
-        let version: i64 = if versioned {
-            tx.query_one("SELECT coalesce(max(version), 0) FROM escalate_schema", &[])
-                .map_err(|e| lost(&shown, e))?
-                .get(0)
-        } else {
-            let tables: i64 = tx
-                .query_one(
-                    "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
-                    &[],
-                )
-                .map_err(|e| lost(&shown, e))?
-                .get(0);
-            if tables > 0 {
-                return Err(database(format!(
-                    "{shown} holds tables that are not escalate's (no escalate_schema); it was \
-                     not touched"
-                )));
-            }
-            0
-        };
-        let version = usize::try_from(version).unwrap_or(usize::MAX);
-        if version > latest {
-            return Err(database(format!(
-                "database {shown} has schema version {version}, newer than this escalate \
-                 understands ({latest}); upgrade escalate (the database was not touched)"
-            )));
+        let mut version = schema_state(&mut tx, &shown)?;
+        if version != latest_version() {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+                .map_err(|e| lost(&shown, e))?;
+            // Another process may have migrated it while we waited.
+            version = schema_state(&mut tx, &shown)?;
         }
         if version == 0 && mode != OpenMode::Create {
             return Err(database(format!(
