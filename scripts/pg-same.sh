@@ -20,7 +20,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"; psql "$admin" -qc "DROP DATABASE IF EXISTS escalate_same" >/dev/null 2>&1 || true' EXIT
 cp "$src" "$work/a.db"
 [ -f "$src-wal" ] && cp "$src-wal" "$work/a.db-wal"
-psql "$admin" -qc "DROP DATABASE IF EXISTS escalate_same" -c "CREATE DATABASE escalate_same" >/dev/null
+psql "$admin" -qc "DROP DATABASE IF EXISTS escalate_same" -c "CREATE DATABASE escalate_same" >/dev/null 2>&1
 "$bin" --config "$cfg" --db "$work/a.db" migrate --to "$target" > "$work/migrate.txt"
 status=0
 while IFS= read -r cmd; do

@@ -199,7 +199,9 @@ fn a_real_server_restart_during_a_check_fails_it_and_the_next_completes() {
         return;
     };
     let peer = Peer::start();
-    let Some(env) = on_postgres(&peer, 200) else { return };
+    let Some(env) = on_postgres(&peer, 200) else {
+        return;
+    };
     let at_create = peer.count();
     peer.delay(Duration::from_millis(20));
     let child = check_on(&env, "a");
