@@ -87,5 +87,36 @@ hyperfine --shell=bash --runs 3 --export-markdown "$DIR/results/checkers-k10.md"
     --prepare "fresh_pg k10" -n "4 checkers" "bash -c four"
 psql "$RUN_PG" -qAtc "SELECT host, count(*), sum(examined) FROM runs GROUP BY host ORDER BY host" \
     > "$DIR/results/checkers-k10-hosts.txt"
+say "one checker against four, 2,000 due, webhooks to a receiver that takes 100 ms an answer"
+python3 - 18555 0.1 <<'PY' &
+import http.server, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(float(sys.argv[2]))
+        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+receiver=$!
+sed 's#^\(\[roles\.[a-z_]*\]\)$#\1\nwebhook = "http://127.0.0.1:18555/hook"#' "$CFG" > "$DIR/hooks.toml"
+[ -f "$DIR/k2.db" ] || "$WL" --db "$DIR/k2.db" --open 2000 --due-fraction 1.0 --now "$NOW" --config "$DIR/hooks.toml" --force >&2
+sql "DROP DATABASE IF EXISTS bench_k2" && sql "CREATE DATABASE bench_k2"
+cp "$DIR/k2.db" "$DIR/k2.src.db"
+"$BIN" --config "$DIR/hooks.toml" --db "$DIR/k2.src.db" migrate --to "$(url bench_k2)" > /dev/null
+rm -f "$DIR/k2.src.db"*
+for n in 1 4 1 4 1 4; do
+    fresh_pg k2
+    start=$(date +%s.%N)
+    for h in $(seq 1 "$n"); do
+        ESCALATE_HOSTNAME=h$h "$BIN" --config "$DIR/hooks.toml" --db "$RUN_PG" --now "$NOW" check > /dev/null 2>&1 &
+    done
+    wait $(jobs -p | grep -v "^$receiver$")
+    end=$(date +%s.%N)
+    echo "$n checker(s): $(echo "$end - $start" | bc) s; examined per host: $(psql "$RUN_PG" -qAtc \
+        "SELECT string_agg(host || ' ' || examined, ', ' ORDER BY host) FROM runs WHERE host IS NOT NULL")"
+done | tee "$DIR/results/checkers-hooks.txt"
+kill "$receiver"
 sql "DROP DATABASE IF EXISTS bench_run"
-cat "$DIR"/results/*.md "$DIR"/results/*.time "$DIR/results/checkers-k10-hosts.txt"
+cat "$DIR"/results/*.md "$DIR"/results/*.time "$DIR"/results/*.txt
