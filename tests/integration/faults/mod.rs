@@ -282,27 +282,29 @@ fn assert_escalated_once(env: &Env) {
     }
 }
 
-/// The database file and its WAL (empty when absent), byte for byte.
-fn snapshot(db: &Path) -> (Vec<u8>, Vec<u8>) {
-    let wal = db.with_file_name(format!(
-        "{}-wal",
-        db.file_name().expect("name").to_string_lossy()
-    ));
-    (
-        std::fs::read(db).expect("read database"),
-        std::fs::read(wal).unwrap_or_default(),
-    )
+/// Everything the database holds ([`Env::state`]): the file and its WAL
+/// on SQLite, every table's rows on PostgreSQL.
+fn snapshot(env: &Env) -> Vec<u8> {
+    env.state()
 }
 
-fn assert_unchanged(db: &Path, before: &(Vec<u8>, Vec<u8>), what: &str) {
-    let after = snapshot(db);
-    assert!(after.0 == before.0, "{what}: database file changed");
-    assert!(after.1 == before.1, "{what}: WAL changed");
+fn assert_unchanged(env: &Env, before: &[u8], what: &str) {
+    assert!(env.state() == before, "{what}: the database changed");
+}
+
+/// "ok" when the database is sound: on SQLite `integrity_check` and the
+/// foreign keys; on PostgreSQL (whose pages the server checks) that no
+/// event or outbox row lost its issue.
+fn integrity(env: &Env) -> String {
+    match &env.pg {
+        Some(db) => crate::support::pg::consistency(&mut db.client()),
+        None => file_integrity(&env.db()),
+    }
 }
 
 /// `integrity_check` and the foreign keys, through a read-only open (which
 /// reads the WAL but never checkpoints it, so it changes nothing).
-fn integrity(db: &Path) -> String {
+fn file_integrity(db: &Path) -> String {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
     let conn = rusqlite::Connection::open_with_flags(db, flags).expect("open for integrity_check");
     let ok: String = conn
@@ -327,9 +329,19 @@ fn checkpoint(db: &Path) {
         .expect("checkpoint");
 }
 
-/// Copy a database no process has open: the file and its WAL, which holds
-/// the commits since the last checkpoint (the index, `-shm`, is rebuilt).
-fn copy_db(from: &Path, to: &Path) {
+/// Copy a database no process has open into `to`'s: on PostgreSQL a new
+/// database made from `from`'s as a template, on SQLite the files.
+fn copy_db(from: &Env, to: &Env) {
+    match (&from.pg, &to.pg) {
+        (Some(a), Some(b)) => b.copy_from(a),
+        _ => copy_db_file(&from.db(), &to.db()),
+    }
+}
+
+/// Copy a database file no process has open: the file and its WAL, which
+/// holds the commits since the last checkpoint (the index, `-shm`, is
+/// rebuilt).
+fn copy_db_file(from: &Path, to: &Path) {
     std::fs::copy(from, to).expect("copy the database");
     let wal = |p: &Path| {
         let mut name = p.as_os_str().to_owned();

@@ -284,6 +284,15 @@ impl Env {
         self.path("escalation.db")
     }
 
+    /// What `--db` names for this environment's database, for opening the
+    /// store in-process: its PostgreSQL URL on that run, else the file.
+    pub fn location(&self) -> PathBuf {
+        match &self.pg {
+            Some(db) => PathBuf::from(&db.url),
+            None => self.db(),
+        }
+    }
+
     pub fn set_var(&self, key: &str, value: &str) {
         self.vars
             .borrow_mut()
@@ -358,6 +367,19 @@ impl Env {
 
     pub fn bytes(&self, p: &Path) -> Vec<u8> {
         std::fs::read(p).expect("read file")
+    }
+
+    /// Everything the database holds, for "nothing changed" and "the secret
+    /// is not stored" checks on either store: on SQLite the file's bytes
+    /// then its WAL's (empty when absent), as escalate keeps the WAL between
+    /// runs; on PostgreSQL a deterministic dump of every table.
+    pub fn state(&self) -> Vec<u8> {
+        if let Some(db) = &self.pg {
+            return pg::dump(&mut db.client());
+        }
+        let mut out = std::fs::read(self.db()).expect("read database");
+        out.extend(std::fs::read(self.path("escalation.db-wal")).unwrap_or_default());
+        out
     }
 }
 
