@@ -615,17 +615,18 @@ fn corrupt_or_foreign_files_are_refused_untouched() {
 
 #[test]
 fn a_locked_database_fails_cleanly_and_changes_nothing() {
-    if crate::support::pg::sqlite_only() {
-        return;
-    }
     let env = Env::new();
     env.create(0, "customer_issue", "A");
-    let conn = rusqlite::Connection::open(env.db()).expect("open");
-    conn.execute_batch("BEGIN EXCLUSIVE").expect("lock");
-    let r = env.at(500, &["--busy-timeout", "0.2", "check"]).code(5);
-    r.one_line_error("locked");
-    conn.execute_batch("ROLLBACK").expect("unlock");
-    drop(conn);
+    let holder = env.hold_write_lock();
+    let started = std::time::Instant::now();
+    let r = env.at(500, &["--busy-timeout", "0.2", "check"]);
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "check waited {took:?} for the lock (busy timeout 0.2 s): {r:?}"
+    );
+    r.code(5).one_line_error("locked");
+    holder.release();
     assert_eq!(env.show(1)["level"], 1, "nothing escalated while locked");
     let r = env.at(500, &["check"]).ok();
     assert_eq!(pages(&r.stdout), vec![(1, 2)]);
