@@ -43,8 +43,9 @@
 //!    retry them, `status` exits 3, and `outbox retry --all-dead` + a check
 //!    delivers each exactly once.
 //! 4. Database faults — `db_*`: locked by another connection's `BEGIN
-//!    EXCLUSIVE` past `--busy-timeout 1` (every writing command exits 5 after
-//!    waiting, readers still work), read-only file (run as `nobody` when the
+//!    EXCLUSIVE` past `--busy-timeout 1` (on PostgreSQL: escalate's advisory
+//!    write lock; every writing command exits 5 after waiting, readers
+//!    still work), read-only file (run as `nobody` when the
 //!    tests run as root, from a copy of the binary in the test directory;
 //!    skipped with a one-line note where `nobody` cannot start it),
 //!    missing directory in `--db`, corrupt files
@@ -53,7 +54,8 @@
 //!    table's root page overwritten), a newer schema
 //!    (`user_version = 999`), a foreign SQLite file: each a one-line
 //!    `escalate: …` error, exit 5, no panic, and the file byte-for-byte
-//!    unchanged.
+//!    unchanged. All but the lock and the missing directory are about the
+//!    SQLite file and return early on the PostgreSQL run.
 //! 5. Bad input — `bad_toml_*` and `bad_cli_*`: tables of broken configs
 //!    (syntax, wrong types, unknown keys, missing roles and fields, absurd
 //!    waits, 5 MiB and empty files, invalid UTF-8, bad SLA keys, bad
@@ -62,7 +64,8 @@
 //!    empty or long titles, bad names, unknown subcommands): one line naming
 //!    the file:line:column and key, or the argument (clap's own usage errors
 //!    are only held to exit 2 and no panic), the documented exit code, no
-//!    panic, and the database byte-for-byte unchanged.
+//!    panic, and the database byte-for-byte unchanged (on PostgreSQL: every
+//!    table's rows, see [`Env::state`]).
 //!
 //! 6. Regressions for contract breaks this suite found (each fixed): a
 //!    foreign SQLite file with a `user_version` is refused untouched in one
