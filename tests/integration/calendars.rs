@@ -227,6 +227,12 @@ fn simulate_prints_the_timeline_without_a_database() {
         "{text}"
     );
     assert!(!env.db().exists(), "simulate must not create a database");
+    if env.pg.is_some() {
+        assert!(
+            env.state().is_empty(),
+            "simulate must not set up the schema"
+        );
+    }
     // What the same issue meets when someone acknowledges on Monday at 09:15.
     let acked = env
         .run(&[

@@ -114,7 +114,7 @@ fn reaching_engineering_creates_one_task_and_resolving_closes_it() {
     assert_eq!(k.iter().filter(|k| *k == "task_closed").count(), 1, "{k:?}");
 
     // The token is in no stored byte.
-    let db = env.bytes(&env.db());
+    let db = env.state();
     assert!(!String::from_utf8_lossy(&db).contains("ghp_secret_token"));
 }
 

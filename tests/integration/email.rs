@@ -82,7 +82,7 @@ fn starttls_with_private_ca_and_auth_from_env_never_leaks_the_password() {
         assert_eq!(m.auth, Some(("ops".to_string(), PASSWORD.to_string())));
     }
     // The password is nowhere: database, outbox listing, show, stderr.
-    let db = env.bytes(&env.db());
+    let db = env.state();
     assert!(!String::from_utf8_lossy(&db).contains(PASSWORD));
     let outbox = env.run(&["outbox", "--status", "all", "--json"]).ok();
     assert!(!outbox.stdout.contains(PASSWORD));

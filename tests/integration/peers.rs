@@ -70,7 +70,7 @@ fn url_lists_of_one_and_two_are_urls_for_every_channel() {
         // No URL secret anywhere a person or a backup could read it.
         let outbox = env.run(&["outbox", "--status", "all", "--json"]).ok();
         let show = env.run(&["show", "1", "--json"]).ok();
-        let db = String::from_utf8_lossy(&env.bytes(&env.db())).into_owned();
+        let db = String::from_utf8_lossy(&env.state()).into_owned();
         for secret in ["SLACKSECRET", "HOOKSECRET"] {
             for (what, text) in [
                 ("config check stdout", &check.stdout),

@@ -692,7 +692,7 @@ fn a_held_write_lock_neither_delays_nor_changes_the_report() {
         "--format",
         "json",
     ];
-    let holder = hold_write_lock(&env.db());
+    let holder = env.hold_write_lock();
     let started = std::time::Instant::now();
     let locked = env.at(300, &args).ok().json();
     let took = started.elapsed();
@@ -700,8 +700,7 @@ fn a_held_write_lock_neither_delays_nor_changes_the_report() {
         took < std::time::Duration::from_secs(3),
         "the report waited {took:?} for the write lock (busy timeout 5 s)"
     );
-    holder.execute_batch("ROLLBACK").expect("unlock");
-    drop(holder);
+    holder.release();
     let folded = env.at(300, &args).ok().json();
     assert_eq!(locked, folded);
 }

@@ -136,7 +136,7 @@ fn toml_cases() -> Vec<(&'static str, Vec<u8>, Vec<String>)> {
 fn bad_toml_is_one_line_naming_file_line_and_key_exit_2_database_untouched() {
     let env = seeded();
     env.at(1, &["check"]).ok();
-    let before = snapshot(&env.db());
+    let before = snapshot(&env);
     let cases = toml_cases();
     assert!(cases.len() >= 40, "{} cases", cases.len());
     let mut failures = Vec::new();
@@ -157,7 +157,7 @@ fn bad_toml_is_one_line_naming_file_line_and_key_exit_2_database_untouched() {
                 failures.push(format!("{what} {args:?}: {e}"));
             }
         }
-        assert_unchanged(&env.db(), &before, what);
+        assert_unchanged(&env, &before, what);
     }
     eprintln!("bad TOML: {} files, {tried} commands", cases.len());
     assert!(
@@ -173,13 +173,13 @@ fn bad_toml_an_empty_file_refuses_new_issues_and_reports_orphans() {
     let env = seeded();
     env.at(1, &["check"]).ok();
     env.write_config("");
-    let before = snapshot(&env.db());
+    let before = snapshot(&env);
     let r = env.at(2, &["create", "--chain", "customer_issue", "--title", "t"]);
     must(
         check_failure(&r, 2, &["unknown chain `customer_issue`", "none"]),
         "create with an empty config",
     );
-    assert_unchanged(&env.db(), &before, "empty config");
+    assert_unchanged(&env, &before, "empty config");
     // The cron job keeps the issue and says it needs a human.
     let r = env.at(3, &["check"]).code(3);
     r.one_line_error("1 open issue(s) on chain `customer_issue`, which is not in the config: #1");
@@ -190,7 +190,7 @@ fn bad_toml_an_empty_file_refuses_new_issues_and_reports_orphans() {
 fn bad_cli_arguments_are_one_line_errors_with_documented_codes() {
     let env = seeded();
     env.at(1, &["check"]).ok();
-    let before = snapshot(&env.db());
+    let before = snapshot(&env);
     let long_title = "t".repeat(1001);
     // (arguments, exit code, fragments; empty = a clap usage error: exit 2
     // and no panic only)
@@ -264,7 +264,7 @@ fn bad_cli_arguments_are_one_line_errors_with_documented_codes() {
         if let Err(e) = result {
             failures.push(format!("{args:?}: {e}"));
         }
-        assert_unchanged(&env.db(), &before, &format!("{args:?}"));
+        assert_unchanged(&env, &before, &format!("{args:?}"));
     }
     eprintln!("bad CLI: {} cases", cases.len());
     assert!(

@@ -73,14 +73,14 @@ fn crash_sweep(kills: &[Kill]) -> CrashTally {
     // The WAL stays between runs (no checkpoint at close): what matters
     // after a clean exit is that the database, file and WAL together, is
     // consistent and readable by a read-only open.
-    assert_eq!(integrity(&template.db()), "ok", "closed cleanly");
+    assert_eq!(integrity(&template), "ok", "closed cleanly");
     let at = 3 * 24 * 60;
     let mut tally = CrashTally::default();
     let mut baseline: Option<Baseline> = None;
     let mut full_run = Duration::ZERO;
     for (n, kill) in [Kill::Never].iter().chain(kills).enumerate() {
         let env = Env::with_config(&config);
-        copy_db(&template.db(), &env.db());
+        copy_db(&template, &env);
         let peer = Peer::start();
         peer.delay(Duration::from_millis(30));
         point(&env, PER_ROLE, &|p| peer.url(p));
@@ -117,7 +117,7 @@ fn crash_sweep(kills: &[Kill]) -> CrashTally {
         }
         tally.landed += usize::from(landed);
         let seen_at_kill = peer.count();
-        assert_eq!(integrity(&env.db()), "ok", "{kill:?}: right after the kill");
+        assert_eq!(integrity(&env), "ok", "{kill:?}: right after the kill");
 
         let after_kill = env.outbox("all");
         let sent_before: BTreeSet<i64> = after_kill
@@ -175,7 +175,7 @@ fn crash_sweep(kills: &[Kill]) -> CrashTally {
         }
         assert_notified_once_per_row(&env, &rows);
         assert_escalated_once(&env);
-        assert_eq!(integrity(&env.db()), "ok", "{kill:?}: after the rerun");
+        assert_eq!(integrity(&env), "ok", "{kill:?}: after the rerun");
         let lines = timeline(&env);
         match &baseline {
             None => {
@@ -273,7 +273,7 @@ fn kill_mid_batch_again_and_again(kills: &[usize]) -> usize {
             status.signal() == Some(9)
         };
         landed += usize::from(hit);
-        assert_eq!(integrity(&env.db()), "ok", "kill {n}: right after it");
+        assert_eq!(integrity(&env), "ok", "kill {n}: right after it");
         let sent_before: BTreeSet<i64> = env
             .outbox("all")
             .iter()

@@ -43,8 +43,9 @@
 //!    retry them, `status` exits 3, and `outbox retry --all-dead` + a check
 //!    delivers each exactly once.
 //! 4. Database faults — `db_*`: locked by another connection's `BEGIN
-//!    EXCLUSIVE` past `--busy-timeout 1` (every writing command exits 5 after
-//!    waiting, readers still work), read-only file (run as `nobody` when the
+//!    EXCLUSIVE` past `--busy-timeout 1` (on PostgreSQL: escalate's advisory
+//!    write lock; every writing command exits 5 after waiting, readers
+//!    still work), read-only file (run as `nobody` when the
 //!    tests run as root, from a copy of the binary in the test directory;
 //!    skipped with a one-line note where `nobody` cannot start it),
 //!    missing directory in `--db`, corrupt files
@@ -53,7 +54,8 @@
 //!    table's root page overwritten), a newer schema
 //!    (`user_version = 999`), a foreign SQLite file: each a one-line
 //!    `escalate: …` error, exit 5, no panic, and the file byte-for-byte
-//!    unchanged.
+//!    unchanged. All but the lock and the missing directory are about the
+//!    SQLite file and return early on the PostgreSQL run.
 //! 5. Bad input — `bad_toml_*` and `bad_cli_*`: tables of broken configs
 //!    (syntax, wrong types, unknown keys, missing roles and fields, absurd
 //!    waits, 5 MiB and empty files, invalid UTF-8, bad SLA keys, bad
@@ -62,7 +64,8 @@
 //!    empty or long titles, bad names, unknown subcommands): one line naming
 //!    the file:line:column and key, or the argument (clap's own usage errors
 //!    are only held to exit 2 and no panic), the documented exit code, no
-//!    panic, and the database byte-for-byte unchanged.
+//!    panic, and the database byte-for-byte unchanged (on PostgreSQL: every
+//!    table's rows, see [`Env::state`]).
 //!
 //! 6. Regressions for contract breaks this suite found (each fixed): a
 //!    foreign SQLite file with a `user_version` is refused untouched in one
@@ -282,27 +285,29 @@ fn assert_escalated_once(env: &Env) {
     }
 }
 
-/// The database file and its WAL (empty when absent), byte for byte.
-fn snapshot(db: &Path) -> (Vec<u8>, Vec<u8>) {
-    let wal = db.with_file_name(format!(
-        "{}-wal",
-        db.file_name().expect("name").to_string_lossy()
-    ));
-    (
-        std::fs::read(db).expect("read database"),
-        std::fs::read(wal).unwrap_or_default(),
-    )
+/// Everything the database holds ([`Env::state`]): the file and its WAL
+/// on SQLite, every table's rows on PostgreSQL.
+fn snapshot(env: &Env) -> Vec<u8> {
+    env.state()
 }
 
-fn assert_unchanged(db: &Path, before: &(Vec<u8>, Vec<u8>), what: &str) {
-    let after = snapshot(db);
-    assert!(after.0 == before.0, "{what}: database file changed");
-    assert!(after.1 == before.1, "{what}: WAL changed");
+fn assert_unchanged(env: &Env, before: &[u8], what: &str) {
+    assert!(env.state() == before, "{what}: the database changed");
+}
+
+/// "ok" when the database is sound: on SQLite `integrity_check` and the
+/// foreign keys; on PostgreSQL (whose pages the server checks) that no
+/// event or outbox row lost its issue.
+fn integrity(env: &Env) -> String {
+    match &env.pg {
+        Some(db) => crate::support::pg::consistency(&mut db.client()),
+        None => file_integrity(&env.db()),
+    }
 }
 
 /// `integrity_check` and the foreign keys, through a read-only open (which
 /// reads the WAL but never checkpoints it, so it changes nothing).
-fn integrity(db: &Path) -> String {
+fn file_integrity(db: &Path) -> String {
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
     let conn = rusqlite::Connection::open_with_flags(db, flags).expect("open for integrity_check");
     let ok: String = conn
@@ -327,9 +332,19 @@ fn checkpoint(db: &Path) {
         .expect("checkpoint");
 }
 
-/// Copy a database no process has open: the file and its WAL, which holds
-/// the commits since the last checkpoint (the index, `-shm`, is rebuilt).
-fn copy_db(from: &Path, to: &Path) {
+/// Copy a database no process has open into `to`'s: on PostgreSQL a new
+/// database made from `from`'s as a template, on SQLite the files.
+fn copy_db(from: &Env, to: &Env) {
+    match (&from.pg, &to.pg) {
+        (Some(a), Some(b)) => b.copy_from(a),
+        _ => copy_db_file(&from.db(), &to.db()),
+    }
+}
+
+/// Copy a database file no process has open: the file and its WAL, which
+/// holds the commits since the last checkpoint (the index, `-shm`, is
+/// rebuilt).
+fn copy_db_file(from: &Path, to: &Path) {
     std::fs::copy(from, to).expect("copy the database");
     let wal = |p: &Path| {
         let mut name = p.as_os_str().to_owned();

@@ -9,6 +9,9 @@ use crate::support::peer::Peer;
 
 #[test]
 fn foreign_sqlite_file_with_a_user_version_is_refused_untouched() {
+    if crate::support::pg::sqlite_only() {
+        return;
+    }
     let env = Env::with_config(STARTER);
     {
         let conn = rusqlite::Connection::open(env.db()).expect("open");
@@ -20,17 +23,20 @@ fn foreign_sqlite_file_with_a_user_version_is_refused_untouched() {
         )
         .expect("foreign");
     }
-    let before = snapshot(&env.db());
+    let before = snapshot(&env);
     let r = env.at(300, &["check"]);
     must(
         check_failure(&r, 5, &["escalation.db", "not an escalate"]),
         "foreign file with user_version 1",
     );
-    assert_unchanged(&env.db(), &before, "foreign file with user_version 1");
+    assert_unchanged(&env, &before, "foreign file with user_version 1");
 }
 
 #[test]
 fn zero_byte_database_file_is_refused() {
+    if crate::support::pg::sqlite_only() {
+        return;
+    }
     let env = Env::with_config(STARTER);
     std::fs::write(env.db(), b"").expect("truncate");
     let r = env.at(300, &["check"]);
@@ -44,6 +50,9 @@ fn zero_byte_database_file_is_refused() {
 #[cfg(unix)]
 #[test]
 fn database_errors_inside_a_transaction_name_the_database() {
+    if crate::support::pg::sqlite_only() {
+        return;
+    }
     let mut failures = Vec::new();
     // a corrupt page the command reaches only after opening
     let env = seeded();
@@ -82,6 +91,9 @@ fn database_errors_inside_a_transaction_name_the_database() {
 #[cfg(unix)]
 #[test]
 fn database_recovers_once_made_writable_again() {
+    if crate::support::pg::sqlite_only() {
+        return;
+    }
     let Some(ro) = ReadOnly::new() else { return };
     let r = ro.run(&["--now", &at_minutes(300), "check"]);
     assert_eq!(r.code, 5, "{r:?}");

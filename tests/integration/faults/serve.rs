@@ -149,7 +149,7 @@ fn kill_after(k: usize) -> usize {
     // Requests the dead server had fully sent are read by now.
     std::thread::sleep(Duration::from_millis(200));
     let seen_at_kill = peer.count();
-    assert_eq!(integrity(&env.db()), "ok", "k={k}: right after the kill");
+    assert_eq!(integrity(&env), "ok", "k={k}: right after the kill");
 
     // Every ticket answered 200 is stored, once.
     let before = stored(&env);

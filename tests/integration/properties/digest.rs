@@ -243,6 +243,10 @@ proptest! {
 
     #[test]
     fn kept_digest_counts_equal_the_issues(seq in timed(cmd())) {
+        // The figures are checked against SQL run on the SQLite connection.
+        if crate::support::pg::sqlite_only() {
+            return Ok(());
+        }
         let (env, _, last) = replay(&seq, step);
         compare(&env, last)?;
     }

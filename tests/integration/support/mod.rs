@@ -81,6 +81,56 @@ pub fn hold_write_lock(db: &std::path::Path) -> rusqlite::Connection {
     holder
 }
 
+/// The PostgreSQL store's write lock: the advisory lock every write
+/// transaction takes (`WRITE_LOCK` in src/store/pg.rs, "escalate" in ASCII).
+const PG_WRITE_LOCK: i64 = 0x6573_6361_6c61_7465;
+
+/// How long a PostgreSQL [`WriteLock`] is held at most: a command that
+/// waits for it without a timeout then ends, and its test fails on the
+/// wait instead of hanging the suite.
+const PG_LOCK_WATCHDOG: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Another connection holding an [`Env`]'s write lock until
+/// [`WriteLock::release`] (see [`Env::hold_write_lock`]).
+pub enum WriteLock {
+    Lite(rusqlite::Connection),
+    /// A thread holding the lock until told, or [`PG_LOCK_WATCHDOG`].
+    Pg(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>),
+}
+
+impl WriteLock {
+    /// A thread of its own takes the PostgreSQL lock on `url` (returns
+    /// once it holds it) and lets it go when released or at the watchdog.
+    fn pg(url: String) -> WriteLock {
+        let (locked_tx, locked) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let mut client =
+                postgres::Client::connect(&url, postgres::NoTls).expect("connect to lock");
+            client
+                .batch_execute(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})"
+                ))
+                .expect("lock");
+            locked_tx.send(()).expect("say locked");
+            let _ = released.recv_timeout(PG_LOCK_WATCHDOG);
+            client.batch_execute("ROLLBACK").expect("unlock");
+        });
+        locked.recv().expect("the lock was taken");
+        WriteLock::Pg(release, holder)
+    }
+
+    pub fn release(self) {
+        match self {
+            WriteLock::Lite(c) => c.execute_batch("ROLLBACK").expect("unlock"),
+            WriteLock::Pg(release, holder) => {
+                let _ = release.send(());
+                holder.join().expect("lock holder");
+            }
+        }
+    }
+}
+
 /// A port with nothing listening on it (bound, then dropped): connections
 /// to it are refused.
 pub fn closed_port() -> u16 {
@@ -284,6 +334,26 @@ impl Env {
         self.path("escalation.db")
     }
 
+    /// Another connection holding the write lock of this environment's
+    /// database (writers wait for it, readers go on): on SQLite a `BEGIN
+    /// EXCLUSIVE` ([`hold_write_lock`]), on PostgreSQL the advisory lock
+    /// escalate's writers take, in an open transaction (for 20 s at most).
+    pub fn hold_write_lock(&self) -> WriteLock {
+        match &self.pg {
+            Some(db) => WriteLock::pg(db.url.clone()),
+            None => WriteLock::Lite(hold_write_lock(&self.db())),
+        }
+    }
+
+    /// What `--db` names for this environment's database, for opening the
+    /// store in-process: its PostgreSQL URL on that run, else the file.
+    pub fn location(&self) -> PathBuf {
+        match &self.pg {
+            Some(db) => PathBuf::from(&db.url),
+            None => self.db(),
+        }
+    }
+
     pub fn set_var(&self, key: &str, value: &str) {
         self.vars
             .borrow_mut()
@@ -358,6 +428,19 @@ impl Env {
 
     pub fn bytes(&self, p: &Path) -> Vec<u8> {
         std::fs::read(p).expect("read file")
+    }
+
+    /// Everything the database holds, for "nothing changed" and "the secret
+    /// is not stored" checks on either store: on SQLite the file's bytes
+    /// then its WAL's (empty when absent), as escalate keeps the WAL between
+    /// runs; on PostgreSQL a deterministic dump of every table.
+    pub fn state(&self) -> Vec<u8> {
+        if let Some(db) = &self.pg {
+            return pg::dump(&mut db.client());
+        }
+        let mut out = std::fs::read(self.db()).expect("read database");
+        out.extend(std::fs::read(self.path("escalation.db-wal")).unwrap_or_default());
+        out
     }
 }
 

@@ -37,6 +37,55 @@ pub fn sqlite_only() -> bool {
     false
 }
 
+/// Every table of the client's schema, by name, each followed by its rows
+/// in `COPY` text form sorted by their text (so the same data gives the
+/// same bytes whatever order the server returns it in).
+pub fn dump(client: &mut postgres::Client) -> Vec<u8> {
+    use std::io::Read;
+    let tables: Vec<String> = client
+        .query(
+            "SELECT tablename::text FROM pg_tables \
+             WHERE schemaname = current_schema() ORDER BY tablename",
+            &[],
+        )
+        .expect("list tables")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut out = Vec::new();
+    for t in tables {
+        out.extend(format!("== {t}\n").into_bytes());
+        let sql = format!("COPY (SELECT * FROM \"{t}\" AS t ORDER BY t::text) TO STDOUT");
+        let mut rows = client
+            .copy_out(sql.as_str())
+            .unwrap_or_else(|e| panic!("dump {t}: {e}"));
+        rows.read_to_end(&mut out)
+            .unwrap_or_else(|e| panic!("dump {t}: {e}"));
+    }
+    out
+}
+
+/// Referential consistency, the PostgreSQL counterpart of SQLite's
+/// `integrity_check` after a crash: "ok", or how many events and outbox
+/// rows point at an issue that is not there.
+pub fn consistency(client: &mut postgres::Client) -> String {
+    let orphans = |table: &str, client: &mut postgres::Client| -> i64 {
+        let sql = format!(
+            "SELECT count(*) FROM {table} x \
+             WHERE NOT EXISTS (SELECT 1 FROM issues i WHERE i.id = x.issue_id)"
+        );
+        client
+            .query_one(sql.as_str(), &[])
+            .map(|r| r.get(0))
+            .unwrap_or_else(|e| panic!("orphans in {table}: {e}"))
+    };
+    let (events, outbox) = (orphans("events", client), orphans("outbox", client));
+    if events + outbox == 0 {
+        return "ok".to_string();
+    }
+    format!("{events} events and {outbox} outbox rows without their issue")
+}
+
 /// A database made for one test, dropped when it goes.
 pub struct Db {
     admin: String,
@@ -83,6 +132,25 @@ impl Db {
             url: with_db(admin, &name),
             name,
         }
+    }
+
+    /// Makes this database a copy of `from` (which nobody may be
+    /// connected to), as copying the file does on SQLite.
+    pub fn copy_from(&self, from: &Db) {
+        let mut c = connect(&self.admin);
+        // One statement each: neither may run inside a transaction block,
+        // which a multi-statement batch is.
+        c.batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .and_then(|()| {
+            c.batch_execute(&format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                self.name, from.name
+            ))
+        })
+        .expect("copy test database");
     }
 
     /// A client on this database.
