@@ -132,10 +132,10 @@ JOIN issues i ON i.id = e.issue_id
 WHERE json_valid(e.details)
 GROUP BY h, i.chain, p, t
 ON CONFLICT (hour, chain, priority, target) DO UPDATE
-  SET met = met + excluded.met, breached = breached + excluded.breached;
+  SET met = rollup_sla.met + excluded.met, breached = rollup_sla.breached + excluded.breached;
 
 INSERT INTO rollup_paged (hour, chain, kind, ids)
-SELECT e.at / 3600000 - (e.at % 3600000 < 0) AS h, i.chain, e.kind = 'breached' AS k,
+SELECT e.at / 3600000 - (e.at % 3600000 < 0) AS h, i.chain, CASE WHEN e.kind = 'breached' THEN 1 ELSE 0 END AS k,
   group_concat(DISTINCT e.issue_id)
 FROM (
     SELECT issue_id, at, kind, level FROM events
@@ -148,7 +148,7 @@ FROM (
 JOIN issues i ON i.id = e.issue_id
 WHERE (e.kind = 'escalated' AND e.level >= 2) OR e.kind = 'breached'
 GROUP BY h, i.chain, k
-ON CONFLICT (hour, chain, kind) DO UPDATE SET ids = ids || ',' || excluded.ids;
+ON CONFLICT (hour, chain, kind) DO UPDATE SET ids = rollup_paged.ids || ',' || excluded.ids;
 
 WITH m AS (
     SELECT e.at / 3600000 - (e.at % 3600000 < 0) AS h, i.chain AS chain,
@@ -181,13 +181,15 @@ SELECT h, chain, p, lvl, sum(how = 1), sum(how = 2), sum(how >= 0),
 FROM ends WHERE true
 GROUP BY h, chain, p, lvl
 ON CONFLICT (hour, chain, priority, level) DO UPDATE SET
-  escalated = escalated + excluded.escalated,
-  resolved = resolved + excluded.resolved,
-  ended = ended + excluded.ended,
-  spans = CASE WHEN excluded.spans = '' THEN spans WHEN spans = '' THEN excluded.spans
-          ELSE spans || ',' || excluded.spans END,
-  began = CASE WHEN excluded.began = '' THEN began WHEN began = '' THEN excluded.began
-          ELSE began || ',' || excluded.began END;
+  escalated = rollup_stays.escalated + excluded.escalated,
+  resolved = rollup_stays.resolved + excluded.resolved,
+  ended = rollup_stays.ended + excluded.ended,
+  spans = CASE WHEN excluded.spans = '' THEN rollup_stays.spans
+          WHEN rollup_stays.spans = '' THEN excluded.spans
+          ELSE rollup_stays.spans || ',' || excluded.spans END,
+  began = CASE WHEN excluded.began = '' THEN rollup_stays.began
+          WHEN rollup_stays.began = '' THEN excluded.began
+          ELSE rollup_stays.began || ',' || excluded.began END;
 
 INSERT OR IGNORE INTO rollup_changed (issue_id)
 SELECT issue_id FROM events WHERE id > (SELECT folded FROM rollup_cursor);
@@ -197,7 +199,7 @@ SELECT chain, max_level, level, created_at / 3600000 - (created_at % 3600000 < 0
   -count(*)
 FROM rollup_open WHERE issue_id IN (SELECT issue_id FROM rollup_changed)
 GROUP BY chain, max_level, level, h
-ON CONFLICT (hour, chain, max_level, level) DO UPDATE SET n = n + excluded.n;
+ON CONFLICT (hour, chain, max_level, level) DO UPDATE SET n = rollup_open_counts.n + excluded.n;
 
 DELETE FROM rollup_open WHERE issue_id IN (SELECT issue_id FROM rollup_changed);
 
@@ -210,7 +212,7 @@ SELECT chain, max_level, level, created_at / 3600000 - (created_at % 3600000 < 0
   count(*)
 FROM rollup_open WHERE issue_id IN (SELECT issue_id FROM rollup_changed)
 GROUP BY chain, max_level, level, h
-ON CONFLICT (hour, chain, max_level, level) DO UPDATE SET n = n + excluded.n;
+ON CONFLICT (hour, chain, max_level, level) DO UPDATE SET n = rollup_open_counts.n + excluded.n;
 
 DELETE FROM rollup_open_counts WHERE n = 0;
 DELETE FROM rollup_changed;

@@ -125,7 +125,8 @@ pub fn latest_version() -> usize {
 }
 
 pub struct PgStore {
-    client: postgres::Client,
+    /// Always Some until dropped (see the `Drop` impl).
+    client: Option<postgres::Client>,
     target: Target,
     busy_timeout: Duration,
     cache: RefCell<Cache>,
@@ -138,7 +139,7 @@ impl PgStore {
     /// before anything is written.
     pub fn open(url: &str, mode: OpenMode, busy_timeout: Duration) -> Result<PgStore> {
         let target = Target::parse(url)?;
-        let client = target.connect()?;
+        let client = Some(target.connect()?);
         let mut store = PgStore {
             client,
             target,
@@ -158,15 +159,25 @@ impl PgStore {
         lost(self.target.shown(), e)
     }
 
+    /// The connection (gone only while the store is being dropped).
+    fn conn(&mut self) -> Result<&mut postgres::Client> {
+        let shown = self.target.shown().to_string();
+        self.client
+            .as_mut()
+            .ok_or_else(|| database(format!("database {shown}: the connection is closed")))
+    }
+
     /// Check the schema, and bring it up to date when it is behind. The
     /// write lock only then: a current schema (every open but the first
     /// after an upgrade) is read without waiting for a writer.
     fn prepare(&mut self, mode: OpenMode) -> Result<()> {
         let shown = self.target.shown().to_string();
-        let mut tx = self.client.transaction().map_err(|e| lost(&shown, e))?;
+        let ms = self.busy_ms();
+        let mut tx = self.conn()?.transaction().map_err(|e| lost(&shown, e))?;
         let mut version = schema_state(&mut tx, &shown)?;
         if version != latest_version() {
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            tx.batch_execute(&format!("SET LOCAL lock_timeout = {ms}"))
+                .and_then(|()| tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]))
                 .map_err(|e| lost(&shown, e))?;
             // Another process may have migrated it while we waited.
             version = schema_state(&mut tx, &shown)?;
@@ -183,7 +194,7 @@ impl PgStore {
     /// The schema version of the database.
     pub fn schema_version(&mut self) -> Result<usize> {
         let v: i64 = self
-            .client
+            .conn()?
             .query_one("SELECT coalesce(max(version), 0) FROM escalate_schema", &[])
             .map_err(|e| self.lost(e))?
             .get(0);
@@ -195,10 +206,8 @@ impl PgStore {
     /// what this one reads cannot change until it commits).
     fn begin_write(&mut self, synced: bool, wait: bool) -> Result<postgres::Transaction<'_>> {
         let shown = self.target.shown().to_string();
-        let ms = u64::try_from(self.busy_timeout.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        let mut tx = self.client.transaction().map_err(|e| lost(&shown, e))?;
+        let ms = self.busy_ms();
+        let mut tx = self.conn()?.transaction().map_err(|e| lost(&shown, e))?;
         let setup = format!(
             "SET LOCAL lock_timeout = {ms}; SET LOCAL synchronous_commit = {}",
             if synced { "on" } else { "off" }
@@ -287,7 +296,7 @@ impl PgStore {
         let cache = RefCell::new(self.cache.take());
         let result = (|| {
             let tx = self
-                .client
+                .conn()?
                 .build_transaction()
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
                 .read_only(true)
@@ -305,9 +314,29 @@ impl PgStore {
         result
     }
 
-    /// Run SQL outside any escalate transaction (the copy of `migrate`).
-    pub fn client(&mut self) -> &mut postgres::Client {
-        &mut self.client
+    /// The busy timeout in milliseconds, for `lock_timeout` (0 would
+    /// mean "wait forever" to PostgreSQL, so at least 1).
+    fn busy_ms(&self) -> u64 {
+        u64::try_from(self.busy_timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+}
+
+impl Drop for PgStore {
+    /// The sync driver closes its connection by running its own small
+    /// runtime, which may not start on a thread that is driving another
+    /// (a `serve` worker dropping the last handle): closed on a thread of
+    /// its own then.
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        } else {
+            drop(client);
+        }
     }
 }
 

@@ -1673,7 +1673,7 @@ mod tests {
     /// The level marks of rows written directly. `stays::rebuild` takes
     /// the connection (it runs a migration's backfill script).
     fn marks(tx: &Tx) {
-        crate::store::stays::rebuild(tx.sqlite()).expect("stays");
+        crate::store::stays::rebuild(tx.sqlite().expect("SQLite")).expect("stays");
     }
 
     /// A move ends the stay at the old chain's level and starts one at the

@@ -149,11 +149,14 @@ impl<'c> PgTx<'c> {
         Ok(())
     }
 
-    /// Several statements separated by semicolons, no arguments.
+    /// Several statements separated by semicolons, no arguments: each
+    /// translated on its own (an `INSERT OR IGNORE`'s conflict clause
+    /// belongs at the end of its statement, not of the script).
     pub fn script(&self, sql: &str) -> Result<()> {
+        let translated: Vec<String> = statements(sql).into_iter().map(translate).collect();
         self.tx
             .borrow_mut()
-            .batch_execute(&translate(sql))
+            .batch_execute(&translated.join(";\n"))
             .map_err(anyhow::Error::new)
     }
 
@@ -208,6 +211,41 @@ fn first_line(s: &str) -> String {
         .collect()
 }
 
+/// A script's statements: split at the semicolons outside quotes and
+/// comments, empty ones dropped.
+fn statements(sql: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quote, mut comment) = (0, None::<char>, false);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match (quote, comment) {
+            (_, true) => comment = c != '\n',
+            (Some(q), _) => {
+                if c == q {
+                    quote = None;
+                }
+            }
+            (None, false) => match c {
+                '\'' | '"' => quote = Some(c),
+                '-' if chars.peek().map(|&(_, n)| n) == Some('-') => comment = true,
+                ';' => {
+                    out.push(&sql[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            },
+        }
+    }
+    out.push(&sql[start..]);
+    out.into_iter()
+        .filter(|s| {
+            s.lines()
+                .map(|l| l.split("--").next().unwrap_or("").trim())
+                .any(|l| !l.is_empty())
+        })
+        .collect()
+}
+
 /// SQLite spelling to PostgreSQL's: `?N` parameters become `$N` (outside
 /// quotes), and `INSERT OR IGNORE INTO … [RETURNING …]` becomes `INSERT
 /// INTO … ON CONFLICT DO NOTHING [RETURNING …]`.
@@ -235,7 +273,8 @@ pub fn translate(sql: &str) -> String {
     // SQLite's `a IS b` / `a IS NOT b` between values: PostgreSQL's `IS
     // [NOT] DISTINCT FROM` (its IS only takes NULL, TRUE, FALSE…).
     static IS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\bIS(\s+NOT)?\s+([A-Za-z_][\w.]*)").unwrap_or_else(|e| unreachable!("{e}"))
+        Regex::new(r"(?i)\bIS(\s+NOT)?\s+([A-Za-z_][\w.]*|\d+|'[^']*'|\$\d+)")
+            .unwrap_or_else(|e| unreachable!("{e}"))
     });
     let out_cross = CROSS.replace_all(&out, |c: &regex::Captures<'_>| {
         if c[1].to_ascii_uppercase().ends_with(" ON") {
@@ -449,6 +488,18 @@ mod tests {
             translate("a IS NOT DISTINCT FROM b"),
             "a IS NOT DISTINCT FROM b"
         );
+    }
+
+    #[test]
+    fn a_script_is_translated_statement_by_statement() {
+        let script = "-- a comment; with a semicolon\nINSERT OR IGNORE INTO a (x) SELECT 1;\n\
+                      UPDATE b SET y = 'p;q' WHERE z = 1;\n-- trailing\n";
+        let parts = statements(script);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert!(translate(parts[0])
+            .trim_end()
+            .ends_with("SELECT 1 ON CONFLICT DO NOTHING"));
+        assert!(parts[1].contains("'p;q'"));
     }
 
     #[test]
