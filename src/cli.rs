@@ -40,6 +40,8 @@ pub struct Global {
         long,
         global = true,
         env = "ESCALATE_DB",
+        // A PostgreSQL URL may carry a password: never echoed by --help.
+        hide_env_values = true,
         default_value = "escalation.db"
     )]
     pub db: PathBuf,

@@ -3,7 +3,7 @@
 //! after commit, the outbox is delivered. Orphaned issues and failed
 //! deliveries are reported on stderr with exit code 3.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
 
@@ -158,7 +158,7 @@ fn decide_and_deliver(
     let limit = store.check_batch();
     let mut decided = Decided::default();
     let mut outcome = delivery::Outcome::default();
-    let mut first_batch = true;
+    let mut seen = HashSet::new();
     loop {
         // The decisions and the lease on their console lines commit
         // together: one fsync, and nothing is printed before it.
@@ -166,11 +166,10 @@ fn decide_and_deliver(
         let (batch, first) = store.write(|tx| {
             let batch = match limit {
                 None => decide(tx, config, now)?,
-                Some(n) => decide_batch(tx, config, now, n, first_batch)?,
+                Some(n) => decide_batch(tx, config, now, n, &mut seen)?,
             };
             Ok((batch, run.claim_console(tx, config)?))
         })?;
-        first_batch = false;
         let more = batch.more;
         decided.absorb(batch);
         // Console lines are buffered and flushed once per delivery batch

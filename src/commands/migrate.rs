@@ -17,7 +17,7 @@ pub fn run(ctx: &Ctx, to: &str, io: &mut Io) -> Result<Code> {
         )));
     }
     let mut source = ctx.store()?;
-    let copied = copy::to_postgres(&mut source, to)?;
+    let copied = copy::to_postgres(&mut source, to, ctx.busy_timeout)?;
     writeln!(
         io.out,
         "copied {} into {}:",
@@ -30,6 +30,9 @@ pub fn run(ctx: &Ctx, to: &str, io: &mut Io) -> Result<Code> {
     writeln!(io.out, "verified (SQLite = PostgreSQL):")?;
     for (what, a, _) in &copied.totals {
         writeln!(io.out, "  {what:<40} {a:>10}")?;
+    }
+    if let Some(w) = &copied.warning {
+        io.warn(w);
     }
     writeln!(
         io.out,

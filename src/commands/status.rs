@@ -41,22 +41,26 @@ impl Health {
     }
 
     /// Hosts whose last check is older than expected while another host's
-    /// is not: the checker carries on, but one of its hosts stopped.
+    /// is not: the checker carries on, but one of its hosts stopped. Only
+    /// hosts that checked regularly ([`REGULAR`] runs in the last day): a
+    /// one-off `escalate check` from someone's laptop, or a container's
+    /// passing name, is not a checker host that stopped.
     fn stopped_hosts(&self) -> Vec<&health::HostRun> {
         if self.stale() || self.hosts.len() < 2 {
             return Vec::new();
         }
         self.hosts
             .iter()
-            .filter(|h| self.now - h.last > self.expected)
+            .filter(|h| h.runs >= REGULAR && self.now - h.last > self.expected)
             .collect()
     }
 }
 
+/// Runs in [`HOST_MEMORY`] that make a host a regular checker.
+const REGULAR: u64 = 3;
+
 fn host_name(h: &health::HostRun) -> String {
-    h.host
-        .as_deref()
-        .map_or_else(|| "(unnamed, before schema 13)".to_string(), terminal)
+    terminal(&h.host)
 }
 
 pub fn run(ctx: &Ctx, max_age_minutes: Option<f64>, json: bool, io: &mut Io) -> Result<Code> {
@@ -152,7 +156,11 @@ fn print_text(h: &Health, io: &mut Io) -> Result<()> {
     if h.hosts.len() > 1 {
         for x in &h.hosts {
             let age = h.now - x.last;
-            let mark = if age > h.expected { "  STOPPED" } else { "" };
+            let mark = match (age > h.expected, x.runs >= REGULAR) {
+                (true, true) => "  STOPPED",
+                (true, false) => "  (not a regular checker)",
+                _ => "",
+            };
             writeln!(
                 io.out,
                 "  host {}: last check {} ({} ago){mark}",

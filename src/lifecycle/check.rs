@@ -2,6 +2,8 @@
 //! calls for, SLA clocks moved, chains whose schedule changed re-anchored
 //! once, and issues on vanished chains reported (and parked) as orphans.
 
+use std::collections::HashSet;
+
 use crate::store::Tx;
 use anyhow::Result;
 
@@ -87,26 +89,29 @@ impl Decided {
 /// The decision phase, inside the caller's transaction: every due issue.
 pub fn decide(tx: &Tx, config: &Config, now: Ts) -> Result<Decided> {
     let mut decided = decide_chains(tx, config)?;
-    decide_due(tx, config, now, usize::MAX, &mut decided)?;
+    decide_due(tx, config, now, usize::MAX, None, &mut decided)?;
     Ok(decided)
 }
 
 /// One batch of a check that several hosts may run at once (PostgreSQL):
-/// the chains' pass on the first batch only, then at most `limit` due
-/// issues, each batch its own transaction so the hosts take turns.
+/// the chains' pass on the first batch only (`seen` empty), then at most
+/// `limit` due issues, each batch its own transaction so the hosts take
+/// turns. An issue this run already decided (in `seen`) is not decided
+/// again: a batch of only those ends the run (`more` false), so the loop
+/// ends even if a decision ever left an issue due.
 pub fn decide_batch(
     tx: &Tx,
     config: &Config,
     now: Ts,
     limit: usize,
-    first: bool,
+    seen: &mut HashSet<i64>,
 ) -> Result<Decided> {
-    let mut decided = if first {
+    let mut decided = if seen.is_empty() {
         decide_chains(tx, config)?
     } else {
         Decided::default()
     };
-    decide_due(tx, config, now, limit, &mut decided)?;
+    decide_due(tx, config, now, limit, Some(seen), &mut decided)?;
     Ok(decided)
 }
 
@@ -176,11 +181,19 @@ fn decide_due(
     config: &Config,
     now: Ts,
     limit: usize,
+    mut seen: Option<&mut HashSet<i64>>,
     decided: &mut Decided,
 ) -> Result<()> {
     let due = issues::due_upto(tx, now, limit)?;
-    decided.more = due.len() == limit;
+    let full = due.len() == limit;
+    let mut new = false;
     for mut issue in due {
+        if let Some(seen) = seen.as_deref_mut() {
+            if !seen.insert(issue.id) {
+                continue;
+            }
+        }
+        new = true;
         let Some(chain) = config.chain_for(&issue) else {
             // Orphaned: reported above, never lost, never a crash — and
             // parked, so it costs later checks nothing until its chain is
@@ -223,5 +236,6 @@ fn decide_due(
             });
         }
     }
+    decided.more = full && new;
     Ok(())
 }

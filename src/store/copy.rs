@@ -14,6 +14,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use rusqlite::types::ValueRef;
@@ -35,6 +36,8 @@ pub struct Copied {
     pub totals: Vec<(String, i64, i64)>,
     /// The target as shown (no password).
     pub target: String,
+    /// Something to tell after a successful copy.
+    pub warning: Option<String>,
 }
 
 /// Tables copied first, in this order (the others reference them).
@@ -64,7 +67,7 @@ const TOTALS: &[(&str, &str)] = &[
 
 /// Copy `source` (a SQLite store) into the empty PostgreSQL database at
 /// `url`. See the module docs.
-pub fn to_postgres(source: &mut Store, url: &str) -> Result<Copied> {
+pub fn to_postgres(source: &mut Store, url: &str, busy_timeout: Duration) -> Result<Copied> {
     if source.is_postgres() {
         return Err(usage(
             "migrate copies a SQLite database (--db FILE) into PostgreSQL; --db is already \
@@ -74,10 +77,20 @@ pub fn to_postgres(source: &mut Store, url: &str) -> Result<Copied> {
     let target = Target::parse(url)?;
     let shown = target.shown().to_string();
     let mut client = target.connect()?;
+    // The copy's transaction waits on the SQLite side between its
+    // statements (reading a table, computing the source's totals): no
+    // idle limit for this one session.
+    client
+        .batch_execute("SET idle_in_transaction_session_timeout = 0")
+        .map_err(|e| lost(&shown, e))?;
+    let lock_ms = u64::try_from(busy_timeout.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
     source.read(|tx| {
         let lite = tx.db();
         let mut pg = client.transaction().map_err(|e| lost(&shown, e))?;
-        pg.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+        pg.batch_execute(&format!("SET LOCAL lock_timeout = {lock_ms}"))
+            .and_then(|()| pg.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]))
             .map_err(|e| lost(&shown, e))?;
         ensure_empty(&mut pg, &shown)?;
         let mut copied = Copied {
@@ -122,10 +135,14 @@ pub fn to_postgres(source: &mut Store, url: &str) -> Result<Copied> {
             .commit()
             .map_err(|e| lost(&shown, e))?;
         // Statistics for the planner now, not when autovacuum gets to it:
-        // without them a million-issue table is planned as if empty.
-        client
-            .batch_execute("ANALYZE")
-            .map_err(|e| lost(&shown, e))?;
+        // without them a million-issue table is planned as if empty. The
+        // copy is committed by now: a failure here is only a warning.
+        if let Err(e) = client.batch_execute("ANALYZE") {
+            copied.warning = Some(format!(
+                "the copy is complete, but ANALYZE failed ({}); run it on the database",
+                super::pg_target::one_line(&e)
+            ));
+        }
         Ok(copied)
     })
 }
@@ -273,6 +290,9 @@ fn move_sequences(pg: &mut postgres::Transaction<'_>, shown: &str) -> Result<()>
     Ok(())
 }
 
+/// One of a report row's counts.
+type Figure = fn(&ReportRow) -> u64;
+
 /// The report's per-chain figures over every event ever recorded, on both
 /// sides: issues involved, opened, resolved, still open, escalated and
 /// breached, SLA outcomes.
@@ -299,7 +319,7 @@ fn report_totals(lite: &Tx, pg: &Tx) -> Result<Vec<(String, i64, i64)>> {
     for chain in chains {
         let (x, y) = (a.involved.get(chain), b.involved.get(chain));
         let fig = |r: Option<&ReportRow>, f: fn(&ReportRow) -> u64| n(r.map_or(0, f));
-        let figures: [(&str, fn(&ReportRow) -> u64); 4] = [
+        let figures: [(&str, Figure); 4] = [
             ("involved", |r| r.involved),
             ("opened", |r| r.opened),
             ("resolved", |r| r.resolved),

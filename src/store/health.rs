@@ -84,19 +84,24 @@ pub struct RunCounts {
     pub failing: u64,
 }
 
-/// One host's last check, from [`hosts`].
+/// One host's checks, from [`hosts`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostRun {
-    /// None: runs recorded before hosts were (schema 13).
-    pub host: Option<String>,
+    pub host: String,
+    /// Its last run.
     pub last: Ts,
+    /// Its runs in the period.
+    pub runs: u64,
 }
 
-/// Every host that ran a check in (since, until], with its last run, by
-/// name: `status` names a host that stopped while others carry on.
+/// Every named host that ran a check in (since, until], with its last run
+/// and how many, by name: `status` names a host that stopped while others
+/// carry on. Runs from before hosts were recorded (schema 13) have none
+/// and are left out.
 pub fn hosts(tx: &Tx, since: Ts, until: Ts) -> Result<Vec<HostRun>> {
     tx.rows(
-        "SELECT host, max(started_at) FROM runs WHERE started_at > ?1 AND started_at <= ?2 \
+        "SELECT host, max(started_at), count(*) FROM runs \
+         WHERE host IS NOT NULL AND started_at > ?1 AND started_at <= ?2 \
          GROUP BY host ORDER BY host",
         args![ms(since), ms(until)],
         "reading each host's last check",
@@ -104,6 +109,7 @@ pub fn hosts(tx: &Tx, since: Ts, until: Ts) -> Result<Vec<HostRun>> {
             Ok(HostRun {
                 host: r.get(0)?,
                 last: ts(r.get(1)?)?,
+                runs: count(r.get(2)?),
             })
         },
     )

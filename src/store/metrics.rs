@@ -68,7 +68,7 @@ pub fn figures(tx: &Tx) -> Result<Figures> {
         )?,
         failed: per_channel(
             "SELECT json_extract(details, '$.channel'), count(*) FROM events \
-             WHERE kind = 'delivery_failed' GROUP BY 1 ORDER BY 1",
+             WHERE kind = 'delivery_failed' GROUP BY 1 ORDER BY 1 NULLS FIRST",
         )?,
         pending: total("SELECT count(*) FROM outbox WHERE status = 'pending'")?,
         dead: total("SELECT count(*) FROM outbox WHERE status = 'dead'")?,

@@ -54,21 +54,30 @@ impl std::fmt::Debug for Target {
     }
 }
 
-/// The URL with any password replaced by `***`.
+/// The URL with any password replaced by `***`. On the safe side: the
+/// user information runs to the *last* `@` (a password may hold `/`, `?`,
+/// `#` or `@` unencoded), so a URL that is not even well formed loses
+/// everything after the user name up to there.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return url.to_string();
+    let Some((userinfo, after)) = rest.rsplit_once('@') else {
+        return format!("{scheme}://{}", redact_query_password(rest));
     };
     let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-    let hidden = if userinfo.contains(':') { ":***" } else { "" };
+    // A user name with a '/' or '?' means the '@' was not the authority's.
+    let user: String = user
+        .chars()
+        .take_while(|c| !matches!(c, '/' | '?' | '#'))
+        .collect();
+    let hidden = if userinfo.contains(':') || userinfo.len() > user.len() {
+        ":***"
+    } else {
+        ""
+    };
     // `password=` in the query is libpq's other way to pass one.
-    let tail = redact_query_password(tail);
-    format!("{scheme}://{user}{hidden}@{host}{tail}")
+    format!("{scheme}://{user}{hidden}@{}", redact_query_password(after))
 }
 
 fn redact_query_password(tail: &str) -> String {
@@ -252,7 +261,16 @@ impl Target {
         });
         let fail = |why: String| database(format!("cannot connect to {}: {why}", self.shown));
         match receive.recv_timeout(deadline) {
-            Ok(Ok(client)) => Ok(client),
+            Ok(Ok(mut client)) => {
+                // The server's end of the socket: a checker host that
+                // vanishes mid-transaction (power, network) sends no close;
+                // without these its session, and the write lock it holds,
+                // would linger until the server's own keepalive (hours).
+                client
+                    .batch_execute(SESSION)
+                    .map_err(|e| fail(one_line(&e)))?;
+                Ok(client)
+            }
             Ok(Err(e)) => Err(fail(one_line(&e))),
             Err(_) => Err(fail(format!(
                 "the server did not complete the handshake in {} s (timed out)",
@@ -284,6 +302,20 @@ impl Target {
                         .with_no_client_auth()
                 }
             }
+            // libpq: `require` with a root certificate at hand checks the
+            // chain, as verify-ca does.
+            Tls::Require if self.root_file().is_some() => {
+                let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(self.roots()?),
+                    provider,
+                )
+                .build()
+                .map_err(|e| database(format!("{}: TLS roots: {e}", self.shown)))?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(ChainOnly(inner)))
+                    .with_no_client_auth()
+            }
             _ => builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(Unverified(provider)))
@@ -292,18 +324,23 @@ impl Target {
         Ok(config)
     }
 
-    /// Trust anchors for verify-ca/verify-full.
-    fn roots(&self) -> Result<RootCertStore> {
-        let mut roots = RootCertStore::empty();
-        let default = std::env::var_os("HOME")
-            .map(|h| Path::new(&h).join(".postgresql/root.crt"))
-            .filter(|p| p.exists());
-        let file = match &self.root_cert {
+    /// The root certificate file: `sslrootcert`, else
+    /// `~/.postgresql/root.crt` when it exists (None: `system`, or none).
+    fn root_file(&self) -> Option<PathBuf> {
+        match &self.root_cert {
             Some(p) if p.as_os_str() == "system" => None,
             Some(p) => Some(p.clone()),
-            None => default,
-        };
-        let Some(file) = file else {
+            None => std::env::var_os("HOME")
+                .map(|h| Path::new(&h).join(".postgresql/root.crt"))
+                .filter(|p| p.exists()),
+        }
+    }
+
+    /// Trust anchors for verify-ca/verify-full (and require with a root
+    /// file).
+    fn roots(&self) -> Result<RootCertStore> {
+        let mut roots = RootCertStore::empty();
+        let Some(file) = self.root_file() else {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             return Ok(roots);
         };
@@ -328,6 +365,11 @@ impl Target {
         Ok(roots)
     }
 }
+
+/// Session settings every connection makes (see [`Target::connect`]).
+const SESSION: &str = "SET idle_in_transaction_session_timeout = '60s'; \
+                       SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; \
+                       SET tcp_keepalives_count = 3";
 
 fn parse_sslmode(v: &str) -> Option<Tls> {
     Some(match v {
@@ -557,6 +599,19 @@ mod tests {
         );
         assert_eq!(redact("postgresql://h/db"), "postgresql://h/db");
         assert_eq!(redact("postgres://u:p:q@h/db"), "postgres://u:***@h/db");
+        // Unencoded '/', '?' or '@' in the password: still hidden.
+        for url in [
+            "postgres://u:pa/ss@h:x/db",
+            "postgres://u:p?w@h/db",
+            "postgres://u:p@w@h/db",
+        ] {
+            let shown = redact(url);
+            assert!(
+                !shown.contains("pa/ss") && !shown.contains("p?w") && !shown.contains("p@w"),
+                "{shown}"
+            );
+            assert!(shown.starts_with("postgres://u:***@"), "{shown}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use bytes::BytesMut;
 use postgres::types::{FromSql, IsNull, ToSql, Type};
 use regex::Regex;
@@ -61,9 +61,11 @@ impl<'c> PgTx<'c> {
             return Ok(s.clone());
         }
         let text = translate(sql);
+        // The driver's error stays in the chain: a lost connection is
+        // classified (exit 5) above, whatever statement it interrupted.
         let failed = |e: postgres::Error| {
-            anyhow!(super::pg_target::one_line(&e))
-                .context(format!("preparing: {}", first_line(&text)))
+            let line = super::pg_target::one_line(&e);
+            anyhow::Error::new(e).context(format!("preparing: {}: {line}", first_line(&text)))
         };
         let first = self.attempt(|tx| tx.prepare(&text));
         let err = match first {
@@ -250,21 +252,11 @@ fn statements(sql: &str) -> Vec<&str> {
 /// quotes), and `INSERT OR IGNORE INTO … [RETURNING …]` becomes `INSERT
 /// INTO … ON CONFLICT DO NOTHING [RETURNING …]`.
 pub fn translate(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 24);
-    let mut quote: Option<char> = None;
-    for c in sql.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '\'' || c == '"' => quote = Some(c),
-            None if c == '?' => {
-                out.push('$');
-                continue;
-            }
-            None => {}
-        }
-        out.push(c);
-    }
+    // The rewrites below see the statement with its quoted parts masked
+    // (`'\u{1}N'`) and its comments dropped, so nothing inside a literal,
+    // a quoted name or a comment is rewritten; the quoted parts go back
+    // in at the end.
+    let (out, quoted) = mask(sql);
     // SQLite's join-order hint `CROSS JOIN t ON …` is an inner join.
     static CROSS: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?i)\bCROSS\s+JOIN\s+(\w+(?:\s+(?:AS\s+)?\w+)?)\s+ON\b")
@@ -316,6 +308,69 @@ pub fn translate(sql: &str) -> String {
             None => out.insert_str(end, " ON CONFLICT DO NOTHING"),
         }
     }
+    unmask(&out, &quoted)
+}
+
+/// `sql` with `?N` as `$N`, each quoted part (a literal or a quoted name)
+/// replaced by `'\u{1}N'` (N its index in the list returned beside) and
+/// `--` comments removed.
+fn mask(sql: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(sql.len() + 24);
+    let mut quoted = Vec::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                let mut part = String::from(c);
+                while let Some(n) = chars.next() {
+                    part.push(n);
+                    // A doubled quote is one quote inside the part.
+                    if n == c && chars.peek() != Some(&c) {
+                        break;
+                    }
+                    if n == c {
+                        if let Some(d) = chars.next() {
+                            part.push(d);
+                        }
+                    }
+                }
+                out.push_str(&format!("'\u{1}{}'", quoted.len()));
+                quoted.push(part);
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            '?' => out.push('$'),
+            c => out.push(c),
+        }
+    }
+    (out, quoted)
+}
+
+/// [`mask`] undone: each `'\u{1}N'` back to its quoted part.
+fn unmask(sql: &str, quoted: &[String]) -> String {
+    let mut out = String::with_capacity(sql.len() + quoted.iter().map(String::len).sum::<usize>());
+    let mut rest = sql;
+    while let Some(at) = rest.find("'\u{1}") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let digits = after.find('\'').unwrap_or(after.len());
+        match after[..digits]
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| quoted.get(i))
+        {
+            Some(part) => out.push_str(part),
+            None => out.push_str(&rest[at..at + 2 + digits + 1]),
+        }
+        rest = after.get(digits + 1..).unwrap_or("");
+    }
+    out.push_str(rest);
     out
 }
 
@@ -500,6 +555,28 @@ mod tests {
             .trim_end()
             .ends_with("SELECT 1 ON CONFLICT DO NOTHING"));
         assert!(parts[1].contains("'p;q'"));
+    }
+
+    #[test]
+    fn nothing_inside_a_literal_a_quoted_name_or_a_comment_is_rewritten() {
+        assert_eq!(
+            translate(
+                "SELECT 'it is late?', \"a IS b\" FROM t WHERE x IS y -- is ? here\nAND z = ?1"
+            ),
+            "SELECT 'it is late?', \"a IS b\" FROM t WHERE x IS NOT DISTINCT FROM y \nAND z = $1"
+        );
+        assert_eq!(
+            translate("SELECT 'it''s ?' WHERE a = ?2"),
+            "SELECT 'it''s ?' WHERE a = $2"
+        );
+        assert_eq!(
+            translate("INSERT OR IGNORE INTO t (a) VALUES ('x') -- trailing note").trim_end(),
+            "INSERT INTO t (a) VALUES ('x') ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(
+            translate("WHERE s IS 'x'"),
+            "WHERE s IS NOT DISTINCT FROM 'x'"
+        );
     }
 
     #[test]
