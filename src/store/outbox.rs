@@ -127,9 +127,10 @@ pub fn claim(tx: &Tx, c: &Claim) -> Result<Vec<Delivery>> {
     // ?`: SQLite plans a bound LIMIT by its value, so every new binding
     // re-prepared the statement (~0.3 M instructions, twice per `create`).
     let mut select = claim_sql();
-    if tx.is_pg() {
-        // PostgreSQL sends every selected row before the next statement.
-        select.push_str(&format!(" LIMIT {}", c.limit));
+    if let (true, Ok(n)) = (tx.is_pg(), i64::try_from(c.limit)) {
+        // PostgreSQL sends every selected row before the next statement
+        // (an unbounded claim, usize::MAX, says no LIMIT).
+        select.push_str(&format!(" LIMIT {n}"));
     }
     let mut cancel = tx.prepare(
         "UPDATE outbox SET status = 'cancelled', lease_owner = NULL, lease_until = NULL \
