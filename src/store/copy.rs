@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::types::ValueRef;
 
-use super::pg::{install_schema, lost, WRITE_LOCK};
+use super::pg::{install_schema, lost, schema_state, WRITE_LOCK};
 use super::pg_target::Target;
 use super::report::{self, ReportRow, Scope};
 use super::sql::args;
@@ -150,31 +150,8 @@ pub fn to_postgres(source: &mut Store, url: &str, busy_timeout: Duration) -> Res
 /// The target must hold nothing: no tables at all (the schema is created
 /// here), or an escalate schema without any issue (`init` was run on it).
 fn ensure_empty(pg: &mut postgres::Transaction<'_>, shown: &str) -> Result<()> {
-    let versioned: bool = pg
-        .query_one("SELECT to_regclass('escalate_schema') IS NOT NULL", &[])
-        .map_err(|e| lost(shown, e))?
-        .get(0);
-    if !versioned {
-        let tables: i64 = pg
-            .query_one(
-                "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
-                &[],
-            )
-            .map_err(|e| lost(shown, e))?
-            .get(0);
-        if tables > 0 {
-            return Err(database(format!(
-                "{shown} is not empty (it holds {tables} tables that are not escalate's); \
-                 migrate only copies into an empty database"
-            )));
-        }
-        return install_schema(pg, shown, 0);
-    }
-    let version: i64 = pg
-        .query_one("SELECT coalesce(max(version), 0) FROM escalate_schema", &[])
-        .map_err(|e| lost(shown, e))?
-        .get(0);
-    install_schema(pg, shown, usize::try_from(version).unwrap_or(usize::MAX))?;
+    let version = schema_state(pg, shown)?;
+    install_schema(pg, shown, version)?;
     let issues: i64 = pg
         .query_one("SELECT count(*) FROM issues", &[])
         .map_err(|e| lost(shown, e))?

@@ -55,11 +55,16 @@ static MIGRATIONS_DIR: Dir = include_dir!("$CARGO_MANIFEST_DIR/migrations");
 static MIGRATIONS: LazyLock<Migrations<'static>> =
     LazyLock::new(|| Migrations::new(numbered().into_iter().map(|(_, up)| M::up(up)).collect()));
 
-/// SQLite's migrations in order: `migrations/NN-name/up.sql` (the
-/// directories whose names begin with a digit; `migrations/postgres/`
-/// holds PostgreSQL's own).
+/// SQLite's migrations in order: `migrations/NN-name/up.sql`
+/// (`migrations/postgres/` holds PostgreSQL's own).
 fn numbered() -> Vec<(&'static str, &'static str)> {
-    let mut steps: Vec<&Dir<'static>> = MIGRATIONS_DIR
+    steps(&MIGRATIONS_DIR)
+}
+
+/// The migration steps in `dir`, in order: its subdirectories whose names
+/// begin with a digit, each with an `up.sql`, as (name, SQL).
+pub(in crate::store) fn steps(dir: &'static Dir<'static>) -> Vec<(&'static str, &'static str)> {
+    let mut steps: Vec<&Dir<'static>> = dir
         .dirs()
         .filter(|d| {
             d.path()

@@ -18,7 +18,6 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use anyhow::Result;
-use include_dir::Dir;
 
 use super::pg_target::{one_line, Target};
 use super::sql_pg::{Cache, PgTx};
@@ -35,21 +34,25 @@ pub(in crate::store) const WRITE_LOCK: i64 = 0x6573_6361_6c61_7465; // "escalate
 /// round trips do not dominate.
 pub const CHECK_BATCH: usize = 200;
 
+/// How a write transaction goes (see [`PgStore::write_as`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writing {
+    /// Committed, waiting for the disk (`synchronous_commit` on).
+    Synced,
+    /// Committed without waiting for the disk (a check's run record).
+    Unsynced,
+    /// Committed; fails at once when another writer holds the lock.
+    IfFree,
+    /// Rolled back (dry runs).
+    Rehearsal,
+}
+
 /// The migrations for PostgreSQL, in order: `migrations/postgres/NN-name/up.sql`.
 fn migrations() -> Vec<(&'static str, &'static str)> {
-    let Some(dir) = MIGRATIONS_DIR.get_dir("postgres") else {
-        return Vec::new();
-    };
-    let mut steps: Vec<&Dir<'static>> = dir.dirs().collect();
-    steps.sort_by_key(|d| d.path());
-    steps
-        .into_iter()
-        .filter_map(|d| {
-            let name = d.path().file_name()?.to_str()?;
-            let up = d.get_file(d.path().join("up.sql"))?.contents_utf8()?;
-            Some((name, up))
-        })
-        .collect()
+    MIGRATIONS_DIR
+        .get_dir("postgres")
+        .map(super::steps)
+        .unwrap_or_default()
 }
 
 /// Bring the schema from `version` to the latest inside `tx` (creating
@@ -91,7 +94,10 @@ pub(in crate::store) fn install_schema(
 /// The database's escalate schema version: 0 for an empty database; an
 /// error for one holding other tables (not escalate's), before anything
 /// is written to it.
-fn schema_state(tx: &mut postgres::Transaction<'_>, shown: &str) -> Result<usize> {
+pub(in crate::store) fn schema_state(
+    tx: &mut postgres::Transaction<'_>,
+    shown: &str,
+) -> Result<usize> {
     let versioned: bool = tx
         .query_one("SELECT to_regclass('escalate_schema') IS NOT NULL", &[])
         .map_err(|e| lost(shown, e))?
@@ -112,8 +118,8 @@ fn schema_state(tx: &mut postgres::Transaction<'_>, shown: &str) -> Result<usize
         .get(0);
     if tables > 0 {
         return Err(database(format!(
-            "{shown} holds tables that are not escalate's (no escalate_schema); it was not \
-             touched"
+            "{shown} is not empty: it holds {tables} tables that are not escalate's (no \
+             escalate_schema); it was not touched"
         )));
     }
     Ok(0)
@@ -229,61 +235,49 @@ impl PgStore {
     }
 
     pub fn write<T>(&mut self, f: impl FnOnce(&super::Tx) -> Result<T>) -> Result<T> {
-        self.write_as(true, true, f)
+        self.write_as(Writing::Synced, f)
     }
 
     pub fn write_unsynced<T>(&mut self, f: impl FnOnce(&super::Tx) -> Result<T>) -> Result<T> {
-        self.write_as(false, true, f)
+        self.write_as(Writing::Unsynced, f)
     }
 
     pub fn write_if_free<T>(&mut self, f: impl FnOnce(&super::Tx) -> Result<T>) -> Result<T> {
-        self.write_as(true, false, f)
-    }
-
-    fn write_as<T>(
-        &mut self,
-        synced: bool,
-        wait: bool,
-        f: impl FnOnce(&super::Tx) -> Result<T>,
-    ) -> Result<T> {
-        let shown = self.target.shown().to_string();
-        // The cache is borrowed by the transaction; take it out for the
-        // transaction's life so `self.client` can be borrowed mutably.
-        let cache = RefCell::new(self.cache.take());
-        let result = (|| {
-            let tx = self.begin_write(synced, wait)?;
-            let tx = super::Tx::pg(PgTx::new(tx, &cache));
-            super::open_counts::discard();
-            let value = f(&tx)
-                .and_then(|v| super::open_counts::flush(&tx).map(|()| v))
-                .map_err(|e| {
-                    super::open_counts::discard();
-                    relabel(&shown, e)
-                })?;
-            tx.into_pg()
-                .into_inner()
-                .commit()
-                .map_err(|e| lost(&shown, e))?;
-            Ok(value)
-        })();
-        *self.cache.borrow_mut() = cache.into_inner();
-        result
+        self.write_as(Writing::IfFree, f)
     }
 
     /// A write transaction that is always rolled back (dry runs).
     pub fn rehearse<T>(&mut self, f: impl FnOnce(&super::Tx) -> Result<T>) -> Result<T> {
+        self.write_as(Writing::Rehearsal, f)
+    }
+
+    fn write_as<T>(&mut self, how: Writing, f: impl FnOnce(&super::Tx) -> Result<T>) -> Result<T> {
         let shown = self.target.shown().to_string();
+        let keep = how != Writing::Rehearsal;
+        // The cache is borrowed by the transaction; take it out for the
+        // transaction's life so `self.client` can be borrowed mutably.
         let cache = RefCell::new(self.cache.take());
         let result = (|| {
-            let tx = self.begin_write(true, true)?;
+            let tx = self.begin_write(how != Writing::Unsynced, how != Writing::IfFree)?;
             let tx = super::Tx::pg(PgTx::new(tx, &cache));
-            let value = f(&tx);
+            // The open-issue counts the writes moved are written once,
+            // before commit (`open_counts`); a rehearsal or a failure keeps
+            // none.
             super::open_counts::discard();
+            let value = f(&tx).and_then(|v| match keep {
+                true => super::open_counts::flush(&tx).map(|()| v),
+                false => Ok(v),
+            });
+            if !keep || value.is_err() {
+                super::open_counts::discard();
+            }
             let value = value.map_err(|e| relabel(&shown, e))?;
-            tx.into_pg()
-                .into_inner()
-                .rollback()
-                .map_err(|e| lost(&shown, e))?;
+            let tx = tx.into_pg().into_inner();
+            match keep {
+                true => tx.commit(),
+                false => tx.rollback(),
+            }
+            .map_err(|e| lost(&shown, e))?;
             Ok(value)
         })();
         *self.cache.borrow_mut() = cache.into_inner();

@@ -35,6 +35,7 @@ pub mod peer;
 pub mod pg;
 pub mod serve;
 pub mod smtp;
+pub mod tls;
 pub mod trackers;
 
 use std::ffi::OsString;

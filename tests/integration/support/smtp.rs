@@ -12,8 +12,6 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-
 #[derive(Clone, Debug, Default)]
 pub struct Mail {
     pub from: String,
@@ -113,35 +111,10 @@ impl SmtpPeer {
     /// A server offering STARTTLS with a certificate for 127.0.0.1 signed by
     /// a fresh CA (see `ca_pem`).
     pub fn starttls() -> SmtpPeer {
-        let ca_key = rcgen::KeyPair::generate().expect("CA key");
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "escalate test CA");
-        ca_params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::CrlSign,
-        ];
-        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("CA cert");
-        let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
-        let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
-            .expect("leaf params")
-            .signed_by(&leaf_key, &ca)
-            .expect("leaf cert");
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("protocols")
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![CertificateDer::from(leaf.der().to_vec())],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
-            )
-            .expect("server config");
+        let (config, ca) = super::tls::private_ca("127.0.0.1");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let mut peer = SmtpPeer::start(listener, Some(Arc::new(config)));
-        peer.ca_pem = Some(ca.pem());
+        let mut peer = SmtpPeer::start(listener, Some(config));
+        peer.ca_pem = Some(ca);
         peer
     }
 
