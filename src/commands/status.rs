@@ -125,8 +125,12 @@ fn to_json(h: &Health) -> serde_json::Value {
             "host": x.host,
             "last_started_at": rfc3339(x.last),
             "age_seconds": (h.now - x.last).num_seconds(),
-            "ok": h.now - x.last <= h.expected,
+            "runs_last_24h": x.runs,
+            // A regular checker host that stopped is not ok; a one-off
+            // host is listed, never alarmed on.
+            "ok": h.now - x.last <= h.expected || x.runs < REGULAR,
         })).collect::<Vec<_>>(),
+        "stopped_hosts": h.stopped_hosts().iter().map(|x| x.host.as_str()).collect::<Vec<_>>(),
     })
 }
 

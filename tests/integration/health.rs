@@ -317,6 +317,13 @@ fn status_names_a_host_that_stopped_while_the_others_carry_on() {
     let json = env.at(25, &["status", "--json"]).code(3).json();
     assert_eq!(json["hosts"][0]["ok"], false, "{json}");
     assert_eq!(json["hosts"][1]["ok"], true, "{json}");
+    // The laptop's one run is old too, but it is not a checker host.
+    assert_eq!(json["hosts"][2]["ok"], true, "{json}");
+    assert_eq!(
+        json["stopped_hosts"],
+        serde_json::json!(["alpha"]),
+        "{json}"
+    );
     // A day later alpha is forgotten: beta alone is fine.
     check("beta\u{1b}[31m", 24 * 60 + 30);
     env.at(24 * 60 + 31, &["status"]).code(0);
