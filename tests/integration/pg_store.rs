@@ -192,14 +192,24 @@ fn a_server_that_refuses_the_connection_is_one_line_and_exit_5_without_the_passw
     };
     let env = Env::with_config(STARTER);
     let url = format!("postgres://ann:hunter2@127.0.0.1:{port}/esc?sslmode=disable");
-    let r = env
-        .test()
-        .env("ESCALATE_DB", &url)
-        .args(["list"])
+    let r = unusable(
+        &env,
+        &url,
+        "list",
+        "cannot connect to postgres://ann:***@127.0.0.1",
+    );
+    assert!(!r.stderr.contains("hunter2"), "{r:?}");
+}
+
+/// `command` with `ESCALATE_DB=url`: exit 5 and one line holding
+/// `expect`, no panic.
+fn unusable(env: &Env, url: &str, command: &str, expect: &str) -> crate::support::Run {
+    env.test()
+        .env("ESCALATE_DB", url)
+        .args([command])
         .code(5)
         .run()
-        .one_line_error("cannot connect to postgres://ann:***@127.0.0.1");
-    assert!(!r.stderr.contains("hunter2"), "{r:?}");
+        .one_line_error(expect)
 }
 
 /// A fake server: answers the TLS request with "no", reads the startup
@@ -259,13 +269,7 @@ fn bad_credentials_are_one_line_and_exit_5() {
     });
     let env = Env::with_config(STARTER);
     let url = format!("postgres://ann:wrong-pw@127.0.0.1:{port}/esc?sslmode=prefer");
-    let r = env
-        .test()
-        .env("ESCALATE_DB", &url)
-        .args(["status"])
-        .code(5)
-        .run()
-        .one_line_error("password authentication failed");
+    let r = unusable(&env, &url, "status", "password authentication failed");
     assert!(!r.stderr.contains("wrong-pw"), "{r:?}");
 }
 
@@ -290,12 +294,7 @@ fn a_server_that_hangs_or_dies_mid_reply_is_one_line_and_exit_5() {
     ] {
         let url = format!("postgres://ann@127.0.0.1:{port}/esc?sslmode=disable&connect_timeout=1");
         let started = Instant::now();
-        env.test()
-            .env("ESCALATE_DB", &url)
-            .args(["list"])
-            .code(5)
-            .run()
-            .one_line_error(expect);
+        unusable(&env, &url, "list", expect);
         assert!(started.elapsed() < Duration::from_secs(20), "{port}");
     }
 }
@@ -393,13 +392,7 @@ fn tls_is_rustls_and_sslmode_decides_what_is_verified() {
     ];
     for (rest, expect) in cases {
         let url = format!("postgres://ann:s3cret@{rest}&connect_timeout=5");
-        let r = env
-            .test()
-            .env("ESCALATE_DB", &url)
-            .args(["list"])
-            .code(5)
-            .run()
-            .one_line_error(expect);
+        let r = unusable(&env, &url, "list", expect);
         assert!(!r.stderr.contains("s3cret"), "{r:?}");
     }
 }

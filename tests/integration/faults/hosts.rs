@@ -64,6 +64,24 @@ fn check_on(env: &Env, host: &str) -> std::process::Child {
         .spawn()
 }
 
+/// Wait (at most a minute) until the receiver has `n` requests.
+fn wait_for_posts(peer: &Peer, n: usize, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while peer.count() < n {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A check on `host` once the 5-minute leases of the first round ran out.
+fn check_after_the_lease(env: &Env, host: &str) {
+    env.test()
+        .at("2026-11-05T09:06:00Z")
+        .env("ESCALATE_HOSTNAME", host)
+        .args(["check"])
+        .run();
+}
+
 #[test]
 fn four_checkers_divide_the_due_issues_and_send_everything_exactly_once() {
     let peer = Peer::start();
@@ -126,11 +144,7 @@ fn a_checker_killed_mid_batch_leaves_its_work_to_the_others_nothing_lost() {
     let at_create = peer.count();
     peer.delay(Duration::from_millis(20));
     let mut victim = check_on(&env, "victim");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while peer.count() < at_create + 5 {
-        assert!(Instant::now() < deadline, "the victim sent nothing");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_posts(&peer, at_create + 5, "the victim sent nothing");
     victim.kill().expect("SIGKILL");
     let _ = victim.wait();
     peer.delay(Duration::ZERO);
@@ -142,11 +156,7 @@ fn a_checker_killed_mid_batch_leaves_its_work_to_the_others_nothing_lost() {
     }
     // The victim's leased rows wait for their lease (5 minutes); a check
     // after it sends them.
-    env.test()
-        .at("2026-11-05T09:06:00Z")
-        .env("ESCALATE_HOSTNAME", "b")
-        .args(["check"])
-        .run();
+    check_after_the_lease(&env, "b");
     // At most the sends in flight at the kill went twice.
     let rows = assert_all_sent_once(&env, &peer, 2);
     assert_eq!(rows.len(), 300 * 4, "rows");
@@ -163,11 +173,7 @@ fn a_server_restart_during_a_check_fails_it_with_one_line_and_the_next_completes
     let at_create = peer.count();
     peer.delay(Duration::from_millis(20));
     let child = check_on(&env, "a");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while peer.count() < at_create + 3 {
-        assert!(Instant::now() < deadline, "the check sent nothing");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_posts(&peer, at_create + 3, "the check sent nothing");
     // What a restart does to every session: terminated by the server.
     let mut c = postgres::Client::connect(&admin, postgres::NoTls).expect("admin");
     c.execute(
@@ -180,11 +186,7 @@ fn a_server_restart_during_a_check_fails_it_with_one_line_and_the_next_completes
     assert_eq!(r.code, 5, "{r:?}");
     r.one_line_error("database postgres://");
     peer.delay(Duration::ZERO);
-    env.test()
-        .at("2026-11-05T09:06:00Z")
-        .env("ESCALATE_HOSTNAME", "a")
-        .args(["check"])
-        .run();
+    check_after_the_lease(&env, "a");
     assert_all_sent_once(&env, &peer, 2);
 }
 
@@ -205,11 +207,7 @@ fn a_real_server_restart_during_a_check_fails_it_and_the_next_completes() {
     let at_create = peer.count();
     peer.delay(Duration::from_millis(20));
     let child = check_on(&env, "a");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while peer.count() < at_create + 3 {
-        assert!(Instant::now() < deadline, "the check sent nothing");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_posts(&peer, at_create + 3, "the check sent nothing");
     let status = std::process::Command::new("sh")
         .args(["-c", &restart])
         .status()
@@ -219,10 +217,6 @@ fn a_real_server_restart_during_a_check_fails_it_and_the_next_completes() {
     assert_eq!(r.code, 5, "{r:?}");
     r.one_line_error("database postgres://");
     peer.delay(Duration::ZERO);
-    env.test()
-        .at("2026-11-05T09:06:00Z")
-        .env("ESCALATE_HOSTNAME", "a")
-        .args(["check"])
-        .run();
+    check_after_the_lease(&env, "a");
     assert_all_sent_once(&env, &peer, 2);
 }
