@@ -8,7 +8,6 @@ use anyhow::Result;
 use super::{Ctx, Io};
 use crate::config::{Config, STARTER};
 use crate::error::{usage, Code};
-use crate::store::{OpenMode, Store};
 
 pub fn run(ctx: &Ctx, io: &mut Io) -> Result<Code> {
     let path = &ctx.config_path;
@@ -35,7 +34,7 @@ pub fn run(ctx: &Ctx, io: &mut Io) -> Result<Code> {
         }
         Err(e) => return Err(usage(format!("cannot write {}: {e}", path.display()))),
     }
-    let mut store = Store::open(&ctx.db_path, OpenMode::Create, ctx.busy_timeout)?;
+    let mut store = ctx.store_create()?;
     // The URL as shown (no password), or the file's path.
     let version = store.schema_version()?;
     writeln!(

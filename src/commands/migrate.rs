@@ -31,8 +31,8 @@ pub fn run(ctx: &Ctx, to: &str, io: &mut Io) -> Result<Code> {
     for (what, a, _) in &copied.totals {
         writeln!(io.out, "  {what:<40} {a:>10}")?;
     }
-    if let Some(w) = &copied.warning {
-        io.warn(w);
+    for w in &copied.warnings {
+        io.warn(crate::text::terminal(w));
     }
     writeln!(
         io.out,

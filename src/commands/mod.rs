@@ -60,12 +60,28 @@ impl Ctx {
     }
 
     pub fn store(&self) -> Result<Store> {
-        Store::open(&self.db_path, OpenMode::Existing, self.busy_timeout)
+        self.open(OpenMode::Existing)
     }
 
     /// For commands that only read: a read-only database file still works.
     pub fn store_read(&self) -> Result<Store> {
-        Store::open(&self.db_path, OpenMode::Read, self.busy_timeout)
+        self.open(OpenMode::Read)
+    }
+
+    /// For `init`: the database is created when missing.
+    pub fn store_create(&self) -> Result<Store> {
+        self.open(OpenMode::Create)
+    }
+
+    /// Open the store and pass on what it found worth a warning. Straight
+    /// to stderr: every command opens its store here, before it has
+    /// written anything, and `serve` has no `Io` at all.
+    fn open(&self, mode: OpenMode) -> Result<Store> {
+        let store = Store::open(&self.db_path, mode, self.busy_timeout)?;
+        for w in store.warnings() {
+            eprintln!("escalate: {}", crate::text::terminal(w));
+        }
+        Ok(store)
     }
 }
 

@@ -36,8 +36,9 @@ pub struct Copied {
     pub totals: Vec<(String, i64, i64)>,
     /// The target as shown (no password).
     pub target: String,
-    /// Something to tell after a successful copy.
-    pub warning: Option<String>,
+    /// Things to tell (the target URL's settings; a step after the
+    /// commit that failed).
+    pub warnings: Vec<String>,
 }
 
 /// Tables copied first, in this order (the others reference them).
@@ -95,6 +96,7 @@ pub fn to_postgres(source: &mut Store, url: &str, busy_timeout: Duration) -> Res
         ensure_empty(&mut pg, &shown)?;
         let mut copied = Copied {
             target: shown.clone(),
+            warnings: target.warnings().to_vec(),
             ..Copied::default()
         };
         // Rows the schema seeds (the instance id, the fold's cursor) are
@@ -138,7 +140,7 @@ pub fn to_postgres(source: &mut Store, url: &str, busy_timeout: Duration) -> Res
         // without them a million-issue table is planned as if empty. The
         // copy is committed by now: a failure here is only a warning.
         if let Err(e) = client.batch_execute("ANALYZE") {
-            copied.warning = Some(format!(
+            copied.warnings.push(format!(
                 "the copy is complete, but ANALYZE failed ({}); run it on the database",
                 super::pg_target::one_line(&e)
             ));

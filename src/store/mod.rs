@@ -711,6 +711,16 @@ impl Store {
         matches!(self.0, Backend::Pg(_))
     }
 
+    /// What opening the store found worth telling but not fatal (a
+    /// PostgreSQL password file others may read); the command layer
+    /// prints them.
+    pub fn warnings(&self) -> &[String] {
+        match &self.0 {
+            Backend::Lite(_) => &[],
+            Backend::Pg(s) => s.warnings(),
+        }
+    }
+
     /// The schema version of the open database (each store counts its own
     /// migrations).
     pub fn schema_version(&mut self) -> Result<usize> {

@@ -161,6 +161,11 @@ impl PgStore {
         self.target.shown()
     }
 
+    /// See [`Target::warnings`].
+    pub fn warnings(&self) -> &[String] {
+        self.target.warnings()
+    }
+
     fn lost(&self, e: postgres::Error) -> anyhow::Error {
         lost(self.target.shown(), e)
     }

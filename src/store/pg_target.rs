@@ -46,6 +46,10 @@ pub struct Target {
     pub tls: Tls,
     root_cert: Option<PathBuf>,
     shown: String,
+    /// What the user should hear about but that does not stop the
+    /// connection (a password file others may read); the command layer
+    /// prints them.
+    warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Target {
@@ -192,11 +196,14 @@ impl Target {
             .filter(|d| !d.is_empty())
             .or_else(|| env("PGDATABASE"))
             .unwrap_or_else(|| user.clone());
+        let mut warnings = Vec::new();
         let password = password
             .or_else(|| env("PGPASSWORD"))
             .map(Ok)
             .or_else(|| {
-                passfile().and_then(|f| from_passfile(&f, &host, port, &dbname, &user).transpose())
+                passfile().and_then(|f| {
+                    from_passfile(&f, &host, port, &dbname, &user, &mut warnings).transpose()
+                })
             })
             .transpose()?;
         config
@@ -226,12 +233,18 @@ impl Target {
             tls,
             root_cert,
             shown,
+            warnings,
         })
     }
 
     /// The URL as it may be shown: without its password.
     pub fn shown(&self) -> &str {
         &self.shown
+    }
+
+    /// Warnings from reading the URL's settings (see the field).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Connect, TLS as `sslmode` asks. Every failure is one line naming
@@ -259,7 +272,15 @@ impl Target {
             };
             let _ = send.send(connected);
         });
-        let fail = |why: String| database(format!("cannot connect to {}: {why}", self.shown));
+        // A refusal may be the ignored password file's doing: say so in
+        // the one line the user sees.
+        let fail = |why: String| {
+            let mut line = format!("cannot connect to {}: {why}", self.shown);
+            for w in &self.warnings {
+                line.push_str(&format!(" ({})", w.trim_start_matches("warning: ")));
+            }
+            database(line)
+        };
         match receive.recv_timeout(deadline) {
             Ok(Ok(mut client)) => {
                 // The server's end of the socket: a checker host that
@@ -405,13 +426,15 @@ fn split_host_port(s: &str) -> std::result::Result<(String, Option<u16>), String
 /// The password for (host, port, db, user) in a libpq password file:
 /// `host:port:database:user:password` lines, `*` matching anything, `\`
 /// escaping `:` and `\`. Like libpq, a file that others may read is
-/// ignored (with no password the server's refusal says what is missing).
+/// ignored with a warning (with no password the server's refusal says
+/// what is missing).
 fn from_passfile(
     file: &Path,
     host: &str,
     port: u16,
     db: &str,
     user: &str,
+    warnings: &mut Vec<String>,
 ) -> Result<Option<String>> {
     let Ok(meta) = std::fs::metadata(file) else {
         return Ok(None);
@@ -420,10 +443,10 @@ fn from_passfile(
     {
         use std::os::unix::fs::PermissionsExt;
         if meta.permissions().mode() & 0o077 != 0 {
-            eprintln!(
+            warnings.push(format!(
                 "warning: password file {} is readable by others (chmod 0600 it); ignored",
                 file.display()
-            );
+            ));
             return Ok(None);
         }
     }
@@ -646,12 +669,14 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         }
-        let got = from_passfile(&file, "h", 5432, "db", "u").expect("reads");
+        let mut warnings = Vec::new();
+        let got = from_passfile(&file, "h", 5432, "db", "u", &mut warnings).expect("reads");
         assert_eq!(got.as_deref(), Some("pa:ss"));
         assert_eq!(
-            from_passfile(&file, "h", 5433, "db", "u").expect("reads"),
+            from_passfile(&file, "h", 5433, "db", "u", &mut warnings).expect("reads"),
             None
         );
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[cfg(unix)]
@@ -662,10 +687,13 @@ mod tests {
         let file = dir.path().join("pgpass");
         std::fs::write(&file, "*:*:*:*:pw\n").expect("write");
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let mut warnings = Vec::new();
         assert_eq!(
-            from_passfile(&file, "h", 5432, "db", "u").expect("reads"),
+            from_passfile(&file, "h", 5432, "db", "u", &mut warnings).expect("reads"),
             None
         );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("readable by others"), "{warnings:?}");
     }
 
     #[test]

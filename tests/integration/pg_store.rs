@@ -273,6 +273,51 @@ fn bad_credentials_are_one_line_and_exit_5() {
     assert!(!r.stderr.contains("wrong-pw"), "{r:?}");
 }
 
+/// A password file others may read is ignored, as libpq does, and the
+/// user hears why: in the refusal's one line when the server then wants a
+/// password, and as a warning on stderr when it lets us in anyway.
+#[cfg(unix)]
+#[test]
+fn a_password_file_others_may_read_is_ignored_and_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::with_config(STARTER);
+    let passfile = env.path("pgpass");
+    std::fs::write(&passfile, "*:*:*:*:from-the-file\n").expect("write");
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let refuses = fake_server(|s| {
+        let _ = s.write_all(&error_response(
+            "28P01",
+            "password authentication failed for user \"ann\"",
+        ));
+    });
+    let url = format!("postgres://ann@127.0.0.1:{refuses}/esc?sslmode=disable");
+    let r = env
+        .test()
+        .env("ESCALATE_DB", &url)
+        .env("PGPASSFILE", passfile.to_string_lossy().as_ref())
+        .args(["status"])
+        .code(5)
+        .run()
+        .one_line_error("password authentication failed");
+    assert!(r.stderr.contains("is readable by others"), "{r:?}");
+    assert!(!r.stderr.contains("from-the-file"), "{r:?}");
+
+    let Some(admin) = pg_server() else { return };
+    let db = Db::fresh(&admin);
+    let r = env
+        .test()
+        .env("ESCALATE_DB", &db.url)
+        .env("PGPASSFILE", passfile.to_string_lossy().as_ref())
+        .args(["init"])
+        .run();
+    assert!(
+        r.stderr.contains("escalate: warning: password file")
+            && r.stderr
+                .contains("is readable by others (chmod 0600 it); ignored"),
+        "{r:?}"
+    );
+}
+
 #[test]
 fn a_server_that_hangs_or_dies_mid_reply_is_one_line_and_exit_5() {
     let hangs = fake_server(|_| std::thread::sleep(Duration::from_secs(30)));
