@@ -464,6 +464,50 @@ fn health_follows_the_checker_and_metrics_parse() {
     );
 }
 
+/// Failed deliveries recorded without a channel (events not written by
+/// this version) come first in the exposition on both stores, as SQLite
+/// sorts a NULL: PostgreSQL puts NULLs last unless the query says
+/// `NULLS FIRST` (store::metrics).
+#[test]
+fn failed_deliveries_without_a_channel_come_first_on_both_stores() {
+    let hook = Server::start(|_| Reply::reply(200, "ok"));
+    let env = Env::init(&config(&hook.url("/agent")));
+    let id = env.create(NOW, "support", "Export fails");
+    let insert = "INSERT INTO events (issue_id, at, kind, level, actor, details) \
+                  VALUES ($1, 0, 'delivery_failed', 1, 'system', $2)";
+    let details = [r#"{"channel":"slack","error":"x"}"#, r#"{"error":"x"}"#];
+    match &env.pg {
+        Some(db) => {
+            let mut c = db.client();
+            for d in details {
+                c.execute(insert, &[&id, &d]).expect("insert event");
+            }
+        }
+        None => {
+            let c = rusqlite::Connection::open(env.db()).expect("open");
+            for d in details {
+                c.execute(&insert.replace('$', "?"), rusqlite::params![id, d])
+                    .expect("insert event");
+            }
+        }
+    }
+    let served = Served::start(&env);
+    let (code, text) = served.get("/metrics");
+    assert_eq!(code, 200);
+    let failed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("escalate_notifications_failed_total{"))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "escalate_notifications_failed_total{channel=\"\"} 1",
+            "escalate_notifications_failed_total{channel=\"slack\"} 1",
+        ],
+        "{text}"
+    );
+}
+
 #[test]
 fn one_client_clicking_too_fast_is_slowed_down() {
     let hook = Server::start(|_| Reply::reply(200, "ok"));
