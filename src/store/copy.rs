@@ -356,16 +356,26 @@ fn totals(
         let mut stmt = lite
             .prepare(sql)
             .with_context(|| format!("totals: {label}"))?;
+        // A NULL key (an escalation without a level, in a hand-edited
+        // database) is a group of its own, not a failure or a panic.
+        let key = |k: Option<String>| k.unwrap_or_else(|| "(none)".to_string());
         let source: Vec<(String, i64)> = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .query_map([], |r| {
+                Ok((key(r.get::<_, Option<String>>(0)?), r.get::<_, i64>(1)?))
+            })
             .and_then(Iterator::collect)
             .with_context(|| format!("totals: {label}"))?;
         let target: Vec<(String, i64)> = pg
             .query(*sql, &[])
             .map_err(|e| lost(shown, e))?
             .iter()
-            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
-            .collect();
+            .map(|r| {
+                let k = r.try_get::<_, Option<String>>(0);
+                let n = r.try_get::<_, i64>(1);
+                Ok((key(k?), n?))
+            })
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(|e| lost(shown, e))?;
         let keys: std::collections::BTreeSet<&String> =
             source.iter().chain(&target).map(|(k, _)| k).collect();
         let find =

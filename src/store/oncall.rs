@@ -62,7 +62,7 @@ pub fn overlapping(tx: &Tx, role: &str, from: Ts, until: Ts) -> Result<Option<Ov
     tx.opt(
         &format!(
             "SELECT {COLUMNS} FROM oncall_overrides WHERE role = ?1 AND cancelled_at IS NULL \
-             AND until_at > ?2 AND from_at < ?3 ORDER BY from_at LIMIT 1"
+             AND until_at > ?2 AND from_at < ?3 ORDER BY from_at, id LIMIT 1"
         ),
         args![role, ms(from), ms(until)],
         "reading overrides",

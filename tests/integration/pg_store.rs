@@ -106,6 +106,26 @@ fn migrate_copies_everything_and_refuses_a_second_time() {
     assert_eq!(issues, 40);
 }
 
+/// An escalation without a level (a hand-edited history) is copied and
+/// counted as a group of its own on both sides, not a failure.
+#[test]
+fn migrate_counts_an_escalation_without_a_level() {
+    let Some(admin) = pg_server() else { return };
+    let env = sqlite_history(5);
+    rusqlite::Connection::open(env.db())
+        .expect("sqlite")
+        .execute(
+            "UPDATE events SET level = NULL WHERE id = \
+             (SELECT min(id) FROM events WHERE kind = 'escalated')",
+            [],
+        )
+        .expect("edit");
+    let target = Db::fresh(&admin);
+    let r = env.test().args(["migrate", "--to", &target.url]).run();
+    assert!(r.stdout.contains("escalations (none)"), "{r:?}");
+    assert!(r.stdout.contains("verified"), "{r:?}");
+}
+
 #[test]
 fn migrate_into_a_database_with_other_tables_is_refused() {
     let Some(admin) = pg_server() else { return };
