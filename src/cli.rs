@@ -58,6 +58,16 @@ pub struct Global {
         value_name = "SECS"
     )]
     pub busy_timeout: f64,
+    /// PostgreSQL: seconds a call may go unanswered by the server (beyond
+    /// --busy-timeout) before the command gives up with exit 5.
+    #[arg(
+        long,
+        global = true,
+        env = "ESCALATE_STALL_TIMEOUT",
+        default_value_t = 120.0,
+        value_name = "SECS"
+    )]
+    pub stall_timeout: f64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -113,6 +113,16 @@ impl Io<'_> {
     }
 }
 
+/// A PostgreSQL server stopped answering (`store::pg_watch`): say so in
+/// one line and end the process with the database's exit code. Nothing
+/// is left half done: the server rolls back the open transaction when
+/// the connection goes, and a delivery in flight is leased, so the next
+/// run sends it (as after a kill).
+fn give_up(message: &str) {
+    eprintln!("escalate: {}", crate::text::terminal(message));
+    std::process::exit(Code::Database.as_i32());
+}
+
 /// Run a parsed command line; the exit code on success (0, or 3 when a
 /// check needs a human).
 pub fn run(cli: Cli) -> Result<Code> {
@@ -128,6 +138,14 @@ pub fn run(cli: Cli) -> Result<Code> {
             short_number(secs)
         )));
     }
+    let stall = cli.global.stall_timeout;
+    if !(stall.is_finite() && (1.0..=86_400.0).contains(&stall)) {
+        return Err(usage(format!(
+            "--stall-timeout must be between 1 and 86400 seconds, not {}",
+            short_number(stall)
+        )));
+    }
+    crate::store::pg_watch::on_stall(give_up, Duration::from_secs_f64(stall));
     let ctx = Ctx {
         config_path: cli.global.config,
         db_path: cli.global.db,
@@ -150,8 +168,9 @@ pub fn run(cli: Cli) -> Result<Code> {
     let stderr = std::io::stderr();
     let mut out = stdout.lock();
     // Everything on stderr is for people and may quote a peer or a title:
-    // control characters are folded on the way out.
-    let mut err = crate::text::TerminalWriter::new(stderr.lock());
+    // control characters are folded on the way out. Not locked for the
+    // command's life: the stalled-database watch writes from its thread.
+    let mut err = crate::text::TerminalWriter::new(stderr);
     let mut io = Io {
         out: &mut out,
         err: &mut err,

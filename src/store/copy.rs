@@ -21,6 +21,7 @@ use rusqlite::types::ValueRef;
 
 use super::pg::{install_schema, lost, schema_state, WRITE_LOCK};
 use super::pg_target::Target;
+use super::pg_watch::Watch;
 use super::report::{self, ReportRow, Scope};
 use super::sql::args;
 use super::sql_pg::{Cache, PgTx};
@@ -79,7 +80,9 @@ pub fn to_postgres(source: &mut Store, url: &str, busy_timeout: Duration) -> Res
     }
     let target = Target::parse(url)?;
     let shown = target.shown().to_string();
-    let mut client = target.connect()?;
+    // Unwatched (`pg_watch`): one statement streams the whole history, and
+    // a person runs this, not cron.
+    let mut client = target.connect(&Watch::default())?;
     // The copy's transaction waits on the SQLite side between its
     // statements (reading a table, computing the source's totals): no
     // idle limit for this one session.
@@ -126,7 +129,7 @@ pub fn to_postgres(source: &mut Store, url: &str, busy_timeout: Duration) -> Res
         // The report's own totals over the whole history, each side read
         // by the report's queries.
         let cache = RefCell::new(Cache::new());
-        let on_pg = Tx::pg(PgTx::new(pg, &cache));
+        let on_pg = Tx::pg(PgTx::new(pg, &cache, Watch::default()));
         copied.totals.extend(report_totals(tx, &on_pg)?);
         if let Some((what, a, b)) = copied.totals.iter().find(|(_, a, b)| a != b) {
             return Err(database(format!(

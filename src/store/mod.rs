@@ -24,6 +24,7 @@ pub mod open_counts;
 pub mod outbox;
 pub mod pg;
 pub mod pg_target;
+pub mod pg_watch;
 pub mod report;
 pub mod rollups;
 pub mod sql;

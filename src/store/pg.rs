@@ -20,6 +20,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::pg_target::{one_line, Target};
+use super::pg_watch::Watch;
 use super::sql_pg::{Cache, PgTx};
 use super::{OpenMode, MIGRATIONS_DIR};
 use crate::error::{database, Error};
@@ -136,6 +137,9 @@ pub struct PgStore {
     target: Target,
     busy_timeout: Duration,
     cache: RefCell<Cache>,
+    /// Every call that waits on the server runs under it (`pg_watch`);
+    /// but not a schema upgrade, which may rightly take long.
+    watch: Watch,
 }
 
 impl PgStore {
@@ -145,12 +149,14 @@ impl PgStore {
     /// before anything is written.
     pub fn open(url: &str, mode: OpenMode, busy_timeout: Duration) -> Result<PgStore> {
         let target = Target::parse(url)?;
-        let client = Some(target.connect()?);
+        let watch = Watch::new(target.shown(), busy_timeout);
+        let client = Some(target.connect(&watch)?);
         let mut store = PgStore {
             client,
             target,
             busy_timeout,
             cache: RefCell::new(Cache::new()),
+            watch,
         };
         store.prepare(mode)?;
         Ok(store)
@@ -184,6 +190,8 @@ impl PgStore {
     fn prepare(&mut self, mode: OpenMode) -> Result<()> {
         let shown = self.target.shown().to_string();
         let ms = self.busy_ms();
+        let watch = self.watch.clone();
+        let mut waiting = Some(watch.during());
         let mut tx = self.conn()?.transaction().map_err(|e| lost(&shown, e))?;
         let mut version = schema_state(&mut tx, &shown)?;
         if version != latest_version() {
@@ -198,12 +206,18 @@ impl PgStore {
                 "database {shown} has no escalate schema; run `escalate --db URL init` to set it up"
             )));
         }
+        if version != latest_version() {
+            // Creating indexes over a big history may rightly take long.
+            drop(waiting.take());
+        }
         install_schema(&mut tx, &shown, version)?;
         tx.commit().map_err(|e| lost(&shown, e))
     }
 
     /// The schema version of the database.
     pub fn schema_version(&mut self) -> Result<usize> {
+        let watch = self.watch.clone();
+        let _waiting = watch.during();
         let v: i64 = self
             .conn()?
             .query_one("SELECT coalesce(max(version), 0) FROM escalate_schema", &[])
@@ -218,6 +232,8 @@ impl PgStore {
     fn begin_write(&mut self, synced: bool, wait: bool) -> Result<postgres::Transaction<'_>> {
         let shown = self.target.shown().to_string();
         let ms = self.busy_ms();
+        let watch = self.watch.clone();
+        let _waiting = watch.during();
         let mut tx = self.conn()?.transaction().map_err(|e| lost(&shown, e))?;
         let setup = format!(
             "SET LOCAL lock_timeout = {ms}; SET LOCAL synchronous_commit = {}",
@@ -262,9 +278,10 @@ impl PgStore {
         // The cache is borrowed by the transaction; take it out for the
         // transaction's life so `self.client` can be borrowed mutably.
         let cache = RefCell::new(self.cache.take());
+        let watch = self.watch.clone();
         let result = (|| {
             let tx = self.begin_write(how != Writing::Unsynced, how != Writing::IfFree)?;
-            let tx = super::Tx::pg(PgTx::new(tx, &cache));
+            let tx = super::Tx::pg(PgTx::new(tx, &cache, watch.clone()));
             // The open-issue counts the writes moved are written once,
             // before commit (`open_counts`); a rehearsal or a failure keeps
             // none.
@@ -278,6 +295,7 @@ impl PgStore {
             }
             let value = value.map_err(|e| relabel(&shown, e))?;
             let tx = tx.into_pg().into_inner();
+            let _waiting = watch.during();
             match keep {
                 true => tx.commit(),
                 false => tx.rollback(),
@@ -293,7 +311,9 @@ impl PgStore {
     pub fn read<T>(&mut self, f: impl FnOnce(&super::Tx) -> Result<T>) -> Result<T> {
         let shown = self.target.shown().to_string();
         let cache = RefCell::new(self.cache.take());
+        let watch = self.watch.clone();
         let result = (|| {
+            let waiting = watch.during();
             let tx = self
                 .conn()?
                 .build_transaction()
@@ -301,8 +321,10 @@ impl PgStore {
                 .read_only(true)
                 .start()
                 .map_err(|e| lost(&shown, e))?;
-            let tx = super::Tx::pg(PgTx::new(tx, &cache));
+            drop(waiting);
+            let tx = super::Tx::pg(PgTx::new(tx, &cache, watch.clone()));
             let value = f(&tx).map_err(|e| relabel(&shown, e))?;
+            let _waiting = watch.during();
             tx.into_pg()
                 .into_inner()
                 .commit()
@@ -328,6 +350,7 @@ impl Drop for PgStore {
     /// (a `serve` worker dropping the last handle): closed on a thread of
     /// its own then.
     fn drop(&mut self) {
+        self.watch.close();
         let Some(client) = self.client.take() else {
             return;
         };

@@ -252,7 +252,7 @@ impl Target {
     /// `connect_timeout` bounds only the TCP connect; a server that
     /// accepts and then says nothing (or drips) would hold us forever, so
     /// the whole handshake runs on a thread given the same deadline.
-    pub fn connect(&self) -> Result<postgres::Client> {
+    pub fn connect(&self, watch: &super::pg_watch::Watch) -> Result<postgres::Client> {
         let deadline = self
             .config
             .get_connect_timeout()
@@ -287,6 +287,7 @@ impl Target {
                 // vanishes mid-transaction (power, network) sends no close;
                 // without these its session, and the write lock it holds,
                 // would linger until the server's own keepalive (hours).
+                let _waiting = watch.during();
                 client
                     .batch_execute(SESSION)
                     .map_err(|e| fail(one_line(&e)))?;

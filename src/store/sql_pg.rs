@@ -17,6 +17,7 @@ use bytes::BytesMut;
 use postgres::types::{FromSql, IsNull, ToSql, Type};
 use regex::Regex;
 
+use super::pg_watch::Watch;
 use super::sql::Arg;
 
 /// Prepared statements by their SQLite text, for the connection's life.
@@ -30,14 +31,17 @@ pub struct PgTx<'c> {
     pub(in crate::store) tx: RefCell<postgres::Transaction<'c>>,
     cache: &'c RefCell<Cache>,
     changes: RefCell<u64>,
+    /// Every call below that waits on the server runs under it.
+    watch: Watch,
 }
 
 impl<'c> PgTx<'c> {
-    pub fn new(tx: postgres::Transaction<'c>, cache: &'c RefCell<Cache>) -> PgTx<'c> {
+    pub fn new(tx: postgres::Transaction<'c>, cache: &'c RefCell<Cache>, watch: Watch) -> PgTx<'c> {
         PgTx {
             tx: RefCell::new(tx),
             cache,
             changes: RefCell::new(0),
+            watch,
         }
     }
 
@@ -104,6 +108,7 @@ impl<'c> PgTx<'c> {
         f: impl FnOnce(&mut postgres::Transaction<'c>) -> std::result::Result<T, postgres::Error>,
     ) -> std::result::Result<T, postgres::Error> {
         let mut tx = self.tx.borrow_mut();
+        let _waiting = self.watch.during();
         tx.batch_execute("SAVEPOINT escalate_prepare")?;
         match f(&mut tx) {
             Ok(v) => {
@@ -120,6 +125,7 @@ impl<'c> PgTx<'c> {
     pub fn exec(&self, sql: &str, args: &[Arg<'_>]) -> Result<usize> {
         let stmt = self.statement(sql, args)?;
         let params = params(args);
+        let _waiting = self.watch.during();
         let n = self
             .tx
             .borrow_mut()
@@ -139,11 +145,17 @@ impl<'c> PgTx<'c> {
         let stmt = self.statement(sql, args)?;
         let params = params(args);
         let mut tx = self.tx.borrow_mut();
+        let waiting = self.watch.during();
         let mut rows = tx
             .query_raw(&stmt, params.iter().copied())
             .map_err(anyhow::Error::new)?;
+        drop(waiting);
         use postgres::fallible_iterator::FallibleIterator;
-        while let Some(row) = rows.next().map_err(anyhow::Error::new)? {
+        // Watched while the next row is awaited, not while `f` works on one.
+        while let Some(row) = {
+            let _waiting = self.watch.during();
+            rows.next().map_err(anyhow::Error::new)?
+        } {
             if !f(&row)? {
                 break;
             }
@@ -156,6 +168,7 @@ impl<'c> PgTx<'c> {
     /// belongs at the end of its statement, not of the script).
     pub fn script(&self, sql: &str) -> Result<()> {
         let translated: Vec<String> = statements(sql).into_iter().map(translate).collect();
+        let _waiting = self.watch.during();
         self.tx
             .borrow_mut()
             .batch_execute(&translated.join(";\n"))

@@ -260,6 +260,28 @@ fn fake_server(then: fn(&mut std::net::TcpStream)) -> u16 {
     port
 }
 
+/// What a server sends once it lets a client in: authentication done, a
+/// few parameters, the cancel key, ready for a query.
+fn logged_in() -> Vec<u8> {
+    let mut out = vec![b'R', 0, 0, 0, 8, 0, 0, 0, 0];
+    for (k, v) in [
+        ("server_version", "15.0"),
+        ("client_encoding", "UTF8"),
+        ("standard_conforming_strings", "on"),
+        ("integer_datetimes", "on"),
+        ("DateStyle", "ISO, MDY"),
+        ("TimeZone", "UTC"),
+    ] {
+        let body = format!("{k}\0{v}\0");
+        out.push(b'S');
+        out.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+        out.extend_from_slice(body.as_bytes());
+    }
+    out.extend_from_slice(&[b'K', 0, 0, 0, 12, 0, 0, 0, 1, 0, 0, 0, 2]);
+    out.extend_from_slice(&[b'Z', 0, 0, 0, 5, b'I']);
+    out
+}
+
 fn error_response(code: &str, message: &str) -> Vec<u8> {
     let mut fields = Vec::new();
     for (k, v) in [
@@ -361,6 +383,43 @@ fn a_server_that_hangs_or_dies_mid_reply_is_one_line_and_exit_5() {
         let started = Instant::now();
         unusable(&env, &url, "list", expect);
         assert!(started.elapsed() < Duration::from_secs(20), "{port}");
+    }
+}
+
+/// A server that lets us in and then stops answering (a backend stuck on
+/// its disk), or answers a query with an endless stream of notices, ends
+/// the command after --busy-timeout + --stall-timeout: one line, exit 5,
+/// not a process hung in cron for ever.
+#[test]
+fn a_server_that_stops_answering_after_the_login_is_one_line_and_exit_5() {
+    let stalls = fake_server(|s| {
+        let _ = s.write_all(&logged_in());
+        let mut buf = [0u8; 4096];
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    let floods = fake_server(|s| {
+        let _ = s.write_all(&logged_in());
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let notice = b"SNOTICE\0C00000\0Mstill here\0\0";
+        let mut msg = vec![b'N'];
+        msg.extend_from_slice(&(notice.len() as u32 + 4).to_be_bytes());
+        msg.extend_from_slice(notice);
+        while s.write_all(&msg.repeat(100)).is_ok() {}
+    });
+    let env = Env::with_config(STARTER);
+    for port in [stalls, floods] {
+        let url = format!("postgres://ann@127.0.0.1:{port}/esc?sslmode=disable");
+        let started = Instant::now();
+        let r = env
+            .test()
+            .env("ESCALATE_DB", &url)
+            .args(["--busy-timeout", "0.5", "--stall-timeout", "1", "check"])
+            .code(5)
+            .run()
+            .one_line_error("did not answer for 2 s; gave up");
+        assert!(r.stderr.contains(&format!("127.0.0.1:{port}")), "{r:?}");
+        assert!(started.elapsed() < Duration::from_secs(15), "{port}");
     }
 }
 

@@ -221,6 +221,8 @@ fn bad_cli_arguments_are_one_line_errors_with_documented_codes() {
         (vec!["--busy-timeout=-1", "check"], 2, vec!["--busy-timeout must be between"]),
         (vec!["--busy-timeout", "nan", "check"], 2, vec!["--busy-timeout must be between"]),
         (vec!["--busy-timeout", "soon", "check"], 2, vec![]),
+        (vec!["--stall-timeout", "0", "check"], 2, vec!["--stall-timeout must be between"]),
+        (vec!["--stall-timeout", "inf", "check"], 2, vec!["--stall-timeout must be between"]),
         (vec!["create", "--chain", "nope", "--title", "x"], 2, vec!["unknown chain `nope`", "customer_issue"]),
         (vec!["create", "--chain", "customer_issue", "--title", ""], 2, vec!["--title must not be empty"]),
         (vec!["create", "--chain", "customer_issue", "--title", " \t "], 2, vec!["--title must not be empty"]),

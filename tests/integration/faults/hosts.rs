@@ -220,3 +220,147 @@ fn a_real_server_restart_during_a_check_fails_it_and_the_next_completes() {
     check_after_the_lease(&env, "a");
     assert_all_sent_once(&env, &peer, 2);
 }
+
+/// A server that stops answering mid-check (a backend stuck on its disk:
+/// the connection stays open, nothing comes back): the check gives up
+/// after --busy-timeout + --stall-timeout with one line and exit 5 instead
+/// of hanging in cron; once the server drops that session (its
+/// transaction rolled back, its lock released), the next check completes
+/// and every notification went out, at most the ones in flight twice.
+#[test]
+fn a_server_that_stalls_mid_check_fails_it_and_the_next_completes() {
+    let peer = Peer::start();
+    let Some(env) = on_postgres(&peer, 200) else {
+        return;
+    };
+    let url = env.pg.as_ref().expect("pg").url.clone();
+    let relay = Relay::start(&url);
+    let at_create = peer.count();
+    peer.delay(Duration::from_millis(20));
+    let child = env
+        .test()
+        .at("2026-11-05T09:00:00Z")
+        .env("ESCALATE_DB", &relay.url)
+        .args(["--busy-timeout", "1", "--stall-timeout", "2", "check"])
+        .spawn();
+    wait_for_posts(&peer, at_create + 3, "the check sent nothing");
+    relay.freeze();
+    let started = Instant::now();
+    let r = Run::wait(child);
+    assert_eq!(r.code, 5, "{r:?}");
+    r.one_line_error("did not answer for 3 s; gave up");
+    assert!(started.elapsed() < Duration::from_secs(30), "gave up late");
+    // The server notices the session is gone.
+    relay.cut();
+    peer.delay(Duration::ZERO);
+    check_after_the_lease(&env, "a");
+    assert_all_sent_once(&env, &peer, 2);
+}
+
+/// A TCP relay to the PostgreSQL server in a URL that can freeze (pass
+/// nothing either way, every socket kept open, as a stuck server does)
+/// and then cut every connection.
+struct Relay {
+    url: String,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relay {
+    fn start(url: &str) -> Relay {
+        use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        let (scheme, rest) = url.split_once("://").expect("scheme");
+        let (authority, path) = rest.split_once('/').expect("path");
+        let (user, hostport) = authority.rsplit_once('@').expect("user");
+        let target = if hostport.contains(':') {
+            hostport.to_string()
+        } else {
+            format!("{hostport}:5432")
+        };
+        let target = target
+            .to_socket_addrs()
+            .expect("address")
+            .next()
+            .expect("address");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (frozen, cut) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (f, c) = (frozen.clone(), cut.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                for (from, to) in [
+                    (client.try_clone(), server.try_clone()),
+                    (server.try_clone(), client.try_clone()),
+                ] {
+                    let (Ok(from), Ok(to)) = (from, to) else {
+                        continue;
+                    };
+                    let (f, c) = (f.clone(), c.clone());
+                    std::thread::spawn(move || pump(from, to, &f, &c));
+                }
+            }
+        });
+        Relay {
+            url: format!("{scheme}://{user}@127.0.0.1:{port}/{path}"),
+            frozen,
+            cut,
+        }
+    }
+
+    fn freeze(&self) {
+        self.frozen.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn pump(
+    mut from: std::net::TcpStream,
+    mut to: std::net::TcpStream,
+    frozen: &std::sync::atomic::AtomicBool,
+    cut: &std::sync::atomic::AtomicBool,
+) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let _ = from.set_read_timeout(Some(Duration::from_millis(20)));
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        if cut.load(Ordering::SeqCst) {
+            let _ = from.shutdown(std::net::Shutdown::Both);
+            let _ = to.shutdown(std::net::Shutdown::Both);
+            return;
+        }
+        if frozen.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        }
+        match from.read(&mut buf) {
+            Ok(0) => {
+                let _ = to.shutdown(std::net::Shutdown::Write);
+                return;
+            }
+            Ok(n) => {
+                if to.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return,
+        }
+    }
+}

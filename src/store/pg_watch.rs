@@ -1,0 +1,166 @@
+//! A PostgreSQL server that accepted the connection and then stops
+//! answering (a backend stuck on its disk, a proxy that holds the socket
+//! open) would leave a command waiting forever: the driver has no
+//! deadline of its own, TCP keepalives only catch a peer that is gone,
+//! and the server's `lock_timeout` only works on a server that works. A
+//! checker hung in cron is a silent checker. So every call that waits on
+//! the server runs under a [`Watch`]: a thread that, when one call has
+//! waited longer than the allowance, hands a one-line message to the
+//! handler the command layer installed ([`on_stall`]), which ends the
+//! process. Without a handler (library use, unit tests) nothing is
+//! watched.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+/// What to do with a stalled server: called once with the message, on the
+/// watch's thread; expected not to return (it ends the process).
+pub type StallHandler = fn(&str);
+
+static HANDLER: OnceLock<(StallHandler, Duration)> = OnceLock::new();
+
+/// Watch every PostgreSQL store opened from now on: a call that gets no
+/// answer for `allowance` beyond the store's busy timeout (which bounds
+/// its lock waits) goes to `handler`. The first installation wins.
+pub fn on_stall(handler: StallHandler, allowance: Duration) {
+    let _ = HANDLER.set((handler, allowance));
+}
+
+/// One store's watch; clones share it.
+#[derive(Clone, Default)]
+pub struct Watch(Option<Arc<Inner>>);
+
+struct Inner {
+    state: Mutex<State>,
+    wake: Condvar,
+    allowed: Duration,
+    message: String,
+    handler: StallHandler,
+}
+
+#[derive(Default)]
+struct State {
+    /// When the call in flight started waiting (None: none is).
+    since: Option<Instant>,
+    closed: bool,
+}
+
+impl Watch {
+    /// A watch for the server `shown`, whose lock waits last up to
+    /// `busy_timeout`; unwatched when no handler is installed.
+    pub fn new(shown: &str, busy_timeout: Duration) -> Watch {
+        let Some(&(handler, allowance)) = HANDLER.get() else {
+            return Watch(None);
+        };
+        let allowed = busy_timeout.saturating_add(allowance);
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State::default()),
+            wake: Condvar::new(),
+            allowed,
+            message: format!(
+                "database {shown} did not answer for {} s; gave up (the server rolls back \
+                 what this command had not committed)",
+                allowed.as_secs_f64().ceil()
+            ),
+            handler,
+        });
+        let watched = Arc::clone(&inner);
+        let spawned = std::thread::Builder::new()
+            .name("escalate-pg-watch".into())
+            .spawn(move || watch(&watched));
+        // No thread, no watch: the command still runs, as it did before.
+        Watch(spawned.ok().map(|_| inner))
+    }
+
+    /// Mark a call that waits on the server, until the guard is dropped.
+    pub fn during(&self) -> Guard<'_> {
+        if let Some(inner) = &self.0 {
+            lock(inner).since = Some(Instant::now());
+            inner.wake.notify_one();
+        }
+        Guard(self)
+    }
+
+    /// Stop the thread (the store is closing).
+    pub fn close(&self) {
+        if let Some(inner) = &self.0 {
+            lock(inner).closed = true;
+            inner.wake.notify_one();
+        }
+    }
+}
+
+/// See [`Watch::during`].
+pub struct Guard<'w>(&'w Watch);
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        if let Some(inner) = &self.0 .0 {
+            lock(inner).since = None;
+        }
+    }
+}
+
+fn lock(inner: &Inner) -> MutexGuard<'_, State> {
+    inner.state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn watch(inner: &Inner) {
+    let mut state = lock(inner);
+    loop {
+        if state.closed {
+            return;
+        }
+        state = match state.since {
+            None => inner
+                .wake
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner),
+            Some(since) => {
+                let waited = since.elapsed();
+                if waited >= inner.allowed {
+                    drop(state);
+                    (inner.handler)(&inner.message);
+                    return;
+                }
+                inner
+                    .wake
+                    .wait_timeout(state, inner.allowed - waited)
+                    .map(|(s, _)| s)
+                    .unwrap_or_else(|e| e.into_inner().0)
+            }
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static STALLS: AtomicUsize = AtomicUsize::new(0);
+
+    fn count(_: &str) {
+        STALLS.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// One process-wide handler, so one test covers both sides: calls
+    /// that answer in time are never reported, one that hangs is, once.
+    #[test]
+    fn only_a_call_past_its_allowance_is_reported() {
+        on_stall(count, Duration::from_millis(500));
+        let watch = Watch::new("postgres://h/db", Duration::ZERO);
+        for _ in 0..5 {
+            let _g = watch.during();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        assert_eq!(STALLS.load(Ordering::SeqCst), 0, "answered calls reported");
+        {
+            let _g = watch.during();
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        assert_eq!(STALLS.load(Ordering::SeqCst), 1, "a hung call not reported");
+        watch.close();
+    }
+}
