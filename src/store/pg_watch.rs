@@ -10,7 +10,8 @@
 //! process. Without a handler (library use, unit tests) nothing is
 //! watched.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// What to do with a stalled server: called once with the message, on the
@@ -30,19 +31,17 @@ pub fn on_stall(handler: StallHandler, allowance: Duration) {
 #[derive(Clone, Default)]
 pub struct Watch(Option<Arc<Inner>>);
 
+/// Marking a call costs two atomic stores (no lock, no wake-up: a check
+/// makes thousands of calls); the thread looks a few times per allowance.
 struct Inner {
-    state: Mutex<State>,
-    wake: Condvar,
+    base: Instant,
+    /// When the call in flight started, in nanoseconds after `base`, plus
+    /// one (0: no call in flight).
+    since: AtomicU64,
+    closed: AtomicBool,
     allowed: Duration,
     message: String,
     handler: StallHandler,
-}
-
-#[derive(Default)]
-struct State {
-    /// When the call in flight started waiting (None: none is).
-    since: Option<Instant>,
-    closed: bool,
 }
 
 impl Watch {
@@ -54,8 +53,9 @@ impl Watch {
         };
         let allowed = busy_timeout.saturating_add(allowance);
         let inner = Arc::new(Inner {
-            state: Mutex::new(State::default()),
-            wake: Condvar::new(),
+            base: Instant::now(),
+            since: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
             allowed,
             message: format!(
                 "database {shown} did not answer for {} s; gave up (the server rolls back \
@@ -75,8 +75,8 @@ impl Watch {
     /// Mark a call that waits on the server, until the guard is dropped.
     pub fn during(&self) -> Guard<'_> {
         if let Some(inner) = &self.0 {
-            lock(inner).since = Some(Instant::now());
-            inner.wake.notify_one();
+            let at = u64::try_from(inner.base.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+            inner.since.store(at + 1, Ordering::Relaxed);
         }
         Guard(self)
     }
@@ -84,8 +84,7 @@ impl Watch {
     /// Stop the thread (the store is closing).
     pub fn close(&self) {
         if let Some(inner) = &self.0 {
-            lock(inner).closed = true;
-            inner.wake.notify_one();
+            inner.closed.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -96,40 +95,25 @@ pub struct Guard<'w>(&'w Watch);
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
         if let Some(inner) = &self.0 .0 {
-            lock(inner).since = None;
+            inner.since.store(0, Ordering::Relaxed);
         }
     }
 }
 
-fn lock(inner: &Inner) -> MutexGuard<'_, State> {
-    inner.state.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 fn watch(inner: &Inner) {
-    let mut state = lock(inner);
-    loop {
-        if state.closed {
+    // A stall is reported at most this late.
+    let step = (inner.allowed / 8).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    while !inner.closed.load(Ordering::Relaxed) {
+        std::thread::sleep(step);
+        let since = inner.since.load(Ordering::Relaxed);
+        if since == 0 {
+            continue;
+        }
+        let started = inner.base + Duration::from_nanos(since - 1);
+        if started.elapsed() >= inner.allowed {
+            (inner.handler)(&inner.message);
             return;
         }
-        state = match state.since {
-            None => inner
-                .wake
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner),
-            Some(since) => {
-                let waited = since.elapsed();
-                if waited >= inner.allowed {
-                    drop(state);
-                    (inner.handler)(&inner.message);
-                    return;
-                }
-                inner
-                    .wake
-                    .wait_timeout(state, inner.allowed - waited)
-                    .map(|(s, _)| s)
-                    .unwrap_or_else(|e| e.into_inner().0)
-            }
-        };
     }
 }
 
