@@ -20,7 +20,8 @@ pub enum Code {
     /// (resolving a resolved issue, acknowledging a resolved one).
     IssueConflict = 4,
     /// 5: the database cannot be used: missing, locked past the busy timeout,
-    /// corrupt, or written by a newer escalate.
+    /// corrupt, or written by a newer escalate; a PostgreSQL server that is
+    /// unreachable or stopped answering.
     Database = 5,
 }
 
