@@ -77,9 +77,14 @@ impl Ctx {
     /// to stderr: every command opens its store here, before it has
     /// written anything, and `serve` has no `Io` at all.
     fn open(&self, mode: OpenMode) -> Result<Store> {
+        // Once a process: `serve` opens a store per scheduled check.
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
         let store = Store::open(&self.db_path, mode, self.busy_timeout)?;
-        for w in store.warnings() {
-            eprintln!("escalate: {}", crate::text::terminal(w));
+        if !store.warnings().is_empty() && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            for w in store.warnings() {
+                let _ = writeln!(std::io::stderr(), "escalate: {}", crate::text::terminal(w));
+            }
         }
         Ok(store)
     }
@@ -119,7 +124,13 @@ impl Io<'_> {
 /// the connection goes, and a delivery in flight is leased, so the next
 /// run sends it (as after a kill).
 fn give_up(message: &str) {
-    eprintln!("escalate: {}", crate::text::terminal(message));
+    // Not `eprintln!`: a closed stderr would panic this thread and leave
+    // the command hung, which is what this is here to end.
+    let _ = writeln!(
+        std::io::stderr(),
+        "escalate: {}",
+        crate::text::terminal(message)
+    );
     std::process::exit(Code::Database.as_i32());
 }
 

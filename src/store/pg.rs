@@ -293,12 +293,23 @@ impl PgStore {
             if !keep || value.is_err() {
                 super::open_counts::discard();
             }
-            let value = value.map_err(|e| relabel(&shown, e))?;
             let tx = tx.into_pg().into_inner();
-            let _waiting = watch.during();
+            let value = match value {
+                Ok(v) => v,
+                Err(e) => {
+                    abandon(tx, &watch);
+                    return Err(relabel(&shown, e));
+                }
+            };
             match keep {
-                true => tx.commit(),
-                false => tx.rollback(),
+                true => {
+                    let _waiting = watch.during_commit();
+                    tx.commit()
+                }
+                false => {
+                    let _waiting = watch.during();
+                    tx.rollback()
+                }
             }
             .map_err(|e| lost(&shown, e))?;
             Ok(value)
@@ -323,12 +334,17 @@ impl PgStore {
                 .map_err(|e| lost(&shown, e))?;
             drop(waiting);
             let tx = super::Tx::pg(PgTx::new(tx, &cache, watch.clone()));
-            let value = f(&tx).map_err(|e| relabel(&shown, e))?;
+            let value = f(&tx);
+            let tx = tx.into_pg().into_inner();
+            let value = match value {
+                Ok(v) => v,
+                Err(e) => {
+                    abandon(tx, &watch);
+                    return Err(relabel(&shown, e));
+                }
+            };
             let _waiting = watch.during();
-            tx.into_pg()
-                .into_inner()
-                .commit()
-                .map_err(|e| lost(&shown, e))?;
+            tx.commit().map_err(|e| lost(&shown, e))?;
             Ok(value)
         })();
         *self.cache.borrow_mut() = cache.into_inner();
@@ -350,16 +366,25 @@ impl Drop for PgStore {
     /// (a `serve` worker dropping the last handle): closed on a thread of
     /// its own then.
     fn drop(&mut self) {
-        self.watch.close();
-        let Some(client) = self.client.take() else {
-            return;
-        };
-        if tokio::runtime::Handle::try_current().is_ok() {
-            let _ = std::thread::spawn(move || drop(client)).join();
-        } else {
-            drop(client);
+        if let Some(client) = self.client.take() {
+            // Closing waits on the server too (the goodbye is sent).
+            let _waiting = self.watch.during();
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::spawn(move || drop(client)).join();
+            } else {
+                drop(client);
+            }
         }
+        self.watch.close();
     }
+}
+
+/// End a transaction whose work failed: rolled back under the watch (the
+/// driver's own rollback, when a transaction is dropped, waits on the
+/// server unwatched).
+fn abandon(tx: postgres::Transaction<'_>, watch: &Watch) {
+    let _waiting = watch.during();
+    let _ = tx.rollback();
 }
 
 fn busy(shown: &str) -> anyhow::Error {

@@ -272,14 +272,16 @@ impl Target {
             };
             let _ = send.send(connected);
         });
-        // A refusal may be the ignored password file's doing: say so in
-        // the one line the user sees.
-        let fail = |why: String| {
-            let mut line = format!("cannot connect to {}: {why}", self.shown);
-            for w in &self.warnings {
-                line.push_str(&format!(" ({})", w.trim_start_matches("warning: ")));
+        let fail = |why: String| database(format!("cannot connect to {}: {why}", self.shown));
+        // A refused login may be the ignored password file's doing: say so
+        // in the one line the user sees.
+        let refused = |e: &postgres::Error| {
+            let mut why = one_line(e);
+            let login = e.code().is_some_and(|c| c.code().starts_with("28"));
+            for w in self.warnings.iter().filter(|_| login) {
+                why.push_str(&format!(" ({})", w.trim_start_matches("warning: ")));
             }
-            database(line)
+            fail(why)
         };
         match receive.recv_timeout(deadline) {
             Ok(Ok(mut client)) => {
@@ -293,7 +295,7 @@ impl Target {
                     .map_err(|e| fail(one_line(&e)))?;
                 Ok(client)
             }
-            Ok(Err(e)) => Err(fail(one_line(&e))),
+            Ok(Err(e)) => Err(refused(&e)),
             Err(_) => Err(fail(format!(
                 "the server did not complete the handshake in {} s (timed out)",
                 deadline.as_secs()
@@ -444,9 +446,11 @@ fn from_passfile(
     {
         use std::os::unix::fs::PermissionsExt;
         if meta.permissions().mode() & 0o077 != 0 {
+            // Escaped: the path comes from the environment, and this line
+            // may end up inside a one-line error.
             warnings.push(format!(
                 "warning: password file {} is readable by others (chmod 0600 it); ignored",
-                file.display()
+                file.display().to_string().escape_debug()
             ));
             return Ok(None);
         }

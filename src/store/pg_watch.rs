@@ -11,7 +11,7 @@
 //! watched.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 /// What to do with a stalled server: called once with the message, on the
@@ -38,9 +38,11 @@ struct Inner {
     /// When the call in flight started, in nanoseconds after `base`, plus
     /// one (0: no call in flight).
     since: AtomicU64,
+    /// The call in flight is a COMMIT: its outcome is unknown if it stalls.
+    committing: AtomicBool,
     closed: AtomicBool,
     allowed: Duration,
-    message: String,
+    shown: String,
     handler: StallHandler,
 }
 
@@ -55,27 +57,36 @@ impl Watch {
         let inner = Arc::new(Inner {
             base: Instant::now(),
             since: AtomicU64::new(0),
+            committing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             allowed,
-            message: format!(
-                "database {shown} did not answer for {} s; gave up (the server rolls back \
-                 what this command had not committed)",
-                allowed.as_secs_f64().ceil()
-            ),
+            shown: shown.to_string(),
             handler,
         });
-        let watched = Arc::clone(&inner);
+        // The thread holds no strong reference: a store that failed to
+        // open (or was dropped without `close`) takes its watch with it.
+        let watched = Arc::downgrade(&inner);
         let spawned = std::thread::Builder::new()
             .name("escalate-pg-watch".into())
-            .spawn(move || watch(&watched));
+            .spawn(move || watch(&watched, allowed));
         // No thread, no watch: the command still runs, as it did before.
         Watch(spawned.ok().map(|_| inner))
     }
 
     /// Mark a call that waits on the server, until the guard is dropped.
     pub fn during(&self) -> Guard<'_> {
+        self.mark(false)
+    }
+
+    /// [`Watch::during`] for a COMMIT, whose stall is reported as such.
+    pub fn during_commit(&self) -> Guard<'_> {
+        self.mark(true)
+    }
+
+    fn mark(&self, committing: bool) -> Guard<'_> {
         if let Some(inner) = &self.0 {
             let at = u64::try_from(inner.base.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+            inner.committing.store(committing, Ordering::Relaxed);
             inner.since.store(at + 1, Ordering::Relaxed);
         }
         Guard(self)
@@ -100,20 +111,42 @@ impl Drop for Guard<'_> {
     }
 }
 
-fn watch(inner: &Inner) {
+fn watch(inner: &Weak<Inner>, allowed: Duration) {
     // A stall is reported at most this late.
-    let step = (inner.allowed / 8).clamp(Duration::from_millis(10), Duration::from_secs(1));
-    while !inner.closed.load(Ordering::Relaxed) {
+    let step = (allowed / 8).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    loop {
         std::thread::sleep(step);
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        if inner.closed.load(Ordering::Relaxed) {
+            return;
+        }
         let since = inner.since.load(Ordering::Relaxed);
         if since == 0 {
             continue;
         }
         let started = inner.base + Duration::from_nanos(since - 1);
         if started.elapsed() >= inner.allowed {
-            (inner.handler)(&inner.message);
+            (inner.handler)(&message(&inner));
             return;
         }
+    }
+}
+
+fn message(inner: &Inner) -> String {
+    let secs = inner.allowed.as_secs_f64().ceil();
+    let shown = &inner.shown;
+    if inner.committing.load(Ordering::Relaxed) {
+        format!(
+            "database {shown} did not answer a commit for {secs} s; gave up: whether this \
+             command's last change was committed is unknown until the server answers again"
+        )
+    } else {
+        format!(
+            "database {shown} did not answer for {secs} s; gave up (the server rolls back what \
+             this command had not committed)"
+        )
     }
 }
 
@@ -145,6 +178,14 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1500));
         }
         assert_eq!(STALLS.load(Ordering::SeqCst), 1, "a hung call not reported");
+        let inner = watch.0.as_ref().expect("watched");
+        assert!(message(inner).contains("rolls back what this command had not committed"));
+        drop(watch.during_commit());
+        assert!(
+            message(inner).contains("did not answer a commit"),
+            "{}",
+            message(inner)
+        );
         watch.close();
     }
 }

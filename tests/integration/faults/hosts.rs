@@ -245,11 +245,9 @@ fn a_server_that_stalls_mid_check_fails_it_and_the_next_completes() {
         .spawn();
     wait_for_posts(&peer, at_create + 3, "the check sent nothing");
     relay.freeze();
-    let started = Instant::now();
-    let r = Run::wait(child);
+    let r = Run::wait_at_most(child, Duration::from_secs(30));
     assert_eq!(r.code, 5, "{r:?}");
-    r.one_line_error("did not answer for 3 s; gave up");
-    assert!(started.elapsed() < Duration::from_secs(30), "gave up late");
+    r.one_line_error("for 3 s; gave up");
     // The server notices the session is gone.
     relay.cut();
     peer.delay(Duration::ZERO);
@@ -268,22 +266,21 @@ struct Relay {
 
 impl Relay {
     fn start(url: &str) -> Relay {
-        use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+        use std::net::{TcpListener, TcpStream};
         use std::sync::atomic::AtomicBool;
         use std::sync::Arc;
         let (scheme, rest) = url.split_once("://").expect("scheme");
         let (authority, path) = rest.split_once('/').expect("path");
-        let (user, hostport) = authority.rsplit_once('@').expect("user");
+        let (user, hostport) = match authority.rsplit_once('@') {
+            Some((u, h)) => (format!("{u}@"), h),
+            None => (String::new(), authority),
+        };
+        // Every address the name has (`connect` tries each in turn).
         let target = if hostport.contains(':') {
             hostport.to_string()
         } else {
             format!("{hostport}:5432")
         };
-        let target = target
-            .to_socket_addrs()
-            .expect("address")
-            .next()
-            .expect("address");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let (frozen, cut) = (
@@ -294,7 +291,7 @@ impl Relay {
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
-                let Ok(server) = TcpStream::connect(target) else {
+                let Ok(server) = TcpStream::connect(target.as_str()) else {
                     continue;
                 };
                 for (from, to) in [
@@ -310,7 +307,7 @@ impl Relay {
             }
         });
         Relay {
-            url: format!("{scheme}://{user}@127.0.0.1:{port}/{path}"),
+            url: format!("{scheme}://{user}127.0.0.1:{port}/{path}"),
             frozen,
             cut,
         }

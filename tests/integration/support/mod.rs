@@ -264,6 +264,22 @@ impl Run {
     pub fn wait(child: Child) -> Run {
         Run::from(child.wait_with_output().expect("wait for escalate"))
     }
+
+    /// [`Run::wait`], but a child still running after `limit` is killed
+    /// and the test fails: for commands that must not hang (their output
+    /// must fit the pipes, a few lines).
+    pub fn wait_at_most(mut child: Child, limit: std::time::Duration) -> Run {
+        let deadline = std::time::Instant::now() + limit;
+        while child.try_wait().expect("poll escalate").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let r = Run::wait(child);
+                panic!("escalate still running after {limit:?} (killed): {r:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Run::wait(child)
+    }
 }
 
 impl From<Output> for Run {
