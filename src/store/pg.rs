@@ -293,14 +293,7 @@ impl PgStore {
             if !keep || value.is_err() {
                 super::open_counts::discard();
             }
-            let tx = tx.into_pg().into_inner();
-            let value = match value {
-                Ok(v) => v,
-                Err(e) => {
-                    abandon(tx, &watch);
-                    return Err(relabel(&shown, e));
-                }
-            };
+            let (tx, value) = settle(tx.into_pg().into_inner(), value, &watch, &shown)?;
             match keep {
                 true => {
                     let _waiting = watch.during_commit();
@@ -335,14 +328,7 @@ impl PgStore {
             drop(waiting);
             let tx = super::Tx::pg(PgTx::new(tx, &cache, watch.clone()));
             let value = f(&tx);
-            let tx = tx.into_pg().into_inner();
-            let value = match value {
-                Ok(v) => v,
-                Err(e) => {
-                    abandon(tx, &watch);
-                    return Err(relabel(&shown, e));
-                }
-            };
+            let (tx, value) = settle(tx.into_pg().into_inner(), value, &watch, &shown)?;
             let _waiting = watch.during();
             tx.commit().map_err(|e| lost(&shown, e))?;
             Ok(value)
@@ -379,12 +365,24 @@ impl Drop for PgStore {
     }
 }
 
-/// End a transaction whose work failed: rolled back under the watch (the
-/// driver's own rollback, when a transaction is dropped, waits on the
-/// server unwatched).
-fn abandon(tx: postgres::Transaction<'_>, watch: &Watch) {
-    let _waiting = watch.during();
-    let _ = tx.rollback();
+/// The work's value with its transaction, still to be ended; or, when the
+/// work failed, the transaction rolled back under the watch (the driver's
+/// own rollback, when a transaction is dropped, waits on the server
+/// unwatched) and the error.
+fn settle<'c, T>(
+    tx: postgres::Transaction<'c>,
+    value: Result<T>,
+    watch: &Watch,
+    shown: &str,
+) -> Result<(postgres::Transaction<'c>, T)> {
+    match value {
+        Ok(v) => Ok((tx, v)),
+        Err(e) => {
+            let _waiting = watch.during();
+            let _ = tx.rollback();
+            Err(relabel(shown, e))
+        }
+    }
 }
 
 fn busy(shown: &str) -> anyhow::Error {
