@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, to: &str, io: &mut Io) -> Result<Code> {
         writeln!(io.out, "  {what:<40} {a:>10}")?;
     }
     for w in &copied.warnings {
-        io.warn(crate::text::terminal(w));
+        io.warn(w);
     }
     writeln!(
         io.out,

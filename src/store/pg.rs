@@ -361,7 +361,6 @@ impl Drop for PgStore {
                 drop(client);
             }
         }
-        self.watch.close();
     }
 }
 

@@ -277,9 +277,10 @@ impl Target {
         // in the one line the user sees.
         let refused = |e: &postgres::Error| {
             let mut why = one_line(e);
-            let login = e.code().is_some_and(|c| c.code().starts_with("28"));
-            for w in self.warnings.iter().filter(|_| login) {
-                why.push_str(&format!(" ({})", w.trim_start_matches("warning: ")));
+            if e.code().is_some_and(|c| c.code().starts_with("28")) {
+                for w in &self.warnings {
+                    why.push_str(&format!(" ({})", w.trim_start_matches("warning: ")));
+                }
             }
             fail(why)
         };

@@ -40,7 +40,6 @@ struct Inner {
     since: AtomicU64,
     /// The call in flight is a COMMIT: its outcome is unknown if it stalls.
     committing: AtomicBool,
-    closed: AtomicBool,
     allowed: Duration,
     shown: String,
     handler: StallHandler,
@@ -58,13 +57,12 @@ impl Watch {
             base: Instant::now(),
             since: AtomicU64::new(0),
             committing: AtomicBool::new(false),
-            closed: AtomicBool::new(false),
             allowed,
             shown: shown.to_string(),
             handler,
         });
-        // The thread holds no strong reference: a store that failed to
-        // open (or was dropped without `close`) takes its watch with it.
+        // The thread holds no strong reference: it ends once the store
+        // (opened, or failed to open) and its transactions are gone.
         let watched = Arc::downgrade(&inner);
         let spawned = std::thread::Builder::new()
             .name("escalate-pg-watch".into())
@@ -91,13 +89,6 @@ impl Watch {
         }
         Guard(self)
     }
-
-    /// Stop the thread (the store is closing).
-    pub fn close(&self) {
-        if let Some(inner) = &self.0 {
-            inner.closed.store(true, Ordering::Relaxed);
-        }
-    }
 }
 
 /// See [`Watch::during`].
@@ -119,9 +110,6 @@ fn watch(inner: &Weak<Inner>, allowed: Duration) {
         let Some(inner) = inner.upgrade() else {
             return;
         };
-        if inner.closed.load(Ordering::Relaxed) {
-            return;
-        }
         let since = inner.since.load(Ordering::Relaxed);
         if since == 0 {
             continue;
@@ -186,6 +174,5 @@ mod tests {
             "{}",
             message(inner)
         );
-        watch.close();
     }
 }
